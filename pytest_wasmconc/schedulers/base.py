@@ -1,0 +1,75 @@
+"""The one interface every scheduling policy implements.
+
+A policy knows nothing of wasmtime or pytest: it sees thread ids and the
+reason the scheduler is asking. The runtime calls `pick` at every scheduling
+point (end of a fuel quantum, a wait/notify, an atomic read-modify-write when
+instrumented, a spawn, an exit) and `slice_for` before resuming a thread to
+learn how much fuel the next quantum gets. Given the same seed and the same
+sequence of questions, a policy must give the same answers: that is what
+makes a schedule replayable.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+__all__ = ["SwitchReason", "Policy", "PolicyConfig", "PolicyError"]
+
+
+class PolicyError(Exception):
+    """A policy cannot continue (e.g. a replayed schedule diverged)."""
+
+
+class SwitchReason(enum.Enum):
+    """Why the scheduler is asking for the next thread."""
+
+    START = "start"  # first decision of an execution
+    PREEMPTED = "preempted"  # the current thread used up its quantum
+    YIELDED = "yielded"  # the current thread reached a scheduling point (atomic op, notify, sched_yield)
+    BLOCKED = "blocked"  # the current thread parked (wait, sleep, blocking read)
+    SPAWNED = "spawned"  # the current thread created a new thread
+    EXITED = "exited"  # the current thread finished
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Settings every policy is built from (the token stores them)."""
+
+    seed: int = 0
+    slice: int = 10_000  # fuel per quantum (the mean, for policies that vary it)
+    depth: int = 3  # PCT: bug depth d (d-1 priority change points)
+    decisions: tuple[int, ...] = ()  # replay: the recorded thread choices
+    slices: tuple[int, ...] = ()  # replay: the recorded quantum lengths
+
+
+class Policy(Protocol):
+    """A scheduling policy (one module per policy, selected by name)."""
+
+    name: str
+
+    def new_execution(self) -> None:
+        """Reset per-execution state; called before the first `pick` of each execution."""
+        ...
+
+    def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
+        """Choose the thread to run next.
+
+        `runnable` is sorted ascending and never empty; `current` is the
+        thread that ran last (None at START, or when it exited), and is in
+        `runnable` only when it may continue.
+        """
+        ...
+
+    def slice_for(self, thread: int) -> int:
+        """Fuel for the quantum about to start on `thread` (>= 1)."""
+        ...
+
+    def on_spawn(self, thread: int) -> None:
+        """A new thread id exists (PCT assigns it a priority)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Policy-specific state worth printing in a report (JSON-serialisable)."""
+        ...
