@@ -1,0 +1,116 @@
+"""The atomics pass: waits/notifies become host calls; sched points before atomics.
+
+A real `memory.atomic.wait32` parks the OS thread inside wasmtime, where
+neither fuel nor epochs can reach it, so the deterministic scheduler could
+never regain control. Replacing each wait/notify with a call to a host
+function lets the runtime implement them as scheduler-visible waits. The
+optional `sched_point` calls give the scheduler a place to switch threads
+right before an atomic access, which is where interleavings matter.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .errors import InstrumentError
+from .opcodes import atomic_kind
+from .rewriter import ModuleRewriter
+from .snippet import FuncRef, Snippet
+
+__all__ = ["InstrumentLevel", "Site", "AtomicsPass", "HOST_MODULE"]
+
+HOST_MODULE = "wasmconc"
+
+
+class InstrumentLevel(enum.Enum):
+    """How much to instrument.
+
+    WAITS: only wait/notify are rewritten. ATOMICS (default): also a
+    sched point before every atomic read-modify-write and compare-exchange.
+    MEMORY: also before every atomic load and atomic store.
+    """
+
+    WAITS = "waits"
+    ATOMICS = "atomics"
+    MEMORY = "memory"
+
+
+_SCHED_KINDS = {
+    InstrumentLevel.WAITS: frozenset(),
+    InstrumentLevel.ATOMICS: frozenset(("rmw", "cmpxchg")),
+    InstrumentLevel.MEMORY: frozenset(("rmw", "cmpxchg", "load", "store")),
+}
+
+# (params, results) of the host functions, per memory index type.
+_SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "wait32": (("i32", "i32", "i64", "i32", "i32"), ("i32",)),
+    "wait64": (("i32", "i64", "i64", "i32", "i32"), ("i32",)),
+    "notify": (("i32", "i32", "i32", "i32"), ("i32",)),
+    "wait32_m64": (("i64", "i32", "i64", "i64", "i32"), ("i32",)),
+    "wait64_m64": (("i64", "i64", "i64", "i64", "i32"), ("i32",)),
+    "notify_m64": (("i64", "i32", "i64", "i32"), ("i32",)),
+    "sched_point": (("i32",), ()),
+}
+
+
+@dataclass
+class Site:
+    """One instrumented instruction.
+
+    `index` is the number passed to `sched_point` (sites are numbered in
+    code order, waits and notifies included); `func_index` is the function's
+    index in the ORIGINAL module; `offset` is the byte offset of the atomic
+    instruction's opcode in the original module file.
+    """
+
+    index: int
+    kind: str
+    func_index: int
+    func_name: str | None
+    offset: int
+
+
+class AtomicsPass:
+    def __init__(self, level: InstrumentLevel = InstrumentLevel.ATOMICS) -> None:
+        self.level = level
+        self.sites: list[Site] = []
+
+    def _host(self, rw: ModuleRewriter, name: str) -> FuncRef:
+        params, results = _SIGNATURES[name]
+        return rw.import_func(HOST_MODULE, name, params, results)
+
+    def run(self, rw: ModuleRewriter, names: dict[int, str]) -> list[Site]:
+        sched_kinds = _SCHED_KINDS[self.level]
+        memories = rw.info.memories
+        for fb in rw.bodies():
+            # Cheap pre-filter: an atomic instruction needs a 0xFE byte.
+            if b"\xfe" not in rw.body_bytes(fb):
+                continue
+            ed = rw.editor(fb.index)
+            for i, ins in enumerate(ed.instrs):
+                if ins.op >> 16 != 0xFE:
+                    continue
+                kind = atomic_kind(ins.op)
+                if kind is None:
+                    continue
+                if kind in ("wait32", "wait64", "notify"):
+                    _, memidx, offset = ins.imm
+                    if memidx >= len(memories):
+                        raise InstrumentError(ins.start, f"atomic uses undefined memory {memidx}")
+                    m64 = memories[memidx].memory64
+                    snip = Snippet()
+                    snip.i64_const(offset) if m64 else snip.i32_const(offset)
+                    snip.i32_const(memidx)
+                    snip.call(self._host(rw, kind + "_m64" if m64 else kind))
+                    ed.replace(i, snip)
+                elif kind in sched_kinds:
+                    snip = Snippet().i32_const(len(self.sites)).call(self._host(rw, "sched_point"))
+                    ed.insert_before(i, snip)
+                else:
+                    continue
+                self.sites.append(
+                    Site(len(self.sites), kind, fb.index, names.get(fb.index), ins.start)
+                )
+            rw.release(fb.index)
+        return self.sites

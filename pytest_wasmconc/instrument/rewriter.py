@@ -1,0 +1,224 @@
+"""The central rewriter: passes request imports and edit bodies; it writes.
+
+All index bookkeeping lives here. New function imports are appended after
+the module's existing function imports, so imported functions keep their
+indices and every defined function shifts by the number of imports added;
+`remap` is the single place that knows this, and the writer applies it to
+every function index in the module (code, exports, start, elements, globals,
+table initialisers, the name section). New function types are appended to
+the type section, so no type index ever moves.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence, Union
+
+from .body import BodyEditor
+from .module import SECTION_ORDER, FuncBody, ModuleInfo, parse_module
+from .names import remap_name_section
+from .reader import Reader, encode_name, uleb
+from .sections import remap_elements, remap_exports, remap_globals, remap_start, remap_tables
+from .snippet import FuncRef
+
+__all__ = ["ModuleRewriter", "VALTYPES", "ValTypeLike"]
+
+VALTYPES = {
+    "i32": b"\x7f",
+    "i64": b"\x7e",
+    "f32": b"\x7d",
+    "f64": b"\x7c",
+    "v128": b"\x7b",
+    "funcref": b"\x70",
+    "externref": b"\x6f",
+}
+
+ValTypeLike = Union[str, bytes]
+
+
+def _valtype(t: ValTypeLike) -> bytes:
+    return VALTYPES[t] if isinstance(t, str) else bytes(t)
+
+
+def _functype(params: Sequence[ValTypeLike], results: Sequence[ValTypeLike]) -> bytes:
+    ps = [_valtype(t) for t in params]
+    rs = [_valtype(t) for t in results]
+    return b"\x60" + uleb(len(ps)) + b"".join(ps) + uleb(len(rs)) + b"".join(rs)
+
+
+class ModuleRewriter:
+    """Holds one parsed module and the edits of every pass run on it."""
+
+    def __init__(self, wasm: bytes) -> None:
+        self.data = bytes(wasm)
+        self.info: ModuleInfo = parse_module(self.data)
+        self._types: dict[bytes, int] = dict(self.info.plain_func_types)
+        self._new_types: list[bytes] = []
+        self._imports: list[tuple[str, str, int]] = []
+        self._import_refs: dict[tuple[str, str], FuncRef] = {}
+        self._editors: dict[int, BodyEditor] = {}
+
+    # -- for passes -------------------------------------------------------
+
+    def bodies(self) -> Iterator[FuncBody]:
+        """The defined functions, in index order (original indices)."""
+        return iter(self.info.bodies)
+
+    def body_bytes(self, body: FuncBody) -> bytes:
+        return self.data[body.code_start : body.end]
+
+    def editor(self, func_index: int) -> BodyEditor:
+        """The decoded body of a defined function (decoded once, then shared)."""
+        ed = self._editors.get(func_index)
+        if ed is None:
+            n = self.info.num_imported_funcs
+            if not n <= func_index < self.info.num_funcs:
+                raise IndexError(f"function {func_index} is not a defined function")
+            ed = BodyEditor(self.info, self.info.bodies[func_index - n])
+            self._editors[func_index] = ed
+        return ed
+
+    def release(self, func_index: int) -> None:
+        """Forget a decoded body nobody edited (keeps memory flat on big guests)."""
+        ed = self._editors.get(func_index)
+        if ed is not None and not ed.edited:
+            del self._editors[func_index]
+
+    def func_type(self, params: Sequence[ValTypeLike], results: Sequence[ValTypeLike]) -> int:
+        """Index of a plain function type, reusing an identical existing one."""
+        enc = _functype(params, results)
+        index = self._types.get(enc)
+        if index is None:
+            index = self.info.type_count + len(self._new_types)
+            self._new_types.append(enc)
+            self._types[enc] = index
+        return index
+
+    def import_func(
+        self,
+        module: str,
+        name: str,
+        params: Sequence[ValTypeLike],
+        results: Sequence[ValTypeLike],
+    ) -> FuncRef:
+        """Request a function import (once per (module, name)); returns its ref."""
+        ref = self._import_refs.get((module, name))
+        if ref is None:
+            ref = FuncRef(len(self._imports), added=True)
+            self._imports.append((module, name, self.func_type(params, results)))
+            self._import_refs[(module, name)] = ref
+        return ref
+
+    @property
+    def imports_added(self) -> list[tuple[str, str]]:
+        return [(m, n) for m, n, _ in self._imports]
+
+    def remap(self, index: int) -> int:
+        """New index of original function `index`."""
+        if index < self.info.num_imported_funcs:
+            return index
+        return index + len(self._imports)
+
+    def resolve(self, ref: FuncRef) -> int:
+        if ref.added:
+            return self.info.num_imported_funcs + ref.index
+        return self.remap(ref.index)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self._imports
+            or self._new_types
+            or any(ed.edited for ed in self._editors.values())
+        )
+
+    # -- writing ------------------------------------------------------------
+
+    def emit(self) -> bytes:
+        """The rewritten module; the input itself when nothing changed."""
+        if not self.changed:
+            return self.data
+        data = self.data
+        out = [data[:8]]
+        pending = []
+        if self._new_types and self.info.section(1) is None:
+            pending.append((1, self._prepend_count(None, self._new_types)))
+        if self._imports and self.info.section(2) is None:
+            pending.append((2, self._prepend_count(None, self._import_entries())))
+        for sec in self.info.sections:
+            if sec.id != 0:
+                while pending and SECTION_ORDER[pending[0][0]] < SECTION_ORDER[sec.id]:
+                    sid, payload = pending.pop(0)
+                    out.append(bytes((sid,)) + uleb(len(payload)) + payload)
+            new = self._payload(sec.id, sec.start, sec.payload, sec.body, sec.end, sec.name)
+            if new is None:
+                out.append(data[sec.start : sec.end])
+            else:
+                out.append(bytes((sec.id,)) + uleb(len(new)) + new)
+        for sid, payload in pending:
+            out.append(bytes((sid,)) + uleb(len(payload)) + payload)
+        return b"".join(out)
+
+    def _import_entries(self) -> list[bytes]:
+        return [
+            encode_name(m) + encode_name(n) + b"\x00" + uleb(t) for m, n, t in self._imports
+        ]
+
+    def _prepend_count(self, span: tuple[int, int] | None, extra: list[bytes]) -> bytes:
+        """A vector payload: the original entries (if any) then `extra`."""
+        if span is None:
+            return uleb(len(extra)) + b"".join(extra)
+        r = Reader(self.data, span[0], span[1])
+        n = r.u32()
+        return uleb(n + len(extra)) + self.data[r.pos : span[1]] + b"".join(extra)
+
+    def _payload(
+        self, sid: int, start: int, payload: int, body: int, end: int, name: str | None
+    ) -> bytes | None:
+        shifted = bool(self._imports)
+        data = self.data
+        if sid == 1 and self._new_types:
+            return self._prepend_count((payload, end), self._new_types)
+        if sid == 2 and self._imports:
+            return self._prepend_count((payload, end), self._import_entries())
+        if sid == 10:
+            return self._code_payload(payload, end)
+        if not shifted:
+            return None
+        if sid == 4:
+            return remap_tables(data, payload, end, self.remap)
+        if sid == 6:
+            return remap_globals(data, payload, end, self.remap)
+        if sid == 7:
+            return remap_exports(data, payload, end, self.remap)
+        if sid == 8:
+            return remap_start(data, payload, end, self.remap)
+        if sid == 9:
+            return remap_elements(data, payload, end, self.remap)
+        if sid == 0 and name == "name":
+            new = remap_name_section(data, body, end, self.remap)
+            return None if new is None else data[payload:body] + new
+        return None
+
+    def _code_payload(self, payload: int, end: int) -> bytes | None:
+        shifted = bool(self._imports)
+        if not shifted and not any(ed.edited for ed in self._editors.values()):
+            return None
+        data = self.data
+        r = Reader(data, payload, end)
+        r.u32()
+        pieces = [data[payload : r.pos]]
+        last = r.pos
+        for fb in self.info.bodies:
+            ed = self._editors.get(fb.index)
+            if ed is None:
+                if not shifted:
+                    continue
+                ed = BodyEditor(self.info, fb)  # decoded only to shift its calls
+            new = ed.encode(self.remap, self.resolve)
+            if new is None:
+                continue
+            pieces.append(data[last : fb.start])
+            pieces.append(new)
+            last = fb.end
+        pieces.append(data[last:end])
+        return b"".join(pieces)
