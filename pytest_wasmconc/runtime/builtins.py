@@ -1,0 +1,111 @@
+"""Host functions every guest gets from the runtime itself.
+
+`wasi.thread-spawn` (the wasi-threads ABI) and the `wasmconc` imports the
+instrumenter substitutes for `memory.atomic.wait32/wait64/notify` and adds
+as scheduling points before atomic read-modify-writes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generator
+
+from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult, Yield
+from .program import INSTRUMENT_MODULE, THREAD_SPAWN
+
+if TYPE_CHECKING:
+    from .execution import Execution
+
+__all__ = ["builtin_functions"]
+
+I32, I64 = ValType.I32, ValType.I64
+
+# memory.atomic.wait results
+WAIT_OK, WAIT_NOT_EQUAL, WAIT_TIMED_OUT = 0, 1, 2
+
+
+def _signed64(v: int) -> int:
+    return v - (1 << 64) if v >> 63 else v
+
+
+def builtin_functions(ex: "Execution") -> list[HostFunction]:
+    """The runtime's own imports, bound to one execution."""
+    from .execution import FutexWait
+
+    serial = ex.settings.preempt.value != "os"
+
+    def thread_spawn(call: Any, start_arg: int) -> Any:
+        thread = _thread_of(call)
+        tid = ex.spawn(thread, start_arg)
+        if tid > 0 and serial:
+            return _yield_then(tid)  # a spawn is a scheduling point
+        return tid
+
+    def _effective(call: Any, addr: int, offset: int, memidx: int, width: int) -> tuple[Any, int]:
+        if memidx != 0:
+            raise GuestTrap(f"atomic wait/notify on memory {memidx}: only memory 0 is supported")
+        ea = addr + offset
+        if ea % width:
+            raise GuestTrap("unaligned atomic")
+        mem = call.memory
+        if ea + width > mem.size():
+            raise GuestTrap("out of bounds memory access")
+        return mem, ea
+
+    def make_wait(width: int) -> Any:
+        def wait(call: Any, addr: int, expected: int, timeout: int, offset: int, memidx: int) -> Any:
+            mem, ea = _effective(call, addr, offset, memidx, width)
+            if not getattr(mem, "shared", False):
+                raise GuestTrap("atomic wait on non-shared memory")
+            thread = _thread_of(call)
+            with ex.futex.lock:
+                current = mem.load_u32(ea) if width == 4 else mem.load_u64(ea)
+                if current != expected:
+                    return WAIT_NOT_EQUAL
+                waiter = ex.futex.enqueue(thread, ea)
+            t = _signed64(timeout)
+            what = f"memory.atomic.wait{width * 8} @ {ea:#x} (expected {expected})"
+            return _park(FutexWait(ready=lambda: waiter.woken, timeout_ns=None if t < 0 else t,
+                                   describe=what, waiter=waiter))
+
+        return wait
+
+    def notify(call: Any, addr: int, count: int, offset: int, memidx: int) -> Any:
+        mem, ea = _effective(call, addr, offset, memidx, 4)
+        if not getattr(mem, "shared", False):
+            return 0
+        woken = ex.futex.wake(ea, count)
+        if woken:
+            ex.poke()
+            if serial:
+                return _yield_then(len(woken))  # let the scheduler consider the woken threads
+        return len(woken)
+
+    def sched_point(call: Any, site: int) -> Any:
+        if serial:
+            return _yield_then(None)
+        return None
+
+    def _thread_of(call: Any) -> Any:
+        return call._thread
+
+    fns = [
+        HostFunction(THREAD_SPAWN[0], THREAD_SPAWN[1], (I32,), (I32,), thread_spawn),
+        HostFunction(INSTRUMENT_MODULE, "wait32", (I32, I32, I64, I32, I32), (I32,), make_wait(4)),
+        HostFunction(INSTRUMENT_MODULE, "wait64", (I32, I64, I64, I32, I32), (I32,), make_wait(8)),
+        HostFunction(INSTRUMENT_MODULE, "notify", (I32, I32, I32, I32), (I32,), notify),
+        HostFunction(INSTRUMENT_MODULE, "wait32_m64", (I64, I32, I64, I64, I32), (I32,), make_wait(4)),
+        HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), make_wait(8)),
+        HostFunction(INSTRUMENT_MODULE, "notify_m64", (I64, I32, I64, I32), (I32,), notify),
+        HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), sched_point),
+    ]
+    return fns
+
+
+def _park(wait: Wait) -> Generator[Wait, WaitResult, int]:
+    result = yield wait
+    return WAIT_OK if result is WaitResult.READY else WAIT_TIMED_OUT
+
+
+def _yield_then(value: Any) -> Generator[Wait, WaitResult, Any]:
+    yield Yield()
+    return value

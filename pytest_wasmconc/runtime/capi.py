@@ -1,0 +1,595 @@
+"""The ctypes layer over Wasmtime's C API that wasmtime-py does not wrap.
+
+wasmtime-py 50 exposes async calls, async host functions, fuel yields and
+epoch callbacks only as raw bindings, and two of those bindings are wrong (see
+../shared/docs/wasmtime-facts.md). Everything native lives here, each resource
+with exactly one owner and one end of life:
+
+* `CallFuture` owns a `wasmtime_call_future_t` plus every buffer the future
+  writes into (results, trap, error, the func struct). It is polled until done
+  and deleted exactly once, always before its Store.
+* Host functions go through ONE module-level ctypes callback that lives as
+  long as the process, so no callback object can be collected while native
+  code may still call it. The `env` pointer is an integer key into
+  `_BINDINGS`; the finalizer Wasmtime runs when the linker dies drops the key.
+* A pending host call (a generator that yielded a `Wait`) is a `_Pending`
+  registered under another key; its continuation callback resumes the
+  generator and its finalizer (run by Wasmtime when the future is deleted
+  early) closes it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+from dataclasses import dataclass
+from collections.abc import Generator
+from typing import Any, Callable, Protocol, Sequence
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from .hostapi import ValType
+
+__all__ = [
+    "CallFuture",
+    "NativeFailure",
+    "HostDispatcher",
+    "define_async_host",
+    "define_shared_memory",
+    "set_store_key",
+    "set_fuel_yield_interval",
+    "epoch_deadline_async_yield_and_update",
+    "set_async_stack_size",
+    "instance_pre_instantiate_async",
+    "func_call_async",
+    "instance_export",
+    "trap_frames",
+]
+
+# wasmtime-py declares an error return for this function, but the library
+# returns void: reading the garbage return value as an error pointer
+# segfaulted. Give it the right restype on a private handle.
+_epoch_yield_and_update = ffi.dll.wasmtime_context_epoch_deadline_async_yield_and_update
+_epoch_yield_and_update.restype = None
+_epoch_yield_and_update.argtypes = [ctypes.POINTER(ffi.wasmtime_context_t), ctypes.c_uint64]
+
+# wasmtime_valkind_t values (wasmtime/val.h); _ffi has them only as c_uint8 objects.
+_I32, _I64, _F32, _F64 = 0, 1, 2, 3
+_EXTERN_SHAREDMEMORY = 4
+_VALKIND = {ValType.I32: _I32, ValType.I64: _I64, ValType.F32: _F32, ValType.F64: _F64}
+_MASK = {ValType.I32: 0xFFFF_FFFF, ValType.I64: 0xFFFF_FFFF_FFFF_FFFF}
+
+
+def _check_error(err: Any) -> None:
+    if err:
+        raise wasmtime.WasmtimeError._from_ptr(err)
+
+
+def set_store_key(context: Any, key: int) -> None:
+    """Tag a store with an integer the host-call dispatcher maps back to its guest thread."""
+    ffi.wasmtime_context_set_data(context, ctypes.c_void_p(key))
+
+
+def store_key_of_caller(caller: Any) -> int:
+    ctx = ffi.wasmtime_caller_context(caller)
+    return ffi.wasmtime_context_get_data(ctx) or 0
+
+
+def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
+    err = ffi.wasmtime_context_fuel_async_yield_interval(context, interval or 0)
+    _check_error(err)
+
+
+def epoch_deadline_async_yield_and_update(context: Any, delta: int) -> None:
+    _epoch_yield_and_update(context, delta)
+
+
+def set_async_stack_size(config: wasmtime.Config, size: int) -> None:
+    ffi.wasmtime_config_async_stack_size_set(config.ptr(), size)
+
+
+def define_shared_memory(
+    linker: wasmtime.Linker, store: wasmtime.Store, module: str, name: str, memory: wasmtime.SharedMemory
+) -> None:
+    """Define a shared memory in a linker.
+
+    wasmtime-py's own `Linker.define` wraps the pointer twice (wasmtime-py
+    #318) and fails with a TypeError; build the extern correctly here.
+    """
+    union = ffi.wasmtime_extern_union(sharedmemory=memory.ptr())
+    ext = ffi.wasmtime_extern_t(_EXTERN_SHAREDMEMORY, union)
+    mod = module.encode()
+    nm = name.encode()
+    err = ffi.wasmtime_linker_define(
+        linker.ptr(), store._context(), mod, len(mod), nm, len(nm), ctypes.byref(ext)
+    )
+    _check_error(err)
+
+
+# --------------------------------------------------------------------------
+# Traps and errors
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One wasm frame of a backtrace."""
+
+    func_index: int
+    func_name: str | None
+    module_offset: int
+
+    def __str__(self) -> str:
+        name = self.func_name or f"<func {self.func_index}>"
+        return f"{name} (@{self.module_offset:#x})"
+
+
+def _frames_from_vec(vec: Any) -> list[Frame]:
+    frames = []
+    for i in range(vec.size):
+        fp = vec.data[i]
+        idx = ffi.wasm_frame_func_index(fp)
+        name_ptr = ffi.wasmtime_frame_func_name(fp)
+        name = ctypes.string_at(name_ptr.contents.data, name_ptr.contents.size).decode(
+            "utf-8", "replace"
+        ) if name_ptr else None
+        frames.append(Frame(idx, name, ffi.wasm_frame_module_offset(fp)))
+    return frames
+
+
+def trap_frames(trap_ptr: Any) -> list[Frame]:
+    vec = ffi.wasm_frame_vec_t()
+    ffi.wasm_trap_trace(trap_ptr, ctypes.byref(vec))
+    try:
+        return _frames_from_vec(vec)
+    finally:
+        ffi.wasm_frame_vec_delete(ctypes.byref(vec))
+
+
+def _error_frames(err_ptr: Any) -> list[Frame]:
+    vec = ffi.wasm_frame_vec_t()
+    ffi.wasmtime_error_wasm_trace(err_ptr, ctypes.byref(vec))
+    try:
+        return _frames_from_vec(vec)
+    finally:
+        ffi.wasm_frame_vec_delete(ctypes.byref(vec))
+
+
+def _message(getter: Callable[[Any, Any], None], ptr: Any) -> str:
+    out = ffi.wasm_byte_vec_t()
+    getter(ptr, ctypes.byref(out))
+    try:
+        return ctypes.string_at(out.data, out.size).decode("utf-8", "replace")
+    finally:
+        ffi.wasm_byte_vec_delete(ctypes.byref(out))
+
+
+@dataclass
+class NativeFailure:
+    """A trap or error a future finished with, copied out of native memory."""
+
+    message: str
+    frames: list[Frame]
+    trap_code: int | None
+    exit_status: int | None  # wasmtime's own WASI proc_exit
+
+
+def _take_trap(trap_ptr: Any) -> NativeFailure:
+    try:
+        msg = _message(ffi.wasm_trap_message, trap_ptr)
+        code = ctypes.c_uint8()
+        has_code = ffi.wasmtime_trap_code(trap_ptr, ctypes.byref(code))
+        return NativeFailure(msg.rstrip("\0"), trap_frames(trap_ptr), code.value if has_code else None, None)
+    finally:
+        ffi.wasm_trap_delete(trap_ptr)
+
+
+def _take_error(err_ptr: Any) -> NativeFailure:
+    try:
+        msg = _message(ffi.wasmtime_error_message, err_ptr)
+        status = ctypes.c_int()
+        exit_status = status.value if ffi.wasmtime_error_exit_status(err_ptr, ctypes.byref(status)) else None
+        return NativeFailure(msg, _error_frames(err_ptr), None, exit_status)
+    finally:
+        ffi.wasmtime_error_delete(err_ptr)
+
+
+# --------------------------------------------------------------------------
+# Call futures
+
+
+class CallFuture:
+    """One in-flight async call or instantiation; poll until `done`, then `close`.
+
+    Invariant: the native future is polled only while not done (polling a
+    completed future aborts the process) and deleted exactly once, before the
+    store it runs in is deleted.
+    """
+
+    __slots__ = ("_future", "_keep", "results", "_nresults", "_trap", "_error", "done", "failure")
+
+    def __init__(self) -> None:
+        self._future: Any = None
+        self._keep: tuple[Any, ...] = ()
+        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+        self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
+        self.results: Any = None
+        self._nresults = 0
+        self.done = False
+        self.failure: NativeFailure | None = None
+
+    def poll(self) -> bool:
+        """Run until the next yield; True once the call has finished."""
+        if self.done:
+            raise RuntimeError("internal error: polling a finished call future")
+        if ffi.wasmtime_call_future_poll(self._future):
+            self.done = True
+            # Copy the outcome out now, so nothing later reads native buffers.
+            if self._trap:
+                self.failure = _take_trap(self._trap)
+                self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+            elif self._error:
+                self.failure = _take_error(self._error)
+                self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
+            return True
+        return False
+
+    def close(self) -> None:
+        """Delete the native future (idempotent). Pending host calls are finalized by Wasmtime."""
+        fut, self._future = self._future, None
+        if fut is not None:
+            ffi.wasmtime_call_future_delete(fut)
+        self._keep = ()
+
+    def result_values(self) -> list[int | float]:
+        out: list[int | float] = []
+        for i in range(self._nresults):
+            v = self.results[i]
+            kind = v.kind
+            if kind == _I32:
+                out.append(v.of.i32)
+            elif kind == _I64:
+                out.append(v.of.i64)
+            elif kind == _F32:
+                out.append(v.of.f32)
+            elif kind == _F64:
+                out.append(v.of.f64)
+            else:
+                raise TypeError("only numeric results are supported")
+        return out
+
+
+def _to_val(t: ValType, v: int | float) -> Any:
+    val = ffi.wasmtime_val_t()
+    val.kind = _VALKIND[t]
+    if t is ValType.I32:
+        val.of.i32 = _signed(int(v) & 0xFFFF_FFFF, 32)
+    elif t is ValType.I64:
+        val.of.i64 = _signed(int(v) & 0xFFFF_FFFF_FFFF_FFFF, 64)
+    elif t is ValType.F32:
+        val.of.f32 = float(v)
+    else:
+        val.of.f64 = float(v)
+    return val
+
+
+def _signed(v: int, bits: int) -> int:
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def func_call_async(
+    store: wasmtime.Store, func: wasmtime.Func, args: Sequence[tuple[ValType, int | float]], nresults: int
+) -> CallFuture:
+    fut = CallFuture()
+    raw_func = func._func  # the wasmtime_func_t struct; kept alive by `fut._keep`
+    n = len(args)
+    arg_arr = (ffi.wasmtime_val_t * max(n, 1))()
+    for i, (t, v) in enumerate(args):
+        arg_arr[i] = _to_val(t, v)
+    res_arr = (ffi.wasmtime_val_t * max(nresults, 1))()
+    fut.results = res_arr
+    fut._nresults = nresults
+    ctx = store._context()
+    fut._future = ffi.wasmtime_func_call_async(
+        ctx, ctypes.byref(raw_func), arg_arr, n, res_arr, nresults,
+        ctypes.byref(fut._trap), ctypes.byref(fut._error),
+    )
+    fut._keep = (store, func, raw_func, arg_arr, res_arr)
+    return fut
+
+
+def instance_pre_instantiate_async(pre: wasmtime.InstancePre, store: wasmtime.Store) -> tuple[CallFuture, Any]:
+    """Start instantiating; the returned `wasmtime_instance_t` is filled when the future is done."""
+    fut = CallFuture()
+    inst = ffi.wasmtime_instance_t()
+    fut._future = ffi.wasmtime_instance_pre_instantiate_async(
+        pre.ptr(), store._context(), ctypes.byref(inst), ctypes.byref(fut._trap), ctypes.byref(fut._error)
+    )
+    fut._keep = (pre, store, inst)
+    return fut, inst
+
+
+def instance_export(store: wasmtime.Store, raw_instance: Any, name: str) -> Any:
+    """Look up an export of a raw `wasmtime_instance_t` as a wasmtime-py object (or None)."""
+    inst = wasmtime.Instance._from_raw(raw_instance)
+    return inst.exports(store).get(name)
+
+
+# --------------------------------------------------------------------------
+# Async host functions
+
+
+class HostDispatcher(Protocol):
+    """What the runtime gives the native layer to route a host call."""
+
+    def invoke(self, store_key: int, binding: "_Binding", args: list[int | float]) -> Any:
+        """Run the host function; return results, or a generator for a blocking call."""
+        ...
+
+    def resume(self, pending: "_Pending") -> bool:
+        """Advance a blocked call; True when it has finished (results or trap written)."""
+        ...
+
+
+@dataclass
+class _Binding:
+    module: str
+    name: str
+    params: tuple[ValType, ...]
+    results: tuple[ValType, ...]
+    impl: Callable[..., Any]
+    dispatcher: HostDispatcher
+
+
+class _Pending:
+    """A blocked host call: the generator plus where its results and trap go.
+
+    Owned by `_PENDING` from the host callback until the continuation reports
+    completion or Wasmtime runs the finalizer (the future was deleted first).
+    """
+
+    __slots__ = ("key", "binding", "gen", "results_ptr", "trap_ret", "store_key", "send_value", "state")
+
+    def __init__(self, key: int, binding: _Binding, gen: Generator[Any, Any, Any], results_ptr: Any,
+                 trap_ret: Any, store_key: int) -> None:
+        self.key = key
+        self.binding = binding
+        self.gen = gen
+        self.results_ptr = results_ptr
+        self.trap_ret = trap_ret
+        self.store_key = store_key
+        self.send_value: Any = None
+        self.state: Any = None  # the runtime's bookkeeping for the wait in progress
+
+    def write_results(self, values: Any) -> None:
+        write_results(self.binding, self.results_ptr, values)
+
+    def write_trap(self, message: str) -> None:
+        self.trap_ret[0] = ffi.wasmtime_trap_new(message.encode(), len(message.encode()))
+
+
+_BINDINGS: dict[int, _Binding] = {}
+_PENDING: dict[int, _Pending] = {}
+_keys = itertools.count(1)
+_lock = threading.Lock()  # guards the two registries under OS-thread mode
+
+
+def write_results(binding: _Binding, results_ptr: Any, values: Any) -> None:
+    rtypes = binding.results
+    if not rtypes:
+        if values is not None and values != ():
+            raise TypeError(f"host function {binding.module}.{binding.name} returned a value but has no results")
+        return
+    if len(rtypes) == 1:
+        if isinstance(values, (tuple, list)):
+            if len(values) != 1:
+                raise TypeError(f"host function {binding.module}.{binding.name} must return 1 value")
+            values = values[0]
+        if values is None:
+            raise TypeError(f"host function {binding.module}.{binding.name} returned None, expected {rtypes[0].value}")
+        results_ptr[0] = _to_val(rtypes[0], values)
+        return
+    if not isinstance(values, (tuple, list)) or len(values) != len(rtypes):
+        raise TypeError(f"host function {binding.module}.{binding.name} must return {len(rtypes)} values")
+    for i, (t, v) in enumerate(zip(rtypes, values)):
+        results_ptr[i] = _to_val(t, v)
+
+
+def _read_args(binding: _Binding, args: Any, nargs: int) -> list[int | float]:
+    out: list[int | float] = []
+    for i in range(nargs):
+        v = args[i]
+        k = v.kind
+        if k == _I32:
+            out.append(v.of.i32 & 0xFFFF_FFFF)
+        elif k == _I64:
+            out.append(v.of.i64 & 0xFFFF_FFFF_FFFF_FFFF)
+        elif k == _F32:
+            out.append(v.of.f32)
+        else:
+            out.append(v.of.f64)
+    return out
+
+
+@ffi.wasmtime_func_async_continuation_callback_t
+def _done_continuation(env: Any) -> bool:
+    return True
+
+
+@ffi.wasmtime_func_async_continuation_callback_t
+def _pending_continuation(env: Any) -> bool:
+    pending = _PENDING.get(env or 0)
+    if pending is None:  # already finished; Wasmtime will not ask again
+        return True
+    try:
+        finished = pending.binding.dispatcher.resume(pending)
+    except BaseException as exc:  # never let a Python exception unwind into Rust
+        pending.write_trap(f"wasmconc: internal error resuming host call: {exc!r}")
+        finished = True
+    if finished:
+        with _lock:
+            _PENDING.pop(pending.key, None)
+    return finished
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _pending_finalizer(env: Any) -> None:
+    with _lock:
+        pending = _PENDING.pop(env or 0, None)
+    if pending is not None:
+        try:
+            pending.gen.close()
+        except BaseException:
+            pass
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _binding_finalizer(env: Any) -> None:
+    with _lock:
+        _BINDINGS.pop(env or 0, None)
+
+
+@ffi.wasmtime_func_async_callback_t
+def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont_ret):  # type: ignore[no-untyped-def]
+    binding = _BINDINGS[env or 0]
+    cont = cont_ret.contents
+    try:
+        store_key = store_key_of_caller(caller)
+        outcome = binding.dispatcher.invoke(store_key, binding, _read_args(binding, args, nargs))
+        if isinstance(outcome, Generator):
+            key = next(_keys)
+            pending = _Pending(key, binding, outcome, results, trap_ret, store_key)
+            with _lock:
+                _PENDING[key] = pending
+            cont.callback = _pending_continuation
+            cont.env = key
+            cont.finalizer = _pending_finalizer
+            return
+        if isinstance(outcome, _TrapRequest):
+            msg = outcome.message.encode()
+            trap_ret[0] = ffi.wasmtime_trap_new(msg, len(msg))
+        else:
+            write_results(binding, results, outcome)
+    except BaseException as exc:  # the dispatcher handles user errors; this is a last resort
+        msg = f"wasmconc: internal error in host call {binding.module}.{binding.name}: {exc!r}".encode()
+        trap_ret[0] = ffi.wasmtime_trap_new(msg, len(msg))
+    cont.callback = _done_continuation
+    cont.env = None
+
+
+@dataclass(frozen=True)
+class _TrapRequest:
+    message: str
+
+
+def trap_request(message: str) -> _TrapRequest:
+    """What a dispatcher returns from `invoke` to trap the calling thread at once."""
+    return _TrapRequest(message)
+
+
+def define_async_host(
+    linker: wasmtime.Linker,
+    module: str,
+    name: str,
+    params: tuple[ValType, ...],
+    results: tuple[ValType, ...],
+    impl: Callable[..., Any],
+    dispatcher: HostDispatcher,
+) -> None:
+    """Define one async host function in `linker`, routed through `dispatcher`."""
+    key = next(_keys)
+    binding = _Binding(module, name, params, results, impl, dispatcher)
+    with _lock:
+        _BINDINGS[key] = binding
+    functype = wasmtime.FuncType(
+        [_valtype(t) for t in params], [_valtype(t) for t in results]
+    )
+    mod = module.encode()
+    nm = name.encode()
+    err = ffi.wasmtime_linker_define_async_func(
+        linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(),
+        _host_trampoline, key, _binding_finalizer,
+    )
+    # Keep the FuncType alive until after the call: passing `.ptr()` of a
+    # temporary segfaulted (wasmtime-facts.md).
+    del functype
+    if err:
+        with _lock:
+            _BINDINGS.pop(key, None)
+        _check_error(err)
+
+
+def _valtype(t: ValType) -> wasmtime.ValType:
+    return {
+        ValType.I32: wasmtime.ValType.i32,
+        ValType.I64: wasmtime.ValType.i64,
+        ValType.F32: wasmtime.ValType.f32,
+        ValType.F64: wasmtime.ValType.f64,
+    }[t]()
+
+
+# --------------------------------------------------------------------------
+# Epoch deadlines
+
+UPDATE_DEADLINE_CONTINUE = 0
+UPDATE_DEADLINE_YIELD = 1
+
+EpochDecision = Callable[[int], "tuple[int, int] | str"]
+"""Given a store key: (kind, delta) to go on, or a message to trap the thread with."""
+
+_EPOCH_HANDLER: list[EpochDecision | None] = [None]
+
+
+def set_epoch_handler(handler: EpochDecision) -> None:
+    """Install the process-wide decision function the epoch callback consults."""
+    _EPOCH_HANDLER[0] = handler
+
+
+_epoch_cb_type = ctypes.CFUNCTYPE(
+    ctypes.c_size_t,
+    ctypes.POINTER(ffi.wasmtime_context_t),
+    ctypes.c_void_p,
+    ctypes.POINTER(ctypes.c_uint64),
+    ctypes.POINTER(ctypes.c_uint8),
+)
+
+
+@_epoch_cb_type
+def _epoch_callback(context, data, delta_ret, kind_ret):  # type: ignore[no-untyped-def]
+    handler = _EPOCH_HANDLER[0]
+    try:
+        decision = handler(data or 0) if handler is not None else (UPDATE_DEADLINE_CONTINUE, 1)
+    except BaseException as exc:  # never unwind into Rust
+        decision = f"wasmconc: internal error in epoch callback: {exc!r}"
+    if isinstance(decision, str):
+        err = ffi.wasmtime_error_new(decision.encode())
+        return ctypes.cast(err, ctypes.c_void_p).value or 0
+    kind, delta = decision
+    delta_ret[0] = delta
+    kind_ret[0] = kind
+    return 0
+
+
+_NO_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+
+
+def install_epoch_callback(store: wasmtime.Store, key: int, first_deadline: int = 1) -> None:
+    ffi.wasmtime_store_epoch_deadline_callback(store.ptr(), _epoch_callback, key, _NO_FINALIZER)
+    ffi.wasmtime_context_set_epoch_deadline(store._context(), first_deadline)
+
+
+def set_epoch_deadline(store: wasmtime.Store, ticks_beyond_current: int) -> None:
+    ffi.wasmtime_context_set_epoch_deadline(store._context(), ticks_beyond_current)
+
+
+# --------------------------------------------------------------------------
+# Linkers
+
+
+def clone_linker(linker: wasmtime.Linker) -> wasmtime.Linker:
+    """A copy of `linker` (host definitions are shared, new ones stay private)."""
+    clone = wasmtime.Linker.__new__(wasmtime.Linker)
+    clone._set_ptr(ffi.wasmtime_linker_clone(linker.ptr()))
+    clone.engine = linker.engine
+    return clone

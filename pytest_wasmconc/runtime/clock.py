@@ -1,0 +1,70 @@
+"""The execution's clocks: virtual (deterministic) or real."""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["VirtualClock", "RealClock", "Clock"]
+
+# 2024-01-01T00:00:00Z: a fixed, plausible wall-clock origin for replays.
+VIRTUAL_REALTIME_ORIGIN_NS = 1_704_067_200 * 1_000_000_000
+# How far one clock read moves virtual time: reads must be strictly
+# increasing for guests that spin until the clock moves.
+READ_TICK_NS = 1_000
+
+
+class VirtualClock:
+    """Monotonic time that only the scheduler moves.
+
+    It advances by the fuel each quantum used (1 fuel ~ 1 ns), by a small tick
+    per read, and jumps to the earliest deadline when every thread sleeps, so a
+    guest sleeping 10 s finishes at once and the same schedule reads the
+    same times.
+    """
+
+    deterministic = True
+
+    def __init__(self) -> None:
+        self._now = 0
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def read_monotonic(self) -> int:
+        self._now += READ_TICK_NS
+        return self._now
+
+    def read_realtime(self) -> int:
+        return VIRTUAL_REALTIME_ORIGIN_NS + self.read_monotonic()
+
+    def advance(self, ns: int) -> None:
+        if ns > 0:
+            self._now += ns
+
+    def advance_to(self, deadline_ns: int) -> None:
+        if deadline_ns > self._now:
+            self._now = deadline_ns
+
+
+class RealClock:
+    """The host's clocks (epoch and OS-thread modes)."""
+
+    deterministic = False
+
+    def now_ns(self) -> int:
+        return time.monotonic_ns()
+
+    def read_monotonic(self) -> int:
+        return time.monotonic_ns()
+
+    def read_realtime(self) -> int:
+        return time.time_ns()
+
+    def advance(self, ns: int) -> None:
+        pass
+
+    def advance_to(self, deadline_ns: int) -> None:
+        pass
+
+
+Clock = VirtualClock | RealClock

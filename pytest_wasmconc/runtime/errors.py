@@ -1,0 +1,21 @@
+"""Errors a user can act on. Each says what is wrong in one line."""
+
+from __future__ import annotations
+
+__all__ = ["WasmconcError", "ModuleError", "ConfigError", "ReplayError"]
+
+
+class WasmconcError(Exception):
+    """Base of every error the runtime reports to a user (CLI exit 2, pytest usage error)."""
+
+
+class ModuleError(WasmconcError):
+    """The guest cannot be loaded: not wasm, unsupported, missing exports, unknown imports."""
+
+
+class ConfigError(WasmconcError):
+    """A setting or argument is invalid."""
+
+
+class ReplayError(WasmconcError):
+    """A replay token cannot be used here (malformed, other wasmtime, other configuration)."""

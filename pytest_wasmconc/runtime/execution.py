@@ -1,0 +1,529 @@
+"""One execution of a guest: its threads, shared memory, host calls and end.
+
+The execution owns the wasi-threads semantics: `thread-spawn` makes a new
+guest thread on the same shared memory; `proc_exit` from any thread, a trap
+in any thread, or main returning ends the whole guest. It also routes every
+host call: one process-wide dispatcher finds the calling thread from its
+store key and runs the host function; blocking host functions park the thread
+(see hostapi.py). Drivers (serial.py, os_threads.py) decide who runs when.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import wasmtime
+
+from . import capi
+from .clock import RealClock, VirtualClock
+from .errors import ModuleError
+from .futex import FutexTable
+from .hostapi import (
+    GuestExit,
+    GuestTrap,
+    HostFunction,
+    MemoryFault,
+    Sleep,
+    Until,
+    Wait,
+    WaitResult,
+    Yield,
+)
+from .memory import SharedGuestMemory
+from .outcome import Outcome, Status, ThreadReport
+from .program import WASI_P1, Program
+from .settings import Preempt, RunSettings
+from .threads import THREADS, GuestThread, ThreadState
+
+__all__ = ["Execution", "End", "FutexWait", "trap_reason", "program_linker", "EXIT_MARK", "ROUTER"]
+
+EXIT_MARK = "wasmconc: guest exited"
+_store_keys = itertools.count(1)
+
+# wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
+MAX_TID = 0x1FFF_FFFF
+
+
+@dataclass(frozen=True, eq=False)
+class FutexWait(Until):
+    """A thread parked by the rewritten memory.atomic.wait on one address."""
+
+    waiter: Any = None
+
+
+@dataclass
+class End:
+    """Why an execution ended (first cause wins)."""
+
+    status: Status
+    exit_code: int | None = None
+    thread: int | None = None
+    message: str | None = None
+    host_exception: BaseException | None = None
+    host_traceback: str | None = None
+
+
+class _Call:
+    """The HostCall a host function receives (one per guest thread, reused)."""
+
+    __slots__ = ("_thread",)
+
+    def __init__(self, thread: GuestThread) -> None:
+        self._thread = thread
+
+    @property
+    def thread_id(self) -> int:
+        return self._thread.tid
+
+    @property
+    def memory(self) -> Any:
+        return self._thread.memory
+
+    @property
+    def deterministic(self) -> bool:
+        return self._thread.execution.deterministic
+
+    def monotonic_ns(self) -> int:
+        return self._thread.execution.clock.read_monotonic()
+
+    def realtime_ns(self) -> int:
+        return self._thread.execution.clock.read_realtime()
+
+    def random_bytes(self, n: int) -> bytes:
+        return self._thread.execution.random_bytes(n)
+
+    def poke(self) -> None:
+        self._thread.execution.poke()
+
+    def backtrace(self) -> list[str]:
+        return []
+
+
+class _Router:
+    """The one HostDispatcher: from store key to thread to host function."""
+
+    def invoke(self, store_key: int, binding: Any, args: list[int | float]) -> Any:
+        thread = THREADS.get(store_key)
+        if thread is None:
+            return capi.trap_request("wasmconc: host call from a store that is not a live guest thread")
+        ex = thread.execution
+        if thread.kill_message is not None:
+            return capi.trap_request(thread.kill_message)
+        if ex.end is not None:
+            return capi.trap_request(EXIT_MARK)
+        hf = ex.impls[binding.impl]
+        try:
+            return hf.impl(thread.call, *args)
+        except GuestExit as stop:
+            ex.request_exit(stop.code, thread)
+            return capi.trap_request(EXIT_MARK)
+        except GuestTrap as trap:
+            return capi.trap_request(str(trap))
+        except MemoryFault as fault:
+            return capi.trap_request(f"out of bounds memory access: {fault}")
+        except Exception as exc:
+            ex.host_failed(thread, hf, exc)
+            return capi.trap_request(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
+
+    def resume(self, pending: Any) -> bool:
+        thread = THREADS.get(pending.store_key)
+        if thread is None:
+            pending.write_trap("wasmconc: guest thread is gone")
+            return True
+        if thread.kill_message is not None:
+            pending.write_trap(thread.kill_message)
+            return True
+        ex = thread.execution
+        gen = pending.gen
+        try:
+            if thread.wait is not None:
+                value, thread.wait = thread.wake_result, None
+                wait = gen.send(value)
+            else:
+                wait = next(gen)
+        except StopIteration as stop:
+            try:
+                pending.write_results(stop.value)
+            except TypeError as exc:
+                pending.write_trap(f"wasmconc: {exc}")
+            return True
+        except GuestExit as stop:
+            ex.request_exit(stop.code, thread)
+            pending.write_trap(EXIT_MARK)
+            return True
+        except GuestTrap as trap:
+            pending.write_trap(str(trap))
+            return True
+        except MemoryFault as fault:
+            pending.write_trap(f"out of bounds memory access: {fault}")
+            return True
+        except Exception as exc:
+            hf = ex.impls[pending.binding.impl]
+            ex.host_failed(thread, hf, exc)
+            pending.write_trap(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
+            return True
+        if not isinstance(wait, Wait):
+            pending.write_trap(f"wasmconc: host function yielded {wait!r}, not a Wait")
+            return True
+        ex.begin_wait(thread, wait)
+        return False
+
+
+ROUTER = _Router()
+
+
+def _signed64(v: int) -> int:
+    return v - (1 << 64) if v >> 63 else v
+
+
+class Execution:
+    """Shared state of one run of a guest, driven by a driver."""
+
+    def __init__(
+        self,
+        program: Program,
+        settings: RunSettings,
+        host_functions: Iterable[HostFunction] = (),
+        *,
+        native_wasi: Any = None,
+    ) -> None:
+        self.program = program
+        self.settings = settings
+        self.deterministic = settings.preempt is Preempt.FUEL
+        self.clock: VirtualClock | RealClock = VirtualClock() if self.deterministic else RealClock()
+        self._rng = random.Random(settings.seed) if self.deterministic else None
+        self.futex = FutexTable()
+        self.cond = threading.Condition()
+        self.threads: dict[int, GuestThread] = {}
+        self._tids = itertools.count(1)
+        self.end: End | None = None
+        self.steps = 0
+        self.spawned_in_step = False
+        self.on_spawn: Callable[[GuestThread], None] | None = None
+        self.impls: dict[tuple[str, str], HostFunction] = {}
+        self.shared_memory: wasmtime.SharedMemory | None = None
+        self.shared_guest_memory: SharedGuestMemory | None = None
+        self.linker: wasmtime.Linker | None = None
+        self.instance_pre: Any = None
+        self.stuck_threads: list[str] = []
+        # wasmtime's own WASI (NativeWasi) configures each store instead of host functions
+        self.native_wasi = native_wasi
+        self._resolve_imports(list(host_functions) + self._builtins())
+
+    # -- set-up ------------------------------------------------------------
+
+    def _builtins(self) -> list[HostFunction]:
+        from .builtins import builtin_functions
+
+        return builtin_functions(self)
+
+    def _resolve_imports(self, provided: list[HostFunction]) -> None:
+        by_key: dict[tuple[str, str], HostFunction] = {}
+        for hf in provided:
+            by_key[hf.key] = hf  # later providers (user imports) override earlier ones
+        unknown = []
+        mismatched = []
+        for imp in self.program.func_imports:
+            if self.native_wasi is not None and imp.module == WASI_P1:
+                continue
+            hf = by_key.get((imp.module, imp.name))
+            if hf is None:
+                unknown.append(f"{imp.module}.{imp.name}")
+                continue
+            if hf.params != imp.params or hf.results != imp.results:
+                mismatched.append(
+                    f"{imp.module}.{imp.name}: guest imports {imp.signature()}, host provides "
+                    f"({' '.join(t.value for t in hf.params)}) -> ({' '.join(t.value for t in hf.results)})"
+                )
+                continue
+            self.impls[hf.key] = hf
+        if unknown:
+            raise ModuleError(f"{self.program.name}: unknown import{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+        if mismatched:
+            raise ModuleError(f"{self.program.name}: import signature mismatch: {'; '.join(mismatched)}")
+        if self.program.other_imports:
+            names = ", ".join(f"{m}.{n} ({k})" for m, n, k in self.program.other_imports)
+            raise ModuleError(f"{self.program.name}: unsupported import{'s' if len(self.program.other_imports) > 1 else ''} {names}")
+
+    def link(self, main_store: wasmtime.Store) -> None:
+        """Clone the program's host linker, add this execution's memory, pre-instantiate."""
+        base = program_linker(self.program, native_wasi=self.native_wasi is not None)
+        linker = capi.clone_linker(base)
+        linker.allow_shadowing = True
+        mem = self.program.memory_import
+        if mem is not None:
+            limits = wasmtime.Limits(mem.minimum, mem.maximum)
+            mtype = wasmtime.MemoryType(limits, is_64=mem.is64, shared=mem.shared)
+            if mem.shared:
+                try:
+                    self.shared_memory = wasmtime.SharedMemory(self.program.engine, mtype)
+                except wasmtime.WasmtimeError as exc:
+                    raise ModuleError(f"{self.program.name}: cannot create its shared memory "
+                                      f"(min {mem.minimum}, max {mem.maximum} pages): {str(exc).splitlines()[0]}") from None
+                self.shared_guest_memory = SharedGuestMemory(self.shared_memory)
+                capi.define_shared_memory(linker, main_store, mem.module, mem.name, self.shared_memory)
+            else:
+                linker.define(main_store, mem.module, mem.name, wasmtime.Memory(main_store, mtype))
+        try:
+            self.instance_pre = linker.instantiate_pre(self.program.module)
+        except wasmtime.WasmtimeError as exc:
+            raise ModuleError(f"{self.program.name}: cannot link: {str(exc).splitlines()[0]}") from None
+        self.linker = linker
+
+    # -- threads -------------------------------------------------------------
+
+    def new_thread(self, start_arg: int | None) -> GuestThread:
+        """Register a guest thread (main when start_arg is None); the driver starts it."""
+        tid = 0 if start_arg is None else next(self._tids)
+        t = GuestThread(self, tid, next(_store_keys), start_arg)
+        t.call = _Call(t)
+        with self.cond:
+            self.threads[tid] = t
+        THREADS[t.key] = t
+        return t
+
+    def spawn(self, parent: GuestThread, start_arg: int) -> int:
+        """wasi.thread-spawn: a new guest thread, or a negative error."""
+        if self.end is not None:
+            return -1
+        if len(self.threads) >= MAX_TID:
+            return -1
+        t = self.new_thread(start_arg)
+        self.spawned_in_step = True
+        if self.on_spawn is not None:
+            self.on_spawn(t)
+        return t.tid
+
+    def live_threads(self) -> list[GuestThread]:
+        return [t for t in self.threads.values() if t.state is not ThreadState.FINISHED]
+
+    # -- waits ---------------------------------------------------------------
+
+    def begin_wait(self, thread: GuestThread, wait: Wait) -> None:
+        """A host call parked `thread` on `wait` (called from the thread's poll)."""
+        thread.wait = wait
+        thread.wake_result = WaitResult.READY
+        if isinstance(wait, Yield):
+            thread.deadline_ns = None
+            return
+        if isinstance(wait, Sleep):
+            thread.deadline_ns = self.clock.now_ns() + max(0, wait.ns)
+        elif isinstance(wait, Until):
+            thread.deadline_ns = None if wait.timeout_ns is None else self.clock.now_ns() + max(0, wait.timeout_ns)
+            if isinstance(wait, FutexWait):
+                thread.waiter = wait.waiter
+        with self.cond:
+            thread.state = ThreadState.PARKED
+
+    def try_wake(self, thread: GuestThread, now_ns: int) -> bool:
+        """If `thread`'s wait is satisfied or timed out, make it runnable. Caller holds `cond` in OS mode."""
+        wait = thread.wait
+        if wait is None or thread.state is not ThreadState.PARKED:
+            return thread.state is ThreadState.RUNNABLE
+        ready = False
+        if isinstance(wait, Until):
+            ready = wait.ready()
+        if ready:
+            thread.wake_result = WaitResult.READY
+        elif thread.deadline_ns is not None and now_ns >= thread.deadline_ns:
+            if isinstance(wait, FutexWait) and not self.futex.cancel(wait.waiter):
+                thread.wake_result = WaitResult.READY  # a notify won the race
+            else:
+                thread.wake_result = WaitResult.READY if isinstance(wait, Sleep) else WaitResult.TIMED_OUT
+        else:
+            return False
+        thread.waiter = None
+        thread.deadline_ns = None
+        thread.state = ThreadState.RUNNABLE
+        return True
+
+    def poke(self) -> None:
+        """Something a parked thread may wait on changed (thread-safe)."""
+        with self.cond:
+            self.cond.notify_all()
+
+    def blocked_forever(self, threads: list[GuestThread]) -> bool:
+        """True when none of `threads` (all parked) can ever be woken from outside."""
+        for t in threads:
+            if t.deadline_ns is not None:
+                return False
+            w = t.wait
+            if isinstance(w, Until) and w.external:
+                return False
+        return True
+
+    # -- randomness ------------------------------------------------------------
+
+    def random_bytes(self, n: int) -> bytes:
+        if self._rng is not None:
+            return self._rng.randbytes(n)
+        import os
+
+        return os.urandom(n)
+
+    # -- ending ------------------------------------------------------------------
+
+    def request_exit(self, code: int, thread: GuestThread) -> None:
+        self._set_end(End(Status.EXITED, exit_code=code & 0xFFFF_FFFF if code >= 0 else code, thread=thread.tid))
+
+    def host_failed(self, thread: GuestThread, hf: HostFunction, exc: BaseException) -> None:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self._set_end(End(Status.TRAPPED, thread=thread.tid,
+                          message=f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}",
+                          host_exception=exc, host_traceback=tb))
+
+    def thread_finished(self, thread: GuestThread) -> None:
+        """Apply wasi-threads exit semantics when `thread`'s future completed."""
+        f = thread.failure
+        if f is None:
+            if thread.is_main:
+                self._set_end(End(Status.EXITED, exit_code=0, thread=0))
+            return
+        if self.end is not None:
+            return  # it was stopped because the guest was already ending
+        if f.exit_status is not None:  # wasmtime's own WASI proc_exit
+            self._set_end(End(Status.EXITED, exit_code=f.exit_status, thread=thread.tid))
+            return
+        if thread.kill_message is None:
+            thread.capture_frames()
+            self._set_end(End(Status.TRAPPED, thread=thread.tid, message=trap_reason(f.message)))
+
+    def declare(self, status: Status, message: str) -> None:
+        self._set_end(End(status, message=message))
+
+    def _set_end(self, end: End) -> None:
+        with self.cond:
+            if self.end is None:
+                self.end = end
+            self.cond.notify_all()
+
+    # -- teardown and reports --------------------------------------------------------
+
+    def release(self) -> None:
+        """Drop the execution's native objects, after every thread has been closed."""
+        for t in self.threads.values():
+            THREADS.pop(t.key, None)
+        if self.instance_pre is not None:
+            self.instance_pre.close()
+            self.instance_pre = None
+        if self.linker is not None:
+            self.linker.close()
+            self.linker = None
+        self.shared_guest_memory = None
+        if self.shared_memory is not None:
+            self.shared_memory.close()
+            self.shared_memory = None
+
+    def thread_reports(self) -> list[ThreadReport]:
+        out = []
+        for tid in sorted(self.threads):
+            t = self.threads[tid]
+            state = t.ended_by or t.state.value
+            waiting = _describe_wait(t.wait) if t.wait is not None and not isinstance(t.wait, Yield) else None
+            trap = None
+            if t.failure is not None and t.kill_message is None and t.failure.exit_status is None:
+                if trap_reason(t.failure.message) != EXIT_MARK:
+                    trap = trap_reason(t.failure.message)
+                    state = "trapped"
+            out.append(ThreadReport(tid, state, waiting, list(t.frames), trap))
+        return out
+
+    def outcome(self, stdout: bytes, stderr: bytes, elapsed: float) -> Outcome:
+        end = self.end or End(Status.TRAPPED, message="execution ended without a cause")
+        threads = self.thread_reports()
+        out = Outcome(
+            status=end.status,
+            exit_code=end.exit_code if end.status is Status.EXITED else None,
+            stdout_bytes=stdout,
+            stderr_bytes=stderr,
+            threads=threads,
+            steps=self.steps,
+            trap_thread=end.thread if end.status is Status.TRAPPED else None,
+            trap_message=end.message if end.status is Status.TRAPPED else None,
+            host_exception=end.host_exception,
+            elapsed=elapsed,
+            preempt=self.settings.preempt.value,
+            seed=self.settings.seed if self.deterministic else None,
+        )
+        from .report import render_report
+
+        out.report = render_report(out, end, self.program)
+        return out
+
+
+def _describe_wait(wait: Wait) -> str:
+    if isinstance(wait, Until):
+        return wait.describe
+    if isinstance(wait, Sleep):
+        return f"sleep({wait.ns} ns)"
+    return type(wait).__name__
+
+
+def trap_reason(message: str) -> str:
+    """The cause line of a wasmtime trap/error message (without the backtrace)."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    if "Caused by:" in lines:
+        rest = lines[lines.index("Caused by:") + 1:]
+        cause = rest[-1] if rest else lines[0]
+    else:
+        cause = lines[0] if lines else message
+    for prefix in ("wasm trap: ",):
+        if cause.startswith(prefix):
+            cause = cause[len(prefix):]
+    if cause.startswith("0:") or cause.startswith("error while executing"):
+        cause = lines[-1]
+    return cause
+
+
+# -- the per-program host linker ----------------------------------------------------
+
+_linker_lock = threading.Lock()
+
+
+def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.Linker:
+    """A linker with one async host function per function import of `program`.
+
+    Built once per program: each definition routes through ROUTER, which picks
+    the implementation of the calling thread's execution, so executions share
+    it and only add their own memory (see Execution.link).
+    """
+    with _linker_lock:
+        cache = program.linkers
+        linker = cache.get(native_wasi)
+        if linker is not None:
+            return linker
+        linker = wasmtime.Linker(program.engine)
+        for imp in program.func_imports:
+            if native_wasi and imp.module == WASI_P1:
+                continue
+            capi.define_async_host(linker, imp.module, imp.name, imp.params, imp.results,
+                                   (imp.module, imp.name), ROUTER)
+        if native_wasi:
+            linker.define_wasi()
+        cache[native_wasi] = linker
+        return linker
+
+
+
+def _epoch_decision(key: int) -> "tuple[int, int] | str":
+    """Asked at every epoch deadline of every guest store (see capi.install_epoch_callback)."""
+    t = THREADS.get(key)
+    if t is None:
+        return (capi.UPDATE_DEADLINE_CONTINUE, 1)
+    if t.kill_message is not None:
+        return t.kill_message
+    ex = t.execution
+    if ex.settings.preempt is Preempt.OS:
+        # Threads run freely; the tick only lets a spinning thread notice the end.
+        if ex.end is not None:
+            return EXIT_MARK
+        return (capi.UPDATE_DEADLINE_CONTINUE, 1)
+    return (capi.UPDATE_DEADLINE_YIELD, 1)  # epoch mode: the time slice is over
+
+
+capi.set_epoch_handler(_epoch_decision)

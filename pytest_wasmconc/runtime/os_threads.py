@@ -1,0 +1,140 @@
+"""The OS-thread driver: each guest thread on its own OS thread, truly parallel.
+
+Host waits park the OS thread on the execution's condition variable. The
+thread that parks last checks whether anything can still wake anyone: if
+not, the guest is deadlocked and every parked thread is stopped with its
+backtrace at once. When the guest ends, threads spinning in wasm are
+stopped at their next epoch tick.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .execution import Execution
+from .hostapi import Yield
+from .outcome import Status
+from .report import hang_message
+from .threads import GuestThread, ThreadState
+from .ticker import EpochTicker
+
+__all__ = ["run_os"]
+
+_JOIN_GRACE_S = 5.0
+
+
+def run_os(ex: Execution) -> None:
+    settings = ex.settings
+    ticker = EpochTicker.shared(ex.program.engine, max(settings.epoch_tick_ms, 1.0))
+    os_threads: list[threading.Thread] = []
+    wall_deadline = time.monotonic() + settings.timeout if settings.timeout else None
+
+    def launch(t: GuestThread) -> None:
+        th = threading.Thread(target=_thread_body, args=(ex, t), name=f"wasmconc-guest-{t.tid}", daemon=True)
+        os_threads.append(th)
+        th.start()
+
+    ticker.acquire()
+    try:
+        main = ex.new_thread(None)
+        main.create_store()
+        assert main.store is not None
+        ex.link(main.store)
+        ex.on_spawn = launch
+        launch(main)
+        with ex.cond:
+            while ex.end is None:
+                remaining = None if wall_deadline is None else wall_deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                ex.cond.wait(remaining)
+        if ex.end is None:
+            ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
+        _stop_all(ex)
+        _join(os_threads, ex)
+    finally:
+        ticker.release()
+        ex.release()
+
+
+def _stop_all(ex: Execution) -> None:
+    end = ex.end
+    with ex.cond:
+        if end is not None and end.status in (Status.DEADLOCK, Status.HANG):
+            for t in ex.threads.values():
+                if t.state is not ThreadState.FINISHED and t.kill_message is None:
+                    t.ended_by = "parked" if t.state is ThreadState.PARKED else "running"
+                    t.kill_message = f"wasmconc: stopped ({end.status.value})"
+        ex.cond.notify_all()
+
+
+def _join(os_threads: list[threading.Thread], ex: Execution) -> None:
+    deadline = time.monotonic() + _JOIN_GRACE_S
+    i = 0
+    while i < len(os_threads):  # threads may still be launched while we join
+        os_threads[i].join(max(0.0, deadline - time.monotonic()))
+        i += 1
+    stuck = [th.name for th in os_threads if th.is_alive()]
+    if stuck:
+        # A host function blocking outside the runtime's control: report, never hang.
+        ex.stuck_threads = stuck
+
+
+def _thread_body(ex: Execution, t: GuestThread) -> None:
+    try:
+        if t.store is None:
+            t.create_store()
+        t.begin_instantiate()
+        while True:
+            if ex.end is not None and t.kill_message is None:
+                break
+            if t.poll():
+                ex.thread_finished(t)
+                ex.poke()
+                break
+            wait = t.wait
+            if wait is None or isinstance(wait, Yield):
+                continue
+            _park(ex, t)
+    except BaseException as exc:  # an internal error must end the guest, not hang it
+        ex.declare(Status.TRAPPED, f"internal error in guest thread {t.tid}: {exc!r}")
+    finally:
+        t.capture_frames()
+        with ex.cond:
+            t.state = ThreadState.FINISHED
+            ex.cond.notify_all()
+        t.close()
+
+
+def _park(ex: Execution, t: GuestThread) -> None:
+    with ex.cond:
+        while True:
+            if ex.end is not None:
+                # Either leave (plain end) or poll once more so the resume
+                # traps with the backtrace (kill_message set by _stop_all).
+                return
+            now = ex.clock.now_ns()
+            if ex.try_wake(t, now):
+                return
+            _check_deadlock(ex, now)
+            if ex.end is not None:
+                if t.kill_message is None:
+                    t.ended_by = "parked"
+                    t.kill_message = f"wasmconc: stopped ({ex.end.status.value})"
+                continue
+            timeout = None if t.deadline_ns is None else max(0.0, (t.deadline_ns - now) / 1e9)
+            ex.cond.wait(timeout)
+
+
+def _check_deadlock(ex: Execution, now: int) -> None:
+    """Caller holds ex.cond. Declare a deadlock if every live thread is parked for good."""
+    live = [x for x in ex.threads.values() if x.state is not ThreadState.FINISHED]
+    for x in live:
+        if x.state is not ThreadState.PARKED:
+            return
+        if ex.try_wake(x, now):
+            ex.cond.notify_all()
+            return
+    if live and ex.blocked_forever(live):
+        ex.declare(Status.DEADLOCK, "deadlock")

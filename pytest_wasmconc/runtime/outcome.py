@@ -1,0 +1,93 @@
+"""What one execution of a guest ended with, and the report that explains it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Status", "ThreadReport", "Outcome"]
+
+
+class Status(str, enum.Enum):
+    EXITED = "exited"  # the guest exited (any exit code)
+    TRAPPED = "trapped"  # a guest thread trapped (or a host function failed)
+    DEADLOCK = "deadlock"  # every live thread was parked with nothing to wake it
+    HANG = "hang"  # step budget or wall-clock backstop exceeded
+
+
+@dataclass
+class ThreadReport:
+    """One guest thread's state at the end of an execution."""
+
+    tid: int
+    state: str  # "running", "runnable", "parked", "finished", "trapped"
+    waiting_on: str | None = None
+    frames: list[str] = field(default_factory=list)
+    trap: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "thread 0 (main)" if self.tid == 0 else f"thread {self.tid}"
+
+    def render(self) -> str:
+        head = f"  {self.label}: {self.state}"
+        if self.waiting_on:
+            head += f" in {self.waiting_on}"
+        if self.trap:
+            head += f": {self.trap}"
+        lines = [head]
+        if self.frames:
+            lines += [f"      at {fr}" for fr in self.frames]
+        else:
+            lines.append("      (no wasm frames)")
+        return "\n".join(lines)
+
+
+@dataclass
+class Outcome:
+    """The result of running a guest once."""
+
+    status: Status
+    exit_code: int | None
+    stdout_bytes: bytes = b""
+    stderr_bytes: bytes = b""
+    report: str = ""
+    token: str | None = None
+    threads: list[ThreadReport] = field(default_factory=list)
+    steps: int = 0
+    decisions: tuple[int, ...] = ()
+    slices: tuple[int, ...] = ()
+    trap_thread: int | None = None
+    trap_message: str | None = None
+    host_exception: BaseException | None = None
+    elapsed: float = 0.0
+    preempt: str = "fuel"
+    seed: int | None = None
+    trace: list[Any] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_bytes.decode("utf-8", "replace")
+
+    def failed(self, expect_exit: int | None = 0) -> bool:
+        """True for a trap, a deadlock, a hang, or an exit code other than `expect_exit`."""
+        if self.status is not Status.EXITED:
+            return True
+        return expect_exit is not None and self.exit_code != expect_exit
+
+    def summary(self) -> str:
+        if self.status is Status.EXITED:
+            return f"exited with code {self.exit_code}"
+        if self.status is Status.TRAPPED:
+            where = f" in thread {self.trap_thread}" if self.trap_thread is not None else ""
+            return f"trapped{where}: {self.trap_message}"
+        return self.report.splitlines()[0] if self.report else self.status.value
+
+    def __repr__(self) -> str:
+        return f"<Outcome {self.status.value} exit_code={self.exit_code} steps={self.steps}>"

@@ -1,0 +1,255 @@
+"""A guest program: bytes read, checked, instrumented, compiled and described.
+
+Loading is where every "this is not something we can run" error is found,
+each with one line naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import wasmtime
+
+from ..instrument import InstrumentError, InstrumentLevel, Site, instrument
+from .cache import CompileCache
+from .engine import engine_for
+from .errors import ConfigError, ModuleError
+from .hostapi import ValType
+from .settings import EngineSettings
+
+__all__ = ["Program", "MemoryImport", "FuncImport", "load_program", "GuestSource", "read_guest_bytes"]
+
+GuestSource = Union[str, os.PathLike, bytes, "Program"]
+
+WASM_MAGIC = b"\0asm"
+CORE_VERSION = b"\x01\x00\x00\x00"
+THREAD_SPAWN = ("wasi", "thread-spawn")
+THREAD_START = "wasi_thread_start"
+WASI_P1 = "wasi_snapshot_preview1"
+INSTRUMENT_MODULE = "wasmconc"
+
+_VALTYPES = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64}
+
+
+@dataclass(frozen=True)
+class MemoryImport:
+    module: str
+    name: str
+    minimum: int
+    maximum: int | None
+    shared: bool
+    is64: bool
+
+
+@dataclass(frozen=True)
+class FuncImport:
+    module: str
+    name: str
+    params: tuple[ValType, ...]
+    results: tuple[ValType, ...]
+
+    def signature(self) -> str:
+        p = " ".join(t.value for t in self.params)
+        r = " ".join(t.value for t in self.results)
+        return f"({p}) -> ({r})"
+
+
+@dataclass
+class Program:
+    """A compiled guest, ready to be executed any number of times."""
+
+    name: str
+    wasm: bytes  # as compiled (instrumented)
+    original_size: int
+    module: wasmtime.Module
+    engine_settings: EngineSettings
+    level: InstrumentLevel
+    func_imports: list[FuncImport]
+    memory_import: MemoryImport | None
+    other_imports: list[tuple[str, str, str]]  # (module, name, kind) of tables/globals/tags
+    exports: dict[str, str]  # name -> kind
+    exported_memory: MemoryImport | None  # the type of the exported "memory", if any
+    sites: list[Site] = field(default_factory=list)
+    func_names: dict[int, str] = field(default_factory=dict)
+    # Host linkers built for this program, by "uses wasmtime's own WASI" (execution.program_linker).
+    linkers: dict[bool, wasmtime.Linker] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def engine(self) -> wasmtime.Engine:
+        return engine_for(self.engine_settings)
+
+    @property
+    def threaded(self) -> bool:
+        return any((f.module, f.name) == THREAD_SPAWN for f in self.func_imports)
+
+    @property
+    def uses_wasi(self) -> bool:
+        return any(f.module == WASI_P1 for f in self.func_imports)
+
+    def func_import(self, module: str, name: str) -> FuncImport | None:
+        for f in self.func_imports:
+            if f.module == module and f.name == name:
+                return f
+        return None
+
+
+def read_guest_bytes(source: str | os.PathLike | bytes) -> tuple[str, bytes]:
+    """Read a guest from a path or take its bytes; errors name the file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>", bytes(source)
+    path = Path(source)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModuleError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModuleError(f"{path}: is a directory, not a WebAssembly module") from None
+    except OSError as exc:
+        raise ModuleError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return str(path), data
+
+
+def _check_header(name: str, data: bytes) -> None:
+    if not data:
+        raise ModuleError(f"{name}: empty file, not a WebAssembly module")
+    if data[:4] != WASM_MAGIC:
+        if data.lstrip()[:1] == b"(":
+            raise ModuleError(f"{name}: WebAssembly text format; compile it to a .wasm binary first (wat2wasm)")
+        raise ModuleError(f"{name}: not a WebAssembly module (no \\0asm header)")
+    if len(data) < 8:
+        raise ModuleError(f"{name}: truncated WebAssembly module ({len(data)} bytes)")
+    if data[4:8] != CORE_VERSION:
+        if data[6:8] == b"\x01\x00":
+            raise ModuleError(
+                f"{name}: is a WebAssembly component, not a core module; this command runs core "
+                "wasm modules (wasm32-wasip1 / wasm32-wasip1-threads)"
+            )
+        raise ModuleError(f"{name}: unsupported WebAssembly binary version {data[4:8].hex()}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _valtypes(types: list[wasmtime.ValType]) -> tuple[ValType, ...]:
+    out = []
+    for t in types:
+        v = _VALTYPES.get(str(t))
+        if v is None:
+            raise ModuleError(f"unsupported value type {t} in an import signature")
+        out.append(v)
+    return tuple(out)
+
+
+def _memory_desc(module: str, name: str, ty: wasmtime.MemoryType) -> MemoryImport:
+    return MemoryImport(module, name, ty.limits.min, ty.limits.max, ty.is_shared, ty.is_64)
+
+
+def load_program(
+    source: GuestSource,
+    engine_settings: EngineSettings,
+    *,
+    level: InstrumentLevel | str = InstrumentLevel.ATOMICS,
+    cache: CompileCache | None = None,
+) -> Program:
+    """Read, check, instrument and compile a guest."""
+    if isinstance(source, Program):
+        if source.engine_settings != engine_settings:
+            # Compiled for another mode: recompile the same bytes.
+            source = source.wasm
+        else:
+            return source
+    if isinstance(level, str):
+        try:
+            level = InstrumentLevel(level)
+        except ValueError:
+            valid = ", ".join(lv.value for lv in InstrumentLevel)
+            raise ConfigError(f"invalid instrumentation level {level!r} (valid: {valid})") from None
+    name, data = read_guest_bytes(source)
+    _check_header(name, data)
+    try:
+        inst = instrument(data, level)
+    except InstrumentError as exc:
+        raise ModuleError(f"{name}: {exc}") from None
+    engine = engine_for(engine_settings)
+    try:
+        if cache is not None:
+            module = cache.compile(engine, engine_settings, inst.wasm)
+        else:
+            module = wasmtime.Module(engine, inst.wasm)
+    except wasmtime.WasmtimeError as exc:
+        msg = str(exc)
+        if "shared" in msg and not engine_settings.threads:
+            raise ModuleError(f"{name}: needs wasm threads (shared memory), which this configuration disables") from None
+        raise ModuleError(f"{name}: invalid WebAssembly module: {_describe_compile_error(msg)}") from None
+
+    func_imports: list[FuncImport] = []
+    memory_import: MemoryImport | None = None
+    others: list[tuple[str, str, str]] = []
+    for imp in module.imports:
+        ty = imp.type
+        mod_name, item = imp.module, imp.name or ""
+        if isinstance(ty, wasmtime.FuncType):
+            func_imports.append(FuncImport(mod_name, item, _valtypes(ty.params), _valtypes(ty.results)))
+        elif isinstance(ty, wasmtime.MemoryType):
+            if memory_import is not None:
+                raise ModuleError(f"{name}: imports more than one memory ({memory_import.module}.{memory_import.name} and {mod_name}.{item}); only one is supported")
+            memory_import = _memory_desc(mod_name, item, ty)
+        else:
+            kind = type(ty).__name__.replace("Type", "").lower()
+            others.append((mod_name, item, kind))
+    exports: dict[str, str] = {}
+    exported_memory = None
+    for exp in module.exports:
+        ty = exp.type
+        kind = type(ty).__name__.replace("Type", "").lower()
+        exports[exp.name] = kind
+        if exp.name == "memory" and isinstance(ty, wasmtime.MemoryType):
+            exported_memory = _memory_desc("", "memory", ty)
+
+    prog = Program(
+        name=name,
+        wasm=inst.wasm,
+        original_size=len(data),
+        module=module,
+        engine_settings=engine_settings,
+        level=level,
+        func_imports=func_imports,
+        memory_import=memory_import,
+        other_imports=others,
+        exports=exports,
+        exported_memory=exported_memory,
+        sites=list(inst.sites),
+        func_names=dict(inst.func_names),
+    )
+    _check_shape(prog)
+    return prog
+
+
+def _describe_compile_error(msg: str) -> str:
+    lines = [ln.strip() for ln in msg.strip().splitlines() if ln.strip()]
+    # wasmtime puts the useful cause last ("Caused by: ...").
+    causes = [ln for ln in lines if not ln.lower().startswith(("caused by", "stack backtrace"))]
+    return "; ".join(causes[:3]) if causes else msg
+
+
+def _check_shape(prog: Program) -> None:
+    name = prog.name
+    if prog.threaded:
+        if prog.exports.get(THREAD_START) != "func":
+            raise ModuleError(f"{name}: imports wasi.thread-spawn but does not export a {THREAD_START} function")
+        mem = prog.memory_import or prog.exported_memory
+        if mem is None:
+            raise ModuleError(f"{name}: a threaded module must import or export its (shared) memory")
+        if not mem.shared:
+            raise ModuleError(f"{name}: imports wasi.thread-spawn but its memory is not shared")
+    if prog.memory_import is not None and prog.memory_import.shared and not prog.engine_settings.threads:
+        raise ModuleError(f"{name}: needs wasm threads (shared memory), which this configuration disables")
+    if prog.uses_wasi and prog.memory_import is None and prog.exported_memory is None:
+        raise ModuleError(f"{name}: uses WASI but exports no memory named 'memory'")
+    if prog.exports.get("_start") != "func":
+        raise ModuleError(f"{name}: exports no _start function (not a WASI command module)")

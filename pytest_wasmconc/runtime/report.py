@@ -1,0 +1,41 @@
+"""Reports a user reads: what went wrong, in which thread, where in the guest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .outcome import Outcome, Status
+
+if TYPE_CHECKING:
+    from .execution import End
+    from .program import Program
+
+__all__ = ["render_report"]
+
+
+def render_report(outcome: Outcome, end: "End", program: "Program") -> str:
+    lines: list[str] = []
+    if outcome.status is Status.EXITED:
+        who = f" (thread {end.thread})" if end.thread not in (None, 0) else ""
+        lines.append(f"{program.name}: exited with code {outcome.exit_code}{who}")
+    elif outcome.status is Status.TRAPPED:
+        where = "thread 0 (main)" if end.thread == 0 else f"thread {end.thread}"
+        lines.append(f"{program.name}: trap in {where}: {end.message}")
+        if end.host_traceback:
+            lines.append("host function traceback:")
+            lines += ["  " + ln for ln in end.host_traceback.rstrip().splitlines()]
+    elif outcome.status is Status.DEADLOCK:
+        lines.append(f"deadlock! every live guest thread of {program.name} is blocked and nothing can wake them")
+    else:
+        lines.append(f"hang: {end.message}")
+    if outcome.status is not Status.EXITED or any(t.trap for t in outcome.threads):
+        lines.append(f"guest threads ({outcome.preempt} mode, {outcome.steps} scheduling steps):")
+        lines += [t.render() for t in outcome.threads]
+    return "\n".join(lines)
+
+
+def hang_message(kind: str, value: Any) -> str:
+    if kind == "max-steps":
+        return (f"exceeded the step budget of {value} scheduling steps; this might be caused by a spin "
+                "loop or livelock (or the budget is too small: --max-steps)")
+    return f"still running after the {value:g} s wall-clock timeout (--timeout)"

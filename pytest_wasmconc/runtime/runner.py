@@ -1,0 +1,202 @@
+"""The runtime's front door: load a guest, run it once, explore schedules, replay a token.
+
+The CLI and the pytest plugin are both thin layers over `Runner`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from ..schedulers import derive_seed, make_policy
+from ..schedulers.base import PolicyConfig
+from ..schedulers.recording import Recording
+from .cache import CompileCache
+from .errors import ConfigError
+from .execution import Execution
+from .hostapi import HostFunction
+from .outcome import Outcome
+from .program import GuestSource, Program, load_program
+from .serial import run_serial
+from .os_threads import run_os
+from .settings import Preempt, RunSettings
+from .token import ReplayToken, decode_token, encode_token
+from .wasi_native import NativeWasi
+
+__all__ = ["Runner", "GuestIO", "Exploration"]
+
+Stdin = bytes | str | os.PathLike | None
+
+
+@dataclass
+class GuestIO:
+    """What the guest sees of the world: argv, environment, preopened dirs, stdio."""
+
+    args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    dirs: Sequence[tuple[str, str]] = ()  # (host directory, guest path)
+    stdin: Stdin = None  # bytes, a file path, "inherit", or None (empty)
+    passthrough: bool = False  # also copy guest output to the real stdout/stderr
+    wasi: str = "sandbox"  # "sandbox" (the project's shared WASI) or "native" (wasmtime's)
+    program_name: str | None = None  # argv[0]; the guest file name by default
+    wasi_options: Mapping[str, Any] = field(default_factory=dict)  # extra WasiConfig fields (faults, ...)
+
+    def __post_init__(self) -> None:
+        if self.wasi not in ("sandbox", "native"):
+            raise ConfigError(f"invalid WASI implementation {self.wasi!r} (valid: sandbox, native)")
+        for host, _guest in self.dirs:
+            if not Path(host).is_dir():
+                raise ConfigError(f"--dir {host}: no such directory")
+
+
+@dataclass
+class Exploration:
+    """The result of exploring many schedules of one guest."""
+
+    outcome: Outcome  # the first failing one, or the last when all passed
+    schedules_run: int
+    failed: bool
+    elapsed: float
+    distinct: Counter[str]
+    first_failure_index: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.schedules_run / self.elapsed if self.elapsed > 0 else float("inf")
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k} x{n}" for k, n in self.distinct.most_common())
+        return (f"{self.schedules_run} schedule{'s' if self.schedules_run != 1 else ''} in {self.elapsed:.2f} s "
+                f"({self.rate:.0f}/s); outcomes: {kinds}")
+
+
+class Runner:
+    """Loads guests (through the compile cache) and executes them under `RunSettings`."""
+
+    def __init__(self, settings: RunSettings | None = None, *, cache: CompileCache | None = None) -> None:
+        self.settings = settings or RunSettings()
+        self.cache = cache if cache is not None else CompileCache()
+
+    # -- loading -------------------------------------------------------------
+
+    def load(self, guest: GuestSource, settings: RunSettings | None = None) -> Program:
+        s = settings or self.settings
+        return load_program(guest, s.engine, level=s.level, cache=self.cache)
+
+    # -- one execution ----------------------------------------------------------
+
+    def run(
+        self,
+        guest: GuestSource,
+        io: GuestIO | None = None,
+        *,
+        settings: RunSettings | None = None,
+        host_functions: Iterable[HostFunction] = (),
+    ) -> Outcome:
+        s = settings or self.settings
+        program = self.load(guest, s)
+        return self.execute(program, io or GuestIO(), s, list(host_functions))
+
+    def execute(self, program: Program, io: GuestIO, settings: RunSettings,
+                host_functions: Sequence[HostFunction] = ()) -> Outcome:
+        argv = [io.program_name or Path(program.name).name] + list(io.args)
+        wasi = _make_wasi(io, argv)
+        native = wasi if getattr(wasi, "native", False) else None
+        started = time.perf_counter()
+        try:
+            ex = Execution(program, settings, list(wasi.functions()) + list(host_functions), native_wasi=native)
+            wasi.set_waker(ex.poke)
+            recording: Recording | None = None
+            if settings.preempt is Preempt.OS:
+                run_os(ex)
+            else:
+                recording = Recording(make_policy(settings.policy, _policy_config(settings)))
+                run_serial(ex, recording)
+        finally:
+            wasi.close()
+        outcome = ex.outcome(wasi.stdout, wasi.stderr, time.perf_counter() - started)
+        outcome.trace = list(getattr(wasi, "trace", []))
+        if recording is not None:
+            outcome.decisions = tuple(recording.decisions)
+            outcome.slices = tuple(recording.slices)
+        if settings.preempt is Preempt.FUEL:
+            keep = settings.policy == "replay"
+            outcome.token = encode_token(ReplayToken.for_run(
+                settings, outcome.decisions if keep else (), outcome.slices if keep else ()))
+        if ex.stuck_threads:
+            outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
+                               f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
+        return outcome
+
+    # -- many executions -----------------------------------------------------------
+
+    def explore(
+        self,
+        guest: GuestSource,
+        io: GuestIO | None = None,
+        *,
+        schedules: int = 100,
+        expect_exit: int | None = 0,
+        settings: RunSettings | None = None,
+        host_functions: Iterable[HostFunction] = (),
+        start: int = 0,
+        step: int = 1,
+        is_failure: Callable[[Outcome], bool] | None = None,
+    ) -> Exploration:
+        """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
+
+        Schedule i uses seed derive_seed(settings.seed, i), so any worker can
+        run any slice of an exploration and every failure replays from its token.
+        """
+        if schedules < 1:
+            raise ConfigError(f"schedules must be at least 1, got {schedules}")
+        base = settings or self.settings
+        program = self.load(guest, base)
+        io = io or GuestIO()
+        fns = list(host_functions)
+        failed_check = is_failure or (lambda o: o.failed(expect_exit))
+        distinct: Counter[str] = Counter()
+        t0 = time.perf_counter()
+        outcome: Outcome | None = None
+        count = 0
+        for n in range(schedules):
+            index = start + n * step
+            s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
+            outcome = self.execute(program, io, s, fns)
+            count += 1
+            distinct[outcome.summary()] += 1
+            if failed_check(outcome):
+                return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index)
+        assert outcome is not None
+        return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
+
+    def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
+               host_functions: Iterable[HostFunction] = ()) -> Outcome:
+        tok = decode_token(token)
+        tok.check_compatible()
+        return self.run(guest, io, settings=tok.apply(self.settings), host_functions=host_functions)
+
+
+def _policy_config(s: RunSettings) -> PolicyConfig:
+    return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices)
+
+
+def _make_wasi(io: GuestIO, argv: list[str]) -> Any:
+    dirs = [(str(h), g) for h, g in io.dirs]
+    if io.wasi == "native":
+        return NativeWasi(argv, dict(io.env), dirs, io.stdin, io.passthrough)
+    from ..wasi import Preopen, WasiConfig, WasiPreview1
+
+    cfg = WasiConfig(
+        args=argv,
+        env=dict(io.env),
+        preopens=[Preopen(h, g) for h, g in dirs],
+        stdin=io.stdin,
+        stdout_passthrough=io.passthrough,
+        **dict(io.wasi_options),
+    )
+    return WasiPreview1(cfg)

@@ -1,0 +1,99 @@
+"""One settings object for everything that changes how a guest runs.
+
+`EngineSettings` is what the compiled code depends on (it keys the compile
+cache and goes into replay tokens); `RunSettings` is everything else about
+one execution.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from .errors import ConfigError
+
+__all__ = ["Preempt", "EngineSettings", "RunSettings", "DEFAULT_SLICE", "DEFAULT_MAX_STEPS"]
+
+DEFAULT_SLICE = 10_000
+DEFAULT_MAX_STEPS = 1_000_000
+DEFAULT_ASYNC_STACK = 8 * 1024 * 1024  # a 10k-deep host recursion overflowed the default
+
+
+class Preempt(str, enum.Enum):
+    """How guest threads are interleaved."""
+
+    FUEL = "fuel"  # deterministic: fuel quanta on one OS thread
+    EPOCH = "epoch"  # time slices on one OS thread (not deterministic)
+    OS = "os"  # one OS thread per guest thread, truly parallel
+
+    @classmethod
+    def parse(cls, value: str) -> "Preempt":
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(p.value for p in cls)
+            raise ConfigError(f"invalid preempt mode {value!r} (valid: {valid})") from None
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What the engine (and therefore the compiled code) is configured with."""
+
+    fuel: bool = True
+    epochs: bool = False
+    threads: bool = True
+    async_stack_size: int = DEFAULT_ASYNC_STACK
+    # Further wasm features guests from real toolchains use.
+    simd: bool = True
+    bulk_memory: bool = True
+    multi_memory: bool = True
+    memory64: bool = True
+    tail_call: bool = True
+    exceptions: bool = True
+    reference_types: bool = True
+
+    @classmethod
+    def for_mode(cls, preempt: Preempt) -> "EngineSettings":
+        if preempt is Preempt.FUEL:
+            return cls(fuel=True, epochs=False)
+        # epoch mode slices by epochs; OS mode uses them to stop threads at exit
+        return cls(fuel=False, epochs=True)
+
+    def fingerprint(self) -> str:
+        """A short stable string of every field (goes into cache keys and tokens)."""
+        parts = [f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in sorted(vars(self).items())]
+        return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How one execution runs."""
+
+    preempt: Preempt = Preempt.FUEL
+    policy: str = "random"
+    seed: int = 0
+    slice: int = DEFAULT_SLICE
+    depth: int = 3
+    level: str = "atomics"
+    max_steps: int | None = DEFAULT_MAX_STEPS
+    timeout: float | None = None
+    epoch_tick_ms: float = 1.0
+    decisions: tuple[int, ...] = field(default=(), repr=False)
+    slices: tuple[int, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.slice < 1:
+            raise ConfigError(f"slice must be a positive amount of fuel, got {self.slice}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max-steps must be positive, got {self.max_steps}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"timeout must be positive seconds, got {self.timeout}")
+        if self.depth < 1:
+            raise ConfigError(f"depth must be >= 1, got {self.depth}")
+
+    @property
+    def engine(self) -> EngineSettings:
+        return EngineSettings.for_mode(self.preempt)
+
+    def with_(self, **changes: object) -> "RunSettings":
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,194 @@
+"""One guest thread: a Store, an instance of the guest, and the call future running in it.
+
+A guest thread goes through two futures: the instantiation (its start
+function may already wait, e.g. wasm-ld's `__wasm_init_memory`) and then the
+call of `_start` (main) or `wasi_thread_start(tid, arg)` (workers). Its
+Store is owned by whichever OS thread drives it and is closed there, after
+its future.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+import wasmtime
+
+from . import capi
+from .hostapi import ValType, Wait, WaitResult
+from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
+
+if TYPE_CHECKING:
+    from .execution import Execution
+
+__all__ = ["GuestThread", "ThreadState", "THREADS"]
+
+# Every live guest thread by store key: host calls find their thread here.
+THREADS: dict[int, "GuestThread"] = {}
+
+FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
+
+
+class ThreadState(enum.Enum):
+    NEW = "new"  # store not created yet
+    RUNNABLE = "runnable"
+    PARKED = "parked"
+    FINISHED = "finished"
+
+
+class Phase(enum.Enum):
+    INSTANTIATING = "instantiating"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class GuestThread:
+    """A guest thread and the native resources it owns."""
+
+    def __init__(self, execution: "Execution", tid: int, key: int, start_arg: int | None) -> None:
+        self.execution = execution
+        self.tid = tid
+        self.key = key
+        self.start_arg = start_arg  # None for main
+        self.state = ThreadState.NEW
+        self.phase = Phase.INSTANTIATING
+        self.store: wasmtime.Store | None = None
+        self.future: capi.CallFuture | None = None
+        self._raw_instance: Any = None
+        self.memory: Any = NoMemory()
+        # The wait in progress: set when a host call parks, cleared on resume.
+        self.wait: Wait | None = None
+        self.wake_result = WaitResult.READY
+        self.deadline_ns: int | None = None
+        self.waiter: Any = None  # futex.Waiter while parked on an address
+        # Set to make the next resume (or epoch check) trap, to end the
+        # thread and capture its backtrace.
+        self.kill_message: str | None = None
+        self.failure: capi.NativeFailure | None = None
+        self.frames: list[str] = []
+        self.ended_by: str | None = None
+        self.call: Any = None  # the HostCall object host functions receive
+
+    @property
+    def is_main(self) -> bool:
+        return self.start_arg is None
+
+    @property
+    def label(self) -> str:
+        return "thread 0 (main)" if self.is_main else f"thread {self.tid}"
+
+    # -- lifecycle -------------------------------------------------------
+
+    def create_store(self) -> wasmtime.Store:
+        """Create this thread's store (on the OS thread that will own it)."""
+        ex = self.execution
+        store = wasmtime.Store(ex.program.engine)
+        self.store = store
+        ctx = store._context()
+        capi.set_store_key(ctx, self.key)
+        settings = ex.program.engine_settings
+        if settings.fuel:
+            store.set_fuel(FUEL_RESERVE)
+            capi.set_fuel_yield_interval(ctx, ex.settings.slice)
+        if settings.epochs:
+            capi.install_epoch_callback(store, self.key)
+        if ex.native_wasi is not None:
+            ex.native_wasi.configure_store(store)
+        return store
+
+    def begin_instantiate(self) -> None:
+        assert self.store is not None
+        self.future, self._raw_instance = capi.instance_pre_instantiate_async(
+            self.execution.instance_pre, self.store)
+        self.state = ThreadState.RUNNABLE
+
+    def start(self) -> None:
+        """Create the store and begin instantiation."""
+        self.create_store()
+        self.begin_instantiate()
+
+    def stop_for_report(self, reason: str) -> None:
+        """End this thread at its next check so its future finishes with a backtrace."""
+        self.kill_message = f"wasmconc: stopped ({reason})"
+        if self.store is None:
+            return
+        settings = self.execution.program.engine_settings
+        if settings.fuel:
+            capi.set_fuel_yield_interval(self.store._context(), None)
+            self.store.set_fuel(0)
+        if settings.epochs:
+            capi.set_epoch_deadline(self.store, 0)
+
+    def begin_quantum(self, fuel: int) -> None:
+        """Give the next poll exactly `fuel` units before it yields (fuel mode)."""
+        assert self.store is not None
+        capi.set_fuel_yield_interval(self.store._context(), fuel)
+        self.store.set_fuel(FUEL_RESERVE)
+
+    def poll(self) -> bool:
+        """Poll the current future; True when the thread has finished for good."""
+        fut = self.future
+        assert fut is not None
+        if not fut.poll():
+            return False
+        if fut.failure is not None:
+            self.failure = fut.failure
+            self._finish()
+            return True
+        if self.phase is Phase.INSTANTIATING:
+            self._begin_call()
+            return False
+        self._finish()
+        return True
+
+    def _begin_call(self) -> None:
+        ex = self.execution
+        assert self.store is not None and self.future is not None
+        self.future.close()
+        self.phase = Phase.RUNNING
+        inst = wasmtime.Instance._from_raw(self._raw_instance)
+        exports = inst.exports(self.store)
+        self.memory = self._memory_view(exports)
+        if self.is_main:
+            func = exports.get("_start")
+            args: list[tuple[ValType, int | float]] = []
+        else:
+            func = exports.get("wasi_thread_start")
+            args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
+        if not isinstance(func, wasmtime.Func):
+            raise RuntimeError("entry point vanished after load-time checks")
+        self.future = capi.func_call_async(self.store, func, args, 0)
+
+    def _memory_view(self, exports: Any) -> Any:
+        ex = self.execution
+        if ex.shared_memory is not None:
+            return ex.shared_guest_memory
+        mem = exports.get("memory")
+        if isinstance(mem, wasmtime.Memory):
+            assert self.store is not None
+            return InstanceGuestMemory(self.store, mem)
+        if isinstance(mem, wasmtime.SharedMemory):
+            return SharedGuestMemory(mem)
+        return NoMemory()
+
+    def _finish(self) -> None:
+        self.phase = Phase.DONE
+        self.state = ThreadState.FINISHED
+
+    def close(self) -> None:
+        """Release the future, then the store (idempotent; on the owning OS thread)."""
+        if self.future is not None:
+            self.future.close()
+            self.future = None
+        if self.store is not None:
+            store, self.store = self.store, None
+            store.close()
+        self.memory = NoMemory()
+        self._raw_instance = None
+        THREADS.pop(self.key, None)
+
+    # -- reports -----------------------------------------------------------
+
+    def capture_frames(self) -> None:
+        if self.failure is not None and not self.frames:
+            self.frames = [str(f) for f in self.failure.frames]
