@@ -1,0 +1,61 @@
+"""Recording: wrap any policy and keep every answer it gives, for the replay policy."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from .base import Policy, PolicyConfig, SwitchReason
+
+__all__ = ["Recording"]
+
+
+class Recording:
+    """A Policy that delegates to `policy` and records its decisions and slices."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        # The wrapped policy's name: reports should say which policy made the
+        # schedule; the recording is replayed under the name "replay".
+        self.name = policy.name
+        # Invariant: `decisions[i]` is the answer to the i-th `pick` and
+        # `slices[i]` to the i-th `slice_for` of the current execution, only
+        # answers actually returned (a call that raised records nothing).
+        self.decisions: list[int] = []
+        self.slices: list[int] = []
+
+    def new_execution(self) -> None:
+        self.policy.new_execution()
+        # Fresh lists rather than clearing in place, so that a caller still
+        # holding the previous execution's lists keeps them intact.
+        self.decisions = []
+        self.slices = []
+
+    def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
+        thread = self.policy.pick(runnable, current, reason)
+        self.decisions.append(thread)
+        return thread
+
+    def slice_for(self, thread: int) -> int:
+        fuel = self.policy.slice_for(thread)
+        self.slices.append(fuel)
+        return fuel
+
+    def on_spawn(self, thread: int) -> None:
+        self.policy.on_spawn(thread)
+
+    def describe(self) -> dict[str, Any]:
+        description = dict(self.policy.describe())
+        description["recorded"] = {"decisions": len(self.decisions), "slices": len(self.slices)}
+        return description
+
+    def replay_config(self, base: PolicyConfig | None = None) -> PolicyConfig:
+        """A config for the "replay" policy that reproduces the current execution."""
+        # Built on `base` (normally the recorded policy's own config) so that
+        # the token still shows the seed and slice the schedule came from.
+        return dataclasses.replace(
+            base if base is not None else PolicyConfig(),
+            decisions=tuple(self.decisions),
+            slices=tuple(self.slices),
+        )

@@ -1,0 +1,189 @@
+"""A fake-thread simulator that drives a Policy the way the runtime does, without wasm.
+
+A thread is a list of ops. `Work(n)` burns n fuel with no scheduling point
+(only a quantum end can interrupt it); every other op costs 1 fuel and ends
+at a scheduling point: `Step` (an atomic op / sched_yield: YIELDED), `Spawn`
+(SPAWNED), `Set` (a notify: wakes `Wait`ers, YIELDED), `Wait` (BLOCKED until
+its flag is set, or falls through if it already is). `SpinUntil` busy-waits
+for a flag, 1 fuel per check, with no scheduling point (a spin loop on a
+plain load). Running off the end of
+the ops is EXITED. Thread ids are handed out in spawn order from 0.
+
+The loop mirrors the runtime's contract: `new_execution()`, `on_spawn(0)`,
+then `pick(runnable sorted, current, reason)` and `slice_for(chosen)` for
+every quantum; `current` is None at START and after an exit, and is in
+`runnable` only when it may continue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pytest_wasmconc.schedulers import Policy, SwitchReason
+
+
+@dataclass(frozen=True)
+class Work:
+    fuel: int
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+
+
+@dataclass(frozen=True)
+class Spawn:
+    program: tuple[Op, ...]
+
+
+@dataclass(frozen=True)
+class Set:
+    flag: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    flag: str
+
+
+@dataclass(frozen=True)
+class SpinUntil:
+    flag: str
+
+
+Op = Work | Step | Spawn | Set | Wait | SpinUntil
+
+
+def program(*ops: Op) -> tuple[Op, ...]:
+    return tuple(ops)
+
+
+class Deadlock(Exception):
+    pass
+
+
+class TooManyPicks(Exception):
+    pass
+
+
+@dataclass
+class Pick:
+    runnable: tuple[int, ...]
+    current: int | None
+    reason: SwitchReason
+    chosen: int
+
+
+@dataclass
+class Trace:
+    picks: list[Pick] = field(default_factory=list)
+    slices: list[int] = field(default_factory=list)
+    # (thread, label) of every Step, in execution order.
+    steps: list[tuple[int, str]] = field(default_factory=list)
+    # The thread that burned each unit of fuel, in order.
+    fuel: list[int] = field(default_factory=list)
+    exit_order: list[int] = field(default_factory=list)
+
+    @property
+    def decisions(self) -> list[int]:
+        return [p.chosen for p in self.picks]
+
+    def index(self, thread: int, label: str) -> int:
+        return self.steps.index((thread, label))
+
+
+@dataclass
+class _Thread:
+    ops: tuple[Op, ...]
+    pc: int = 0
+    work_left: int | None = None  # fuel left in the current Work op, once started
+    waiting_on: str | None = None
+    exited: bool = False
+
+
+def run(policy: Policy, main: Sequence[Op], *, max_picks: int = 100_000) -> Trace:
+    """Run one execution of `main` (thread 0) under `policy` and return its trace."""
+    trace = Trace()
+    threads: dict[int, _Thread] = {0: _Thread(tuple(main))}
+    flags: set[str] = set()
+    policy.new_execution()
+    policy.on_spawn(0)
+    reason = SwitchReason.START
+    current: int | None = None
+    while True:
+        runnable = tuple(
+            sorted(t for t, th in threads.items() if not th.exited and th.waiting_on is None)
+        )
+        if not runnable:
+            blocked = sorted(t for t, th in threads.items() if not th.exited)
+            if blocked:
+                raise Deadlock(f"deadlock! blocked threads: {blocked}")
+            return trace
+        if len(trace.picks) >= max_picks:
+            raise TooManyPicks(f"exceeded {max_picks} picks")
+        chosen = policy.pick(runnable, current, reason)
+        assert chosen in runnable, (chosen, runnable)
+        trace.picks.append(Pick(runnable, current, reason, chosen))
+        budget = policy.slice_for(chosen)
+        assert isinstance(budget, int) and budget >= 1, budget
+        trace.slices.append(budget)
+        reason, current = _run_quantum(policy, threads, flags, chosen, budget, trace)
+
+
+def _run_quantum(
+    policy: Policy,
+    threads: dict[int, _Thread],
+    flags: set[str],
+    tid: int,
+    budget: int,
+    trace: Trace,
+) -> tuple[SwitchReason, int | None]:
+    th = threads[tid]
+    while True:
+        if th.pc == len(th.ops):
+            th.exited = True
+            trace.exit_order.append(tid)
+            return SwitchReason.EXITED, None
+        if budget == 0:
+            return SwitchReason.PREEMPTED, tid
+        op = th.ops[th.pc]
+        if isinstance(op, Work):
+            if th.work_left is None:
+                th.work_left = op.fuel
+            burn = min(budget, th.work_left)
+            budget -= burn
+            th.work_left -= burn
+            trace.fuel.extend([tid] * burn)
+            if th.work_left == 0:
+                th.pc += 1
+                th.work_left = None
+            continue
+        budget -= 1
+        trace.fuel.append(tid)
+        if isinstance(op, SpinUntil):
+            if op.flag in flags:
+                th.pc += 1
+            continue
+        th.pc += 1
+        if isinstance(op, Step):
+            trace.steps.append((tid, op.label))
+            return SwitchReason.YIELDED, tid
+        if isinstance(op, Spawn):
+            child = len(threads)
+            threads[child] = _Thread(op.program)
+            policy.on_spawn(child)
+            return SwitchReason.SPAWNED, tid
+        if isinstance(op, Set):
+            flags.add(op.flag)
+            for other in threads.values():
+                if other.waiting_on == op.flag:
+                    other.waiting_on = None
+            return SwitchReason.YIELDED, tid
+        if isinstance(op, Wait):
+            if op.flag in flags:
+                continue
+            th.waiting_on = op.flag
+            return SwitchReason.BLOCKED, tid
+        raise AssertionError(op)
