@@ -110,9 +110,15 @@ class Pct:
         # Invariant: the number of decisions with a choice made so far in
         # this execution (the paper's step counter).
         self._steps = 0
-        # (step, lowered thread or None if it had exited, new priority j):
+        # Invariant: the thread returned by the most recent `pick` of this
+        # execution (None before the first), i.e. the thread that ran the
+        # last quantum. Needed because `current` may be None for a thread
+        # that blocked or exited (the runtime passes None whenever the last
+        # thread cannot continue), yet the change point must hit that thread.
+        self._last: int | None = None
+        # (step, lowered thread, new priority j) for each change point reached:
         # the change points this execution actually reached, for reports.
-        self._changes: list[tuple[int, int | None, int]] = []
+        self._changes: list[tuple[int, int, int]] = []
 
     def on_spawn(self, thread: int) -> None:
         self._register(thread)
@@ -148,33 +154,35 @@ class Pct:
 
         if len(runnable) == 1:
             # No choice, so not a step: see the module docstring.
+            self._last = runnable[0]
             return runnable[0]
 
         self._steps += 1
         self.max_steps_seen = max(self.max_steps_seen, self._steps)
 
         j = self._change_points.get(self._steps)
-        if j is not None:
+        ran = current if current is not None else self._last
+        if j is not None and ran is not None:
             # The thread that executed the step loses its priority before the
-            # choice, so the choice below is where the preemption happens.
-            # `current` is None after an exit (or at START): the thread that
-            # ran is gone, and the change point is spent, as in the paper.
-            if current is not None:
-                self._register(current)
-                if current in self._ranked:
-                    self._ranked.remove(current)
-                self._lowered[current] = j
-            self._changes.append((self._steps, current, j))
+            # choice, so the choice below is where the preemption happens. If
+            # it blocked, the drop outlasts the wait, as in the paper; if it
+            # exited, the change point is spent without effect, as in the paper.
+            if ran in self._ranked:
+                self._ranked.remove(ran)
+            self._lowered[ran] = j
+            self._changes.append((self._steps, ran, j))
 
         if self._steps > self.steps_estimate:
             # Fair tail (module docstring): past k, strict priorities can only
             # starve a thread that another is spinning on.
-            return runnable[self._tail_rng.randrange(len(runnable))]
-
-        # The paper's rule, including on PREEMPTED/YIELDED: the current thread
-        # keeps running while it has the highest priority; a quantum end is a
-        # preemption only at a change point.
-        return max(runnable, key=self._priority)
+            choice = runnable[self._tail_rng.randrange(len(runnable))]
+        else:
+            # The paper's rule, including on PREEMPTED/YIELDED: the current
+            # thread keeps running while it has the highest priority; a
+            # quantum end is a preemption only at a change point.
+            choice = max(runnable, key=self._priority)
+        self._last = choice
+        return choice
 
     def slice_for(self, thread: int) -> int:
         return random_slice(self._slice_rng, self._mean_slice)

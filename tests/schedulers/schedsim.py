@@ -103,8 +103,18 @@ class _Thread:
     exited: bool = False
 
 
-def run(policy: Policy, main: Sequence[Op], *, max_picks: int = 100_000) -> Trace:
-    """Run one execution of `main` (thread 0) under `policy` and return its trace."""
+def run(
+    policy: Policy,
+    main: Sequence[Op],
+    *,
+    max_picks: int = 100_000,
+    blocked_current: bool = True,
+) -> Trace:
+    """Run one execution of `main` (thread 0) under `policy` and return its trace.
+
+    With `blocked_current=False`, `current` is None whenever the last thread
+    cannot continue (blocked as well as exited), as the serial runtime passes it.
+    """
     trace = Trace()
     threads: dict[int, _Thread] = {0: _Thread(tuple(main))}
     flags: set[str] = set()
@@ -123,6 +133,8 @@ def run(policy: Policy, main: Sequence[Op], *, max_picks: int = 100_000) -> Trac
             return trace
         if len(trace.picks) >= max_picks:
             raise TooManyPicks(f"exceeded {max_picks} picks")
+        if not blocked_current and current not in runnable:
+            current = None
         chosen = policy.pick(runnable, current, reason)
         assert chosen in runnable, (chosen, runnable)
         trace.picks.append(Pick(runnable, current, reason, chosen))

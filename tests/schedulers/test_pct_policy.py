@@ -102,12 +102,12 @@ def test_pct_depth_2_changes_one_priority_at_exactly_the_change_point(seed: int)
     assert 1 <= point <= k
     ((step, lowered, new_priority),) = info["changes"]
     assert (step, new_priority) == (point, 1)
-    pick = trace.picks[steps[point - 1]]
-    assert lowered == pick.current
-    if lowered is not None:
-        assert policy.priorities()[lowered] == 1  # below every initial priority (>= 2)
-        if lowered in pick.runnable:
-            assert pick.chosen != lowered  # the change point is where the preemption happens
+    at = steps[point - 1]
+    pick = trace.picks[at]
+    assert lowered == trace.picks[at - 1].chosen  # the thread that ran the step
+    assert policy.priorities()[lowered] == 1  # below every initial priority (>= 2)
+    if lowered in pick.runnable:
+        assert pick.chosen != lowered  # the change point is where the preemption happens
 
 
 def test_pct_draws_d_minus_1_distinct_change_points_within_the_first_k_steps() -> None:
@@ -209,3 +209,16 @@ def test_pct_fair_tail_ends_a_spin_wait_on_a_lower_priority_thread(seed: int) ->
     assert (1, "done") in trace.steps
     if policy.priorities()[1] > policy.priorities()[0]:
         assert policy.describe()["steps"] > 20  # it did spin until the tail
+
+
+def test_pct_change_point_lowers_the_thread_that_just_blocked_even_if_current_is_none() -> None:
+    policy = Pct(PctConfig(seed=0, depth=2, pct_steps=1))  # the change point is step 1
+    policy.on_spawn(0)
+    policy.on_spawn(1)
+    policy.on_spawn(2)
+    top = max([0, 1, 2], key=policy.priorities().__getitem__)
+    assert policy.pick([top], None, SwitchReason.START) == top
+    others = [t for t in (0, 1, 2) if t != top]
+    policy.pick(others, None, SwitchReason.BLOCKED)  # step 1: `top` blocked, passed as None
+    assert policy.priorities()[top] == 1
+    assert policy.describe()["changes"] == [[1, top, 1]]

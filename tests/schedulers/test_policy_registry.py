@@ -101,3 +101,15 @@ def test_random_walk_schedule_of_a_seed_is_pinned() -> None:
     assert [policy.slice_for(0) for _ in range(6)] == [13, 67, 155, 170, 170, 70]
     picks = [policy.pick([0, 1, 2], 0, SwitchReason.YIELDED) for _ in range(8)]
     assert picks == [0, 1, 2, 2, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("name", ["rr", "random", "pct"])
+def test_a_blocked_thread_passed_as_current_or_as_none_gives_the_same_schedule(name: str) -> None:
+    # The protocol passes a blocked thread as `current`; the serial runtime
+    # passes None for any thread that cannot continue. Policies must not care.
+    config = PctConfig(seed=6, slice=6, depth=3, pct_steps=25)
+    as_current = run(make_policy(name, config), busy_program(), blocked_current=True)
+    as_none = run(make_policy(name, config), busy_program(), blocked_current=False)
+    assert any(p.reason.value == "blocked" for p in as_current.picks)
+    assert as_current.decisions == as_none.decisions
+    assert as_current.fuel == as_none.fuel
