@@ -98,6 +98,9 @@ class GuestThread:
 
     def begin_instantiate(self) -> None:
         assert self.store is not None
+        if self.execution.shared_guest_memory is not None:
+            # The start function (e.g. wasm-ld's __wasm_init_memory) may already wait/notify.
+            self.memory = self.execution.shared_guest_memory
         self.future, self._raw_instance = capi.instance_pre_instantiate_async(
             self.execution.instance_pre, self.store)
         self.state = ThreadState.RUNNABLE

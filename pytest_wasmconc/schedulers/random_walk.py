@@ -15,8 +15,19 @@ from .base import PolicyConfig, SwitchReason
 __all__ = ["RandomWalk"]
 
 
+# Each execution draws its own mean quantum: slice / 2**k with k uniform in
+# [0, SCALE_STEPS]. A race window a few hundred instructions wide is almost
+# never cut by quanta averaging 10,000 fuel, yet short quanta everywhere would
+# make long guests slow; a spread of preemption frequencies across schedules
+# (Coyote's portfolio idea, in one policy) finds both kinds of bug.
+SCALE_STEPS = 7
+
+
 class RandomWalk:
-    """Uniform choice among runnable threads; quantum lengths uniform in [1, 2*slice - 1]."""
+    """Uniform choice among runnable threads; quantum lengths uniform in [1, 2*scale - 1].
+
+    `scale` is drawn once per execution between slice/128 and slice.
+    """
 
     name = "random"
 
@@ -36,6 +47,8 @@ class RandomWalk:
         self._choice_rng = stream(self.config.seed, "random.choice")
         self._slice_rng = stream(self.config.seed, "slices")
         self._decisions = 0
+        # Invariant: 1 <= scale <= slice; fixed for the whole execution.
+        self._scale = max(1, self._mean >> self._slice_rng.randrange(SCALE_STEPS + 1))
 
     def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
         self._decisions += 1
@@ -54,11 +67,11 @@ class RandomWalk:
         # phase on every iteration and in every execution, so a racy window
         # that does not straddle a multiple of the slice is never interrupted.
         # See `random_slice` for the choice of distribution.
-        return random_slice(self._slice_rng, self._mean)
+        return random_slice(self._slice_rng, self._scale)
 
     def on_spawn(self, thread: int) -> None:
         # A new thread simply joins the runnable set the runtime passes in.
         pass
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.config.seed, "mean_slice": self._mean, "decisions": self._decisions}
+        return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions}

@@ -35,13 +35,19 @@ def test_random_execution_is_reproducible_regardless_of_earlier_executions() -> 
     assert run(used, busy_program()).fuel == run(fresh, busy_program()).fuel
 
 
-def test_random_slices_vary_stay_at_least_one_and_average_the_configured_slice() -> None:
-    policy = RandomWalk(PolicyConfig(seed=3, slice=100))
+def test_random_slices_vary_within_an_execution_around_its_own_scale() -> None:
+    policy = RandomWalk(PolicyConfig(seed=3, slice=1000))
     slices = [policy.slice_for(0) for _ in range(20_000)]
+    scale = policy.describe()["mean_slice"]
+    assert 1 <= scale <= 1000
     assert min(slices) >= 1
-    assert max(slices) <= 199
-    assert len(set(slices)) > 150
-    assert abs(sum(slices) / len(slices) - 100) < 2
+    assert max(slices) <= 2 * scale - 1
+    assert abs(sum(slices) / len(slices) - scale) < scale * 0.05 + 1
+
+
+def test_random_executions_spread_their_quantum_scale_from_slice_down_to_slice_over_128() -> None:
+    scales = {RandomWalk(PolicyConfig(seed=s, slice=1280)).describe()["mean_slice"] for s in range(200)}
+    assert scales == {1280 >> k for k in range(8)}
 
 
 def test_random_slice_of_one_is_always_one() -> None:

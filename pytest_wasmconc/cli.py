@@ -1,0 +1,254 @@
+"""`wasmconc run | explore | replay`: run and explore guests outside pytest.
+
+Exit codes: `run` and `replay` exit with the guest's exit code, 134 after a
+guest trap (report on stderr), 124 after a deadlock or hang (report on
+stderr); `explore` exits 0 when every schedule passed and 1 at the first
+failing one; every command exits 2 on a usage or module error, with one line
+saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from typing import NoReturn, Sequence
+
+from .runtime.errors import WasmconcError
+from .runtime.outcome import Outcome, Status
+from .runtime.runner import GuestIO, Runner
+from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, Preempt, RunSettings
+from .schedulers import DEFAULT_POLICY, POLICIES
+
+__all__ = ["main"]
+
+EXIT_TRAP = 134
+EXIT_HANG = 124
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of printing the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return v
+
+
+def _dir(text: str) -> tuple[str, str]:
+    host, sep, guest = text.partition("::")
+    if not host:
+        raise argparse.ArgumentTypeError(f"--dir {text!r}: empty host directory")
+    return host, guest if sep else host
+
+
+def _env(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"--env {text!r}: expected NAME=VALUE")
+    return name, value
+
+
+def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
+    p.add_argument("guest", metavar="GUEST.wasm", help="the guest module")
+    p.add_argument("--dir", dest="dirs", action="append", type=_dir, default=[], metavar="HOST[::GUEST]",
+                   help="preopen a host directory at a guest path (HOST alone: the same path)")
+    p.add_argument("--env", dest="env", action="append", type=_env, default=[], metavar="NAME=VALUE",
+                   help="set an environment variable for the guest")
+    p.add_argument("--wasi", choices=["sandbox", "native"], default="sandbox",
+                   help="WASI implementation: the shared sandbox (default) or wasmtime's own (one context per thread)")
+    p.add_argument("--level", choices=["waits", "atomics", "memory"], default="atomics",
+                   help="instrumentation: scheduling points at waits only, also atomic RMWs (default), also atomic loads/stores")
+    p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
+                   help=f"scheduling steps before a run counts as a hang (default {DEFAULT_MAX_STEPS})")
+    p.add_argument("--timeout", type=_seconds, default=None,
+                   help="wall-clock backstop in seconds: the guest is ended cleanly and reported as a hang")
+    if schedule_opts:
+        p.add_argument("--policy", choices=sorted(POLICIES), default=DEFAULT_POLICY,
+                       help=f"scheduling policy (default {DEFAULT_POLICY})")
+        p.add_argument("--seed", type=_int, default=0, help="seed of the policy (default 0)")
+        p.add_argument("--slice", type=_positive_int, default=DEFAULT_SLICE,
+                       help=f"fuel per quantum (default {DEFAULT_SLICE})")
+        p.add_argument("--depth", type=_positive_int, default=3, help="PCT bug depth (default 3)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="wasmconc", description="Run and explore multithreaded WebAssembly/WASI guests.")
+    sub = parser.add_subparsers(dest="command", metavar="{run,explore,replay}", parser_class=_Parser)
+    run = sub.add_parser("run", help="run a guest once", description="Run a guest once.")
+    run.add_argument("--preempt", choices=[p.value for p in Preempt], default="fuel",
+                     help="fuel: deterministic quanta on one OS thread (default); epoch: time slices; os: one OS thread per guest thread")
+    _common(run)
+    exp = sub.add_parser("explore", help="run many schedules, stop at the first failure",
+                         description="Run up to N schedules; stop at the first failing one.")
+    exp.add_argument("--schedules", type=_positive_int, default=100, help="schedules to run (default 100)")
+    exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
+    _common(exp)
+    rep = sub.add_parser("replay", help="replay the schedule a token describes",
+                         description="Replay the exact schedule of a replay token.")
+    _common(rep, schedule_opts=False)
+    rep.add_argument("token", metavar="TOKEN", help="a replay token printed by a failure")
+    return parser
+
+
+def _split_guest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    argv = list(argv)
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def _settings(ns: argparse.Namespace, preempt: Preempt) -> RunSettings:
+    return RunSettings(
+        preempt=preempt,
+        policy=getattr(ns, "policy", DEFAULT_POLICY),
+        seed=getattr(ns, "seed", 0),
+        slice=getattr(ns, "slice", DEFAULT_SLICE),
+        depth=getattr(ns, "depth", 3),
+        level=ns.level,
+        max_steps=ns.max_steps,
+        timeout=ns.timeout,
+    )
+
+
+def _io(ns: argparse.Namespace, guest_args: list[str], *, stdin: object, passthrough: bool) -> GuestIO:
+    return GuestIO(args=guest_args, env=dict(ns.env), dirs=list(ns.dirs), stdin=stdin,  # type: ignore[arg-type]
+                   passthrough=passthrough, wasi=ns.wasi)
+
+
+def _exit_code_of(outcome: Outcome) -> int:
+    if outcome.status is Status.EXITED:
+        return (outcome.exit_code or 0) & 0xFF
+    if outcome.status is Status.TRAPPED:
+        return EXIT_TRAP
+    return EXIT_HANG
+
+
+def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | None) -> str:
+    parts = ["wasmconc", "replay"]
+    for host, guest in ns.dirs:
+        parts += ["--dir", f"{host}::{guest}"]
+    for name, value in ns.env:
+        parts += ["--env", f"{name}={value}"]
+    if ns.wasi != "sandbox":
+        parts += ["--wasi", ns.wasi]
+    if ns.level != "atomics":
+        parts += ["--level", ns.level]
+    if ns.max_steps != DEFAULT_MAX_STEPS:
+        parts += ["--max-steps", str(ns.max_steps)]
+    parts += [ns.guest, token or "<no token: not a deterministic run>"]
+    if guest_args:
+        parts += ["--", *guest_args]
+    return shlex.join(parts)
+
+
+def _print_report(outcome: Outcome) -> None:
+    if outcome.status is not Status.EXITED and outcome.report:
+        print(outcome.report, file=sys.stderr)
+
+
+def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *, token: str | None = None) -> int:
+    runner = Runner(_settings(ns, preempt))
+    io = _io(ns, guest_args, stdin="inherit", passthrough=True)
+    if token is not None:
+        outcome = runner.replay(ns.guest, token, io)
+    else:
+        outcome = runner.run(ns.guest, io)
+    sys.stdout.flush()
+    _print_report(outcome)
+    if outcome.status is not Status.EXITED and outcome.token:
+        print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
+    return _exit_code_of(outcome)
+
+
+def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
+    runner = Runner(_settings(ns, Preempt.FUEL))
+    io = _io(ns, guest_args, stdin=None, passthrough=False)
+    result = runner.explore(ns.guest, io, schedules=ns.schedules, expect_exit=ns.expect_exit)
+    o = result.outcome
+    if result.failed:
+        print(f"schedule {result.first_failure_index} failed: {o.summary()}")
+        if o.report:
+            print(o.report)
+        if o.stdout:
+            print("--- guest stdout ---")
+            print(o.stdout.rstrip("\n"))
+        if o.stderr:
+            print("--- guest stderr ---")
+            print(o.stderr.rstrip("\n"))
+        print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+    print(f"explored {result.summary()}")
+    return 1 if result.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    own, guest_args = _split_guest_args(args)
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(own)
+        if ns.command is None:
+            raise _UsageError("missing command (run, explore or replay)")
+        if ns.command == "run":
+            return _cmd_run(ns, guest_args, Preempt(ns.preempt))
+        if ns.command == "replay":
+            return _cmd_run(ns, guest_args, Preempt.FUEL, token=ns.token)
+        return _cmd_explore(ns, guest_args)
+    except _UsageError as exc:
+        print(f"wasmconc: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except WasmconcError as exc:
+        print(f"wasmconc: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("wasmconc: interrupted", file=sys.stderr)
+        return 130
+
+
+def console_main() -> NoReturn:
+    """The `wasmconc` console script.
+
+    Exits with os._exit after flushing: native worker threads of wasmtime's
+    own WASI (a tokio runtime) were seen panicking while the interpreter
+    finalized around them; the guest's result is already decided here.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    console_main()
