@@ -1,0 +1,80 @@
+"""Turning `impl(state, call, *args)` functions into `HostFunction`s.
+
+The wrapper is where errors become errnos (WasiError -> its errno,
+MemoryFault -> EFAULT as the hostapi contract says, host OSError -> the
+mapped errno) and where every call is traced. Impls that may block are
+generator functions and are wrapped by a generator function, so the
+runtime can tell them apart by `inspect.isgeneratorfunction` as well as
+by the returned object.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Generator
+from typing import Any, Callable
+
+from ..runtime.hostapi import GuestExit, GuestTrap, HostCall, HostFunction, MemoryFault
+from ..runtime.hostapi import Wait, WaitResult, signature
+from .errno import Errno, WasiError, errno_from_oserror
+from .signatures import MODULE, SIGNATURES
+from .state import WasiState
+from .trace import TraceEntry
+
+__all__ = ["make_host_function"]
+
+Impl = Callable[..., Any]
+
+
+def _settle(state: WasiState, call: HostCall, name: str, args: tuple[int, ...], exc: BaseException) -> int:
+    """The errno for `exc`, or re-raise it (traced) if it is not an errno."""
+    if isinstance(exc, WasiError):
+        result = int(exc.errno)
+    elif isinstance(exc, MemoryFault):
+        result = int(Errno.FAULT)
+    elif isinstance(exc, OSError):
+        result = int(errno_from_oserror(exc))
+    else:
+        if isinstance(exc, GuestExit):
+            state.trace.add(TraceEntry(call.thread_id, name, args, f"exit({exc.code})"))
+        elif isinstance(exc, GuestTrap):
+            state.trace.add(TraceEntry(call.thread_id, name, args, f"trap: {exc}"))
+        elif not isinstance(exc, GeneratorExit):
+            state.trace.add(TraceEntry(call.thread_id, name, args, f"error: {exc!r}"))
+        raise exc
+    state.trace.add(TraceEntry(call.thread_id, name, args, result))
+    return result
+
+
+def make_host_function(state: WasiState, name: str, impl: Impl) -> HostFunction:
+    params, results = signature(*SIGNATURES[name])
+    doc = (impl.__doc__ or "").strip()
+
+    if inspect.isgeneratorfunction(impl):
+
+        def run_blocking(call: HostCall, *args: int) -> Generator[Wait, WaitResult, int]:
+            try:
+                result = yield from impl(state, call, *args)
+            except BaseException as exc:  # noqa: BLE001 - sorted out in _settle
+                return _settle(state, call, name, args, exc)
+            result = int(result or 0)
+            state.trace.add(TraceEntry(call.thread_id, name, args, result))
+            return result
+
+        run_blocking.__name__ = name
+        return HostFunction(MODULE, name, params, results, run_blocking, doc=doc)
+
+    def run(call: HostCall, *args: int) -> int | None:
+        try:
+            result = impl(state, call, *args)
+        except BaseException as exc:  # noqa: BLE001 - sorted out in _settle
+            return _settle(state, call, name, args, exc)
+        if not results:
+            state.trace.add(TraceEntry(call.thread_id, name, args, 0))
+            return None
+        result = int(result or 0)
+        state.trace.add(TraceEntry(call.thread_id, name, args, result))
+        return result
+
+    run.__name__ = name
+    return HostFunction(MODULE, name, params, results, run, doc=doc)
