@@ -64,6 +64,12 @@ class EngineSettings:
         parts = [f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in sorted(vars(self).items())]
         return ",".join(parts)
 
+    def short_fingerprint(self) -> str:
+        """A 10-hex-digit digest of `fingerprint()` (for replay tokens)."""
+        import hashlib
+
+        return hashlib.sha256(self.fingerprint().encode()).hexdigest()[:10]
+
 
 @dataclass(frozen=True)
 class RunSettings:

@@ -48,7 +48,7 @@ class ReplayToken:
             depth=settings.depth,
             level=settings.level,
             wasmtime=wasmtime_version(),
-            engine=EngineSettings.for_mode(Preempt.FUEL).fingerprint(),
+            engine=EngineSettings.for_mode(Preempt.FUEL).short_fingerprint(),
             decisions=tuple(decisions),
             slices=tuple(slices),
         )
@@ -60,11 +60,11 @@ class ReplayToken:
                 f"this replay token was made with wasmtime {self.wasmtime}, but wasmtime {here} is installed; "
                 "fuel costs differ between versions, so the schedule cannot be replayed exactly"
             )
-        engine = EngineSettings.for_mode(Preempt.FUEL).fingerprint()
+        engine = EngineSettings.for_mode(Preempt.FUEL).short_fingerprint()
         if self.engine != engine:
             raise ReplayError(
                 "this replay token was made under another engine configuration "
-                f"({self.engine}); this installation uses ({engine})"
+                f"(fingerprint {self.engine}); this installation's is {engine}"
             )
 
     def apply(self, settings: RunSettings) -> RunSettings:
