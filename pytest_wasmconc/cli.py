@@ -199,9 +199,8 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     result = runner.explore(ns.guest, io, schedules=ns.schedules, expect_exit=ns.expect_exit)
     o = result.outcome
     if result.failed:
-        print(f"schedule {result.first_failure_index} failed: {o.summary()}")
-        if o.report:
-            print(o.report)
+        print(f"schedule {result.first_failure_index} failed:")
+        print(o.report or o.summary())
         if o.stdout:
             print("--- guest stdout ---")
             print(o.stdout.rstrip("\n"))
