@@ -1,0 +1,18 @@
+(module
+  (type $ft (func))
+  (type $ct (cont $ft))
+  (type $ft2 (func (param i32)))
+  (type $ct2 (cont $ft2))
+  (tag $yield)
+  (elem declare func $f $g)
+  (func $f)
+  (func $g (param i32))
+  (func $main
+    (block $h (result (ref $ct))
+      (resume $ct (on $yield $h) (cont.new $ct (ref.func $f)))
+      (return))
+    (drop)
+    (suspend $yield)
+    (drop (cont.bind $ct2 $ct (i32.const 1) (cont.new $ct2 (ref.func $g))))
+    (resume_throw $ct $yield (cont.new $ct (ref.func $f))))
+)
