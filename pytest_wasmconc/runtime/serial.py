@@ -84,9 +84,13 @@ def run_serial(ex: Execution, policy: Policy) -> None:
             else:
                 reason = SwitchReason.BLOCKED
     finally:
-        if ticker is not None:
-            ticker.release()
-        _finish(ex, current)
+        # Stop and trace threads while the ticker still runs: in epoch mode a
+        # thread spinning in wasm only reaches its deadline check on a tick.
+        try:
+            _finish(ex, current)
+        finally:
+            if ticker is not None:
+                ticker.release()
 
 
 def _runnable(ex: Execution) -> list[int]:
