@@ -1,8 +1,9 @@
 """Turning `impl(state, call, *args)` functions into `HostFunction`s.
 
-The wrapper is where errors become errnos (WasiError -> its errno,
-MemoryFault -> EFAULT as the hostapi contract says, host OSError -> the
-mapped errno) and where every call is traced. Impls that may block are
+The wrapper is where errors become errnos (WasiError -> its errno, host
+OSError -> the mapped errno) and where every call is traced. A
+`MemoryFault` (bad guest pointer) is *not* turned into EFAULT: wasmtime
+traps on it, and so does the runtime when it propagates. Impls that may block are
 generator functions and are wrapped by a generator function, so the
 runtime can tell them apart by `inspect.isgeneratorfunction` as well as
 by the returned object.
@@ -16,7 +17,7 @@ from typing import Any, Callable
 
 from ..runtime.hostapi import GuestExit, GuestTrap, HostCall, HostFunction, MemoryFault
 from ..runtime.hostapi import Wait, WaitResult, signature
-from .errno import Errno, WasiError, errno_from_oserror
+from .errno import WasiError, errno_from_oserror
 from .signatures import MODULE, SIGNATURES
 from .state import WasiState
 from .trace import TraceEntry
@@ -30,14 +31,12 @@ def _settle(state: WasiState, call: HostCall, name: str, args: tuple[int, ...], 
     """The errno for `exc`, or re-raise it (traced) if it is not an errno."""
     if isinstance(exc, WasiError):
         result = int(exc.errno)
-    elif isinstance(exc, MemoryFault):
-        result = int(Errno.FAULT)
     elif isinstance(exc, OSError):
         result = int(errno_from_oserror(exc))
     else:
         if isinstance(exc, GuestExit):
             state.trace.add(TraceEntry(call.thread_id, name, args, f"exit({exc.code})"))
-        elif isinstance(exc, GuestTrap):
+        elif isinstance(exc, (GuestTrap, MemoryFault)):
             state.trace.add(TraceEntry(call.thread_id, name, args, f"trap: {exc}"))
         elif not isinstance(exc, GeneratorExit):
             state.trace.add(TraceEntry(call.thread_id, name, args, f"error: {exc!r}"))

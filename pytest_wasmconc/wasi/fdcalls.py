@@ -18,7 +18,7 @@ from .errno import Errno, WasiError
 from .fdtable import Handle
 from .files import DirHandle, FileHandle, list_directory
 from .filestat import empty_filestat, pack_filestat
-from .guestmem import Iovec, gather, read_iovecs, scatter, total_len
+from .guestmem import Iovec, first_nonempty, gather, read_iovecs, scatter, total_len
 from .layout import DIRENT, FDSTAT, PRESTAT, RIGHTS_ALL, Advice, Fdflags, Fstflags, Whence
 from .layout import check_enum, check_flags, to_signed64
 from .state import WasiState
@@ -47,6 +47,7 @@ __all__ = [
     "fd_tell",
     "fd_write",
     "check_rights",
+    "check_fst_flags",
     "resolve_times",
 ]
 
@@ -75,7 +76,7 @@ def fd_read(
 ) -> Generator[Wait, WaitResult, int]:
     mem = call.memory
     with st.table.lease(fd) as handle:
-        iovs = read_iovecs(mem, iovs_ptr, iovs_len)
+        iovs = first_nonempty(read_iovecs(mem, iovs_ptr, iovs_len))
         want = total_len(iovs)
         if isinstance(handle, FileHandle):
             if not handle.readable:
@@ -109,7 +110,7 @@ def fd_write(
 ) -> int:
     mem = call.memory
     with st.table.lease(fd) as handle:
-        iovs = read_iovecs(mem, iovs_ptr, iovs_len)
+        iovs = first_nonempty(read_iovecs(mem, iovs_ptr, iovs_len))
         if isinstance(handle, FileHandle):
             if not handle.writable:
                 raise WasiError(Errno.BADF, "not open for writing")
@@ -168,12 +169,12 @@ def fd_pread(
 ) -> int:
     mem = call.memory
     with st.table.lease(fd) as handle:
-        if isinstance(handle, (StdinHandle, OutputHandle)):
-            raise WasiError(Errno.SPIPE, "stdio is not seekable")
+        if isinstance(handle, StdinHandle):
+            raise WasiError(Errno.SPIPE, "stdin is not seekable")
         file = _file(handle)
         if not file.readable:
             raise WasiError(Errno.BADF, "not open for reading")
-        iovs = read_iovecs(mem, iovs_ptr, iovs_len)
+        iovs = first_nonempty(read_iovecs(mem, iovs_ptr, iovs_len))
         allowed = st.faults.admit("read", "file", total_len(iovs))
         if isinstance(allowed, Errno):
             return allowed
@@ -194,12 +195,12 @@ def fd_pwrite(
 ) -> int:
     mem = call.memory
     with st.table.lease(fd) as handle:
-        if isinstance(handle, (StdinHandle, OutputHandle)):
-            raise WasiError(Errno.SPIPE, "stdio is not seekable")
+        if isinstance(handle, OutputHandle):
+            raise WasiError(Errno.SPIPE, "stdout/stderr are not seekable")
         file = _file(handle)
         if not file.writable:
             raise WasiError(Errno.BADF, "not open for writing")
-        iovs = read_iovecs(mem, iovs_ptr, iovs_len)
+        iovs = first_nonempty(read_iovecs(mem, iovs_ptr, iovs_len))
         # With O_APPEND the host appends regardless of offset (Linux), and so
         # does wasmtime.
         written = _write_file(st, file, mem, iovs, _offset(offset))
@@ -271,7 +272,7 @@ def fd_fdstat_set_flags(st: WasiState, call: HostCall, fd: int, flags: int) -> i
         if flags & Fdflags.NONBLOCK:
             file.fdflags |= Fdflags.NONBLOCK
         else:
-            file.fdflags &= ~Fdflags.NONBLOCK
+            file.fdflags &= ~int(Fdflags.NONBLOCK)
     return 0
 
 
@@ -306,15 +307,19 @@ def fd_filestat_set_size(st: WasiState, call: HostCall, fd: int, size: int) -> i
     return 0
 
 
-def resolve_times(
-    call: HostCall, current: os.stat_result, atim: int, mtim: int, fst_flags: int
-) -> tuple[int, int] | None:
-    """(atime, mtime) to set, None when nothing is to change; EINVAL for X and X_NOW."""
+def check_fst_flags(fst_flags: int) -> None:
+    """Unknown bits trap; X together with X_NOW is EINVAL, before anything else."""
     check_flags(Fstflags, fst_flags)
     if fst_flags & Fstflags.ATIM and fst_flags & Fstflags.ATIM_NOW:
         raise WasiError(Errno.INVAL, "ATIM and ATIM_NOW")
     if fst_flags & Fstflags.MTIM and fst_flags & Fstflags.MTIM_NOW:
         raise WasiError(Errno.INVAL, "MTIM and MTIM_NOW")
+
+
+def resolve_times(
+    call: HostCall, current: os.stat_result, atim: int, mtim: int, fst_flags: int
+) -> tuple[int, int] | None:
+    """(atime, mtime) to set, None when nothing is to change."""
     if fst_flags == 0:
         return None
     # "Now" is the guest's wall clock, which is virtual in deterministic mode.
@@ -337,7 +342,7 @@ def resolve_times(
 def fd_filestat_set_times(
     st: WasiState, call: HostCall, fd: int, atim: int, mtim: int, fst_flags: int
 ) -> int:
-    check_flags(Fstflags, fst_flags)
+    check_fst_flags(fst_flags)
     with st.table.lease(fd) as handle:
         if not isinstance(handle, (FileHandle, DirHandle)):
             raise WasiError(Errno.BADF)
@@ -410,7 +415,10 @@ def fd_prestat_get(st: WasiState, call: HostCall, fd: int, buf_ptr: int) -> int:
 
 def fd_prestat_dir_name(st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int) -> int:
     with st.table.lease(fd) as handle:
-        name = _preopen(handle)
+        if not isinstance(handle, DirHandle) or handle.preopen_name is None:
+            # Unlike fd_prestat_get (EBADF), wasmtime says ENOTDIR here.
+            raise WasiError(Errno.NOTDIR, "not a preopen")
+        name = handle.preopen_name.encode("utf-8")
     if path_len < len(name):
         raise WasiError(Errno.NAMETOOLONG, "buffer too small for the preopen name")
     call.memory.write(path_ptr, name)

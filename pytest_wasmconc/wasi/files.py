@@ -47,9 +47,9 @@ class FileHandle(Handle):
         # wasmtime: everything, less what the open mode does not allow.
         rights = RIGHTS_ALL
         if not self.writable:
-            rights &= ~Rights.FD_WRITE
+            rights &= ~int(Rights.FD_WRITE)
         if not self.readable:
-            rights &= ~(Rights.FD_READ | Rights.FD_READDIR)
+            rights &= ~int(Rights.FD_READ | Rights.FD_READDIR)
         return rights
 
     def set_append(self, append: bool) -> None:
@@ -59,7 +59,7 @@ class FileHandle(Handle):
         if append:
             self.fdflags |= Fdflags.APPEND
         else:
-            self.fdflags &= ~Fdflags.APPEND
+            self.fdflags &= ~int(Fdflags.APPEND)
 
 
 class DirHandle(Handle):

@@ -1,8 +1,8 @@
 """Reading and writing WASI argument shapes (iovecs, paths, strings) in guest memory.
 
 All accessors go through the runtime's bounds-checked `GuestMemory`, so an
-out-of-bounds pointer surfaces as `MemoryFault`, which the dispatcher maps
-to EFAULT (see `hostapi.MemoryFault`).
+out-of-bounds pointer surfaces as `MemoryFault`, which is left to trap the
+guest, as an out-of-bounds pointer does under wasmtime's own WASI.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from ..runtime.hostapi import GuestMemory
 from .errno import Errno, WasiError
 from .layout import IOVEC
 
-__all__ = ["Iovec", "read_iovecs", "gather", "scatter", "read_path", "total_len"]
+__all__ = ["Iovec", "read_iovecs", "first_nonempty", "gather", "scatter", "read_path", "total_len"]
 
 Iovec = tuple[int, int]  # (buf pointer, buf_len)
 
@@ -22,6 +22,19 @@ def read_iovecs(mem: GuestMemory, ptr: int, count: int) -> list[Iovec]:
         return []
     raw = mem.read(ptr, IOVEC.size * count)
     return [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(count)]
+
+
+def first_nonempty(iovs: list[Iovec]) -> list[Iovec]:
+    """Only the first buffer with room, as wasmtime's preview1 moves data.
+
+    wasmtime reads and writes through the first non-empty iovec only (a
+    short count for the rest), and guests' libcs loop on short counts;
+    doing the same keeps a guest's observable I/O identical to wasmtime.
+    """
+    for iov in iovs:
+        if iov[1]:
+            return [iov]
+    return []
 
 
 def total_len(iovs: list[Iovec]) -> int:

@@ -99,7 +99,7 @@ PREOPEN_RIGHTS_INHERITING = 0xFF7FFFF
 
 # What wasmtime reports for a directory opened with path_open: everything but
 # seeking, resizing and writing.
-DIR_RIGHTS = RIGHTS_ALL & ~(
+DIR_RIGHTS = RIGHTS_ALL & ~int(
     Rights.FD_SEEK | Rights.FD_FILESTAT_SET_SIZE | Rights.PATH_FILESTAT_SET_SIZE | Rights.FD_WRITE
 )
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from ..runtime.hostapi import HostCall
 from .errno import Errno, WasiError
-from .fdcalls import check_rights, resolve_times
+from .fdcalls import check_fst_flags, check_rights, resolve_times
 from .fdtable import Handle
 from .files import DirHandle, FileHandle
 from .filestat import pack_filestat
@@ -118,6 +118,8 @@ def path_open(
 
     with _lookup(st, fd) as lookup:
         name, trailing = lookup.parent_keep_slash(path)
+        if name == ".":
+            trailing = False  # "./" is just "."
         if trailing:
             if oflags & Oflags.CREAT:
                 raise WasiError(Errno.ISDIR, "cannot create a file named with a trailing slash")
@@ -194,8 +196,13 @@ def path_readlink(
 ) -> int:
     path = read_path(call.memory, path_ptr, path_len)
     with _lookup(st, fd) as lookup:
-        # Reading a link that points outside is fine: only following it is not.
-        target = os.fsencode(os.readlink(lookup.parent(path), dir_fd=lookup.dir_fd))
+        # Reading a link that points outside is fine: only following it is
+        # not. Except that cap-std (so wasmtime) refuses to reveal an
+        # absolute target: EPERM, like following it would be.
+        text = os.readlink(lookup.parent(path), dir_fd=lookup.dir_fd)
+        if text.startswith("/"):
+            raise WasiError(Errno.PERM, "absolute symlink target")
+        target = os.fsencode(text)
     # Truncated to the buffer, as wasmtime does (no ERANGE).
     data = target[:buf_len]
     call.memory.write(buf_ptr, data)
@@ -227,6 +234,7 @@ def path_filestat_set_times(
     fst_flags: int,
 ) -> int:
     check_flags(Lookupflags, flags)
+    check_fst_flags(fst_flags)
     path = read_path(call.memory, path_ptr, path_len)
     follow = bool(flags & Lookupflags.SYMLINK_FOLLOW)
     with _lookup(st, fd) as lookup:

@@ -67,7 +67,7 @@ def _parse(
         userdata, tag = SUBSCRIPTION_HEAD.unpack_from(raw, base)
         if tag == Eventtype.CLOCK:
             clock_id, timeout, _precision, flags = SUBSCRIPTION_CLOCK.unpack_from(raw, base + 16)
-            if flags & ~Subclockflags.SUBSCRIPTION_CLOCK_ABSTIME:
+            if flags & ~int(Subclockflags.SUBSCRIPTION_CLOCK_ABSTIME):
                 raise WasiError(Errno.INVAL, "unknown subclockflags")
             absolute = bool(flags & Subclockflags.SUBSCRIPTION_CLOCK_ABSTIME)
             if clock_id == Clockid.MONOTONIC:

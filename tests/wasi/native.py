@@ -31,6 +31,14 @@ def _wat() -> str:
 
 
 WAT = _wat()
+_CACHE: list[tuple[wasmtime.Engine, wasmtime.Module]] = []
+
+
+def _compiled() -> tuple[wasmtime.Engine, wasmtime.Module]:
+    if not _CACHE:
+        engine = wasmtime.Engine()
+        _CACHE.append((engine, wasmtime.Module(engine, WAT)))
+    return _CACHE[0]
 
 
 class NativeWasi:
@@ -38,15 +46,15 @@ class NativeWasi:
 
     def __init__(
         self,
-        preopens: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        preopens: list[tuple[str, str]] | None = None,
         args: list[str] | None = None,
         env: dict[str, str] | None = None,
         stdin_path: str | None = None,
     ) -> None:
-        self.engine = wasmtime.Engine()
+        self.engine, module = _compiled()
         self.store = wasmtime.Store(self.engine)
         cfg = wasmtime.WasiConfig()
-        for host_dir, guest in preopens:
+        for host_dir, guest in preopens or []:
             cfg.preopen_dir(os.fspath(host_dir), guest)
         if args is not None:
             cfg.argv = args
@@ -57,7 +65,6 @@ class NativeWasi:
         self.store.set_wasi(cfg)
         linker = wasmtime.Linker(self.engine)
         linker.define_wasi()
-        module = wasmtime.Module(self.engine, WAT)
         self.instance = linker.instantiate(self.store, module)
         exports = self.instance.exports(self.store)
         self.memory: wasmtime.Memory = exports["memory"]  # type: ignore[assignment]
