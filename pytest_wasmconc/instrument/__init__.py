@@ -24,18 +24,18 @@ from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
 
 __all__ = [
-    "InstrumentLevel",
-    "InstrumentError",
-    "Site",
-    "Instrumented",
-    "instrument",
-    "function_names",
     "HOST_MODULE",
+    "BodyEditor",
+    "FuncRef",
+    "InstrumentError",
+    "InstrumentLevel",
+    "Instrumented",
     "MemoryInfo",
     "ModuleRewriter",
-    "BodyEditor",
+    "Site",
     "Snippet",
-    "FuncRef",
+    "function_names",
+    "instrument",
 ]
 
 

@@ -18,7 +18,7 @@ from .opcodes import atomic_kind
 from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
 
-__all__ = ["InstrumentLevel", "Site", "AtomicsPass", "HOST_MODULE"]
+__all__ = ["HOST_MODULE", "AtomicsPass", "InstrumentLevel", "Site"]
 
 HOST_MODULE = "wasmconc"
 

@@ -8,7 +8,7 @@ and re-encoding only the function indices that shift.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .decode import Instr, decode_expr
 from .errors import InstrumentError
@@ -84,7 +84,9 @@ class BodyEditor:
 
     # -- what the writer calls ------------------------------------------
 
-    def encode(self, remap: Callable[[int], int], resolve: Callable[[FuncRef], int]) -> bytes | None:
+    def encode(
+        self, remap: Callable[[int], int], resolve: Callable[[FuncRef], int]
+    ) -> bytes | None:
         """The new size-prefixed body, or None when it would be byte-identical."""
         data = self.data
         body = self.body

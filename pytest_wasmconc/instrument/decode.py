@@ -37,7 +37,7 @@ from .opcodes import (
     V128,
 )
 
-__all__ = ["Instr", "decode_expr", "read_uleb", "read_sleb", "skip_heaptype", "skip_valtype"]
+__all__ = ["Instr", "decode_expr", "read_sleb", "read_uleb", "skip_heaptype", "skip_valtype"]
 
 _REF_TYPE_PREFIXES = (0x63, 0x64)  # (ref null ht), (ref ht)
 _SHARED = 0x65  # shared-everything-threads heap type prefix
@@ -53,7 +53,7 @@ class Instr:
     kept as the offset where they start (nobody rewrites them).
     """
 
-    __slots__ = ("op", "start", "end", "imm")
+    __slots__ = ("end", "imm", "op", "start")
 
     def __init__(self, op: int, start: int, end: int, imm: tuple[Any, ...]) -> None:
         self.op = op
@@ -129,7 +129,7 @@ def _blocktype(data: bytes, pos: int) -> tuple[int, int]:
 
 def _handlers(data: bytes, pos: int) -> tuple[tuple[tuple[int, ...], ...], int]:
     n, pos = read_uleb(data, pos)
-    out = []
+    out: list[tuple[int, ...]] = []
     for _ in range(n):
         kind = data[pos]
         pos += 1
@@ -176,9 +176,7 @@ def decode_expr(data: bytes, pos: int, limit: int) -> tuple[list[Instr], int]:
                     op = op << 16 | sub
                     kind = prefixed.get(op, -1)
                     if kind < 0:
-                        raise InstrumentError(
-                            start, f"unknown opcode 0x{op >> 16:02x} 0x{sub:x}"
-                        )
+                        raise InstrumentError(start, f"unknown opcode 0x{op >> 16:02x} 0x{sub:x}")
                 else:
                     raise InstrumentError(start, f"unknown opcode 0x{op:02x}")
             imm: tuple[Any, ...]
@@ -255,7 +253,7 @@ def decode_expr(data: bytes, pos: int, limit: int) -> tuple[list[Instr], int]:
             elif kind == TRY_TABLE:
                 bt, pos = _blocktype(data, pos)
                 n, pos = read_uleb(data, pos)
-                catches = []
+                catches: list[tuple[int, int | None, int]] = []
                 for _ in range(n):
                     ck = data[pos]
                     pos += 1

@@ -14,22 +14,36 @@ from .errors import InstrumentError
 from .reader import Reader
 
 __all__ = [
-    "Section",
-    "FuncSig",
-    "FuncBody",
-    "MemoryInfo",
-    "ImportInfo",
-    "ModuleInfo",
-    "parse_module",
-    "check_header",
     "SECTION_ORDER",
+    "FuncBody",
+    "FuncSig",
+    "ImportInfo",
+    "MemoryInfo",
+    "ModuleInfo",
+    "Section",
+    "check_header",
+    "parse_module",
 ]
 
 MAGIC = b"\0asm"
 CORE_VERSION = b"\x01\x00\x00\x00"
 
 # Where each known section id must appear (custom sections, id 0, anywhere).
-SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
+SECTION_ORDER = {
+    1: 1,
+    2: 2,
+    3: 3,
+    4: 4,
+    5: 5,
+    13: 6,
+    6: 7,
+    7: 8,
+    8: 9,
+    9: 10,
+    12: 11,
+    10: 12,
+    11: 13,
+}
 
 FUNC, TABLE, MEMORY, GLOBAL, TAG = 0, 1, 2, 3, 4
 
@@ -274,9 +288,7 @@ def _parse_code(info: ModuleInfo, r: Reader) -> None:
     count = r.u32()
     defined = info.num_funcs - info.num_imported_funcs
     if count != defined:
-        raise r.fail(
-            f"code section has {count} bodies but the function section declares {defined}"
-        )
+        raise r.fail(f"code section has {count} bodies but the function section declares {defined}")
     for i in range(count):
         start = r.pos
         size = r.u32()

@@ -7,13 +7,13 @@ section as it was (stale names beat refusing to run the guest).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import InstrumentError
 from .module import ModuleInfo, check_header
 from .reader import Reader, encode_name, uleb
 
-__all__ = ["read_function_names", "remap_name_section", "function_names_of"]
+__all__ = ["function_names_of", "read_function_names", "remap_name_section"]
 
 MODULE_NAMES, FUNCTION_NAMES, LOCAL_NAMES, LABEL_NAMES = 0, 1, 2, 3
 # Subsections keyed by function index at their outer level.

@@ -15,37 +15,71 @@ the prefixed families (e.g. 0xFE0001 is memory.atomic.wait32).
 from __future__ import annotations
 
 __all__ = [
-    "NONE", "U32", "U32_U32", "BLOCK", "BR_TABLE", "SELECT_T", "MEMARG",
-    "MEMARG_LANE", "I32", "I64", "F32", "F64", "V128", "LANE", "HEAPTYPE",
-    "BR_ON_CAST", "TRY_TABLE", "BYTE", "RESUME", "RESUME_THROW",
-    "SINGLE", "PREFIXED", "PREFIXES", "key",
-    "BLOCK_START", "END", "ELSE", "DELEGATE", "CALL", "RETURN_CALL", "REF_FUNC",
-    "FUNC_INDEX_OPS", "LOOP", "RETURN", "RETURN_CALL_INDIRECT", "RETURN_CALL_REF",
-    "I32_CONST", "I64_CONST",
-    "ATOMIC_NOTIFY", "ATOMIC_WAIT32", "ATOMIC_WAIT64", "ATOMIC_FENCE",
+    "ATOMIC_FENCE",
+    "ATOMIC_NOTIFY",
+    "ATOMIC_WAIT32",
+    "ATOMIC_WAIT64",
+    "BLOCK",
+    "BLOCK_START",
+    "BR_ON_CAST",
+    "BR_TABLE",
+    "BYTE",
+    "CALL",
+    "DELEGATE",
+    "ELSE",
+    "END",
+    "F32",
+    "F64",
+    "FUNC_INDEX_OPS",
+    "HEAPTYPE",
+    "I32",
+    "I32_CONST",
+    "I64",
+    "I64_CONST",
+    "LANE",
+    "LOOP",
+    "MEMARG",
+    "MEMARG_LANE",
+    "NONE",
+    "PREFIXED",
+    "PREFIXES",
+    "REF_FUNC",
+    "RESUME",
+    "RESUME_THROW",
+    "RETURN",
+    "RETURN_CALL",
+    "RETURN_CALL_INDIRECT",
+    "RETURN_CALL_REF",
+    "SELECT_T",
+    "SINGLE",
+    "TRY_TABLE",
+    "U32",
+    "U32_U32",
+    "V128",
     "atomic_kind",
+    "key",
 ]
 
 # Immediate layouts.
-NONE = 0          # nothing
-U32 = 1           # one u32 index/count
-U32_U32 = 2       # two u32s
-BLOCK = 3         # blocktype (s33, or a ref type)
-BR_TABLE = 4      # vec(label) label
-SELECT_T = 5      # vec(valtype)
-MEMARG = 6        # align-flags [memidx] offset
-MEMARG_LANE = 7   # memarg, lane byte
-I32 = 8           # s32
-I64 = 9           # s64
-F32 = 10          # 4 raw bytes
-F64 = 11          # 8 raw bytes
-V128 = 12         # 16 raw bytes (v128.const, i8x16.shuffle)
-LANE = 13         # one lane byte
-HEAPTYPE = 14     # heap type
-BR_ON_CAST = 15   # cast flags byte, label, heap type, heap type
-TRY_TABLE = 16    # blocktype vec(catch clause)
-BYTE = 17         # one reserved byte (atomic.fence)
-RESUME = 18       # typeidx, vec(handler)
+NONE = 0  # nothing
+U32 = 1  # one u32 index/count
+U32_U32 = 2  # two u32s
+BLOCK = 3  # blocktype (s33, or a ref type)
+BR_TABLE = 4  # vec(label) label
+SELECT_T = 5  # vec(valtype)
+MEMARG = 6  # align-flags [memidx] offset
+MEMARG_LANE = 7  # memarg, lane byte
+I32 = 8  # s32
+I64 = 9  # s64
+F32 = 10  # 4 raw bytes
+F64 = 11  # 8 raw bytes
+V128 = 12  # 16 raw bytes (v128.const, i8x16.shuffle)
+LANE = 13  # one lane byte
+HEAPTYPE = 14  # heap type
+BR_ON_CAST = 15  # cast flags byte, label, heap type, heap type
+TRY_TABLE = 16  # blocktype vec(catch clause)
+BYTE = 17  # one reserved byte (atomic.fence)
+RESUME = 18  # typeidx, vec(handler)
 RESUME_THROW = 19  # typeidx, tagidx, vec(handler)
 
 
@@ -66,8 +100,23 @@ def _single() -> list[int]:
     # catch(legacy) throw rethrow(legacy) br br_if call return_call call_ref
     # return_call_ref delegate(legacy) ref.func br_on_null br_on_non_null
     # cont.new suspend
-    for op in (0x07, 0x08, 0x09, 0x0C, 0x0D, 0x10, 0x12, 0x14, 0x15, 0x18,
-               0xD2, 0xD5, 0xD6, 0xE0, 0xE2):
+    for op in (
+        0x07,
+        0x08,
+        0x09,
+        0x0C,
+        0x0D,
+        0x10,
+        0x12,
+        0x14,
+        0x15,
+        0x18,
+        0xD2,
+        0xD5,
+        0xD6,
+        0xE0,
+        0xE2,
+    ):
         t[op] = U32
     for op in (0x11, 0x13, 0xE1, 0xE5):  # call_indirect return_call_indirect cont.bind switch
         t[op] = U32_U32
@@ -109,14 +158,14 @@ def _prefixed() -> dict[int, int]:
     put(0xFB, range(0x14, 0x18), HEAPTYPE)  # ref.test / ref.cast (non-null, nullable)
     put(0xFB, (0x18, 0x19), BR_ON_CAST)
     # 0xFC: saturating truncation, bulk memory, tables, wide arithmetic.
-    put(0xFC, range(0x00, 0x08), NONE)
+    put(0xFC, range(0x08), NONE)
     put(0xFC, (0x08, 0x0A, 0x0C, 0x0E), U32_U32)  # memory.init/copy table.init/copy
     put(0xFC, (0x09, 0x0B, 0x0D, 0x0F, 0x10, 0x11, 0x12), U32)
     put(0xFC, range(0x13, 0x17), NONE)  # i64.add128 sub128 mul_wide_s/u
     # 0xFD: SIMD and relaxed SIMD. Opcodes absent from the SIMD spec (gaps in
     # 0x5E-0xFF) are given no immediates: validation rejects them anyway, and
     # treating them as known cannot misalign decoding of a valid module.
-    put(0xFD, range(0x00, 0x0C), MEMARG)
+    put(0xFD, range(0x0C), MEMARG)
     put(0xFD, (0x0C, 0x0D), V128)
     put(0xFD, range(0x0E, 0x15), NONE)
     put(0xFD, range(0x15, 0x23), LANE)

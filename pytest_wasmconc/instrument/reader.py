@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from .errors import InstrumentError
 
-__all__ = ["Reader", "uleb", "sleb", "encode_name", "encode_vec"]
+__all__ = ["Reader", "encode_name", "encode_vec", "sleb", "uleb"]
 
 
 class Reader:
     """Reads wasm primitives from `data[pos:end]`; `pos` is an absolute offset."""
 
-    __slots__ = ("data", "pos", "end")
+    __slots__ = ("data", "end", "pos")
 
     def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
         self.data = data

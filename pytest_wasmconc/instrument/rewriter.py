@@ -11,7 +11,7 @@ the type section, so no type index ever moves.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence, Union
+from collections.abc import Iterator, Sequence
 
 from .body import BodyEditor
 from .module import SECTION_ORDER, FuncBody, ModuleInfo, parse_module
@@ -20,7 +20,7 @@ from .reader import Reader, encode_name, uleb
 from .sections import remap_elements, remap_exports, remap_globals, remap_start, remap_tables
 from .snippet import FuncRef
 
-__all__ = ["ModuleRewriter", "VALTYPES", "ValTypeLike"]
+__all__ = ["VALTYPES", "ModuleRewriter", "ValTypeLike"]
 
 VALTYPES = {
     "i32": b"\x7f",
@@ -32,7 +32,7 @@ VALTYPES = {
     "externref": b"\x6f",
 }
 
-ValTypeLike = Union[str, bytes]
+ValTypeLike = str | bytes
 
 
 def _valtype(t: ValTypeLike) -> bytes:
@@ -126,9 +126,7 @@ class ModuleRewriter:
     @property
     def changed(self) -> bool:
         return bool(
-            self._imports
-            or self._new_types
-            or any(ed.edited for ed in self._editors.values())
+            self._imports or self._new_types or any(ed.edited for ed in self._editors.values())
         )
 
     # -- writing ------------------------------------------------------------
@@ -159,9 +157,7 @@ class ModuleRewriter:
         return b"".join(out)
 
     def _import_entries(self) -> list[bytes]:
-        return [
-            encode_name(m) + encode_name(n) + b"\x00" + uleb(t) for m, n, t in self._imports
-        ]
+        return [encode_name(m) + encode_name(n) + b"\x00" + uleb(t) for m, n, t in self._imports]
 
     def _prepend_count(self, span: tuple[int, int] | None, extra: list[bytes]) -> bytes:
         """A vector payload: the original entries (if any) then `extra`."""

@@ -8,7 +8,7 @@ offsets must be i32/i64 constant expressions, which cannot hold a funcref.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .decode import decode_expr, skip_valtype
 from .errors import InstrumentError
@@ -17,11 +17,11 @@ from .opcodes import FUNC_INDEX_OPS
 from .reader import Reader, uleb
 
 __all__ = [
-    "remap_expr",
-    "remap_exports",
-    "remap_start",
     "remap_elements",
+    "remap_exports",
+    "remap_expr",
     "remap_globals",
+    "remap_start",
     "remap_tables",
 ]
 

@@ -8,8 +8,8 @@ resolves both in one place when it encodes the module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 from .reader import sleb, uleb
 
@@ -32,7 +32,7 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
-_Part = Union[bytes, FuncRef]
+_Part = bytes | FuncRef
 
 
 class Snippet:

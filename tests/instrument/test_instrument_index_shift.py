@@ -69,8 +69,19 @@ def observe(wasm: bytes) -> dict[str, int]:
         assert isinstance(result, int)
         return result
 
-    seen = {name: call(name) for name in
-            ("a", "tail", "calls", "viaref", "viaglobal", "viatab2", "started", "frompassive")}
+    seen = {
+        name: call(name)
+        for name in (
+            "a",
+            "tail",
+            "calls",
+            "viaref",
+            "viaglobal",
+            "viatab2",
+            "started",
+            "frompassive",
+        )
+    }
     for slot in range(3):
         seen[f"indirect{slot}"] = call("indirect", slot)
     return seen
@@ -82,8 +93,17 @@ def test_instrumented_module_calls_the_same_functions_everywhere() -> None:
     assert r.imports_added == [("wasmconc", "sched_point")]
     assert_valid(r.wasm)
     expected = {
-        "a": 1, "tail": 3, "calls": 10, "viaref": 4, "viaglobal": 3, "viatab2": 2,
-        "started": 42, "frompassive": 3, "indirect0": 1, "indirect1": 2, "indirect2": 3,
+        "a": 1,
+        "tail": 3,
+        "calls": 10,
+        "viaref": 4,
+        "viaglobal": 3,
+        "viatab2": 2,
+        "started": 42,
+        "frompassive": 3,
+        "indirect0": 1,
+        "indirect1": 2,
+        "indirect2": 3,
     }
     assert observe(data) == expected
     assert observe(r.wasm) == expected
@@ -140,15 +160,20 @@ def test_local_names_move_with_their_function() -> None:
 
 
 def test_other_custom_sections_are_kept_byte_for_byte_in_order() -> None:
-    src = SHIFT_WAT.rstrip().rstrip(")") + """
+    src = (
+        SHIFT_WAT.rstrip().rstrip(")")
+        + """
       (@custom "before-code" (before code) "\\01\\02\\03")
       (@custom "at-end" (after last) "payload"))"""
+    )
     data = wat(src)
     r = instrument(data)
     assert_valid(r.wasm)
+
     def customs(w: bytes) -> list[tuple[str | None, bytes]]:
         info = ModuleRewriter(w).info
         return [(s.name, w[s.start : s.end]) for s in info.sections if s.id == 0]
+
     before, after = customs(data), customs(r.wasm)
     assert [n for n, _ in before] == [n for n, _ in after]
     for (name, raw_before), (_, raw_after) in zip(before, after):
@@ -170,9 +195,7 @@ def test_printed_module_differs_only_by_insertions() -> None:
     data = wat(SHIFT_WAT)
     r = instrument(data)
     a, b = _normalised(data), _normalised(r.wasm)
-    allowed = re.compile(
-        r'^\s*(\(type \(func.*\)\)|\(import "wasmconc" .*|i32\.const \d+|call 1)$'
-    )
+    allowed = re.compile(r'^\s*(\(type \(func.*\)\)|\(import "wasmconc" .*|i32\.const \d+|call 1)$')
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag == "equal":
             continue

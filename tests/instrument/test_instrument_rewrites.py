@@ -52,8 +52,12 @@ def test_wait32_becomes_call_with_offset_and_memidx_pushed() -> None:
     assert_valid(r.wasm)
     wait32 = r.imports_added.index(("wasmconc", "wait32"))
     assert body_ops(r.wasm, 3) == [
-        (LOCAL_GET, (0,)), (LOCAL_GET, (1,)), (LOCAL_GET, (2,)),
-        (I32_CONST, (8,)), (I32_CONST, (0,)), (CALL, (wait32,)),
+        (LOCAL_GET, (0,)),
+        (LOCAL_GET, (1,)),
+        (LOCAL_GET, (2,)),
+        (I32_CONST, (8,)),
+        (I32_CONST, (0,)),
+        (CALL, (wait32,)),
     ]
     assert functype(r.wasm, "wasmconc", "wait32") == (["i32", "i32", "i64", "i32", "i32"], ["i32"])
 
@@ -76,7 +80,9 @@ def test_sites_describe_each_rewrite_in_code_order() -> None:
     data = wat(WAITS_WAT)
     r = instrument(data)
     assert [(s.index, s.kind, s.func_index) for s in r.sites] == [
-        (0, "wait32", 0), (1, "wait64", 1), (2, "notify", 2),
+        (0, "wait32", 0),
+        (1, "wait64", 1),
+        (2, "notify", 2),
     ]
     for site, sub in zip(r.sites, (0x01, 0x02, 0x00)):
         assert data[site.offset : site.offset + 2] == bytes((0xFE, sub))
@@ -84,7 +90,11 @@ def test_sites_describe_each_rewrite_in_code_order() -> None:
 
 def test_only_needed_imports_are_added_in_first_use_order() -> None:
     r = instrument(wat(WAITS_WAT))
-    assert r.imports_added == [("wasmconc", "wait32"), ("wasmconc", "wait64"), ("wasmconc", "notify")]
+    assert r.imports_added == [
+        ("wasmconc", "wait32"),
+        ("wasmconc", "wait64"),
+        ("wasmconc", "notify"),
+    ]
     assert r.changed
 
 
@@ -178,10 +188,18 @@ def test_memory64_uses_m64_imports_with_i64_address_and_offset() -> None:
     r = instrument(wat(src))
     assert_valid(r.wasm)
     assert r.imports_added == [
-        ("wasmconc", "wait32_m64"), ("wasmconc", "wait64_m64"), ("wasmconc", "notify_m64"),
+        ("wasmconc", "wait32_m64"),
+        ("wasmconc", "wait64_m64"),
+        ("wasmconc", "notify_m64"),
     ]
-    assert functype(r.wasm, "wasmconc", "wait32_m64") == (["i64", "i32", "i64", "i64", "i32"], ["i32"])
-    assert functype(r.wasm, "wasmconc", "wait64_m64") == (["i64", "i64", "i64", "i64", "i32"], ["i32"])
+    assert functype(r.wasm, "wasmconc", "wait32_m64") == (
+        ["i64", "i32", "i64", "i64", "i32"],
+        ["i32"],
+    )
+    assert functype(r.wasm, "wasmconc", "wait64_m64") == (
+        ["i64", "i64", "i64", "i64", "i32"],
+        ["i32"],
+    )
     assert functype(r.wasm, "wasmconc", "notify_m64") == (["i64", "i32", "i64", "i32"], ["i32"])
     assert body_ops(r.wasm, 3)[-3:] == [(I64_CONST, (16,)), (I32_CONST, (0,)), (CALL, (0,))]
 
@@ -211,7 +229,13 @@ def test_new_imports_follow_existing_function_imports() -> None:
     r = instrument(wat(src))
     assert_valid(r.wasm)
     names = [(m, n) for m, n, _ in imports_of(r.wasm)]
-    assert names == [("env", "a"), ("env", "mem"), ("env", "b"), ("env", "g"), ("wasmconc", "sched_point")]
+    assert names == [
+        ("env", "a"),
+        ("env", "mem"),
+        ("env", "b"),
+        ("env", "g"),
+        ("wasmconc", "sched_point"),
+    ]
     # existing imports keep 0 and 1; the sched point is 2; $c moved 2 -> 3
     ops = body_ops(r.wasm, 3)
     assert [imm for op, imm in ops if op == CALL] == [(0,), (1,), (2,)]
@@ -265,12 +289,18 @@ def test_missing_import_section_is_created_after_the_type_section() -> None:
 def test_missing_type_and_import_sections_are_created_in_order() -> None:
     # Custom sections stay where they were; the new known sections go before
     # the first known section that must follow them.
-    data = wat('(module (@custom "first" (before first) "1") (memory 1) (@custom "last" (after last) "2"))')
+    data = wat(
+        '(module (@custom "first" (before first) "1") (memory 1) (@custom "last" (after last) "2"))'
+    )
     rw = ModuleRewriter(data)
     rw.import_func("m", "f", ["i32"], ["i32"])
     out = rw.emit()
     assert_valid(out)
     secs = ModuleRewriter(out).info.sections
     assert [(s.id, s.name) for s in secs] == [
-        (0, "first"), (1, None), (2, None), (5, None), (0, "last"),
+        (0, "first"),
+        (1, None),
+        (2, None),
+        (5, None),
+        (0, "last"),
     ]

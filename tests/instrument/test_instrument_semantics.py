@@ -65,8 +65,14 @@ class Host:
         self.calls: list[tuple[Any, ...]] = []
 
     def wait(self, size: int) -> Any:
-        def impl(caller: wasmtime.Caller, addr: int, expected: int, timeout: int,
-                 offset: int, memidx: int) -> int:
+        def impl(
+            caller: wasmtime.Caller,
+            addr: int,
+            expected: int,
+            timeout: int,
+            offset: int,
+            memidx: int,
+        ) -> int:
             self.calls.append((f"wait{size * 8}", addr, expected, timeout, offset, memidx))
             mask = (1 << (size * 8)) - 1
             ea = (addr & 0xFFFFFFFF) + (offset & 0xFFFFFFFF)
@@ -74,9 +80,12 @@ class Host:
                 return 1
             assert timeout >= 0, "would block forever single-threaded"
             return 2
+
         return impl
 
-    def notify(self, caller: wasmtime.Caller, addr: int, count: int, offset: int, memidx: int) -> int:
+    def notify(
+        self, caller: wasmtime.Caller, addr: int, count: int, offset: int, memidx: int
+    ) -> int:
         self.calls.append(("notify", addr, count, offset, memidx))
         return 0
 
@@ -87,12 +96,23 @@ class Host:
         i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
         linker = wasmtime.Linker(engine())
         ft = wasmtime.FuncType
-        linker.define_func("wasmconc", "wait32", ft([i32, i32, i64, i32, i32], [i32]),
-                           self.wait(4), access_caller=True)
-        linker.define_func("wasmconc", "wait64", ft([i32, i64, i64, i32, i32], [i32]),
-                           self.wait(8), access_caller=True)
-        linker.define_func("wasmconc", "notify", ft([i32, i32, i32, i32], [i32]),
-                           self.notify, access_caller=True)
+        linker.define_func(
+            "wasmconc",
+            "wait32",
+            ft([i32, i32, i64, i32, i32], [i32]),
+            self.wait(4),
+            access_caller=True,
+        )
+        linker.define_func(
+            "wasmconc",
+            "wait64",
+            ft([i32, i64, i64, i32, i32], [i32]),
+            self.wait(8),
+            access_caller=True,
+        )
+        linker.define_func(
+            "wasmconc", "notify", ft([i32, i32, i32, i32], [i32]), self.notify, access_caller=True
+        )
         linker.define_func("wasmconc", "sched_point", ft([i32], []), self.sched_point)
         return linker
 
@@ -116,8 +136,13 @@ def test_instrumented_program_returns_what_the_original_returns() -> None:
     data = wat(PROGRAM)
     original = run_all(data, Host())
     assert original == {
-        "notify0": 0, "wait_ne": 1, "wait_timeout": 2, "wait64_ne": 1,
-        "wait64_mem1_timeout": 2, "notify_mem1": 0, "counter": 20,
+        "notify0": 0,
+        "wait_ne": 1,
+        "wait_timeout": 2,
+        "wait64_ne": 1,
+        "wait64_mem1_timeout": 2,
+        "notify_mem1": 0,
+        "counter": 20,
     }
     for level in InstrumentLevel:
         r = instrument(data, level)

@@ -30,22 +30,53 @@ from pytest_wasmconc.instrument import InstrumentLevel, instrument
 pytestmark = pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 
 COMMON = [
-    "--threads-enabled", "true", "--simd-enabled", "true", "--relaxed-simd-enabled", "true",
-    "--bulk-memory-enabled", "true", "--reference-types-enabled", "true",
-    "--multi-value-enabled", "true", "--tail-call-enabled", "true",
-    "--exceptions-enabled", "true", "--gc-enabled", "true", "--memory64-enabled", "true",
-    "--max-memories", "3", "--extended-const-enabled", "true",
-    "--wide-arithmetic-enabled", "true", "--saturating-float-to-int-enabled", "true",
-    "--sign-extension-ops-enabled", "true", "--custom-page-sizes-enabled", "true",
-    "--generate-custom-sections", "true",
+    "--threads-enabled",
+    "true",
+    "--simd-enabled",
+    "true",
+    "--relaxed-simd-enabled",
+    "true",
+    "--bulk-memory-enabled",
+    "true",
+    "--reference-types-enabled",
+    "true",
+    "--multi-value-enabled",
+    "true",
+    "--tail-call-enabled",
+    "true",
+    "--exceptions-enabled",
+    "true",
+    "--gc-enabled",
+    "true",
+    "--memory64-enabled",
+    "true",
+    "--max-memories",
+    "3",
+    "--extended-const-enabled",
+    "true",
+    "--wide-arithmetic-enabled",
+    "true",
+    "--saturating-float-to-int-enabled",
+    "true",
+    "--sign-extension-ops-enabled",
+    "true",
+    "--custom-page-sizes-enabled",
+    "true",
+    "--generate-custom-sections",
+    "true",
 ]
 CONFIGS = {
     # every proposal wasmtime 50 implements, all instruction kinds
     "everything": COMMON,
     # mostly memory and control instructions, so atomics are frequent
-    "atomics": COMMON + [
-        "--allowed-instructions", "memory,control,variable,parametric,reference,table",
-        "--min-funcs", "2", "--min-memories", "1",
+    "atomics": COMMON
+    + [
+        "--allowed-instructions",
+        "memory,control,variable,parametric,reference,table",
+        "--min-funcs",
+        "2",
+        "--min-memories",
+        "1",
     ],
 }
 SEEDS = range(120)
