@@ -7,7 +7,15 @@ import re
 
 import pytest
 import wasmtime
-from instr_wasm_support import assert_valid, engine, force_shift, print_wat, wasm_tools, wat
+from instr_wasm_support import (
+    assert_valid,
+    engine,
+    force_shift,
+    print_wat,
+    run_wasm_tools,
+    wasm_tools,
+    wat,
+)
 
 from pytest_wasmconc.instrument import ModuleRewriter, function_names, instrument
 from pytest_wasmconc.instrument.names import _subsections
@@ -202,3 +210,33 @@ def test_printed_module_differs_only_by_insertions() -> None:
         assert tag == "insert", (tag, a[i1:i2], b[j1:j2])
         for line in b[j1:j2]:
             assert allowed.match(line), line
+
+
+COMPACT_IMPORTS = {
+    "shared-module-name": """(module
+      (import "a" (item "b" (func (result i32))) (item "c" (func (result i32))))
+      (memory 1 1 shared)
+      (func (export "f") (result i32)
+        (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1))) (call 1)))""",
+    "shared-module-name-and-type": """(module
+      (import "a" (item "b") (item "c") (func (result i32)))
+      (memory 1 1 shared)
+      (func (export "f") (result i32)
+        (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1))) (call 1)))""",
+}
+
+
+@pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
+@pytest.mark.parametrize("form", sorted(COMPACT_IMPORTS))
+def test_compact_import_encodings_count_every_imported_function(form: str) -> None:
+    # wasmtime 50 decodes but will not compile the compact-import-section
+    # proposal, so wasm-tools validates and we check the indices directly.
+    data = wat(COMPACT_IMPORTS[form])
+    assert ModuleRewriter(data).info.num_imported_funcs == 2
+    r = instrument(data)
+    run_wasm_tools("validate", "--features", "all", "-", stdin=r.wasm)
+    rw = ModuleRewriter(r.wasm)
+    assert rw.info.num_imported_funcs == 3
+    assert [i.name for i in rw.info.imports] == ["b", "c", "sched_point"]
+    calls = [ins.imm for ins in rw.editor(3).instrs if ins.op == 0x10]
+    assert calls == [(2,), (1,)]  # sched_point, then the original `call 1`
