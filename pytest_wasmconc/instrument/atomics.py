@@ -99,8 +99,13 @@ class AtomicsPass:
                     if memidx >= len(memories):
                         raise InstrumentError(ins.start, f"atomic uses undefined memory {memidx}")
                     m64 = memories[memidx].memory64
+                    # The memarg offset is an immediate the host cannot see:
+                    # pass it (and the memory) as extra arguments.
                     snip = Snippet()
-                    snip.i64_const(offset) if m64 else snip.i32_const(offset)
+                    if m64:
+                        snip.i64_const(offset)
+                    else:
+                        snip.i32_const(offset)
                     snip.i32_const(memidx)
                     snip.call(self._host(rw, kind + "_m64" if m64 else kind))
                     ed.replace(i, snip)

@@ -232,25 +232,35 @@ def _fieldtype(r: Reader) -> None:
     r.u8()  # mutability
 
 
-def _import_desc(info: ModuleInfo, r: Reader, module: str, name: str) -> None:
+def _import_desc(r: Reader) -> tuple[int, int | None, MemoryInfo | None]:
+    """Read an import's external type: (kind, type index, memory info)."""
     kind = r.u8()
-    type_index: int | None = None
     if kind == FUNC:
-        type_index = r.u32()
-        info.func_types.append(type_index)
-        info.num_imported_funcs += 1
-    elif kind == TABLE:
+        return kind, r.u32(), None
+    if kind == TABLE:
         _tabletype(r)
     elif kind == MEMORY:
         _, shared, is64 = _limits(r)
-        info.memories.append(MemoryInfo(len(info.memories), shared, is64, True))
+        return kind, None, MemoryInfo(0, shared, is64, True)
     elif kind == GLOBAL:
         _globaltype(r)
     elif kind == TAG:
         r.u8()
-        type_index = r.u32()
+        return kind, r.u32(), None
     else:
         raise r.fail(f"unknown import kind 0x{kind:02x}", r.pos - 1)
+    return kind, None, None
+
+
+def _add_import(
+    info: ModuleInfo, module: str, name: str, desc: tuple[int, int | None, MemoryInfo | None]
+) -> None:
+    kind, type_index, memory = desc
+    if kind == FUNC and type_index is not None:
+        info.func_types.append(type_index)
+        info.num_imported_funcs += 1
+    elif memory is not None:
+        info.memories.append(MemoryInfo(len(info.memories), memory.shared, memory.memory64, True))
     info.imports.append(ImportInfo(module, name, kind, type_index))
 
 
@@ -260,28 +270,18 @@ def _parse_imports(info: ModuleInfo, r: Reader) -> None:
         # The compact-import-section encoding: an empty item name followed
         # by 0x7F (items share the module name) or 0x7E (and the type too).
         if r.pos + 1 < r.end and r.data[r.pos] == 0x00 and r.data[r.pos + 1] in (0x7F, 0x7E):
-            r.u8()
-            form = r.u8()
-            if form == 0x7F:
-                for _ in range(r.u32()):
-                    _import_desc(info, r, module, r.name())
-            else:
-                desc_start = r.pos
-                _import_desc(info, r, module, "")
-                desc_end = r.pos
-                info.imports.pop()
-                kind = info.data[desc_start]
-                if kind == FUNC:
-                    info.func_types.pop()
-                    info.num_imported_funcs -= 1
-                elif kind == MEMORY:
-                    info.memories.pop()
+            r.skip(1)
+            if r.u8() == 0x7F:
                 for _ in range(r.u32()):
                     item = r.name()
-                    sub = Reader(r.data, desc_start, desc_end)
-                    _import_desc(info, sub, module, item)
+                    _add_import(info, module, item, _import_desc(r))
+            else:
+                desc = _import_desc(r)
+                for _ in range(r.u32()):
+                    _add_import(info, module, r.name(), desc)
             continue
-        _import_desc(info, r, module, r.name())
+        item = r.name()
+        _add_import(info, module, item, _import_desc(r))
 
 
 def _parse_code(info: ModuleInfo, r: Reader) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from .errors import InstrumentError
 from .module import ModuleInfo, check_header
-from .reader import Reader, encode_name, uleb
+from .reader import Reader, uleb
 
 __all__ = ["function_names_of", "read_function_names", "remap_name_section"]
 
@@ -114,7 +114,3 @@ def function_names(wasm: bytes) -> dict[int, str]:
                 return read_function_names(data, sub.pos, end)
         r.pos = end
     return {}
-
-
-# The name string that opens a name section, for writers.
-NAME_HEADER = encode_name("name")

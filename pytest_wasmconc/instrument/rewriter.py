@@ -147,7 +147,7 @@ class ModuleRewriter:
                 while pending and SECTION_ORDER[pending[0][0]] < SECTION_ORDER[sec.id]:
                     sid, payload = pending.pop(0)
                     out.append(bytes((sid,)) + uleb(len(payload)) + payload)
-            new = self._payload(sec.id, sec.start, sec.payload, sec.body, sec.end, sec.name)
+            new = self._payload(sec.id, sec.payload, sec.body, sec.end, sec.name)
             if new is None:
                 out.append(data[sec.start : sec.end])
             else:
@@ -168,8 +168,9 @@ class ModuleRewriter:
         return uleb(n + len(extra)) + self.data[r.pos : span[1]] + b"".join(extra)
 
     def _payload(
-        self, sid: int, start: int, payload: int, body: int, end: int, name: str | None
+        self, sid: int, payload: int, body: int, end: int, name: str | None
     ) -> bytes | None:
+        """A section's new payload, or None to copy it unchanged."""
         shifted = bool(self._imports)
         data = self.data
         if sid == 1 and self._new_types:
