@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .body import BodyEditor
-from .module import SECTION_ORDER, FuncBody, ModuleInfo, parse_module
+from .module import FUNC, SECTION_ORDER, FuncBody, FuncSig, ModuleInfo, parse_module
 from .names import remap_name_section
 from .reader import Reader, encode_name, uleb
 from .sections import remap_elements, remap_exports, remap_globals, remap_start, remap_tables
@@ -100,13 +100,38 @@ class ModuleRewriter:
         params: Sequence[ValTypeLike],
         results: Sequence[ValTypeLike],
     ) -> FuncRef:
-        """Request a function import (once per (module, name)); returns its ref."""
+        """Request a function import (once per (module, name)); returns its ref.
+
+        A module that already imports `module.name` with the same signature
+        (a guest calling `wasmconc.sched_point` itself, or one instrumented
+        before) keeps that import: adding a twin would only shift indices.
+        """
         ref = self._import_refs.get((module, name))
+        if ref is None:
+            ref = self._existing_import(module, name, params, results)
         if ref is None:
             ref = FuncRef(len(self._imports), added=True)
             self._imports.append((module, name, self.func_type(params, results)))
-            self._import_refs[(module, name)] = ref
+        self._import_refs[(module, name)] = ref
         return ref
+
+    def _existing_import(
+        self,
+        module: str,
+        name: str,
+        params: Sequence[ValTypeLike],
+        results: Sequence[ValTypeLike],
+    ) -> FuncRef | None:
+        want = FuncSig(tuple(_valtype(t) for t in params), tuple(_valtype(t) for t in results))
+        func_index = 0
+        for imp in self.info.imports:
+            if imp.kind != FUNC or imp.type_index is None:
+                continue
+            if (imp.module, imp.name) == (module, name):
+                if self.info.func_sigs.get(imp.type_index) == want:
+                    return FuncRef(func_index)
+            func_index += 1
+        return None
 
     @property
     def imports_added(self) -> list[tuple[str, str]]:

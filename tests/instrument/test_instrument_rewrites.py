@@ -304,3 +304,27 @@ def test_missing_type_and_import_sections_are_created_in_order() -> None:
         (5, None),
         (0, "last"),
     ]
+
+
+def test_existing_wasmconc_import_with_the_same_type_is_reused() -> None:
+    # A guest that marks its own scheduling points imports sched_point
+    # already; the instrumenter calls that import instead of adding a twin.
+    src = """(module
+      (import "wasmconc" "sched_point" (func $sp (param i32)))
+      (memory 1 1 shared)
+      (func (param i32) (result i32)
+        (call $sp (i32.const 100))
+        (i32.atomic.rmw.add (local.get 0) (i32.const 1))))"""
+    data = wat(src)
+    r = instrument(data)
+    assert_valid(r.wasm)
+    assert r.imports_added == []
+    assert r.changed
+    ops = body_ops(r.wasm, 1)
+    assert [imm for op, imm in ops if op == CALL] == [(0,), (0,)]
+
+
+def test_instrumenting_twice_adds_no_new_imports_and_no_waits_remain() -> None:
+    once = instrument(wat(WAITS_WAT))
+    twice = instrument(once.wasm)
+    assert not twice.changed and twice.wasm is once.wasm

@@ -1,0 +1,48 @@
+"""Toolchain-built guests in guests/ (wasi-libc pthreads, Zig) instrument cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from instr_wasm_support import (
+    assert_valid,
+    dump_instruction_offsets,
+    our_instruction_offsets,
+    wasm_tools,
+)
+
+from pytest_wasmconc.instrument import InstrumentLevel, function_names, instrument
+
+ROOT = Path(__file__).resolve().parents[2]
+GUESTS = sorted(ROOT.glob("guests/**/*.wasm"))
+
+
+def core_module(path: Path) -> bytes:
+    data = path.read_bytes()
+    if data[:8] != b"\0asm\x01\x00\x00\x00":
+        pytest.skip("not a core module (a component?)")
+    return data
+
+
+@pytest.mark.skipif(not GUESTS, reason="no guests built")
+@pytest.mark.parametrize("path", GUESTS, ids=[str(p.relative_to(ROOT)) for p in GUESTS])
+def test_guest_instruments_to_a_valid_module_at_every_level(path: Path) -> None:
+    data = core_module(path)
+    names = function_names(data)
+    for level in InstrumentLevel:
+        r = instrument(data, level)
+        assert_valid(r.wasm)
+        for site in r.sites:
+            assert data[site.offset] == 0xFE
+            assert site.func_name == names.get(site.func_index)
+        if r.changed:
+            assert function_names(r.wasm) == r.func_names
+            assert sorted(r.func_names.values()) == sorted(names.values())
+
+
+@pytest.mark.skipif(not GUESTS or wasm_tools() is None, reason="no guests or no wasm-tools")
+@pytest.mark.parametrize("path", GUESTS, ids=[str(p.relative_to(ROOT)) for p in GUESTS])
+def test_guest_instruction_boundaries_match_wasm_tools(path: Path) -> None:
+    data = core_module(path)
+    assert our_instruction_offsets(data) == dump_instruction_offsets(data)
