@@ -127,9 +127,9 @@ class ModuleRewriter:
         for imp in self.info.imports:
             if imp.kind != FUNC or imp.type_index is None:
                 continue
-            if (imp.module, imp.name) == (module, name):
-                if self.info.func_sigs.get(imp.type_index) == want:
-                    return FuncRef(func_index)
+            same_name = (imp.module, imp.name) == (module, name)
+            if same_name and self.info.func_sigs.get(imp.type_index) == want:
+                return FuncRef(func_index)
             func_index += 1
         return None
 
