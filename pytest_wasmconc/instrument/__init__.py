@@ -2,13 +2,37 @@
 
 `instrument()` rewrites every `memory.atomic.wait32/wait64/notify` into a
 call to a host function of module "wasmconc" (a real wait would block the OS
-thread where the scheduler cannot interrupt it), and, depending on the
-level, inserts `sched_point(site)` calls before atomic accesses.
+thread where neither fuel nor epochs can interrupt it), and, depending on
+the level, inserts `i32.const <site>; call sched_point` before atomic
+accesses. Host functions (all return i32 except sched_point):
 
-The machinery is reusable by other passes: `ModuleRewriter` parses a module
-once, hands out decoded function bodies (`BodyEditor`) to edit with
-`Snippet`s that name functions symbolically (`FuncRef`), and writes the
-module with every function index shifted in one place.
+    wait32(addr: i32, expected: i32, timeout_ns: i64, offset: i32, memidx: i32)
+    wait64(addr: i32, expected: i64, timeout_ns: i64, offset: i32, memidx: i32)
+    notify(addr: i32, count: i32, offset: i32, memidx: i32)
+    wait32_m64 / wait64_m64 / notify_m64: the same with i64 addr and offset
+        (memory64 memories)
+    sched_point(site: i32) -> ()
+
+`offset` is the instruction's memarg offset (an unsigned value passed as the
+two's-complement i32/i64), so the effective address is addr + offset. The
+host must reproduce the instruction's traps (misaligned or out-of-bounds
+effective address, and a wait on an unshared memory; `Instrumented.memories`
+says which memories are shared) and results (0 ok/woken count, 1
+not-equal, 2 timed-out).
+
+Writing another pass (entry/exit hooks, loop counters, ...)::
+
+    rw = ModuleRewriter(wasm)                      # parse once
+    hook = rw.import_func("wasmconc", "lock_acquired", ["i32"], [])
+    for fb in rw.bodies():                         # defined functions
+        ed = rw.editor(fb.index)                   # decoded once, shared by passes
+        ed.insert_before(0, Snippet().local_get(0).call(hook))
+        ...                                        # ed.instrs, ed.depths(), ed.replace()
+    wasm = rw.emit()                               # every index shifted here
+
+Passes name functions with `FuncRef`s (original index, or an added import)
+and never encode a function index themselves, so any number of passes can
+add imports before the single, central remapping in `emit()`.
 """
 
 from __future__ import annotations
