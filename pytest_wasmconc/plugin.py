@@ -1,6 +1,129 @@
 """The pytest front end of pytest-wasmconc (entry point `pytest11: wasmconc`).
 
-A placeholder while the plugin layer is being written: it registers nothing yet.
+Thin by design: hooks and fixtures here, the logic in `pytest_wasmconc.pytest_layer`.
 """
 
 from __future__ import annotations
+
+import threading
+from typing import Any, Generator, Iterator
+
+import pytest
+import wasmtime
+
+from .pytest_layer import distributed, guards, hardexit, markers, options, precedence, reporting, timeouts
+from .pytest_layer.errors import GuestCheckError, GuestHangError, GuestLoadError, WasmconcWarning, WasmGuestFailure
+from .pytest_layer.records import failing_record, records_of
+from .pytest_layer.sandbox import WasiSandbox
+from .pytest_layer.scheduler import Shard, WasmScheduler
+from .pytest_layer.state import STATE_KEY, new_state, state_of
+from .runtime import EngineSettings, ThreadAffineStore, engine_for
+
+__all__ = [
+    "GuestCheckError", "GuestHangError", "GuestLoadError", "WasiSandbox", "WasmGuestFailure", "WasmScheduler",
+    "WasmconcWarning",
+]
+
+
+# -- configuration -----------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+@pytest.hookimpl(trylast=True)  # after xdist, so a worker knows it is one
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register_markers(config)
+    opts = options.read_options(config, shared=distributed.shared_seed(config))
+    config.stash[STATE_KEY] = new_state(opts, worker_count=distributed.worker_count(config),
+                                        crash_dir=distributed.crash_dir(config))
+    if config.pluginmanager.hasplugin("xdist") and distributed.worker_input(config) is None:
+        config.pluginmanager.register(distributed.XdistHooks(config), "wasmconc-xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return reporting.header_lines(state_of(config).options)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    distributed.parametrize_shards(metafunc)
+
+
+# -- pytest-timeout ------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    timeouts.record_timer(item, settings)
+    method = settings.method
+    if method == "signal" and threading.current_thread() is not threading.main_thread():
+        method = "thread"  # as pytest-timeout itself does
+    if method != "thread":
+        return None  # pytest-timeout's SIGALRM: it runs between the scheduler's polls
+    timeouts.start_thread_timer(item, settings, lambda: hardexit.write_hard_exit_note(item, settings))
+    return True
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    timeouts.clear_timer(item)
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and call.when != "teardown":
+        record = failing_record(item)
+        if record is not None:
+            failed = sum(1 for r in records_of(item) if r.failed)
+            section = reporting.render_record(item, record, failed_count=max(failed, 1))
+            if not record.raised:
+                report.sections.append((reporting.SECTION_TITLE, section))
+            trace_dir = state_of(item.config).options.trace_dir.value
+            if trace_dir is not None:
+                reporting.write_trace(trace_dir, item, section, record.outcome)
+    return report
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def wasm_engine(pytestconfig: pytest.Config) -> wasmtime.Engine:
+    """The engine of the session's --wasm-preempt mode (one per worker process)."""
+    return engine_for(EngineSettings.for_mode(state_of(pytestconfig).options.preempt.value))
+
+
+@pytest.fixture
+def wasm_store(wasm_engine: wasmtime.Engine) -> Iterator[ThreadAffineStore]:
+    """A wasmtime Store usable only from the thread that made it."""
+    yield ThreadAffineStore(wasm_engine)
+
+
+@pytest.fixture
+def wasi_sandbox(tmp_path: Any) -> WasiSandbox:
+    """A WASI world in the test's tmp_path: `.root` is the guest's "."; more preopens with `.preopen()`."""
+    return WasiSandbox(tmp_path / "wasi")
+
+
+@pytest.fixture
+def wasm_shard() -> Shard:
+    """Which shard of each exploration this test item runs (wasm_settings(shards=...))."""
+    return Shard()
+
+
+@pytest.fixture
+def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard) -> WasmScheduler:
+    """Runs and explores guests under the test's mode, policy, seed and marker checks."""
+    item = request.node
+    state = state_of(request.config)
+    try:
+        plan = precedence.resolve(state.options, markers.settings_marker(item), markers.no_hang_marker(item))
+        checks = guards.checks_for(item)
+    except markers.MarkerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return WasmScheduler(item, state.runner, plan, checks, wasm_shard)

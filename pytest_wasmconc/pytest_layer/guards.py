@@ -1,0 +1,112 @@
+"""Marker checks: what a marker adds to, and asks of, every guest execution of a test.
+
+`wasm_no_hang` lives here. `wasm_no_lock_inversion` and `wasm_stream_sequence`
+are wired the same way and get their checks from the `checks` package: a
+check module registers a factory with `register_check(marker, factory)`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Protocol, Sequence
+
+import pytest
+
+from ..runtime import HostFunction, Outcome, RunSettings, Status
+from .errors import GuestCheckError, GuestHangError, WasmconcWarning, WasmGuestFailure
+from .markers import NoHang, no_hang_marker
+
+__all__ = ["GuestCheck", "register_check", "checks_for", "NoHangCheck"]
+
+
+class GuestCheck(Protocol):
+    """One marker's contribution to a test's guest executions."""
+
+    def adjust(self, settings: RunSettings) -> RunSettings:
+        """Settings for each execution (e.g. a step bound)."""
+
+    def host_functions(self) -> Sequence[HostFunction]:
+        """Extra imports the check observes the guest through."""
+
+    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
+        """The failure this outcome is, or None."""
+
+
+CheckFactory = Callable[[pytest.Item, pytest.Mark], GuestCheck]
+_FACTORIES: dict[str, CheckFactory] = {}
+
+
+def register_check(marker: str, factory: CheckFactory) -> None:
+    """Make `marker` on a test add `factory(item, mark)` to its guest executions."""
+    _FACTORIES[marker] = factory
+
+
+class NoHangCheck:
+    """`wasm_no_hang`: a deadlock or a hang fails the test with the guest report."""
+
+    def __init__(self, bounds: NoHang) -> None:
+        self.bounds = bounds
+
+    def adjust(self, settings: RunSettings) -> RunSettings:
+        return settings  # the bounds are part of the test plan (see precedence.resolve)
+
+    def host_functions(self) -> Sequence[HostFunction]:
+        return ()
+
+    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
+        if outcome.status is Status.DEADLOCK:
+            return GuestHangError("wasm_no_hang: a guest execution deadlocked")
+        if outcome.status is Status.HANG:
+            return GuestHangError("wasm_no_hang: a guest execution hung")
+        return None
+
+
+class _NotAvailable:
+    """A marker whose check has not landed yet: a warning, so that it is never silently ignored."""
+
+    def __init__(self, item: pytest.Item, mark: pytest.Mark) -> None:
+        warnings.warn(WasmconcWarning(
+            f"@pytest.mark.{mark.name}: this version of pytest-wasmconc does not implement the check yet; "
+            "the marker has no effect"), stacklevel=2)
+
+    def adjust(self, settings: RunSettings) -> RunSettings:
+        return settings
+
+    def host_functions(self) -> Sequence[HostFunction]:
+        return ()
+
+    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
+        return None
+
+
+def _no_hang(item: pytest.Item, mark: pytest.Mark) -> GuestCheck:
+    bounds = no_hang_marker(item)
+    assert bounds is not None
+    return NoHangCheck(bounds)
+
+
+register_check("wasm_no_hang", _no_hang)
+for _name in ("wasm_no_lock_inversion", "wasm_stream_sequence"):
+    _FACTORIES.setdefault(_name, _NotAvailable)
+
+
+def _load_check_modules() -> None:
+    """Import the checks package so its modules can register (it is optional while it grows)."""
+    try:
+        import pytest_wasmconc.checks  # noqa: F401
+    except ImportError:
+        pass
+
+
+def checks_for(item: pytest.Item) -> list[GuestCheck]:
+    """The checks the test's markers ask for, in marker order."""
+    _load_check_modules()
+    out: list[GuestCheck] = []
+    for name, factory in _FACTORIES.items():
+        mark = item.get_closest_marker(name)
+        if mark is not None:
+            out.append(factory(item, mark))
+    return out
+
+
+__all__ += ["GuestCheckError"]

@@ -1,0 +1,166 @@
+"""The plugin's markers: their registered signatures and the parsing of their arguments.
+
+A misused marker is the test's own error (raised at setup, naming the
+marker and the argument), never a session-wide usage error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .options import OPTIONS, USER_POLICIES
+
+__all__ = [
+    "MARKERS",
+    "MarkerError",
+    "NoHang",
+    "SettingsMarker",
+    "register_markers",
+    "settings_marker",
+    "no_hang_marker",
+    "DEFAULT_NO_HANG_TIMEOUT",
+]
+
+# With wasm_no_hang and no other bound, a guest still running after this many
+# seconds counts as hung (epoch and os modes have no deterministic step bound).
+DEFAULT_NO_HANG_TIMEOUT = 60.0
+
+MARKERS = {
+    "wasm_settings": (
+        "wasm_settings(*, preempt=None, policy=None, seed=None, slice=None, schedules=None, shards=None): "
+        "this test's wasm settings, over the --wasm-* options (an explicit --wasm-seed/--wasm-replay on the "
+        "command line still wins); shards=N or 'auto' splits its explorations into N test items "
+        "('auto': one per xdist worker)"
+    ),
+    "wasm_no_hang": (
+        "wasm_no_hang(timeout=None, max_steps=None): any guest execution in this test that deadlocks or "
+        f"hangs fails the test with the guest report (timeout: wall-clock seconds per execution, default "
+        f"{DEFAULT_NO_HANG_TIMEOUT:g} or less under pytest-timeout; max_steps: scheduling steps per execution)"
+    ),
+    "wasm_no_lock_inversion": (
+        "wasm_no_lock_inversion(): fail the test when its guests take locks in inconsistent orders "
+        "(a potential deadlock)"
+    ),
+    "wasm_stream_sequence": (
+        "wasm_stream_sequence(*expected, **options): the guests' stream events must follow this sequence"
+    ),
+}
+
+
+def register_markers(config: pytest.Config) -> None:
+    for line in MARKERS.values():
+        config.addinivalue_line("markers", line)
+
+
+class MarkerError(Exception):
+    """A marker is used with bad arguments (reported as this test's error)."""
+
+
+@dataclass(frozen=True)
+class SettingsMarker:
+    """The values a `wasm_settings` marker sets (None: not set)."""
+
+    preempt: Any = None
+    policy: str | None = None
+    seed: int | None = None
+    slice: int | None = None
+    schedules: int | None = None
+    shards: int | str | None = None
+
+
+@dataclass(frozen=True)
+class NoHang:
+    """A `wasm_no_hang` marker: bounds per guest execution."""
+
+    timeout: float | None = None
+    max_steps: int | None = None
+
+
+def _kwargs_only(mark: pytest.Mark, allowed: tuple[str, ...], positional: tuple[str, ...] = ()) -> dict[str, Any]:
+    if len(mark.args) > len(positional):
+        raise MarkerError(f"@pytest.mark.{mark.name} takes at most {len(positional)} positional "
+                          f"argument{'s' if len(positional) != 1 else ''}, got {len(mark.args)}")
+    values = dict(zip(positional, mark.args))
+    for key, value in mark.kwargs.items():
+        if key not in allowed:
+            raise MarkerError(f"@pytest.mark.{mark.name} got an unknown argument {key!r} "
+                              f"(valid: {', '.join(allowed)})")
+        if key in values:
+            raise MarkerError(f"@pytest.mark.{mark.name} got two values for {key!r}")
+        values[key] = value
+    return values
+
+
+def _parse_with(mark: pytest.Mark, key: str, value: Any, option: str) -> Any:
+    """Parse a marker value with the option's own parser, so both accept the same values."""
+    if value is None:
+        return None
+    opt = OPTIONS[option]
+    try:
+        return opt.parse(str(value))
+    except ValueError as exc:
+        raise MarkerError(f"@pytest.mark.{mark.name}({key}={value!r}): invalid value ({exc})") from None
+
+
+def _positive_int(mark: pytest.Mark, key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MarkerError(f"@pytest.mark.{mark.name}({key}={value!r}): expected a whole number >= 1")
+    return value
+
+
+def settings_marker(item: pytest.Item) -> SettingsMarker:
+    """The closest `wasm_settings` marker's values (all None without one)."""
+    mark = item.get_closest_marker("wasm_settings")
+    if mark is None:
+        return SettingsMarker()
+    kw = _kwargs_only(mark, ("preempt", "policy", "seed", "slice", "schedules", "shards"))
+    policy = kw.get("policy")
+    if policy is not None and policy not in USER_POLICIES:
+        raise MarkerError(f"@pytest.mark.wasm_settings(policy={policy!r}): invalid value "
+                          f"(valid: {', '.join(USER_POLICIES)})")
+    seed = kw.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise MarkerError(f"@pytest.mark.wasm_settings(seed={seed!r}): expected a whole number")
+    return SettingsMarker(
+        preempt=_parse_with(mark, "preempt", kw.get("preempt"), "preempt"),
+        policy=policy,
+        seed=seed,
+        slice=_positive_int(mark, "slice", kw.get("slice")),
+        schedules=_positive_int(mark, "schedules", kw.get("schedules")),
+        shards=_shards(mark, kw.get("shards")),
+    )
+
+
+def _shards(mark: pytest.Mark, value: Any) -> int | str | None:
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MarkerError(f"@pytest.mark.{mark.name}(shards={value!r}): expected 'auto' or a whole number >= 1")
+    return value
+
+
+def shards_of(mark: pytest.Mark | None) -> int | str | None:
+    """The `shards` argument of a wasm_settings marker, read at collection time."""
+    if mark is None:
+        return None
+    value = mark.kwargs.get("shards")
+    return _shards(mark, value)
+
+
+def no_hang_marker(item: pytest.Item) -> NoHang | None:
+    """The closest `wasm_no_hang` marker, or None when the test has none."""
+    mark = item.get_closest_marker("wasm_no_hang")
+    if mark is None:
+        return None
+    kw = _kwargs_only(mark, ("timeout", "max_steps"), positional=("timeout", "max_steps"))
+    timeout = kw.get("timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise MarkerError(f"@pytest.mark.wasm_no_hang(timeout={timeout!r}): expected positive seconds")
+        timeout = float(timeout)
+    return NoHang(timeout=timeout, max_steps=_positive_int(mark, "max_steps", kw.get("max_steps")))

@@ -1,0 +1,56 @@
+"""What a test's guest executions ended with, kept on the item for its report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+
+from ..runtime import Outcome, RunSettings
+
+__all__ = ["GuestRecord", "RECORDS_KEY", "ACTIVITY_KEY", "records_of", "add_record", "failing_record"]
+
+
+@dataclass
+class GuestRecord:
+    """One `run()` or one `explore()` call of a test."""
+
+    guest: str
+    kind: str  # "run", "explore" or "replay"
+    outcome: Outcome
+    expect_exit: int | None
+    settings: RunSettings
+    schedules_run: int = 1
+    schedules_planned: int = 1
+    schedule_index: int | None = None
+    distinct: Counter[str] = field(default_factory=Counter)
+    cut_by_timeout: float | None = None  # the test's pytest-timeout, when it bounded this execution
+    check_failures: list[str] = field(default_factory=list)
+    raised: bool = False  # the test already failed with this record's report as its exception
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome.failed(self.expect_exit) or bool(self.check_failures)
+
+
+RECORDS_KEY = pytest.StashKey[list[GuestRecord]]()
+# A one-line description of the guest execution in progress (for a report written at a hard exit).
+ACTIVITY_KEY = pytest.StashKey[str]()
+
+
+def records_of(item: pytest.Item) -> list[GuestRecord]:
+    return item.stash.get(RECORDS_KEY, [])
+
+
+def add_record(item: pytest.Item, record: GuestRecord) -> None:
+    item.stash.setdefault(RECORDS_KEY, []).append(record)
+
+
+def failing_record(item: pytest.Item) -> GuestRecord | None:
+    """The record that explains a failure: the last failing one, else the last one."""
+    records = records_of(item)
+    for record in reversed(records):
+        if record.failed:
+            return record
+    return records[-1] if records else None

@@ -1,0 +1,139 @@
+"""What the plugin prints: the header, the per-test guest report section, the replay command."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from ..runtime import Outcome, Preempt, wasmtime_version
+from .options import PluginOptions
+from .records import GuestRecord
+
+__all__ = ["SECTION_TITLE", "header_lines", "nodeid_argument", "replay_command", "render_record", "write_trace",
+           "strip_shard_id", "trace_file_name"]
+
+SECTION_TITLE = "wasm guest report"
+_OUTPUT_TAIL_LINES = 20
+_SHARD_ID = r"wasm-shard\d+of\d+"
+
+
+def header_lines(options: PluginOptions) -> list[str]:
+    """The session's settings as flags one can paste onto a command line."""
+    if options.replay.value is not None:
+        tok = options.replay.value
+        return [f"wasmconc: replaying --wasm-replay={options.replay_text} "
+                f"(fuel mode, policy {tok.policy}, seed {tok.seed}; wasmtime {wasmtime_version()})"]
+    flags = (f"--wasm-preempt={options.preempt.value.value} --wasm-policy={options.policy.value} "
+             f"--wasm-seed={options.seed.value}")
+    lines = [f"wasmconc: {flags} (wasmtime {wasmtime_version()})"]
+    if options.trace_dir.value is not None:
+        lines.append(f"wasmconc: guest traces of failing tests go to {options.trace_dir.value}")
+    return lines
+
+
+def strip_shard_id(nodeid: str) -> str:
+    """The test's id without the shard parameter (a replay runs one schedule, unsharded)."""
+    out = re.sub(rf"\[{_SHARD_ID}\]$", "", nodeid)
+    out = re.sub(rf"-{_SHARD_ID}(?=[\]-])", "", out)
+    return re.sub(rf"(?<=\[){_SHARD_ID}-", "", out)
+
+
+def nodeid_argument(item: pytest.Item) -> str:
+    """The item's node id as a command-line argument valid from the directory pytest was started in."""
+    nodeid = strip_shard_id(item.nodeid)
+    path, sep, rest = nodeid.partition("::")
+    invocation = item.config.invocation_params.dir
+    full = item.config.rootpath / path
+    try:
+        rel = os.path.relpath(full, invocation)
+    except ValueError:  # another drive (Windows)
+        rel = str(full)
+    return shlex.quote(f"{Path(rel).as_posix()}{sep}{rest}")
+
+
+def replay_command(item: pytest.Item, token: str) -> str:
+    return f"pytest {nodeid_argument(item)} --wasm-replay={token}"
+
+
+def _reproduce_lines(item: pytest.Item, record: GuestRecord) -> list[str]:
+    o = record.outcome
+    if o.token:
+        return [f"replay token: {o.token}", f"replay: {replay_command(item, o.token)}"]
+    s = record.settings
+    mode = s.preempt.value
+    return [f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
+            f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}"]
+
+
+def _head(record: GuestRecord) -> str:
+    s = record.settings
+    o = record.outcome
+    if o.status.value == "exited":
+        what = f"exited with code {o.exit_code}"
+    elif o.status.value == "trapped":
+        what = o.summary()
+    else:
+        what = o.status.value  # the report's first line says more
+    if record.expect_exit is not None and o.status.value == "exited" and o.exit_code != record.expect_exit:
+        what += f" (expected {record.expect_exit})"
+    where = f"{s.preempt.value} mode, policy {s.policy}, seed {s.seed}" if s.preempt is not Preempt.OS \
+        else "os mode"
+    if record.kind == "explore":
+        if record.schedule_index is not None:
+            where = (f"schedule {record.schedule_index} failed after {record.schedules_run} of "
+                     f"{record.schedules_planned} schedules; " + where)
+        else:
+            where = f"all {record.schedules_run} of {record.schedules_planned} schedules passed; " + where
+    elif record.kind == "replay":
+        where = "replayed; " + where
+    return f"{record.guest}: {what} ({where})"
+
+
+def _tail(label: str, text: str) -> list[str]:
+    if not text:
+        return []
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) > _OUTPUT_TAIL_LINES:
+        return [f"guest {label} (last {_OUTPUT_TAIL_LINES} of {len(lines)} lines):"] + \
+            ["  " + ln for ln in lines[-_OUTPUT_TAIL_LINES:]]
+    return [f"guest {label}:"] + ["  " + ln for ln in lines]
+
+
+def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int = 1) -> str:
+    """The report section of a failing test: what ended how, each thread, how to replay it."""
+    o = record.outcome
+    lines = record.check_failures + [_head(record)]
+    if o.report and (o.status.value != "exited" or "\n" in o.report):
+        lines += o.report.splitlines()
+    if record.cut_by_timeout is not None and o.status.value == "hang":
+        lines.append(f"(the plugin ended this guest before the test's pytest-timeout of {record.cut_by_timeout:g} s)")
+    if record.kind == "explore" and record.distinct:
+        kinds = ", ".join(f"{k} x{n}" for k, n in record.distinct.most_common())
+        lines.append(f"outcomes explored: {kinds}")
+    lines += _tail("stdout", o.stdout)
+    lines += _tail("stderr", o.stderr)
+    if failed_count > 1:
+        lines.append(f"({failed_count} guest executions of this test failed; this is the last one)")
+    lines += _reproduce_lines(item, record)
+    return "\n".join(lines)
+
+
+def trace_file_name(nodeid: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", nodeid).strip("_")[:180] + ".txt"
+
+
+def write_trace(directory: Path, item: pytest.Item, section: str, outcome: Outcome | None) -> Path:
+    """Write a failing test's report, full guest output and WASI call trace into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / trace_file_name(item.nodeid)
+    parts = [f"test: {item.nodeid}", "", section]
+    if outcome is not None:
+        parts += ["", "--- guest stdout ---", outcome.stdout, "--- guest stderr ---", outcome.stderr]
+        if outcome.trace:
+            parts += ["--- WASI calls (last first-to-last) ---"] + [str(e) for e in outcome.trace]
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,226 @@
+"""`wasm_scheduler`: runs and explores guests under the test's mode, policy and checks."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+
+from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
+from .guards import GuestCheck
+from .markers import DEFAULT_NO_HANG_TIMEOUT
+from .precedence import TestPlan
+from .records import ACTIVITY_KEY, GuestRecord, add_record
+from .reporting import render_record
+from .sandbox import WasiSandbox
+from . import timeouts
+
+__all__ = ["WasmScheduler", "Shard"]
+
+Guest = str | os.PathLike[str] | bytes | Program
+_MIN_BUDGET_S = 0.05
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Which slice of each exploration this test item runs: schedules index, index+count, ..."""
+
+    index: int = 0
+    count: int = 1
+
+    @property
+    def id(self) -> str:
+        return f"wasm-shard{self.index + 1}of{self.count}"
+
+
+def _guest_name(guest: Guest) -> str:
+    if isinstance(guest, Program):
+        return guest.name
+    if isinstance(guest, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    return os.fspath(guest) if not isinstance(guest, Path) else str(guest)
+
+
+class WasmScheduler:
+    """Runs guests the way this test is configured (fixture `wasm_scheduler`)."""
+
+    def __init__(self, item: pytest.Item, runner: Runner, plan: TestPlan, checks: Sequence[GuestCheck],
+                 shard: Shard = Shard()) -> None:
+        self._item = item
+        self._runner = runner
+        self.plan = plan
+        self._checks = list(checks)
+        self.shard = shard
+
+    @property
+    def settings(self) -> RunSettings:
+        """The settings each execution starts from (mode, policy, seed, slice, bounds)."""
+        s = self.plan.settings
+        for check in self._checks:
+            s = check.adjust(s)
+        return s
+
+    def compile(self, guest: Guest) -> Program:
+        """Load and compile a guest once (through the shared compile cache) to run it many times."""
+        __tracebackhide__ = True
+        return self._load(guest, self.settings)
+
+    # -- one execution ---------------------------------------------------------
+
+    def run(self, guest: Guest, args: Sequence[str] = (), *, sandbox: WasiSandbox | None = None,
+            stdin: bytes | str | os.PathLike[str] | None = None) -> Outcome:
+        """Run the guest once; returns its outcome (a `wasm_no_hang` test fails on a deadlock or hang)."""
+        __tracebackhide__ = True
+        base = self.settings
+        program = self._load(guest, base)
+        io = self._io(args, sandbox, stdin)
+        settings, cut = self._bounded(base)
+        outcome = self._execute(program, io, settings, sandbox, f"{program.name} ({settings.preempt.value} mode)")
+        record = GuestRecord(program.name, "replay" if self.plan.replaying else "run", outcome,
+                             expect_exit=None, settings=settings, cut_by_timeout=cut)
+        self._finish(record)
+        return outcome
+
+    # -- many executions --------------------------------------------------------
+
+    def explore(self, guest: Guest, args: Sequence[str] = (), *, schedules: int | None = None,
+                sandbox: WasiSandbox | None = None, expect_exit: int | None = 0) -> Outcome:
+        """Run up to `schedules` schedules; return the first failing outcome, or the last when all passed."""
+        __tracebackhide__ = True
+        if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
+                                      or schedules < 1):
+            raise GuestLoadError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
+        base = self.settings
+        program = self._load(guest, base)
+        io = self._io(args, sandbox, None)
+        if self.plan.replaying:
+            settings, cut = self._bounded(base)
+            outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)")
+            record = GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut)
+            self._finish(record)
+            return outcome
+
+        total = schedules if schedules is not None else self.plan.schedules
+        indices = range(self.shard.index, total, self.shard.count)
+        if not indices:
+            pytest.skip(f"{self.shard.id}: no schedules left for this shard ({total} schedules "
+                        f"over {self.shard.count} shards)")
+        distinct: Counter[str] = Counter()
+        outcome: Outcome | None = None
+        failed_at: int | None = None
+        ran = 0
+        cut: float | None = None
+        settings = base
+        for index in indices:
+            settings, cut = self._bounded(base)
+            if ran and cut is not None and settings.timeout is not None and settings.timeout <= _MIN_BUDGET_S:
+                warnings.warn(WasmconcWarning(
+                    f"explored only {ran} of {len(indices)} schedules of {program.name}: "
+                    f"the test's pytest-timeout of {cut:g} s was near"), stacklevel=2)
+                break
+            note = f"{program.name} (schedule {index} of {total}, {settings.preempt.value} mode, seed {settings.seed})"
+            try:
+                self._item.stash[ACTIVITY_KEY] = note
+                if sandbox is not None:
+                    sandbox.before_run()
+                result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
+                                              settings=settings, host_functions=self._host_functions())
+            except WasmconcError as exc:
+                raise GuestLoadError(str(exc)) from None
+            finally:
+                self._item.stash[ACTIVITY_KEY] = ""
+            outcome = result.outcome
+            if sandbox is not None:
+                sandbox.after_run(outcome)
+            ran += 1
+            distinct.update(result.distinct)
+            if result.failed or self._check_failures(outcome):
+                failed_at = index
+                break
+        assert outcome is not None
+        record = GuestRecord(program.name, "explore", outcome, expect_exit, settings, schedules_run=ran,
+                             schedules_planned=len(indices), schedule_index=failed_at, distinct=distinct,
+                             cut_by_timeout=cut)
+        self._finish(record)
+        return outcome
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _load(self, guest: Guest, settings: RunSettings) -> Program:
+        __tracebackhide__ = True
+        try:
+            return self._runner.load(guest, settings)
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+
+    def _io(self, args: Sequence[str], sandbox: WasiSandbox | None, stdin: Any) -> GuestIO:
+        __tracebackhide__ = True
+        if isinstance(args, (str, bytes)):
+            raise GuestLoadError(f"args must be a sequence of strings, got {type(args).__name__} {args!r}")
+        try:
+            if sandbox is not None:
+                return sandbox.guest_io(tuple(args), stdin)
+            return GuestIO(args=tuple(args), stdin=stdin)
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+
+    def _bounded(self, settings: RunSettings) -> tuple[RunSettings, float | None]:
+        """The settings with the wall-clock backstop this execution gets (and the pytest-timeout behind it)."""
+        limit = settings.timeout
+        if limit is None and self.plan.no_hang is not None:
+            limit = DEFAULT_NO_HANG_TIMEOUT
+        cut: float | None = None
+        left = timeouts.remaining(self._item)
+        if left is not None:
+            budget, deadline = left
+            budget = max(budget, _MIN_BUDGET_S)
+            if limit is None or budget < limit:
+                limit, cut = budget, deadline.timeout
+        if limit is not None:
+            limit = max(round(limit, 2), _MIN_BUDGET_S)  # it shows in the hang report
+        if limit != settings.timeout:
+            settings = settings.with_(timeout=limit)
+        return settings, cut
+
+    def _execute(self, program: Program, io: GuestIO, settings: RunSettings, sandbox: WasiSandbox | None,
+                 note: str) -> Outcome:
+        __tracebackhide__ = True
+        try:
+            self._item.stash[ACTIVITY_KEY] = note
+            if sandbox is not None:
+                sandbox.before_run()
+            outcome = self._runner.run(program, io, settings=settings, host_functions=self._host_functions())
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+        finally:
+            self._item.stash[ACTIVITY_KEY] = ""
+        if sandbox is not None:
+            sandbox.after_run(outcome)
+        return outcome
+
+    def _host_functions(self) -> list[Any]:
+        return [fn for check in self._checks for fn in check.host_functions()]
+
+    def _check_failures(self, outcome: Outcome) -> list[WasmGuestFailure]:
+        return [f for f in (c.inspect(outcome) for c in self._checks) if f is not None]
+
+    def _finish(self, record: GuestRecord) -> None:
+        """Keep the record for the test's report; raise what a marker's check found."""
+        __tracebackhide__ = True
+        failures = self._check_failures(record.outcome)
+        record.check_failures = [str(f) for f in failures]
+        add_record(self._item, record)
+        if failures:
+            record.raised = True
+            first = failures[0]
+            raise type(first)(render_record(self._item, record))
+
+    def __repr__(self) -> str:
+        s = self.plan.settings
+        return f"<WasmScheduler {s.preempt.value} policy={s.policy} seed={s.seed}>"
