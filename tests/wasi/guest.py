@@ -186,6 +186,11 @@ class Guest:
             if len(data) < buf_len:
                 return entries
 
+    def readdir_all_from(self, cookie: int) -> list[tuple[int, int, int, bytes]]:
+        r, data = self.readdir(3, 4096, cookie)
+        assert r == 0
+        return parse_dirents(data)
+
     def poll(self, subs: list[bytes]) -> tuple[int, list[tuple[int, ...]]]:
         self.d.write(SUBS, b"".join(subs))
         r = self.d.call("poll_oneoff", SUBS, EVENTS, len(subs), OUT)
