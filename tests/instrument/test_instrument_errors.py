@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
+from typing import Any
 
 import pytest
 from instr_wasm_support import run_wasm_tools, wasm_tools, wat
 
-from pytest_wasmconc.instrument import InstrumentError, ModuleRewriter, function_names, instrument
+from pytest_wasmconc.instrument import (
+    InstrumentError,
+    InstrumentLevel,
+    ModuleRewriter,
+    function_names,
+    instrument,
+)
 
 ATOMIC_WAT = """
 (module
@@ -123,3 +131,18 @@ def test_random_corruption_raises_only_instrument_error() -> None:
             instrument(bytes(mutated))
         except InstrumentError:
             pass
+
+
+def test_command_line_reports_errors_without_a_traceback(tmp_path: Path, capsys: Any) -> None:
+    from pytest_wasmconc.instrument.__main__ import main
+
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x0d\x00\x01\x00")
+    assert main([str(bad)]) == 1
+    assert "component" in capsys.readouterr().err
+    good = tmp_path / "good.wasm"
+    good.write_bytes(wat(ATOMIC_WAT))
+    out = tmp_path / "out.wasm"
+    assert main([str(good), "-o", str(out), "--level", "memory"]) == 0
+    assert "rmw" in capsys.readouterr().out
+    assert out.read_bytes() == instrument(wat(ATOMIC_WAT), InstrumentLevel.MEMORY).wasm
