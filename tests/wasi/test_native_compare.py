@@ -202,6 +202,14 @@ def _misc_scenario(g: Guest) -> list[Any]:
     out.append(("rename busy", g.rename(".", "x"), g.rename("empty", "."), g.rename("empty", "empty/x")))
     out.append(("readlink small", g.readlink("chain", 3), g.readlink("chain", 0)))
     out.append(("creat in link dir", g.path_open("link_sub/new", oflags=1)[0], g.mkdir("link_sub/newdir")))
+    out.append(("oflags", [g.path_open(p, oflags=o, rights=r)[0] for p, o, r in [
+        ("f", 2 | 8, RIGHTS_RO), ("f", 2, RIGHTS_ALL), ("sub", 2, RIGHTS_ALL), ("sub", 2 | 1, RIGHTS_DIR),
+        ("sub", 2 | 4, RIGHTS_DIR), ("nonexist", 4, RIGHTS_ALL), ("sub/g", 8, RIGHTS_RO), ("sub", 0, RIGHTS_ALL),
+    ]]))
+    _, fd = g.path_open("f")
+    out.append(("huge offsets", g.d.call("fd_filestat_set_size", fd, 1 << 63), g.pread(fd, 4, 1 << 63),
+                g.pwrite(fd, b"x", 1 << 63), g.d.call("fd_advise", fd, 1 << 63, 1 << 63, 0)))
+    out.append(("sock_send flags", g.d.call("sock_send", 1, 0x3000, 1, 1, 0x4000)))
     return out
 
 
