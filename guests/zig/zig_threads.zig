@@ -4,6 +4,12 @@
 //! any more), main joins them and prints "counter=4000".  Exit 0 iff the count is
 //! right, else 1.
 //!
+//! The workers first wait at a start gate that main opens only after every
+//! std.Thread.spawn has returned.  Without it this program hangs now and then in
+//! join: Zig 0.17's WASI spawn stores the thread id AFTER `thread-spawn` returns, and
+//! a thread that finishes before that store has already reset the id to 0, so join
+//! waits forever on the stale id.  zig_join_race.zig keeps that bug on purpose.
+//!
 //! Zig 0.17 workarounds for threaded wasm (see /work/shared/docs/toolchains.md):
 //! main takes std.process.Init.Minimal and brings its own thread-safe allocator,
 //! `panic` is std.debug.simple_panic, and the build passes --export=wasi_thread_start.
@@ -15,6 +21,7 @@ const n_threads = 4;
 const iterations = 1000;
 
 var counter: u32 = 0;
+var gate: u32 = 0; // 0 closed, 1 open
 var mutex: std.Io.Mutex = .init;
 var threaded: std.Io.Threaded = .init_single_threaded;
 
@@ -28,6 +35,7 @@ noinline fn increment(io: std.Io) void {
 }
 
 fn worker(io: std.Io) void {
+    while (@atomicLoad(u32, &gate, .acquire) == 0) io.futexWaitUncancelable(u32, &gate, 0);
     for (0..iterations) |_| increment(io);
 }
 
@@ -44,6 +52,8 @@ pub fn main(init: std.process.Init.Minimal) u8 {
             return 2;
         };
     }
+    @atomicStore(u32, &gate, 1, .release);
+    io.futexWake(u32, &gate, std.math.maxInt(u32));
     for (threads) |t| t.join();
 
     var buf: [64]u8 = undefined;
