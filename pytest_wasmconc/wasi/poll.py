@@ -49,6 +49,7 @@ def _fd_readiness(handle: Handle, kind: Eventtype) -> Callable[[], bool] | None:
     if isinstance(handle, FileHandle):
         return lambda: True
     if kind is Eventtype.FD_READ and isinstance(handle, StdinHandle):
+        handle.source.arm()
         return handle.source.ready
     if kind is Eventtype.FD_WRITE and isinstance(handle, OutputHandle):
         return lambda: True

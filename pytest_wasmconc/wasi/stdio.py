@@ -42,8 +42,12 @@ class StdinSource:
         raise NotImplementedError
 
     def ready(self) -> bool:
-        """True when `read_now` would not return None."""
+        """True when `read_now` would not return None. Cheap, no side effects
+        (it is an `Until` predicate)."""
         return True
+
+    def arm(self) -> None:
+        """Start whatever will make `ready` turn true (called before waiting)."""
 
     def close(self) -> None:
         pass
@@ -127,8 +131,11 @@ class PumpSource(StdinSource):
 
     def ready(self) -> bool:
         with self._lock:
-            self._start()
             return bool(self._buffer) or self._eof
+
+    def arm(self) -> None:
+        with self._lock:
+            self._start()
 
     def close(self) -> None:
         # The pump may sit in a blocking read; it is a daemon thread and only

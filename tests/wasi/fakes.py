@@ -165,7 +165,7 @@ class HostDriver:
         outcome = fn.impl(self.call_ctx, *wrapped)
         if not hasattr(outcome, "send"):
             return outcome
-        gen = outcome
+        gen: Any = outcome
         value: WaitResult | None = None
         while True:
             try:

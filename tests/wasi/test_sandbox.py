@@ -171,7 +171,7 @@ def test_symlink_swapped_in_for_the_final_component(
     """Between "f is a plain file" and the open, f becomes a link out."""
     root, outside = tree
     real = sandbox.Lookup.readlink
-    swapped = []
+    swapped: list[int] = []
 
     def readlink_then_swap(self: sandbox.Lookup, name: str) -> str | None:
         result = real(self, name)
@@ -234,7 +234,7 @@ def test_racing_symlink_swaps_never_leak(g: Guest, tree: tuple[Path, Path], outs
 
     t = threading.Thread(target=flipper)
     t.start()
-    seen = set()
+    seen: set[bytes | int] = set()
     try:
         for _ in range(2000):
             r, fd = g.path_open("flip/secret", rights=RIGHTS_RO)

@@ -54,7 +54,7 @@ def test_fifo_stdin_blocks_until_data_and_wakes(tmp_path: Path) -> None:
     w, d, g = _guest(stdin=str(fifo))
     w.set_waker(wakes.release)
     writer = os.open(fifo, os.O_WRONLY)
-    fed = []
+    fed: list[int] = []
 
     def feed(wait: Until) -> None:
         # The runtime's part: the guest parked on an external wait; data arrives.
@@ -68,7 +68,7 @@ def test_fifo_stdin_blocks_until_data_and_wakes(tmp_path: Path) -> None:
     assert g.read(0, 100) == (0, b"typed")
     assert any(isinstance(x, Until) for x in d.waits)
     os.close(writer)
-    d.on_until = lambda wait: wakes.acquire(timeout=10) and None  # type: ignore[func-returns-value]
+    d.on_until = lambda wait: None if wakes.acquire(timeout=10) else None
     assert g.read(0, 100) == (0, b"")  # writer closed: EOF
     w.close()
 
@@ -91,7 +91,7 @@ def test_inherit_stdin_reads_the_process_stdin_via_a_pump(monkeypatch: pytest.Mo
     assert arrived.wait(10)
     assert g.read(0, 10) == (0, b"hi")
     os.close(wr)
-    d.on_until = lambda wait: arrived.wait(10) and None  # type: ignore[func-returns-value]
+    d.on_until = lambda wait: None if arrived.wait(10) else None
     arrived.clear()
     assert g.read(0, 10) == (0, b"")
     w.close()
