@@ -19,6 +19,8 @@ from .pytest_layer.scheduler import Shard, WasmScheduler
 from .pytest_layer.state import STATE_KEY, new_state, state_of
 from .runtime import EngineSettings, ThreadAffineStore, engine_for
 
+_UNLIMITED = 1 << 62
+
 __all__ = [
     "GuestCheckError", "GuestHangError", "GuestLoadError", "WasiSandbox", "WasmGuestFailure", "WasmScheduler",
     "WasmconcWarning",
@@ -99,9 +101,15 @@ def wasm_engine(pytestconfig: pytest.Config) -> wasmtime.Engine:
 
 
 @pytest.fixture
-def wasm_store(wasm_engine: wasmtime.Engine) -> Iterator[ThreadAffineStore]:
-    """A wasmtime Store usable only from the thread that made it."""
-    yield ThreadAffineStore(wasm_engine)
+def wasm_store(request: pytest.FixtureRequest, wasm_engine: wasmtime.Engine) -> Iterator[ThreadAffineStore]:
+    """A wasmtime Store usable only from the thread that made it, ready for plain (sync) calls."""
+    store = ThreadAffineStore(wasm_engine)
+    settings = EngineSettings.for_mode(state_of(request.config).options.preempt.value)
+    if settings.fuel:
+        store.set_fuel(_UNLIMITED)  # the engine meters fuel: give plain calls all they need
+    if settings.epochs:
+        store.set_epoch_deadline(_UNLIMITED)  # and no epoch interrupt unless the test sets one
+    yield store
 
 
 @pytest.fixture
