@@ -58,14 +58,21 @@ def run_os(ex: Execution) -> None:
         ex.release()
 
 
-def _stop_all(ex: Execution) -> None:
+def _mark_for_report(ex: Execution, t: GuestThread) -> None:
+    """Caller holds ex.cond. After a deadlock or hang, make `t` stop with its backtrace."""
     end = ex.end
+    if end is None or end.status not in (Status.DEADLOCK, Status.HANG) or t.kill_message is not None:
+        return
+    if t.state is ThreadState.FINISHED:
+        return
+    t.ended_by = "parked" if t.state is ThreadState.PARKED else "running"
+    t.kill_message = f"wasmconc: stopped ({end.status.value})"
+
+
+def _stop_all(ex: Execution) -> None:
     with ex.cond:
-        if end is not None and end.status in (Status.DEADLOCK, Status.HANG):
-            for t in ex.threads.values():
-                if t.state is not ThreadState.FINISHED and t.kill_message is None:
-                    t.ended_by = "parked" if t.state is ThreadState.PARKED else "running"
-                    t.kill_message = f"wasmconc: stopped ({end.status.value})"
+        for t in ex.threads.values():
+            _mark_for_report(ex, t)
         ex.cond.notify_all()
 
 
@@ -87,8 +94,11 @@ def _thread_body(ex: Execution, t: GuestThread) -> None:
             t.create_store()
         t.begin_instantiate()
         while True:
-            if ex.end is not None and t.kill_message is None:
-                break
+            if ex.end is not None:
+                with ex.cond:
+                    _mark_for_report(ex, t)
+                if t.kill_message is None:
+                    break
             if t.poll():
                 ex.thread_finished(t)
                 ex.poke()
@@ -112,16 +122,14 @@ def _park(ex: Execution, t: GuestThread) -> None:
         while True:
             if ex.end is not None:
                 # Either leave (plain end) or poll once more so the resume
-                # traps with the backtrace (kill_message set by _stop_all).
+                # traps with the backtrace.
+                _mark_for_report(ex, t)
                 return
             now = ex.clock.now_ns()
             if ex.try_wake(t, now):
                 return
             _check_deadlock(ex, now)
             if ex.end is not None:
-                if t.kill_message is None:
-                    t.ended_by = "parked"
-                    t.kill_message = f"wasmconc: stopped ({ex.end.status.value})"
                 continue
             timeout = None if t.deadline_ns is None else max(0.0, (t.deadline_ns - now) / 1e9)
             ex.cond.wait(timeout)

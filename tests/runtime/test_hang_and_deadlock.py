@@ -1,0 +1,97 @@
+"""Deadlocks are found the moment every thread is blocked; spinning is a hang; the process survives."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import wasmtime
+
+from pytest_wasmconc.runtime import Preempt, Runner, RunSettings, Status
+
+# Main and a worker both wait forever on words nobody notifies.
+PARK_FOREVER = """(module
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func $park_worker (export "wasi_thread_start") (param i32 i32)
+    (drop (memory.atomic.wait32 (i32.const 64) (i32.const 0) (i64.const -1))))
+  (func $park_main
+    (drop (memory.atomic.wait32 (i32.const 128) (i32.const 0) (i64.const -1))))
+  (func (export "_start")
+    (drop (call $spawn (i32.const 0)))
+    (call $park_main)))"""
+
+# A worker spins forever on a flag nobody sets; main waits for it.
+SPIN = """(module
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func $spin_on_flag (export "wasi_thread_start") (param i32 i32)
+    (loop $l (br_if $l (i32.eqz (i32.atomic.load (i32.const 64))))))
+  (func (export "_start")
+    (drop (call $spawn (i32.const 0)))
+    (drop (memory.atomic.wait32 (i32.const 128) (i32.const 0) (i64.const -1)))))"""
+
+# A timed wait nobody notifies: returns "timed out" (2) after 10 s of virtual time.
+TIMED_WAIT = """(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (export "memory" (memory 0))
+  (func (export "wasi_thread_start") (param i32 i32))
+  (func (export "_start")
+    (call $exit (memory.atomic.wait32 (i32.const 64) (i32.const 0) (i64.const 10000000000)))))"""
+
+MODES = [Preempt.FUEL, Preempt.EPOCH, Preempt.OS]
+
+
+def _wasm(text: str) -> bytes:
+    return wasmtime.wat2wasm(text)
+
+
+@pytest.mark.parametrize("preempt", MODES)
+def test_a_guest_that_parks_forever_is_a_deadlock_within_a_second(preempt: Preempt) -> None:
+    t0 = time.monotonic()
+    o = Runner(RunSettings(preempt=preempt, timeout=30)).run(_wasm(PARK_FOREVER))
+    assert time.monotonic() - t0 < 1.0
+    assert o.status is Status.DEADLOCK
+    assert [t.state for t in o.threads] == ["parked", "parked"]
+    assert "memory.atomic.wait32 @ 0x80" in (o.threads[0].waiting_on or "")
+    assert o.threads[0].frames[0].startswith("park_main")
+    assert o.threads[1].frames[0].startswith("park_worker")
+
+
+@pytest.mark.parametrize("preempt", [Preempt.FUEL, Preempt.EPOCH])
+def test_a_spinning_guest_is_a_hang_by_step_budget(preempt: Preempt) -> None:
+    o = Runner(RunSettings(preempt=preempt, max_steps=2000, slice=1000)).run(_wasm(SPIN))
+    assert o.status is Status.HANG
+    assert "step budget of 2000" in o.report
+    spinner = o.threads[1]
+    assert spinner.frames and spinner.frames[0].startswith("spin_on_flag")
+    assert o.threads[0].state == "parked"
+
+
+@pytest.mark.parametrize("preempt", MODES)
+def test_a_spinning_guest_is_ended_by_the_wall_clock_backstop(preempt: Preempt) -> None:
+    t0 = time.monotonic()
+    o = Runner(RunSettings(preempt=preempt, max_steps=None, timeout=1.0)).run(_wasm(SPIN))
+    assert o.status is Status.HANG
+    assert time.monotonic() - t0 < 10
+    assert "timeout" in o.report
+    assert o.threads[1].frames and o.threads[1].frames[0].startswith("spin_on_flag")
+    # the process and the runtime are intact: run something else afterwards
+    again = Runner(RunSettings(preempt=preempt, timeout=30)).run(_wasm(PARK_FOREVER))
+    assert again.status is Status.DEADLOCK
+
+
+def test_virtual_time_makes_a_ten_second_timed_wait_instant_in_fuel_mode() -> None:
+    t0 = time.monotonic()
+    o = Runner(RunSettings(preempt=Preempt.FUEL)).run(_wasm(TIMED_WAIT))
+    assert time.monotonic() - t0 < 2
+    assert (o.status, o.exit_code) == (Status.EXITED, 2)
+
+
+@pytest.mark.parametrize("preempt", [Preempt.EPOCH, Preempt.OS])
+def test_a_short_timed_wait_times_out_in_real_time_modes(preempt: Preempt) -> None:
+    short = TIMED_WAIT.replace("10000000000", "20000000")  # 20 ms
+    o = Runner(RunSettings(preempt=preempt, timeout=30)).run(_wasm(short))
+    assert (o.status, o.exit_code) == (Status.EXITED, 2)
