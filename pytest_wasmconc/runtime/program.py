@@ -14,6 +14,7 @@ from typing import Union
 import wasmtime
 
 from ..instrument import InstrumentError, InstrumentLevel, Site, instrument
+from ..instrument.memory_import import share_defined_memory
 from .cache import CompileCache
 from .engine import engine_for
 from .errors import ConfigError, ModuleError
@@ -172,7 +173,7 @@ def load_program(
     name, data = read_guest_bytes(source)
     _check_header(name, data)
     try:
-        inst = instrument(data, level)
+        inst = instrument(share_defined_memory(data), level)
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
     engine = engine_for(engine_settings)
