@@ -57,6 +57,7 @@ class WasmScheduler:
         self.plan = plan
         self._checks = list(checks)
         self.shard = shard
+        self.records: list[GuestRecord] = []  # what each run()/explore() call of this test ended with
 
     @property
     def settings(self) -> RunSettings:
@@ -216,6 +217,7 @@ class WasmScheduler:
         failures = self._check_failures(record.outcome)
         record.check_failures = [str(f) for f in failures]
         add_record(self._item, record)
+        self.records.append(record)
         if failures:
             record.raised = True
             first = failures[0]
