@@ -1,0 +1,51 @@
+;; exit_worker_procexit_main_reading: a WORKER calls proc_exit(23) while the main
+;; thread is blocked in a WASI fd_read of stdin (fd 0).  Run with a stdin that stays
+;; open (e.g. `sleep 5 | wasmtime ...`): the program must end at once, not when stdin
+;; closes.  If the read does return (EOF/data) main blocks in wait32 forever, so the
+;; exit code is 23 either way.
+;; Expect stdout "worker: proc_exit(23)\n", exit code 23.
+;;
+;; Memory map (shared, imported as env.memory, re-exported as "memory"):
+;;   0 ready flag   4 never notified   16 fd_write result   20 fd_read result
+;;   24 iovec (write)   32 iovec (read)   64 read buffer (64 bytes)   128 message text
+(module
+  (import "wasi" "thread-spawn" (func $thread_spawn (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (export "memory" (memory 0))
+
+  (data $msg "worker: proc_exit(23)\n")
+
+  (func $say (param $len i32)
+    (memory.init $msg (i32.const 128) (i32.const 0) (local.get $len))
+    (i32.store (i32.const 24) (i32.const 128))
+    (i32.store (i32.const 28) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 24) (i32.const 1) (i32.const 16))))
+
+  (func $spawn_worker
+    (if (i32.lt_s (call $thread_spawn (i32.const 0)) (i32.const 0))
+      (then (call $proc_exit (i32.const 70)))))
+
+  (func $wait_for_ready
+    (loop $spin
+      (br_if $spin (i32.eqz (i32.atomic.load (i32.const 0))))))
+
+  (func $read_stdin_then_wait_forever
+    (i32.store (i32.const 32) (i32.const 64))
+    (i32.store (i32.const 36) (i32.const 64))
+    (i32.atomic.store (i32.const 0) (i32.const 1))
+    (drop (call $fd_read (i32.const 0) (i32.const 32) (i32.const 1) (i32.const 20)))
+    (loop $again
+      (drop (memory.atomic.wait32 (i32.const 4) (i32.const 0) (i64.const -1)))
+      (br $again)))
+
+  (func $wasi_thread_start (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    (call $wait_for_ready)
+    (call $say (i32.const 22))
+    (call $proc_exit (i32.const 23)))
+
+  (func $_start (export "_start")
+    (call $spawn_worker)
+    (call $read_stdin_then_wait_forever)))
