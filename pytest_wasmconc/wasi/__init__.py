@@ -19,11 +19,11 @@ from .signatures import MODULE, SIGNATURES
 from .trace import TraceEntry
 
 __all__ = [
+    "MODULE",
+    "SIGNATURES",
     "Errno",
     "FaultPlan",
-    "MODULE",
     "Preopen",
-    "SIGNATURES",
     "StdinSpec",
     "TraceEntry",
     "WasiConfig",

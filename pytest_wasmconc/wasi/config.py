@@ -9,7 +9,7 @@ from typing import Literal, Union
 
 from .faults import FaultPlan
 
-__all__ = ["Preopen", "WasiConfig", "WasiConfigError", "StdinSpec"]
+__all__ = ["Preopen", "StdinSpec", "WasiConfig", "WasiConfigError"]
 
 # None: empty stdin (immediate EOF); bytes: that data; a path: that file;
 # "inherit": the test process's real stdin, drained by a pump thread.

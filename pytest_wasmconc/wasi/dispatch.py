@@ -12,11 +12,19 @@ by the returned object.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Generator
-from typing import Any, Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
-from ..runtime.hostapi import GuestExit, GuestTrap, HostCall, HostFunction, MemoryFault
-from ..runtime.hostapi import Wait, WaitResult, signature
+from ..runtime.hostapi import (
+    GuestExit,
+    GuestTrap,
+    HostCall,
+    HostFunction,
+    MemoryFault,
+    Wait,
+    WaitResult,
+    signature,
+)
 from .errno import WasiError, errno_from_oserror
 from .signatures import MODULE, SIGNATURES
 from .state import WasiState
@@ -27,7 +35,9 @@ __all__ = ["make_host_function"]
 Impl = Callable[..., Any]
 
 
-def _settle(state: WasiState, call: HostCall, name: str, args: tuple[int, ...], exc: BaseException) -> int:
+def _settle(
+    state: WasiState, call: HostCall, name: str, args: tuple[int, ...], exc: BaseException
+) -> int:
     """The errno for `exc`, or re-raise it (traced) if it is not an errno."""
     if isinstance(exc, WasiError):
         result = int(exc.errno)

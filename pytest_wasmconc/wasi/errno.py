@@ -8,8 +8,8 @@ numeric values of `errno.E*` differ between Linux and macOS).
 
 from __future__ import annotations
 
-import errno as _host_errno
 import enum
+import errno as _host_errno
 
 __all__ = ["Errno", "WasiError", "errno_from_oserror"]
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from .errno import Errno
 
-__all__ = ["FaultPlan", "FaultInjector", "FAULT_TARGETS"]
+__all__ = ["FAULT_TARGETS", "FaultInjector", "FaultPlan"]
 
 FAULT_TARGETS = frozenset({"file", "stdin", "stdout", "stderr"})
 
@@ -60,7 +60,9 @@ class FaultPlan:
             raise ValueError("FaultPlan.enospc_after must be >= 0")
         unknown = set(self.targets) - FAULT_TARGETS
         if unknown:
-            raise ValueError(f"FaultPlan.targets: unknown {sorted(unknown)}; use {sorted(FAULT_TARGETS)}")
+            raise ValueError(
+                f"FaultPlan.targets: unknown {sorted(unknown)}; use {sorted(FAULT_TARGETS)}"
+            )
         # Accept any iterable of call numbers, store a frozenset.
         object.__setattr__(self, "eintr_calls", frozenset(self.eintr_calls))
         object.__setattr__(self, "eagain_calls", frozenset(self.eagain_calls))
@@ -120,7 +122,8 @@ class FaultInjector:
     def refund(self, op: Op, target: str, unused: int) -> None:
         """Give back reserved ENOSPC room a write did not use (it wrote less, or failed)."""
         plan = self.plan
-        if op == "write" and plan is not None and plan.enospc_after is not None and unused > 0:
-            if target in plan.targets:
-                with self._lock:
-                    self._written -= unused
+        if plan is None or plan.enospc_after is None or target not in plan.targets:
+            return
+        if op == "write" and unused > 0:
+            with self._lock:
+                self._written -= unused

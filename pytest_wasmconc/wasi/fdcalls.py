@@ -19,12 +19,25 @@ from .fdtable import Handle
 from .files import DirHandle, FileHandle, list_directory
 from .filestat import empty_filestat, pack_filestat
 from .guestmem import Iovec, first_nonempty, gather, read_iovecs, scatter, total_len
-from .layout import DIRENT, FDSTAT, PRESTAT, RIGHTS_ALL, Advice, Fdflags, Fstflags, Whence
-from .layout import check_enum, check_flags, to_signed64
+from .layout import (
+    DIRENT,
+    FDSTAT,
+    PRESTAT,
+    RIGHTS_ALL,
+    Advice,
+    Fdflags,
+    Fstflags,
+    Whence,
+    check_enum,
+    check_flags,
+    to_signed64,
+)
 from .state import WasiState
 from .stdio import OutputHandle, StdinHandle
 
 __all__ = [
+    "check_fst_flags",
+    "check_rights",
     "fd_advise",
     "fd_allocate",
     "fd_close",
@@ -36,8 +49,8 @@ __all__ = [
     "fd_filestat_set_size",
     "fd_filestat_set_times",
     "fd_pread",
-    "fd_prestat_get",
     "fd_prestat_dir_name",
+    "fd_prestat_get",
     "fd_pwrite",
     "fd_read",
     "fd_readdir",
@@ -46,8 +59,6 @@ __all__ = [
     "fd_sync",
     "fd_tell",
     "fd_write",
-    "check_rights",
-    "check_fst_flags",
     "resolve_times",
 ]
 
@@ -352,9 +363,7 @@ def fd_filestat_set_times(
     return 0
 
 
-def fd_advise(
-    st: WasiState, call: HostCall, fd: int, offset: int, length: int, advice: int
-) -> int:
+def fd_advise(st: WasiState, call: HostCall, fd: int, offset: int, length: int, advice: int) -> int:
     check_enum(Advice, advice)
     with st.table.lease(fd) as handle:
         file = _file(handle)
@@ -413,7 +422,9 @@ def fd_prestat_get(st: WasiState, call: HostCall, fd: int, buf_ptr: int) -> int:
     return 0
 
 
-def fd_prestat_dir_name(st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int) -> int:
+def fd_prestat_dir_name(
+    st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int
+) -> int:
     with st.table.lease(fd) as handle:
         if not isinstance(handle, DirHandle) or handle.preopen_name is None:
             # Unlike fd_prestat_get (EBADF), wasmtime says ENOTDIR here.
@@ -426,7 +437,13 @@ def fd_prestat_dir_name(st: WasiState, call: HostCall, fd: int, path_ptr: int, p
 
 
 def fd_readdir(
-    st: WasiState, call: HostCall, fd: int, buf_ptr: int, buf_len: int, cookie: int, bufused_ptr: int
+    st: WasiState,
+    call: HostCall,
+    fd: int,
+    buf_ptr: int,
+    buf_len: int,
+    cookie: int,
+    bufused_ptr: int,
 ) -> int:
     """Entries from index `cookie` on; d_next of entry i is i+1 (so cookies are indexes).
 

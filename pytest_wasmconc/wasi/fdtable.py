@@ -13,9 +13,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
 from .errno import Errno, WasiError
 
-__all__ = ["Handle", "FdTable"]
+__all__ = ["FdTable", "Handle"]
+
 
 class Handle:
     """Something an fd refers to. Subclasses release host resources in `_release`."""

@@ -13,10 +13,17 @@ from dataclasses import dataclass
 
 from .fdtable import Handle
 from .filestat import filetype_of_mode, inode_hash
-from .layout import DIR_RIGHTS, PREOPEN_RIGHTS_BASE, PREOPEN_RIGHTS_INHERITING, RIGHTS_ALL
-from .layout import Fdflags, Filetype, Rights
+from .layout import (
+    DIR_RIGHTS,
+    PREOPEN_RIGHTS_BASE,
+    PREOPEN_RIGHTS_INHERITING,
+    RIGHTS_ALL,
+    Fdflags,
+    Filetype,
+    Rights,
+)
 
-__all__ = ["FileHandle", "DirHandle", "DirEntry", "list_directory"]
+__all__ = ["DirEntry", "DirHandle", "FileHandle", "list_directory"]
 
 
 class FileHandle(Handle):
@@ -102,7 +109,7 @@ def _entry_type(entry: os.DirEntry[str]) -> Filetype:
 
 
 def list_directory(dir_fd: int) -> list[DirEntry]:
-    """".", ".." and the entries, in host order, as fd_readdir numbers them.
+    """ ".", ".." and the entries, in host order, as fd_readdir numbers them.
 
     Reads through a fresh open file description of the directory so that
     concurrent readdirs on one fd do not share (and disturb) a position.

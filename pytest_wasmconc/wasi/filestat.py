@@ -13,7 +13,7 @@ import stat as host_stat
 
 from .layout import FILESTAT, Filetype
 
-__all__ = ["filetype_of_mode", "inode_hash", "pack_filestat", "EMPTY_FILESTAT"]
+__all__ = ["EMPTY_FILESTAT", "filetype_of_mode", "inode_hash", "pack_filestat"]
 
 
 def filetype_of_mode(mode: int) -> Filetype:

@@ -11,7 +11,7 @@ from ..runtime.hostapi import GuestMemory
 from .errno import Errno, WasiError
 from .layout import IOVEC
 
-__all__ = ["Iovec", "read_iovecs", "first_nonempty", "gather", "scatter", "read_path", "total_len"]
+__all__ = ["Iovec", "first_nonempty", "gather", "read_iovecs", "read_path", "scatter", "total_len"]
 
 Iovec = tuple[int, int]  # (buf pointer, buf_len)
 

@@ -133,9 +133,9 @@ def path_open(
                 host_fd = os.open(name, flags, 0o666, dir_fd=lookup.dir_fd)
             except OSError as exc:
                 # A symlink under O_NOFOLLOW: swapped in after follow() looked.
-                if follow and exc.errno in (host_errno.ELOOP, host_errno.ENOTDIR):
-                    if lookup.readlink(name) is not None:
-                        continue
+                swapped = follow and exc.errno in (host_errno.ELOOP, host_errno.ENOTDIR)
+                if swapped and lookup.readlink(name) is not None:
+                    continue
                 raise
             break
     try:
@@ -159,7 +159,9 @@ def path_open(
     return 0
 
 
-def path_create_directory(st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int) -> int:
+def path_create_directory(
+    st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int
+) -> int:
     path = read_path(call.memory, path_ptr, path_len)
     with _lookup(st, fd) as lookup:
         name, _ = lookup.parent_keep_slash(path)  # "dir/" creates "dir"
@@ -167,7 +169,9 @@ def path_create_directory(st: WasiState, call: HostCall, fd: int, path_ptr: int,
     return 0
 
 
-def path_remove_directory(st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int) -> int:
+def path_remove_directory(
+    st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int
+) -> int:
     path = read_path(call.memory, path_ptr, path_len)
     with _lookup(st, fd) as lookup:
         # "dir/" is "dir/." here, which the host refuses with EINVAL, as

@@ -14,16 +14,23 @@ subscriptions share the earliest deadline, all of them fire.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable
 
 from ..runtime.hostapi import HostCall, Sleep, Until, Wait, WaitResult
 from .errno import Errno, WasiError
 from .fdtable import Handle
 from .files import FileHandle
-from .layout import EVENT, SUBSCRIPTION_CLOCK, SUBSCRIPTION_FD, SUBSCRIPTION_HEAD
-from .layout import SUBSCRIPTION_SIZE, Clockid, Eventtype, Subclockflags
+from .layout import (
+    EVENT,
+    SUBSCRIPTION_CLOCK,
+    SUBSCRIPTION_FD,
+    SUBSCRIPTION_HEAD,
+    SUBSCRIPTION_SIZE,
+    Clockid,
+    Eventtype,
+    Subclockflags,
+)
 from .state import WasiState
 from .stdio import OutputHandle, StdinHandle
 

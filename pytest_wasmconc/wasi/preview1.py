@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Self
 
 from ..runtime.hostapi import HostFunction
 from . import fdcalls, pathcalls, poll, proccalls
@@ -100,7 +101,7 @@ class WasiPreview1:
         self._closed = True
         self._state.table.close_all()
 
-    def __enter__(self) -> WasiPreview1:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

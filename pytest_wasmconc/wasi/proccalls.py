@@ -8,22 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from ..runtime.hostapi import GuestExit, HostCall, Wait, WaitResult, Yield
+from ..runtime.hostapi import GuestExit, GuestTrap, HostCall, Wait, WaitResult, Yield
 from .errno import Errno, WasiError
 from .layout import SIGNAL_MAX, Clockid, Fdflags, Riflags, Sdflags, check_enum, check_flags
-from ..runtime.hostapi import GuestTrap
 from .state import WasiState
 
 __all__ = [
     "args_get",
     "args_sizes_get",
-    "environ_get",
-    "environ_sizes_get",
     "clock_res_get",
     "clock_time_get",
-    "random_get",
+    "environ_get",
+    "environ_sizes_get",
     "proc_exit",
     "proc_raise",
+    "random_get",
     "sched_yield",
     "sock_accept",
     "sock_recv",

@@ -27,6 +27,7 @@ import errno as host_errno
 import os
 from collections import deque
 from types import TracebackType
+from typing import Self
 
 from .errno import Errno, WasiError
 
@@ -69,7 +70,7 @@ class Lookup:
 
     # -- context management ------------------------------------------------
 
-    def __enter__(self) -> Lookup:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

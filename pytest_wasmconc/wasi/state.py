@@ -5,14 +5,21 @@ from __future__ import annotations
 import os
 import stat as host_stat
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from .config import WasiConfig, WasiConfigError
 from .faults import FaultInjector
 from .fdtable import FdTable
 from .files import DirHandle
-from .stdio import BufferSource, FileSource, OutputHandle, OutputLog, PumpSource
-from .stdio import StdinHandle, StdinSource
+from .stdio import (
+    BufferSource,
+    FileSource,
+    OutputHandle,
+    OutputLog,
+    PumpSource,
+    StdinHandle,
+    StdinSource,
+)
 from .trace import Trace
 
 __all__ = ["WasiState"]
@@ -23,7 +30,7 @@ class WasiState:
         config.validate()
         self.wake = wake
         self.args = [a.encode("utf-8") for a in config.args]
-        self.env = [f"{k}={v}".encode("utf-8") for k, v in config.env.items()]
+        self.env = [f"{k}={v}".encode() for k, v in config.env.items()]
         self.table = FdTable()
         self.output = OutputLog(config.stdout_passthrough)
         self.trace = Trace(config.trace_limit)
@@ -37,7 +44,9 @@ class WasiState:
                 try:
                     fd = os.open(host_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
                 except OSError as exc:
-                    raise WasiConfigError(f"cannot open preopen {host_dir!r}: {exc.strerror}") from None
+                    raise WasiConfigError(
+                        f"cannot open preopen {host_dir!r}: {exc.strerror}"
+                    ) from None
                 self.table.insert_at(3 + i, DirHandle(fd, preopen_name=pre.guest_path))
         except BaseException:
             self.table.close_all()

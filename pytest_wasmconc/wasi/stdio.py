@@ -18,19 +18,19 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .fdtable import Handle
 from .layout import Filetype, Rights
 
 __all__ = [
-    "StdinSource",
     "BufferSource",
     "FileSource",
+    "OutputHandle",
+    "OutputLog",
     "PumpSource",
     "StdinHandle",
-    "OutputLog",
-    "OutputHandle",
+    "StdinSource",
 ]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
-__all__ = ["TraceEntry", "Trace"]
+__all__ = ["Trace", "TraceEntry"]
 
 # An errno (int), or a description for calls that did not return one:
 # "exit(3)" for proc_exit, "trap: ..." for a trap.
-TraceResult = Union[int, str]
+TraceResult: TypeAlias = int | str
 
 
 @dataclass(frozen=True)

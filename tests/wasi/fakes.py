@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 import struct
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pytest_wasmconc.runtime.hostapi import MemoryFault, Sleep, Until, Wait, WaitResult, Yield
 from pytest_wasmconc.wasi import WasiPreview1
@@ -75,7 +76,9 @@ class FakeMemory:
 class FakeClock:
     """Deterministic clocks; thread-safe so real-thread tests can share one."""
 
-    def __init__(self, monotonic: int = 1_000_000, realtime: int = 1_700_000_000_000_000_000) -> None:
+    def __init__(
+        self, monotonic: int = 1_000_000, realtime: int = 1_700_000_000_000_000_000
+    ) -> None:
         self._lock = threading.Lock()
         self.monotonic = monotonic
         self.realtime = realtime
@@ -160,7 +163,9 @@ class HostDriver:
 
     def call(self, name: str, *args: int) -> Any:
         fn = self.functions[name]
-        wrapped = [a & ((1 << (32 if t.value == "i32" else 64)) - 1) for a, t in zip(args, fn.params)]
+        wrapped = [
+            a & ((1 << (32 if t.value == "i32" else 64)) - 1) for a, t in zip(args, fn.params)
+        ]
         assert len(wrapped) == len(fn.params), f"{name} takes {len(fn.params)} args"
         outcome = fn.impl(self.call_ctx, *wrapped)
         if not hasattr(outcome, "send"):

@@ -22,7 +22,9 @@ EVENTS = 0x7000
 DATA = 0x8000  # up to 64 KiB of data
 DATA_MAX = 0x10000
 
-RIGHTS_RO = (1 << 1) | (1 << 2) | (1 << 5) | (1 << 14) | (1 << 21)  # read, seek, tell, readdir, filestat
+RIGHTS_RO = (
+    (1 << 1) | (1 << 2) | (1 << 5) | (1 << 14) | (1 << 21)
+)  # read, seek, tell, readdir, filestat
 RIGHTS_DIR = RIGHTS_ALL & ~((1 << 6) | (1 << 8) | (1 << 22) | (1 << 19) | (1 << 0))
 
 
@@ -74,8 +76,16 @@ class Guest:
         n = self._path(PATH1, path)
         self.d.write(OUT, b"\xff" * 4)
         r = self.d.call(
-            "path_open", fd, 1 if follow else 0, PATH1, n, oflags, rights,
-            rights if inheriting is None else inheriting, fdflags, OUT,
+            "path_open",
+            fd,
+            1 if follow else 0,
+            PATH1,
+            n,
+            oflags,
+            rights,
+            rights if inheriting is None else inheriting,
+            fdflags,
+            OUT,
         )
         return r, (self.u32(OUT) if r == 0 else -1)
 
@@ -117,9 +127,15 @@ class Guest:
         r = self.d.call("path_filestat_get", fd, 1 if follow else 0, PATH1, n, STRUCT)
         return r, (FILESTAT.unpack(self.d.read(STRUCT, 64)) if r == 0 else ())
 
-    def set_times(self, path: str, atim: int, mtim: int, flags: int, follow: bool = True, fd: int = 3) -> int:
+    def set_times(
+        self, path: str, atim: int, mtim: int, flags: int, follow: bool = True, fd: int = 3
+    ) -> int:
         n = self._path(PATH1, path)
-        return int(self.d.call("path_filestat_set_times", fd, 1 if follow else 0, PATH1, n, atim, mtim, flags))
+        return int(
+            self.d.call(
+                "path_filestat_set_times", fd, 1 if follow else 0, PATH1, n, atim, mtim, flags
+            )
+        )
 
     # fds
     def write(self, fd: int, *chunks: bytes) -> tuple[int, int]:

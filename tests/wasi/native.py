@@ -27,7 +27,13 @@ def _wat() -> str:
         imports.append(f'(import "{MODULE}" "{name}" (func ${name} {ptype} {rtype}))')
         gets = " ".join(f"local.get {i}" for i in range(len(params.split())))
         exports.append(f'(func (export "{name}") {ptype} {rtype} {gets} call ${name})')
-    return "(module\n" + "\n".join(imports) + '\n(memory (export "memory") 2)\n' + "\n".join(exports) + ")"
+    return (
+        "(module\n"
+        + "\n".join(imports)
+        + '\n(memory (export "memory") 2)\n'
+        + "\n".join(exports)
+        + ")"
+    )
 
 
 WAT = _wat()

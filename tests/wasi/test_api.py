@@ -28,7 +28,12 @@ from .guest import Guest
 
 def test_struct_sizes_match_the_witx_abi() -> None:
     assert (IOVEC.size, FDSTAT.size, FILESTAT.size, PRESTAT.size, DIRENT.size, EVENT.size) == (
-        8, 24, 64, 8, 24, 32,
+        8,
+        24,
+        64,
+        8,
+        24,
+        32,
     )
 
 

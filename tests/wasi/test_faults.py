@@ -81,7 +81,11 @@ def test_enospc_after_a_budget(tmp_path: Path) -> None:
 
 def test_targets_limit_what_is_faulted(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"abc")
-    w, g = _g(tmp_path, stdin=b"in", faults=FaultPlan(eintr_calls=frozenset({1, 2}), targets=frozenset({"stdin"})))
+    w, g = _g(
+        tmp_path,
+        stdin=b"in",
+        faults=FaultPlan(eintr_calls=frozenset({1, 2}), targets=frozenset({"stdin"})),
+    )
     _, fd = g.path_open("f")
     assert g.read(fd, 3) == (0, b"abc")  # a file read: not counted
     assert g.read(0, 3)[0] == Errno.INTR  # stdin call 1

@@ -149,7 +149,9 @@ def test_readdir_layout_dots_and_types(g: Guest) -> None:
     entries = g.readdir_all(3)
     names = [e[3] for e in entries]
     assert names[:2] == [b".", b".."]
-    assert [e[0] for e in entries] == list(range(1, len(entries) + 1))  # d_next = cookie of the next
+    assert [e[0] for e in entries] == list(
+        range(1, len(entries) + 1)
+    )  # d_next = cookie of the next
     types = {e[3]: e[2] for e in entries}
     assert types[b"f"] == Filetype.REGULAR_FILE
     assert types[b"sub"] == Filetype.DIRECTORY

@@ -39,7 +39,9 @@ def test_earliest_clock_fires_and_ties_fire_together(g: Guest) -> None:
 
 def test_ready_fds_and_due_clocks(g: Guest) -> None:
     _, f = g.path_open("f")
-    r, events = g.poll([sub_clock(9, 1, 10**9), sub_fd(1, 1, f), sub_fd(2, 2, 1), sub_clock(8, 1, 0)])
+    r, events = g.poll(
+        [sub_clock(9, 1, 10**9), sub_fd(1, 1, f), sub_fd(2, 2, 1), sub_clock(8, 1, 0)]
+    )
     assert r == 0
     assert events == [(1, 0, 1, 1, 0), (2, 0, 2, 1, 0), (8, 0, 0, 0, 0)]
     assert g.d.waits == []  # type: ignore[attr-defined]
@@ -53,7 +55,9 @@ def test_errors(g: Guest) -> None:
     assert g.poll([sub_clock(1, 2, 10)])[0] == Errno.INVAL  # CPU-time clocks cannot be waited on
 
 
-def test_stdin_subscription_waits_with_the_clock_as_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stdin_subscription_waits_with_the_clock_as_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     r, wr = os.pipe()
     monkeypatch.setattr(sys, "stdin", type("S", (), {"fileno": lambda self: r})())
     w = WasiPreview1(WasiConfig(stdin="inherit"))

@@ -31,7 +31,12 @@ def test_args_and_environ() -> None:
 def test_clocks_come_from_the_host_call() -> None:
     g = _g()
     clock = g.d.clock  # type: ignore[attr-defined]
-    for cid, expected in ((0, clock.realtime), (1, clock.monotonic), (2, clock.monotonic), (3, clock.monotonic)):
+    for cid, expected in (
+        (0, clock.realtime),
+        (1, clock.monotonic),
+        (2, clock.monotonic),
+        (3, clock.monotonic),
+    ):
         assert g.d.call("clock_time_get", cid, 0, 0x4000) == 0
         assert g.u64(0x4000) == expected
         assert g.d.call("clock_res_get", cid, 0x4000) == 0 and g.u64(0x4000) == 1

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_wasmconc.wasi import Errno
-from pytest_wasmconc.wasi import sandbox
+from pytest_wasmconc.wasi import Errno, sandbox
 from pytest_wasmconc.wasi.layout import RIGHTS_ALL
 
 from .guest import RIGHTS_DIR, RIGHTS_RO, Guest
@@ -47,8 +46,15 @@ def _read_all(g: Guest, fd: int) -> bytes:
 @pytest.mark.parametrize(
     "path",
     [
-        "..", "../", "../outside/secret", "sub/../../outside/secret", "sub/../..",
-        "./../outside", "sub/up/../outside/secret", "sub/upup", "sub/upup/outside/secret",
+        "..",
+        "../",
+        "../outside/secret",
+        "sub/../../outside/secret",
+        "sub/../..",
+        "./../outside",
+        "sub/up/../outside/secret",
+        "sub/upup",
+        "sub/upup/outside/secret",
         "link_sub/../../outside/secret",
     ],
 )
@@ -73,8 +79,18 @@ def test_absolute_preopen_path_is_relative_to_its_directory(g: Guest, outside_gu
     assert g.path_open(str(root / "f"))[0] == EPERM
 
 
-@pytest.mark.parametrize("link", ["rel_out", "abs_out", "chain_out", "rel_out_dir/secret", "abs_out_dir/secret",
-                                  "link_out/secret", "link_out/odir/inner"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "rel_out",
+        "abs_out",
+        "chain_out",
+        "rel_out_dir/secret",
+        "abs_out_dir/secret",
+        "link_out/secret",
+        "link_out/odir/inner",
+    ],
+)
 def test_following_symlinks_out_is_eperm(g: Guest, outside_guard: Path, link: str) -> None:
     assert g.path_open(link, rights=RIGHTS_RO)[0] == EPERM
     assert g.path_open(link, oflags=1 | 8)[0] == EPERM  # creat+trunc through it
@@ -90,7 +106,9 @@ def test_symlinks_out_are_only_links_without_following(g: Guest, outside_guard: 
     assert g.set_times("rel_out", 5, 5, 1 | 4, follow=False) == 0  # the link's own times
 
 
-def test_readlink_of_an_outside_target_is_fine_but_following_is_not(g: Guest, outside_guard: Path) -> None:
+def test_readlink_of_an_outside_target_is_fine_but_following_is_not(
+    g: Guest, outside_guard: Path
+) -> None:
     assert g.readlink("rel_out") == (0, b"../outside/secret")
     assert g.readlink("link_out") == (0, b"../outside")
     # An absolute target is not even revealed (cap-std/wasmtime: EPERM).
@@ -98,7 +116,9 @@ def test_readlink_of_an_outside_target_is_fine_but_following_is_not(g: Guest, ou
     assert g.path_open("rel_out")[0] == EPERM
 
 
-def test_symlink_loops_and_long_chains_are_eloop(g: Guest, tree: tuple[Path, Path], outside_guard: Path) -> None:
+def test_symlink_loops_and_long_chains_are_eloop(
+    g: Guest, tree: tuple[Path, Path], outside_guard: Path
+) -> None:
     root, _ = tree
     assert g.path_open("loop1")[0] == Errno.LOOP
     assert g.path_open("self/x")[0] == Errno.LOOP
@@ -113,7 +133,9 @@ def test_symlink_loops_and_long_chains_are_eloop(g: Guest, tree: tuple[Path, Pat
     assert g.path_open("c_over", rights=RIGHTS_RO)[0] == Errno.LOOP
 
 
-def test_mutations_never_reach_outside(g: Guest, outside_guard: Path, tree: tuple[Path, Path]) -> None:
+def test_mutations_never_reach_outside(
+    g: Guest, outside_guard: Path, tree: tuple[Path, Path]
+) -> None:
     root, _ = tree
     assert g.mkdir("../newdir") == EPERM
     assert g.mkdir("rel_out_dir/newdir") == EPERM
@@ -134,14 +156,18 @@ def test_mutations_never_reach_outside(g: Guest, outside_guard: Path, tree: tupl
     assert os.readlink(root / "renamed_link") == "../outside/secret"
 
 
-def test_rename_over_a_link_out_replaces_the_link(g: Guest, outside_guard: Path, tree: tuple[Path, Path]) -> None:
+def test_rename_over_a_link_out_replaces_the_link(
+    g: Guest, outside_guard: Path, tree: tuple[Path, Path]
+) -> None:
     root, _ = tree
     assert g.rename("f", "rel_out") == 0
     assert (root / "rel_out").read_bytes() == b"hello"
     assert not (root / "rel_out").is_symlink()
 
 
-def test_hard_links_to_outside_are_refused(g: Guest, outside_guard: Path, tree: tuple[Path, Path]) -> None:
+def test_hard_links_to_outside_are_refused(
+    g: Guest, outside_guard: Path, tree: tuple[Path, Path]
+) -> None:
     root, outside = tree
     assert g.link("../outside/secret", "hl") == EPERM
     assert g.link("rel_out_dir/secret", "hl") == EPERM
@@ -213,7 +239,9 @@ def test_directory_swapped_for_a_link_after_it_was_entered(
     assert g.path_open("d/new", oflags=1)[0] == EPERM
 
 
-def test_racing_symlink_swaps_never_leak(g: Guest, tree: tuple[Path, Path], outside_guard: Path) -> None:
+def test_racing_symlink_swaps_never_leak(
+    g: Guest, tree: tuple[Path, Path], outside_guard: Path
+) -> None:
     """A real thread flips a name between a directory and a link out."""
     root, outside = tree
     (root / "flip_dir").mkdir()
@@ -273,7 +301,9 @@ def _inodes(top: Path) -> set[tuple[int, int]]:
     return out
 
 
-def test_creating_through_links_inside_lands_inside(g: Guest, outside_guard: Path, tree: tuple[Path, Path]) -> None:
+def test_creating_through_links_inside_lands_inside(
+    g: Guest, outside_guard: Path, tree: tuple[Path, Path]
+) -> None:
     root, _ = tree
     r, fd = g.path_open("sub/up/newfile", oflags=1, rights=RIGHTS_ALL)
     assert r == 0

@@ -25,19 +25,50 @@ from .guest import RIGHTS_DIR, RIGHTS_RO
 from .tree import make_tree, snapshot
 
 COMPONENTS = [
-    "..", ".", "", "a", "f", "sub", "g", "up", "upup", "link_out", "link_f", "link_sub",
-    "rel_out", "rel_out_dir", "abs_out", "abs_out_dir", "chain_out", "loop1", "self",
-    "dangling", "outside", "secret", "root",
+    "..",
+    ".",
+    "",
+    "a",
+    "f",
+    "sub",
+    "g",
+    "up",
+    "upup",
+    "link_out",
+    "link_f",
+    "link_sub",
+    "rel_out",
+    "rel_out_dir",
+    "abs_out",
+    "abs_out_dir",
+    "chain_out",
+    "loop1",
+    "self",
+    "dangling",
+    "outside",
+    "secret",
+    "root",
 ]
 
 paths = st.builds(
-    lambda absolute, comps, trailing: ("/" if absolute else "") + "/".join(comps) + ("/" if trailing else ""),
+    lambda absolute, comps, trailing: (
+        ("/" if absolute else "") + "/".join(comps) + ("/" if trailing else "")
+    ),
     st.booleans(),
     st.lists(st.sampled_from(COMPONENTS), min_size=1, max_size=6),
     st.booleans(),
 )
 
-OPS = ["open_ro", "open_ro_nofollow", "open_creat", "open_trunc", "open_dir", "stat", "mkdir", "symlink_open"]
+OPS = [
+    "open_ro",
+    "open_ro_nofollow",
+    "open_creat",
+    "open_trunc",
+    "open_dir",
+    "stat",
+    "mkdir",
+    "symlink_open",
+]
 
 
 def _inside_inodes(root: Path) -> set[tuple[int, int]]:
@@ -82,7 +113,9 @@ def test_any_successful_call_stays_inside(path: str, op: str) -> None:
             if fd >= 0:
                 handle = wasi._state.table.peek(fd)
                 host = os.fstat(handle.os_fd)  # type: ignore[union-attr]
-                assert (host.st_dev, host.st_ino) in _inside_inodes(root), f"{op} {path!r} opened outside"
+                assert (host.st_dev, host.st_ino) in _inside_inodes(root), (
+                    f"{op} {path!r} opened outside"
+                )
             if path.startswith("/"):
                 assert r != 0, f"absolute {path!r} accepted"
         finally:

@@ -68,7 +68,11 @@ def test_fifo_stdin_blocks_until_data_and_wakes(tmp_path: Path) -> None:
     assert g.read(0, 100) == (0, b"typed")
     assert any(isinstance(x, Until) for x in d.waits)
     os.close(writer)
-    d.on_until = lambda wait: None if wakes.acquire(timeout=10) else None
+
+    def wait_for_eof(wait: Until) -> None:
+        wakes.acquire(timeout=10)
+
+    d.on_until = wait_for_eof
     assert g.read(0, 100) == (0, b"")  # writer closed: EOF
     w.close()
 
@@ -91,7 +95,11 @@ def test_inherit_stdin_reads_the_process_stdin_via_a_pump(monkeypatch: pytest.Mo
     assert arrived.wait(10)
     assert g.read(0, 10) == (0, b"hi")
     os.close(wr)
-    d.on_until = lambda wait: None if arrived.wait(10) else None
+
+    def wait_for_eof(wait: Until) -> None:
+        arrived.wait(10)
+
+    d.on_until = wait_for_eof
     arrived.clear()
     assert g.read(0, 10) == (0, b"")
     w.close()

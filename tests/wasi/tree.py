@@ -1,14 +1,14 @@
 """The host tree the sandbox tests run against, and snapshots to compare trees.
 
-    base/
-      outside/secret, outside/odir/inner      <- must never be touched
-      root/                                   <- the preopen
-        f ("hello"), sub/g, sub/up -> .., sub/upup -> ../.., empty/
-        link_f -> f, chain -> link_f, link_sub -> sub, dangling -> nothing
-        loop1 -> loop2 -> loop1, self -> self
-        rel_out -> ../outside/secret, rel_out_dir -> ../outside
-        abs_out -> <base>/outside/secret, abs_out_dir -> <base>/outside
-        chain_out -> rel_out, link_out -> ../outside
+base/
+  outside/secret, outside/odir/inner      <- must never be touched
+  root/                                   <- the preopen
+    f ("hello"), sub/g, sub/up -> .., sub/upup -> ../.., empty/
+    link_f -> f, chain -> link_f, link_sub -> sub, dangling -> nothing
+    loop1 -> loop2 -> loop1, self -> self
+    rel_out -> ../outside/secret, rel_out_dir -> ../outside
+    abs_out -> <base>/outside/secret, abs_out_dir -> <base>/outside
+    chain_out -> rel_out, link_out -> ../outside
 """
 
 from __future__ import annotations
