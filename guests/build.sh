@@ -43,7 +43,7 @@ build_c() {
     local cflags=(--target=wasm32-wasi -O2 -matomics -mbulk-memory -Wall -Wextra
                   -include "$support/wasmconc_guest.h" -I"$layer" -I"$support")
     local ldflags=(--target=wasm32-wasi -nostartfiles
-                   "-Wl,--shared-memory,--import-memory,--export-memory,--max-memory=$MAX_MEMORY,--no-check-features")
+                   "-Wl,--shared-memory,--import-memory,--export-memory,--max-memory=$MAX_MEMORY,--no-check-features,--strip-debug")
     local obj
     obj="$(mktemp -d)"
     trap 'rm -rf "$obj"' RETURN
