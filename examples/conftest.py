@@ -8,8 +8,8 @@ would point at its own .wasm files instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import wasmtime

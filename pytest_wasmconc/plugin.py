@@ -6,13 +6,29 @@ Thin by design: hooks and fixtures here, the logic in `pytest_wasmconc.pytest_la
 from __future__ import annotations
 
 import threading
-from typing import Any, Generator, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 import wasmtime
 
-from .pytest_layer import distributed, guards, hardexit, markers, options, precedence, reporting, timeouts
-from .pytest_layer.errors import GuestCheckError, GuestHangError, GuestLoadError, WasmconcWarning, WasmGuestFailure
+from .pytest_layer import (
+    distributed,
+    guards,
+    hardexit,
+    markers,
+    options,
+    precedence,
+    reporting,
+    timeouts,
+)
+from .pytest_layer.errors import (
+    GuestCheckError,
+    GuestHangError,
+    GuestLoadError,
+    WasmconcWarning,
+    WasmGuestFailure,
+)
 from .pytest_layer.records import failing_record, records_of
 from .pytest_layer.sandbox import WasiSandbox
 from .pytest_layer.scheduler import Shard, WasmScheduler

@@ -14,7 +14,13 @@ reporting   header, report sections, replay commands, trace files
 
 from __future__ import annotations
 
-from .errors import GuestCheckError, GuestHangError, GuestLoadError, WasmconcWarning, WasmGuestFailure
+from .errors import (
+    GuestCheckError,
+    GuestHangError,
+    GuestLoadError,
+    WasmconcWarning,
+    WasmGuestFailure,
+)
 from .guards import GuestCheck, register_check
 from .sandbox import WasiSandbox
 from .scheduler import Shard, WasmScheduler

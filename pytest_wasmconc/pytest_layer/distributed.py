@@ -15,7 +15,7 @@ from .reporting import SECTION_TITLE
 from .scheduler import Shard
 from .state import state_of
 
-__all__ = ["XdistHooks", "worker_input", "worker_count", "parametrize_shards"]
+__all__ = ["XdistHooks", "parametrize_shards", "worker_count", "worker_input"]
 
 _SEED = "wasm_seed"
 _CRASH_DIR = "wasm_crash_dir"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WasmGuestFailure", "GuestHangError", "GuestCheckError", "GuestLoadError", "WasmconcWarning"]
+__all__ = ["GuestCheckError", "GuestHangError", "GuestLoadError", "WasmGuestFailure", "WasmconcWarning"]
 
 import pytest
 

@@ -8,7 +8,8 @@ check module registers a factory with `register_check(marker, factory)`.
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import pytest
 
@@ -16,7 +17,7 @@ from ..runtime import HostFunction, Outcome, RunSettings, Status
 from .errors import GuestCheckError, GuestHangError, WasmconcWarning, WasmGuestFailure
 from .markers import NoHang, no_hang_marker
 
-__all__ = ["GuestCheck", "register_check", "checks_for", "NoHangCheck"]
+__all__ = ["GuestCheck", "NoHangCheck", "checks_for", "register_check"]
 
 
 class GuestCheck(Protocol):

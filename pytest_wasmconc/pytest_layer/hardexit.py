@@ -19,7 +19,7 @@ from .records import ACTIVITY_KEY, failing_record
 from .reporting import render_record, trace_file_name
 from .state import state_of
 
-__all__ = ["hard_exit_note", "write_hard_exit_note", "read_crash_note"]
+__all__ = ["hard_exit_note", "read_crash_note", "write_hard_exit_note"]
 
 
 def hard_exit_note(item: pytest.Item, timeout: float) -> str:
@@ -51,7 +51,7 @@ def write_hard_exit_note(item: pytest.Item, settings: Any) -> None:
         if stream is not None:
             stream.write("\n" + text + "\n")
             stream.flush()
-    except Exception:  # never keep pytest-timeout from exiting
+    except Exception:  # noqa: BLE001, S110 - nothing may keep pytest-timeout from exiting
         pass
 
 

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
+from ..runtime import Preempt
 from .options import OPTIONS, USER_POLICIES
 
 __all__ = [
+    "DEFAULT_NO_HANG_TIMEOUT",
     "MARKERS",
     "MarkerError",
     "NoHang",
     "SettingsMarker",
+    "no_hang_marker",
     "register_markers",
     "settings_marker",
-    "no_hang_marker",
-    "DEFAULT_NO_HANG_TIMEOUT",
 ]
 
 # With wasm_no_hang and no other bound, a guest still running after this many
@@ -63,7 +64,7 @@ class MarkerError(Exception):
 class SettingsMarker:
     """The values a `wasm_settings` marker sets (None: not set)."""
 
-    preempt: Any = None
+    preempt: Preempt | None = None
     policy: str | None = None
     seed: int | None = None
     slice: int | None = None
@@ -137,11 +138,13 @@ def settings_marker(item: pytest.Item) -> SettingsMarker:
 
 
 def _shards(mark: pytest.Mark, value: Any) -> int | str | None:
-    if value is None or value == "auto":
-        return value
+    if value is None:
+        return None
+    if value == "auto":
+        return "auto"
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise MarkerError(f"@pytest.mark.{mark.name}(shards={value!r}): expected 'auto' or a whole number >= 1")
-    return value
+    return int(value)
 
 
 def shards_of(mark: pytest.Mark | None) -> int | str | None:

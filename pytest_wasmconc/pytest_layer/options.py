@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 
@@ -21,14 +22,14 @@ from ..runtime.settings import DEFAULT_SLICE
 from ..schedulers import DEFAULT_POLICY, POLICIES
 
 __all__ = [
+    "DEFAULT_SCHEDULES",
     "OPTIONS",
+    "USER_POLICIES",
     "Option",
     "PluginOptions",
     "Sourced",
     "add_options",
     "read_options",
-    "USER_POLICIES",
-    "DEFAULT_SCHEDULES",
 ]
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ TRACE_DIR_HELP = "write each failing test's guest report, output and WASI call t
 class Sourced(Generic[T]):
     """A value and where it came from ("the command line", "the PYTEST_WASM_SEED environment variable", ...)."""
 
-    __slots__ = ("value", "source")
+    __slots__ = ("source", "value")
 
     def __init__(self, value: T, source: str) -> None:
         self.value = value

@@ -9,12 +9,15 @@ replay token, wherever it comes from, fixes the whole schedule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from ..runtime import Preempt, ReplayToken, RunSettings
+from ..runtime import ReplayToken, RunSettings
 from .markers import NoHang, SettingsMarker
-from .options import PluginOptions
+from .options import PluginOptions, Sourced
 
 __all__ = ["TestPlan", "resolve"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,12 @@ class TestPlan:
 def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | None = None) -> TestPlan:
     sources: dict[str, str] = {}
 
-    def pick(name: str, in_code: object, sourced: object) -> object:
+    def pick(name: str, in_code: T | None, sourced: Sourced[T]) -> T:
         if in_code is not None:
             sources[name] = "a wasm_settings marker"
             return in_code
-        sources[name] = sourced.source  # type: ignore[attr-defined]
-        return sourced.value  # type: ignore[attr-defined]
+        sources[name] = sourced.source
+        return sourced.value
 
     preempt = pick("preempt", marker.preempt, options.preempt)
     policy = pick("policy", marker.policy, options.policy)
@@ -53,8 +56,7 @@ def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | No
     slice_ = pick("slice", marker.slice, options.slice)
     schedules = pick("schedules", marker.schedules, options.schedules)
 
-    settings = RunSettings(preempt=Preempt(preempt), policy=str(policy), seed=int(seed),  # type: ignore[call-overload]
-                           slice=int(slice_))  # type: ignore[call-overload]
+    settings = RunSettings(preempt=preempt, policy=policy, seed=seed, slice=slice_)
     if no_hang is not None:
         if no_hang.max_steps is not None:
             settings = settings.with_(max_steps=no_hang.max_steps)
@@ -65,5 +67,5 @@ def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | No
         settings = token.apply(settings)
         for name in ("preempt", "policy", "seed", "slice"):
             sources[name] = f"the replay token ({options.replay.source})"
-    return TestPlan(settings=settings, schedules=int(schedules), replay=token,  # type: ignore[call-overload]
-                    replay_text=options.replay_text, no_hang=no_hang, sources=sources)
+    return TestPlan(settings=settings, schedules=schedules, replay=token, replay_text=options.replay_text,
+                    no_hang=no_hang, sources=sources)

@@ -9,7 +9,7 @@ import pytest
 
 from ..runtime import Outcome, RunSettings
 
-__all__ = ["GuestRecord", "RECORDS_KEY", "ACTIVITY_KEY", "records_of", "add_record", "failing_record"]
+__all__ = ["ACTIVITY_KEY", "RECORDS_KEY", "GuestRecord", "add_record", "failing_record", "records_of"]
 
 
 @dataclass

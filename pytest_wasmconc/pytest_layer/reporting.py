@@ -13,8 +13,16 @@ from ..runtime import Outcome, Preempt, wasmtime_version
 from .options import PluginOptions
 from .records import GuestRecord
 
-__all__ = ["SECTION_TITLE", "header_lines", "nodeid_argument", "replay_command", "render_record", "write_trace",
-           "strip_shard_id", "trace_file_name"]
+__all__ = [
+    "SECTION_TITLE",
+    "header_lines",
+    "nodeid_argument",
+    "render_record",
+    "replay_command",
+    "strip_shard_id",
+    "trace_file_name",
+    "write_trace",
+]
 
 SECTION_TITLE = "wasm guest report"
 _OUTPUT_TAIL_LINES = 20
@@ -25,8 +33,8 @@ def header_lines(options: PluginOptions) -> list[str]:
     """The session's settings as flags one can paste onto a command line."""
     if options.replay.value is not None:
         tok = options.replay.value
-        return [f"wasmconc: replaying --wasm-replay={options.replay_text} "
-                f"(fuel mode, policy {tok.policy}, seed {tok.seed}; wasmtime {wasmtime_version()})"]
+        return [(f"wasmconc: replaying --wasm-replay={options.replay_text} "
+                f"(fuel mode, policy {tok.policy}, seed {tok.seed}; wasmtime {wasmtime_version()})")]
     flags = (f"--wasm-preempt={options.preempt.value.value} --wasm-policy={options.policy.value} "
              f"--wasm-seed={options.seed.value}")
     lines = [f"wasmconc: {flags} (wasmtime {wasmtime_version()})"]
@@ -65,8 +73,8 @@ def _reproduce_lines(item: pytest.Item, record: GuestRecord) -> list[str]:
         return [f"replay token: {o.token}", f"replay: {replay_command(item, o.token)}"]
     s = record.settings
     mode = s.preempt.value
-    return [f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
-            f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}"]
+    return [(f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
+            f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}")]
 
 
 def _head(record: GuestRecord) -> str:

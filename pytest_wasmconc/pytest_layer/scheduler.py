@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
 from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from . import timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
 from .guards import GuestCheck
 from .markers import DEFAULT_NO_HANG_TIMEOUT
@@ -19,9 +21,8 @@ from .precedence import TestPlan
 from .records import ACTIVITY_KEY, GuestRecord, add_record
 from .reporting import render_record
 from .sandbox import WasiSandbox
-from . import timeouts
 
-__all__ = ["WasmScheduler", "Shard"]
+__all__ = ["Shard", "WasmScheduler"]
 
 Guest = str | os.PathLike[str] | bytes | Program
 _MIN_BUDGET_S = 0.05
@@ -101,12 +102,7 @@ class WasmScheduler:
         program = self._load(guest, base)
         io = self._io(args, sandbox, None)
         if self.plan.replaying:
-            settings, cut = self._bounded(base)
-            outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)")
-            record = GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut)
-            self._finish(record)
-            return outcome
-
+            return self._replay_once(program, io, base, sandbox, expect_exit)
         total = schedules if schedules is not None else self.plan.schedules
         indices = range(self.shard.index, total, self.shard.count)
         if not indices:
@@ -152,6 +148,15 @@ class WasmScheduler:
         return outcome
 
     # -- helpers --------------------------------------------------------------------
+
+    def _replay_once(self, program: Program, io: GuestIO, base: RunSettings, sandbox: WasiSandbox | None,
+                     expect_exit: int | None) -> Outcome:
+        """Under --wasm-replay an exploration is the one recorded schedule."""
+        __tracebackhide__ = True
+        settings, cut = self._bounded(base)
+        outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)")
+        self._finish(GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut))
+        return outcome
 
     def _load(self, guest: Guest, settings: RunSettings) -> Program:
         __tracebackhide__ = True

@@ -10,7 +10,7 @@ import pytest
 from ..runtime import CompileCache, Runner
 from .options import PluginOptions
 
-__all__ = ["SessionState", "STATE_KEY", "state_of"]
+__all__ = ["STATE_KEY", "SessionState", "state_of"]
 
 
 @dataclass

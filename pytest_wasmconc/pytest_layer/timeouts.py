@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-__all__ = ["Deadline", "DEADLINE_KEY", "record_timer", "clear_timer", "remaining", "margin_for",
-           "start_thread_timer"]
+__all__ = [
+    "DEADLINE_KEY",
+    "Deadline",
+    "clear_timer",
+    "margin_for",
+    "record_timer",
+    "remaining",
+    "start_thread_timer",
+]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import pytest
 def test_every_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines_random([
-        "@pytest.mark.wasm_settings(*, preempt=None, policy=None, seed=None, slice=None, schedules=None, "
-        "shards=None):*",
+        ("@pytest.mark.wasm_settings(*, preempt=None, policy=None, seed=None, slice=None, schedules=None, "
+        "shards=None):*"),
         "@pytest.mark.wasm_no_hang(timeout=None, max_steps=None):*",
         "@pytest.mark.wasm_no_lock_inversion():*",
         "@pytest.mark.wasm_stream_sequence(*expected, **options):*",
@@ -58,7 +58,7 @@ def test_marked(wasm_scheduler):
 
 
 def test_a_registered_check_sees_every_outcome(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(f'''
+    pytester.makeconftest('''
 from pytest_wasmconc.pytest_layer import GuestCheckError, register_check
 
 class ExitCodeCheck:
@@ -70,12 +70,12 @@ class ExitCodeCheck:
         return ()
     def inspect(self, outcome):
         if outcome.exit_code == self.forbidden:
-            return GuestCheckError(f"exit code {{self.forbidden}} is forbidden")
+            return GuestCheckError(f"exit code {self.forbidden} is forbidden")
         return None
 
 register_check("wasm_stream_sequence", ExitCodeCheck)
 ''')
-    pytester.makepyfile(f'''
+    pytester.makepyfile('''
 import pytest, wasmtime
 
 EXIT3 = wasmtime.wat2wasm("""(module (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))

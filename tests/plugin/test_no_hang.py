@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from plugin_helpers import replay_flag
 
 NO_HANG_TESTS = '''
@@ -99,6 +98,6 @@ def test_fine(wasm_scheduler):
     result.stdout.fnmatch_lines([
         "*@pytest.mark.wasm_no_hang(timeout='soon'): expected positive seconds",
         "*@pytest.mark.wasm_settings(preempt='fast'): invalid value (valid: fuel, epoch, os)",
-        "*@pytest.mark.wasm_settings got an unknown argument 'seeds' (valid: preempt, policy, seed, slice, "
-        "schedules, shards)",
+        ("*@pytest.mark.wasm_settings got an unknown argument 'seeds' (valid: preempt, policy, seed, slice, "
+        "schedules, shards)"),
     ])

@@ -17,8 +17,8 @@ def test_a_failing_test_gets_a_guest_report_section_with_the_replay_command(wasm
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*- wasm guest report -*",
-        "*lost_update.wasm: exited with code 1 (expected 0) (schedule * failed after * of 300 schedules; "
-        "fuel mode, policy random, seed 3)",
+        ("*lost_update.wasm: exited with code 1 (expected 0) (schedule * failed after * of 300 schedules; "
+        "fuel mode, policy random, seed 3)"),
         "outcomes explored: *exited with code 1 x1*",
         "guest stdout:",
         "  counter=*",
@@ -47,8 +47,8 @@ def test_exit(wasm_scheduler, guest):
     result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", "--wasm-seed=8", timeout=60)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
-        "pytest test_exit.py::test_exit --wasm-preempt=fuel --wasm-policy=random --wasm-seed=8",
+        (f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
+        "pytest test_exit.py::test_exit --wasm-preempt=fuel --wasm-policy=random --wasm-seed=8"),
     ])
 
 

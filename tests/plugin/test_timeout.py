@@ -66,8 +66,8 @@ def test_long(wasm_scheduler, guest):
 ''')
     result = wasm_project.runpytest_subprocess("--timeout=3", "--timeout-method=thread", timeout=60)
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(["*WasmconcWarning: explored only * of 100000 schedules of *mutex_counter.wasm: "
-                                 "the test's pytest-timeout of 3 s was near"])
+    result.stdout.fnmatch_lines([("*WasmconcWarning: explored only * of 100000 schedules of *mutex_counter.wasm: "
+                                 "the test's pytest-timeout of 3 s was near")])
 
 
 def test_a_test_stuck_outside_the_guest_still_gets_its_guest_report_when_the_worker_is_killed(
