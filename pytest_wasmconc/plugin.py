@@ -29,7 +29,6 @@ from .pytest_layer.errors import (
     WasmconcWarning,
     WasmGuestFailure,
 )
-from .pytest_layer.records import failing_record, records_of
 from .pytest_layer.sandbox import WasiSandbox
 from .pytest_layer.scheduler import Shard, WasmScheduler
 from .pytest_layer.state import STATE_KEY, new_state, state_of
@@ -95,15 +94,7 @@ def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.when != "teardown":
-        record = failing_record(item)
-        if record is not None:
-            failed = sum(1 for r in records_of(item) if r.failed)
-            section = reporting.render_record(item, record, failed_count=max(failed, 1))
-            if not record.raised:
-                report.sections.append((reporting.SECTION_TITLE, section))
-            trace_dir = state_of(item.config).options.trace_dir.value
-            if trace_dir is not None:
-                reporting.write_trace(trace_dir, item, section, record.outcome)
+        reporting.report_failure(item, report, state_of(item.config).options.trace_dir.value)
     return report
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 import pytest
 
 from ..runtime import HostFunction, Outcome, RunSettings, Status
-from .errors import GuestCheckError, GuestHangError, WasmconcWarning, WasmGuestFailure
+from .errors import GuestHangError, WasmconcWarning, WasmGuestFailure
 from .markers import NoHang, no_hang_marker
 
 __all__ = ["GuestCheck", "NoHangCheck", "checks_for", "register_check"]
@@ -109,5 +109,3 @@ def checks_for(item: pytest.Item) -> list[GuestCheck]:
             out.append(factory(item, mark))
     return out
 
-
-__all__ += ["GuestCheckError"]

@@ -11,7 +11,7 @@ import pytest
 
 from ..runtime import Outcome, Preempt, wasmtime_version
 from .options import PluginOptions
-from .records import GuestRecord
+from .records import GuestRecord, failing_record, records_of
 
 __all__ = [
     "SECTION_TITLE",
@@ -19,6 +19,7 @@ __all__ = [
     "nodeid_argument",
     "render_record",
     "replay_command",
+    "report_failure",
     "strip_shard_id",
     "trace_file_name",
     "write_trace",
@@ -145,3 +146,16 @@ def write_trace(directory: Path, item: pytest.Item, section: str, outcome: Outco
             parts += ["--- WASI calls (last first-to-last) ---"] + [str(e) for e in outcome.trace]
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path
+
+
+def report_failure(item: pytest.Item, report: pytest.TestReport, trace_dir: Path | None) -> None:
+    """Give a failing test's report its guest section (unless its exception is that report) and trace file."""
+    record = failing_record(item)
+    if record is None:
+        return
+    failed = sum(1 for r in records_of(item) if r.failed)
+    section = render_record(item, record, failed_count=max(failed, 1))
+    if not record.raised:
+        report.sections.append((SECTION_TITLE, section))
+    if trace_dir is not None:
+        write_trace(trace_dir, item, section, record.outcome)
