@@ -128,6 +128,12 @@ class GuestThread:
         capi.set_fuel_yield_interval(self.store._context(), fuel)
         self.store.set_fuel(FUEL_RESERVE)
 
+    def fuel_used(self) -> int:
+        """Fuel consumed since the last `begin_quantum` (fuel mode)."""
+        if self.store is None:
+            return 0
+        return FUEL_RESERVE - self.store.get_fuel()
+
     def poll(self) -> bool:
         """Poll the current future; True when the thread has finished for good."""
         fut = self.future
