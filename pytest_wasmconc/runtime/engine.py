@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from importlib import metadata
 
@@ -16,6 +17,7 @@ _engines: dict[EngineSettings, wasmtime.Engine] = {}
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=None)
 def wasmtime_version() -> str:
     try:
         return metadata.version("wasmtime")

@@ -14,6 +14,7 @@ thread itself, so one host implementation serves every mode.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Protocol, Sequence, Union
 
@@ -195,6 +196,7 @@ class HostFunction:
         return (self.module, self.name)
 
 
+@functools.lru_cache(maxsize=None)
 def signature(params: str, results: str) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     """Parse a compact signature like ("i32 i64", "i32") into ValType tuples."""
 
