@@ -37,7 +37,9 @@ add imports before the single, central remapping in `emit()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .atomics import HOST_MODULE, AtomicsPass, InstrumentLevel, Site
 from .body import BodyEditor
@@ -54,6 +56,7 @@ __all__ = [
     "InstrumentError",
     "InstrumentLevel",
     "Instrumented",
+    "LoadPass",
     "MemoryInfo",
     "ModuleRewriter",
     "Site",
@@ -79,9 +82,20 @@ class Instrumented:
     changed: bool
     func_names: dict[int, str]
     memories: list[MemoryInfo] = field(default_factory=list)
+    # What each extra pass returned, in the order the passes were given.
+    pass_results: list[Any] = field(default_factory=list)
 
 
-def instrument(wasm: bytes, level: InstrumentLevel = InstrumentLevel.ATOMICS) -> Instrumented:
+# An extra pass run after the atomics pass on the same rewriter: (rewriter,
+# function names by original index) -> whatever the pass reports.
+LoadPass = Callable[[ModuleRewriter, dict[int, str]], Any]
+
+
+def instrument(
+    wasm: bytes,
+    level: InstrumentLevel = InstrumentLevel.ATOMICS,
+    passes: Sequence[LoadPass] = (),
+) -> Instrumented:
     """Rewrite a core wasm module; see the module docstring.
 
     Returns the input bytes unchanged (and `changed=False`) when there is
@@ -91,10 +105,11 @@ def instrument(wasm: bytes, level: InstrumentLevel = InstrumentLevel.ATOMICS) ->
     rw = ModuleRewriter(wasm)
     names = function_names_of(rw.info)
     sites = AtomicsPass(level).run(rw, names)
+    results = [p(rw, names) for p in passes]
     memories = list(rw.info.memories)
     if not rw.changed:
         data = wasm if isinstance(wasm, bytes) else rw.data
-        return Instrumented(data, [], [], False, names, memories)
+        return Instrumented(data, [], [], False, names, memories, results)
     out = rw.emit()
     new_names = {rw.remap(i): n for i, n in names.items()}
-    return Instrumented(out, sites, rw.imports_added, True, new_names, memories)
+    return Instrumented(out, sites, rw.imports_added, True, new_names, memories, results)

@@ -103,6 +103,14 @@ class _Call:
     def backtrace(self) -> list[str]:
         return []
 
+    def emit(self, event: object) -> None:
+        for observer in self._thread.execution.observers:
+            observer.on_event(self, event)
+
+    @property
+    def execution_state(self) -> dict[Any, Any]:
+        return self._thread.execution.host_state
+
 
 class _Router:
     """The one HostDispatcher: from store key to thread to host function."""
@@ -191,6 +199,7 @@ class Execution:
         host_functions: Iterable[HostFunction] = (),
         *,
         native_wasi: Any = None,
+        observers: Iterable[Any] = (),
     ) -> None:
         self.program = program
         self.settings = settings
@@ -213,6 +222,10 @@ class Execution:
         self.stuck_threads: list[str] = []
         # wasmtime's own WASI (NativeWasi) configures each store instead of host functions
         self.native_wasi = native_wasi
+        # Extensions' attachments (extensions.py): they receive what host code emits.
+        self.observers: list[Any] = list(observers)
+        # Host objects' per-execution state (HostCall.execution_state).
+        self.host_state: dict[Any, Any] = {}
         self._resolve_imports(list(host_functions) + self._builtins())
 
     # -- set-up ------------------------------------------------------------

@@ -125,6 +125,19 @@ class HostCall(Protocol):
         """The calling guest thread's wasm frames, innermost first (may be empty)."""
         ...
 
+    def emit(self, event: object) -> None:
+        """Report an event (e.g. a host lock taken) to the checks observing this execution.
+
+        An observer may raise `GuestTrap` to stop the calling thread there.
+        """
+        ...
+
+    @property
+    def execution_state(self) -> dict[Any, Any]:
+        """Storage that lives as long as this execution: host objects shared by many
+        executions (a host lock) keep their per-execution state here."""
+        ...
+
 
 @dataclass(frozen=True)
 class Wait:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import wasmtime
 
-from ..instrument import InstrumentError, InstrumentLevel, Site, instrument
+from ..instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
 from ..instrument.memory_import import share_defined_memory
 from .cache import CompileCache
 from .engine import engine_for
@@ -77,6 +78,11 @@ class Program:
     func_names: dict[int, str] = field(default_factory=dict)
     # Host linkers built for this program, by "uses wasmtime's own WASI" (execution.program_linker).
     linkers: dict[bool, wasmtime.Linker] = field(default_factory=dict, repr=False, compare=False)
+    # The bytes as read (before instrumentation), to load them again differently.
+    source_wasm: bytes = field(default=b"", repr=False, compare=False)
+    # Extra load-time passes (see `load_program(passes=...)`): their keys, and what each returned.
+    passes: tuple[str, ...] = ()
+    pass_results: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def engine(self) -> wasmtime.Engine:
@@ -156,12 +162,20 @@ def load_program(
     *,
     level: InstrumentLevel | str = InstrumentLevel.ATOMICS,
     cache: CompileCache | None = None,
+    passes: Sequence[tuple[str, LoadPass]] = (),
 ) -> Program:
-    """Read, check, instrument and compile a guest."""
+    """Read, check, instrument and compile a guest.
+
+    `passes`: extra instrumentation passes as (key, pass), run after the
+    atomics pass; a Program loaded with other passes is loaded again.
+    """
+    keys = tuple(k for k, _ in passes)
+    known_name = None
     if isinstance(source, Program):
-        if source.engine_settings != engine_settings:
-            # Compiled for another mode: recompile the same bytes.
-            source = source.wasm
+        if source.engine_settings != engine_settings or source.passes != keys:
+            # Compiled for another mode or with other passes: load the same bytes again.
+            known_name = source.name
+            source = source.source_wasm or source.wasm
         else:
             return source
     if isinstance(level, str):
@@ -171,9 +185,10 @@ def load_program(
             valid = ", ".join(lv.value for lv in InstrumentLevel)
             raise ConfigError(f"invalid instrumentation level {level!r} (valid: {valid})") from None
     name, data = read_guest_bytes(source)
+    name = known_name or name
     _check_header(name, data)
     try:
-        inst = instrument(share_defined_memory(data), level)
+        inst = instrument(share_defined_memory(data), level, [p for _, p in passes])
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
     engine = engine_for(engine_settings)
@@ -226,6 +241,9 @@ def load_program(
         exported_memory=exported_memory,
         sites=list(inst.sites),
         func_names=dict(inst.func_names),
+        source_wasm=data,
+        passes=keys,
+        pass_results=dict(zip(keys, inst.pass_results)),
     )
     _check_shape(prog)
     return prog

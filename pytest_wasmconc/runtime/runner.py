@@ -18,6 +18,7 @@ from ..schedulers.recording import Recording
 from .cache import CompileCache
 from .errors import ConfigError
 from .execution import Execution
+from .extensions import Extension, Rerun, load_passes
 from .hostapi import HostFunction
 from .outcome import Outcome
 from .program import GuestSource, Program, load_program
@@ -83,9 +84,10 @@ class Runner:
 
     # -- loading -------------------------------------------------------------
 
-    def load(self, guest: GuestSource, settings: RunSettings | None = None) -> Program:
+    def load(self, guest: GuestSource, settings: RunSettings | None = None, *,
+             extensions: Sequence[Extension] = ()) -> Program:
         s = settings or self.settings
-        return load_program(guest, s.engine, level=s.level, cache=self.cache)
+        return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions))
 
     # -- one execution ----------------------------------------------------------
 
@@ -96,19 +98,26 @@ class Runner:
         *,
         settings: RunSettings | None = None,
         host_functions: Iterable[HostFunction] = (),
+        extensions: Sequence[Extension] = (),
     ) -> Outcome:
         s = settings or self.settings
-        program = self.load(guest, s)
-        return self.execute(program, io or GuestIO(), s, list(host_functions))
+        program = self.load(guest, s, extensions=extensions)
+        return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions)
 
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
-                host_functions: Sequence[HostFunction] = ()) -> Outcome:
+                host_functions: Sequence[HostFunction] = (), *,
+                extensions: Sequence[Extension] = ()) -> Outcome:
+        if extensions:
+            program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
+        attachments = [ext.attach(program, settings) for ext in extensions]
+        extra = [fn for a in attachments for fn in a.host_functions()]
         argv = [io.program_name or Path(program.name).name] + list(io.args)
         wasi = _make_wasi(io, argv)
         native = wasi if getattr(wasi, "native", False) else None
         started = time.perf_counter()
         try:
-            ex = Execution(program, settings, list(wasi.functions()) + list(host_functions), native_wasi=native)
+            ex = Execution(program, settings, list(wasi.functions()) + list(host_functions) + extra,
+                           native_wasi=native, observers=attachments)
             wasi.set_waker(ex.poke)
             recording: Recording | None = None
             if settings.preempt is Preempt.OS:
@@ -130,6 +139,13 @@ class Runner:
         if ex.stuck_threads:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
+        if attachments:
+            rerun: Rerun | None = None
+            if settings.preempt is Preempt.FUEL:  # deterministic: the same execution again
+                rerun = lambda exts: self.execute(program, io, settings, host_functions,  # noqa: E731
+                                                  extensions=exts)
+            for a in attachments:
+                a.finished(outcome, rerun)
         return outcome
 
     # -- many executions -----------------------------------------------------------
@@ -146,6 +162,7 @@ class Runner:
         start: int = 0,
         step: int = 1,
         is_failure: Callable[[Outcome], bool] | None = None,
+        extensions: Sequence[Extension] = (),
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
@@ -155,7 +172,7 @@ class Runner:
         if schedules < 1:
             raise ConfigError(f"schedules must be at least 1, got {schedules}")
         base = settings or self.settings
-        program = self.load(guest, base)
+        program = self.load(guest, base, extensions=extensions)
         io = io or GuestIO()
         fns = list(host_functions)
         failed_check = is_failure or (lambda o: o.failed(expect_exit))
@@ -166,7 +183,7 @@ class Runner:
         for n in range(schedules):
             index = start + n * step
             s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
-            outcome = self.execute(program, io, s, fns)
+            outcome = self.execute(program, io, s, fns, extensions=extensions)
             count += 1
             distinct[outcome.summary()] += 1
             if failed_check(outcome):
@@ -175,10 +192,11 @@ class Runner:
         return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
 
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
-               host_functions: Iterable[HostFunction] = ()) -> Outcome:
+               host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = ()) -> Outcome:
         tok = decode_token(token)
         tok.check_compatible()
-        return self.run(guest, io, settings=tok.apply(self.settings), host_functions=host_functions)
+        return self.run(guest, io, settings=tok.apply(self.settings), host_functions=host_functions,
+                        extensions=extensions)
 
 
 def _policy_config(s: RunSettings) -> PolicyConfig:
