@@ -1,0 +1,535 @@
+"""Observed output streams: backpressure, readiness, faults, and the event history.
+
+One `StreamWorld` serves one guest execution. Its streams behave like
+wasi:io/streams output-streams under a configurable host:
+
+* check-write grants at most `budget` bytes, and 0 while a flush is in flight;
+* a flush stays in flight for the next `flush_steps` device steps (0: it
+  completes at once); its bytes are delivered when it completes, so bytes
+  never flushed are lost at exit;
+* a pollable is ready when check-write would return non-zero or an error;
+* faults: `lost_wakeup` (readiness never fires again once the first flush was
+  issued, as with Wasmtime #8781/#7144) and `fail_after` (the flush that would
+  deliver byte number `fail_after` + 1 fails: last-operation-failed once, then closed).
+
+Device steps make delays deterministic: every stream operation of any guest
+thread is one step, and so is every expiry of a blocked wait's short timeout
+(virtual time in fuel mode). Blocking operations are generators yielding
+`Until` waits, so the runtime sees them: it schedules around them, and a wait
+that can never end (the lost wake-up) is a deadlock it reports with every
+thread's backtrace.
+
+Every operation is recorded as an `Event` and shown to the `ProtocolChecker`;
+with `halt` set, the first violation traps the calling guest thread, so the
+report carries the guest backtrace of the very call that broke the rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator, Iterable
+
+from ..runtime.hostapi import GuestTrap, Until, Wait, WaitResult
+from .checker import BLOCKING_WRITE_LIMIT, DEFAULT_BUSY_POLL_LIMIT, Event, ProtocolChecker, Violation
+
+__all__ = [
+    "StreamConfig",
+    "StreamWorld",
+    "OutputStream",
+    "Pollable",
+    "StreamError",
+    "DEFAULT_BUDGET",
+    "STEP_NS",
+    "CLOSED",
+    "FAILED",
+]
+
+DEFAULT_BUDGET = 4096
+# A blocked stream wait re-checks after this much (virtual, in fuel mode) time: one device step.
+STEP_NS = 1_000
+CLOSED = "closed"
+FAILED = "last-operation-failed"
+_HISTORY_LIMIT = 200_000  # events kept per world (the checker still sees every one)
+
+
+class StreamError(Exception):
+    """An operation's error result (`closed` or `last-operation-failed`)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """How the observed host behaves and what it checks."""
+
+    budget: int = DEFAULT_BUDGET
+    flush_steps: int = 0
+    lost_wakeup: bool = False  # implies a flush delay of at least 1 step
+    fail_after: int | None = None
+    busy_poll_limit: int = DEFAULT_BUSY_POLL_LIMIT
+    halt: bool = False  # trap the guest at the first violation (checking mode)
+
+    def __post_init__(self) -> None:
+        if self.budget < 1:
+            raise ValueError(f"stream budget must be at least 1 byte, got {self.budget}")
+        if self.flush_steps < 0:
+            raise ValueError(f"stream flush steps must be >= 0, got {self.flush_steps}")
+        if self.fail_after is not None and self.fail_after < 0:
+            raise ValueError(f"fail_after must be >= 0 bytes, got {self.fail_after}")
+        if self.busy_poll_limit < 1:
+            raise ValueError(f"busy_poll_limit must be >= 1, got {self.busy_poll_limit}")
+
+    def describe(self) -> str:
+        parts = [f"budget {self.budget} byte{'s' if self.budget != 1 else ''} per check-write",
+                 f"flush delay {self.flush_steps} step{'s' if self.flush_steps != 1 else ''}"]
+        if self.lost_wakeup:
+            parts.append("lost wake-up fault")
+        if self.fail_after is not None:
+            parts.append(f"fails after {self.fail_after} bytes")
+        return ", ".join(parts)
+
+
+class OutputStream:
+    """One output stream and its host-side state (guarded by the world's lock)."""
+
+    def __init__(self, world: "StreamWorld", handle: int, name: str, sink: Callable[[bytes], None] | None) -> None:
+        self.world = world
+        self.handle = handle
+        self.name = name
+        self.sink = sink
+        self.buffer = bytearray()  # written, not flushed yet
+        self.flushing = bytearray()  # handed to the flush in flight
+        self.flush_issued: int | None = None  # device step the flush in flight was issued at
+        self.delivered = bytearray()
+        self.lost_at_exit = 0
+        self.error: str | None = None  # FAILED, then CLOSED
+        self.error_reported = False
+        self.first_flush_done: int | None = None  # device step the first flush completed at
+        self.dropped = False
+
+    # -- device state ------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Complete the flush in flight if it is due."""
+        if self.flush_issued is None:
+            return
+        k = self.world.flush_steps
+        if k and self.world.step < self.flush_issued + k + 1:
+            return
+        self.flush_issued = None
+        if self.first_flush_done is None:
+            self.first_flush_done = self.world.step
+        data, self.flushing = bytes(self.flushing), bytearray()
+        limit = self.world.config.fail_after
+        if limit is not None and self.world.delivered_total + len(data) > limit:
+            room = max(0, limit - self.world.delivered_total)
+            self._deliver(data[:room])
+            self.error = FAILED
+            return
+        self._deliver(data)
+
+    def _deliver(self, data: bytes) -> None:
+        if not data:
+            return
+        self.delivered += data
+        self.world.delivered_total += len(data)
+        if self.sink is not None:
+            self.sink(data)
+
+    def writable(self) -> bool:
+        """check-write would return non-zero or an error (after `settle`)."""
+        return self.error is not None or self.flush_issued is None
+
+    def wakeups_lost(self) -> bool:
+        """Under the lost wake-up fault, readiness never fires once the first flush completed."""
+        return self.world.config.lost_wakeup and self.first_flush_done is not None
+
+    def take_error(self) -> str:
+        """The error to report now: last-operation-failed once, then closed."""
+        assert self.error is not None
+        if self.error == FAILED and not self.error_reported:
+            self.error_reported = True
+            return FAILED
+        self.error = CLOSED
+        return CLOSED
+
+    # -- operations (host side; the caller records the events) ------------------------------
+
+    def check_write(self) -> int:
+        self.settle()
+        if self.error is not None:
+            raise StreamError(self.take_error())
+        return 0 if self.flush_issued is not None else self.world.config.budget
+
+    def write(self, data: bytes) -> None:
+        self.settle()
+        if self.error is not None:
+            raise StreamError(self.take_error())
+        self.buffer += data
+
+    def start_flush(self) -> None:
+        self.settle()
+        if self.error is not None:
+            raise StreamError(self.take_error())
+        self.flushing += self.buffer
+        self.buffer = bytearray()
+        if self.flush_issued is None:
+            self.flush_issued = self.world.step
+        self.settle()
+
+    def in_flight(self) -> bool:
+        return self.flush_issued is not None
+
+    def at_exit(self) -> str:
+        """What exiting now loses (for the exit event), and account for it."""
+        self.settle()
+        parts = []
+        if self.flush_issued is not None:
+            parts.append(f"a flush of {len(self.flushing)} bytes was still in flight (issued at device step "
+                         f"{self.flush_issued}); the guest did not wait for it")
+        lost = len(self.buffer) + len(self.flushing)
+        self.lost_at_exit = lost
+        return "; ".join(parts)
+
+    def describe_state(self) -> str:
+        bits = [f"delivered {len(self.delivered)} bytes"]
+        if self.buffer:
+            bits.append(f"{len(self.buffer)} bytes written, not flushed")
+        if self.flush_issued is not None:
+            bits.append(f"a flush of {len(self.flushing)} bytes in flight since device step {self.flush_issued}")
+        if self.lost_at_exit:
+            bits.append(f"{self.lost_at_exit} bytes lost at exit")
+        if self.error:
+            bits.append(f"error: {self.error}")
+        if self.wakeups_lost():
+            bits.append(f"wake-ups lost since the first flush completed (device step {self.first_flush_done})")
+        return "; ".join(bits)
+
+
+@dataclass(eq=False)
+class Pollable:
+    """A pollable: of an output stream, or any readiness predicate (clocks, input)."""
+
+    handle: int
+    stream: OutputStream | None = None
+    ready_fn: Callable[[], bool] | None = None
+    deadline_ns: int | None = None  # clock pollables: ready at this monotonic time
+    label: str = ""
+
+    def describe(self) -> str:
+        if self.stream is not None:
+            return f"pollable {self.handle} of {self.stream.name}"
+        return f"pollable {self.handle} ({self.label or 'host'})"
+
+
+@dataclass
+class StreamWorld:
+    """The observed streams of one guest execution, their history and their checker."""
+
+    config: StreamConfig = field(default_factory=StreamConfig)
+    sinks: dict[str, Callable[[bytes], None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A lost wake-up needs something to wake for: under the fault a flush takes at least one step.
+        self.flush_steps = max(self.config.flush_steps, 1) if self.config.lost_wakeup else self.config.flush_steps
+        self.lock = threading.RLock()
+        self.step = 0
+        self.delivered_total = 0
+        self.events: list[Event] = []
+        self.dropped_events = 0
+        self._index = itertools.count(1)
+        self.checker = ProtocolChecker(busy_poll_limit=self.config.busy_poll_limit)
+        self.streams: dict[int, OutputStream] = {}
+        self.by_name: dict[str, OutputStream] = {}
+        self.pollables: dict[int, Pollable] = {}
+        self._handles = itertools.count(1)
+        self.exited = False
+
+    # -- handles -----------------------------------------------------------------------------
+
+    def new_handle(self) -> int:
+        return next(self._handles)
+
+    def stream(self, name: str, thread: int = 0) -> OutputStream:
+        """The output stream called `name` (created, with an `open` event, on first use)."""
+        with self.lock:
+            s = self.by_name.get(name)
+            if s is None:
+                s = OutputStream(self, self.new_handle(), name, self.sinks.get(name))
+                self.streams[s.handle] = s
+                self.by_name[name] = s
+                self.record(s, "open", thread=thread)
+            return s
+
+    def stream_of(self, handle: int) -> OutputStream:
+        s = self.streams.get(handle)
+        if s is None:
+            raise GuestTrap(f"wasmconc: unknown output-stream handle {handle}")
+        return s
+
+    def pollable_of(self, handle: int) -> Pollable:
+        p = self.pollables.get(handle)
+        if p is None:
+            raise GuestTrap(f"wasmconc: unknown pollable handle {handle}")
+        return p
+
+    def add_pollable(self, **kw: Any) -> Pollable:
+        with self.lock:
+            p = Pollable(self.new_handle(), **kw)
+            self.pollables[p.handle] = p
+            return p
+
+    def drop_pollable(self, handle: int, thread: int = 0) -> None:
+        with self.lock:
+            p = self.pollables.pop(handle, None)
+            if p is not None and p.stream is not None:
+                self.record(p.stream, "drop", arg=handle, thread=thread)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """One device step: every stream op and every expired wait is one."""
+        self.step += 1
+
+    def record(self, s: OutputStream, kind: str, *, arg: int | None = None, result: int | str | None = None,
+               thread: int = 0, pollables: tuple[int, ...] = (), detail: str = "") -> list[Violation]:
+        ev = Event(next(self._index), s.name, kind, arg, result, thread, pollables, detail)
+        if len(self.events) < _HISTORY_LIMIT:
+            self.events.append(ev)
+        else:
+            self.dropped_events += 1
+        found = self.checker.observe(ev)
+        if found and self.config.halt:
+            raise GuestTrap(f"wasmconc: stream protocol violation: {found[0].summary()}")
+        return found
+
+    @property
+    def violations(self) -> list[Violation]:
+        return self.checker.violations
+
+    def events_of(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.stream == name]
+
+    def output(self, name: str) -> bytes:
+        """Bytes delivered so far on stream `name` (b"" if it was never opened)."""
+        s = self.by_name.get(name)
+        return bytes(s.delivered) if s is not None else b""
+
+    # -- exit ---------------------------------------------------------------------------------------
+
+    def exit(self, thread: int = 0) -> list[Violation]:
+        """The guest exits now: record an `exit` event per stream (at most once per world)."""
+        with self.lock:
+            if self.exited:
+                return []
+            self.exited = True
+            found: list[Violation] = []
+            first_error: GuestTrap | None = None
+            for s in list(self.streams.values()):
+                detail = s.at_exit()
+                try:
+                    found += self.record(s, "exit", thread=thread, detail=detail)
+                except GuestTrap as trap:
+                    first_error = first_error or trap
+            if first_error is not None:
+                raise first_error
+            return found
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    def wait(self, check: Callable[[], bool], what: str, *, streams: Iterable[OutputStream] = (),
+             deadline_ns: int | None = None, now_ns: Callable[[], int] = lambda: 0,
+             ) -> Generator[Wait, WaitResult, None]:
+        """Block (as a host-function generator) until `check()` holds; call it under `lock`.
+
+        `streams` are the output streams whose in-flight flushes the wait depends
+        on: while one is in flight, each expiry of a short timeout is one device
+        step. `deadline_ns` (monotonic) bounds the wait for clock pollables. When
+        nothing can end the wait except a wake-up the lost wake-up fault swallows,
+        the wait has a predicate that never holds and no timeout: the runtime
+        reports the guest as deadlocked (or hung) with every thread's backtrace.
+        """
+        streams = list(streams)
+        while True:
+            with self.lock:
+                if check():
+                    return
+                stepping = any(s.in_flight() for s in streams)
+                lost = bool(streams) and all(s.wakeups_lost() for s in streams)
+                start_step = self.step
+            if lost and deadline_ns is None:
+                yield Until(ready=lambda: False,
+                            describe=f"{what} (lost wake-up fault: readiness never fires after the first flush)")
+                continue
+            timeout: int | None = None
+            if stepping and not lost:
+                timeout = STEP_NS
+            if deadline_ns is not None:
+                left = max(0, deadline_ns - now_ns())
+                timeout = left if timeout is None else min(timeout, left)
+            result = yield Until(ready=lambda: self.step != start_step, timeout_ns=timeout, describe=what)
+            if result is WaitResult.TIMED_OUT and stepping:
+                with self.lock:
+                    self.tick()
+
+    # -- operations: what both the core import module and WASI 0.2 do ----------------------------
+
+    def op_check_write(self, s: OutputStream, thread: int) -> int:
+        with self.lock:
+            self.tick()
+            try:
+                permit = s.check_write()
+            except StreamError as err:
+                self.record(s, "check-write", result=err.kind, thread=thread)
+                raise
+            self.record(s, "check-write", result=permit, thread=thread)
+            return permit
+
+    def op_write(self, s: OutputStream, data: bytes, thread: int) -> None:
+        with self.lock:
+            self.tick()
+            try:
+                s.write(data)
+            except StreamError as err:
+                self.record(s, "write", arg=len(data), result=err.kind, thread=thread)
+                raise
+            self.record(s, "write", arg=len(data), thread=thread)
+
+    def op_flush(self, s: OutputStream, thread: int) -> None:
+        with self.lock:
+            self.tick()
+            try:
+                s.start_flush()
+            except StreamError as err:
+                self.record(s, "flush", result=err.kind, thread=thread)
+                raise
+            self.record(s, "flush", thread=thread)
+
+    def _flushed(self, s: OutputStream) -> bool:
+        s.settle()
+        return s.writable()
+
+    def op_blocking_flush(self, s: OutputStream, thread: int, now_ns: Callable[[], int] = lambda: 0,
+                          ) -> Generator[Wait, WaitResult, None]:
+        with self.lock:
+            self.tick()
+            try:
+                s.start_flush()
+            except StreamError as err:
+                self.record(s, "blocking-flush", result=err.kind, thread=thread)
+                raise
+        yield from self.wait(lambda: self._flushed(s), f"blocking-flush on {s.name}", streams=[s], now_ns=now_ns)
+        with self.lock:
+            error = s.take_error() if s.error is not None else None
+            self.record(s, "blocking-flush", result=error, thread=thread)
+        if error is not None:
+            raise StreamError(error)
+
+    def op_blocking_write_and_flush(self, s: OutputStream, data: bytes, thread: int,
+                                    now_ns: Callable[[], int] = lambda: 0) -> Generator[Wait, WaitResult, None]:
+        """Host-side: the wasi:io/streams pseudo-code (wait, check-write, write; flush, wait)."""
+        n = len(data)
+        recorded = False
+        with self.lock:
+            self.tick()
+            s.settle()
+            if n > BLOCKING_WRITE_LIMIT or s.error is not None:
+                recorded = True
+                # recorded at once, so that a violation traps before anything is written
+                early = s.take_error() if s.error is not None else None
+                self.record(s, "blocking-write-and-flush", arg=n, result=early, thread=thread)
+                if early is not None:
+                    raise StreamError(early)
+        what = f"blocking-write-and-flush({n}) on {s.name}"
+        contents = memoryview(bytes(data))
+        error: str | None = None
+        try:
+            while contents:
+                yield from self.wait(lambda: self._flushed(s), what, streams=[s], now_ns=now_ns)
+                with self.lock:
+                    permit = s.check_write()
+                    chunk, contents = contents[:permit], contents[permit:]
+                    s.write(bytes(chunk))
+            with self.lock:
+                s.start_flush()
+            yield from self.wait(lambda: self._flushed(s), what, streams=[s], now_ns=now_ns)
+            with self.lock:
+                if s.error is not None:
+                    error = s.take_error()
+        except StreamError as err:
+            error = err.kind
+        if not recorded:
+            with self.lock:
+                self.record(s, "blocking-write-and-flush", arg=n, result=error, thread=thread)
+        if error is not None:
+            raise StreamError(error)
+
+    def op_subscribe(self, s: OutputStream, thread: int) -> Pollable:
+        with self.lock:
+            self.tick()
+            p = self.add_pollable(stream=s)
+            self.record(s, "subscribe", arg=p.handle, thread=thread)
+            return p
+
+    def pollable_ready(self, p: Pollable, now_ns: int) -> bool:
+        """Readiness as the guest may observe it (the lost wake-up fault hides it)."""
+        if p.stream is not None:
+            s = p.stream
+            s.settle()
+            return s.writable()
+        if p.deadline_ns is not None:
+            return now_ns >= p.deadline_ns
+        return p.ready_fn() if p.ready_fn is not None else True
+
+    def op_ready(self, p: Pollable, thread: int, now_ns: int) -> bool:
+        """Non-blocking `pollable.ready`."""
+        with self.lock:
+            if p.stream is not None:
+                self.tick()
+            ready = self.pollable_ready(p, now_ns)
+            if ready and p.stream is not None:
+                self.record(p.stream, "ready", arg=p.handle, thread=thread)
+            return ready
+
+    def op_poll(self, ps: list[Pollable], thread: int, now_ns: Callable[[], int]
+                ) -> Generator[Wait, WaitResult, list[int]]:
+        """`poll`: wait until at least one is ready; the indices of the ready ones."""
+        if not ps:
+            raise GuestTrap("wasmconc: poll of an empty list of pollables")
+        streams = list(dict.fromkeys(p.stream for p in ps if p.stream is not None))
+        with self.lock:
+            if streams:
+                self.tick()
+            for s in streams:
+                self.record(s, "poll", thread=thread,
+                            pollables=tuple(p.handle for p in ps if p.stream is s))
+        deadlines = [p.deadline_ns for p in ps if p.deadline_ns is not None]
+        what = "poll on " + ", ".join(p.describe() for p in ps)
+        ready: list[int] = []
+
+        def check() -> bool:
+            now = now_ns()
+            ready[:] = [i for i, p in enumerate(ps) if self.pollable_ready(p, now)]
+            return bool(ready)
+
+        yield from self.wait(check, what, streams=streams, deadline_ns=min(deadlines) if deadlines else None,
+                             now_ns=now_ns)
+        with self.lock:
+            for i in ready:
+                p = ps[i]
+                if p.stream is not None:
+                    self.record(p.stream, "ready", arg=p.handle, thread=thread)
+        return list(ready)
+
+    # -- reports ------------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        return self.config.describe()
+
+
+def stream_names(events: Iterable[Event]) -> list[str]:
+    return list(dict.fromkeys(e.stream for e in events))
