@@ -14,6 +14,7 @@ from typing import Protocol
 import pytest
 
 from ..runtime import HostFunction, Outcome, RunSettings, Status
+from ..runtime.extensions import Extension
 from .errors import GuestHangError, WasmconcWarning, WasmGuestFailure
 from .markers import NoHang, no_hang_marker
 
@@ -28,6 +29,9 @@ class GuestCheck(Protocol):
 
     def host_functions(self) -> Sequence[HostFunction]:
         """Extra imports the check observes the guest through."""
+
+    def extensions(self) -> Sequence[Extension]:
+        """Runtime extensions attached to each execution (runtime/extensions.py)."""
 
     def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
         """The failure this outcome is, or None."""
@@ -54,6 +58,9 @@ class NoHangCheck:
     def host_functions(self) -> Sequence[HostFunction]:
         return ()
 
+    def extensions(self) -> Sequence[Extension]:
+        return ()
+
     def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
         if outcome.status is Status.DEADLOCK:
             return GuestHangError("wasm_no_hang: a guest execution deadlocked")
@@ -74,6 +81,9 @@ class _NotAvailable:
         return settings
 
     def host_functions(self) -> Sequence[HostFunction]:
+        return ()
+
+    def extensions(self) -> Sequence[Extension]:
         return ()
 
     def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:

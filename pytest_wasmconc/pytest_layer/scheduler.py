@@ -127,7 +127,8 @@ class WasmScheduler:
                 if sandbox is not None:
                     sandbox.before_run()
                 result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
-                                              settings=settings, host_functions=self._host_functions())
+                                              settings=settings, host_functions=self._host_functions(),
+                                              extensions=self._extensions())
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
             finally:
@@ -201,7 +202,8 @@ class WasmScheduler:
             self._item.stash[ACTIVITY_KEY] = note
             if sandbox is not None:
                 sandbox.before_run()
-            outcome = self._runner.run(program, io, settings=settings, host_functions=self._host_functions())
+            outcome = self._runner.run(program, io, settings=settings, host_functions=self._host_functions(),
+                                       extensions=self._extensions())
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -212,6 +214,9 @@ class WasmScheduler:
 
     def _host_functions(self) -> list[Any]:
         return [fn for check in self._checks for fn in check.host_functions()]
+
+    def _extensions(self) -> list[Any]:
+        return [ext for check in self._checks for ext in check.extensions()]
 
     def _check_failures(self, outcome: Outcome) -> list[WasmGuestFailure]:
         return [f for f in (c.inspect(outcome) for c in self._checks) if f is not None]
