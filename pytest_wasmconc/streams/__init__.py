@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from .checker import EVENT_KINDS, SEQUENCE_KINDS, VIOLATION_KINDS, Event, ProtocolChecker, Violation
 from .core import STREAMS_MODULE, core_functions
+from .extension import StreamCheck, verdict_of
 from .model import DEFAULT_BUDGET, StreamConfig, StreamWorld
 from .report import Expect, StreamVerdict, judge, render_history
 from .sequence import Mismatch, Pattern, PatternError, compile_pattern
 
 __all__ = [
     "DEFAULT_BUDGET", "EVENT_KINDS", "Event", "Expect", "Mismatch", "Pattern", "PatternError", "ProtocolChecker",
-    "SEQUENCE_KINDS", "STREAMS_MODULE", "StreamConfig", "StreamVerdict", "StreamWorld", "VIOLATION_KINDS",
-    "Violation", "compile_pattern", "core_functions", "judge", "render_history",
+    "SEQUENCE_KINDS", "STREAMS_MODULE", "StreamCheck", "StreamConfig", "StreamVerdict", "StreamWorld", "VIOLATION_KINDS",
+    "Violation", "compile_pattern", "core_functions", "judge", "render_history", "verdict_of",
 ]

@@ -20,6 +20,7 @@ _HISTORY_TAIL = 40
 class StreamVerdict:
     """What the stream check concludes about one execution."""
 
+    world: StreamWorld | None = None
     violations: list[Violation] = field(default_factory=list)
     mismatches: list[tuple[str, Mismatch]] = field(default_factory=list)
     hang: bool = False
@@ -28,6 +29,10 @@ class StreamVerdict:
     @property
     def failed(self) -> bool:
         return bool(self.violations or self.mismatches or self.hang)
+
+    def output(self, stream: str = "stdout") -> bytes:
+        """The bytes the guest's flushes delivered on `stream`."""
+        return self.world.output(stream) if self.world is not None else b""
 
 
 def sequence_of(world: StreamWorld, stream: str) -> list[Event]:
@@ -52,7 +57,7 @@ def judge(world: StreamWorld, outcome: Outcome, expect: Expect = None) -> Stream
             world.exit(thread=0)  # main returned: the exit checks run now (no backtrace to give)
         except Exception:  # noqa: BLE001 - a halting world raises; the violation is recorded either way
             pass
-    verdict = StreamVerdict(violations=list(world.violations))
+    verdict = StreamVerdict(world=world, violations=list(world.violations))
     verdict.hang = outcome.status in (Status.DEADLOCK, Status.HANG)
     if not verdict.violations and not verdict.hang:
         for name, pattern in _patterns(expect, world).items():
