@@ -68,7 +68,7 @@ class StreamConfig:
 
     budget: int = DEFAULT_BUDGET
     flush_steps: int = 0
-    lost_wakeup: bool = False  # implies a flush delay of at least 1 step
+    lost_wakeup: bool = False
     fail_after: int | None = None
     busy_poll_limit: int = DEFAULT_BUSY_POLL_LIMIT
     halt: bool = False  # trap the guest at the first violation (checking mode)
@@ -234,8 +234,7 @@ class StreamWorld:
     sinks: dict[str, Callable[[bytes], None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # A lost wake-up needs something to wake for: under the fault a flush takes at least one step.
-        self.flush_steps = max(self.config.flush_steps, 1) if self.config.lost_wakeup else self.config.flush_steps
+        self.flush_steps = self.config.flush_steps
         self.lock = threading.RLock()
         self.step = 0
         self.delivered_total = 0
@@ -356,10 +355,10 @@ class StreamWorld:
         streams = list(streams)
         while True:
             with self.lock:
-                if check():
+                lost = bool(streams) and all(s.wakeups_lost() for s in streams)
+                if not (lost and deadline_ns is None) and check():
                     return
                 stepping = any(s.in_flight() for s in streams)
-                lost = bool(streams) and all(s.wakeups_lost() for s in streams)
                 start_step = self.step
             if lost and deadline_ns is None:
                 yield Until(ready=lambda: False,
@@ -480,7 +479,7 @@ class StreamWorld:
         if p.stream is not None:
             s = p.stream
             s.settle()
-            return s.writable()
+            return s.writable() and not s.wakeups_lost()
         if p.deadline_ns is not None:
             return now_ns >= p.deadline_ns
         return p.ready_fn() if p.ready_fn is not None else True
