@@ -172,7 +172,8 @@ def load_program(
     keys = tuple(k for k, _ in passes)
     known_name = None
     if isinstance(source, Program):
-        if source.engine_settings != engine_settings or source.passes != keys:
+        wanted_level = level.value if isinstance(level, InstrumentLevel) else level
+        if source.engine_settings != engine_settings or source.passes != keys or source.level.value != wanted_level:
             # Compiled for another mode or with other passes: load the same bytes again.
             known_name = source.name
             source = source.source_wasm or source.wasm

@@ -38,4 +38,4 @@ def hang_message(kind: str, value: Any) -> str:
     if kind == "max-steps":
         return (f"exceeded the step budget of {value} scheduling steps; this might be caused by a spin "
                 "loop or livelock (or the budget is too small: --max-steps)")
-    return f"still running after the {value:g} s wall-clock timeout (--timeout)"
+    return f"still running after its wall-clock timeout of {value:g} s"

@@ -88,6 +88,8 @@ class RunSettings:
     slices: tuple[int, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.preempt, Preempt):
+            object.__setattr__(self, "preempt", Preempt.parse(str(self.preempt)))
         if self.slice < 1:
             raise ConfigError(f"slice must be a positive amount of fuel, got {self.slice}")
         if self.max_steps is not None and self.max_steps < 1:
