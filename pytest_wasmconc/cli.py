@@ -5,6 +5,14 @@ guest trap (report on stderr), 124 after a deadlock or hang (report on
 stderr); `explore` exits 0 when every schedule passed and 1 at the first
 failing one; every command exits 2 on a usage or module error, with one line
 saying what is wrong.
+
+`--check streams` runs the guest on observed output streams (the
+`wasmconc_streams` imports of core guests, WASI 0.2 streams of components)
+with `--stream-budget`, `--stream-flush-steps` and `--stream-fault`: a
+protocol violation or an event sequence that does not match `--stream-expect`
+makes `run` exit 1 with the report (violation, guest backtrace, stream
+history) on stderr; a deadlock or hang still exits 124, its report then
+including the stream history.
 """
 
 from __future__ import annotations
@@ -16,16 +24,22 @@ import sys
 from typing import NoReturn, Sequence
 
 from .runtime.errors import WasmconcError
+from .runtime.extensions import Extension
 from .runtime.outcome import Outcome, Status
 from .runtime.runner import GuestIO, Runner
 from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, Preempt, RunSettings
 from .schedulers import DEFAULT_POLICY, POLICIES
+from .streams import PatternError, StreamCheck, StreamConfig, verdict_of
+from .streams.extension import echo_sinks
 
 __all__ = ["main"]
 
 EXIT_TRAP = 134
 EXIT_HANG = 124
 EXIT_USAGE = 2
+EXIT_CHECK = 1  # a --check found a violation
+CHECKS = ("streams",)
+STREAM_FAULTS = ("lost-wakeup",)
 
 
 class _UsageError(Exception):
@@ -66,6 +80,13 @@ def _seconds(text: str) -> float:
     return v
 
 
+def _nonnegative_int(text: str) -> int:
+    v = _int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {v}")
+    return v
+
+
 def _dir(text: str) -> tuple[str, str]:
     host, sep, guest = text.partition("::")
     if not host:
@@ -94,6 +115,18 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                    help=f"scheduling steps before a run counts as a hang (default {DEFAULT_MAX_STEPS})")
     p.add_argument("--timeout", type=_seconds, default=None,
                    help="wall-clock backstop in seconds: the guest is ended cleanly and reported as a hang")
+    p.add_argument("--check", dest="checks", action="append", choices=CHECKS, default=[],
+                   help="streams: run on observed output streams and fail (exit 1, with the report) on a "
+                        "stream protocol violation or an unexpected event sequence")
+    p.add_argument("--stream-budget", type=_positive_int, default=StreamConfig.budget, metavar="BYTES",
+                   help=f"bytes one check-write grants (default {StreamConfig.budget})")
+    p.add_argument("--stream-flush-steps", type=_nonnegative_int, default=0, metavar="K",
+                   help="a flush completes only after K device steps (default 0: at once)")
+    p.add_argument("--stream-fault", dest="stream_faults", action="append", choices=STREAM_FAULTS, default=[],
+                   help="lost-wakeup: stream readiness never fires again after the first flush")
+    p.add_argument("--stream-expect", metavar="PATTERN", default=None,
+                   help="with --check streams: the event sequence each stream must follow, e.g. "
+                        "'(check-write write flush subscribe poll ready)+'")
     if schedule_opts:
         p.add_argument("--policy", choices=sorted(POLICIES), default=DEFAULT_POLICY,
                        help=f"scheduling policy (default {DEFAULT_POLICY})")
@@ -148,6 +181,27 @@ def _io(ns: argparse.Namespace, guest_args: list[str], *, stdin: object, passthr
                    passthrough=passthrough, wasi=ns.wasi)
 
 
+def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
+    """The stream world every execution runs on: checked with --check streams, else only observed."""
+    try:
+        config = StreamConfig(budget=ns.stream_budget, flush_steps=ns.stream_flush_steps,
+                              lost_wakeup="lost-wakeup" in ns.stream_faults)
+        check = "streams" in ns.checks
+        if ns.stream_expect is not None and not check:
+            raise _UsageError("--stream-expect needs --check streams")
+        return [StreamCheck(config, expect=ns.stream_expect, check=check, sinks=echo_sinks() if echo else None)]
+    except (ValueError, PatternError) as exc:
+        raise _UsageError(f"--stream-expect: {exc}" if isinstance(exc, PatternError) else str(exc)) from None
+
+
+def _stream_failure(outcome: Outcome) -> str | None:
+    """The stream check's report when it failed this outcome (None: passed or not checked)."""
+    verdict = verdict_of(outcome)
+    if verdict is None or not verdict.failed or not verdict.text:
+        return None
+    return verdict.text
+
+
 def _exit_code_of(outcome: Outcome) -> int:
     if outcome.status is Status.EXITED:
         return (outcome.exit_code or 0) & 0xFF
@@ -168,6 +222,16 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
         parts += ["--level", ns.level]
     if ns.max_steps != DEFAULT_MAX_STEPS:
         parts += ["--max-steps", str(ns.max_steps)]
+    for check in ns.checks:
+        parts += ["--check", check]
+    if ns.stream_budget != StreamConfig.budget:
+        parts += ["--stream-budget", str(ns.stream_budget)]
+    if ns.stream_flush_steps:
+        parts += ["--stream-flush-steps", str(ns.stream_flush_steps)]
+    for fault in ns.stream_faults:
+        parts += ["--stream-fault", fault]
+    if ns.stream_expect is not None:
+        parts += ["--stream-expect", ns.stream_expect]
     parts += [ns.guest, token or "<no token: not a deterministic run>"]
     if guest_args:
         parts += ["--", *guest_args]
@@ -182,25 +246,36 @@ def _print_report(outcome: Outcome) -> None:
 def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *, token: str | None = None) -> int:
     runner = Runner(_settings(ns, preempt))
     io = _io(ns, guest_args, stdin="inherit", passthrough=True)
+    extensions = _extensions(ns, echo=True)
     if token is not None:
-        outcome = runner.replay(ns.guest, token, io)
+        outcome = runner.replay(ns.guest, token, io, extensions=extensions)
     else:
-        outcome = runner.run(ns.guest, io)
+        outcome = runner.run(ns.guest, io, extensions=extensions)
     sys.stdout.flush()
     _print_report(outcome)
-    if outcome.status is not Status.EXITED and outcome.token:
+    streams = _stream_failure(outcome)
+    if streams is not None:
+        print(streams, file=sys.stderr)
+    if (outcome.status is not Status.EXITED or streams is not None) and outcome.token:
         print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
+    if streams is not None and outcome.status in (Status.EXITED, Status.TRAPPED):
+        return EXIT_CHECK  # a violation (a trap it caused) or an unexpected sequence
     return _exit_code_of(outcome)
 
 
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     runner = Runner(_settings(ns, Preempt.FUEL))
     io = _io(ns, guest_args, stdin=None, passthrough=False)
-    result = runner.explore(ns.guest, io, schedules=ns.schedules, expect_exit=ns.expect_exit)
+    result = runner.explore(ns.guest, io, schedules=ns.schedules, expect_exit=ns.expect_exit,
+                            extensions=_extensions(ns, echo=False),
+                            is_failure=lambda o: o.failed(ns.expect_exit) or _stream_failure(o) is not None)
     o = result.outcome
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
+        streams = _stream_failure(o)
+        if streams is not None:
+            print(streams)
         if o.stdout:
             print("--- guest stdout ---")
             print(o.stdout.rstrip("\n"))
