@@ -77,7 +77,8 @@ def judge(world: StreamWorld, outcome: Outcome, expect: Expect = None) -> Stream
         lines.append(f"the guest {'deadlocked' if outcome.status is Status.DEADLOCK else 'hung'} with its streams "
                      f"in this state: {where}")
     if verdict.failed:
-        lines += render_history(world)
+        focus = [v.index for v in verdict.violations] + [m.event.index for _, m in verdict.mismatches if m.event]
+        lines += render_history(world, focus=min(focus) if focus else None)
     verdict.text = "\n".join(lines)
     return verdict
 
@@ -93,15 +94,21 @@ def _backtrace_lines(v: Violation, outcome: Outcome) -> list[str]:
     return ["  guest backtrace: not captured (the guest went on after the violation)"]
 
 
-def render_history(world: StreamWorld, tail: int = _HISTORY_TAIL) -> list[str]:
+def render_history(world: StreamWorld, tail: int = _HISTORY_TAIL, focus: int | None = None) -> list[str]:
+    """Each stream's state and events: the last `tail`, or those leading up to event `focus`."""
     lines = [f"stream history ({world.describe()}; {world.step} device steps):"]
     for name, s in world.by_name.items():
         events = world.events_of(name)
         lines.append(f"  {name}: {s.describe_state()}; {len(events)} events")
-        shown = events[-tail:]
-        if len(events) > len(shown):
-            lines.append(f"    ... {len(events) - len(shown)} earlier events")
+        end = len(events)
+        if focus is not None:
+            end = min(end, next((i + 1 for i, e in enumerate(events) if e.index >= focus), end) + 3)
+        shown = events[max(0, end - tail):end]
+        if len(events) > len(shown) and shown and shown[0] is not events[0]:
+            lines.append(f"    ... {events.index(shown[0])} earlier events")
         lines += [f"    {e.render()}" for e in shown]
+        if end < len(events):
+            lines.append(f"    ... {len(events) - end} later events")
     if world.dropped_events:
         lines.append(f"  ({world.dropped_events} later events were not kept)")
     return lines
