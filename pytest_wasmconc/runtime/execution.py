@@ -139,6 +139,10 @@ class _Router:
             return capi.trap_request(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
 
     def resume(self, pending: Any) -> bool:
+        if type(pending.gen) is not _GENERATOR:
+            # A host call that steps itself (userimports._Session): it may be
+            # inside a call back into the guest, whose own host calls park.
+            return pending.gen.resume_pending(pending)  # type: ignore[no-any-return]
         thread = THREADS.get(pending.store_key)
         if thread is None:
             pending.write_trap("wasmconc: guest thread is gone")
@@ -183,6 +187,7 @@ class _Router:
 
 
 ROUTER = _Router()
+_GENERATOR = type((lambda: (yield))())
 
 
 def _signed64(v: int) -> int:

@@ -10,7 +10,7 @@ its future.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import wasmtime
 
@@ -68,6 +68,9 @@ class GuestThread:
         self.frames: list[str] = []
         self.ended_by: str | None = None
         self.call: Any = None  # the HostCall object host functions receive
+        # Splices host frames (user host functions, their calls back into the
+        # guest) into the wasm backtrace when it is captured (userimports.py).
+        self.decorate_frames: Callable[[list[str]], list[str]] | None = None
 
     @property
     def is_main(self) -> bool:
@@ -200,4 +203,5 @@ class GuestThread:
 
     def capture_frames(self) -> None:
         if self.failure is not None and not self.frames:
-            self.frames = [str(f) for f in self.failure.frames]
+            frames = [str(f) for f in self.failure.frames]
+            self.frames = self.decorate_frames(frames) if self.decorate_frames is not None else frames
