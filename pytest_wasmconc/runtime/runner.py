@@ -25,6 +25,7 @@ from .program import GuestSource, Program, load_program
 from .serial import run_serial
 from .os_threads import run_os
 from .settings import Preempt, RunSettings
+from .userimports import HostRun, ImportsSpec
 from .token import ReplayToken, decode_token, encode_token
 from .wasi_native import NativeWasi
 
@@ -99,18 +100,24 @@ class Runner:
         settings: RunSettings | None = None,
         host_functions: Iterable[HostFunction] = (),
         extensions: Sequence[Extension] = (),
+        imports: ImportsSpec | None = None,
     ) -> Outcome:
+        """Run once; `imports` are user host functions {"module": {"name": callable}} (userimports.py)."""
         s = settings or self.settings
         program = self.load(guest, s, extensions=extensions)
-        return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions)
+        return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions,
+                            imports=imports)
 
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
-                extensions: Sequence[Extension] = ()) -> Outcome:
+                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         attachments = [ext.attach(program, settings) for ext in extensions]
         extra = [fn for a in attachments for fn in a.host_functions()]
+        user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
+        if user is not None:
+            extra += user.functions()
         argv = [io.program_name or Path(program.name).name] + list(io.args)
         wasi = _make_wasi(io, argv)
         native = wasi if getattr(wasi, "native", False) else None
@@ -119,6 +126,8 @@ class Runner:
             ex = Execution(program, settings, list(wasi.functions()) + list(host_functions) + extra,
                            native_wasi=native, observers=attachments)
             wasi.set_waker(ex.poke)
+            if user is not None:
+                user.attach(ex)
             recording: Recording | None = None
             if settings.preempt is Preempt.OS:
                 run_os(ex)
@@ -127,7 +136,11 @@ class Runner:
                 run_serial(ex, recording)
         finally:
             wasi.close()
+            if user is not None:
+                user.close()
         outcome = ex.outcome(wasi.stdout, wasi.stderr, time.perf_counter() - started)
+        if user is not None:
+            user.finish(outcome)
         outcome.trace = list(getattr(wasi, "trace", []))
         if recording is not None:
             outcome.decisions = tuple(recording.decisions)
@@ -143,7 +156,7 @@ class Runner:
             rerun: Rerun | None = None
             if settings.preempt is Preempt.FUEL:  # deterministic: the same execution again
                 rerun = lambda exts: self.execute(program, io, settings, host_functions,  # noqa: E731
-                                                  extensions=exts)
+                                                  extensions=exts, imports=imports)
             for a in attachments:
                 a.finished(outcome, rerun)
         return outcome
@@ -163,6 +176,7 @@ class Runner:
         step: int = 1,
         is_failure: Callable[[Outcome], bool] | None = None,
         extensions: Sequence[Extension] = (),
+        imports: ImportsSpec | None = None,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
@@ -183,7 +197,7 @@ class Runner:
         for n in range(schedules):
             index = start + n * step
             s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
-            outcome = self.execute(program, io, s, fns, extensions=extensions)
+            outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports)
             count += 1
             distinct[outcome.summary()] += 1
             if failed_check(outcome):
@@ -192,11 +206,12 @@ class Runner:
         return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
 
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
-               host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = ()) -> Outcome:
+               host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = (),
+               imports: ImportsSpec | None = None) -> Outcome:
         tok = decode_token(token)
         tok.check_compatible()
         return self.run(guest, io, settings=tok.apply(self.settings), host_functions=host_functions,
-                        extensions=extensions)
+                        extensions=extensions, imports=imports)
 
 
 def _policy_config(s: RunSettings) -> PolicyConfig:
