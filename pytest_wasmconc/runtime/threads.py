@@ -9,6 +9,7 @@ its future.
 
 from __future__ import annotations
 
+import ctypes
 import enum
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -68,6 +69,7 @@ class GuestThread:
         self.frames: list[str] = []
         self.ended_by: str | None = None
         self.call: Any = None  # the HostCall object host functions receive
+        self._fuel_out = ctypes.c_uint64()
         # Splices host frames (user host functions, their calls back into the
         # guest) into the wasm backtrace when it is captured (userimports.py).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
@@ -128,14 +130,13 @@ class GuestThread:
     def begin_quantum(self, fuel: int) -> None:
         """Give the next poll exactly `fuel` units before it yields (fuel mode)."""
         assert self.store is not None
-        capi.set_fuel_yield_interval(self.store._context(), fuel)
-        self.store.set_fuel(FUEL_RESERVE)
+        capi.begin_fuel_quantum(self.store._context(), fuel, FUEL_RESERVE)
 
     def fuel_used(self) -> int:
         """Fuel consumed since the last `begin_quantum` (fuel mode)."""
         if self.store is None:
             return 0
-        return FUEL_RESERVE - self.store.get_fuel()
+        return FUEL_RESERVE - capi.fuel_remaining(self.store._context(), self._fuel_out)
 
     def poll(self) -> bool:
         """Poll the current future; True when the thread has finished for good."""
