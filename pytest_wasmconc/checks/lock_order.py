@@ -49,7 +49,6 @@ from ..instrument.locks import (
     table_fingerprint,
 )
 from ..runtime.hostapi import GuestTrap, HostCall, HostFunction, ValType
-from ..runtime.hostlocks import HostLockEvent
 
 if TYPE_CHECKING:
     from ..instrument import ModuleRewriter
@@ -260,9 +259,18 @@ class _Recorder:
         ]
 
     def on_event(self, call: HostCall, event: object) -> None:
-        if isinstance(event, HostLockEvent):
-            self._host_event(call.thread_id, event.kind, event.lock, getattr(event.lock, "name", "?"),
-                             f"HostLock.{_METHOD.get(event.kind, event.kind)}")
+        # HostLockEvent, and any host lock event of the same shape (`kind` with HostLockEvent's
+        # words, `lock`): hostsync's Lock and RLock. Semaphores are not locks: nobody owns them.
+        kind = getattr(event, "kind", None)
+        lock = getattr(event, "lock", None)
+        if kind not in _METHOD or lock is None or "semaphore" in str(getattr(lock, "kind", "")):
+            return
+        label = getattr(lock, "label", None) or f"host lock {getattr(lock, 'name', '?')!r}"
+        via = f"{type(lock).__name__}.{_METHOD[kind]}"
+        function = getattr(event, "function", None)
+        if function:
+            via += f" in host function {function}"
+        self._host_event(call.thread_id, kind, lock, str(label), via)
 
     def finished(self, outcome: Outcome, rerun: Rerun | None) -> None:
         if self.probe is None:
@@ -307,7 +315,7 @@ class _Recorder:
 
     # -- host events --------------------------------------------------------------------
 
-    def _host_event(self, tid: int, kind: str, obj: object, name: str, via: str) -> None:
+    def _host_event(self, tid: int, kind: str, obj: object, label: str, via: str) -> None:
         key: LockKey = ("host", id(obj))
         python = _python_stack()
         where = python[0] if python else "<host>"
@@ -315,7 +323,7 @@ class _Recorder:
             taken = self._next(tid, where, via)
             taken.python = python
             if key not in self.check.graph.locks:
-                self.check.graph.lock(key, f"host lock {name!r}")
+                self.check.graph.lock(key, label)
             if kind == "before":
                 self._request(tid, key, taken)
             elif kind == "acquired":
@@ -375,10 +383,16 @@ _METHOD = {"before": "acquire", "acquired": "acquire", "try-acquired": "try_acqu
 
 
 def _python_stack(limit: int = 8) -> list[str]:
-    """The caller's Python frames outside this package, innermost first."""
-    out = []
+    """The host function's own Python frames, innermost first.
+
+    Those are the frames between the lock (this package) and the runtime
+    that called the host function (this package again).
+    """
+    out: list[str] = []
     for fs in reversed(traceback.extract_stack()):
         if os.path.abspath(fs.filename).startswith(_PACKAGE_DIR + os.sep):
+            if out:
+                break
             continue
         out.append(f"{fs.name} ({os.path.basename(fs.filename)}:{fs.lineno})")
         if len(out) >= limit:

@@ -114,5 +114,9 @@ class HostLock:
         finally:
             self.release(call)
 
+    @property
+    def label(self) -> str:
+        return f"host lock {self.name!r}"
+
     def __repr__(self) -> str:
         return f"<HostLock {self.name!r}>"
