@@ -403,6 +403,8 @@ class Execution:
                 self._set_end(End(Status.EXITED, exit_code=0, thread=0))
             return
         if self.end is not None:
+            if self.end.host_exception is not None and self.end.thread == thread.tid:
+                thread.capture_frames()  # its own host function failed: where the guest called it
             return  # it was stopped because the guest was already ending
         if f.exit_status is not None:  # wasmtime's own WASI proc_exit
             self._set_end(End(Status.EXITED, exit_code=f.exit_status, thread=thread.tid))
