@@ -190,6 +190,9 @@ class HostWorker:
         except HostCallAborted:
             return ABORTED
         except BaseException as exc:  # the fiber side decides what each means
+            tb = exc.__traceback__
+            if tb is not None and tb.tb_frame.f_code is HostWorker._run.__code__:
+                exc.__traceback__ = tb.tb_next  # the user's traceback starts in the user's function
             return Raised(exc)
         finally:
             self.depth -= 1

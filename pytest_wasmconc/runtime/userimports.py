@@ -878,9 +878,9 @@ class _Session:
                 self.worker.send(Reply(value))
                 msg = self._receive()
             elif self.state is _ABANDONED:
-                if stopping:
+                if thread.kill_message is not None:
                     return self._stop(pending)
-                return False  # the hang is declared; the driver stops this thread next
+                return False  # the hang is declared; the driver stops this thread next (for its backtrace)
             elif self.msg is not None:
                 msg, self.msg = self.msg, None
             else:
