@@ -13,6 +13,13 @@ protocol violation or an event sequence that does not match `--stream-expect`
 makes `run` exit 1 with the report (violation, guest backtrace, stream
 history) on stderr; a deadlock or hang still exits 124, its report then
 including the stream history.
+
+`--check lock-order` instruments the guest's lock functions and fails on a
+lock-order inversion (a cycle in the order locks are taken, a potential
+deadlock) even when no schedule deadlocked: `explore` stops at the first
+schedule that completes a cycle and exits 1, `run`/`replay` exit 1 (or 124
+after a deadlock), with the report ("lock-order inversion", the cycle, each
+edge's thread and backtraces).
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ import shlex
 import sys
 from typing import NoReturn, Sequence
 
-from .runtime.errors import WasmconcError
+from .checks.lock_order import LockOrderCheck, lock_order_of
+from .runtime.errors import ModuleError, WasmconcError
 from .runtime.extensions import Extension
 from .runtime.outcome import Outcome, Status
+from .runtime.program import Program
 from .runtime.runner import GuestIO, Runner
 from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, Preempt, RunSettings
 from .schedulers import DEFAULT_POLICY, POLICIES
@@ -38,7 +47,7 @@ EXIT_TRAP = 134
 EXIT_HANG = 124
 EXIT_USAGE = 2
 EXIT_CHECK = 1  # a --check found a violation
-CHECKS = ("streams",)
+CHECKS = ("streams", "lock-order")
 STREAM_FAULTS = ("lost-wakeup",)
 
 
@@ -117,7 +126,8 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                    help="wall-clock backstop in seconds: the guest is ended cleanly and reported as a hang")
     p.add_argument("--check", dest="checks", action="append", choices=CHECKS, default=[],
                    help="streams: run on observed output streams and fail (exit 1, with the report) on a "
-                        "stream protocol violation or an unexpected event sequence")
+                        "stream protocol violation or an unexpected event sequence; lock-order: fail (exit 1, "
+                        "with the report) on a lock-order inversion (potential deadlock)")
     p.add_argument("--stream-budget", type=_positive_int, default=StreamConfig.budget, metavar="BYTES",
                    help=f"bytes one check-write grants (default {StreamConfig.budget})")
     p.add_argument("--stream-flush-steps", type=_nonnegative_int, default=0, metavar="K",
@@ -189,7 +199,11 @@ def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
         check = "streams" in ns.checks
         if ns.stream_expect is not None and not check:
             raise _UsageError("--stream-expect needs --check streams")
-        return [StreamCheck(config, expect=ns.stream_expect, check=check, sinks=echo_sinks() if echo else None)]
+        exts: list[Extension] = [StreamCheck(config, expect=ns.stream_expect, check=check,
+                                             sinks=echo_sinks() if echo else None)]
+        if "lock-order" in ns.checks:
+            exts.append(LockOrderCheck())
+        return exts
     except (ValueError, PatternError) as exc:
         raise _UsageError(f"--stream-expect: {exc}" if isinstance(exc, PatternError) else str(exc)) from None
 
@@ -200,6 +214,27 @@ def _stream_failure(outcome: Outcome) -> str | None:
     if verdict is None or not verdict.failed or not verdict.text:
         return None
     return verdict.text
+
+
+def _guest(runner: Runner, ns: argparse.Namespace, extensions: list[Extension]) -> str | Program:
+    """The guest; loaded first under --check lock-order, which refuses a guest it cannot see into."""
+    for ext in extensions:
+        if isinstance(ext, LockOrderCheck):
+            settings = runner.settings
+            program = runner.load(ns.guest, settings, extensions=extensions)
+            problem = ext.problem_with(program)
+            if problem is not None:
+                raise ModuleError(problem)
+            return program
+    return str(ns.guest)
+
+
+def _lock_order_failure(outcome: Outcome) -> str | None:
+    """The lock-order check's report when it found an inversion (None: none, or not checked)."""
+    check = lock_order_of(outcome)
+    if check is None or not check.failed:
+        return None
+    return check.report()
 
 
 def _exit_code_of(outcome: Outcome) -> int:
@@ -250,25 +285,32 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     if token is not None:
         outcome = runner.replay(ns.guest, token, io, extensions=extensions)
     else:
-        outcome = runner.run(ns.guest, io, extensions=extensions)
+        outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions)
     sys.stdout.flush()
     _print_report(outcome)
     streams = _stream_failure(outcome)
     if streams is not None:
         print(streams, file=sys.stderr)
-    if (outcome.status is not Status.EXITED or streams is not None) and outcome.token:
+    locks = _lock_order_failure(outcome)
+    if locks is not None:
+        print(locks, file=sys.stderr)
+    if (outcome.status is not Status.EXITED or streams is not None or locks is not None) and outcome.token:
         print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
     if streams is not None and outcome.status in (Status.EXITED, Status.TRAPPED):
         return EXIT_CHECK  # a violation (a trap it caused) or an unexpected sequence
+    if locks is not None and outcome.status is Status.EXITED:
+        return EXIT_CHECK
     return _exit_code_of(outcome)
 
 
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     runner = Runner(_settings(ns, Preempt.FUEL))
     io = _io(ns, guest_args, stdin=None, passthrough=False)
-    result = runner.explore(ns.guest, io, schedules=ns.schedules, expect_exit=ns.expect_exit,
-                            extensions=_extensions(ns, echo=False),
-                            is_failure=lambda o: o.failed(ns.expect_exit) or _stream_failure(o) is not None)
+    extensions = _extensions(ns, echo=False)
+    result = runner.explore(_guest(runner, ns, extensions), io, schedules=ns.schedules,
+                            expect_exit=ns.expect_exit, extensions=extensions,
+                            is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
+                                                  or _lock_order_failure(o) is not None))
     o = result.outcome
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")
@@ -276,6 +318,9 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         streams = _stream_failure(o)
         if streams is not None:
             print(streams)
+        locks = _lock_order_failure(o)
+        if locks is not None:
+            print(locks)
         if o.stdout:
             print("--- guest stdout ---")
             print(o.stdout.rstrip("\n"))
@@ -284,6 +329,9 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
             print(o.stderr.rstrip("\n"))
         print(f"replay: {_replay_command(ns, guest_args, o.token)}")
     print(f"explored {result.summary()}")
+    check = lock_order_of(o)
+    if check is not None and not result.failed:
+        print(f"{check.summary()}; no lock-order inversion")
     return 1 if result.failed else 0
 
 

@@ -57,7 +57,16 @@ if TYPE_CHECKING:
     from ..runtime.program import Program
     from ..runtime.settings import RunSettings
 
-__all__ = ["OUTCOME_KEY", "TITLE", "Cycle", "LockOrderCheck", "LockOrderGraph", "Taken", "Witness"]
+__all__ = [
+    "OUTCOME_KEY",
+    "TITLE",
+    "Cycle",
+    "LockOrderCheck",
+    "LockOrderGraph",
+    "Taken",
+    "Witness",
+    "lock_order_of",
+]
 
 TITLE = "lock-order inversion"
 OUTCOME_KEY = "lock_order"
@@ -453,6 +462,13 @@ class LockOrderCheck:
                     self.problems.append(no_names_message(program.name))
         return rec
 
+    def problem_with(self, program: Program) -> str | None:
+        """Why this check cannot check `program` (loaded with this check), or None."""
+        info = program.pass_results.get(self.pass_key)
+        if isinstance(info, LockInstrumentation) and info.finds_nothing:
+            return no_names_message(program.name)
+        return None
+
     # -- results ---------------------------------------------------------------------------
 
     @property
@@ -523,7 +539,7 @@ class LockOrderCheck:
         ex = self._execution(taken.execution)
         if ex is None or ex.rerun is None:
             mode = ex.settings.preempt.value if ex is not None else "?"
-            taken.note = (f"full backtrace only in fuel mode (this ran in {mode} mode)" if mode != "fuel"
+            taken.note = (f"full backtrace only in fuel mode; this ran in {mode} mode" if mode != "fuel"
                           else "full backtrace not available")
             return
         probe = _ProbeExtension(self, _Probe(taken.seq, taken.tid, taken.where))
@@ -611,9 +627,15 @@ def _digest(data: bytes) -> str:
 
 
 def no_names_message(guest: str) -> str:
-    return (f"{TITLE} check cannot see any lock of {guest}: it has no name section (function names), "
+    return (f"lock-order check: cannot see any lock of {guest}: it has no name section (function names), "
             "so its lock functions (pthread_mutex_lock, ...) cannot be found. wasm-opt drops the name "
             "section unless run with -g (--debuginfo), and so does clang when it runs wasm-opt at link "
             "time (link without -O, or pass -g); `wasm-tools strip --all` drops it too (plain "
             "`wasm-tools strip` keeps it). Rebuild the guest with its names, or report its locks "
             "through the wasmconc.lock_acquired / lock_released imports")
+
+
+def lock_order_of(outcome: Outcome) -> LockOrderCheck | None:
+    """The lock-order check an execution ran under (None: it was not checked)."""
+    check = outcome.extra.get(OUTCOME_KEY)
+    return check if isinstance(check, LockOrderCheck) else None
