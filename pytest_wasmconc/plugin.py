@@ -132,7 +132,14 @@ def wasm_shard() -> Shard:
 
 
 @pytest.fixture
-def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard) -> WasmScheduler:
+def wasm_imports() -> Any:
+    """User host functions for every wasm_scheduler run of a test: override it to return
+    {"module": {"name": callable}} (or a function returning that, called per execution)."""
+    return {}
+
+
+@pytest.fixture
+def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_imports: Any) -> WasmScheduler:
     """Runs and explores guests under the test's mode, policy, seed and marker checks."""
     item = request.node
     state = state_of(request.config)
@@ -141,4 +148,4 @@ def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard) -> WasmSch
         checks = guards.checks_for(item)
     except markers.MarkerError as exc:
         pytest.fail(str(exc), pytrace=False)
-    return WasmScheduler(item, state.runner, plan, checks, wasm_shard)
+    return WasmScheduler(item, state.runner, plan, checks, wasm_shard, imports=wasm_imports)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
-from . import timeouts
+from . import hostimports, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
 from .guards import GuestCheck
 from .markers import DEFAULT_NO_HANG_TIMEOUT
@@ -52,8 +52,9 @@ class WasmScheduler:
     """Runs guests the way this test is configured (fixture `wasm_scheduler`)."""
 
     def __init__(self, item: pytest.Item, runner: Runner, plan: TestPlan, checks: Sequence[GuestCheck],
-                 shard: Shard = Shard()) -> None:
+                 shard: Shard = Shard(), *, imports: Any = None) -> None:
         self._item = item
+        self._fixture_imports = imports  # the wasm_imports fixture's (hostimports.py)
         self._runner = runner
         self.plan = plan
         self._checks = list(checks)
@@ -76,14 +77,19 @@ class WasmScheduler:
     # -- one execution ---------------------------------------------------------
 
     def run(self, guest: Guest, args: Sequence[str] = (), *, sandbox: WasiSandbox | None = None,
-            stdin: bytes | str | os.PathLike[str] | None = None) -> Outcome:
-        """Run the guest once; returns its outcome (a `wasm_no_hang` test fails on a deadlock or hang)."""
+            stdin: bytes | str | os.PathLike[str] | None = None, imports: Any = None) -> Outcome:
+        """Run the guest once; returns its outcome (a `wasm_no_hang` test fails on a deadlock or hang).
+
+        `imports`: user host functions {"module": {"name": callable}} (or a function returning
+        that, called per execution); a Python exception from one fails the test as itself.
+        """
         __tracebackhide__ = True
         base = self.settings
         program = self._load(guest, base)
         io = self._io(args, sandbox, stdin)
         settings, cut = self._bounded(base)
-        outcome = self._execute(program, io, settings, sandbox, f"{program.name} ({settings.preempt.value} mode)")
+        outcome = self._execute(program, io, settings, sandbox, f"{program.name} ({settings.preempt.value} mode)",
+                                imports)
         record = GuestRecord(program.name, "replay" if self.plan.replaying else "run", outcome,
                              expect_exit=None, settings=settings, cut_by_timeout=cut)
         self._finish(record)
@@ -92,7 +98,7 @@ class WasmScheduler:
     # -- many executions --------------------------------------------------------
 
     def explore(self, guest: Guest, args: Sequence[str] = (), *, schedules: int | None = None,
-                sandbox: WasiSandbox | None = None, expect_exit: int | None = 0) -> Outcome:
+                sandbox: WasiSandbox | None = None, expect_exit: int | None = 0, imports: Any = None) -> Outcome:
         """Run up to `schedules` schedules; return the first failing outcome, or the last when all passed."""
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
@@ -102,7 +108,7 @@ class WasmScheduler:
         program = self._load(guest, base)
         io = self._io(args, sandbox, None)
         if self.plan.replaying:
-            return self._replay_once(program, io, base, sandbox, expect_exit)
+            return self._replay_once(program, io, base, sandbox, expect_exit, imports)
         total = schedules if schedules is not None else self.plan.schedules
         indices = range(self.shard.index, total, self.shard.count)
         if not indices:
@@ -128,7 +134,7 @@ class WasmScheduler:
                     sandbox.before_run()
                 result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
                                               settings=settings, host_functions=self._host_functions(),
-                                              extensions=self._extensions())
+                                              extensions=self._extensions(), imports=self._imports(imports))
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
             finally:
@@ -151,11 +157,11 @@ class WasmScheduler:
     # -- helpers --------------------------------------------------------------------
 
     def _replay_once(self, program: Program, io: GuestIO, base: RunSettings, sandbox: WasiSandbox | None,
-                     expect_exit: int | None) -> Outcome:
+                     expect_exit: int | None, imports: Any = None) -> Outcome:
         """Under --wasm-replay an exploration is the one recorded schedule."""
         __tracebackhide__ = True
         settings, cut = self._bounded(base)
-        outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)")
+        outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)", imports)
         self._finish(GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut))
         return outcome
 
@@ -196,14 +202,14 @@ class WasmScheduler:
         return settings, cut
 
     def _execute(self, program: Program, io: GuestIO, settings: RunSettings, sandbox: WasiSandbox | None,
-                 note: str) -> Outcome:
+                 note: str, imports: Any = None) -> Outcome:
         __tracebackhide__ = True
         try:
             self._item.stash[ACTIVITY_KEY] = note
             if sandbox is not None:
                 sandbox.before_run()
             outcome = self._runner.run(program, io, settings=settings, host_functions=self._host_functions(),
-                                       extensions=self._extensions())
+                                       extensions=self._extensions(), imports=self._imports(imports))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -211,6 +217,10 @@ class WasmScheduler:
         if sandbox is not None:
             sandbox.after_run(outcome)
         return outcome
+
+    def _imports(self, imports: Any) -> Any:
+        __tracebackhide__ = True
+        return hostimports.combine(self._fixture_imports, imports)
 
     def _host_functions(self) -> list[Any]:
         return [fn for check in self._checks for fn in check.host_functions()]
@@ -232,6 +242,7 @@ class WasmScheduler:
             record.raised = True
             first = failures[0]
             raise type(first)(render_record(self._item, record))
+        hostimports.raise_host_exception(self._item, record)  # a host function's exception, as itself
 
     def __repr__(self) -> str:
         s = self.plan.settings
