@@ -265,7 +265,12 @@ class _ComponentPending:
         _write_result(self.ctx, self.result_ty, self.results, value)
 
     def write_trap(self, message: str) -> None:
+        # Wasmtime reads the error only when the callback itself returns: after a wait, the
+        # results are left unwritten (so the call fails) and the thread keeps the real message.
         self.err_ret[0] = ffi.wasmtime_error_new(message.encode())
+        thread = THREADS.get(self.store_key)
+        if isinstance(thread, ComponentThread):
+            thread.late_trap = message
 
 
 def _write_result(ctx: Any, result_ty: Any, results: Any, value: Any) -> None:
@@ -339,11 +344,14 @@ def _trampoline(env, ctx, ty_raw, args, nargs, results, nresults, err_ret, cont_
         elif hasattr(outcome, "send") and hasattr(outcome, "throw"):  # a generator: a blocking call
             with _clock:
                 key = next(_ckeys)
-                _CPENDING[key] = _ComponentPending(key, binding, outcome, store_key, ctx, result_ty, results,
-                                                   err_ret)
-            cont.callback = _resume
-            cont.env = key
-            cont.finalizer = _pending_finalizer
+            pending = _ComponentPending(key, binding, outcome, store_key, ctx, result_ty, results, err_ret)
+            # Run it up to its first wait now: a trap before any wait must reach Wasmtime from here.
+            if not ROUTER.resume(pending):
+                with _clock:
+                    _CPENDING[key] = pending
+                cont.callback = _resume
+                cont.env = key
+                cont.finalizer = _pending_finalizer
         else:
             _write_result(ctx, result_ty, results, outcome)
     except BaseException as exc:  # noqa: BLE001 - never unwind into Rust
@@ -470,8 +478,12 @@ class ComponentThread(GuestThread):
         self._run_result = result
         self.future = fut
 
+    late_trap: str | None = None  # a trap a blocking host call raised after it waited
+
     def poll(self) -> bool:
         finished = super().poll()
+        if finished and self.failure is not None and self.late_trap is not None:
+            self.failure.message = self.late_trap
         if finished and self.failure is None and self.phase is Phase.DONE:
             res = self._run_result
             if res.kind == ffi.WASMTIME_COMPONENT_RESULT.value and not res.of.result.is_ok:

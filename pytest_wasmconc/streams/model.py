@@ -144,9 +144,12 @@ class OutputStream:
         """check-write would return non-zero or an error (after `settle`)."""
         return self.error is not None or self.flush_issued is None
 
-    def wakeups_lost(self) -> bool:
-        """Under the lost wake-up fault, readiness never fires once the first flush completed."""
-        return self.world.config.lost_wakeup and self.first_flush_done is not None
+    def wakeups_lost(self, since: int | None = None) -> bool:
+        """Under the lost wake-up fault, readiness never fires for a wait that began (at device step
+        `since`, default now) after the first flush completed."""
+        if not self.world.config.lost_wakeup or self.first_flush_done is None:
+            return False
+        return self.first_flush_done < (self.world.step if since is None else since)
 
     def take_error(self) -> str:
         """The error to report now: last-operation-failed once, then closed."""
@@ -353,9 +356,11 @@ class StreamWorld:
         reports the guest as deadlocked (or hung) with every thread's backtrace.
         """
         streams = list(streams)
+        with self.lock:
+            began = self.step
         while True:
             with self.lock:
-                lost = bool(streams) and all(s.wakeups_lost() for s in streams)
+                lost = bool(streams) and all(s.wakeups_lost(began) for s in streams)
                 if not (lost and deadline_ns is None) and check():
                     return
                 stepping = any(s.in_flight() for s in streams)
