@@ -28,7 +28,7 @@ def clock_random(seed: int, preempt: Preempt = Preempt.FUEL) -> str:
 
 
 def values(out: str, name: str) -> list[str]:
-    return re.findall(rf"^{name}\[\d\]=(\S+)$", out, re.M)
+    return re.findall(rf"^{name}\[\d\]=(\S+)$", out, re.MULTILINE)
 
 
 def test_the_same_seed_prints_byte_identical_clocks_and_random_bytes() -> None:
