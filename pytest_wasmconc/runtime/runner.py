@@ -16,6 +16,7 @@ from ..schedulers import derive_seed, make_policy
 from ..schedulers.base import PolicyConfig
 from ..schedulers.recording import Recording
 from .cache import CompileCache
+from .components import ComponentProgram, execute_component, is_component, load_component
 from .errors import ConfigError
 from .execution import Execution
 from .extensions import Extension, Rerun, load_passes
@@ -88,6 +89,8 @@ class Runner:
     def load(self, guest: GuestSource, settings: RunSettings | None = None, *,
              extensions: Sequence[Extension] = ()) -> Program:
         s = settings or self.settings
+        if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
+            return load_component(guest, s.engine)  # type: ignore[return-value]
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions))
 
     # -- one execution ----------------------------------------------------------
@@ -111,6 +114,8 @@ class Runner:
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
+        if isinstance(program, ComponentProgram):
+            return execute_component(program, io, settings, host_functions, extensions=extensions)
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         attachments = [ext.attach(program, settings) for ext in extensions]
