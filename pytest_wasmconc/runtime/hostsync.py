@@ -74,8 +74,13 @@ class WaitContext(Protocol):
     def scheduling_point(self) -> None:
         """Let the scheduler run another guest thread first (no-op where it cannot choose)."""
 
-    def park(self, ready: Callable[[], bool], timeout_ns: int | None, describe: str) -> bool:
-        """Park the guest thread until `ready()`; False when `timeout_ns` passed first."""
+    def park(self, ready: Callable[[], bool], timeout_ns: int | None, describe: str,
+             external: bool = False) -> bool:
+        """Park the guest thread until `ready()`; False when `timeout_ns` passed first.
+
+        `external`: something outside the guest (a plain Python thread) may make it
+        ready, so all guest threads parked is not a deadlock.
+        """
 
     def sleep_ns(self, ns: int) -> None:
         """Park the guest thread for `ns` nanoseconds of the execution's clock."""
@@ -173,8 +178,11 @@ class _HostObject:
 
     kind = "host object"
 
-    def __init__(self, name: str | None) -> None:
+    def __init__(self, name: str | None, external: bool = False) -> None:
         self.name = name if name is not None else f"{self.kind.split()[-1]}#{next(_names)}"
+        # Plain Python threads (not guest host functions) may also signal it: a guest
+        # thread waiting on it waits for the world, so it is never part of a deadlock.
+        self.external = external
         self._mutex = threading.Lock()
         self._cond = threading.Condition(self._mutex)
         # wakers of executions with guest threads parked here -> how many
@@ -204,7 +212,7 @@ class _HostObject:
             ctx.scheduling_point()  # a parked guest thread may now run: let the scheduler choose
 
     def _block(self, ctx: WaitContext | None, ready: Callable[[], bool], deadline: float | None,
-               describe: Callable[[], str]) -> bool:
+               describe: Callable[[], str], external: bool = False) -> bool:
         """Wait until `ready()` (checked under `_mutex` by plain threads). False when the deadline passed.
 
         Called without `_mutex` held. `deadline` is in the clock of the caller
@@ -228,7 +236,7 @@ class _HostObject:
         with self._mutex:
             self._parked[waker] = self._parked.get(waker, 0) + 1
         try:
-            return ctx.park(ready, timeout_ns, describe())
+            return ctx.park(ready, timeout_ns, describe(), external or self.external)
         finally:
             with self._mutex:
                 n = self._parked.get(waker, 0) - 1
@@ -273,8 +281,8 @@ class Lock(_HostObject):
 
     kind = "host lock"
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, name: str | None = None, *, external: bool = False) -> None:
+        super().__init__(name, external)
         self._owner: Owner | None = None
 
     def _state(self) -> str:
@@ -304,7 +312,8 @@ class Lock(_HostObject):
                 if not blocking:
                     return False
             if not self._block(ctx, lambda: self._owner is None, deadline,
-                               lambda: f"{self.label} (held by {_label(self._owner)})"):
+                               lambda: f"{self.label} (held by {_label(self._owner)})",
+                               external=isinstance(self._owner, PythonThreadOwner)):
                 return False
         _emit("acquired" if blocking else "try-acquired", self, me, ctx)
         return True
@@ -344,8 +353,8 @@ class RLock(_HostObject):
 
     kind = "host rlock"
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, name: str | None = None, *, external: bool = False) -> None:
+        super().__init__(name, external)
         self._owner: Owner | None = None
         self._count = 0
 
@@ -379,7 +388,8 @@ class RLock(_HostObject):
                 if not blocking:
                     return False
             if not self._block(ctx, lambda: self._owner is None, deadline,
-                               lambda: f"{self.label} (held by {_label(self._owner)})"):
+                               lambda: f"{self.label} (held by {_label(self._owner)})",
+                               external=isinstance(self._owner, PythonThreadOwner)):
                 return False
         _emit("acquired" if blocking else "try-acquired", self, me, ctx)
         return True
@@ -445,10 +455,10 @@ class Semaphore(_HostObject):
 
     kind = "host semaphore"
 
-    def __init__(self, value: int = 1, name: str | None = None) -> None:
+    def __init__(self, value: int = 1, name: str | None = None, *, external: bool = False) -> None:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
-        super().__init__(name)
+        super().__init__(name, external)
         self._value = value
 
     def _state(self) -> str:
@@ -501,8 +511,8 @@ class Semaphore(_HostObject):
 class BoundedSemaphore(Semaphore):
     """`threading.BoundedSemaphore` whose waits park guest threads."""
 
-    def __init__(self, value: int = 1, name: str | None = None) -> None:
-        super().__init__(value, name)
+    def __init__(self, value: int = 1, name: str | None = None, *, external: bool = False) -> None:
+        super().__init__(value, name, external=external)
         self._initial = value
 
     def _check_bound(self, n: int) -> None:
@@ -518,8 +528,8 @@ class Event(_HostObject):
 
     kind = "host event"
 
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, name: str | None = None, *, external: bool = False) -> None:
+        super().__init__(name, external)
         self._flag = False
 
     def _state(self) -> str:
@@ -565,10 +575,11 @@ class Condition(_HostObject):
 
     kind = "host condition"
 
-    def __init__(self, lock: Lock | RLock | None = None, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, lock: Lock | RLock | None = None, name: str | None = None, *,
+                 external: bool = False) -> None:
+        super().__init__(name, external)
         if lock is None:
-            lock = RLock(name=f"{self.name}.lock")
+            lock = RLock(name=f"{self.name}.lock", external=external)
         if not isinstance(lock, (Lock, RLock)):
             raise HostSyncError(f"{self.label}: its lock must be a host Lock or RLock "
                                 f"(pytest_wasmconc.host.Lock), not {type(lock).__name__}")
@@ -666,8 +677,8 @@ class Queue(_HostObject):
 
     kind = "host queue"
 
-    def __init__(self, maxsize: int = 0, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, maxsize: int = 0, name: str | None = None, *, external: bool = False) -> None:
+        super().__init__(name, external)
         self.maxsize = maxsize
         self._items: collections.deque[Any] = collections.deque()
         self._unfinished = 0

@@ -29,6 +29,7 @@ A round trip costs about 20-25 us.
 
 from __future__ import annotations
 
+import ctypes
 import linecache
 import os
 import sys
@@ -162,9 +163,16 @@ class HostWorker:
             self._in.put(_ABORT)
 
     def abandon(self) -> None:
-        """Give up on this worker: it is stuck in code we do not control. It exits when it returns."""
+        """Give up on this worker: it is stuck in code we do not control. It exits when it returns.
+
+        It also gets HostCallAborted at its next Python bytecode, so a host function
+        spinning in Python stops instead of competing for the GIL with the scheduler.
+        """
         self.abandoned = True
         self._in.put(_STOP)
+        ident = self.thread.ident
+        if ident is not None and self.thread.is_alive():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(HostCallAborted))
 
     def stop(self) -> None:
         if not self.abandoned:

@@ -208,9 +208,13 @@ def _types_text(types_: tuple[ValType, ...]) -> str:
 
 
 def _describe_callable(fn: Any) -> str:
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    name = getattr(fn, "__name__", None) or repr(fn)
     try:
-        return f"{name}{inspect.signature(fn)}"
+        try:
+            sig = inspect.signature(fn, eval_str=True)
+        except Exception:
+            sig = inspect.signature(fn)
+        return f"{name}{sig}".replace("'", "")
     except (TypeError, ValueError):
         return str(name)
 
@@ -336,7 +340,8 @@ def bind(program: "Program", imports: UserImports) -> tuple[list[_Spec], list[Ho
     by_module: dict[str, list[str]] = {}
     for imp in program.func_imports:
         by_module.setdefault(imp.module, []).append(imp.name)
-    for entry in imports.entries():
+    entries = imports.entries()  # (calls a factory: once per execution)
+    for entry in entries:
         imp = program.func_import(entry.module, entry.name)
         if imp is None:
             if entry.strict:
@@ -354,15 +359,15 @@ def bind(program: "Program", imports: UserImports) -> tuple[list[_Spec], list[Ho
         elif spec is not None:
             specs.append(spec)
     provided = {(s.module, s.name) for s in specs} | {hf.key for hf in passthrough}
-    user_modules = {e.module for e in imports.entries()}
+    user_modules = {e.module for e in entries}
     for imp in program.func_imports:
         if imp.module in user_modules and (imp.module, imp.name) not in provided and \
                 not any(p.startswith(f"{imp.module}.{imp.name}:") for p in problems):
             problems.append(f"{imp.module}.{imp.name}: the guest imports it as {imp.signature()}, "
                             "but imports= does not provide it")
     if problems:
-        s = "s" if len(problems) > 1 else ""
-        raise HostImportError(f"{program.name}: host import{s} do not fit the guest: " + "; ".join(problems))
+        what = "host imports do not" if len(problems) > 1 else "a host import does not"
+        raise HostImportError(f"{program.name}: {what} fit the guest: " + "; ".join(problems))
     return specs, passthrough
 
 
@@ -510,11 +515,13 @@ class _Context:
             return
         self.worker.request(YIELD)
 
-    def park(self, ready: Callable[[], bool], timeout_ns: int | None, describe: str) -> bool:
+    def park(self, ready: Callable[[], bool], timeout_ns: int | None, describe: str,
+             external: bool = False) -> bool:
         if self.inline:
             raise hostsync.HostSyncError(f"host function {self.spec.label} is marked @nonblocking but would wait "
                                          f"on {describe}; remove @nonblocking")
-        result = self.worker.request(Park(Until(ready=ready, timeout_ns=timeout_ns, describe=describe)))
+        result = self.worker.request(Park(Until(ready=ready, timeout_ns=timeout_ns, describe=describe,
+                                                external=external)))
         return result is WaitResult.READY
 
     def sleep_ns(self, ns: int) -> None:
@@ -727,28 +734,36 @@ class HostRun:
 
 
 def check_results(spec: _Spec, value: Any) -> Any:
-    """The host function's return value, checked against the import's result types (TypeError if wrong)."""
+    """The host function's return value, checked against the import's result types (TypeError if wrong).
+
+    i32/i64 take any int in the signed or unsigned range (bools too); f32/f64 take ints and floats.
+    """
     rtypes = spec.results
     if not rtypes:
-        if value is not None and value != ():
+        if value is None:
+            return None
+        if value != ():
             raise TypeError(f"host function {spec.label} returned {value!r}, but the guest expects no result")
         return None
+    if type(value) is int and len(rtypes) == 1:  # the common case, quickly
+        bounds = _RANGE.get(rtypes[0])
+        if bounds is not None and bounds[0] <= value <= bounds[1]:
+            return value
     values = list(value) if isinstance(value, (tuple, list)) else [value]
     if len(values) != len(rtypes):
         raise TypeError(f"host function {spec.label} returned {value!r}, but the guest expects "
                         f"({_types_text(rtypes)})")
     for v, t in zip(values, rtypes):
-        if t in _RANGE:
-            if isinstance(v, bool) or not isinstance(v, int):
-                if not isinstance(v, int):
-                    raise TypeError(f"host function {spec.label} returned {value!r}, but the guest expects "
-                                    f"({_types_text(rtypes)}): {v!r} is not an int")
-            lo, hi = _RANGE[t]
-            if not lo <= int(v) <= hi:
+        bounds = _RANGE.get(t)
+        if bounds is not None:
+            if not isinstance(v, int):
+                raise TypeError(f"host function {spec.label} returned {value!r}, but the guest expects "
+                                f"({_types_text(rtypes)}): {v!r} is not an int")
+            if not bounds[0] <= v <= bounds[1]:
                 raise TypeError(f"host function {spec.label} returned {v}, out of range for {t.value}")
         elif not isinstance(v, (int, float)) or isinstance(v, bool):
             raise TypeError(f"host function {spec.label} returned {value!r}, but the guest expects "
-                            f"({_types_text(rtypes)}): {v!r} is not a float")
+                            f"({_types_text(rtypes)}): {v!r} is not a number")
     return value
 
 
