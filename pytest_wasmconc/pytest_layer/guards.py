@@ -41,8 +41,13 @@ CheckFactory = Callable[[pytest.Item, pytest.Mark], GuestCheck]
 _FACTORIES: dict[str, CheckFactory] = {}
 
 
-def register_check(marker: str, factory: CheckFactory) -> None:
-    """Make `marker` on a test add `factory(item, mark)` to its guest executions."""
+def register_check(marker: str, factory: CheckFactory, *, builtin: bool = False) -> None:
+    """Make `marker` on a test add `factory(item, mark)` to its guest executions.
+
+    `builtin`: the plugin's own check, which a check registered by the user (a conftest) overrides.
+    """
+    if builtin and _FACTORIES.get(marker, _NotAvailable) is not _NotAvailable:
+        return
     _FACTORIES[marker] = factory
 
 

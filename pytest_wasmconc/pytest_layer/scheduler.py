@@ -226,7 +226,8 @@ class WasmScheduler:
         return [fn for check in self._checks for fn in check.host_functions()]
 
     def _extensions(self) -> list[Any]:
-        return [ext for check in self._checks for ext in check.extensions()]
+        # checks registered by users before GuestCheck.extensions existed have none
+        return [ext for check in self._checks for ext in getattr(check, "extensions", tuple)()]
 
     def _check_failures(self, outcome: Outcome) -> list[WasmGuestFailure]:
         return [f for f in (c.inspect(outcome) for c in self._checks) if f is not None]
