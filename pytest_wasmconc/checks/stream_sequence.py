@@ -93,4 +93,4 @@ def _factory(item: pytest.Item, mark: pytest.Mark) -> StreamSequenceCheck:
     return StreamSequenceCheck(parse_marker(mark))
 
 
-register_check(MARKER, _factory)
+register_check(MARKER, _factory, builtin=True)
