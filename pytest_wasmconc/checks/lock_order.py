@@ -248,6 +248,8 @@ class _Recorder:
         self.settings = settings
         self.probe = probe
         self.probe_result: tuple[bool, str] | None = None  # (matched, what was found)
+        # A probe replay runs while the check reports (holding its lock): it must not need it.
+        self._mutex = check._mutex if probe is None else threading.Lock()
         info = program.pass_results.get(check.pass_key)
         self.info: LockInstrumentation | None = info if isinstance(info, LockInstrumentation) else None
         self.digest = self.info.digest if self.info is not None else program.name
@@ -295,7 +297,7 @@ class _Recorder:
         key: LockKey = ("guest", self.digest, lock_id)
         tid = call.thread_id
         kind = site.kind
-        with self.check._mutex:
+        with self._mutex:
             taken = self._next(tid, site.where, site.callee)
             if kind == BEFORE or kind == USER_ACQUIRED:
                 self._lock_info(key, lock_id, site)
@@ -317,7 +319,7 @@ class _Recorder:
                 self._pop(tid, key)
 
     def _lock_info(self, key: LockKey, lock_id: int, site: LockSite) -> None:
-        if key in self.check.graph.locks:
+        if self.probe is not None or key in self.check.graph.locks:
             return
         what = site.entry.family if site.entry is not None else "wasmconc.lock_* import"
         self.check.graph.lock(key, f"guest lock @{lock_id:#x} ({what})", self.program_name)
@@ -328,10 +330,10 @@ class _Recorder:
         key: LockKey = ("host", id(obj))
         python = _python_stack()
         where = python[0] if python else "<host>"
-        with self.check._mutex:
+        with self._mutex:
             taken = self._next(tid, where, via)
             taken.python = python
-            if key not in self.check.graph.locks:
+            if self.probe is None and key not in self.check.graph.locks:
                 self.check.graph.lock(key, label)
             if kind == "before":
                 self._request(tid, key, taken)
@@ -343,7 +345,7 @@ class _Recorder:
             elif kind == "released":
                 self._pop(tid, key)
 
-    # -- the common part (caller holds check._mutex) ---------------------------------------
+    # -- the common part (caller holds self._mutex) ---------------------------------------
 
     def _next(self, tid: int, where: str, via: str) -> Taken:
         self.seq += 1
@@ -558,7 +560,13 @@ class LockOrderCheck:
             return
         for t in outcome.threads:
             if t.tid == taken.tid and t.frames:
-                taken.frames = list(t.frames)
+                frames = list(t.frames)
+                site_func = taken.where.split(" (@")[0]
+                if not taken.python and frames[0].split(" (@")[0] != site_func:
+                    # Taken in guest code the host called back into: the trap's backtrace only
+                    # has the outer guest frames, so keep the call site as the innermost one.
+                    frames.insert(0, f"{taken.where}  (call site, in a call from the host)")
+                taken.frames = frames
                 return
         taken.note = "full backtrace not available (no wasm frames)"
 
