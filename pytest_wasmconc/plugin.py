@@ -33,6 +33,7 @@ from .pytest_layer.sandbox import WasiSandbox
 from .pytest_layer.scheduler import Shard, WasmScheduler
 from .pytest_layer.state import STATE_KEY, new_state, state_of
 from .runtime import EngineSettings, ThreadAffineStore, engine_for
+from .runtime.hostsync import Lock
 
 _UNLIMITED = 1 << 62
 
@@ -129,6 +130,14 @@ def wasi_sandbox(tmp_path: Any) -> WasiSandbox:
 def wasm_shard() -> Shard:
     """Which shard of each exploration this test item runs (wasm_settings(shards=...))."""
     return Shard()
+
+
+@pytest.fixture
+def wasm_host_lock() -> Lock:
+    """A host lock for the test's host functions (`pytest_wasmconc.host.Lock("host lock")`): it parks
+    guest threads, takes part in deadlock detection and, under wasm_no_lock_inversion, in the
+    lock-order graph. More locks: `pytest_wasmconc.host.Lock(name)`."""
+    return Lock("host lock")
 
 
 @pytest.fixture

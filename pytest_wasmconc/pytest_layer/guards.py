@@ -112,6 +112,7 @@ def _load_check_modules() -> None:
         import pytest_wasmconc.checks  # noqa: F401
     except ImportError:
         pass
+    from . import lock_inversion  # noqa: F401  (registers wasm_no_lock_inversion)
 
 
 def checks_for(item: pytest.Item) -> list[GuestCheck]:

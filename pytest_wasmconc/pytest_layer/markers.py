@@ -42,8 +42,9 @@ MARKERS = {
         f"{DEFAULT_NO_HANG_TIMEOUT:g} or less under pytest-timeout; max_steps: scheduling steps per execution)"
     ),
     "wasm_no_lock_inversion": (
-        "wasm_no_lock_inversion(): fail the test when its guests take locks in inconsistent orders "
-        "(a potential deadlock)"
+        "wasm_no_lock_inversion(*, table=None, extra=None): fail the test when its guests take locks in "
+        "inconsistent orders (a lock-order inversion: a potential deadlock), found over all its executions "
+        "even when none deadlocked; table/extra: LockFunction rows replacing/added to the default table"
     ),
     "wasm_stream_sequence": (
         "wasm_stream_sequence(expect=None, *, budget=4096, flush_steps=0, lost_wakeup=False, fail_after=None, "
