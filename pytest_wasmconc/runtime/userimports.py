@@ -247,6 +247,24 @@ def _is_call_annotation(ann: Any) -> bool:
     return False
 
 
+def _takes_call(params: list[inspect.Parameter], hints: dict[str, Any], nwasm: int) -> bool:
+    """Does the first parameter receive the GuestCall?
+
+    Yes when it is annotated `GuestCall`; also when it is an unannotated `call` or
+    `caller` and the function has exactly one positional parameter more than the
+    guest passes (a lambda cannot be annotated).
+    """
+    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if not positional or positional[0] is not params[0]:
+        return False
+    first = positional[0]
+    ann = hints.get(first.name, first.annotation)
+    if _is_call_annotation(ann):
+        return True
+    return ann is inspect.Parameter.empty and first.name in ("call", "caller") and len(positional) == nwasm + 1
+
+
 def _fits(kind: str | None, t: ValType) -> bool:
     if kind is None:
         return True
@@ -278,9 +296,7 @@ def _check(entry: _Entry, imp: "FuncImport") -> tuple[_Spec | None, str | None]:
         except Exception:
             hints = dict(getattr(fn, "__annotations__", {}) or {})
     params = list(sig.parameters.values()) if sig is not None else []
-    takes_call = bool(params) and params[0].kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                                     inspect.Parameter.POSITIONAL_OR_KEYWORD) \
-        and _is_call_annotation(hints.get(params[0].name, params[0].annotation))
+    takes_call = _takes_call(params, hints, len(imp.params))
     if takes_call:
         params = params[1:]
     spec = _Spec(entry.module, entry.name, fn, imp.params, imp.results, takes_call, inline)
