@@ -540,9 +540,9 @@ class LockOrderCheck:
     def _probe(self, taken: Taken) -> None:
         ex = self._execution(taken.execution)
         if ex is None or ex.rerun is None:
-            mode = ex.settings.preempt.value if ex is not None else "?"
-            taken.note = (f"full backtrace only in fuel mode; this ran in {mode} mode" if mode != "fuel"
-                          else "full backtrace not available")
+            mode = ex.settings.preempt.value if ex is not None else None
+            taken.note = (f"full backtrace only in fuel mode; this ran in {mode} mode"
+                          if mode is not None and mode != "fuel" else "full backtrace not available")
             return
         probe = _ProbeExtension(self, _Probe(taken.seq, taken.tid, taken.where))
         try:
