@@ -187,7 +187,7 @@ class _Router:
 
 
 ROUTER = _Router()
-_GENERATOR = type((lambda: (yield))())
+_GENERATOR: Any = type((lambda: (yield))())  # (Any: mypy must not narrow pending.gen by it)
 
 
 def _signed64(v: int) -> int:
