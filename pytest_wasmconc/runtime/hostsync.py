@@ -27,13 +27,28 @@ import itertools
 import queue as _queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 __all__ = [
-    "Lock", "RLock", "Event", "Condition", "Semaphore", "BoundedSemaphore", "Queue", "sleep",
-    "Empty", "Full", "SyncEvent", "observe", "WaitContext", "Owner", "current_context", "swap_context",
+    "BoundedSemaphore",
+    "Condition",
+    "Empty",
+    "Event",
+    "Full",
     "HostSyncError",
+    "Lock",
+    "Owner",
+    "Queue",
+    "RLock",
+    "Semaphore",
+    "SyncEvent",
+    "WaitContext",
+    "current_context",
+    "observe",
+    "sleep",
+    "swap_context",
 ]
 
 Empty = _queue.Empty
@@ -88,7 +103,7 @@ class WaitContext(Protocol):
     def now_ns(self) -> int:
         """The execution's monotonic clock (virtual in fuel mode)."""
 
-    def touch(self, obj: "_HostObject") -> None:
+    def touch(self, obj: _HostObject) -> None:
         """`obj` is used by this execution (it is told when the execution ends)."""
 
 
@@ -128,7 +143,7 @@ class SyncEvent:
     """
 
     kind: str
-    lock: "_HostObject"
+    lock: _HostObject
     owner: Owner
     function: str | None
 
@@ -157,12 +172,13 @@ def observe(callback: Callable[[SyncEvent], None]) -> Callable[[], None]:
     return stop
 
 
-def _emit(kind: str, obj: "_HostObject", owner: Owner, ctx: WaitContext | None) -> None:
+def _emit(kind: str, obj: _HostObject, owner: Owner, ctx: WaitContext | None) -> None:
     emit = getattr(ctx, "emit", None)
     if not _observers and emit is None:
         return
     ev = SyncEvent(kind, obj, owner, getattr(ctx, "function", None))
-    for cb in list(_observers):
+    observers = tuple(_observers)  # a snapshot: callbacks may (un)subscribe meanwhile
+    for cb in observers:
         cb(ev)
     if emit is not None:
         emit(ev)  # the execution's observers; one may raise GuestTrap to stop this thread here
@@ -617,7 +633,11 @@ class Condition(_HostObject):
         with self._mutex:
             self._tokens.append(token)
         lock = self._lock
-        saved = lock._release_save() if isinstance(lock, RLock) else (lock.release() or 1)
+        saved = 1
+        if isinstance(lock, RLock):
+            saved = lock._release_save()
+        else:
+            lock.release()
         try:
             deadline = self._deadline(ctx, timeout)
             if not token.notified:

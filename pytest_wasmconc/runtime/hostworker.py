@@ -34,13 +34,27 @@ import linecache
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import hostsync
 
-__all__ = ["HostWorker", "HostCallAborted", "RunCall", "Done", "Raised", "ABORTED", "Park", "YIELD",
-           "Export", "Reply", "TIMEOUT", "acquire_worker", "release_worker"]
+__all__ = [
+    "ABORTED",
+    "TIMEOUT",
+    "YIELD",
+    "Done",
+    "Export",
+    "HostCallAborted",
+    "HostWorker",
+    "Park",
+    "Raised",
+    "Reply",
+    "RunCall",
+    "acquire_worker",
+    "release_worker",
+]
 
 
 class HostCallAborted(BaseException):
@@ -101,7 +115,7 @@ _STOP = _Token("STOP")  # fiber -> idle worker
 class _Mailbox:
     """One slot and a binary semaphore; strictly one put per get."""
 
-    __slots__ = ("_sem", "_item")
+    __slots__ = ("_item", "_sem")
 
     def __init__(self) -> None:
         self._sem = threading.Lock()

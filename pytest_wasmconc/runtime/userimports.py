@@ -41,7 +41,17 @@ import wasmtime
 
 from . import capi, hostsync
 from .errors import ModuleError
-from .hostapi import GuestExit, GuestTrap, HostFunction, MemoryFault, Sleep, Until, ValType, WaitResult, Yield
+from .hostapi import (
+    GuestExit,
+    GuestTrap,
+    HostFunction,
+    MemoryFault,
+    Sleep,
+    Until,
+    ValType,
+    WaitResult,
+    Yield,
+)
 from .hostworker import (
     ABORTED,
     TIMEOUT,
@@ -66,8 +76,17 @@ if TYPE_CHECKING:
     from .threads import GuestThread
 
 __all__ = [
-    "GuestCall", "GuestCallError", "GuestCallTrap", "HostImportError", "UserImports", "ImportsSpec",
-    "current_call", "nonblocking", "wasm_signature", "HostRun", "DEFAULT_BLOCKING_TIMEOUT",
+    "DEFAULT_BLOCKING_TIMEOUT",
+    "GuestCall",
+    "GuestCallError",
+    "GuestCallTrap",
+    "HostImportError",
+    "HostRun",
+    "ImportsSpec",
+    "UserImports",
+    "current_call",
+    "nonblocking",
+    "wasm_signature",
 ]
 
 DEFAULT_BLOCKING_TIMEOUT = 10.0
@@ -149,10 +168,10 @@ class UserImports:
     imports: Any = field(default_factory=dict)
     strict: bool = True
     blocking_timeout: float | None = DEFAULT_BLOCKING_TIMEOUT
-    extra: tuple["UserImports", ...] = ()  # merged in after (overriding) these
+    extra: tuple[UserImports, ...] = ()  # merged in after (overriding) these
 
     @classmethod
-    def of(cls, spec: ImportsSpec | None) -> "UserImports | None":
+    def of(cls, spec: ImportsSpec | None) -> UserImports | None:
         if spec is None or isinstance(spec, UserImports):
             return spec
         if not isinstance(spec, Mapping) and not callable(spec):
@@ -160,7 +179,7 @@ class UserImports:
                                   f"returning one, not {type(spec).__name__}")
         return cls(spec)
 
-    def merged(self, other: "UserImports | None") -> "UserImports":
+    def merged(self, other: UserImports | None) -> UserImports:
         """These imports with `other`'s on top (same names: `other` wins)."""
         if other is None:
             return self
@@ -275,7 +294,7 @@ def _fits(kind: str | None, t: ValType) -> bool:
     return False
 
 
-def _check(entry: _Entry, imp: "FuncImport") -> tuple[_Spec | None, str | None]:
+def _check(entry: _Entry, imp: FuncImport) -> tuple[_Spec | None, str | None]:
     fn = entry.fn
     label = f"{entry.module}.{entry.name}"
     want = f"the guest imports {label} as {imp.signature()}"
@@ -326,7 +345,7 @@ def _check(entry: _Entry, imp: "FuncImport") -> tuple[_Spec | None, str | None]:
         for p, t in zip(positional, imp.params):
             kind = _annotation_kind(hints.get(p.name, p.annotation))
             if kind is not None and not _fits(kind, t):
-                what = kind[4:] if kind.startswith("bad:") else kind
+                what = kind.removeprefix("bad:")
                 problems.append(f"parameter {p.name!r} is annotated {what} but the guest passes {t.value}")
     ret = hints.get("return", sig.return_annotation)
     rkind = _annotation_kind(ret)
@@ -348,7 +367,7 @@ def _check(entry: _Entry, imp: "FuncImport") -> tuple[_Spec | None, str | None]:
     return spec, None
 
 
-def bind(program: "Program", imports: UserImports) -> tuple[list[_Spec], list[HostFunction]]:
+def bind(program: Program, imports: UserImports) -> tuple[list[_Spec], list[HostFunction]]:
     """Check every user import against `program`'s imports; raise HostImportError listing every problem."""
     specs: list[_Spec] = []
     passthrough: list[HostFunction] = []
@@ -358,8 +377,8 @@ def bind(program: "Program", imports: UserImports) -> tuple[list[_Spec], list[Ho
         by_module.setdefault(imp.module, []).append(imp.name)
     entries = imports.entries()  # (calls a factory: once per execution)
     for entry in entries:
-        imp = program.func_import(entry.module, entry.name)
-        if imp is None:
+        found = program.func_import(entry.module, entry.name)
+        if found is None:
             if entry.strict:
                 names = by_module.get(entry.module)
                 hint = (f"it imports {', '.join(f'{entry.module}.{n}' for n in names)} from that module"
@@ -369,7 +388,7 @@ def bind(program: "Program", imports: UserImports) -> tuple[list[_Spec], list[Ho
         if isinstance(entry.fn, HostFunction):
             passthrough.append(entry.fn)
             continue
-        spec, problem = _check(entry, imp)
+        spec, problem = _check(entry, found)
         if problem is not None:
             problems.append(problem)
         elif spec is not None:
@@ -393,7 +412,7 @@ def bind(program: "Program", imports: UserImports) -> tuple[list[_Spec], list[Ho
 class GuestCall:
     """The guest call a user host function serves (valid until it returns)."""
 
-    def __init__(self, ctx: "_Context") -> None:
+    def __init__(self, ctx: _Context) -> None:
         self._ctx = ctx
 
     @property
@@ -407,7 +426,7 @@ class GuestCall:
         return self._ctx.spec.label
 
     @property
-    def memory(self) -> "_GuardedMemory":
+    def memory(self) -> _GuardedMemory:
         """The caller's linear memory (bounds-checked; raises MemoryFault out of bounds)."""
         return self._ctx.memory
 
@@ -420,7 +439,7 @@ class GuestCall:
         """Decode `length` bytes of guest memory at `ptr`."""
         return self.memory.read(ptr, length).decode(encoding, "replace")
 
-    def call(self, export: str, *args: int | float) -> Any:
+    def call(self, export: str, *args: float) -> Any:
         """Call an export of the calling instance (re-entrantly); returns None, one value or a tuple.
 
         The export runs as guest code of the calling thread: preemptible,
@@ -458,7 +477,7 @@ def current_call() -> GuestCall:
 class _GuardedMemory:
     """Guest memory that refuses access once its host call is over (the store may be gone)."""
 
-    def __init__(self, ctx: "_Context") -> None:
+    def __init__(self, ctx: _Context) -> None:
         self._ctx = ctx
 
     def _mem(self) -> Any:
@@ -506,12 +525,12 @@ class GuestOwner:
 class _Context:
     """The hostsync.WaitContext of one user host call (one level of a guest thread's host call stack)."""
 
-    def __init__(self, run: "HostRun", spec: _Spec, th: "_ThreadHost", inline: bool) -> None:
+    def __init__(self, run: HostRun, spec: _Spec, th: _ThreadHost, inline: bool) -> None:
         self.run = run
         self.spec = spec
         self.th = th
         self.inline = inline
-        self.owner = th.owner
+        self.owner: hostsync.Owner = th.owner
         self.waker = run.waker
         self.function = spec.label
         self.worker: HostWorker = th.worker  # type: ignore[assignment]
@@ -546,7 +565,9 @@ class _Context:
         self.worker.request(Park(Sleep(ns)))
 
     def now_ns(self) -> int:
-        return int(self.run.execution.clock.now_ns())
+        ex = self.run.execution
+        assert ex is not None
+        return int(ex.clock.now_ns())
 
     def touch(self, obj: Any) -> None:
         self.run.touched[id(obj)] = obj
@@ -570,7 +591,7 @@ class _Level:
 class _ThreadHost:
     """Per guest thread: its worker, its export cache, and report levels."""
 
-    def __init__(self, run: "HostRun", thread: "GuestThread") -> None:
+    def __init__(self, run: HostRun, thread: GuestThread) -> None:
         self.run = run
         self.thread = thread
         self.tid = thread.tid
@@ -579,7 +600,7 @@ class _ThreadHost:
         self.mem_lock = threading.Lock()
         self.exports: dict[str, tuple[Any, tuple[ValType, ...], tuple[ValType, ...]] | None] = {}
         self.levels: list[_Level] = []  # innermost first (the order they are stopped in)
-        self.sessions: list["_Session"] = []  # active worker calls, outermost first
+        self.sessions: list[_Session] = []  # active worker calls, outermost first
 
     def get_worker(self) -> HostWorker:
         w = self.worker
@@ -639,14 +660,14 @@ _run_keys = itertools.count(1)
 class HostRun:
     """The user imports of one execution: checked specs, per-thread workers, the report additions."""
 
-    def __init__(self, program: "Program", imports: UserImports, settings: RunSettings) -> None:
+    def __init__(self, program: Program, imports: UserImports, settings: RunSettings) -> None:
         self.key = next(_run_keys)
         self.specs, self.passthrough = bind(program, imports)
         self.settings = settings
         self.serial = settings.preempt is not Preempt.OS
         self.deterministic = settings.preempt is Preempt.FUEL
         self.blocking_timeout = imports.blocking_timeout
-        self.execution: "Execution | None" = None
+        self.execution: Execution | None = None
         self.waker: Callable[[], None] = lambda: None
         self.threads: dict[int, _ThreadHost] = {}
         self.touched: dict[int, Any] = {}
@@ -655,8 +676,8 @@ class HostRun:
         self._wall_deadline: float | None = None
 
     @classmethod
-    def create(cls, program: "Program", imports: ImportsSpec | None,
-               settings: RunSettings) -> "HostRun | None":
+    def create(cls, program: Program, imports: ImportsSpec | None,
+               settings: RunSettings) -> HostRun | None:
         spec = UserImports.of(imports)
         return None if spec is None else cls(program, spec, settings)
 
@@ -667,13 +688,13 @@ class HostRun:
                                     doc=(getattr(spec.fn, "__doc__", None) or "").strip()))
         return out
 
-    def attach(self, ex: "Execution") -> None:
+    def attach(self, ex: Execution) -> None:
         self.execution = ex
         self.waker = ex.poke
         if self.settings.timeout:
             self._wall_deadline = time.monotonic() + self.settings.timeout
 
-    def thread_host(self, thread: "GuestThread") -> _ThreadHost:
+    def thread_host(self, thread: GuestThread) -> _ThreadHost:
         th = self.threads.get(thread.tid)
         if th is None or th.thread is not thread:
             th = self.threads[thread.tid] = _ThreadHost(self, thread)
@@ -702,7 +723,7 @@ class HostRun:
         impl.__name__ = f"user import {spec.label}"
         return impl
 
-    def _run_inline(self, spec: _Spec, th: _ThreadHost, thread: "GuestThread", args: tuple[Any, ...]) -> Any:
+    def _run_inline(self, spec: _Spec, th: _ThreadHost, thread: GuestThread, args: tuple[Any, ...]) -> Any:
         ctx = _Context(self, spec, th, inline=True)
         prev = hostsync.swap_context(ctx)
         try:
@@ -783,7 +804,7 @@ def check_results(spec: _Spec, value: Any) -> Any:
     return value
 
 
-def failure_message(thread: "GuestThread", spec: _Spec, exc: BaseException) -> str:
+def failure_message(thread: GuestThread, spec: _Spec, exc: BaseException) -> str:
     """Apply what an exception out of a host function means; return the trap message for the caller."""
     from .execution import EXIT_MARK
 
@@ -816,7 +837,7 @@ class _Session:
     parks and resumes through the nested call's own host calls).
     """
 
-    def __init__(self, run: HostRun, spec: _Spec, th: _ThreadHost, thread: "GuestThread") -> None:
+    def __init__(self, run: HostRun, spec: _Spec, th: _ThreadHost, thread: GuestThread) -> None:
         self.run = run
         self.spec = spec
         self.th = th
@@ -839,7 +860,7 @@ class _Session:
         """The guest's future was deleted with this call pending (the guest is ending)."""
         self.shutdown()
 
-    def __iter__(self) -> "_Session":
+    def __iter__(self) -> _Session:
         return self
 
     def __next__(self) -> Any:
@@ -1034,9 +1055,9 @@ class _Session:
             elif not isinstance(v, (int, float)) or isinstance(v, bool):
                 return f"host function {self.spec.label}: export {req.name}: {v!r} is not a number for {t.value}"
             typed.append((t, v))
-        t = self.thread
-        assert t.store is not None
-        self.nested = capi.func_call_async(t.store, func, typed, len(results))
+        store = self.thread.store
+        assert store is not None
+        self.nested = capi.func_call_async(store, func, typed, len(results))
         self.nested_results = results
         return None
 

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from pytest_wasmconc.host import GuestCall, HostImportError, UserImports, current_call, nonblocking, wasm_signature
+from pytest_wasmconc.host import (
+    GuestCall,
+    HostImportError,
+    UserImports,
+    current_call,
+    nonblocking,
+    wasm_signature,
+)
 from pytest_wasmconc.runtime import HostFunction, Preempt, Runner, RunSettings, Status, ValType
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests" / "c"

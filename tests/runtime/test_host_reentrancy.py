@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 import wasmtime
 
-from pytest_wasmconc.host import GuestCall, GuestCallError, GuestCallTrap, HostSyncError, Lock, nonblocking
+from pytest_wasmconc.host import (
+    GuestCall,
+    GuestCallError,
+    GuestCallTrap,
+    HostSyncError,
+    Lock,
+    nonblocking,
+)
 from pytest_wasmconc.runtime import Preempt, Runner, RunSettings, Status
 
 MODES = [Preempt.FUEL, Preempt.EPOCH, Preempt.OS]

@@ -11,7 +11,18 @@ from typing import Any
 import pytest
 import wasmtime
 
-from pytest_wasmconc.host import Condition, Event, GuestCall, Lock, Queue, RLock, Semaphore, SyncEvent, observe, sleep
+from pytest_wasmconc.host import (
+    Condition,
+    Event,
+    GuestCall,
+    Lock,
+    Queue,
+    RLock,
+    Semaphore,
+    SyncEvent,
+    observe,
+    sleep,
+)
 from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests" / "c"
@@ -217,10 +228,9 @@ def test_an_rlock_is_reentrant_for_its_guest_thread_only() -> None:
     order = []
 
     def main() -> int:
-        with rl:
-            with rl:
-                order.append("main")
-                sleep(1.0)
+        with rl, rl:
+            order.append("main")
+            sleep(1.0)
         return 1
 
     def worker() -> int:
