@@ -38,6 +38,8 @@ def combine(fixture_imports: Any, call_imports: Any) -> UserImports | None:
         raise GuestLoadError(str(exc)) from None
     if base is None:
         return top
+    if top is not None and not isinstance(call_imports, UserImports):
+        top = UserImports(top.imports, top.strict, base.blocking_timeout, top.extra)  # the fixture's timeout
     return base.merged(top)
 
 

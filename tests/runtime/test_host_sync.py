@@ -243,6 +243,30 @@ def test_an_rlock_is_reentrant_for_its_guest_thread_only() -> None:
     assert o.exit_code == 18 and order == ["main", "worker"]
 
 
+@pytest.mark.parametrize("preempt", MODES)
+def test_two_host_locks_taken_in_opposite_orders_deadlock_with_both_python_stacks(preempt: Preempt) -> None:
+    a, b = Lock("a"), Lock("b")
+    both = threading.Barrier(2) if preempt is Preempt.OS else None
+
+    def take(first: Lock, second: Lock) -> int:
+        with first:
+            if both is not None:
+                both.wait(5)  # real threads: make sure each holds its first lock
+            else:
+                sleep(1.0)  # virtual time: the other thread takes its first lock meanwhile
+            with second:
+                return 1
+
+    o = _two(lambda: take(a, b), lambda: take(b, a), preempt)
+    assert o.status is Status.DEADLOCK, o.report
+    assert o.threads[0].waiting_on == "host lock 'b' (held by thread 1)"
+    assert o.threads[1].waiting_on == "host lock 'a' (held by thread 0 (main))"
+    assert o.threads[0].frames[0] == "[host function host.main] (holds host lock 'a')"
+    assert o.threads[1].frames[0] == "[host function host.worker] (holds host lock 'b')"
+    assert all(t.frames[2].startswith("  python take (") and t.frames[2].endswith("with second:")
+               for t in o.threads)
+
+
 def test_waiting_on_a_lock_nobody_releases_is_a_deadlock_naming_it() -> None:
     lock = Lock("forever")
 
