@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .outcome import Outcome, Status
@@ -10,7 +11,9 @@ if TYPE_CHECKING:
     from .execution import End
     from .program import Program
 
-__all__ = ["render_report"]
+__all__ = ["append_trace_tail", "render_report", "render_trace_tail"]
+
+TRACE_TAIL = 20  # WASI calls shown at the end of a failure report
 
 
 def render_report(outcome: Outcome, end: "End", program: "Program") -> str:
@@ -39,3 +42,28 @@ def hang_message(kind: str, value: Any) -> str:
         return (f"exceeded the step budget of {value} scheduling steps; this might be caused by a spin "
                 "loop or livelock (or the budget is too small: --max-steps)")
     return f"still running after its wall-clock timeout of {value:g} s"
+
+
+def render_trace_tail(trace: Sequence[Any], dropped: int = 0, limit: int = TRACE_TAIL) -> str:
+    """The last `limit` WASI calls, oldest first, one per line, with errno names."""
+    # The trace is the WASI host's: imported late, as runner.py imports the host itself.
+    from ..wasi.errno import Errno
+
+    tail = list(trace)[-limit:] if limit > 0 else []
+    total = len(trace) + dropped
+    lines = [f"last {len(tail)} of {total} WASI calls (oldest first):"]
+    for entry in tail:
+        text = f"  {entry}"
+        result = getattr(entry, "result", None)
+        if isinstance(result, int) and 0 < result < len(Errno):
+            err = Errno(result)
+            text += " (E2BIG)" if err is Errno.TOOBIG else f" (E{err.name})"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def append_trace_tail(outcome: Outcome, dropped: int = 0, limit: int = TRACE_TAIL) -> None:
+    """Add the tail of `outcome.trace` to the report of a trap, deadlock or hang."""
+    if outcome.status is Status.EXITED or not outcome.trace:
+        return
+    outcome.report = f"{outcome.report}\n{render_trace_tail(outcome.trace, dropped, limit)}"

@@ -23,6 +23,7 @@ from .extensions import Extension, Rerun, load_passes
 from .hostapi import HostFunction
 from .outcome import Outcome
 from .program import GuestSource, Program, load_program
+from .report import append_trace_tail
 from .serial import run_serial
 from .os_threads import run_os
 from .settings import Preempt, RunSettings
@@ -147,6 +148,7 @@ class Runner:
         if user is not None:
             user.finish(outcome)
         outcome.trace = list(getattr(wasi, "trace", []))
+        append_trace_tail(outcome, dropped=getattr(wasi, "trace_dropped", 0))
         if recording is not None:
             outcome.decisions = tuple(recording.decisions)
             outcome.slices = tuple(recording.slices)
