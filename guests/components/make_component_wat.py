@@ -111,7 +111,7 @@ def convert(core_wat: str, name: str) -> str:
     body = "\n".join(line for line in body.splitlines()
                      if '(import "wasmconc_streams"' not in line and '(memory (export "memory")' not in line)
     body = body.replace('(func $main (export "_start")', "(func $main")
-    body = re.sub(r"^", "  ", body, flags=re.M).rstrip()
+    body = re.sub(r"^", "  ", body, flags=re.MULTILINE).rstrip()
     return SHELL.format(name=name, comment=comment, body=body)
 
 

@@ -21,9 +21,10 @@ import ctypes
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import wasmtime
 from wasmtime import StoreContext
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from .extensions import Extension
     from .runner import GuestIO
 
-__all__ = ["ComponentProgram", "is_component", "load_component", "execute_component"]
+__all__ = ["ComponentProgram", "execute_component", "is_component", "load_component"]
 
 RUN_INTERFACE = "wasi:cli/run"
 
@@ -166,18 +167,22 @@ def _resource_id(kind: str) -> int:
 def _resource_dtor(env, context, rep):  # type: ignore[no-untyped-def]
     """A guest dropped a host resource: tell the execution's host (never raise into Rust)."""
     try:
-        key = ffi.wasmtime_context_get_data(context) or 0
-        thread = THREADS.get(key)
+        thread = THREADS.get(_store_key(context))
         if thread is not None:
             host = getattr(thread.execution, "component_host", None)
             if host is not None:
                 host.drop(_RESOURCE_KINDS.get(env or 0, "?"), rep, thread.tid)
-    except BaseException:  # noqa: BLE001 - a drop must not fail the guest
+    except BaseException:  # noqa: BLE001, S110 - a drop must not fail the guest
         pass
     return 0
 
 
-_NO_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_NO_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))  # type: ignore[arg-type]
+
+
+def _store_key(context: Any) -> int:
+    """The key capi.set_store_key gave the store of `context` (0: none)."""
+    return cast(int, ffi.wasmtime_context_get_data(context) or 0)
 
 
 # -- values ----------------------------------------------------------------------------------------------
@@ -247,7 +252,7 @@ class _ComponentBinding:
 class _ComponentPending:
     """A blocked component host call, resumed through ROUTER like a core one (capi._Pending)."""
 
-    __slots__ = ("key", "binding", "gen", "store_key", "ctx", "result_ty", "results", "err_ret", "state")
+    __slots__ = ("binding", "ctx", "err_ret", "gen", "key", "result_ty", "results", "state", "store_key")
 
     def __init__(self, key: int, binding: _ComponentBinding, gen: Any, store_key: int, ctx: Any,
                  result_ty: Any, results: Any, err_ret: Any) -> None:
@@ -319,7 +324,7 @@ def _pending_finalizer(env: Any) -> None:
     if pending is not None:
         try:
             pending.gen.close()
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001, S110 - closing an abandoned call must not raise into Rust
             pass
 
 
@@ -337,7 +342,7 @@ def _trampoline(env, ctx, ty_raw, args, nargs, results, nresults, err_ret, cont_
             pyargs = [_lift(ty.convert_from_c(args[i]), store) for (_, ty), i in zip(fty.params, range(nargs))]
         finally:
             store._invalidate()
-        store_key = ffi.wasmtime_context_get_data(ctx) or 0
+        store_key = _store_key(ctx)
         outcome = ROUTER.invoke(store_key, binding, pyargs)
         if isinstance(outcome, capi._TrapRequest):
             err_ret[0] = ffi.wasmtime_error_new(outcome.message.encode())
@@ -419,7 +424,7 @@ class ComponentExecution(Execution):
             self.impls[key] = hf
 
     def link(self, main_store: wasmtime.Store) -> None:
-        self.component_linker = component_linker(self.program)
+        self.component_linker: cm.Linker = component_linker(self.program)
 
     def new_thread(self, start_arg: int | None) -> GuestThread:
         t = super().new_thread(start_arg)
@@ -446,7 +451,7 @@ class ComponentThread(GuestThread):
     """The component's only guest thread: instantiate, then call `run`."""
 
     def begin_instantiate(self) -> None:
-        ex = self.execution
+        ex = cast(ComponentExecution, self.execution)
         assert self.store is not None
         fut = capi.CallFuture()
         inst = ffi.wasmtime_component_instance_t()
@@ -459,14 +464,14 @@ class ComponentThread(GuestThread):
         self.state = ThreadState.RUNNABLE
 
     def _begin_call(self) -> None:
-        ex = self.execution
+        ex = cast(ComponentExecution, self.execution)
         assert self.store is not None and self.future is not None
         self.future.close()
         self.phase = Phase.RUNNING
         instance = cm.Instance._from_raw(self._raw_instance)
         run_iface = instance.get_export_index(self.store, ex.program.run_export)
-        func = instance.get_func(self.store, instance.get_export_index(self.store, "run", run_iface)) \
-            if run_iface is not None else None
+        run = instance.get_export_index(self.store, "run", run_iface) if run_iface is not None else None
+        func = instance.get_func(self.store, run) if run is not None else None
         if func is None:
             raise RuntimeError(f"{ex.program.run_export}.run vanished after load-time checks")
         fut = capi.CallFuture()
@@ -494,9 +499,9 @@ class ComponentThread(GuestThread):
 # -- running one ------------------------------------------------------------------------------------------
 
 
-def execute_component(program: ComponentProgram, io: "GuestIO", settings: RunSettings,
+def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSettings,
                       host_functions: Sequence[HostFunction] = (), *,
-                      extensions: Sequence["Extension"] = ()) -> Outcome:
+                      extensions: Sequence[Extension] = ()) -> Outcome:
     """Run a component once under `settings` (the counterpart of Runner.execute)."""
     from ..schedulers import make_policy
     from ..schedulers.recording import Recording

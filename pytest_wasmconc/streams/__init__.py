@@ -17,7 +17,25 @@ from .report import Expect, StreamVerdict, judge, render_history
 from .sequence import Mismatch, Pattern, PatternError, compile_pattern
 
 __all__ = [
-    "DEFAULT_BUDGET", "EVENT_KINDS", "Event", "Expect", "Mismatch", "Pattern", "PatternError", "ProtocolChecker",
-    "SEQUENCE_KINDS", "STREAMS_MODULE", "StreamCheck", "StreamConfig", "StreamVerdict", "StreamWorld", "VIOLATION_KINDS",
-    "Violation", "compile_pattern", "core_functions", "judge", "render_history", "verdict_of",
+    "DEFAULT_BUDGET",
+    "EVENT_KINDS",
+    "SEQUENCE_KINDS",
+    "STREAMS_MODULE",
+    "VIOLATION_KINDS",
+    "Event",
+    "Expect",
+    "Mismatch",
+    "Pattern",
+    "PatternError",
+    "ProtocolChecker",
+    "StreamCheck",
+    "StreamConfig",
+    "StreamVerdict",
+    "StreamWorld",
+    "Violation",
+    "compile_pattern",
+    "core_functions",
+    "judge",
+    "render_history",
+    "verdict_of",
 ]

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "Event",
-    "Violation",
-    "ProtocolChecker",
+    "BLOCKING_WRITE_LIMIT",
+    "DEFAULT_BUSY_POLL_LIMIT",
     "EVENT_KINDS",
     "SEQUENCE_KINDS",
     "VIOLATION_KINDS",
-    "BLOCKING_WRITE_LIMIT",
-    "DEFAULT_BUSY_POLL_LIMIT",
+    "Event",
+    "ProtocolChecker",
+    "Violation",
 ]
 
 # blocking-write-and-flush takes at most this many bytes (wasi:io/streams).

@@ -23,12 +23,13 @@ wrapped so that exiting with unflushed data is seen at the exit call.
 
 from __future__ import annotations
 
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 from ..runtime.hostapi import GuestExit, HostFunction, ValType, Wait, WaitResult
 from .model import CLOSED, OutputStream, StreamError, StreamWorld
 
-__all__ = ["STREAMS_MODULE", "ERR_CLOSED", "ERR_FAILED", "core_functions"]
+__all__ = ["ERR_CLOSED", "ERR_FAILED", "STREAMS_MODULE", "core_functions"]
 
 STREAMS_MODULE = "wasmconc_streams"
 ERR_CLOSED = -1

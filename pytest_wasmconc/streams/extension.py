@@ -10,8 +10,8 @@ a `StreamVerdict` in `outcome.extra["streams"]`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..runtime.hostapi import HostFunction
 from .core import core_functions
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..runtime.program import Program
     from ..runtime.settings import RunSettings
 
-__all__ = ["StreamCheck", "StreamAttachment", "OUTCOME_KEY", "verdict_of", "echo_sinks"]
+__all__ = ["OUTCOME_KEY", "StreamAttachment", "StreamCheck", "echo_sinks", "verdict_of"]
 
 OUTCOME_KEY = "streams"
 
@@ -69,7 +69,7 @@ class StreamCheck:
     def instrument(self, rw: Any, names: dict[int, str]) -> None:
         return None
 
-    def attach(self, program: "Program", settings: "RunSettings") -> "StreamAttachment":
+    def attach(self, program: Program, settings: RunSettings) -> StreamAttachment:
         return StreamAttachment(self, StreamWorld(self.config, sinks=self.sinks))
 
 
@@ -87,7 +87,7 @@ class StreamAttachment:
     def on_event(self, call: Any, event: object) -> None:
         return None
 
-    def finished(self, outcome: "Outcome", rerun: "Rerun | None") -> None:
+    def finished(self, outcome: Outcome, rerun: Rerun | None) -> None:
         if self.check.check:
             self.verdict = judge(self.world, outcome, self.check.expect)
         else:
@@ -96,7 +96,7 @@ class StreamAttachment:
         outcome.extra[OUTCOME_KEY] = self.verdict
 
 
-def verdict_of(outcome: "Outcome") -> StreamVerdict | None:
+def verdict_of(outcome: Outcome) -> StreamVerdict | None:
     """The stream verdict of an execution run with a `StreamCheck` (None without one)."""
     v = outcome.extra.get(OUTCOME_KEY)
     return v if isinstance(v, StreamVerdict) else None

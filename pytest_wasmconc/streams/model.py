@@ -28,22 +28,29 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Iterable
+from typing import Any
 
 from ..runtime.hostapi import GuestTrap, Until, Wait, WaitResult
-from .checker import BLOCKING_WRITE_LIMIT, DEFAULT_BUSY_POLL_LIMIT, Event, ProtocolChecker, Violation
+from .checker import (
+    BLOCKING_WRITE_LIMIT,
+    DEFAULT_BUSY_POLL_LIMIT,
+    Event,
+    ProtocolChecker,
+    Violation,
+)
 
 __all__ = [
-    "StreamConfig",
-    "StreamWorld",
+    "CLOSED",
+    "DEFAULT_BUDGET",
+    "FAILED",
+    "STEP_NS",
     "OutputStream",
     "Pollable",
+    "StreamConfig",
     "StreamError",
-    "DEFAULT_BUDGET",
-    "STEP_NS",
-    "CLOSED",
-    "FAILED",
+    "StreamWorld",
 ]
 
 DEFAULT_BUDGET = 4096
@@ -96,7 +103,7 @@ class StreamConfig:
 class OutputStream:
     """One output stream and its host-side state (guarded by the world's lock)."""
 
-    def __init__(self, world: "StreamWorld", handle: int, name: str, sink: Callable[[bytes], None] | None) -> None:
+    def __init__(self, world: StreamWorld, handle: int, name: str, sink: Callable[[bytes], None] | None) -> None:
         self.world = world
         self.handle = handle
         self.name = name
@@ -323,8 +330,11 @@ class StreamWorld:
 
     # -- exit ---------------------------------------------------------------------------------------
 
-    def exit(self, thread: int = 0) -> list[Violation]:
-        """The guest exits now: record an `exit` event per stream (at most once per world)."""
+    def exit(self, thread: int = 0, *, halt: bool = True) -> list[Violation]:
+        """The guest exits now: record an `exit` event per stream (at most once per world).
+
+        With `halt` (and a halting config) a violation raises GuestTrap from the exit call.
+        """
         with self.lock:
             if self.exited:
                 return []
@@ -337,7 +347,7 @@ class StreamWorld:
                     found += self.record(s, "exit", thread=thread, detail=detail)
                 except GuestTrap as trap:
                     first_error = first_error or trap
-            if first_error is not None:
+            if first_error is not None and halt:
                 raise first_error
             return found
 
@@ -375,10 +385,14 @@ class StreamWorld:
             if deadline_ns is not None:
                 left = max(0, deadline_ns - now_ns())
                 timeout = left if timeout is None else min(timeout, left)
-            result = yield Until(ready=lambda: self.step != start_step, timeout_ns=timeout, describe=what)
+            result = yield Until(ready=self._moved_since(start_step), timeout_ns=timeout, describe=what)
             if result is WaitResult.TIMED_OUT and stepping:
                 with self.lock:
                     self.tick()
+
+    def _moved_since(self, step: int) -> Callable[[], bool]:
+        """A wait predicate: another thread's stream operation advanced the device."""
+        return lambda: self.step != step
 
     # -- operations: what both the core import module and WASI 0.2 do ----------------------------
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence, Union
 
 from ..runtime.outcome import Outcome, Status
 from .checker import SEQUENCE_KINDS, Event, Violation
@@ -12,7 +12,7 @@ from .sequence import Mismatch, Pattern, compile_pattern
 
 __all__ = ["Expect", "StreamVerdict", "judge", "render_history"]
 
-Expect = Union[str, Sequence[str], Mapping[str, Union[str, Sequence[str]]], None]
+Expect = str | Sequence[str] | Mapping[str, str | Sequence[str]] | None
 _HISTORY_TAIL = 40
 
 
@@ -53,10 +53,7 @@ def _patterns(expect: Expect, world: StreamWorld) -> dict[str, Pattern]:
 def judge(world: StreamWorld, outcome: Outcome, expect: Expect = None) -> StreamVerdict:
     """Violations, sequence mismatches and hangs of one execution, rendered for a report."""
     if outcome.status is Status.EXITED:
-        try:
-            world.exit(thread=0)  # main returned: the exit checks run now (no backtrace to give)
-        except Exception:  # noqa: BLE001 - a halting world raises; the violation is recorded either way
-            pass
+        world.exit(thread=0, halt=False)  # main returned: the exit checks run now (no backtrace to give)
     verdict = StreamVerdict(world=world, violations=list(world.violations))
     verdict.hang = outcome.status in (Status.DEADLOCK, Status.HANG)
     if not verdict.violations and not verdict.hang:

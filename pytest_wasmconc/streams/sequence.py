@@ -19,12 +19,12 @@ the first event the pattern could not accept and what it could have accepted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
 
 from .checker import SEQUENCE_KINDS, Event
 
-__all__ = ["Pattern", "PatternError", "Mismatch", "compile_pattern"]
+__all__ = ["Mismatch", "Pattern", "PatternError", "compile_pattern"]
 
 
 class PatternError(ValueError):
@@ -62,22 +62,22 @@ class _Tok:
 
 @dataclass(frozen=True)
 class _Seq:
-    items: tuple["_Node", ...]
+    items: tuple[_Node, ...]
 
 
 @dataclass(frozen=True)
 class _Alt:
-    options: tuple["_Node", ...]
+    options: tuple[_Node, ...]
 
 
 @dataclass(frozen=True)
 class _Rep:
-    node: "_Node"
+    node: _Node
     lo: int
     hi: int | None
 
 
-_Node = Union[_Tok, _Seq, _Alt, _Rep]
+_Node = _Tok | _Seq | _Alt | _Rep
 
 _LEX = re.compile(r"\s*(?:(?P<tok>[a-z][a-z-]*(?:\((?P<arg>[^()\s]*)\))?)|(?P<punct>[()|*+?])"
                   r"|(?P<rep>\{\s*\d+\s*(?:,\s*\d*\s*)?\}))")

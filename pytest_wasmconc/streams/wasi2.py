@@ -19,13 +19,14 @@ component types take and give, except that resources are plain ints (the
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Callable, Generator
+from typing import Any
 
 from ..runtime.hostapi import GuestExit, GuestTrap, HostFunction, Wait, WaitResult
 from .model import StreamError, StreamWorld
 
-__all__ = ["Own", "Wasi2Host", "Variant", "Record", "interface_base"]
+__all__ = ["Own", "Record", "Variant", "Wasi2Host", "interface_base"]
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,8 @@ def test_guest(wasm_scheduler):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*stream sequence mismatch: stdout: event #5 (subscribe, the 4th stdout event) does not match the "
-        "pattern; expected the end*",
+        ("*stream sequence mismatch: stdout: event #5 (subscribe, the 4th stdout event) does not match the "
+         "pattern; expected the end*"),
     ])
 
 
