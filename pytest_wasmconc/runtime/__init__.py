@@ -11,6 +11,7 @@ from .cache import CompileCache, default_cache_dir
 from .engine import engine_for, wasmtime_version
 from .errors import ConfigError, ModuleError, ReplayError, WasmconcError
 from .hostapi import GuestExit, GuestTrap, HostCall, HostFunction, Sleep, Until, ValType, Wait, WaitResult, Yield, host
+from .hostlocks import HostLock, HostLockEvent
 from .outcome import Outcome, Status, ThreadReport
 from .program import Program, load_program
 from .runner import Exploration, GuestIO, Runner
@@ -19,7 +20,8 @@ from .token import ReplayToken, decode_token, encode_token
 
 __all__ = [
     "CompileCache", "ConfigError", "EngineSettings", "Exploration", "GuestExit", "GuestIO", "GuestTrap",
-    "HostCall", "HostFunction", "ModuleError", "Outcome", "Preempt", "Program", "ReplayError", "ReplayToken",
+    "HostCall", "HostFunction", "HostLock", "HostLockEvent", "ModuleError", "Outcome", "Preempt", "Program",
+    "ReplayError", "ReplayToken",
     "RunSettings", "Runner", "Sleep", "Status", "StoreThreadError", "ThreadAffineStore", "ThreadReport",
     "Until", "ValType", "Wait", "WaitResult", "WasmconcError", "Yield", "decode_token", "default_cache_dir",
     "encode_token", "engine_for", "host", "load_program", "wasmtime_version",
