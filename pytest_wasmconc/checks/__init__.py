@@ -1,5 +1,3 @@
-"""Marker checks: each module registers its marker with pytest_layer.guards.register_check."""
+"""Checks' runtime parts (no pytest here: the CLI imports them); their markers live in pytest_layer."""
 
 from __future__ import annotations
-
-from . import stream_sequence  # noqa: F401

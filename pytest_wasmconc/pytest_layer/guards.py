@@ -113,6 +113,7 @@ def _load_check_modules() -> None:
     except ImportError:
         pass
     from . import lock_inversion  # noqa: F401  (registers wasm_no_lock_inversion)
+    from . import stream_sequence  # noqa: F401  (registers wasm_stream_sequence)
 
 
 def checks_for(item: pytest.Item) -> list[GuestCheck]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from ..pytest_layer.errors import GuestCheckError, GuestHangError, WasmGuestFailure
-from ..pytest_layer.guards import register_check
-from ..pytest_layer.markers import MarkerError
+from .errors import GuestCheckError, GuestHangError, WasmGuestFailure
+from .guards import register_check
+from .markers import MarkerError
 from ..runtime import HostFunction, Outcome, RunSettings, Status
 from ..runtime.extensions import Extension
 from ..streams import PatternError, StreamCheck, StreamConfig, verdict_of
