@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generator
 
-from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult, Yield
+from .capi import YieldAfter
+from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from .program import INSTRUMENT_MODULE, THREAD_SPAWN
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def builtin_functions(ex: "Execution") -> list[HostFunction]:
         thread = _thread_of(call)
         tid = ex.spawn(thread, start_arg)
         if tid > 0 and serial:
-            return _yield_then(tid)  # a spawn is a scheduling point
+            return YieldAfter(tid)  # a spawn is a scheduling point
         return tid
 
     def _effective(call: Any, addr: int, offset: int, memidx: int, width: int) -> tuple[Any, int]:
@@ -77,12 +78,12 @@ def builtin_functions(ex: "Execution") -> list[HostFunction]:
         if woken:
             ex.poke()
             if serial:
-                return _yield_then(len(woken))  # let the scheduler consider the woken threads
+                return YieldAfter(len(woken))  # let the scheduler consider the woken threads
         return len(woken)
 
     def sched_point(call: Any, site: int) -> Any:
         if serial:
-            return _yield_then(None)
+            return YieldAfter(None)
         return None
 
     def _thread_of(call: Any) -> Any:
@@ -104,8 +105,3 @@ def builtin_functions(ex: "Execution") -> list[HostFunction]:
 def _park(wait: Wait) -> Generator[Wait, WaitResult, int]:
     result = yield wait
     return WAIT_OK if result is WaitResult.READY else WAIT_TIMED_OUT
-
-
-def _yield_then(value: Any) -> Generator[Wait, WaitResult, Any]:
-    yield Yield()
-    return value

@@ -494,6 +494,15 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
             cont.env = key
             cont.finalizer = _pending_finalizer
             return
+        if type(outcome) is YieldAfter:
+            write_results(binding, results, outcome.value)
+            key = next(_keys)
+            with _lock:
+                _YIELDS[key] = _YieldOnce(binding.dispatcher, store_key_of_caller(caller), trap_ret)
+            cont.callback = _yield_continuation
+            cont.env = key
+            cont.finalizer = _yield_finalizer
+            return
         if isinstance(outcome, _TrapRequest):
             msg = outcome.message.encode()
             trap_ret[0] = ffi.wasmtime_trap_new(msg, len(msg))
@@ -509,6 +518,63 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
 @dataclass(frozen=True)
 class _TrapRequest:
     message: str
+
+
+class YieldAfter:
+    """What a dispatcher returns from `invoke` for "results now, then one scheduling point".
+
+    The cheap form of a generator that yields `Yield()` once: the results are
+    written at once and the continuation only suspends the call for one poll
+    (spawn, notify and the instrumenter's sched_point use it on every call).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _YieldOnce:
+    """Continuation state of a YieldAfter call (owned by `_YIELDS` until it finishes)."""
+
+    __slots__ = ("dispatcher", "store_key", "trap_ret", "suspended")
+
+    def __init__(self, dispatcher: Any, store_key: int, trap_ret: Any) -> None:
+        self.dispatcher = dispatcher
+        self.store_key = store_key
+        self.trap_ret = trap_ret
+        self.suspended = False
+
+
+_YIELDS: dict[int, _YieldOnce] = {}
+
+
+@ffi.wasmtime_func_async_continuation_callback_t
+def _yield_continuation(env: Any) -> bool:
+    state = _YIELDS.get(env or 0)
+    if state is None:
+        return True
+    try:
+        if not state.suspended:
+            state.suspended = True
+            state.dispatcher.begin_yield(state.store_key)
+            return False
+        message = state.dispatcher.end_yield(state.store_key)
+        if message is not None:
+            raw = message.encode()
+            state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
+    except BaseException as exc:  # never unwind into Rust
+        raw = f"wasmconc: internal error at a scheduling point: {exc!r}".encode()
+        state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
+    with _lock:
+        _YIELDS.pop(env or 0, None)
+    return True
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _yield_finalizer(env: Any) -> None:
+    with _lock:
+        _YIELDS.pop(env or 0, None)
 
 
 def trap_request(message: str) -> _TrapRequest:

@@ -138,6 +138,21 @@ class _Router:
             ex.host_failed(thread, hf, exc)
             return capi.trap_request(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
 
+    def begin_yield(self, store_key: int) -> None:
+        """A YieldAfter call suspends: the thread stays runnable, the scheduler decides."""
+        thread = THREADS.get(store_key)
+        if thread is not None:
+            thread.wait = _YIELD
+            thread.wake_result = WaitResult.READY
+
+    def end_yield(self, store_key: int) -> str | None:
+        """A YieldAfter call resumes; a message means: trap instead (the thread is being stopped)."""
+        thread = THREADS.get(store_key)
+        if thread is None:
+            return "wasmconc: guest thread is gone"
+        thread.wait = None
+        return thread.kill_message
+
     def resume(self, pending: Any) -> bool:
         if type(pending.gen) is not _GENERATOR:
             # A host call that steps itself (userimports._Session): it may be
@@ -187,6 +202,7 @@ class _Router:
 
 
 ROUTER = _Router()
+_YIELD = Yield()
 _GENERATOR: Any = type((lambda: (yield))())  # (Any: mypy must not narrow pending.gen by it)
 
 
