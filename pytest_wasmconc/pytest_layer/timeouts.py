@@ -47,8 +47,13 @@ DEADLINE_KEY = pytest.StashKey[Deadline]()
 
 
 def margin_for(timeout: float) -> float:
-    """How long before a test's timeout guests are ended: time left to fail with a report."""
-    return min(max(1.0, 0.1 * timeout), timeout / 2)
+    """How long before a test's timeout guests are ended: time left to fail with a report.
+
+    Two seconds at least (stopping every guest thread, collecting backtraces
+    and writing the report take well under one on an idle machine, but CI
+    machines are busy), a tenth of long timeouts, never more than half.
+    """
+    return min(max(2.0, 0.1 * timeout), timeout / 2)
 
 
 def record_timer(item: pytest.Item, settings: Any) -> None:
