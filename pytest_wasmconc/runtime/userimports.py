@@ -302,6 +302,14 @@ def _check(entry: _Entry, imp: FuncImport) -> tuple[_Spec | None, str | None]:
         return None, None  # a runtime-level host function: passed through as is
     if not callable(fn):
         return None, f"{label}: {want}, but imports= gives {type(fn).__name__} {fn!r}, not a callable"
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        return None, (f"{label}: {want}, but {_describe_callable(fn)} is an async function: write host functions "
+                      "as plain functions (the runtime makes them async for Wasmtime itself; to wait, use "
+                      "pytest_wasmconc.host objects)")
+    if inspect.isgeneratorfunction(fn):
+        return None, (f"{label}: {want}, but {_describe_callable(fn)} is a generator function: a plain import "
+                      "is called and returns its results; a host function that yields Waits is a "
+                      "runtime HostFunction (pass a HostFunction instead)")
     inline = bool(getattr(fn, "__wasmconc_nonblocking__", False))
     declared = getattr(fn, "__wasmconc_signature__", None)
     try:
@@ -740,7 +748,7 @@ class HostRun:
     def take_snapshot(self) -> None:
         """Remember the host objects' states before stopping threads releases anything (for the report)."""
         if self.snapshot is None:
-            self.snapshot = [repr(obj) for obj in self.touched.values()]
+            self.snapshot = [repr(obj) for obj in list(self.touched.values())]
 
     def close(self) -> None:
         """After the execution: stop what is left, release what its threads still hold, pool the workers."""
@@ -751,7 +759,7 @@ class HostRun:
                 release_worker(th.worker)
                 th.worker = None
         mine = self.key
-        for obj in self.touched.values():
+        for obj in list(self.touched.values()):
             forget = getattr(obj, "_forget", None)
             if forget is not None:
                 self.notes += forget(lambda o: isinstance(o, GuestOwner) and o.execution == mine)
@@ -1087,7 +1095,7 @@ class _Session:
     def _header(self) -> str:
         mine = self.th.owner
         held = []
-        for obj in self.run.touched.values():
+        for obj in list(self.run.touched.values()):
             owner = getattr(obj, "owner", None)
             if owner == mine:
                 held.append(obj.label)

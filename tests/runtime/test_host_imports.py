@@ -121,6 +121,24 @@ def test_a_declared_wasm_signature_must_match_exactly() -> None:
         _runner().run(HOST_CALLS, imports={"host": {**_host_calls([])["host"], "check": check}})
 
 
+def test_an_async_function_is_refused_with_what_to_write_instead() -> None:
+    async def check(x: int) -> int:
+        return x
+
+    with pytest.raises(HostImportError, match=r"host\.check: .* is an async function: write host functions as "
+                                              r"plain functions"):
+        _runner().run(HOST_CALLS, imports={"host": {**_host_calls([])["host"], "check": check}})
+
+
+def test_a_generator_written_for_the_runtime_contract_is_refused_with_what_to_pass_instead() -> None:
+    def check(call, x):  # type: ignore[no-untyped-def]
+        yield
+        return x
+
+    with pytest.raises(HostImportError, match=r"is a generator function: .* \(pass a HostFunction instead\)"):
+        _runner().run(HOST_CALLS, imports={"host": {**_host_calls([])["host"], "check": check}})
+
+
 def test_something_not_callable_is_an_error() -> None:
     with pytest.raises(HostImportError, match="imports= gives int 5, not a callable"):
         _runner().run(HOST_CALLS, imports={"host": {**_host_calls([])["host"], "check": 5}})
