@@ -433,12 +433,9 @@ class ComponentExecution(Execution):
 
     def thread_finished(self, thread: GuestThread) -> None:
         if thread.failure is None and self.run_failed:
-            self._set_end_exit(1, thread)
+            self.request_exit(1, thread)  # run returned err: exit code 1, as the wasmtime CLI does
             return
         super().thread_finished(thread)
-
-    def _set_end_exit(self, code: int, thread: GuestThread) -> None:
-        self.request_exit(code, thread)
 
 
 def _missing(key: tuple[str, str]) -> Callable[..., Any]:

@@ -548,6 +548,3 @@ class StreamWorld:
     def describe(self) -> str:
         return self.config.describe()
 
-
-def stream_names(events: Iterable[Event]) -> list[str]:
-    return list(dict.fromkeys(e.stream for e in events))
