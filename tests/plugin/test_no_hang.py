@@ -41,7 +41,7 @@ def test_deadlock_and_hang_fail_their_tests_and_the_session_goes_on(wasm_project
     ])
     result.stdout.fnmatch_lines([
         "*GuestHangError: wasm_no_hang: a guest execution hung",
-        "*hang: still running after the 1 s wall-clock timeout*",
+        "*hang: still running after its wall-clock timeout of 1 s*",
         "*thread 1: running*",
         "*at spin_forever*",
     ])

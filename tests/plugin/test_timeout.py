@@ -40,7 +40,7 @@ def test_a_guest_stuck_in_a_loop_shows_the_guest_report_not_a_crash(wasm_project
     result.stdout.fnmatch_lines([
         "*- wasm guest report -*",
         "*spin.wasm: hang (fuel mode*",
-        "hang: still running after the * s wall-clock timeout*",
+        "hang: still running after its wall-clock timeout of * s*",
         "  thread 1: running",
         "      at spin_forever*",
         "(the plugin ended this guest before the test's pytest-timeout of 5 s)",
