@@ -100,9 +100,12 @@ def set_store_key(context: Any, key: int) -> None:
     ffi.wasmtime_context_set_data(context, ctypes.c_void_p(key))
 
 
+_raw_caller_context = ffi.dll.wasmtime_caller_context
+_raw_context_get_data = ffi.dll.wasmtime_context_get_data
+
+
 def store_key_of_caller(caller: Any) -> int:
-    ctx = ffi.wasmtime_caller_context(caller)
-    return ffi.wasmtime_context_get_data(ctx) or 0
+    return _raw_context_get_data(_raw_caller_context(caller)) or 0
 
 
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
@@ -482,6 +485,7 @@ def _binding_finalizer(env: Any) -> None:
 def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont_ret):  # type: ignore[no-untyped-def]
     binding = _BINDINGS[env or 0]
     cont = cont_ret.contents
+    store_key = 0
     try:
         store_key = store_key_of_caller(caller)
         outcome = binding.dispatcher.invoke(store_key, binding, _read_args(binding, args, nargs))
@@ -497,8 +501,8 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
         if type(outcome) is YieldAfter:
             write_results(binding, results, outcome.value)
             key = next(_keys)
-            with _lock:
-                _YIELDS[key] = _YieldOnce(binding.dispatcher, store_key_of_caller(caller), trap_ret)
+            # One dict store: atomic under the GIL, no lock needed on this hot path.
+            _YIELDS[key] = _YieldOnce(binding.dispatcher, store_key, trap_ret)
             cont.callback = _yield_continuation
             cont.env = key
             cont.finalizer = _yield_finalizer
@@ -566,15 +570,13 @@ def _yield_continuation(env: Any) -> bool:
     except BaseException as exc:  # never unwind into Rust
         raw = f"wasmconc: internal error at a scheduling point: {exc!r}".encode()
         state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
-    with _lock:
-        _YIELDS.pop(env or 0, None)
+    _YIELDS.pop(env or 0, None)
     return True
 
 
 @ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 def _yield_finalizer(env: Any) -> None:
-    with _lock:
-        _YIELDS.pop(env or 0, None)
+    _YIELDS.pop(env or 0, None)
 
 
 def trap_request(message: str) -> _TrapRequest:
