@@ -9,7 +9,9 @@ inject the same faults.
 from __future__ import annotations
 
 import random
+import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -67,6 +69,67 @@ class FaultPlan:
         object.__setattr__(self, "eintr_calls", frozenset(self.eintr_calls))
         object.__setattr__(self, "eagain_calls", frozenset(self.eagain_calls))
         object.__setattr__(self, "targets", frozenset(self.targets))
+
+
+    @classmethod
+    def from_specs(cls, specs: Iterable[str]) -> FaultPlan:
+        """A plan from "key=value" texts (the CLI's --wasi-fault), e.g. "max-write=100",
+        "eintr-calls=1,3", "eagain-probability=0.1", "targets=file,stdout", "random-short".
+
+        Keys are the field names, with "-" or "_". Raises ValueError naming the bad spec.
+        """
+        fields: dict[str, object] = {}
+        for spec in specs:
+            key, sep, value = spec.partition("=")
+            name = key.strip().replace("-", "_")
+            if name not in _SPEC_FIELDS:
+                valid = ", ".join(sorted(k.replace("_", "-") for k in _SPEC_FIELDS))
+                raise ValueError(f"unknown fault {key!r} in {spec!r} (valid: {valid})")
+            kind = _SPEC_FIELDS[name]
+            if kind == "bool" and not sep:
+                value = "yes"
+            elif not sep or not value:
+                raise ValueError(f"fault {spec!r}: expected {key}=VALUE")
+            try:
+                fields[name] = _parse_spec_value(kind, value)
+            except ValueError:
+                raise ValueError(f"fault {spec!r}: {value!r} is not a valid {kind}") from None
+        try:
+            return cls(**fields)  # type: ignore[arg-type]
+        except ValueError as exc:
+            message = re.sub(r"FaultPlan\.(\w+)", lambda m: "fault " + m.group(1).replace("_", "-"), str(exc))
+            raise ValueError(message) from None
+
+
+_SPEC_FIELDS = {
+    "seed": "int",
+    "max_read": "int",
+    "max_write": "int",
+    "random_short": "bool",
+    "eintr_calls": "list of call numbers",
+    "eintr_probability": "probability",
+    "eagain_calls": "list of call numbers",
+    "eagain_probability": "probability",
+    "enospc_after": "int",
+    "targets": "list of targets",
+}
+
+
+def _parse_spec_value(kind: str, value: str) -> object:
+    if kind == "int":
+        return int(value, 0)
+    if kind == "probability":
+        return float(value)
+    if kind == "bool":
+        if value.lower() in ("1", "yes", "true", "on"):
+            return True
+        if value.lower() in ("0", "no", "false", "off"):
+            return False
+        raise ValueError(value)
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if kind == "list of call numbers":
+        return frozenset(int(v, 0) for v in items)
+    return frozenset(items)
 
 
 class FaultInjector:
