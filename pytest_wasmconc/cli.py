@@ -118,6 +118,10 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                    help="set an environment variable for the guest")
     p.add_argument("--wasi", choices=["sandbox", "native"], default="sandbox",
                    help="WASI implementation: the shared sandbox (default) or wasmtime's own (one context per thread)")
+    p.add_argument("--wasi-fault", dest="wasi_faults", action="append", default=[], metavar="KEY[=VALUE]",
+                   help="inject WASI I/O faults (sandbox only; repeatable): seed=N, max-read=N, max-write=N, "
+                        "random-short, eintr-calls=1,3, eintr-probability=P, eagain-calls=..., "
+                        "eagain-probability=P, enospc-after=BYTES, targets=file,stdin,stdout,stderr")
     p.add_argument("--level", choices=["waits", "atomics", "memory"], default="atomics",
                    help="instrumentation: scheduling points at waits only, also atomic RMWs (default), also atomic loads/stores")
     p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
@@ -188,7 +192,20 @@ def _settings(ns: argparse.Namespace, preempt: Preempt) -> RunSettings:
 
 def _io(ns: argparse.Namespace, guest_args: list[str], *, stdin: object, passthrough: bool) -> GuestIO:
     return GuestIO(args=guest_args, env=dict(ns.env), dirs=list(ns.dirs), stdin=stdin,  # type: ignore[arg-type]
-                   passthrough=passthrough, wasi=ns.wasi)
+                   passthrough=passthrough, wasi=ns.wasi, wasi_options=_wasi_options(ns))
+
+
+def _wasi_options(ns: argparse.Namespace) -> dict[str, object]:
+    if not ns.wasi_faults:
+        return {}
+    if ns.wasi != "sandbox":
+        raise _UsageError("--wasi-fault needs --wasi sandbox (wasmtime's own WASI cannot inject faults)")
+    from .wasi import FaultPlan
+
+    try:
+        return {"faults": FaultPlan.from_specs(ns.wasi_faults)}
+    except ValueError as exc:
+        raise _UsageError(f"--wasi-fault: {exc}") from None
 
 
 def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
@@ -253,6 +270,8 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
         parts += ["--env", f"{name}={value}"]
     if ns.wasi != "sandbox":
         parts += ["--wasi", ns.wasi]
+    for fault in ns.wasi_faults:
+        parts += ["--wasi-fault", fault]
     if ns.level != "atomics":
         parts += ["--level", ns.level]
     if ns.max_steps != DEFAULT_MAX_STEPS:
