@@ -52,6 +52,9 @@ class GuestIO:
     def __post_init__(self) -> None:
         if self.wasi not in ("sandbox", "native"):
             raise ConfigError(f"invalid WASI implementation {self.wasi!r} (valid: sandbox, native)")
+        if self.wasi == "native" and self.wasi_options:
+            raise ConfigError(f"WASI options {sorted(self.wasi_options)} need the sandbox WASI; "
+                              "wasmtime's own (native) cannot apply them")
         for host, _guest in self.dirs:
             if not Path(host).is_dir():
                 raise ConfigError(f"--dir {host}: no such directory")
