@@ -113,3 +113,61 @@ def test_faults_are_injected_in_the_other_modes_too(tmp_path: Path, preempt: Pre
     o = retry_writes(tmp_path, PLANS["everything"], preempt=preempt)
     assert (o.exit_code, o.stdout_bytes) == (0, expected_pattern() + b"\nretry_writes: file ok\n")
     assert counts(o) == counts(retry_writes(tmp_path, PLANS["everything"]))  # one thread: same call order
+
+
+def test_native_wasi_refuses_fault_options_instead_of_ignoring_them(tmp_path: Path) -> None:
+    from pytest_wasmconc.runtime import ConfigError
+
+    with pytest.raises(ConfigError, match=r"WASI options \['faults'\] need the sandbox WASI"):
+        GuestIO(dirs=[(str(tmp_path), ".")], wasi="native", wasi_options={"faults": PLANS["eintr"]})
+
+
+def test_a_plan_from_cli_style_specs() -> None:
+    plan = FaultPlan.from_specs(["seed=0x10", "max-write=100", "max_read=7", "random-short", "eintr-calls=1,3",
+                                 "eagain-probability=0.25", "enospc-after=4096", "targets=file,stdout"])
+    assert plan == FaultPlan(seed=16, max_write=100, max_read=7, random_short=True, eintr_calls={1, 3},
+                             eagain_probability=0.25, enospc_after=4096, targets=NO_STDERR)
+    assert FaultPlan.from_specs(["random-short=no"]) == FaultPlan()
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("max-wrte=1", "unknown fault 'max-wrte' in 'max-wrte=1' (valid: eagain-calls, "),
+    ("max-write=0", "fault max-write must be >= 1, got 0"),
+    ("max-write=x", "fault 'max-write=x': 'x' is not a valid int"),
+    ("eintr-probability=2", "fault eintr-probability must be within [0, 1], got 2.0"),
+    ("targets=disk", "fault targets: unknown ['disk']"),
+    ("seed", "fault 'seed': expected seed=VALUE"),
+])
+def test_a_bad_spec_names_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        FaultPlan.from_specs([spec])
+    assert str(info.value).startswith(message)
+
+
+def test_the_cli_injects_faults_and_puts_them_in_the_replay_command(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from pytest_wasmconc.cli import main
+
+    work = tmp_path / "cli"
+    work.mkdir()
+    common = ["--dir", f"{work}::.", "--wasi-fault", "max-write=1000", "--wasi-fault", "eintr-probability=0.2",
+              "--wasi-fault", "targets=file,stdout"]
+    assert main(["run", *common, str(RETRY)]) == 0
+    out, err = capfd.readouterr()
+    assert out.encode() == expected_pattern() + b"\nretry_writes: file ok\n"
+    assert re.search(r"retry_writes: [1-9]\d* retries, [1-9]\d* short transfers", err), err
+    # a failing (naive) explore prints a replay command that carries the faults
+    assert main(["explore", "--schedules", "2", *common, str(RETRY), "--", "naive"]) == 1
+    out, err = capfd.readouterr()
+    assert "--wasi-fault max-write=1000 --wasi-fault eintr-probability=0.2 --wasi-fault targets=file,stdout" in out + err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--wasi", "native", "--wasi-fault", "max-write=1"], "--wasi-fault needs --wasi sandbox"),
+    (["--wasi-fault", "max-wrte=1"], "--wasi-fault: unknown fault 'max-wrte'"),
+])
+def test_the_cli_rejects_unusable_faults(argv: list[str], message: str, capfd: pytest.CaptureFixture[str]) -> None:
+    from pytest_wasmconc.cli import EXIT_USAGE, main
+
+    assert main(["run", *argv, str(GUESTS / "sleep10.wasm")]) == EXIT_USAGE
+    assert message in capfd.readouterr().err
