@@ -69,6 +69,15 @@ def test_a_deadlock_report_ends_with_the_worker_write_before_it_blocked(preempt:
     assert "pthread_mutex_lock" in o.report and "pthread_join" in o.report
 
 
+def test_a_hang_report_ends_with_the_wasi_calls_before_the_sleep() -> None:
+    o = Runner(RunSettings(preempt=Preempt.OS, timeout=0.5)).run(GUESTS / "wasi" / "sleep10.wasm",
+                                                               GuestIO(args=["5000"]))
+    assert o.status is Status.HANG
+    tail = tail_of(o.report)
+    assert tail[-1].startswith("  [t0] clock_time_get(1, ")  # CLOCK_MONOTONIC, read before the sleep
+    assert "nanosleep" in o.report  # the sleep itself is in the thread's backtrace
+
+
 def test_only_the_last_entries_are_shown_with_the_total_counted() -> None:
     o = run(TRAP, trace_limit=5)
     assert len(o.trace) == 5
