@@ -19,7 +19,7 @@ NO_STDERR = frozenset({"file", "stdout"})  # leave stderr alone: the guest repor
 PLANS = {
     "short-writes": FaultPlan(max_write=1000, targets=NO_STDERR),
     "short-reads-and-writes": FaultPlan(seed=1, max_read=333, max_write=777, random_short=True, targets=NO_STDERR),
-    "eintr": FaultPlan(eintr_calls={1, 2, 3, 5, 8, 13}, targets=NO_STDERR),
+    "eintr": FaultPlan(eintr_calls=frozenset({1, 2, 3, 5, 8, 13}), targets=NO_STDERR),
     "eintr-eagain-random": FaultPlan(seed=2, eintr_probability=0.3, eagain_probability=0.2, targets=NO_STDERR),
     "everything": FaultPlan(seed=3, max_read=700, max_write=1000, random_short=True, eintr_probability=0.2,
                             eagain_probability=0.1, targets=NO_STDERR),
@@ -125,7 +125,7 @@ def test_native_wasi_refuses_fault_options_instead_of_ignoring_them(tmp_path: Pa
 def test_a_plan_from_cli_style_specs() -> None:
     plan = FaultPlan.from_specs(["seed=0x10", "max-write=100", "max_read=7", "random-short", "eintr-calls=1,3",
                                  "eagain-probability=0.25", "enospc-after=4096", "targets=file,stdout"])
-    assert plan == FaultPlan(seed=16, max_write=100, max_read=7, random_short=True, eintr_calls={1, 3},
+    assert plan == FaultPlan(seed=16, max_write=100, max_read=7, random_short=True, eintr_calls=frozenset({1, 3}),
                              eagain_probability=0.25, enospc_after=4096, targets=NO_STDERR)
     assert FaultPlan.from_specs(["random-short=no"]) == FaultPlan()
 
