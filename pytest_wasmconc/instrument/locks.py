@@ -156,6 +156,9 @@ DEFAULT_LOCK_TABLE: tuple[LockFunction, ...] = (
     _c("pthread_rwlock_timedwrlock", ACQUIRE, "pthread_rwlock"),
     _c("pthread_rwlock_trywrlock", ACQUIRE, "pthread_rwlock", blocking=False),
     _c("pthread_rwlock_unlock", RELEASE, "pthread_rwlock"),
+    _c("pthread_spin_lock", ACQUIRE, "pthread_spin"),
+    _c("pthread_spin_trylock", ACQUIRE, "pthread_spin", blocking=False),
+    _c("pthread_spin_unlock", RELEASE, "pthread_spin"),
     # C11 threads (musl): thrd_success == 0
     _c("mtx_lock", ACQUIRE, "c11_mtx"),
     _c("mtx_timedlock", ACQUIRE, "c11_mtx"),

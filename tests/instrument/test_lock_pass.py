@@ -129,7 +129,7 @@ def test_sites_report_success_by_the_tables_rule() -> None:
 
 @pytest.mark.parametrize("name", [
     "pthread_mutex_lock", "__pthread_mutex_lock", "pthread_rwlock_rdlock", "__pthread_rwlock_wrlock",
-    "mtx_lock",
+    "mtx_lock", "pthread_spin_lock",
     "std::sys::sync::mutex::futex::Mutex::lock::h0123456789abcdef",
     "<std::sys::sync::mutex::futex::Mutex>::lock",
     "_ZN3std3sys4sync5mutex5futex5Mutex4lock17h0123456789abcdefE",
