@@ -20,12 +20,14 @@ with exactly one owner and one end of life:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
+import signal
 import threading
 from dataclasses import dataclass
 from collections.abc import Generator
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -88,6 +90,56 @@ def fuel_remaining(context: Any, out: Any) -> int:
 
 _VALKIND = {ValType.I32: _I32, ValType.I64: _I64, ValType.F32: _F32, ValType.F64: _F64}
 _MASK = {ValType.I32: 0xFFFF_FFFF, ValType.I64: 0xFFFF_FFFF_FFFF_FFFF}
+
+
+# Ctrl-C lands wherever the main thread runs Python, often inside one of the
+# callbacks below, which must not unwind into Rust. They turn it into a trap
+# and raise this flag; the poll that returns re-raises KeyboardInterrupt on the
+# scheduler's side, so the run stops cleanly (futures and stores released).
+_INTERRUPTED = [False]
+INTERRUPT_MESSAGE = "wasmconc: interrupted"
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """While driving futures on this thread, turn SIGINT into a flag checked after each poll.
+
+    A KeyboardInterrupt raised at the first bytecode of a ctypes callback is
+    swallowed by ctypes ("Exception ignored ...") and the interrupt is lost;
+    with the flag it is raised by `CallFuture.poll`, outside native code.
+    Only the main thread can install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+    except ValueError:
+        yield
+        return
+    if previous is not signal.default_int_handler:
+        yield  # somebody else (a debugger, a test runner) owns SIGINT: leave it alone
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        _INTERRUPTED[0] = True
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if _INTERRUPTED[0]:
+            _INTERRUPTED[0] = False
+            raise KeyboardInterrupt
+
+
+def _callback_failure(exc: BaseException, what: str) -> str:
+    """The trap message for an exception caught in a native callback."""
+    if isinstance(exc, KeyboardInterrupt):
+        _INTERRUPTED[0] = True
+        return INTERRUPT_MESSAGE
+    return f"wasmconc: internal error {what}: {exc!r}"
 
 
 def _check_error(err: Any) -> None:
@@ -254,7 +306,13 @@ class CallFuture:
         """Run until the next yield; True once the call has finished."""
         if self.done:
             raise RuntimeError("internal error: polling a finished call future")
-        if _raw_future_poll(self._future):
+        finished = _raw_future_poll(self._future)
+        if _INTERRUPTED[0]:
+            _INTERRUPTED[0] = False
+            if finished:
+                self.done = True
+            raise KeyboardInterrupt
+        if finished:
             self.done = True
             # Copy the outcome out now, so nothing later reads native buffers.
             if self._trap:
@@ -456,7 +514,7 @@ def _pending_continuation(env: Any) -> bool:
     try:
         finished = pending.binding.dispatcher.resume(pending)
     except BaseException as exc:  # never let a Python exception unwind into Rust
-        pending.write_trap(f"wasmconc: internal error resuming host call: {exc!r}")
+        pending.write_trap(_callback_failure(exc, "resuming host call"))
         finished = True
     if finished:
         with _lock:
@@ -513,7 +571,7 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
         else:
             write_results(binding, results, outcome)
     except BaseException as exc:  # the dispatcher handles user errors; this is a last resort
-        msg = f"wasmconc: internal error in host call {binding.module}.{binding.name}: {exc!r}".encode()
+        msg = _callback_failure(exc, f"in host call {binding.module}.{binding.name}").encode()
         trap_ret[0] = ffi.wasmtime_trap_new(msg, len(msg))
     cont.callback = _done_continuation
     cont.env = None
@@ -568,7 +626,7 @@ def _yield_continuation(env: Any) -> bool:
             raw = message.encode()
             state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
     except BaseException as exc:  # never unwind into Rust
-        raw = f"wasmconc: internal error at a scheduling point: {exc!r}".encode()
+        raw = _callback_failure(exc, "at a scheduling point").encode()
         state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
     _YIELDS.pop(env or 0, None)
     return True
@@ -657,7 +715,7 @@ def _epoch_callback(context, data, delta_ret, kind_ret):  # type: ignore[no-unty
     try:
         decision = handler(data or 0) if handler is not None else (UPDATE_DEADLINE_CONTINUE, 1)
     except BaseException as exc:  # never unwind into Rust
-        decision = f"wasmconc: internal error in epoch callback: {exc!r}"
+        decision = _callback_failure(exc, "in epoch callback")
     if isinstance(decision, str):
         err = ffi.wasmtime_error_new(decision.encode())
         return ctypes.cast(err, ctypes.c_void_p).value or 0

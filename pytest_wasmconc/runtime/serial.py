@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from ..schedulers.base import Policy, SwitchReason
+from . import capi
 from .execution import Execution
 from .hostapi import Until, Yield
 from .outcome import Status
@@ -39,7 +40,6 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     fuel = settings.preempt is Preempt.FUEL
     ticker = EpochTicker.shared(ex.program.engine, settings.epoch_tick_ms) if not fuel else None
     wall_deadline = time.monotonic() + settings.timeout if settings.timeout else None
-    max_steps = settings.max_steps
 
     main = ex.new_thread(None)
     store = main.create_store()
@@ -49,13 +49,36 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     policy.new_execution()
     policy.on_spawn(0)
 
-    current: int | None = None
-    reason = SwitchReason.START
-    threads = ex.threads
+    progress = _Progress()
     try:
         if ticker is not None:
             ticker.acquire()
-        while ex.end is None:
+        with capi.interrupts_deferred():
+            _drive(ex, policy, progress, wall_deadline)
+    finally:
+        # Stop and trace threads while the ticker still runs: in epoch mode a
+        # thread spinning in wasm only reaches its deadline check on a tick.
+        try:
+            _finish(ex, progress.current)
+        finally:
+            if ticker is not None:
+                ticker.release()
+
+
+class _Progress:
+    """The last thread that ran (its report says "running" after a hang)."""
+
+    current: int | None = None
+
+
+def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: float | None) -> None:
+    settings = ex.settings
+    fuel = settings.preempt is Preempt.FUEL
+    max_steps = settings.max_steps
+    threads = ex.threads
+    current: int | None = None
+    reason = SwitchReason.START
+    while ex.end is None:
             runnable = _runnable(ex)
             if not runnable:
                 if _idle(ex, wall_deadline):
@@ -87,7 +110,7 @@ def run_serial(ex: Execution, policy: Policy) -> None:
                 ex.clock.advance(used)
                 if solo:
                     ex.steps += max(0, used // settings.slice - 1)
-            current = tid
+            current = progress.current = tid
             if finished:
                 ex.thread_finished(t)
                 reason = SwitchReason.EXITED
@@ -97,14 +120,6 @@ def run_serial(ex: Execution, policy: Policy) -> None:
                 reason = SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
             else:
                 reason = SwitchReason.BLOCKED
-    finally:
-        # Stop and trace threads while the ticker still runs: in epoch mode a
-        # thread spinning in wasm only reaches its deadline check on a tick.
-        try:
-            _finish(ex, current)
-        finally:
-            if ticker is not None:
-                ticker.release()
 
 
 def _others_wait_for_host_calls(ex: Execution, tid: int) -> bool:
