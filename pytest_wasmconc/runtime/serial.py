@@ -79,47 +79,48 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     current: int | None = None
     reason = SwitchReason.START
     while ex.end is None:
-            runnable = _runnable(ex)
-            if not runnable:
-                if _idle(ex, wall_deadline):
-                    continue
-                ex.declare(Status.DEADLOCK, "deadlock")
-                break
-            if max_steps is not None and ex.steps >= max_steps:
-                ex.declare(Status.HANG, hang_message("max-steps", max_steps))
-                break
-            if wall_deadline is not None and time.monotonic() >= wall_deadline:
-                ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
-                break
-            ex.steps += 1
-            solo = len(runnable) == 1 and _others_wait_for_host_calls(ex, runnable[0])
+        if wall_deadline is not None and time.monotonic() >= wall_deadline:
+            # Checked first: threads sleeping in real time (epoch mode) must not outlast it.
+            ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
+            break
+        runnable = _runnable(ex)
+        if not runnable:
+            if _idle(ex, wall_deadline):
+                continue
+            ex.declare(Status.DEADLOCK, "deadlock")
+            break
+        if max_steps is not None and ex.steps >= max_steps:
+            ex.declare(Status.HANG, hang_message("max-steps", max_steps))
+            break
+        ex.steps += 1
+        solo = len(runnable) == 1 and _others_wait_for_host_calls(ex, runnable[0])
+        if solo:
+            # Deterministic without asking the policy: there is no choice.
+            tid = runnable[0]
+        else:
+            tid = policy.pick(runnable, current if current in runnable else None, reason)
+        t = threads[tid]
+        if t.state is ThreadState.NEW:
+            t.start()
+        if fuel:
+            t.begin_quantum(settings.slice * _SOLO_SLICES if solo else policy.slice_for(tid))
+        ex.spawned_in_step = False
+        finished = t.poll()
+        if fuel:
+            used = t.fuel_used()
+            ex.clock.advance(used)
             if solo:
-                # Deterministic without asking the policy: there is no choice.
-                tid = runnable[0]
-            else:
-                tid = policy.pick(runnable, current if current in runnable else None, reason)
-            t = threads[tid]
-            if t.state is ThreadState.NEW:
-                t.start()
-            if fuel:
-                t.begin_quantum(settings.slice * _SOLO_SLICES if solo else policy.slice_for(tid))
-            ex.spawned_in_step = False
-            finished = t.poll()
-            if fuel:
-                used = t.fuel_used()
-                ex.clock.advance(used)
-                if solo:
-                    ex.steps += max(0, used // settings.slice - 1)
-            current = progress.current = tid
-            if finished:
-                ex.thread_finished(t)
-                reason = SwitchReason.EXITED
-            elif t.wait is None:
-                reason = SwitchReason.PREEMPTED
-            elif isinstance(t.wait, Yield):
-                reason = SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
-            else:
-                reason = SwitchReason.BLOCKED
+                ex.steps += max(0, used // settings.slice - 1)
+        current = progress.current = tid
+        if finished:
+            ex.thread_finished(t)
+            reason = SwitchReason.EXITED
+        elif t.wait is None:
+            reason = SwitchReason.PREEMPTED
+        elif isinstance(t.wait, Yield):
+            reason = SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
+        else:
+            reason = SwitchReason.BLOCKED
 
 
 def _others_wait_for_host_calls(ex: Execution, tid: int) -> bool:

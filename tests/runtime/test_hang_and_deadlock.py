@@ -95,3 +95,16 @@ def test_a_short_timed_wait_times_out_in_real_time_modes(preempt: Preempt) -> No
     short = TIMED_WAIT.replace("10000000000", "20000000")  # 20 ms
     o = Runner(RunSettings(preempt=preempt, timeout=30)).run(_wasm(short))
     assert (o.status, o.exit_code) == (Status.EXITED, 2)
+
+
+@pytest.mark.parametrize("preempt", [Preempt.EPOCH, Preempt.OS])
+def test_a_guest_sleeping_in_real_time_does_not_outlast_the_backstop(preempt: Preempt) -> None:
+    from pathlib import Path
+
+    from pytest_wasmconc.runtime import GuestIO
+
+    sleeper = Path(__file__).resolve().parents[2] / "guests" / "wasi" / "sleep10.wasm"
+    t0 = time.monotonic()
+    o = Runner(RunSettings(preempt=preempt, timeout=0.5)).run(sleeper, GuestIO(args=["5000"]))
+    assert o.status is Status.HANG
+    assert time.monotonic() - t0 < 3
