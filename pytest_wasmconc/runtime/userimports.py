@@ -544,6 +544,7 @@ class _Context:
         self.worker: HostWorker = th.worker  # type: ignore[assignment]
         self.guest_thread = th.thread
         self.live = True
+        self.acquired: dict[int, Any] = {}  # host locks this call took and still holds (for reports)
         self.call = GuestCall(self)
         self.memory = _GuardedMemory(self)
 
@@ -582,6 +583,11 @@ class _Context:
 
     def emit(self, event: object) -> None:
         """Host lock events go to the execution's observers (extensions), as HostCall.emit does."""
+        kind, lock = getattr(event, "kind", None), getattr(event, "lock", None)
+        if kind in ("acquired", "try-acquired"):
+            self.acquired[id(lock)] = lock
+        elif kind == "released":
+            self.acquired.pop(id(lock), None)
         emit = getattr(self.guest_thread.call, "emit", None)
         if emit is not None:
             emit(event)
@@ -1094,11 +1100,7 @@ class _Session:
 
     def _header(self) -> str:
         mine = self.th.owner
-        held = []
-        for obj in list(self.run.touched.values()):
-            owner = getattr(obj, "owner", None)
-            if owner == mine:
-                held.append(obj.label)
+        held = [obj.label for obj in list(self.ctx.acquired.values()) if getattr(obj, "owner", None) == mine]
         what = f" (holds {', '.join(held)})" if held else ""
         return f"[host function {self.spec.label}]{what}"
 

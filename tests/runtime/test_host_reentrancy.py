@@ -184,3 +184,60 @@ def _catch(errors: list[BaseException], fn: Any) -> None:
         fn()
     except BaseException as exc:
         errors.append(exc)
+
+
+def test_a_self_deadlock_two_host_calls_deep_shows_every_level_in_order() -> None:
+    lock = Lock("L")
+
+    def outer(call: GuestCall, x: int) -> int:
+        with lock:
+            return call.call("via_inner", x)
+
+    def inner(x: int) -> int:
+        with lock:  # the same thread, one callback deeper: a plain Lock is not re-entrant
+            return x
+
+    o = _run(outer, inner)
+    assert o.status is Status.DEADLOCK, o.report
+    t0 = o.threads[0]
+    assert t0.waiting_on == "host lock 'L' (held by thread 0 (main))"
+    heads = [f if f.startswith(("[", "  python")) else f.split(" ")[0] for f in t0.frames]
+    assert heads[0] == "[host function host.inner]"
+    assert heads[1].startswith("  python inner (") and heads[1].endswith("with lock:  # the same thread, one "
+                                                                         "callback deeper: a plain Lock is "
+                                                                         "not re-entrant")
+    assert heads[2] == "via_inner"
+    assert heads[3] == "[host function host.outer] (holds host lock 'L')"
+    assert heads[4].startswith("  python outer (")
+    assert heads[5] == "call_outer"
+
+
+# Main calls host.outer (which calls back `spin`, a long loop); a worker exits the program meanwhile.
+EXIT_DURING_CALLBACK = """(module
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (import "host" "outer" (func $outer (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (export "memory" (memory 0))
+  (func (export "spin") (result i32)
+    (loop $l (br_if $l (i32.eqz (i32.atomic.load (i32.const 8)))))
+    (i32.const 0))
+  (func (export "wasi_thread_start") (param i32 i32)
+    ;; wait until main is inside the callback, then exit the program
+    (loop $l (br_if $l (i32.eqz (i32.atomic.load (i32.const 4)))))
+    (call $exit (i32.const 5)))
+  (func (export "_start")
+    (drop (call $spawn (i32.const 0)))
+    (drop (call $outer))
+    (call $exit (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("preempt", MODES)
+def test_the_guest_may_exit_while_a_host_function_waits_for_a_long_callback(preempt: Preempt) -> None:
+    def outer(call: GuestCall) -> int:
+        call.memory.store_u32(4, 1)  # main is in the callback from now on
+        return int(call.call("spin"))
+
+    o = Runner(RunSettings(preempt=preempt, timeout=30)).run(wasmtime.wat2wasm(EXIT_DURING_CALLBACK),
+                                                             imports={"host": {"outer": outer}})
+    assert (o.status, o.exit_code) == (Status.EXITED, 5), o.report
