@@ -31,9 +31,8 @@ import inspect
 import itertools
 import threading
 import time
-import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
@@ -1142,9 +1141,3 @@ def _export_value(values: list[int | float], results: tuple[ValType, ...]) -> An
         return None
     return out[0] if len(out) == 1 else tuple(out)
 
-
-def user_functions(run: HostRun | None) -> Iterable[HostFunction]:
-    return run.functions() if run is not None else ()
-
-
-_ = types  # (kept for annotations in user code that import from here)
