@@ -26,7 +26,7 @@ def c_guest() -> Callable[[str], Path]:
     def path(name: str) -> Path:
         wasm = C_GUESTS / f"{name}.wasm"
         if not wasm.exists():
-            pytest.skip(f"{wasm} is not built (guests/build.sh)")
+            pytest.fail(f"{wasm} is missing: rebuild the guests with guests/build.sh", pytrace=False)
         return wasm
 
     return path

@@ -185,8 +185,9 @@ def test_host_locks_are_per_execution_state() -> None:
 def test_without_fuel_the_report_has_the_call_sites(preempt: Preempt) -> None:
     check = LockOrderCheck()
     o = Runner(RunSettings(preempt=preempt, timeout=30)).run(C / "lock_order.wasm", extensions=[check])
-    if o.status is not Status.EXITED:
-        pytest.skip(f"this run deadlocked ({preempt.value} mode is not deterministic)")
+    # Epoch and os runs are not deterministic: this one may also have deadlocked;
+    # the edges are recorded when a blocking acquire starts, so the cycle is there either way.
+    assert o.status in (Status.EXITED, Status.DEADLOCK), o.report
     text = check.report()
     assert TITLE in text
     assert "at thread_ab (@0x" in text and "(call site)" in text
