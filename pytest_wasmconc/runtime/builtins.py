@@ -82,7 +82,8 @@ def builtin_functions(ex: "Execution") -> list[HostFunction]:
         return len(woken)
 
     def sched_point(call: Any, site: int) -> Any:
-        if serial:
+        # Alone, the scheduler could only pick this thread again: skip the switch.
+        if serial and not ex.alone(_thread_of(call)):
             return YieldAfter(None)
         return None
 

@@ -381,6 +381,21 @@ class Execution:
         with self.cond:
             self.cond.notify_all()
 
+    def alone(self, thread: GuestThread) -> bool:
+        """True when no other thread can run unless `thread` makes a host call that wakes or spawns it.
+
+        Then a scheduling point of `thread` has only one possible outcome and can be skipped.
+        """
+        for t in self.threads.values():
+            if t is thread or t.state is ThreadState.FINISHED:
+                continue
+            if t.state is not ThreadState.PARKED or t.deadline_ns is not None:
+                return False
+            w = t.wait
+            if isinstance(w, Until) and (w.external or w.ready()):
+                return False
+        return True
+
     def blocked_forever(self, threads: list[GuestThread]) -> bool:
         """True when none of `threads` (all parked) can ever be woken from outside."""
         for t in threads:

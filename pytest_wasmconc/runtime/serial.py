@@ -14,7 +14,7 @@ import time
 from ..schedulers.base import Policy, SwitchReason
 from . import capi
 from .execution import Execution
-from .hostapi import Until, Yield
+from .hostapi import Yield
 from .outcome import Status
 from .report import hang_message
 from .settings import Preempt
@@ -93,7 +93,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             ex.declare(Status.HANG, hang_message("max-steps", max_steps))
             break
         ex.steps += 1
-        solo = len(runnable) == 1 and _others_wait_for_host_calls(ex, runnable[0])
+        solo = len(runnable) == 1 and ex.alone(threads[runnable[0]])
         if solo:
             # Deterministic without asking the policy: there is no choice.
             tid = runnable[0]
@@ -121,24 +121,6 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             reason = SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
         else:
             reason = SwitchReason.BLOCKED
-
-
-def _others_wait_for_host_calls(ex: Execution, tid: int) -> bool:
-    """True when no other thread can become runnable except through a host call of `tid`.
-
-    A parked thread with a deadline (virtual time passes as `tid` runs) or
-    waiting on the outside world could; one parked forever on a futex or a
-    predicate only changes when `tid` calls the host, which ends the quantum.
-    """
-    for other, t in ex.threads.items():
-        if other == tid or t.state is ThreadState.FINISHED:
-            continue
-        if t.state is not ThreadState.PARKED or t.deadline_ns is not None:
-            return False
-        w = t.wait
-        if isinstance(w, Until) and w.external:
-            return False
-    return True
 
 
 def _runnable(ex: Execution) -> list[int]:

@@ -11,6 +11,7 @@ by the returned object.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Generator
 from typing import Any
@@ -55,11 +56,17 @@ def _settle(
     return result
 
 
-def make_host_function(state: WasiState, name: str, impl: Impl) -> HostFunction:
+@functools.lru_cache(maxsize=None)
+def _describe(name: str, impl: Impl) -> tuple[tuple[Any, ...], tuple[Any, ...], str, bool]:
+    """Signature, doc and blocking-ness of one call: the same for every execution, so computed once."""
     params, results = signature(*SIGNATURES[name])
-    doc = (impl.__doc__ or "").strip()
+    return params, results, (impl.__doc__ or "").strip(), inspect.isgeneratorfunction(impl)
 
-    if inspect.isgeneratorfunction(impl):
+
+def make_host_function(state: WasiState, name: str, impl: Impl) -> HostFunction:
+    params, results, doc, blocking = _describe(name, impl)
+
+    if blocking:
 
         def run_blocking(call: HostCall, *args: int) -> Generator[Wait, WaitResult, int]:
             try:
