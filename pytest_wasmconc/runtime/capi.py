@@ -400,9 +400,18 @@ def instance_pre_instantiate_async(pre: wasmtime.InstancePre, store: wasmtime.St
 
 
 def instance_export(store: wasmtime.Store, raw_instance: Any, name: str) -> Any:
-    """Look up an export of a raw `wasmtime_instance_t` as a wasmtime-py object (or None)."""
-    inst = wasmtime.Instance._from_raw(raw_instance)
-    return inst.exports(store).get(name)
+    """Look up one export of a raw `wasmtime_instance_t` as a wasmtime-py object (or None).
+
+    One native lookup by name; wasmtime-py's `Instance.exports()` would build
+    a map of every export first.
+    """
+    from wasmtime._extern import wrap_extern
+
+    raw_name = name.encode()
+    item = ffi.wasmtime_extern_t()
+    found = ffi.wasmtime_instance_export_get(store._context(), ctypes.byref(raw_instance), raw_name,
+                                             len(raw_name), ctypes.byref(item))
+    return wrap_extern(item) if found else None
 
 
 # --------------------------------------------------------------------------

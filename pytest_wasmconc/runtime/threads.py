@@ -159,24 +159,23 @@ class GuestThread:
         assert self.store is not None and self.future is not None
         self.future.close()
         self.phase = Phase.RUNNING
-        inst = wasmtime.Instance._from_raw(self._raw_instance)
-        exports = inst.exports(self.store)
-        self.memory = self._memory_view(exports)
+        self.memory = self._memory_view()
         if self.is_main:
-            func = exports.get("_start")
+            func = capi.instance_export(self.store, self._raw_instance, "_start")
             args: list[tuple[ValType, int | float]] = []
         else:
-            func = exports.get("wasi_thread_start")
+            func = capi.instance_export(self.store, self._raw_instance, "wasi_thread_start")
             args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
         if not isinstance(func, wasmtime.Func):
             raise RuntimeError("entry point vanished after load-time checks")
         self.future = capi.func_call_async(self.store, func, args, 0)
 
-    def _memory_view(self, exports: Any) -> Any:
+    def _memory_view(self) -> Any:
         ex = self.execution
         if ex.shared_memory is not None:
             return ex.shared_guest_memory
-        mem = exports.get("memory")
+        assert self.store is not None
+        mem = capi.instance_export(self.store, self._raw_instance, "memory")
         if isinstance(mem, wasmtime.Memory):
             assert self.store is not None
             return InstanceGuestMemory(self.store, mem)
