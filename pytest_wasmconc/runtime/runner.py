@@ -22,7 +22,7 @@ from .execution import Execution
 from .extensions import Extension, Rerun, load_passes
 from .hostapi import HostFunction
 from .outcome import Outcome
-from .program import GuestSource, Program, load_program
+from .program import WASI_P1, GuestSource, Program, load_program
 from .report import append_trace_tail
 from .serial import run_serial
 from .os_threads import run_os
@@ -132,7 +132,7 @@ class Runner:
         native = wasi if getattr(wasi, "native", False) else None
         started = time.perf_counter()
         try:
-            ex = Execution(program, settings, list(wasi.functions()) + list(host_functions) + extra,
+            ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
                            native_wasi=native, observers=attachments)
             wasi.set_waker(ex.poke)
             if user is not None:
@@ -226,6 +226,11 @@ class Runner:
 
 def _policy_config(s: RunSettings) -> PolicyConfig:
     return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices)
+
+
+def _wasi_functions(wasi: Any, program: Program) -> list[HostFunction]:
+    """The WASI host functions this program imports."""
+    return list(wasi.functions(only=[f.name for f in program.func_imports if f.module == WASI_P1]))
 
 
 def _make_wasi(io: GuestIO, argv: list[str]) -> Any:

@@ -44,7 +44,7 @@ class NativeWasi:
             self._stdin_path = os.fspath(stdin)
         self._inherit_stdin = stdin == "inherit"
 
-    def functions(self) -> list[HostFunction]:
+    def functions(self, only: Any = None) -> list[HostFunction]:
         return []  # defined by Linker.define_wasi instead
 
     def set_waker(self, waker: Any) -> None:

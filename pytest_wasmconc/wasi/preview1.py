@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Self
 
 from ..runtime.hostapi import HostFunction
@@ -40,13 +40,17 @@ class WasiPreview1:
         self._waker: Callable[[], None] | None = None
         self._state = WasiState(config, self._wake)
         self._closed = False
-        self._functions = [make_host_function(self._state, n, _impl(n)) for n in SIGNATURES]
 
     # -- runtime side ---------------------------------------------------------
 
-    def functions(self) -> list[HostFunction]:
-        """Every preview1 import, module "wasi_snapshot_preview1"."""
-        return list(self._functions)
+    def functions(self, only: Iterable[str] | None = None) -> list[HostFunction]:
+        """The preview1 imports (module "wasi_snapshot_preview1"): every one, or the names in `only`.
+
+        Built on request: a guest imports a handful of the 46, and a host is
+        made for every execution of an exploration.
+        """
+        names = SIGNATURES if only is None else [n for n in only if n in SIGNATURES]
+        return [make_host_function(self._state, n, _impl(n)) for n in names]
 
     def set_waker(self, waker: Callable[[], None]) -> None:
         """Installed by the runtime; called from any thread when an external
