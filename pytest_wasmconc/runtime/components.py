@@ -38,7 +38,7 @@ from .execution import ROUTER, Execution
 from .hostapi import GuestTrap, HostFunction
 from .outcome import Outcome
 from .program import CORE_VERSION, WASM_MAGIC, read_guest_bytes
-from .settings import EngineSettings, Preempt, RunSettings
+from .settings import EngineSettings, RunSettings
 from .threads import THREADS, GuestThread, Phase, ThreadState
 
 if TYPE_CHECKING:
@@ -500,15 +500,10 @@ def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSetti
                       host_functions: Sequence[HostFunction] = (), *,
                       extensions: Sequence[Extension] = ()) -> Outcome:
     """Run a component once under `settings` (the counterpart of Runner.execute)."""
-    from ..schedulers import make_policy
-    from ..schedulers.recording import Recording
     from ..streams.extension import StreamAttachment, echo_sinks
     from ..streams.model import StreamConfig, StreamWorld
     from ..streams.wasi2 import Wasi2Host
-    from .os_threads import run_os
-    from .runner import _policy_config
-    from .serial import run_serial
-    from .token import ReplayToken, encode_token
+    from .driving import drive, stamp_schedule
 
     if io.dirs:
         raise ModuleError(f"{program.name}: preopened directories are not supported for components")
@@ -530,20 +525,9 @@ def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSetti
     functions = host.functions() + list(host_functions)
     started = time.perf_counter()
     ex = ComponentExecution(program, settings, functions, component_host=host, observers=attachments)
-    recording: Recording | None = None
-    if settings.preempt is Preempt.OS:
-        run_os(ex)
-    else:
-        recording = Recording(make_policy(settings.policy, _policy_config(settings)))
-        run_serial(ex, recording)
+    recording = drive(ex, settings)
     outcome = ex.outcome(world.output("stdout"), world.output("stderr"), time.perf_counter() - started)
-    if recording is not None:
-        outcome.decisions = tuple(recording.decisions)
-        outcome.slices = tuple(recording.slices)
-    if settings.preempt is Preempt.FUEL:
-        keep = settings.policy == "replay"
-        outcome.token = encode_token(ReplayToken.for_run(
-            settings, outcome.decisions if keep else (), outcome.slices if keep else ()))
+    stamp_schedule(outcome, settings, recording)
     for a in attachments:
         a.finished(outcome, None)
     return outcome

@@ -8,15 +8,15 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from ..schedulers import derive_seed, make_policy
-from ..schedulers.base import PolicyConfig
-from ..schedulers.recording import Recording
+from ..schedulers import derive_seed
 from .cache import CompileCache
 from .components import ComponentProgram, execute_component, is_component, load_component
+from .driving import drive, stamp_schedule
 from .errors import ConfigError
 from .execution import Execution
 from .extensions import Extension, Rerun, load_passes
@@ -24,14 +24,12 @@ from .hostapi import HostFunction
 from .outcome import Outcome
 from .program import WASI_P1, GuestSource, Program, load_program
 from .report import append_trace_tail
-from .serial import run_serial
-from .os_threads import run_os
 from .settings import Preempt, RunSettings
+from .token import decode_token
 from .userimports import HostRun, ImportsSpec
-from .token import ReplayToken, decode_token, encode_token
 from .wasi_native import NativeWasi
 
-__all__ = ["Runner", "GuestIO", "Exploration"]
+__all__ = ["Exploration", "GuestIO", "Runner"]
 
 Stdin = bytes | str | os.PathLike | None
 
@@ -137,12 +135,7 @@ class Runner:
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
-            recording: Recording | None = None
-            if settings.preempt is Preempt.OS:
-                run_os(ex)
-            else:
-                recording = Recording(make_policy(settings.policy, _policy_config(settings)))
-                run_serial(ex, recording)
+            recording = drive(ex, settings)
         finally:
             wasi.close()
             if user is not None:
@@ -152,20 +145,14 @@ class Runner:
             user.finish(outcome)
         outcome.trace = list(getattr(wasi, "trace", []))
         append_trace_tail(outcome, dropped=getattr(wasi, "trace_dropped", 0))
-        if recording is not None:
-            outcome.decisions = tuple(recording.decisions)
-            outcome.slices = tuple(recording.slices)
-        if settings.preempt is Preempt.FUEL:
-            keep = settings.policy == "replay"
-            outcome.token = encode_token(ReplayToken.for_run(
-                settings, outcome.decisions if keep else (), outcome.slices if keep else ()))
+        stamp_schedule(outcome, settings, recording)
         if ex.stuck_threads:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
         if attachments:
             rerun: Rerun | None = None
             if settings.preempt is Preempt.FUEL:  # deterministic: the same execution again
-                rerun = lambda exts: self.execute(program, io, settings, host_functions,  # noqa: E731
+                rerun = lambda exts: self.execute(program, io, settings, host_functions,
                                                   extensions=exts, imports=imports)
             for a in attachments:
                 a.finished(outcome, rerun)
@@ -222,10 +209,6 @@ class Runner:
         tok.check_compatible()
         return self.run(guest, io, settings=tok.apply(self.settings), host_functions=host_functions,
                         extensions=extensions, imports=imports)
-
-
-def _policy_config(s: RunSettings) -> PolicyConfig:
-    return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices)
 
 
 def _wasi_functions(wasi: Any, program: Program) -> list[HostFunction]:

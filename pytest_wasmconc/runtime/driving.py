@@ -1,0 +1,44 @@
+"""Run an execution under the driver its settings ask for, and stamp the schedule on its outcome.
+
+Shared by core modules (runner.py) and components (components.py).
+"""
+
+from __future__ import annotations
+
+from ..schedulers import make_policy
+from ..schedulers.base import PolicyConfig
+from ..schedulers.recording import Recording
+from .execution import Execution
+from .os_threads import run_os
+from .outcome import Outcome
+from .serial import run_serial
+from .settings import Preempt, RunSettings
+from .token import ReplayToken, encode_token
+
+__all__ = ["drive", "policy_config", "stamp_schedule"]
+
+
+def policy_config(s: RunSettings) -> PolicyConfig:
+    return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices)
+
+
+def drive(ex: Execution, settings: RunSettings) -> Recording | None:
+    """Run `ex` to its end; the recorded schedule in the serial modes, None in OS mode."""
+    if settings.preempt is Preempt.OS:
+        run_os(ex)
+        return None
+    recording = Recording(make_policy(settings.policy, policy_config(settings)))
+    run_serial(ex, recording)
+    return recording
+
+
+def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording | None) -> None:
+    """Record the decisions taken and, in fuel mode, the token that replays them."""
+    if recording is not None:
+        outcome.decisions = tuple(recording.decisions)
+        outcome.slices = tuple(recording.slices)
+    if settings.preempt is Preempt.FUEL:
+        # Seeded policies replay from (policy, seed, ...); only "replay" needs the decision list.
+        keep = settings.policy == "replay"
+        outcome.token = encode_token(ReplayToken.for_run(
+            settings, outcome.decisions if keep else (), outcome.slices if keep else ()))
