@@ -28,7 +28,8 @@ import argparse
 import os
 import shlex
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from .checks.lock_order import LockOrderCheck, lock_order_of
 from .runtime.errors import ModuleError, WasmconcError

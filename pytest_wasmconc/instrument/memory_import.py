@@ -15,7 +15,7 @@ from .errors import InstrumentError
 from .module import check_header, parse_module
 from .reader import Reader, encode_name, uleb
 
-__all__ = ["defined_memory_to_import", "share_defined_memory", "IMPORT_MODULE", "IMPORT_NAME"]
+__all__ = ["IMPORT_MODULE", "IMPORT_NAME", "defined_memory_to_import", "share_defined_memory"]
 
 IMPORT_MODULE = "env"
 IMPORT_NAME = "memory"

@@ -112,8 +112,10 @@ def _load_check_modules() -> None:
         import pytest_wasmconc.checks  # noqa: F401
     except ImportError:
         pass
-    from . import lock_inversion  # noqa: F401  (registers wasm_no_lock_inversion)
-    from . import stream_sequence  # noqa: F401  (registers wasm_stream_sequence)
+    from . import (
+        lock_inversion,  # noqa: F401  (registers wasm_no_lock_inversion)
+        stream_sequence,  # noqa: F401  (registers wasm_stream_sequence)
+    )
 
 
 def checks_for(item: pytest.Item) -> list[GuestCheck]:

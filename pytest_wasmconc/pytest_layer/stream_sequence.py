@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from .errors import GuestCheckError, GuestHangError, WasmGuestFailure
-from .guards import register_check
-from .markers import MarkerError
 from ..runtime import HostFunction, Outcome, RunSettings, Status
 from ..runtime.extensions import Extension
 from ..streams import PatternError, StreamCheck, StreamConfig, verdict_of
+from .errors import GuestCheckError, GuestHangError, WasmGuestFailure
+from .guards import register_check
+from .markers import MarkerError
 
 __all__ = ["StreamSequenceCheck", "parse_marker"]
 

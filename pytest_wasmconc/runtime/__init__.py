@@ -10,7 +10,19 @@ from .affinity import StoreThreadError, ThreadAffineStore
 from .cache import CompileCache, default_cache_dir
 from .engine import engine_for, wasmtime_version
 from .errors import ConfigError, ModuleError, ReplayError, WasmconcError
-from .hostapi import GuestExit, GuestTrap, HostCall, HostFunction, Sleep, Until, ValType, Wait, WaitResult, Yield, host
+from .hostapi import (
+    GuestExit,
+    GuestTrap,
+    HostCall,
+    HostFunction,
+    Sleep,
+    Until,
+    ValType,
+    Wait,
+    WaitResult,
+    Yield,
+    host,
+)
 from .hostlocks import HostLock, HostLockEvent
 from .outcome import Outcome, Status, ThreadReport
 from .program import Program, load_program

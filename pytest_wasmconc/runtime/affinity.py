@@ -14,7 +14,7 @@ from typing import Any
 
 import wasmtime
 
-__all__ = ["ThreadAffineStore", "StoreThreadError"]
+__all__ = ["StoreThreadError", "ThreadAffineStore"]
 
 
 class StoreThreadError(RuntimeError):

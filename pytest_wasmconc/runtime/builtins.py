@@ -7,7 +7,8 @@ as scheduling points before atomic read-modify-writes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generator
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
 from .capi import YieldAfter
 from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
@@ -28,7 +29,7 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
-def builtin_functions(ex: "Execution") -> list[HostFunction]:
+def builtin_functions(ex: Execution) -> list[HostFunction]:
     """The runtime's own imports, bound to one execution."""
     from .execution import FutexWait
 

@@ -25,9 +25,9 @@ import ctypes
 import itertools
 import signal
 import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from collections.abc import Generator
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -36,17 +36,17 @@ from .hostapi import ValType
 
 __all__ = [
     "CallFuture",
-    "NativeFailure",
     "HostDispatcher",
+    "NativeFailure",
     "define_async_host",
     "define_shared_memory",
-    "set_store_key",
-    "set_fuel_yield_interval",
     "epoch_deadline_async_yield_and_update",
-    "set_async_stack_size",
-    "instance_pre_instantiate_async",
     "func_call_async",
     "instance_export",
+    "instance_pre_instantiate_async",
+    "set_async_stack_size",
+    "set_fuel_yield_interval",
+    "set_store_key",
     "trap_frames",
 ]
 
@@ -290,7 +290,7 @@ class CallFuture:
     store it runs in is deleted.
     """
 
-    __slots__ = ("_future", "_keep", "results", "_nresults", "_trap", "_error", "done", "failure")
+    __slots__ = ("_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results")
 
     def __init__(self) -> None:
         self._future: Any = None
@@ -349,7 +349,7 @@ class CallFuture:
         return out
 
 
-def _to_val(t: ValType, v: int | float) -> Any:
+def _to_val(t: ValType, v: float) -> Any:
     val = ffi.wasmtime_val_t()
     val.kind = _VALKIND[t]
     if t is ValType.I32:
@@ -421,11 +421,11 @@ def instance_export(store: wasmtime.Store, raw_instance: Any, name: str) -> Any:
 class HostDispatcher(Protocol):
     """What the runtime gives the native layer to route a host call."""
 
-    def invoke(self, store_key: int, binding: "_Binding", args: list[int | float]) -> Any:
+    def invoke(self, store_key: int, binding: _Binding, args: list[int | float]) -> Any:
         """Run the host function; return results, or a generator for a blocking call."""
         ...
 
-    def resume(self, pending: "_Pending") -> bool:
+    def resume(self, pending: _Pending) -> bool:
         """Advance a blocked call; True when it has finished (results or trap written)."""
         ...
 
@@ -447,7 +447,7 @@ class _Pending:
     completion or Wasmtime runs the finalizer (the future was deleted first).
     """
 
-    __slots__ = ("key", "binding", "gen", "results_ptr", "trap_ret", "store_key", "send_value", "state")
+    __slots__ = ("binding", "gen", "key", "results_ptr", "send_value", "state", "store_key", "trap_ret")
 
     def __init__(self, key: int, binding: _Binding, gen: Generator[Any, Any, Any], results_ptr: Any,
                  trap_ret: Any, store_key: int) -> None:
@@ -608,7 +608,7 @@ class YieldAfter:
 class _YieldOnce:
     """Continuation state of a YieldAfter call (owned by `_YIELDS` until it finishes)."""
 
-    __slots__ = ("dispatcher", "store_key", "trap_ret", "suspended")
+    __slots__ = ("dispatcher", "store_key", "suspended", "trap_ret")
 
     def __init__(self, dispatcher: Any, store_key: int, trap_ret: Any) -> None:
         self.dispatcher = dispatcher

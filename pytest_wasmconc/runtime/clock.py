@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["VirtualClock", "RealClock", "Clock"]
+__all__ = ["Clock", "RealClock", "VirtualClock"]
 
 # 2024-01-01T00:00:00Z: a fixed, plausible wall-clock origin for replays.
 VIRTUAL_REALTIME_ORIGIN_NS = 1_704_067_200 * 1_000_000_000
@@ -42,8 +42,7 @@ class VirtualClock:
             self._now += ns
 
     def advance_to(self, deadline_ns: int) -> None:
-        if deadline_ns > self._now:
-            self._now = deadline_ns
+        self._now = max(self._now, deadline_ns)
 
 
 class RealClock:

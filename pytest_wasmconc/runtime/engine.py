@@ -11,13 +11,13 @@ import wasmtime
 from . import capi
 from .settings import EngineSettings
 
-__all__ = ["engine_for", "wasmtime_version", "build_config"]
+__all__ = ["build_config", "engine_for", "wasmtime_version"]
 
 _engines: dict[EngineSettings, wasmtime.Engine] = {}
 _lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def wasmtime_version() -> str:
     try:
         return metadata.version("wasmtime")

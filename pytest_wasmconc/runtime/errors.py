@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["WasmconcError", "ModuleError", "ConfigError", "ReplayError"]
+__all__ = ["ConfigError", "ModuleError", "ReplayError", "WasmconcError"]
 
 
 class WasmconcError(Exception):

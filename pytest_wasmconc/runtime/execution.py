@@ -14,8 +14,9 @@ import itertools
 import random
 import threading
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import wasmtime
 
@@ -40,7 +41,7 @@ from .program import WASI_P1, Program
 from .settings import Preempt, RunSettings
 from .threads import THREADS, GuestThread, ThreadState
 
-__all__ = ["Execution", "End", "FutexWait", "trap_reason", "program_linker", "EXIT_MARK", "ROUTER"]
+__all__ = ["EXIT_MARK", "ROUTER", "End", "Execution", "FutexWait", "program_linker", "trap_reason"]
 
 EXIT_MARK = "wasmconc: guest exited"
 _store_keys = itertools.count(1)
@@ -524,8 +525,7 @@ def trap_reason(message: str) -> str:
     else:
         cause = lines[0] if lines else message
     for prefix in ("wasm trap: ",):
-        if cause.startswith(prefix):
-            cause = cause[len(prefix):]
+        cause = cause.removeprefix(prefix)
     if cause.startswith("0:") or cause.startswith("error while executing"):
         cause = lines[-1]
     return cause
@@ -561,7 +561,7 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
 
 
 
-def _epoch_decision(key: int) -> "tuple[int, int] | str":
+def _epoch_decision(key: int) -> tuple[int, int] | str:
     """Asked at every epoch deadline of every guest store (see capi.install_epoch_callback)."""
     t = THREADS.get(key)
     if t is None:

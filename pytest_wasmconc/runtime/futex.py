@@ -6,13 +6,13 @@ import threading
 from collections import deque
 from typing import Any
 
-__all__ = ["Waiter", "FutexTable"]
+__all__ = ["FutexTable", "Waiter"]
 
 
 class Waiter:
     """One guest thread parked on one address. `woken` flips exactly once."""
 
-    __slots__ = ("thread", "addr", "woken", "queued")
+    __slots__ = ("addr", "queued", "thread", "woken")
 
     def __init__(self, thread: Any, addr: int) -> None:
         self.thread = thread

@@ -15,23 +15,24 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Protocol, Sequence, Union
+from typing import Any, Protocol, Union
 
 __all__ = [
-    "ValType",
-    "HostFunction",
-    "HostCall",
-    "GuestMemory",
-    "MemoryFault",
     "GuestExit",
+    "GuestMemory",
     "GuestTrap",
+    "HostCall",
+    "HostFunction",
+    "HostResult",
+    "MemoryFault",
+    "Sleep",
+    "Until",
+    "ValType",
     "Wait",
     "WaitResult",
-    "Sleep",
     "Yield",
-    "Until",
-    "HostResult",
 ]
 
 
@@ -184,8 +185,8 @@ class Until(Wait):
     external: bool = False
 
 
-HostResult = Union[None, int, float, Sequence[Union[int, float]]]
-HostImpl = Callable[..., Union[HostResult, Generator[Wait, WaitResult, HostResult]]]
+HostResult = Union[None, int, float, Sequence[int | float]]
+HostImpl = Callable[..., HostResult | Generator[Wait, WaitResult, HostResult]]
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class HostFunction:
         return (self.module, self.name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def signature(params: str, results: str) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     """Parse a compact signature like ("i32 i64", "i32") into ValType tuples."""
 

@@ -9,7 +9,7 @@ import wasmtime
 
 from .hostapi import MemoryFault
 
-__all__ = ["SharedGuestMemory", "InstanceGuestMemory"]
+__all__ = ["InstanceGuestMemory", "SharedGuestMemory"]
 
 _U16 = ctypes.c_uint16
 _U32 = ctypes.c_uint32

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Status", "ThreadReport", "Outcome"]
+__all__ = ["Outcome", "Status", "ThreadReport"]
 
 
 class Status(str, enum.Enum):

@@ -7,9 +7,9 @@ each with one line naming the file and the reason.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, Union
 
 import wasmtime
@@ -22,7 +22,7 @@ from .errors import ConfigError, ModuleError
 from .hostapi import ValType
 from .settings import EngineSettings
 
-__all__ = ["Program", "MemoryImport", "FuncImport", "load_program", "GuestSource", "read_guest_bytes"]
+__all__ = ["FuncImport", "GuestSource", "MemoryImport", "Program", "load_program", "read_guest_bytes"]
 
 GuestSource = Union[str, os.PathLike, bytes, "Program"]
 

@@ -16,7 +16,7 @@ __all__ = ["append_trace_tail", "render_report", "render_trace_tail"]
 TRACE_TAIL = 20  # WASI calls shown at the end of a failure report
 
 
-def render_report(outcome: Outcome, end: "End", program: "Program") -> str:
+def render_report(outcome: Outcome, end: End, program: Program) -> str:
     lines: list[str] = []
     if outcome.status is Status.EXITED:
         who = f" (thread {end.thread})" if end.thread not in (None, 0) else ""

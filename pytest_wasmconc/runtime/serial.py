@@ -128,9 +128,7 @@ def _runnable(ex: Execution) -> list[int]:
     out = []
     for tid, t in ex.threads.items():
         st = t.state
-        if st is ThreadState.RUNNABLE or st is ThreadState.NEW:
-            out.append(tid)
-        elif st is ThreadState.PARKED and ex.try_wake(t, now):
+        if st is ThreadState.RUNNABLE or st is ThreadState.NEW or st is ThreadState.PARKED and ex.try_wake(t, now):
             out.append(tid)
     out.sort()
     return out

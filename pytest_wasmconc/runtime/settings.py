@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError
 
-__all__ = ["Preempt", "EngineSettings", "RunSettings", "DEFAULT_SLICE", "DEFAULT_MAX_STEPS"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "EngineSettings", "Preempt", "RunSettings"]
 
 DEFAULT_SLICE = 10_000
 DEFAULT_MAX_STEPS = 1_000_000
@@ -27,7 +27,7 @@ class Preempt(str, enum.Enum):
     OS = "os"  # one OS thread per guest thread, truly parallel
 
     @classmethod
-    def parse(cls, value: str) -> "Preempt":
+    def parse(cls, value: str) -> Preempt:
         try:
             return cls(value)
         except ValueError:
@@ -53,7 +53,7 @@ class EngineSettings:
     reference_types: bool = True
 
     @classmethod
-    def for_mode(cls, preempt: Preempt) -> "EngineSettings":
+    def for_mode(cls, preempt: Preempt) -> EngineSettings:
         if preempt is Preempt.FUEL:
             return cls(fuel=True, epochs=False)
         # epoch mode slices by epochs; OS mode uses them to stop threads at exit
@@ -103,5 +103,5 @@ class RunSettings:
     def engine(self) -> EngineSettings:
         return EngineSettings.for_mode(self.preempt)
 
-    def with_(self, **changes: object) -> "RunSettings":
+    def with_(self, **changes: object) -> RunSettings:
         return replace(self, **changes)  # type: ignore[arg-type]

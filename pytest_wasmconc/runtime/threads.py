@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
@@ -22,10 +23,10 @@ from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 if TYPE_CHECKING:
     from .execution import Execution
 
-__all__ = ["GuestThread", "ThreadState", "THREADS"]
+__all__ = ["THREADS", "GuestThread", "ThreadState"]
 
 # Every live guest thread by store key: host calls find their thread here.
-THREADS: dict[int, "GuestThread"] = {}
+THREADS: dict[int, GuestThread] = {}
 
 FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
 
@@ -46,7 +47,7 @@ class Phase(enum.Enum):
 class GuestThread:
     """A guest thread and the native resources it owns."""
 
-    def __init__(self, execution: "Execution", tid: int, key: int, start_arg: int | None) -> None:
+    def __init__(self, execution: Execution, tid: int, key: int, start_arg: int | None) -> None:
         self.execution = execution
         self.tid = tid
         self.key = key

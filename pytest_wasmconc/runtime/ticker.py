@@ -16,7 +16,7 @@ __all__ = ["EpochTicker"]
 
 
 class EpochTicker:
-    _instances: dict[tuple[int, float], "EpochTicker"] = {}
+    _instances: dict[tuple[int, float], EpochTicker] = {}
     _class_lock = threading.Lock()
 
     def __init__(self, engine: wasmtime.Engine, period_ms: float) -> None:
@@ -28,7 +28,7 @@ class EpochTicker:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def shared(cls, engine: wasmtime.Engine, period_ms: float) -> "EpochTicker":
+    def shared(cls, engine: wasmtime.Engine, period_ms: float) -> EpochTicker:
         key = (id(engine), period_ms)
         with cls._class_lock:
             t = cls._instances.get(key)

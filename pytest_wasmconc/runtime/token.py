@@ -21,7 +21,7 @@ from .engine import wasmtime_version
 from .errors import ReplayError
 from .settings import EngineSettings, Preempt, RunSettings
 
-__all__ = ["ReplayToken", "encode_token", "decode_token", "TOKEN_PREFIX"]
+__all__ = ["TOKEN_PREFIX", "ReplayToken", "decode_token", "encode_token"]
 
 TOKEN_PREFIX = "wc1-"
 _FORMAT_VERSION = 1
@@ -40,7 +40,7 @@ class ReplayToken:
     slices: tuple[int, ...] = field(default=())
 
     @classmethod
-    def for_run(cls, settings: RunSettings, decisions: tuple[int, ...] = (), slices: tuple[int, ...] = ()) -> "ReplayToken":
+    def for_run(cls, settings: RunSettings, decisions: tuple[int, ...] = (), slices: tuple[int, ...] = ()) -> ReplayToken:
         return cls(
             policy=settings.policy,
             seed=settings.seed,

@@ -10,7 +10,7 @@ import hashlib
 import operator
 import random
 
-__all__ = ["MAX_SEED", "derive_seed", "stream", "random_slice", "require_positive"]
+__all__ = ["MAX_SEED", "derive_seed", "random_slice", "require_positive", "stream"]
 
 # Seeds are 63-bit so that they fit a signed 64-bit integer anywhere a token
 # travels (JSON readers that parse into int64/double-checked ints, SQLite,

@@ -12,10 +12,11 @@ makes a schedule replayable.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
-__all__ = ["SwitchReason", "Policy", "PolicyConfig", "PolicyError"]
+__all__ = ["Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
 
 
 class PolicyError(Exception):

@@ -43,7 +43,7 @@ from typing import Any
 from ._common import random_slice, require_positive, stream
 from .base import PolicyConfig, SwitchReason
 
-__all__ = ["Pct", "PctConfig", "DEFAULT_STEPS"]
+__all__ = ["DEFAULT_STEPS", "Pct", "PctConfig"]
 
 # k when the config does not say: a guess at the number of contended
 # scheduling decisions in one execution of a small test (quanta of 10_000

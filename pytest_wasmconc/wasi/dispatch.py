@@ -56,7 +56,7 @@ def _settle(
     return result
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _describe(name: str, impl: Impl) -> tuple[tuple[Any, ...], tuple[Any, ...], str, bool]:
     """Signature, doc and blocking-ness of one call: the same for every execution, so computed once."""
     params, results = signature(*SIGNATURES[name])
