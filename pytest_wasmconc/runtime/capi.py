@@ -351,7 +351,7 @@ class CallFuture:
 
 def _to_val(t: ValType, v: float) -> Any:
     val = ffi.wasmtime_val_t()
-    val.kind = _VALKIND[t]
+    val.kind = _VALKIND[t]  # type: ignore[assignment]  # a c_uint8 field takes an int
     if t is ValType.I32:
         val.of.i32 = _signed(int(v) & 0xFFFF_FFFF, 32)
     elif t is ValType.I64:
@@ -436,7 +436,7 @@ class _Binding:
     name: str
     params: tuple[ValType, ...]
     results: tuple[ValType, ...]
-    impl: Callable[..., Any]
+    impl: Any  # how the dispatcher finds the implementation (the import key)
     dispatcher: HostDispatcher
 
 
@@ -657,10 +657,14 @@ def define_async_host(
     name: str,
     params: tuple[ValType, ...],
     results: tuple[ValType, ...],
-    impl: Callable[..., Any],
+    impl: Any,
     dispatcher: HostDispatcher,
 ) -> None:
-    """Define one async host function in `linker`, routed through `dispatcher`."""
+    """Define one async host function in `linker`, routed through `dispatcher`.
+
+    `impl` is whatever the dispatcher needs to find the implementation (the
+    runtime passes the import's (module, name) key).
+    """
     key = next(_keys)
     binding = _Binding(module, name, params, results, impl, dispatcher)
     with _lock:
@@ -734,7 +738,7 @@ def _epoch_callback(context, data, delta_ret, kind_ret):  # type: ignore[no-unty
     return 0
 
 
-_NO_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function pointer
 
 
 def install_epoch_callback(store: wasmtime.Store, key: int, first_deadline: int = 1) -> None:

@@ -261,22 +261,22 @@ class Execution:
         by_key: dict[tuple[str, str], HostFunction] = {}
         for hf in provided:
             by_key[hf.key] = hf  # later providers (user imports) override earlier ones
-        unknown = []
-        mismatched = []
+        unknown: list[str] = []
+        mismatched: list[str] = []
         for imp in self.program.func_imports:
             if self.native_wasi is not None and imp.module == WASI_P1:
                 continue
-            hf = by_key.get((imp.module, imp.name))
-            if hf is None:
+            found = by_key.get((imp.module, imp.name))
+            if found is None:
                 unknown.append(f"{imp.module}.{imp.name}")
                 continue
-            if hf.params != imp.params or hf.results != imp.results:
+            if found.params != imp.params or found.results != imp.results:
                 mismatched.append(
                     f"{imp.module}.{imp.name}: guest imports {imp.signature()}, host provides "
-                    f"({' '.join(t.value for t in hf.params)}) -> ({' '.join(t.value for t in hf.results)})"
+                    f"({' '.join(t.value for t in found.params)}) -> ({' '.join(t.value for t in found.results)})"
                 )
                 continue
-            self.impls[hf.key] = hf
+            self.impls[found.key] = found
         if unknown:
             raise ModuleError(f"{self.program.name}: unknown import{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
         if mismatched:

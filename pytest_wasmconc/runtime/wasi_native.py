@@ -67,7 +67,7 @@ class NativeWasi:
         for host, guest in self._dirs:
             cfg.preopen_dir(host, guest)
         if self._inherit_stdin:
-            cfg.inherit_stdin = True
+            cfg.inherit_stdin()
         elif self._stdin_path is not None:
             cfg.stdin_file = self._stdin_path
         cfg.stdout_custom = self._sink(self._out, 1)

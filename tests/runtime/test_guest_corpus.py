@@ -66,3 +66,13 @@ def test_lost_update_reports_its_counter(preempt: Preempt) -> None:
     o = run("c/lost_update.wasm", preempt)
     m = re.fullmatch(r"counter=(\d+)\n", o.stdout)
     assert m and o.exit_code == (0 if m.group(1) == "100" else 1)
+
+
+def test_wasmtimes_own_wasi_passes_the_real_stdin_through() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pytest_wasmconc", "run", "--wasi", "native",
+                           str(GUESTS / "wat" / "exit_worker_return_main_reading.wasm")],
+                          input="hello\n", capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (33, "main: stdin returned, proc_exit(33)\n"), proc.stderr
