@@ -39,7 +39,7 @@ import wasmtime
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_wasmconc.instrument import InstrumentError, InstrumentLevel, instrument  # noqa: E402
+from pytest_wasmconc.instrument import InstrumentError, InstrumentLevel, instrument
 
 SMITH_FLAGS = [
     "--threads-enabled", "true",
@@ -111,8 +111,12 @@ def template_module(seed: int) -> bytes:
     lines = ["(module"]
     for i, (m64, shared, pages) in enumerate(mems):
         at = "i64 " if m64 else ""
-        lines.append(f"  (memory $m{i} (export \"mem{i}\") {at}{pages} {pages}{' shared' if shared else ''})")
-        lines.append(f"  (data (memory $m{i}) ({'i64' if m64 else 'i32'}.const 0) \"\\01\\00\\00\\00\\02\")")
+        lines.append(
+            f'  (memory $m{i} (export "mem{i}") {at}{pages} {pages}{" shared" if shared else ""})'
+        )
+        lines.append(
+            f'  (data (memory $m{i}) ({"i64" if m64 else "i32"}.const 0) "\\01\\00\\00\\00\\02")'
+        )
     for f in range(rnd.randint(1, 6)):
         body = ["(local $acc i64)"]
         for _ in range(rnd.randint(1, 8)):
@@ -120,7 +124,9 @@ def template_module(seed: int) -> bytes:
             m64, shared, pages = mems[mi]
             at = "i64" if m64 else "i32"
             size = pages * 65536
-            addr = rnd.choice([0, 4, 8, 1, 2, 6, size - 4, size - 8, size, rnd.randrange(size) & ~3])
+            addr = rnd.choice(
+                [0, 4, 8, 1, 2, 6, size - 4, size - 8, size, rnd.randrange(size) & ~3]
+            )
             off = rnd.choice([0, 0, 4, 3, 8, 16])
             exp = rnd.choice([0, 1, 2, 5])
             timeout = rnd.choice([0, 0, 1000, -1])
@@ -142,7 +148,7 @@ def template_module(seed: int) -> bytes:
                 e = f"(i64.atomic.load {m} {a})"
             body.append(f"(local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 7)) {e}))")
         body.append("(local.get $acc)")
-        lines.append(f"  (func (export \"f{f}\") (result i64) " + " ".join(body) + ")")
+        lines.append(f'  (func (export "f{f}") (result i64) ' + " ".join(body) + ")")
     lines.append(")")
     return bytes(wasmtime.wat2wasm("\n".join(lines)))
 
@@ -341,7 +347,9 @@ class ReferenceHost:
     def wait(self, size: int, m64: bool) -> Any:
         amask = (1 << 64) - 1 if m64 else 0xFFFFFFFF
 
-        def impl(caller: Any, addr: int, expected: int, timeout: int, offset: int, memidx: int) -> int:
+        def impl(
+            caller: Any, addr: int, expected: int, timeout: int, offset: int, memidx: int
+        ) -> int:
             ea = (addr & amask) + (offset & amask)
             base = self._check(caller, memidx, ea, size)
             if not self.shared[memidx]:
@@ -427,7 +435,9 @@ def _args(params: list[str], rnd: random.Random) -> list[Any]:
     for k in params:
         if k in ("i32", "i64"):
             bits = 32 if k == "i32" else 64
-            out.append(rnd.choice([0, 1, -1, 7, rnd.randrange(-(1 << (bits - 1)), 1 << (bits - 1))]))
+            out.append(
+                rnd.choice([0, 1, -1, 7, rnd.randrange(-(1 << (bits - 1)), 1 << (bits - 1))])
+            )
         else:
             out.append(rnd.choice([0.0, 1.5, -2.0, rnd.uniform(-1e6, 1e6)]))
     return out
@@ -533,7 +543,9 @@ def check_module(wasm: bytes, seed: int = 0, fuel: int = FUEL) -> Verdict:
                 break  # cannot compare past the original's limits
             b = got[i] if i < len(got) else None
             if a != b:
-                return Verdict(False, f"{level.name}: step {i}: original {a!r} != instrumented {b!r}")
+                return Verdict(
+                    False, f"{level.name}: step {i}: original {a!r} != instrumented {b!r}"
+                )
             compared += 1
     return Verdict(True, compared=compared, sites=sites)
 
@@ -562,7 +574,9 @@ def check_guest(path: Path) -> Verdict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--modules", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0, help="first seed")
     ap.add_argument("--config", choices=[*sorted(CONFIGS), "template", "all"], default="all")

@@ -12,7 +12,7 @@ import pytest
 from instr_wasm_support import wasm_tools
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import fuzz_instrument as fz  # noqa: E402
+import fuzz_instrument as fz
 
 
 @pytest.mark.parametrize("seed", range(0, 40, 20))
