@@ -82,7 +82,10 @@ class CompileCache:
         if not path.exists():
             return None
         try:
-            return wasmtime.Module.deserialize_file(engine, str(path))
+            # From bytes, not deserialize_file: that keeps the file mapped and one
+            # descriptor open per module for the life of the process, and a suite
+            # with many guests would run out of descriptors.
+            return wasmtime.Module.deserialize(engine, path.read_bytes())
         except (wasmtime.WasmtimeError, OSError):
             # Stale or damaged: drop it and recompile.
             try:
