@@ -40,7 +40,6 @@ __all__ = [
     "NativeFailure",
     "define_async_host",
     "define_shared_memory",
-    "epoch_deadline_async_yield_and_update",
     "func_call_async",
     "instance_export",
     "instance_pre_instantiate_async",
@@ -52,10 +51,10 @@ __all__ = [
 
 # wasmtime-py declares an error return for this function, but the library
 # returns void: reading the garbage return value as an error pointer
-# segfaulted. Give it the right restype on a private handle.
-_epoch_yield_and_update = ffi.dll.wasmtime_context_epoch_deadline_async_yield_and_update
-_epoch_yield_and_update.restype = None
-_epoch_yield_and_update.argtypes = [ctypes.POINTER(ffi.wasmtime_context_t), ctypes.c_uint64]
+# segfaulted. The runtime yields through the epoch callback instead, but the
+# function object is shared with wasmtime-py, so fixing its restype here
+# protects any other caller in the process too.
+ffi.dll.wasmtime_context_epoch_deadline_async_yield_and_update.restype = None
 
 # wasmtime_valkind_t values (wasmtime/val.h); _ffi has them only as c_uint8 objects.
 _I32, _I64, _F32, _F64 = 0, 1, 2, 3
@@ -89,7 +88,6 @@ def fuel_remaining(context: Any, out: Any) -> int:
 
 
 _VALKIND = {ValType.I32: _I32, ValType.I64: _I64, ValType.F32: _F32, ValType.F64: _F64}
-_MASK = {ValType.I32: 0xFFFF_FFFF, ValType.I64: 0xFFFF_FFFF_FFFF_FFFF}
 
 
 # Ctrl-C lands wherever the main thread runs Python, often inside one of the
@@ -163,10 +161,6 @@ def store_key_of_caller(caller: Any) -> int:
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
     err = ffi.wasmtime_context_fuel_async_yield_interval(context, interval or 0)
     _check_error(err)
-
-
-def epoch_deadline_async_yield_and_update(context: Any, delta: int) -> None:
-    _epoch_yield_and_update(context, delta)
 
 
 def set_async_stack_size(config: wasmtime.Config, size: int) -> None:
