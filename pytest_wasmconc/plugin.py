@@ -13,6 +13,7 @@ import pytest
 import wasmtime
 
 from .pytest_layer import (
+    crashlog,
     distributed,
     guards,
     hardexit,
@@ -58,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                         crash_dir=distributed.crash_dir(config))
     if config.pluginmanager.hasplugin("xdist") and distributed.worker_input(config) is None:
         config.pluginmanager.register(distributed.XdistHooks(config), "wasmconc-xdist")
+    crashlog.configure(config, opts.crash_log.value)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -157,4 +159,5 @@ def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_impor
         checks = guards.checks_for(item)
     except markers.MarkerError as exc:
         pytest.fail(str(exc), pytrace=False)
-    return WasmScheduler(item, state.runner, plan, checks, wasm_shard, imports=wasm_imports)
+    return WasmScheduler(item, crashlog.logged_runner(item, state.runner), plan, checks, wasm_shard,
+                         imports=wasm_imports)

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import pytest
 
@@ -49,6 +49,10 @@ SLICE_HELP = f"mean fuel per quantum in fuel mode (default {DEFAULT_SLICE})"
 SCHEDULES_HELP = f"schedules each wasm_scheduler.explore() call runs (default {DEFAULT_SCHEDULES})"
 REPLAY_HELP = "replay token printed by a failure: every guest execution replays that exact schedule"
 TRACE_DIR_HELP = "write each failing test's guest report, output and WASI call trace into this directory"
+CRASH_LOG_HELP = (
+    "directory of the crash log: each test process (xdist worker) notes the guest execution it runs and "
+    "how to replay it, for when the process dies; off: no crash log (default: .pytest_cache/d/wasmconc)"
+)
 
 
 class Sourced(Generic[T]):
@@ -149,6 +153,16 @@ def parse_dir(text: str) -> Path:
     return Path(value).expanduser()
 
 
+def parse_crash_log(text: str) -> Path | Literal[False]:
+    """A directory, or "off" (False; the default None is the pytest cache directory)."""
+    if text.strip() == "off":
+        return False
+    try:
+        return parse_dir(text)
+    except ValueError:
+        raise ValueError("valid: a directory path, or off") from None
+
+
 OPTIONS: dict[str, Option] = {
     opt.name: opt
     for opt in (
@@ -159,6 +173,7 @@ OPTIONS: dict[str, Option] = {
         Option("schedules", SCHEDULES_HELP, "N", parse_positive, DEFAULT_SCHEDULES),
         Option("replay", REPLAY_HELP, "TOKEN", parse_token, None),
         Option("trace-dir", TRACE_DIR_HELP, "DIR", parse_dir, None),
+        Option("crash-log", CRASH_LOG_HELP, "DIR", parse_crash_log, None),
     )
 }
 
@@ -186,6 +201,7 @@ class PluginOptions:
     replay: Sourced[ReplayToken | None]
     replay_text: str | None
     trace_dir: Sourced[Path | None]
+    crash_log: Sourced[Path | Literal[False] | None]  # None: under the pytest cache (crashlog.py)
 
 
 def _lookup(config: pytest.Config, opt: Option, env: dict[str, str]) -> tuple[str | None, str]:
@@ -236,4 +252,5 @@ def read_options(config: pytest.Config, *, env: dict[str, str] | None = None,
         replay=got["replay"][0],
         replay_text=got["replay"][1],
         trace_dir=got["trace-dir"][0],
+        crash_log=got["crash-log"][0],
     )
