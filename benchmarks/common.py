@@ -23,8 +23,8 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def interleaved(variants: Mapping[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Wall time of every variant in each round, in rotating order.
+def interleaved(variants: Mapping[str, Callable[[], object]], rounds: int, reps: int = 1) -> dict[str, list[float]]:
+    """Wall time of every variant in each round (of `reps` calls back to back), in rotating order.
 
     Each round runs every variant once, back to back, so a burst of load from the
     rest of the (shared) machine hits the variants of one round alike; ratios are
@@ -35,8 +35,25 @@ def interleaved(variants: Mapping[str, Callable[[], object]], rounds: int) -> di
     for i in range(rounds):
         shift = i % len(keys)
         for key in keys[shift:] + keys[:shift]:
-            times[key].append(timed(variants[key]))
+            times[key].append(timed(_repeated(variants[key], reps)))
     return times
+
+
+def _repeated(fn: Callable[[], object], reps: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(reps):
+            fn()
+
+    return run
+
+
+def reps_for(fn: Callable[[], object], min_sample: float) -> int:
+    """Calls per timed sample so that one sample lasts about `min_sample` seconds.
+
+    A 15 ms kernel timed once is at the mercy of one scheduler tick of a busy
+    machine; repeating it inside the sample averages that out (the ratio stays per call).
+    """
+    return max(1, round(min_sample / max(timed(fn), 1e-6)))
 
 
 def median_ratio(num: list[float], den: list[float]) -> float:
