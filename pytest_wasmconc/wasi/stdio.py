@@ -7,7 +7,8 @@ stdin is one of:
   daemon thread reads it into a buffer and calls the waker, and guest
   reads park on an external `Until` while the buffer is empty. The pump
   starts on first use so that a guest that never reads stdin does not
-  consume the test process's stdin.
+  consume the test process's stdin, and stops when the execution closes
+  its WASI (input that arrives later stays for the next reader).
 
 stdout/stderr go to an `OutputLog` that keeps every write in order across
 threads, optionally echoing to the real streams.
@@ -16,6 +17,7 @@ threads, optionally echoing to the real streams.
 from __future__ import annotations
 
 import os
+import select
 import sys
 import threading
 from collections.abc import Callable
@@ -82,9 +84,16 @@ class FileSource(StdinSource):
 
 
 class PumpSource(StdinSource):
-    """A possibly-blocking host stream drained by a daemon thread."""
+    """A possibly-blocking host stream drained by a daemon thread.
+
+    The pump belongs to one execution: `close` stops it (a stop pipe it
+    selects on together with the stream) before it reads anything more, so
+    a pump never outlives its execution blocked in read(2), where it would
+    take input that arrives later away from the next execution.
+    """
 
     CHUNK = 65536
+    STOP_WAIT_S = 1.0  # how long close() waits for the pump to leave
 
     def __init__(self, fd: int, *, owned: bool, waker: Callable[[], None]) -> None:
         self._fd = fd
@@ -94,29 +103,43 @@ class PumpSource(StdinSource):
         self._eof = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stop_r = self._stop_w = -1
         self._closed = False
         self.is_tty = os.isatty(fd)
 
     def _start(self) -> None:
         # Caller holds self._lock.
-        if self._thread is None and not self._eof:
-            self._thread = threading.Thread(target=self._pump, name="wasi-stdin-pump", daemon=True)
+        if self._thread is None and not self._eof and not self._closed:
+            self._stop_r, self._stop_w = os.pipe()
+            self._thread = threading.Thread(target=self._pump, args=(self._stop_r,), name="wasi-stdin-pump",
+                                            daemon=True)
             self._thread.start()
 
-    def _pump(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self._fd, self.CHUNK)
-            except OSError:
-                chunk = b""
-            with self._lock:
-                if chunk:
-                    self._buffer += chunk
-                else:
-                    self._eof = True
-            self._waker()
-            if not chunk:
-                return
+    def _pump(self, stop: int) -> None:
+        try:
+            while True:
+                try:
+                    readable, _, _ = select.select([self._fd, stop], [], [])
+                except (OSError, ValueError):
+                    readable = [self._fd]  # no select for this stream: a plain blocking read
+                if stop in readable:
+                    return  # closed: what is still unread stays in the stream for whoever reads next
+                try:
+                    chunk = os.read(self._fd, self.CHUNK)
+                except BlockingIOError:
+                    continue  # someone else (another reader of the stream) was faster
+                except OSError:
+                    chunk = b""
+                with self._lock:
+                    if chunk:
+                        self._buffer += chunk
+                    else:
+                        self._eof = True
+                self._waker()
+                if not chunk:
+                    return
+        finally:
+            os.close(stop)
 
     def read_now(self, n: int) -> bytes | None:
         with self._lock:
@@ -138,13 +161,21 @@ class PumpSource(StdinSource):
             self._start()
 
     def close(self) -> None:
-        # The pump may sit in a blocking read; it is a daemon thread and only
-        # touches its own buffer, so it is left to finish on its own. An owned
-        # fd (a FIFO we opened) is closed, which also ends the pump's read.
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            thread, stop_w = self._thread, self._stop_w
+        if thread is not None:
+            try:
+                os.write(stop_w, b"x")
+            except OSError:
+                pass  # BrokenPipeError: the pump already left (end of the stream)
+            finally:
+                os.close(stop_w)
+            # A pump inside os.read of a ready stream returns at once; one whose
+            # stream has no select (see _pump) may stay blocked: it is a daemon.
+            thread.join(self.STOP_WAIT_S)
         if self._owned:
             try:
                 os.close(self._fd)
