@@ -25,6 +25,7 @@ edge's thread and backtraces).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import sys
@@ -85,6 +86,8 @@ def _seconds(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, got {text!r}")
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return v
@@ -101,6 +104,8 @@ def _dir(text: str) -> tuple[str, str]:
     host, sep, guest = text.partition("::")
     if not host:
         raise argparse.ArgumentTypeError(f"--dir {text!r}: empty host directory")
+    if sep and not guest:
+        raise argparse.ArgumentTypeError(f"--dir {text!r}: empty guest path after '::'")
     return host, guest if sep else host
 
 

@@ -48,6 +48,7 @@ from ..instrument.locks import (
     LockSite,
     table_fingerprint,
 )
+from ..runtime.errors import ModuleError
 from ..runtime.hostapi import GuestTrap, HostCall, HostFunction, ValType
 
 if TYPE_CHECKING:
@@ -455,6 +456,9 @@ class LockOrderCheck:
         return result
 
     def attach(self, program: Program, settings: RunSettings) -> _Recorder:
+        problem = _component_problem(program)
+        if problem is not None:
+            raise ModuleError(problem)
         rec = _Recorder(self, program, settings, next(self._numbers))
         with self._mutex:
             self._digests.add(rec.digest)
@@ -466,6 +470,9 @@ class LockOrderCheck:
 
     def problem_with(self, program: Program) -> str | None:
         """Why this check cannot check `program` (loaded with this check), or None."""
+        problem = _component_problem(program)
+        if problem is not None:
+            return problem
         info = program.pass_results.get(self.pass_key)
         if isinstance(info, LockInstrumentation) and info.finds_nothing:
             return no_names_message(program.name)
@@ -632,6 +639,14 @@ def _digest(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _component_problem(program: Any) -> str | None:
+    """Why a program cannot be checked at all: a component has no lock functions to instrument."""
+    if hasattr(program, "pass_results"):
+        return None
+    return (f"{program.name}: is a WebAssembly component; the lock-order check instruments the lock "
+            "functions of core modules only")
 
 
 def no_names_message(guest: str) -> str:

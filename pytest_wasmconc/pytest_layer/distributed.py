@@ -80,8 +80,8 @@ def parametrize_shards(metafunc: pytest.Metafunc) -> None:
         return
     try:
         shards = shards_of(metafunc.definition.get_closest_marker("wasm_settings"))
-    except MarkerError as exc:
-        raise pytest.Collector.CollectError(f"{metafunc.definition.nodeid}: {exc}") from None
+    except MarkerError:
+        return  # one item; its wasm_scheduler setup fails with the message (not the whole module)
     state = state_of(metafunc.config)
     if shards is None or state.options.replay.value is not None:
         return  # a replay runs the one recorded schedule: no shards

@@ -11,7 +11,7 @@ first execution that completes a cycle, even when no execution deadlocked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pytest
 
@@ -61,6 +61,11 @@ def _table(mark: pytest.Mark) -> tuple[LockFunction, ...] | None:
     extra = mark.kwargs.get("extra")
     if table is None and extra is None:
         return None
+    for key, value in (("table", table), ("extra", extra)):
+        if value is not None and (isinstance(value, (str, bytes, LockFunction))
+                                  or not isinstance(value, Iterable)):
+            raise MarkerError(f"@pytest.mark.{MARKER}({key}={value!r}): expected a list of "
+                              "pytest_wasmconc.instrument.locks.LockFunction rows")
     rows = list(DEFAULT_LOCK_TABLE if table is None else table) if extra is None else \
         list(extra) + list(DEFAULT_LOCK_TABLE if table is None else table)
     for row in rows:

@@ -6,6 +6,7 @@ marker and the argument), never a session-wide usage error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,8 @@ def _parse_with(mark: pytest.Mark, key: str, value: Any, option: str) -> Any:
     """Parse a marker value with the option's own parser, so both accept the same values."""
     if value is None:
         return None
+    if isinstance(value, Preempt) and option == "preempt":
+        return value
     opt = OPTIONS[option]
     try:
         return opt.parse(str(value))
@@ -167,7 +170,9 @@ def no_hang_marker(item: pytest.Item) -> NoHang | None:
     kw = _kwargs_only(mark, ("timeout", "max_steps"), positional=("timeout", "max_steps"))
     timeout = kw.get("timeout")
     if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise MarkerError(f"@pytest.mark.wasm_no_hang(timeout={timeout!r}): expected positive seconds")
+        if (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout)
+                or timeout <= 0):
+            raise MarkerError(f"@pytest.mark.wasm_no_hang(timeout={timeout!r}): expected positive seconds "
+                              "(a finite number)")
         timeout = float(timeout)
     return NoHang(timeout=timeout, max_steps=_positive_int(mark, "max_steps", kw.get("max_steps")))

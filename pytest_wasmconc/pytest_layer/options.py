@@ -150,7 +150,13 @@ def parse_dir(text: str) -> Path:
     value = text.strip()
     if not value:
         raise ValueError("valid: a directory path")
-    return Path(value).expanduser()
+    path = Path(value).expanduser()
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{parent} is a file; valid: a directory path")
+            break
+    return path
 
 
 def parse_crash_log(text: str) -> Path | Literal[False]:

@@ -158,4 +158,8 @@ def report_failure(item: pytest.Item, report: pytest.TestReport, trace_dir: Path
     if not record.raised:
         report.sections.append((SECTION_TITLE, section))
     if trace_dir is not None:
-        write_trace(trace_dir, item, section, record.outcome)
+        try:
+            write_trace(trace_dir, item, section, record.outcome)
+        except OSError as exc:  # never an INTERNALERROR: say so in the failing test's report
+            note = f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}"
+            report.sections.append((SECTION_TITLE + " (trace file)", note))

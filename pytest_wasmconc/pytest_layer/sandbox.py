@@ -43,6 +43,9 @@ class WasiSandbox:
 
     def preopen(self, guest_path: str, host_dir: str | os.PathLike[str] | None = None) -> Path:
         """Also expose `host_dir` (default: a new directory in tmp_path) at `guest_path`; returns the host dir."""
+        __tracebackhide__ = True
+        if not isinstance(guest_path, str) or not guest_path or "\0" in guest_path:
+            raise ValueError(f"wasi_sandbox.preopen: the guest path must be a non-empty str, got {guest_path!r}")
         if any(g == guest_path for _, g in self._preopens):
             raise ValueError(f"wasi_sandbox: {guest_path!r} is already preopened")
         if host_dir is None:
@@ -51,6 +54,8 @@ class WasiSandbox:
             host.mkdir(parents=True, exist_ok=True)
         else:
             host = Path(host_dir)
+            if not host.exists():
+                raise ValueError(f"wasi_sandbox.preopen: {host}: no such directory")
             if not host.is_dir():
                 raise ValueError(f"wasi_sandbox.preopen: {host} is not a directory")
         self._preopens.append((host, guest_path))

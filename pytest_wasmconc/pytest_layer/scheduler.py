@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,8 @@ class WasmScheduler:
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
             raise GuestLoadError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
+        if expect_exit is not None and (isinstance(expect_exit, bool) or not isinstance(expect_exit, int)):
+            raise GuestLoadError(f"explore(expect_exit={expect_exit!r}): expected an exit code (int) or None")
         base = self.settings
         program = self._load(guest, base)
         io = self._io(args, sandbox, None)
@@ -174,8 +176,11 @@ class WasmScheduler:
 
     def _io(self, args: Sequence[str], sandbox: WasiSandbox | None, stdin: Any) -> GuestIO:
         __tracebackhide__ = True
-        if isinstance(args, (str, bytes)):
+        if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):
             raise GuestLoadError(f"args must be a sequence of strings, got {type(args).__name__} {args!r}")
+        if sandbox is not None and not isinstance(sandbox, WasiSandbox):
+            raise GuestLoadError(f"sandbox must be the wasi_sandbox fixture (a WasiSandbox), "
+                                 f"got {type(sandbox).__name__} {sandbox!r}")
         try:
             if sandbox is not None:
                 return sandbox.guest_io(tuple(args), stdin)

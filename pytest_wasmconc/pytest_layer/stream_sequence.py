@@ -35,6 +35,12 @@ def _whole(name: str, value: Any, minimum: int) -> int:
     return value
 
 
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise MarkerError(f"@pytest.mark.{MARKER}({name}={value!r}): expected True or False")
+    return value
+
+
 def parse_marker(mark: pytest.Mark) -> StreamCheck:
     """The marker's arguments as a StreamCheck (MarkerError names a bad one)."""
     if len(mark.args) > 1:
@@ -54,13 +60,13 @@ def parse_marker(mark: pytest.Mark) -> StreamCheck:
     config = StreamConfig(
         budget=_whole("budget", kw.get("budget", 4096), 1),
         flush_steps=_whole("flush_steps", kw.get("flush_steps", 0), 0),
-        lost_wakeup=bool(kw.get("lost_wakeup", False)),
+        lost_wakeup=_flag("lost_wakeup", kw.get("lost_wakeup", False)),
         fail_after=None if kw.get("fail_after") is None else _whole("fail_after", kw["fail_after"], 0),
         busy_poll_limit=_whole("busy_poll", kw.get("busy_poll", 3), 1),
     )
     try:
         return StreamCheck(config, expect=expect)
-    except PatternError as exc:
+    except (PatternError, TypeError, ValueError) as exc:
         raise MarkerError(f"@pytest.mark.{MARKER}(expect={expect!r}): {exc}") from None
 
 

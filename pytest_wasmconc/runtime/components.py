@@ -33,7 +33,7 @@ from wasmtime import component as cm
 
 from . import capi
 from .engine import engine_for
-from .errors import ModuleError
+from .errors import ConfigError, ModuleError
 from .execution import ROUTER, Execution
 from .hostapi import GuestTrap, HostFunction
 from .outcome import Outcome
@@ -60,7 +60,7 @@ def is_component(source: Any) -> bool:
         try:
             with open(source, "rb") as f:
                 head = f.read(8)
-        except (OSError, TypeError):
+        except (OSError, TypeError, ValueError):  # not a readable file: load_program says why
             return False
     return head[:4] == WASM_MAGIC and head[4:8] != CORE_VERSION and head[6:8] == b"\x01\x00"
 
@@ -520,7 +520,10 @@ def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSetti
     elif isinstance(io.stdin, (bytes, bytearray)):
         stdin = bytes(io.stdin)
     else:
-        stdin = Path(io.stdin).read_bytes()
+        try:
+            stdin = Path(io.stdin).read_bytes()
+        except (OSError, TypeError, ValueError) as exc:
+            raise ConfigError(f"stdin file {io.stdin!r}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
     host = Wasi2Host(world, argv, dict(io.env), stdin)
     functions = host.functions() + list(host_functions)
     started = time.perf_counter()

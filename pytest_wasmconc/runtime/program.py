@@ -16,6 +16,8 @@ import wasmtime
 
 from ..instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
 from ..instrument.memory_import import share_defined_memory
+from ..instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
+from ..instrument.reader import Reader
 from .cache import CompileCache
 from .engine import engine_for
 from .errors import ConfigError, ModuleError
@@ -34,6 +36,11 @@ WASI_P1 = "wasi_snapshot_preview1"
 INSTRUMENT_MODULE = "wasmconc"
 
 _VALTYPES = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64}
+# Value types by their binary encoding. Signatures are read from the bytes, never from wasmtime-py's
+# ValType: str() or == of a v128 or GC-typed ValType aborts the process.
+_RAW_VALTYPES = {b"\x7f": ValType.I32, b"\x7e": ValType.I64, b"\x7d": ValType.F32, b"\x7c": ValType.F64}
+_RAW_NAMES = {b"\x7b": "v128", b"\x70": "funcref", b"\x6f": "externref", b"\x6e": "anyref",
+              b"\x69": "exnref", b"\x74": "nullexnref"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class Program:
     other_imports: list[tuple[str, str, str]]  # (module, name, kind) of tables/globals/tags
     exports: dict[str, str]  # name -> kind
     exported_memory: MemoryImport | None  # the type of the exported "memory", if any
+    # Signatures of exported functions whose types are all numeric (name -> (params, results)).
+    export_sigs: dict[str, tuple[tuple[ValType, ...], tuple[ValType, ...]]] = field(default_factory=dict)
     sites: list[Site] = field(default_factory=list)
     func_names: dict[int, str] = field(default_factory=dict)
     # Host linkers built for this program, by "uses wasmtime's own WASI" (execution.program_linker).
@@ -107,9 +116,20 @@ def read_guest_bytes(source: str | os.PathLike | bytes) -> tuple[str, bytes]:
     """Read a guest from a path or take its bytes; errors name the file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return "<bytes>", bytes(source)
-    path = Path(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise ModuleError(f"a guest is a path to a .wasm file, its bytes or a compiled Program, "
+                          f"not {type(source).__name__}")
+    try:
+        text = os.fspath(source)
+    except TypeError as exc:
+        raise ModuleError(f"a guest path must be a str or bytes path ({exc})") from None
+    if not text:
+        raise ModuleError("empty guest path (expected a .wasm file)")
+    path = Path(os.fsdecode(text))
     try:
         data = path.read_bytes()
+    except ValueError as exc:  # an embedded NUL byte
+        raise ModuleError(f"{str(path)!r}: not a usable file name ({exc})") from None
     except FileNotFoundError:
         raise ModuleError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -142,14 +162,39 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _valtypes(types: list[wasmtime.ValType]) -> tuple[ValType, ...]:
+def _raw_valtypes(types: tuple[bytes, ...]) -> tuple[ValType, ...] | str:
+    """Our value types of raw encodings, or the name of the first one that is not numeric."""
     out = []
     for t in types:
-        v = _VALTYPES.get(str(t))
+        v = _RAW_VALTYPES.get(t)
         if v is None:
-            raise ModuleError(f"unsupported value type {t} in an import signature")
+            return _RAW_NAMES.get(t, f"a reference type (0x{t.hex()})")
         out.append(v)
     return tuple(out)
+
+
+def _raw_export_funcs(info: ModuleInfo) -> dict[str, FuncSig | None]:
+    """Exported functions of a parsed (valid) module: name -> signature (None: not a plain function type)."""
+    sec = info.section(7)
+    out: dict[str, FuncSig | None] = {}
+    if sec is None:
+        return out
+    r = Reader(info.data, sec.payload, sec.end)
+    for _ in range(r.u32()):
+        name = r.name()
+        kind = r.u8()
+        index = r.u32()
+        if kind == FUNC and index < len(info.func_types):
+            out[name] = info.func_sigs.get(info.func_types[index])
+    return out
+
+
+def _signature_text(sig: FuncSig) -> str:
+    def names(ts: tuple[bytes, ...]) -> str:
+        return " ".join(_RAW_VALTYPES[t].value if t in _RAW_VALTYPES else _RAW_NAMES.get(t, "ref")
+                        for t in ts)
+    return f"({names(sig.params)}) -> ({names(sig.results)})"
+
 
 
 def _memory_desc(module: str, name: str, ty: wasmtime.MemoryType) -> MemoryImport:
@@ -204,14 +249,32 @@ def load_program(
             raise ModuleError(f"{name}: needs wasm threads (shared memory), which this configuration disables") from None
         raise ModuleError(f"{name}: invalid WebAssembly module: {_describe_compile_error(msg)}") from None
 
+    try:
+        info = parse_module(inst.wasm)
+    except InstrumentError as exc:
+        raise ModuleError(f"{name}: {exc}") from None
     func_imports: list[FuncImport] = []
+    for raw in info.imports:
+        if raw.kind != FUNC:
+            continue
+        sig = info.func_sigs.get(raw.type_index) if raw.type_index is not None else None
+        if sig is None:
+            raise ModuleError(f"{name}: imports {raw.module}.{raw.name} with a type that is not a plain "
+                              "function type; only numeric (i32, i64, f32, f64) host functions are supported")
+        params, results = _raw_valtypes(sig.params), _raw_valtypes(sig.results)
+        if isinstance(params, str) or isinstance(results, str):
+            bad = params if isinstance(params, str) else results
+            raise ModuleError(f"{name}: imports {raw.module}.{raw.name} as {_signature_text(sig)}; host "
+                              f"functions take and return only i32, i64, f32 and f64, not {bad}")
+        func_imports.append(FuncImport(raw.module, raw.name, params, results))
+    export_funcs = _raw_export_funcs(info)
     memory_import: MemoryImport | None = None
     others: list[tuple[str, str, str]] = []
     for imp in module.imports:
         ty = imp.type
         mod_name, item = imp.module, imp.name or ""
         if isinstance(ty, wasmtime.FuncType):
-            func_imports.append(FuncImport(mod_name, item, _valtypes(ty.params), _valtypes(ty.results)))
+            continue  # read from the bytes above
         elif isinstance(ty, wasmtime.MemoryType):
             if memory_import is not None:
                 raise ModuleError(f"{name}: imports more than one memory ({memory_import.module}.{memory_import.name} and {mod_name}.{item}); only one is supported")
@@ -240,14 +303,26 @@ def load_program(
         other_imports=others,
         exports=exports,
         exported_memory=exported_memory,
+        export_sigs=_numeric_sigs(export_funcs),
         sites=list(inst.sites),
         func_names=dict(inst.func_names),
         source_wasm=data,
         passes=keys,
         pass_results=dict(zip(keys, inst.pass_results)),
     )
-    _check_shape(prog)
+    _check_shape(prog, export_funcs)
     return prog
+
+
+def _numeric_sigs(funcs: dict[str, FuncSig | None]) -> dict[str, tuple[tuple[ValType, ...], tuple[ValType, ...]]]:
+    out = {}
+    for export, sig in funcs.items():
+        if sig is None:
+            continue
+        params, results = _raw_valtypes(sig.params), _raw_valtypes(sig.results)
+        if not isinstance(params, str) and not isinstance(results, str):
+            out[export] = (params, results)
+    return out
 
 
 def _describe_compile_error(msg: str) -> str:
@@ -257,11 +332,23 @@ def _describe_compile_error(msg: str) -> str:
     return "; ".join(causes[:3]) if causes else msg
 
 
-def _check_shape(prog: Program) -> None:
+def _check_export_sig(name: str, export: str, sig: FuncSig | None, params: tuple[bytes, ...],
+                      results: tuple[bytes, ...]) -> None:
+    want = FuncSig(params, results)
+    if sig != want:
+        got = _signature_text(sig) if sig is not None else "a function of a non-plain type"
+        raise ModuleError(f"{name}: exports {export} as {got}, but it must be {_signature_text(want)}")
+
+
+def _check_shape(prog: Program, export_funcs: dict[str, FuncSig | None] | None = None) -> None:
     name = prog.name
+    funcs = export_funcs if export_funcs is not None else {}
     if prog.threaded:
         if prog.exports.get(THREAD_START) != "func":
             raise ModuleError(f"{name}: imports wasi.thread-spawn but does not export a {THREAD_START} function")
+        if THREAD_START in funcs:
+            i32 = b"\x7f"
+            _check_export_sig(name, THREAD_START, funcs[THREAD_START], (i32, i32), ())
         mem = prog.memory_import or prog.exported_memory
         if mem is None:
             raise ModuleError(f"{name}: a threaded module must import or export its (shared) memory")
@@ -273,3 +360,5 @@ def _check_shape(prog: Program) -> None:
         raise ModuleError(f"{name}: uses WASI but exports no memory named 'memory'")
     if prog.exports.get("_start") != "func":
         raise ModuleError(f"{name}: exports no _start function (not a WASI command module)")
+    if "_start" in funcs:
+        _check_export_sig(name, "_start", funcs["_start"], (), ())

@@ -50,12 +50,43 @@ class GuestIO:
     def __post_init__(self) -> None:
         if self.wasi not in ("sandbox", "native"):
             raise ConfigError(f"invalid WASI implementation {self.wasi!r} (valid: sandbox, native)")
+        if not isinstance(self.wasi_options, Mapping):
+            raise ConfigError(f"WASI options must be a mapping, not {type(self.wasi_options).__name__}")
         if self.wasi == "native" and self.wasi_options:
             raise ConfigError(f"WASI options {sorted(self.wasi_options)} need the sandbox WASI; "
                               "wasmtime's own (native) cannot apply them")
-        for host, _guest in self.dirs:
+        if isinstance(self.args, (str, bytes)) or not isinstance(self.args, Iterable):
+            raise ConfigError(f"guest args must be a sequence of strings, not {type(self.args).__name__} "
+                              f"{self.args!r}")
+        for i, arg in enumerate(self.args):
+            if not isinstance(arg, str):
+                raise ConfigError(f"guest args[{i}] must be a str, not {type(arg).__name__} {arg!r}")
+            if "\0" in arg:
+                raise ConfigError(f"guest args[{i}] {arg!r} contains a NUL byte")
+        if not isinstance(self.env, Mapping):
+            raise ConfigError(f"guest env must be a mapping of str to str, not {type(self.env).__name__}")
+        for name, value in self.env.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise ConfigError(f"guest env {name!r}={value!r}: names and values must be str")
+        if isinstance(self.dirs, (str, bytes)) or not isinstance(self.dirs, Iterable):
+            raise ConfigError(f"preopened dirs must be (host directory, guest path) pairs, not {self.dirs!r}")
+        for entry in self.dirs:
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+                raise ConfigError(f"preopened dir {entry!r}: expected a (host directory, guest path) pair")
+            host, guest = entry
+            if not isinstance(host, (str, os.PathLike)):
+                raise ConfigError(f"preopened dir {entry!r}: the host directory must be a path, "
+                                  f"not {type(host).__name__}")
+            if not isinstance(guest, str) or not guest or "\0" in guest:
+                raise ConfigError(f"preopened dir {os.fspath(host)}: the guest path must be a non-empty str, "
+                                  f"got {guest!r}")
+            if not Path(host).exists():
+                raise ConfigError(f"preopened directory {os.fspath(host)}: no such directory")
             if not Path(host).is_dir():
-                raise ConfigError(f"--dir {host}: no such directory")
+                raise ConfigError(f"preopened directory {os.fspath(host)}: not a directory")
+        if self.stdin is not None and not isinstance(self.stdin, (bytes, bytearray, str, os.PathLike)):
+            raise ConfigError(f"guest stdin must be bytes, a file path, 'inherit' or None, "
+                              f"not {type(self.stdin).__name__}")
 
 
 @dataclass
@@ -120,6 +151,9 @@ class Runner:
             return execute_component(program, io, settings, host_functions, extensions=extensions)
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
+        for fn in host_functions:
+            if not isinstance(fn, HostFunction):
+                raise ConfigError(f"host_functions must be HostFunction objects, got {type(fn).__name__} {fn!r}")
         attachments = [ext.attach(program, settings) for ext in extensions]
         extra = [fn for a in attachments for fn in a.host_functions()]
         user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
@@ -180,8 +214,10 @@ class Runner:
         Schedule i uses seed derive_seed(settings.seed, i), so any worker can
         run any slice of an exploration and every failure replays from its token.
         """
-        if schedules < 1:
-            raise ConfigError(f"schedules must be at least 1, got {schedules}")
+        if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
+            raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
+        if expect_exit is not None and (isinstance(expect_exit, bool) or not isinstance(expect_exit, int)):
+            raise ConfigError(f"expect_exit must be an exit code (int) or None, got {expect_exit!r}")
         base = settings or self.settings
         program = self.load(guest, base, extensions=extensions)
         io = io or GuestIO()
@@ -220,14 +256,26 @@ def _make_wasi(io: GuestIO, argv: list[str]) -> Any:
     dirs = [(str(h), g) for h, g in io.dirs]
     if io.wasi == "native":
         return NativeWasi(argv, dict(io.env), dirs, io.stdin, io.passthrough)
-    from ..wasi import Preopen, WasiConfig, WasiPreview1
+    import dataclasses
 
-    cfg = WasiConfig(
-        args=argv,
-        env=dict(io.env),
-        preopens=[Preopen(h, g) for h, g in dirs],
-        stdin=io.stdin,
-        stdout_passthrough=io.passthrough,
-        **dict(io.wasi_options),
-    )
-    return WasiPreview1(cfg)
+    from ..wasi import Preopen, WasiConfig, WasiPreview1
+    from ..wasi.config import WasiConfigError
+
+    known = {f.name for f in dataclasses.fields(WasiConfig)} - {"args", "env", "preopens", "stdin",
+                                                                "stdout_passthrough"}
+    unknown = sorted(str(k) for k in io.wasi_options if k not in known)
+    if unknown:
+        raise ConfigError(f"unknown WASI option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                          f"(valid: {', '.join(sorted(known))})")
+    try:
+        cfg = WasiConfig(
+            args=argv,
+            env=dict(io.env),
+            preopens=[Preopen(h, g) for h, g in dirs],
+            stdin=io.stdin,
+            stdout_passthrough=io.passthrough,
+            **dict(io.wasi_options),
+        )
+        return WasiPreview1(cfg)
+    except WasiConfigError as exc:
+        raise ConfigError(f"WASI: {exc}") from None

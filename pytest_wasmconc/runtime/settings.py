@@ -8,6 +8,7 @@ one execution.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError
@@ -16,6 +17,7 @@ __all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "EngineSettings", "Preempt", "R
 
 DEFAULT_SLICE = 10_000
 DEFAULT_MAX_STEPS = 1_000_000
+_LEVELS = ("waits", "atomics", "memory")  # instrument.InstrumentLevel's values
 DEFAULT_ASYNC_STACK = 8 * 1024 * 1024  # a 10k-deep host recursion overflowed the default
 
 
@@ -90,6 +92,19 @@ class RunSettings:
     def __post_init__(self) -> None:
         if not isinstance(self.preempt, Preempt):
             object.__setattr__(self, "preempt", Preempt.parse(str(self.preempt)))
+        for name in ("seed", "slice", "depth", "max_steps"):
+            value = getattr(self, name)
+            if (value is not None or name != "max_steps") and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{name.replace('_', '-')} must be a whole number, got {value!r}")
+        if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float))
+                                         or not math.isfinite(self.timeout)):
+            raise ConfigError(f"timeout must be a finite number of seconds, got {self.timeout!r}")
+        if getattr(self.level, "value", self.level) not in _LEVELS:
+            raise ConfigError(f"invalid instrumentation level {self.level!r} (valid: {', '.join(_LEVELS)})")
+        from ..schedulers import POLICIES
+
+        if self.policy not in POLICIES:
+            raise ConfigError(f"unknown scheduling policy {self.policy!r} (valid: {', '.join(sorted(POLICIES))})")
         if self.slice < 1:
             raise ConfigError(f"slice must be a positive amount of fuel, got {self.slice}")
         if self.max_steps is not None and self.max_steps < 1:

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from .engine import wasmtime_version
-from .errors import ReplayError
+from .errors import ConfigError, ReplayError
 from .settings import EngineSettings, Preempt, RunSettings
 
 __all__ = ["TOKEN_PREFIX", "ReplayToken", "decode_token", "encode_token"]
@@ -91,12 +91,17 @@ def encode_token(token: ReplayToken) -> str:
 
 
 def decode_token(text: str) -> ReplayToken:
+    if not isinstance(text, str):
+        raise ReplayError(f"a replay token is a str starting with {TOKEN_PREFIX!r}, not {type(text).__name__}")
     text = text.strip()
     if not text.startswith(TOKEN_PREFIX):
         raise ReplayError(f"not a wasmconc replay token (expected it to start with {TOKEN_PREFIX!r})")
     body = text[len(TOKEN_PREFIX):]
     try:
-        raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if not inflate.eof or inflate.unused_data:
+            raise ValueError("trailing or missing data")
         doc = json.loads(raw)
     except (binascii.Error, zlib.error, ValueError):
         raise ReplayError("damaged replay token (it does not decode); copy the whole token") from None
@@ -104,7 +109,7 @@ def decode_token(text: str) -> ReplayToken:
         raise ReplayError(f"replay token format {doc.get('v') if isinstance(doc, dict) else '?'} is not supported "
                           f"by this version of pytest-wasmconc (format {_FORMAT_VERSION})")
     try:
-        return ReplayToken(
+        token = ReplayToken(
             policy=str(doc["p"]), seed=int(doc["s"]), slice=int(doc["q"]), depth=int(doc["d"]),
             level=str(doc["l"]), wasmtime=str(doc["w"]), engine=str(doc["e"]),
             decisions=tuple(int(x) for x in doc.get("D", ())),
@@ -112,3 +117,8 @@ def decode_token(text: str) -> ReplayToken:
         )
     except (KeyError, TypeError, ValueError):
         raise ReplayError("damaged replay token (fields missing)") from None
+    try:
+        token.apply(RunSettings())  # every field within what a run accepts
+    except ConfigError as exc:
+        raise ReplayError(f"damaged replay token ({exc})") from None
+    return token

@@ -659,13 +659,11 @@ class _ThreadHost:
             if not isinstance(item, wasmtime.Func):
                 self.exports[name] = None
             else:
-                ft = item.type(t.store)
-                try:
-                    params = tuple(_VALTYPES[str(v)] for v in ft.params)
-                    results = tuple(_VALTYPES[str(v)] for v in ft.results)
-                except KeyError:
+                # From the program's bytes, never str(ValType): a v128 one aborts the process.
+                sig = getattr(t.execution.program, "export_sigs", {}).get(name)
+                if sig is None:
                     return f"cannot call {name!r}: only exports with numeric parameters and results are supported"
-                self.exports[name] = (item, params, results)
+                self.exports[name] = (item, sig[0], sig[1])
         entry = self.exports[name]
         if entry is None:
             funcs = sorted(k for k, v in t.execution.program.exports.items() if v == "func")

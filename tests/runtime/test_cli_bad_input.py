@@ -13,7 +13,7 @@ GUESTS = Path(__file__).resolve().parents[2] / "guests"
 
 
 def wasmconc(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], input=stdin, check=False,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -129,3 +129,135 @@ def test_usage_errors(args: list[str], needle: str) -> None:
 def test_replay_with_a_damaged_token() -> None:
     proc = wasmconc("replay", str(GUESTS / "c" / "mutex_counter.wasm"), "wc1-garbage")
     assert_one_line_error(proc, "token")
+
+
+# -- signatures, memories and components ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("wat", "needles"), [
+    ('(module (import "env" "f" (func (param v128))) (memory (export "memory") 1) (func (export "_start")))',
+     ("imports env.f as (v128) -> ()", "not v128")),
+    ('(module (import "env" "f" (func (result externref))) (memory (export "memory") 1) (func (export "_start")))',
+     ("imports env.f as () -> (externref)", "not externref")),
+    ('(module (memory (export "memory") 1) (func (export "_start") (param i32)))',
+     ("exports _start as (i32) -> (), but it must be () -> ()",)),
+    ('(module (memory (export "memory") 1) (func (export "_start") (result i32) (i32.const 0)))',
+     ("exports _start as () -> (i32)",)),
+    ('''(module (import "wasi" "thread-spawn" (func $s (param i32) (result i32)))
+        (import "env" "memory" (memory 1 1 shared))
+        (func (export "wasi_thread_start") (param i64))
+        (func (export "_start") (drop (call $s (i32.const 0)))))''',
+     ("exports wasi_thread_start as (i64) -> (), but it must be (i32 i32) -> ()",)),
+    (('(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (memory (export "memory") 1) '
+      '(func (export "_start")))'), ("import signature mismatch: wasi_snapshot_preview1.fd_write",)),
+    ('(module (memory (export "memory") 1) (global (export "_start") i32 (i32.const 0)))',
+     ("exports no _start function",)),
+    ('(module (import "env" "memory" (memory i64 0x100000000 0x100000000 shared)) (func (export "_start")))',
+     ("cannot create its shared memory",)),
+], ids=["v128-param", "externref-result", "start-with-params", "start-with-result", "thread-start-mistyped",
+        "wasi-import-mistyped", "start-not-a-function", "shared-memory-beyond-the-host"])
+def test_a_mistyped_or_unsupported_guest_is_one_line_naming_it(tmp_path: Path, wat: str,
+                                                                needles: tuple[str, ...]) -> None:
+    path = wat_file(tmp_path, "odd.wasm", wat)
+    for command in ("run", "explore"):
+        assert_one_line_error(wasmconc(command, str(path)), "odd.wasm", *needles)
+
+
+def test_a_module_header_alone_is_truncated(tmp_path: Path) -> None:
+    (tmp_path / "head.wasm").write_bytes(b"\0asm\x01")
+    assert_one_line_error(wasmconc("run", str(tmp_path / "head.wasm")), "head.wasm", "truncated")
+
+
+def test_an_empty_module_is_not_a_command(tmp_path: Path) -> None:
+    (tmp_path / "bare.wasm").write_bytes(b"\0asm\x01\x00\x00\x00")
+    assert_one_line_error(wasmconc("explore", str(tmp_path / "bare.wasm")), "bare.wasm", "exports no _start")
+
+
+def test_a_truncated_component(tmp_path: Path) -> None:
+    data = (GUESTS / "components" / "stream_one_shot.wasm").read_bytes()
+    (tmp_path / "cut.wasm").write_bytes(data[:300])
+    assert_one_line_error(wasmconc("run", str(tmp_path / "cut.wasm")), "cut.wasm", "invalid WebAssembly component")
+
+
+def test_an_unknown_binary_version(tmp_path: Path) -> None:
+    (tmp_path / "v2.wasm").write_bytes(b"\0asm\x02\x00\x00\x00")
+    assert_one_line_error(wasmconc("run", str(tmp_path / "v2.wasm")), "v2.wasm", "unsupported WebAssembly binary version")
+
+
+def test_lock_order_check_of_a_component_is_refused() -> None:
+    comp = str(GUESTS / "components" / "stream_one_shot.wasm")
+    for command in ("run", "explore"):
+        assert_one_line_error(wasmconc(command, "--check", "lock-order", comp), "stream_one_shot.wasm",
+                              "is a WebAssembly component", "lock-order")
+
+
+def test_a_component_with_a_preopened_directory(tmp_path: Path) -> None:
+    comp = str(GUESTS / "components" / "stream_one_shot.wasm")
+    assert_one_line_error(wasmconc("run", "--dir", str(tmp_path), comp), "preopened directories are not supported")
+
+
+# -- flags ----------------------------------------------------------------------------------------------
+
+HELLO = str(GUESTS / "wat" / "single_hello.wasm")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--dir", "/tmp::", HELLO], "empty guest path"),
+    (["run", "--dir", "::/x", HELLO], "empty host directory"),
+    (["run", "--dir", HELLO + "::/x", HELLO], "single_hello.wasm: not a directory"),
+    (["run", "--env", "=x", HELLO], "NAME=VALUE"),
+    (["run", "--arg", "x", HELLO], "unrecognized arguments: --arg"),
+    (["run", "--check", "races", HELLO], "races"),
+    (["run", "--wasi", "wasix", HELLO], "wasix"),
+    (["run", "--wasi-fault", "bogus", HELLO], "--wasi-fault: unknown fault 'bogus'"),
+    (["run", "--wasi-fault", "max-read=abc", HELLO], "--wasi-fault: fault 'max-read=abc'"),
+    (["run", "--wasi-fault", "eintr-probability=2", HELLO], "within [0, 1]"),
+    (["run", "--wasi", "native", "--wasi-fault", "max-read=1", HELLO], "--wasi-fault needs --wasi sandbox"),
+    (["run", "--level", "everything", HELLO], "everything"),
+    (["run", "--max-steps", "0", HELLO], "--max-steps: must be at least 1"),
+    (["run", "--timeout", "0", HELLO], "--timeout: must be positive"),
+    (["run", "--timeout", "nan", HELLO], "--timeout: expected a finite number of seconds"),
+    (["run", "--timeout", "inf", HELLO], "--timeout: expected a finite number of seconds"),
+    (["run", "--seed", "abc", HELLO], "--seed: expected a whole number"),
+    (["run", "--slice", "-3", HELLO], "--slice: must be at least 1"),
+    (["run", "--depth", "0", HELLO], "--depth: must be at least 1"),
+    (["run", "--stream-budget", "0", HELLO], "--stream-budget: must be at least 1"),
+    (["run", "--stream-flush-steps", "-1", HELLO], "--stream-flush-steps: must be at least 0"),
+    (["run", "--stream-fault", "nope", HELLO], "nope"),
+    (["run", "--stream-expect", "write", HELLO], "--stream-expect needs --check streams"),
+    (["run", "--check", "streams", "--stream-expect", "((", HELLO], "--stream-expect:"),
+    (["explore", "--schedules", "0", HELLO], "--schedules: must be at least 1"),
+    (["explore", "--expect-exit", "x", HELLO], "--expect-exit: expected a whole number"),
+    (["replay", HELLO], "TOKEN"),
+    (["replay", HELLO, ""], "not a wasmconc replay token"),
+    (["run"], "GUEST.wasm"),
+    (["run", "a.wasm", "b.wasm"], "unrecognized arguments: b.wasm"),
+])
+def test_every_bad_flag_is_a_one_line_usage_error(args: list[str], needle: str) -> None:
+    assert_one_line_error(wasmconc(*args), needle)
+
+
+def _token(**fields: object) -> str:
+    import dataclasses
+
+    from pytest_wasmconc.runtime.settings import RunSettings
+    from pytest_wasmconc.runtime.token import ReplayToken, encode_token
+
+    return encode_token(dataclasses.replace(ReplayToken.for_run(RunSettings()), **fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("token", "needle"), [
+    (_token(policy="chaos"), "damaged replay token (unknown scheduling policy 'chaos'"),
+    (_token(level="everything"), "damaged replay token (invalid instrumentation level"),
+    (_token(slice=0), "damaged replay token (slice must be"),
+    (_token(depth=0), "damaged replay token (depth must be"),
+    (_token(wasmtime="0.0.1"), "made with wasmtime 0.0.1"),
+    (_token() + "AAAA", "damaged replay token (it does not decode)"),
+    (_token()[:-6], "damaged replay token (it does not decode)"),
+])
+def test_a_replay_token_with_bad_fields_is_refused(token: str, needle: str) -> None:
+    assert_one_line_error(wasmconc("replay", HELLO, token), needle)
+
+
+def test_replay_of_a_missing_guest_names_it(tmp_path: Path) -> None:
+    assert_one_line_error(wasmconc("replay", str(tmp_path / "gone.wasm"), _token()), "gone.wasm: no such file")
