@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_wasmconc.instrument import InstrumentError, InstrumentLevel, instrument
+from pytest_wasmconc.instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
 
 SMITH_FLAGS = [
     "--threads-enabled", "true",
@@ -76,6 +77,11 @@ CONFIGS = {
 }
 FUEL = 200_000
 FUEL_FACTOR = 6  # an instrumented atomic access costs a few more operators
+# The preemption counter (instrument/preempt.py) with a tiny budget, so its
+# slow path (locals moved through globals around the call) runs constantly;
+# its checks cost more operators than the atomics pass adds.
+PREEMPT_BUDGET = 23
+PREEMPT_FUEL_FACTOR = 60
 MAX_WAIT_NS = 1_000_000
 MAX_MEMORY_HASHED = 64 << 20
 NUMERIC = {"i32", "i64", "f32", "f64"}
@@ -321,6 +327,7 @@ class ReferenceHost:
     mem_names: dict[int, str]
     raised: BaseException | None = None
     sched_points: int = 0
+    preempts: int = 0
     log: list[tuple[Any, ...]] = field(default_factory=list)
 
     def _mem(self, caller: wasmtime.Caller, memidx: int) -> tuple[int, int]:
@@ -380,6 +387,13 @@ class ReferenceHost:
     def sched_point(self, site: int) -> None:
         self.sched_points += 1
 
+    def preempt(self, caller: wasmtime.Caller) -> None:
+        # What the scheduler does when a thread runs again: refill the counter.
+        self.preempts += 1
+        counter = caller.get(BUDGET_EXPORT)
+        assert isinstance(counter, wasmtime.Global)
+        counter.set_value(caller, wasmtime.Val.i64(PREEMPT_BUDGET))
+
     def linker(self) -> wasmtime.Linker:
         i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
         ft = wasmtime.FuncType
@@ -393,6 +407,7 @@ class ReferenceHost:
             linker.define_func("wasmconc", "notify" + sfx, ft([a, i32, a, i32], [i32]),
                                self.notify(m64), access_caller=True)  # fmt: skip
         linker.define_func("wasmconc", "sched_point", ft([i32], []), self.sched_point)
+        linker.define_func("wasmconc", "preempt", ft([], []), self.preempt, access_caller=True)
         linker.allow_shadowing = True
         return linker
 
@@ -512,28 +527,31 @@ def check_module(wasm: bytes, seed: int = 0, fuel: int = FUEL) -> Verdict:
     """Instrument at every level and compare executions; the module must validate."""
     wasmtime.Module.validate(ENGINE, wasm)
     results = {}
-    for level in InstrumentLevel:
-        r = instrument(wasm, level)
+    variants = [(level.name, level, ()) for level in InstrumentLevel]
+    variants.append(("PREEMPT", InstrumentLevel.ATOMICS, (PreemptCounterPass(PREEMPT_BUDGET),)))
+    for name, level, passes in variants:
+        r = instrument(wasm, level, passes)
         try:
             wasmtime.Module.validate(ENGINE, r.wasm)
         except wasmtime.WasmtimeError as e:
-            return Verdict(False, f"{level.name}: instrumented module invalid: {e}")
+            return Verdict(False, f"{name}: instrumented module invalid: {e}")
         if not r.changed and r.wasm != wasm:
-            return Verdict(False, f"{level.name}: unchanged module not byte-identical")
-        results[level] = r
+            return Verdict(False, f"{name}: unchanged module not byte-identical")
+        results[name] = r
     funcs = numeric_exports(wasm)
     # The instrumented runs first: a wait that would block the real instruction
     # shows there, and the original then stops before that export.
     traces = {}
     sites = 0
     calls = len(funcs)
-    for level, r in results.items():
+    for name, r in results.items():
         if not r.changed:
             continue
         host = ReferenceHost([m.shared for m in r.memories], memory_exports(r.wasm))
-        got = run_exports(r.wasm, host, fuel * FUEL_FACTOR, seed, funcs)
+        factor = PREEMPT_FUEL_FACTOR if name == "PREEMPT" else FUEL_FACTOR
+        got = run_exports(r.wasm, host, fuel * factor, seed, funcs)
         sites += host.sched_points
-        traces[level] = got
+        traces[name] = got
         for i, step in enumerate(got):
             if step[1] is STOP:
                 calls = -1 if step[0] == "instantiate" else min(calls, i)
@@ -541,14 +559,16 @@ def check_module(wasm: bytes, seed: int = 0, fuel: int = FUEL) -> Verdict:
         return Verdict(True, sites=sites)
     original = run_exports(wasm, None, fuel, seed, funcs, max_calls=calls)
     compared = 0
-    for level, got in traces.items():
+    for name, got in traces.items():
         for i, a in enumerate(original):
             if a[1] is STOP or a[1][0] == "exhausted":
                 break  # cannot compare past the original's limits
             b = got[i] if i < len(got) else None
+            if b is not None and b[1] is not STOP and b[1][0] == "exhausted" and name == "PREEMPT":
+                break  # the checks' own cost ran out first: nothing to compare
             if a != b:
                 return Verdict(
-                    False, f"{level.name}: step {i}: original {a!r} != instrumented {b!r}"
+                    False, f"{name}: step {i}: original {a!r} != instrumented {b!r}"
                 )
             compared += 1
     return Verdict(True, compared=compared, sites=sites)

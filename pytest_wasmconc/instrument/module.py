@@ -108,6 +108,9 @@ class ModuleInfo:
     func_types: list[int] = field(default_factory=list)  # type index per function index
     memories: list[MemoryInfo] = field(default_factory=list)
     bodies: list[FuncBody] = field(default_factory=list)
+    # Global index space: imported globals first, then the global section's.
+    num_imported_globals: int = 0
+    num_defined_globals: int = 0
 
     def section(self, sid: int) -> Section | None:
         for s in self.sections:
@@ -261,6 +264,8 @@ def _add_import(
         info.num_imported_funcs += 1
     elif memory is not None:
         info.memories.append(MemoryInfo(len(info.memories), memory.shared, memory.memory64, True))
+    elif kind == GLOBAL:
+        info.num_imported_globals += 1
     info.imports.append(ImportInfo(module, name, kind, type_index))
 
 
@@ -350,6 +355,9 @@ def parse_module(data: bytes) -> ModuleInfo:
                 info.memories.append(MemoryInfo(len(info.memories), shared, is64, False))
         elif sid == 10:
             _parse_code(info, body)
+        elif sid == 6:
+            info.num_defined_globals = body.u32()
+            body.pos = end  # entries decoded lazily (remap_globals)
         else:
             body.pos = end  # decoded lazily, only if indices inside must shift
         if sid != 0 and body.pos != end:

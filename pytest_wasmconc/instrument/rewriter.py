@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .body import BodyEditor
-from .module import FUNC, SECTION_ORDER, FuncBody, FuncSig, ModuleInfo, parse_module
+from .errors import InstrumentError
+from .module import FUNC, GLOBAL, SECTION_ORDER, FuncBody, FuncSig, ModuleInfo, parse_module
 from .names import remap_name_section
 from .reader import Reader, encode_name, uleb
 from .sections import remap_elements, remap_exports, remap_globals, remap_start, remap_tables
@@ -56,6 +57,9 @@ class ModuleRewriter:
         self._imports: list[tuple[str, str, int]] = []
         self._import_refs: dict[tuple[str, str], FuncRef] = {}
         self._editors: dict[int, BodyEditor] = {}
+        self._globals: list[bytes] = []  # encoded global entries, appended to the section
+        self._exports: list[bytes] = []  # encoded export entries, appended to the section
+        self._export_names: set[str] | None = None
 
     # -- for passes -------------------------------------------------------
 
@@ -133,6 +137,34 @@ class ModuleRewriter:
             func_index += 1
         return None
 
+    def add_global(self, valtype: ValTypeLike, init: bytes, *, mutable: bool = True) -> int:
+        """Append a defined global; `init` is its constant expression without the final
+        `end`. Returns its index: appended globals never shift existing ones."""
+        index = self.info.num_imported_globals + self.info.num_defined_globals + len(self._globals)
+        self._globals.append(_valtype(valtype) + (b"\x01" if mutable else b"\x00") + bytes(init) + b"\x0b")
+        return index
+
+    def export_global(self, name: str, index: int) -> None:
+        """Export global `index` as `name` (refused if the module already exports that name)."""
+        names = self._existing_export_names()
+        if name in names:
+            raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
+        names.add(name)
+        self._exports.append(encode_name(name) + bytes((GLOBAL,)) + uleb(index))
+
+    def _existing_export_names(self) -> set[str]:
+        if self._export_names is None:
+            names: set[str] = set()
+            sec = self.info.section(7)
+            if sec is not None:
+                r = Reader(self.data, sec.payload, sec.end)
+                for _ in range(r.u32()):
+                    names.add(r.name())
+                    r.u8()
+                    r.u32()
+            self._export_names = names
+        return self._export_names
+
     @property
     def imports_added(self) -> list[tuple[str, str]]:
         return [(m, n) for m, n, _ in self._imports]
@@ -151,7 +183,8 @@ class ModuleRewriter:
     @property
     def changed(self) -> bool:
         return bool(
-            self._imports or self._new_types or any(ed.edited for ed in self._editors.values())
+            self._imports or self._new_types or self._globals or self._exports
+            or any(ed.edited for ed in self._editors.values())
         )
 
     # -- writing ------------------------------------------------------------
@@ -167,12 +200,17 @@ class ModuleRewriter:
             pending.append((1, self._prepend_count(None, self._new_types)))
         if self._imports and self.info.section(2) is None:
             pending.append((2, self._prepend_count(None, self._import_entries())))
+        if self._globals and self.info.section(6) is None:
+            pending.append((6, self._prepend_count(None, self._globals)))
+        if self._exports and self.info.section(7) is None:
+            pending.append((7, self._prepend_count(None, self._exports)))
         for sec in self.info.sections:
             if sec.id != 0:
                 while pending and SECTION_ORDER[pending[0][0]] < SECTION_ORDER[sec.id]:
                     sid, payload = pending.pop(0)
                     out.append(bytes((sid,)) + uleb(len(payload)) + payload)
             new = self._payload(sec.id, sec.payload, sec.body, sec.end, sec.name)
+            new = self._append_entries(sec.id, sec.payload, sec.end, new)
             if new is None:
                 out.append(data[sec.start : sec.end])
             else:
@@ -180,6 +218,16 @@ class ModuleRewriter:
         for sid, payload in pending:
             out.append(bytes((sid,)) + uleb(len(payload)) + payload)
         return b"".join(out)
+
+    def _append_entries(self, sid: int, payload: int, end: int, new: bytes | None) -> bytes | None:
+        """Add this rewriter's own globals/exports to an existing section's vector."""
+        extra = self._globals if sid == 6 else self._exports if sid == 7 else None
+        if not extra:
+            return new
+        base = new if new is not None else self.data[payload:end]
+        r = Reader(base, 0, len(base))
+        n = r.u32()
+        return uleb(n + len(extra)) + base[r.pos :] + b"".join(extra)
 
     def _import_entries(self) -> list[bytes]:
         return [encode_name(m) + encode_name(n) + b"\x00" + uleb(t) for m, n, t in self._imports]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from ..instrument.preempt import PREEMPT_IMPORT
 from .capi import YieldAfter
 from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from .program import INSTRUMENT_MODULE, THREAD_SPAWN
@@ -23,6 +24,9 @@ I32, I64 = ValType.I32, ValType.I64
 
 # memory.atomic.wait results
 WAIT_OK, WAIT_NOT_EQUAL, WAIT_TIMED_OUT = 0, 1, 2
+
+
+_PREEMPT = YieldAfter(None)
 
 
 def _signed64(v: int) -> int:
@@ -88,6 +92,11 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
             return YieldAfter(None)
         return None
 
+    def preempt(call: Any) -> Any:
+        # The instrumented counter ran out: the quantum ends here (fuel mode).
+        call._thread.preempting = True
+        return _PREEMPT
+
     def _thread_of(call: Any) -> Any:
         return call._thread
 
@@ -100,6 +109,7 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), make_wait(8)),
         HostFunction(INSTRUMENT_MODULE, "notify_m64", (I64, I32, I64, I32), (I32,), notify),
         HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), sched_point),
+        HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), preempt),
     ]
     return fns
 

@@ -40,6 +40,7 @@ __all__ = [
     "NativeFailure",
     "define_async_host",
     "define_shared_memory",
+    "I64Global",
     "func_call_async",
     "instance_export",
     "instance_pre_instantiate_async",
@@ -77,6 +78,39 @@ def begin_fuel_quantum(context: Any, interval: int, reserve: int) -> None:
     err = _raw_set_fuel(context, reserve)
     if err:
         _check_error(err)
+
+
+_raw_global_get = ffi.dll.wasmtime_global_get
+_raw_global_set = ffi.dll.wasmtime_global_set
+
+
+class I64Global:
+    """Fast reads and writes of one exported i64 global (the preemption counter).
+
+    Keeps the global's handle and one value cell, so each access is a single
+    foreign call with no Python wrapper objects.
+    """
+
+    __slots__ = ("_cell", "_cell_ref", "_global", "_global_ref")
+
+    def __init__(self, g: wasmtime.Global) -> None:
+        self._global = g._global  # a struct copy: stays valid while the store lives
+        self._global_ref = ctypes.byref(self._global)
+        self._cell = ffi.wasmtime_val_t()
+        self._cell.kind = _I64
+        self._cell_ref = ctypes.byref(self._cell)
+
+    def get(self, context: Any) -> int:
+        _raw_global_get(context, self._global_ref, self._cell_ref)
+        return int(self._cell.of.i64)
+
+    def set(self, context: Any, value: int) -> None:
+        cell = self._cell
+        cell.kind = _I64
+        cell.of.i64 = value
+        err = _raw_global_set(context, self._global_ref, self._cell_ref)
+        if err:
+            _check_error(err)
 
 
 def fuel_remaining(context: Any, out: Any) -> int:

@@ -143,7 +143,9 @@ class _Router:
         """A YieldAfter call suspends: the thread stays runnable, the scheduler decides."""
         thread = THREADS.get(store_key)
         if thread is not None:
-            thread.wait = _YIELD
+            # A preempt call ends a quantum: the thread is merely runnable, as
+            # after a fuel yield; every other yield is a scheduling point.
+            thread.wait = None if thread.preempting else _YIELD
             thread.wake_result = WaitResult.READY
 
     def end_yield(self, store_key: int) -> str | None:
@@ -152,6 +154,7 @@ class _Router:
         if thread is None:
             return "wasmconc: guest thread is gone"
         thread.wait = None
+        thread.preempting = False
         return thread.kill_message
 
     def resume(self, pending: Any) -> bool:

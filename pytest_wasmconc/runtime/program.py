@@ -17,12 +17,13 @@ import wasmtime
 from ..instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
 from ..instrument.memory_import import share_defined_memory
 from ..instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
+from ..instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
 from ..instrument.reader import Reader
 from .cache import CompileCache
 from .engine import engine_for
 from .errors import ConfigError, ModuleError
 from .hostapi import ValType
-from .settings import EngineSettings
+from .settings import DEFAULT_SLICE, EngineSettings
 
 __all__ = ["FuncImport", "GuestSource", "MemoryImport", "Program", "load_program", "read_guest_bytes"]
 
@@ -234,7 +235,7 @@ def load_program(
     name = known_name or name
     _check_header(name, data)
     try:
-        inst = instrument(share_defined_memory(data), level, [p for _, p in passes])
+        inst = instrument(share_defined_memory(data), level, [p for _, p in passes] + _engine_passes(engine_settings))
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
     engine = engine_for(engine_settings)
@@ -287,6 +288,8 @@ def load_program(
     for exp in module.exports:
         ty = exp.type
         kind = type(ty).__name__.replace("Type", "").lower()
+        if exp.name == BUDGET_EXPORT:
+            continue  # the runtime's own (instrument/preempt.py), not the guest's
         exports[exp.name] = kind
         if exp.name == "memory" and isinstance(ty, wasmtime.MemoryType):
             exported_memory = _memory_desc("", "memory", ty)
@@ -312,6 +315,13 @@ def load_program(
     )
     _check_shape(prog, export_funcs)
     return prog
+
+
+def _engine_passes(engine_settings: EngineSettings) -> list[LoadPass]:
+    """Passes the engine configuration itself needs (run after the user's)."""
+    if engine_settings.counter:
+        return [PreemptCounterPass(DEFAULT_SLICE)]
+    return []
 
 
 def _numeric_sigs(funcs: dict[str, FuncSig | None]) -> dict[str, tuple[tuple[ValType, ...], tuple[ValType, ...]]]:

@@ -123,7 +123,7 @@ class Runner:
              extensions: Sequence[Extension] = ()) -> Program:
         s = settings or self.settings
         if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
-            return load_component(guest, s.engine)  # type: ignore[return-value]
+            return load_component(guest, s.engine.for_components())  # type: ignore[return-value]
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions))
 
     # -- one execution ----------------------------------------------------------

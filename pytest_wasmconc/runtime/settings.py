@@ -41,8 +41,12 @@ class Preempt(str, enum.Enum):
 class EngineSettings:
     """What the engine (and therefore the compiled code) is configured with."""
 
-    fuel: bool = True
+    # Wasmtime's fuel metering (components only: they cannot be instrumented).
+    fuel: bool = False
     epochs: bool = False
+    # The instrumenter's preemption counter (instrument/preempt.py): how fuel
+    # mode slices core modules, much cheaper than Wasmtime's fuel.
+    counter: bool = True
     threads: bool = True
     async_stack_size: int = DEFAULT_ASYNC_STACK
     # Further wasm features guests from real toolchains use.
@@ -57,9 +61,15 @@ class EngineSettings:
     @classmethod
     def for_mode(cls, preempt: Preempt) -> EngineSettings:
         if preempt is Preempt.FUEL:
-            return cls(fuel=True, epochs=False)
+            return cls(counter=True, fuel=False, epochs=False)
         # epoch mode slices by epochs; OS mode uses them to stop threads at exit
-        return cls(fuel=False, epochs=True)
+        return cls(counter=False, fuel=False, epochs=True)
+
+    def for_components(self) -> EngineSettings:
+        """Components are compiled as they are: fuel mode meters them with Wasmtime's fuel."""
+        if self.counter:
+            return replace(self, counter=False, fuel=True)
+        return self
 
     def fingerprint(self) -> str:
         """A short stable string of every field (goes into cache keys and tokens)."""

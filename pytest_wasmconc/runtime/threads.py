@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
+from ..instrument.preempt import BUDGET_EXPORT
 from . import capi
 from .hostapi import ValType, Wait, WaitResult
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
@@ -71,6 +72,13 @@ class GuestThread:
         self.ended_by: str | None = None
         self.call: Any = None  # the HostCall object host functions receive
         self._fuel_out = ctypes.c_uint64()
+        # Counter mode (instrument/preempt.py): the instance's exported
+        # counter, once instantiated, and what the current quantum granted.
+        self._counter_mode = execution.program.engine_settings.counter
+        self._budget: capi.I64Global | None = None
+        self._granted = 0
+        # Set by the `wasmconc.preempt` import: this yield ends a quantum (not a scheduling point).
+        self.preempting = False
         # Splices host frames (user host functions, their calls back into the
         # guest) into the wasm backtrace when it is captured (userimports.py).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
@@ -131,12 +139,21 @@ class GuestThread:
     def begin_quantum(self, fuel: int) -> None:
         """Give the next poll exactly `fuel` units before it yields (fuel mode)."""
         assert self.store is not None
+        if self._counter_mode:
+            budget = self._budget
+            if budget is not None:  # before instantiation ends, the start function uses the initial budget
+                budget.set(self.store._context(), fuel)
+                self._granted = fuel
+            return
         capi.begin_fuel_quantum(self.store._context(), fuel, FUEL_RESERVE)
 
     def fuel_used(self) -> int:
         """Fuel consumed since the last `begin_quantum` (fuel mode)."""
         if self.store is None:
             return 0
+        if self._counter_mode:
+            budget = self._budget
+            return 0 if budget is None else self._granted - budget.get(self.store._context())
         return FUEL_RESERVE - capi.fuel_remaining(self.store._context(), self._fuel_out)
 
     def poll(self) -> bool:
@@ -161,6 +178,11 @@ class GuestThread:
         self.future.close()
         self.phase = Phase.RUNNING
         self.memory = self._memory_view()
+        if self._counter_mode:
+            counter = capi.instance_export(self.store, self._raw_instance, BUDGET_EXPORT)
+            if isinstance(counter, wasmtime.Global):  # absent: nothing in the module can loop
+                self._budget = capi.I64Global(counter)
+                self._granted = self._budget.get(self.store._context())  # nothing used yet
         if self.is_main:
             func = capi.instance_export(self.store, self._raw_instance, "_start")
             args: list[tuple[ValType, int | float]] = []
@@ -198,6 +220,7 @@ class GuestThread:
             store.close()
         self.memory = NoMemory()
         self._raw_instance = None
+        self._budget = None
         THREADS.pop(self.key, None)
 
     # -- reports -----------------------------------------------------------

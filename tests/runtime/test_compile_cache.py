@@ -46,7 +46,6 @@ def test_a_corrupt_entry_is_rebuilt_not_fatal(tmp_path: Path) -> None:
     module = again.compile(engine_for(settings), settings, wasm)
     assert again.misses == 1
     store = wasmtime.Store(engine_for(settings))
-    store.set_fuel(100)
     assert wasmtime.Instance(store, module, []).exports(store)["f"](store) == 42
 
 

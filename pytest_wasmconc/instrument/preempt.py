@@ -1,0 +1,171 @@
+"""Deterministic preemption by an instruction counter the instrumenter places.
+
+Wasmtime's fuel meters every basic block and costs 1.2-1.7x on call-heavy
+code and 3-4x on f64 loops (wasmtime-facts.md). Most of the f64 cost is not
+the counting: any check whose slow path calls out of wasm makes Cranelift
+keep loop-carried floats in stack slots for the whole loop, because no float
+register survives a call. This pass counts and checks at the places that
+bound execution (every loop header and every function entry: the points
+where Wasmtime's fuel checks too), and on the rarely taken slow path it moves float and vector locals
+through globals around the call, so no float value is live across it and the
+hot loop keeps its registers.
+
+At each check point the per-thread counter (a mutable i64 global, one per
+instance, so one per guest thread) drops by the number of instructions of
+the region that follows (the loop body or function body without nested
+loops: about what fuel would charge). When it goes negative the guest calls
+`wasmconc.preempt()`, which ends the quantum; the host refills the counter
+through the exported global before the thread runs again. The counts are a
+pure function of the program and its inputs, so a schedule replays exactly,
+independent of the Wasmtime version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .atomics import HOST_MODULE
+from .body import BodyEditor
+from .module import FuncBody
+from .opcodes import BLOCK_START, DELEGATE, END, LOOP
+from .reader import sleb, uleb
+from .rewriter import ModuleRewriter
+from .snippet import FuncRef, Snippet
+
+__all__ = ["BUDGET_EXPORT", "PREEMPT_IMPORT", "PreemptCounterPass", "PreemptReport"]
+
+PREEMPT_IMPORT = (HOST_MODULE, "preempt")
+BUDGET_EXPORT = "__wasmconc_budget"
+
+_I64 = b"\x7e"
+# Value types whose locals are moved through globals around the preempt call,
+# with the constant that initialises a scratch global of that type.
+_SAVED_TYPES: dict[bytes, bytes] = {
+    b"\x7f": b"\x41\x00",
+    b"\x7e": b"\x42\x00",
+    b"\x7d": b"\x43" + bytes(4),  # f32.const 0
+    b"\x7c": b"\x44" + bytes(8),  # f64.const 0
+    b"\x7b": b"\xfd\x0c" + bytes(16),  # v128.const 0
+}
+# Beyond this many locals of one type, the rest stay where Cranelift puts them
+# (still correct, possibly slower); bounds the globals a huge function adds.
+_MAX_SAVED_PER_TYPE = 64
+
+
+@dataclass(frozen=True)
+class PreemptReport:
+    """What the pass placed (for tests and the `instrument` command)."""
+
+    budget_global: int | None
+    checks: int
+
+
+class PreemptCounterPass:
+    """A `LoadPass`: counter checks at every loop header and function entry."""
+
+    def __init__(self, initial_budget: int) -> None:
+        # The counter's value before the host first sets it: what a start
+        # function (run during instantiation, before the host can reach the
+        # instance's global) gets as its first quantum.
+        self.initial_budget = initial_budget
+
+    def __call__(self, rw: ModuleRewriter, names: dict[int, str]) -> PreemptReport:
+        plans = []
+        for fb in rw.bodies():
+            ed = rw.editor(fb.index)
+            plans.append((fb, ed, _plan(ed)))
+        if not plans:
+            return PreemptReport(None, 0)
+        preempt = rw.import_func(*PREEMPT_IMPORT, [], [])
+        counter = rw.add_global(_I64, b"\x42" + sleb(self.initial_budget))
+        rw.export_global(BUDGET_EXPORT, counter)
+        scratch: dict[bytes, list[int]] = {t: [] for t in _SAVED_TYPES}
+        checks = 0
+        for fb, ed, (entry_cost, loops) in plans:
+            saved = _saved_locals(ed, fb)
+            for t, locs in saved.items():
+                while len(scratch[t]) < len(locs):
+                    scratch[t].append(rw.add_global(t, _SAVED_TYPES[t]))
+            temp = ed.add_local(_I64)
+            slow = _slow_path(preempt, saved, scratch)
+            ed.insert_before(0, _check(counter, temp, entry_cost, slow))
+            checks += 1
+            for index, cost in loops:
+                ed.insert_after(index, _check(counter, temp, cost, slow))
+                checks += 1
+        return PreemptReport(counter, checks)
+
+
+def _plan(ed: BodyEditor) -> tuple[int, list[tuple[int, int]]]:
+    """(entry cost, [(loop instruction index, body cost)]).
+
+    Every function entry is a check, leaves included: a call is where a
+    race window is most often split (the same preemption points Wasmtime's
+    fuel has: function entries and loop headers).
+    """
+    loops: list[tuple[int, int]] = []
+    # One counting region per open loop, the function body at the bottom;
+    # `kinds` mirrors the block stack so an `end` knows whether it closes a loop.
+    costs = [0]
+    loop_at: list[int] = [-1]
+    kinds: list[bool] = []
+    for i, ins in enumerate(ed.instrs):
+        op = ins.op
+        costs[-1] += 1
+        if op in BLOCK_START:
+            is_loop = op == LOOP
+            kinds.append(is_loop)
+            if is_loop:
+                costs.append(0)
+                loop_at.append(i)
+        elif (op == END or op == DELEGATE) and kinds:
+            if kinds.pop():
+                loops.append((loop_at.pop(), max(1, costs.pop())))
+    loops.sort()
+    return max(1, costs[0]), loops
+
+
+def _saved_locals(ed: BodyEditor, fb: FuncBody) -> dict[bytes, list[int]]:
+    out: dict[bytes, list[int]] = {t: [] for t in _SAVED_TYPES}
+    index = 0
+    params = ed.sig.params if ed.sig is not None else ()
+    for t in params:
+        if t in out and len(out[t]) < _MAX_SAVED_PER_TYPE:
+            out[t].append(index)
+        index += 1
+    for count, t in fb.locals:
+        if t in out:
+            take = min(count, _MAX_SAVED_PER_TYPE - len(out[t]))
+            out[t].extend(range(index, index + take))
+        index += count
+    return {t: locs for t, locs in out.items() if locs}
+
+
+def _slow_path(preempt: FuncRef, saved: dict[bytes, list[int]], scratch: dict[bytes, list[int]]) -> Snippet:
+    # Locals pass through globals so that no float/vector value is live across
+    # the call (see the module docstring).
+    pairs = [(local, scratch[t][k]) for t, locs in saved.items() for k, local in enumerate(locs)]
+    snip = Snippet()
+    for local, g in pairs:
+        snip.local_get(local).raw(b"\x24" + uleb(g))
+    snip.call(preempt)
+    for local, g in pairs:
+        snip.raw(b"\x23" + uleb(g)).local_set(local)
+    return snip
+
+
+def _check(counter: int, temp: int, cost: int, slow: Snippet) -> Snippet:
+    g = uleb(counter)
+    return (
+        Snippet()
+        .raw(b"\x23" + g)  # global.get counter
+        .i64_const(cost)
+        .raw(b"\x7d")  # i64.sub
+        .local_tee(temp)
+        .raw(b"\x24" + g)  # global.set counter
+        .local_get(temp)
+        .raw(b"\x42\x00\x53")  # i64.const 0; i64.lt_s
+        .raw(b"\x04\x40")  # if (no results)
+        .extend(slow)
+        .raw(b"\x0b")  # end
+    )
