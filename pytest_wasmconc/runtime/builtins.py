@@ -7,10 +7,12 @@ as scheduling points before atomic read-modify-writes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ..instrument.preempt import PREEMPT_IMPORT
+from . import capi
 from .capi import YieldAfter
 from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from .program import INSTRUMENT_MODULE, THREAD_SPAWN
@@ -93,8 +95,13 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         return None
 
     def preempt(call: Any) -> Any:
-        # The instrumented counter ran out: the quantum ends here (fuel mode).
-        call._thread.preempting = True
+        # The instrumented counter ran out: the quantum ends here, unless
+        # (epoch mode) its time slice still has time left.
+        thread = call._thread
+        end = thread.slice_end_ns
+        if end is not None and time.monotonic_ns() < end and thread.extend_quantum(capi.caller_context()):
+            return None
+        thread.preempting = True
         return _PREEMPT
 
     def _thread_of(call: Any) -> Any:

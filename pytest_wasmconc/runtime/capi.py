@@ -188,6 +188,15 @@ _raw_caller_context = ffi.dll.wasmtime_caller_context
 _raw_context_get_data = ffi.dll.wasmtime_context_get_data
 
 
+# The store context of the host call in progress (valid only during that call).
+_CALLER_CONTEXT: list[Any] = [None]
+
+
+def caller_context() -> Any:
+    """The calling store's context, for a host function that must touch the caller's store."""
+    return _CALLER_CONTEXT[0]
+
+
 def store_key_of_caller(caller: Any) -> int:
     return _raw_context_get_data(_raw_caller_context(caller)) or 0
 
@@ -582,7 +591,9 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
     cont = cont_ret.contents
     store_key = 0
     try:
-        store_key = store_key_of_caller(caller)
+        context = _raw_caller_context(caller)
+        _CALLER_CONTEXT[0] = context
+        store_key = _raw_context_get_data(context) or 0
         outcome = binding.dispatcher.invoke(store_key, binding, _read_args(binding, args, nargs))
         if isinstance(outcome, Generator):
             key = next(_keys)

@@ -24,7 +24,7 @@ from .hostapi import HostFunction
 from .outcome import Outcome
 from .program import WASI_P1, GuestSource, Program, load_program
 from .report import append_trace_tail
-from .settings import Preempt, RunSettings
+from .settings import EngineSettings, Preempt, RunSettings
 from .token import decode_token
 from .userimports import HostRun, ImportsSpec
 from .wasi_native import NativeWasi
@@ -123,7 +123,7 @@ class Runner:
              extensions: Sequence[Extension] = ()) -> Program:
         s = settings or self.settings
         if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
-            return load_component(guest, s.engine.for_components())  # type: ignore[return-value]
+            return load_component(guest, EngineSettings.for_components(s.preempt))  # type: ignore[return-value]
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions))
 
     # -- one execution ----------------------------------------------------------

@@ -32,13 +32,19 @@ _EXTERNAL_WAIT_SLICE_S = 0.05
 # It still yields now and then so the step budget and the wall-clock
 # backstop are checked; its quantum counts as the slices it replaced.
 _SOLO_SLICES = 256
+# Epoch mode: counter units between two looks at the clock. Each look is a host
+# call (about a microsecond); 50,000 units are tens of microseconds of guest
+# work, so the look costs about 1-3% and a slice overshoots by that little.
+_EPOCH_CHECK = 50_000
 
 
 def run_serial(ex: Execution, policy: Policy) -> None:
     """Drive `ex` to its end; afterwards `ex.end` says why it ended."""
     settings = ex.settings
-    fuel = settings.preempt is Preempt.FUEL
-    ticker = EpochTicker.shared(ex.program.engine, settings.epoch_tick_ms) if not fuel else None
+    # Wasmtime epochs slice only components; core modules are sliced by the
+    # instrumented counter in epoch mode too (instrument/preempt.py).
+    epochs = ex.program.engine_settings.epochs
+    ticker = EpochTicker.shared(ex.program.engine, settings.epoch_tick_ms) if epochs else None
     wall_deadline = time.monotonic() + settings.timeout if settings.timeout else None
 
     main = ex.new_thread(None)
@@ -74,6 +80,10 @@ class _Progress:
 def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: float | None) -> None:
     settings = ex.settings
     fuel = settings.preempt is Preempt.FUEL
+    # Epoch mode on the counter: time slices of one tick, the clock read every
+    # _EPOCH_CHECK units of work.
+    timed = not fuel and ex.program.engine_settings.counter
+    tick_ns = int(settings.epoch_tick_ms * 1e6)
     max_steps = settings.max_steps
     threads = ex.threads
     current: int | None = None
@@ -104,6 +114,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             t.start()
         if fuel:
             t.begin_quantum(settings.slice * _SOLO_SLICES if solo else policy.slice_for(tid))
+        elif timed:
+            t.begin_quantum(_EPOCH_CHECK, time.monotonic_ns() + tick_ns)
         ex.spawned_in_step = False
         finished = t.poll()
         if fuel:

@@ -60,16 +60,19 @@ class EngineSettings:
 
     @classmethod
     def for_mode(cls, preempt: Preempt) -> EngineSettings:
-        if preempt is Preempt.FUEL:
-            return cls(counter=True, fuel=False, epochs=False)
-        # epoch mode slices by epochs; OS mode uses them to stop threads at exit
-        return cls(counter=False, fuel=False, epochs=True)
+        if preempt is Preempt.OS:
+            # Threads run freely; epochs only let a spinning thread notice the end.
+            return cls(counter=False, fuel=False, epochs=True)
+        # Fuel and epoch mode both slice core modules by the instrumented
+        # counter (epoch mode ends a quantum when its time is up as well).
+        return cls(counter=True, fuel=False, epochs=False)
 
-    def for_components(self) -> EngineSettings:
-        """Components are compiled as they are: fuel mode meters them with Wasmtime's fuel."""
-        if self.counter:
-            return replace(self, counter=False, fuel=True)
-        return self
+    @classmethod
+    def for_components(cls, preempt: Preempt) -> EngineSettings:
+        """Components are compiled as they are: Wasmtime's own fuel or epochs slice them."""
+        if preempt is Preempt.FUEL:
+            return cls(counter=False, fuel=True, epochs=False)
+        return cls(counter=False, fuel=False, epochs=True)
 
     def fingerprint(self) -> str:
         """A short stable string of every field (goes into cache keys and tokens)."""

@@ -79,6 +79,8 @@ class GuestThread:
         self._granted = 0
         # Set by the `wasmconc.preempt` import: this yield ends a quantum (not a scheduling point).
         self.preempting = False
+        # Epoch mode: when the current time slice ends (time.monotonic_ns).
+        self.slice_end_ns: int | None = None
         # Splices host frames (user host functions, their calls back into the
         # guest) into the wasm backtrace when it is captured (userimports.py).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
@@ -136,9 +138,11 @@ class GuestThread:
         if settings.epochs:
             capi.set_epoch_deadline(self.store, 0)
 
-    def begin_quantum(self, fuel: int) -> None:
-        """Give the next poll exactly `fuel` units before it yields (fuel mode)."""
+    def begin_quantum(self, fuel: int, slice_end_ns: int | None = None) -> None:
+        """Give the next poll exactly `fuel` units before it yields (fuel mode), or
+        until `slice_end_ns`, checked each time `fuel` units are spent (epoch mode)."""
         assert self.store is not None
+        self.slice_end_ns = slice_end_ns
         if self._counter_mode:
             budget = self._budget
             if budget is not None:  # before instantiation ends, the start function uses the initial budget
@@ -146,6 +150,14 @@ class GuestThread:
                 self._granted = fuel
             return
         capi.begin_fuel_quantum(self.store._context(), fuel, FUEL_RESERVE)
+
+    def extend_quantum(self, context: Any) -> bool:
+        """Refill the counter from inside the thread's own host call; False if it cannot."""
+        budget = self._budget
+        if budget is None:
+            return False
+        budget.set(context, self._granted)
+        return True
 
     def fuel_used(self) -> int:
         """Fuel consumed since the last `begin_quantum` (fuel mode)."""
