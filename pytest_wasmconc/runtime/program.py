@@ -6,7 +6,9 @@ each with one line naming the file and the reason.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,6 +236,14 @@ def load_program(
     name, data = read_guest_bytes(source)
     name = known_name or name
     _check_header(name, data)
+    memo_key = None
+    if not passes:
+        # Passes of extensions may carry state of their own; only plain loads are shared.
+        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level)
+        known = _LOADED.get(memo_key)
+        if known is not None:
+            _LOADED.move_to_end(memo_key)
+            return known
     try:
         inst = instrument(share_defined_memory(data), level, [p for _, p in passes] + _engine_passes(engine_settings))
     except InstrumentError as exc:
@@ -314,7 +324,19 @@ def load_program(
         pass_results=dict(zip(keys, inst.pass_results)),
     )
     _check_shape(prog, export_funcs)
+    if memo_key is not None:
+        _LOADED[memo_key] = prog
+        while len(_LOADED) > _LOADED_MAX:
+            _LOADED.popitem(last=False)
     return prog
+
+
+# Programs loaded in this process, most recently used last: a test suite loads
+# the same guest in test after test, and instrumenting a libc-sized module
+# takes a good fraction of a second. A Program is only read after loading
+# (every execution makes its own stores and instances), so sharing it is safe.
+_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel], Program] = OrderedDict()
+_LOADED_MAX = 64
 
 
 def _engine_passes(engine_settings: EngineSettings) -> list[LoadPass]:
