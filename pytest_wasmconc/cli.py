@@ -152,7 +152,7 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                        help=f"scheduling policy (default {DEFAULT_POLICY})")
         p.add_argument("--seed", type=_int, default=0, help="seed of the policy (default 0)")
         p.add_argument("--slice", type=_positive_int, default=DEFAULT_SLICE,
-                       help=f"fuel per quantum (default {DEFAULT_SLICE})")
+                       help=f"mean quantum in fuel mode, in wasm instructions counted at loop headers and calls (default {DEFAULT_SLICE})")
         p.add_argument("--depth", type=_positive_int, default=3, help="PCT bug depth (default 3)")
 
 

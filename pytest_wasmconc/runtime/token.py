@@ -2,8 +2,9 @@
 
 A token records the policy, its seed and slice, the PCT depth, the
 instrumentation level, the wasmtime version and the engine configuration
-fingerprint (fuel costs change between Wasmtime releases, so a token made
-under another version would silently replay something else), and, for
+fingerprint (the instrumenter's counter, and Wasmtime's own fuel for
+components, are part of what a schedule depends on: a token made under
+another version or configuration could silently replay something else), and, for
 policies that are not reproducible from a seed, the decision list itself.
 
 Format: "wc1-" + urlsafe base64 of zlib-compressed compact JSON.
@@ -58,7 +59,7 @@ class ReplayToken:
         if self.wasmtime != here:
             raise ReplayError(
                 f"this replay token was made with wasmtime {self.wasmtime}, but wasmtime {here} is installed; "
-                "fuel costs differ between versions, so the schedule cannot be replayed exactly"
+                "quantum costs may differ between versions, so the schedule cannot be replayed exactly"
             )
         engine = EngineSettings.for_mode(Preempt.FUEL).short_fingerprint()
         if self.engine != engine:
