@@ -236,6 +236,8 @@ class Execution:
         self.threads: dict[int, GuestThread] = {}
         self._tids = itertools.count(1)
         self.end: End | None = None
+        # A ModuleError raised on another OS thread (os mode), re-raised by the driver.
+        self.load_error: ModuleError | None = None
         self.steps = 0
         self.spawned_in_step = False
         self.on_spawn: Callable[[GuestThread], None] | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
+from .errors import ModuleError
 from .execution import Execution
 from .hostapi import Yield
 from .outcome import Status
@@ -53,6 +54,8 @@ def run_os(ex: Execution) -> None:
             ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
         _stop_all(ex)
         _join(os_threads, ex)
+        if ex.load_error is not None:
+            raise ex.load_error
     finally:
         ticker.release()
         ex.release()
@@ -107,6 +110,9 @@ def _thread_body(ex: Execution, t: GuestThread) -> None:
             if wait is None or isinstance(wait, Yield):
                 continue
             _park(ex, t)
+    except ModuleError as exc:  # the module cannot run here: re-raised by run_os
+        ex.load_error = exc
+        ex.declare(Status.TRAPPED, str(exc))
     except BaseException as exc:  # an internal error must end the guest, not hang it
         ex.declare(Status.TRAPPED, f"internal error in guest thread {t.tid}: {exc!r}")
     finally:

@@ -18,6 +18,7 @@ import wasmtime
 
 from ..instrument.preempt import BUDGET_EXPORT
 from . import capi
+from .errors import ModuleError
 from .hostapi import ValType, Wait, WaitResult
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 
@@ -30,6 +31,10 @@ __all__ = ["THREADS", "GuestThread", "ThreadState"]
 THREADS: dict[int, GuestThread] = {}
 
 FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
+
+
+def _resource_failure(failure: capi.NativeFailure) -> bool:
+    return failure.trap_code is None and failure.exit_status is None and not failure.frames
 
 
 class ThreadState(enum.Enum):
@@ -175,7 +180,14 @@ class GuestThread:
         if not fut.poll():
             return False
         if fut.failure is not None:
-            self.failure = fut.failure
+            failure = fut.failure
+            if self.phase is Phase.INSTANTIATING and _resource_failure(failure) and self.kill_message is None:
+                # Not the guest's doing (no trap, no wasm frame): the host could
+                # not give it what its module declares, e.g. a huge memory.
+                name = self.execution.program.name
+                first = failure.message.strip().splitlines()[0] if failure.message.strip() else "unknown error"
+                raise ModuleError(f"{name}: cannot instantiate: {first}")
+            self.failure = failure
             self._finish()
             return True
         if self.phase is Phase.INSTANTIATING:

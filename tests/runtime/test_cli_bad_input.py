@@ -261,3 +261,11 @@ def test_a_replay_token_with_bad_fields_is_refused(token: str, needle: str) -> N
 
 def test_replay_of_a_missing_guest_names_it(tmp_path: Path) -> None:
     assert_one_line_error(wasmconc("replay", str(tmp_path / "gone.wasm"), _token()), "gone.wasm: no such file")
+
+
+@pytest.mark.parametrize("mode", ["fuel", "epoch", "os"])
+def test_own_memory_larger_than_the_host_can_reserve_is_a_module_error(tmp_path: Path, mode: str) -> None:
+    # The guest's own (unshared) memory is created at instantiation, on the
+    # guest thread: the error must still come out as one line, not as a trap.
+    path = wat_file(tmp_path, "huge.wasm", '(module (memory i64 4294967296) (func (export "_start")))')
+    assert_one_line_error(wasmconc("run", "--preempt", mode, str(path)), "huge.wasm", "cannot instantiate")
