@@ -68,7 +68,7 @@ def main() -> int:
                     o = runner.run(g, settings=runner.settings.with_(seed=seed))
                     statuses[o.status] = statuses.get(o.status, 0) + 1
                 except Exception as e:  # noqa: BLE001
-                    if type(e).__name__ == "ModuleError" and "unknown imports" in str(e):
+                    if type(e).__name__ == "ModuleError" and "unknown import" in str(e):
                         skipped.add(g)  # needs user imports (host_*, streams): not standalone
                         break
                     errors += 1
