@@ -119,7 +119,8 @@ def _plan(ed: BodyEditor) -> tuple[int, list[tuple[int, int]]]:
                 costs.append(0)
                 loop_at.append(i)
         elif (op == END or op == DELEGATE) and kinds:
-            if kinds.pop():
+            closes_loop = kinds.pop()
+            if closes_loop:
                 loops.append((loop_at.pop(), max(1, costs.pop())))
     loops.sort()
     return max(1, costs[0]), loops

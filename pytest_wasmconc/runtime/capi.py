@@ -37,10 +37,10 @@ from .hostapi import ValType
 __all__ = [
     "CallFuture",
     "HostDispatcher",
+    "I64Global",
     "NativeFailure",
     "define_async_host",
     "define_shared_memory",
-    "I64Global",
     "func_call_async",
     "instance_export",
     "instance_pre_instantiate_async",
@@ -97,7 +97,7 @@ class I64Global:
         self._global = g._global  # a struct copy: stays valid while the store lives
         self._global_ref = ctypes.byref(self._global)
         self._cell = ffi.wasmtime_val_t()
-        self._cell.kind = _I64
+        self._cell.kind = _I64  # type: ignore[assignment]  # ctypes stores the int
         self._cell_ref = ctypes.byref(self._cell)
 
     def get(self, context: Any) -> int:
@@ -106,7 +106,7 @@ class I64Global:
 
     def set(self, context: Any, value: int) -> None:
         cell = self._cell
-        cell.kind = _I64
+        cell.kind = _I64  # type: ignore[assignment]
         cell.of.i64 = value
         err = _raw_global_set(context, self._global_ref, self._cell_ref)
         if err:

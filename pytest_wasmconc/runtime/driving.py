@@ -40,5 +40,5 @@ def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording
     if settings.preempt is Preempt.FUEL:
         # Seeded policies replay from (policy, seed, ...); only "replay" needs the decision list.
         keep = settings.policy == "replay"
-        outcome.token = encode_token(ReplayToken.for_run(
-            settings, outcome.decisions if keep else (), outcome.slices if keep else ()))
+        decisions, slices = (outcome.decisions, outcome.slices) if keep else ((), ())
+        outcome.set_token_factory(lambda: encode_token(ReplayToken.for_run(settings, decisions, slices)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,6 @@ class Outcome:
     stdout_bytes: bytes = b""
     stderr_bytes: bytes = b""
     report: str = ""
-    token: str | None = None
     threads: list[ThreadReport] = field(default_factory=list)
     steps: int = 0
     decisions: tuple[int, ...] = ()
@@ -66,6 +66,24 @@ class Outcome:
     seed: int | None = None
     trace: list[Any] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The replay token is encoded on first use: exploration makes thousands of
+    # outcomes and reads the token of a few.
+    _token: str | None = field(default=None, repr=False, compare=False)
+    _token_factory: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def token(self) -> str | None:
+        """The token that replays this execution (fuel mode), else None."""
+        if self._token is None and self._token_factory is not None:
+            self._token, self._token_factory = self._token_factory(), None
+        return self._token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._token, self._token_factory = value, None
+
+    def set_token_factory(self, factory: Callable[[], str]) -> None:
+        self._token, self._token_factory = None, factory
 
     @property
     def stdout(self) -> str:
