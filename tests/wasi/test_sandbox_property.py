@@ -526,6 +526,16 @@ def swap_in(w: World, name: str, target: PathSpec | None, moved: dict[str, Path]
     """Replace root/name by a link to `target` (moving what was there aside),
     or with target None, move the aside entry back over whatever is there now."""
     here = w.root / name
+    # The actor works inside only: it never goes through a link (one it swapped
+    # in earlier may be on the way to `name`).
+    parent = w.root
+    for part in name.split("/")[:-1]:
+        parent = parent / part
+        try:
+            if not host_stat.S_ISDIR(os.lstat(parent).st_mode):
+                return
+        except FileNotFoundError:
+            return
     try:
         if target is None:
             if name in moved:
