@@ -99,8 +99,10 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         # (epoch mode) its time slice still has time left.
         thread = call._thread
         end = thread.slice_end_ns
-        if end is not None and time.monotonic_ns() < end and thread.extend_quantum(capi.caller_context()):
-            return None
+        if end is not None:
+            now = time.monotonic_ns()
+            if now < end and thread.extend_quantum(capi.caller_context(), now):
+                return None
         thread.preempting = True
         return _PREEMPT
 

@@ -32,9 +32,8 @@ _EXTERNAL_WAIT_SLICE_S = 0.05
 # It still yields now and then so the step budget and the wall-clock
 # backstop are checked; its quantum counts as the slices it replaced.
 _SOLO_SLICES = 256
-# Epoch mode: counter units between two looks at the clock. Each look is a host
-# call (about a microsecond); 50,000 units are tens of microseconds of guest
-# work, so the look costs about 1-3% and a slice overshoots by that little.
+# Epoch mode: counter units before the first look at the clock in a slice (the
+# thread then sizes its refills by its own speed, see GuestThread.extend_quantum).
 _EPOCH_CHECK = 50_000
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,11 @@ __all__ = ["THREADS", "GuestThread", "ThreadState"]
 THREADS: dict[int, GuestThread] = {}
 
 FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
+# Epoch mode's counter refills: at least this many units between two looks at
+# the clock, and at most this many (a guest whose speed changes abruptly still
+# looks again soon).
+_MIN_REFILL = 1_000
+_MAX_REFILL = 1 << 32
 
 
 def _resource_failure(failure: capi.NativeFailure) -> bool:
@@ -84,8 +90,10 @@ class GuestThread:
         self._granted = 0
         # Set by the `wasmconc.preempt` import: this yield ends a quantum (not a scheduling point).
         self.preempting = False
-        # Epoch mode: when the current time slice ends (time.monotonic_ns).
+        # Epoch mode: when the current time slice ends, and when the counter
+        # was last filled (time.monotonic_ns).
         self.slice_end_ns: int | None = None
+        self._filled_ns = 0
         # Splices host frames (user host functions, their calls back into the
         # guest) into the wasm backtrace when it is captured (userimports.py).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
@@ -148,6 +156,8 @@ class GuestThread:
         until `slice_end_ns`, checked each time `fuel` units are spent (epoch mode)."""
         assert self.store is not None
         self.slice_end_ns = slice_end_ns
+        if slice_end_ns is not None:
+            self._filled_ns = time.monotonic_ns()
         if self._counter_mode:
             budget = self._budget
             if budget is not None:  # before instantiation ends, the start function uses the initial budget
@@ -156,12 +166,24 @@ class GuestThread:
             return
         capi.begin_fuel_quantum(self.store._context(), fuel, FUEL_RESERVE)
 
-    def extend_quantum(self, context: Any) -> bool:
-        """Refill the counter from inside the thread's own host call; False if it cannot."""
+    def extend_quantum(self, context: Any, now_ns: int) -> bool:
+        """Epoch mode, inside the thread's own preempt call with time left in its
+        slice: refill the counter for about the time that is left. False if it cannot.
+
+        The refill is sized by how fast the last one was spent, so a thread
+        looks at the clock a few times per slice whatever its instruction mix
+        (each look is a host call: looking every few microseconds would cost
+        more than the checks themselves).
+        """
         budget = self._budget
-        if budget is None:
+        if budget is None or self.slice_end_ns is None:
             return False
-        budget.set(context, self._granted)
+        spent_ns = max(1, now_ns - self._filled_ns)
+        left_ns = self.slice_end_ns - now_ns
+        refill = min(max(self._granted * left_ns // spent_ns, _MIN_REFILL), _MAX_REFILL)
+        self._granted = refill
+        self._filled_ns = now_ns
+        budget.set(context, refill)
         return True
 
     def fuel_used(self) -> int:
