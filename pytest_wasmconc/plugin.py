@@ -154,10 +154,13 @@ def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_impor
     """Runs and explores guests under the test's mode, policy, seed and marker checks."""
     item = request.node
     state = state_of(request.config)
+    misuse = None
     try:
         plan = precedence.resolve(state.options, markers.settings_marker(item), markers.no_hang_marker(item))
         checks = guards.checks_for(item)
     except markers.MarkerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        misuse = str(exc)
+    if misuse is not None:  # failed outside the handler: no chained "during handling" traceback
+        pytest.fail(misuse, pytrace=False)
     return WasmScheduler(item, crashlog.logged_runner(item, state.runner), plan, checks, wasm_shard,
                          imports=wasm_imports)
