@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from .atomics import HOST_MODULE
 from .body import BodyEditor
 from .module import FuncBody
-from .opcodes import BLOCK_START, DELEGATE, END, LOOP
+from .opcodes import BLOCK_START, CALL, DELEGATE, END, LOOP
 from .reader import sleb, uleb
 from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
@@ -73,7 +73,7 @@ class PreemptCounterPass:
         plans = []
         for fb in rw.bodies():
             ed = rw.editor(fb.index)
-            plans.append((fb, ed, _plan(ed)))
+            plans.append((fb, ed, _plan(ed, rw.info.num_imported_funcs)))
         if not plans:
             return PreemptReport(None, 0)
         preempt = rw.import_func(*PREEMPT_IMPORT, [], [])
@@ -96,12 +96,16 @@ class PreemptCounterPass:
         return PreemptReport(counter, checks)
 
 
-def _plan(ed: BodyEditor) -> tuple[int, list[tuple[int, int]]]:
+def _plan(ed: BodyEditor, num_imported_funcs: int) -> tuple[int, list[tuple[int, int]]]:
     """(entry cost, [(loop instruction index, body cost)]).
 
     Every function entry is a check, leaves included: a call is where a
     race window is most often split (the same preemption points Wasmtime's
-    fuel has: function entries and loop headers).
+    fuel has: function entries and loop headers). A loop whose every
+    iteration calls a defined function before it can branch anywhere needs
+    no check of its own: the callee's entry check bounds each iteration (a
+    recursive function that clang turned half into a loop would otherwise
+    pay two checks per call).
     """
     loops: list[tuple[int, int]] = []
     # One counting region per open loop, the function body at the bottom;
@@ -121,9 +125,34 @@ def _plan(ed: BodyEditor) -> tuple[int, list[tuple[int, int]]]:
         elif (op == END or op == DELEGATE) and kinds:
             closes_loop = kinds.pop()
             if closes_loop:
-                loops.append((loop_at.pop(), max(1, costs.pop())))
+                at, cost = loop_at.pop(), max(1, costs.pop())
+                if not _calls_before_branching(ed, at, num_imported_funcs):
+                    loops.append((at, cost))
     loops.sort()
     return max(1, costs[0]), loops
+
+
+# Instructions that may transfer control (or start a block that may), after
+# which a loop body's later call is no longer certain to run.
+_CONTROL_OPS = frozenset((
+    0x00, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
+    0x11, 0x12, 0x13, 0x14, 0x15, 0x18, 0x19, 0x1F, 0xD5, 0xD6,
+))
+_PLAIN_PREFIXES = (0xFC, 0xFD, 0xFE)  # misc (bulk memory, saturating), SIMD, atomics
+
+
+def _calls_before_branching(ed: BodyEditor, loop_index: int, num_imported_funcs: int) -> bool:
+    """Does the loop body start with straight-line code ending in a call of a defined function?"""
+    for ins in ed.instrs[loop_index + 1 :]:
+        op = ins.op
+        if op == CALL:
+            return bool(ins.imm[0] >= num_imported_funcs)  # imports have no entry check
+        if op > 0xFF:
+            if op >> 16 not in _PLAIN_PREFIXES:
+                return False  # e.g. the GC proposal's br_on_cast
+        elif op in _CONTROL_OPS:
+            return False
+    return False
 
 
 def _saved_locals(ed: BodyEditor, fb: FuncBody) -> dict[bytes, list[int]]:

@@ -114,7 +114,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         if fuel:
             t.begin_quantum(settings.slice * _SOLO_SLICES if solo else policy.slice_for(tid))
         elif timed:
-            t.begin_quantum(_EPOCH_CHECK, time.monotonic_ns() + tick_ns)
+            began_ns = time.monotonic_ns()
+            t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
         finished = t.poll()
         if fuel:
@@ -122,6 +123,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             ex.clock.advance(used)
             if solo:
                 ex.steps += max(0, used // settings.slice - 1)
+        elif timed and solo:
+            ex.steps += max(0, (time.monotonic_ns() - began_ns) // tick_ns - 1)  # the ticks it replaced
         current = progress.current = tid
         if finished:
             ex.thread_finished(t)

@@ -108,3 +108,30 @@ def test_a_module_that_exports_the_counter_name_is_refused() -> None:
     wat = f'(module (global (export "{BUDGET_EXPORT}") i32 (i32.const 0)) (func))'
     with pytest.raises(InstrumentError, match="already exports"):
         instrument(wasmtime.wat2wasm(wat), passes=[PreemptCounterPass(3)])
+
+
+def _checks(wat: str) -> int:
+    report = instrument(wasmtime.wat2wasm(wat), passes=[PreemptCounterPass(100)]).pass_results[0]
+    return int(report.checks)
+
+
+def test_a_loop_that_calls_a_defined_function_first_thing_relies_on_the_callee_check() -> None:
+    wat = """(module (func $f)
+      (func (export "run") (local $i i32)
+        (loop $l (call $f) (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 9))))))"""
+    assert _checks(wat) == 2  # the two entries; every iteration passes $f's entry check
+
+
+def test_a_loop_that_may_branch_before_its_call_keeps_its_own_check() -> None:
+    wat = """(module (func $f)
+      (func (export "run") (param $x i32)
+        (loop $l (br_if $l (local.get $x)) (call $f))))"""
+    assert _checks(wat) == 3  # `br_if $l` could spin without ever reaching the call
+
+
+def test_a_loop_that_calls_an_import_keeps_its_own_check() -> None:
+    wat = """(module (import "env" "f" (func $f))
+      (func (export "run") (param $x i32)
+        (loop $l (call $f) (br_if $l (local.get $x)))))"""
+    assert _checks(wat) == 2  # one entry, one loop: a host function has no entry check
