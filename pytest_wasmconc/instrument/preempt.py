@@ -6,9 +6,9 @@ the counting: any check whose slow path calls out of wasm makes Cranelift
 keep loop-carried floats in stack slots for the whole loop, because no float
 register survives a call. This pass counts and checks at the places that
 bound execution (every loop header and every function entry: the points
-where Wasmtime's fuel checks too), and on the rarely taken slow path it moves float and vector locals
-through globals around the call, so no float value is live across it and the
-hot loop keeps its registers.
+where Wasmtime's fuel checks too), and on the rarely taken slow path it
+moves the function's numeric locals through globals around the call, so no
+local's value is live across it and the hot loop keeps its registers.
 
 At each check point the per-thread counter (a mutable i64 global, one per
 instance, so one per guest thread) drops by the number of instructions of
@@ -16,8 +16,7 @@ the region that follows (the loop body or function body without nested
 loops: about what fuel would charge). When it goes negative the guest calls
 `wasmconc.preempt()`, which ends the quantum; the host refills the counter
 through the exported global before the thread runs again. The counts are a
-pure function of the program and its inputs, so a schedule replays exactly,
-independent of the Wasmtime version.
+pure function of the program and its inputs, so a schedule replays exactly.
 """
 
 from __future__ import annotations
@@ -39,7 +38,9 @@ BUDGET_EXPORT = "__wasmconc_budget"
 
 _I64 = b"\x7e"
 # Value types whose locals are moved through globals around the preempt call,
-# with the constant that initialises a scratch global of that type.
+# with the constant that initialises a scratch global of that type. Integers
+# too: they are not spilled as badly as floats (some integer registers survive
+# calls), but a loop with more live integers than those registers gains.
 _SAVED_TYPES: dict[bytes, bytes] = {
     b"\x7f": b"\x41\x00",
     b"\x7e": b"\x42\x00",
