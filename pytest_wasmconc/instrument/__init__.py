@@ -12,6 +12,7 @@ accesses. Host functions (all return i32 except sched_point):
     wait32_m64 / wait64_m64 / notify_m64: the same with i64 addr and offset
         (memory64 memories)
     sched_point(site: i32) -> ()
+    preempt() -> ()    (the preemption counter pass, preempt.py: the quantum is over)
 
 `offset` is the instruction's memarg offset (an unsigned value passed as the
 two's-complement i32/i64), so the effective address is addr + offset. The
