@@ -46,6 +46,13 @@ def _functype(params: Sequence[ValTypeLike], results: Sequence[ValTypeLike]) -> 
     return b"\x60" + uleb(len(ps)) + b"".join(ps) + uleb(len(rs)) + b"".join(rs)
 
 
+def _extend_vector(payload: bytes, extra: list[bytes]) -> bytes:
+    """A vector payload (count, entries) with `extra` entries appended."""
+    r = Reader(payload, 0, len(payload))
+    n = r.u32()
+    return uleb(n + len(extra)) + payload[r.pos :] + b"".join(extra)
+
+
 class ModuleRewriter:
     """Holds one parsed module and the edits of every pass run on it."""
 
@@ -224,10 +231,7 @@ class ModuleRewriter:
         extra = self._globals if sid == 6 else self._exports if sid == 7 else None
         if not extra:
             return new
-        base = new if new is not None else self.data[payload:end]
-        r = Reader(base, 0, len(base))
-        n = r.u32()
-        return uleb(n + len(extra)) + base[r.pos :] + b"".join(extra)
+        return _extend_vector(new if new is not None else self.data[payload:end], extra)
 
     def _import_entries(self) -> list[bytes]:
         return [encode_name(m) + encode_name(n) + b"\x00" + uleb(t) for m, n, t in self._imports]
@@ -236,9 +240,7 @@ class ModuleRewriter:
         """A vector payload: the original entries (if any) then `extra`."""
         if span is None:
             return uleb(len(extra)) + b"".join(extra)
-        r = Reader(self.data, span[0], span[1])
-        n = r.u32()
-        return uleb(n + len(extra)) + self.data[r.pos : span[1]] + b"".join(extra)
+        return _extend_vector(self.data[span[0] : span[1]], extra)
 
     def _payload(
         self, sid: int, payload: int, body: int, end: int, name: str | None

@@ -197,10 +197,6 @@ def caller_context() -> Any:
     return _CALLER_CONTEXT[0]
 
 
-def store_key_of_caller(caller: Any) -> int:
-    return _raw_context_get_data(_raw_caller_context(caller)) or 0
-
-
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
     err = ffi.wasmtime_context_fuel_async_yield_interval(context, interval or 0)
     _check_error(err)

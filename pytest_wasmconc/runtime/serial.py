@@ -79,8 +79,8 @@ class _Progress:
 def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: float | None) -> None:
     settings = ex.settings
     fuel = settings.preempt is Preempt.FUEL
-    # Epoch mode on the counter: time slices of one tick, the clock read every
-    # _EPOCH_CHECK units of work.
+    # Epoch mode on the counter: time slices of one tick; the thread reads the
+    # clock when its counter runs out (GuestThread.extend_quantum).
     timed = not fuel and ex.program.engine_settings.counter
     tick_ns = int(settings.epoch_tick_ms * 1e6)
     max_steps = settings.max_steps

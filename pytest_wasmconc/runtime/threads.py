@@ -226,7 +226,7 @@ class GuestThread:
         self.memory = self._memory_view()
         if self._counter_mode:
             counter = capi.instance_export(self.store, self._raw_instance, BUDGET_EXPORT)
-            if isinstance(counter, wasmtime.Global):  # absent: nothing in the module can loop
+            if isinstance(counter, wasmtime.Global):  # absent: the module defines no function
                 self._budget = capi.I64Global(counter)
                 self._granted = self._budget.get(self.store._context())  # nothing used yet
         if self.is_main:
