@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from instr_wasm_support import run_wasm_tools, wasm_tools, wat
+from instr_wasm_support import run_wasm_tools, wat
 
 from pytest_wasmconc.instrument import (
     InstrumentError,
@@ -52,7 +52,6 @@ def test_component_header_is_named_as_such() -> None:
         instrument(b"\0asm\x0d\x00\x01\x00")
 
 
-@pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 def test_real_component_binary_is_named_as_such() -> None:
     component = run_wasm_tools("parse", "-", stdin=b"(component (core module))")
     with pytest.raises(InstrumentError, match="component, not a core module"):

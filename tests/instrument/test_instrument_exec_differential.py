@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from instr_wasm_support import wasm_tools
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import fuzz_instrument as fz
@@ -25,7 +24,6 @@ def test_wait_notify_dense_modules_execute_identically(seed: int) -> None:
     assert compared > 50
 
 
-@pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 @pytest.mark.parametrize("config", sorted(fz.CONFIGS))
 def test_smith_modules_execute_identically(config: str) -> None:
     compared = 0

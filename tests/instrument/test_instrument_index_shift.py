@@ -13,7 +13,6 @@ from instr_wasm_support import (
     force_shift,
     print_wat,
     run_wasm_tools,
-    wasm_tools,
     wat,
 )
 
@@ -196,7 +195,6 @@ def _normalised(wasm: bytes) -> list[str]:
     return [_COMMENT.sub("", line) for line in print_wat(wasm).splitlines()]
 
 
-@pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 def test_printed_module_differs_only_by_insertions() -> None:
     # With a name section, `wasm-tools print` shows functions by name, so a
     # wrongly shifted index anywhere would print as a different name.
@@ -226,7 +224,6 @@ COMPACT_IMPORTS = {
 }
 
 
-@pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 @pytest.mark.parametrize("form", sorted(COMPACT_IMPORTS))
 def test_compact_import_encodings_count_every_imported_function(form: str) -> None:
     # wasmtime 50 decodes but will not compile the compact-import-section

@@ -17,7 +17,6 @@ from instr_wasm_support import (
     force_shift,
     our_instruction_offsets,
     run_wasm_tools,
-    wasm_tools,
     wat,
 )
 
@@ -29,7 +28,6 @@ FAMILIES = Path(__file__).parent / "families"
 WASM_TOOLS_ONLY = {"legacy_eh", "stack_switching"}
 NAMES = sorted(p.stem for p in FAMILIES.glob("*.wat"))
 
-needs_wasm_tools = pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 
 
 def load(name: str) -> bytes:
@@ -38,8 +36,6 @@ def load(name: str) -> bytes:
 
 def validate(name: str, wasm: bytes) -> None:
     if name in WASM_TOOLS_ONLY:
-        if wasm_tools() is None:
-            pytest.skip("wasm-tools not installed")
         run_wasm_tools("validate", "--features", "all", "-", stdin=wasm)
     else:
         assert_valid(wasm)
@@ -50,7 +46,6 @@ def test_family_module_is_valid_to_begin_with(name: str) -> None:
     validate(name, load(name))
 
 
-@needs_wasm_tools
 @pytest.mark.parametrize("name", NAMES)
 def test_instruction_boundaries_match_wasm_tools_dump(name: str) -> None:
     data = load(name)

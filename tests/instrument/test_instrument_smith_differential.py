@@ -22,12 +22,9 @@ from instr_wasm_support import (
     print_wat,
     run_wasm_tools,
     validation_error,
-    wasm_tools,
 )
 
 from pytest_wasmconc.instrument import InstrumentLevel, instrument
-
-pytestmark = pytest.mark.skipif(wasm_tools() is None, reason="wasm-tools not installed")
 
 COMMON = [
     "--threads-enabled",
