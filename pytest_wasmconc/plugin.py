@@ -33,7 +33,7 @@ from .pytest_layer.errors import (
 from .pytest_layer.sandbox import WasiSandbox
 from .pytest_layer.scheduler import Shard, WasmScheduler
 from .pytest_layer.state import STATE_KEY, new_state, state_of
-from .runtime import EngineSettings, ThreadAffineStore, engine_for
+from .runtime import EngineSettings, ThreadAffineStore, engine_for, traphandlers
 from .runtime.hostsync import Lock
 
 _UNLIMITED = 1 << 62
@@ -68,6 +68,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     distributed.parametrize_shards(metafunc)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # An in-process pytester run (its faulthandler teardown) or a test's own
+    # signal handler may have displaced Wasmtime's trap handlers; a guest trap
+    # would then kill the worker.
+    traphandlers.ensure()
 
 
 # -- pytest-timeout ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from importlib import metadata
 
 import wasmtime
 
-from . import capi
+from . import capi, traphandlers
 from .settings import EngineSettings
 
 __all__ = ["build_config", "engine_for", "wasmtime_version"]
@@ -50,4 +50,5 @@ def engine_for(settings: EngineSettings) -> wasmtime.Engine:
         if eng is None:
             eng = wasmtime.Engine(build_config(settings))
             _engines[settings] = eng
+            traphandlers.remember()  # the first engine installed Wasmtime's trap handlers
         return eng

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schedulers import derive_seed
+from . import traphandlers
 from .cache import CompileCache
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .driving import drive, stamp_schedule
@@ -147,6 +148,7 @@ class Runner:
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
+        traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if isinstance(program, ComponentProgram):
             return execute_component(program, io, settings, host_functions, extensions=extensions)
         if extensions:
