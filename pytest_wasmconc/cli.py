@@ -129,7 +129,8 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                         "random-short, eintr-calls=1,3, eintr-probability=P, eagain-calls=..., "
                         "eagain-probability=P, enospc-after=BYTES, targets=file,stdin,stdout,stderr")
     p.add_argument("--level", choices=["waits", "atomics", "memory"], default="atomics",
-                   help="instrumentation: scheduling points at waits only, also atomic RMWs (default), also atomic loads/stores")
+                   help="instrumentation: scheduling points at waits only, also atomic RMWs (default), "
+                        "also atomic loads/stores")
     p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
                    help=f"scheduling steps before a run counts as a hang (default {DEFAULT_MAX_STEPS})")
     p.add_argument("--timeout", type=_seconds, default=None,
@@ -152,7 +153,8 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                        help=f"scheduling policy (default {DEFAULT_POLICY})")
         p.add_argument("--seed", type=_int, default=0, help="seed of the policy (default 0)")
         p.add_argument("--slice", type=_positive_int, default=DEFAULT_SLICE,
-                       help=f"mean quantum in fuel mode, in wasm instructions counted at loop headers and calls (default {DEFAULT_SLICE})")
+                       help="mean quantum in fuel mode, in wasm instructions counted at loop headers and calls "
+                            f"(default {DEFAULT_SLICE})")
         p.add_argument("--depth", type=_positive_int, default=3, help="PCT bug depth (default 3)")
 
 
@@ -161,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{run,explore,replay}", parser_class=_Parser)
     run = sub.add_parser("run", help="run a guest once", description="Run a guest once.")
     run.add_argument("--preempt", choices=[p.value for p in Preempt], default="fuel",
-                     help="fuel: deterministic quanta on one OS thread (default); epoch: time slices; os: one OS thread per guest thread")
+                     help="fuel: deterministic quanta on one OS thread (default); epoch: time slices; "
+                          "os: one OS thread per guest thread")
     _common(run)
     exp = sub.add_parser("explore", help="run many schedules, stop at the first failure",
                          description="Run up to N schedules; stop at the first failing one.")

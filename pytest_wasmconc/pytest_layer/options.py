@@ -45,7 +45,8 @@ PREEMPT_HELP = (
 )
 POLICY_HELP = f"scheduling policy of fuel/epoch runs: {', '.join(USER_POLICIES)} (default {DEFAULT_POLICY})"
 SEED_HELP = "seed of the scheduling policy, shared by all xdist workers (default: random, shown in the header)"
-SLICE_HELP = f"mean quantum in fuel mode, in wasm instructions counted at loop headers and calls (default {DEFAULT_SLICE})"
+SLICE_HELP = ("mean quantum in fuel mode, in wasm instructions counted at loop headers and calls "
+              f"(default {DEFAULT_SLICE})")
 SCHEDULES_HELP = f"schedules each wasm_scheduler.explore() call runs (default {DEFAULT_SCHEDULES})"
 REPLAY_HELP = "replay token printed by a failure: every guest execution replays that exact schedule"
 TRACE_DIR_HELP = "write each failing test's guest report, output and WASI call trace into this directory"

@@ -124,7 +124,8 @@ def load_component(source: Any, engine_settings: EngineSettings) -> ComponentPro
             try:
                 comp = cm.Component(engine, data)
             except wasmtime.WasmtimeError as exc:
-                raise ModuleError(f"{name}: invalid WebAssembly component: {str(exc).strip().splitlines()[0]}") from None
+                first_line = str(exc).strip().splitlines()[0]
+                raise ModuleError(f"{name}: invalid WebAssembly component: {first_line}") from None
             _compiled[key] = comp
     instances = []
     for iname, ext in comp.type.imports(engine).items():
@@ -523,7 +524,8 @@ def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSetti
         try:
             stdin = Path(io.stdin).read_bytes()
         except (OSError, TypeError, ValueError) as exc:
-            raise ConfigError(f"stdin file {io.stdin!r}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+            why = getattr(exc, 'strerror', None) or exc
+            raise ConfigError(f"stdin file {io.stdin!r}: cannot read it ({why})") from None
     host = Wasi2Host(world, argv, dict(io.env), stdin)
     functions = host.functions() + list(host_functions)
     started = time.perf_counter()

@@ -283,12 +283,14 @@ class Execution:
                 continue
             self.impls[found.key] = found
         if unknown:
-            raise ModuleError(f"{self.program.name}: unknown import{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+            plural = 's' if len(unknown) > 1 else ''
+            raise ModuleError(f"{self.program.name}: unknown import{plural} {', '.join(unknown)}")
         if mismatched:
             raise ModuleError(f"{self.program.name}: import signature mismatch: {'; '.join(mismatched)}")
         if self.program.other_imports:
             names = ", ".join(f"{m}.{n} ({k})" for m, n, k in self.program.other_imports)
-            raise ModuleError(f"{self.program.name}: unsupported import{'s' if len(self.program.other_imports) > 1 else ''} {names}")
+            plural = 's' if len(self.program.other_imports) > 1 else ''
+            raise ModuleError(f"{self.program.name}: unsupported import{plural} {names}")
 
     def link(self, main_store: wasmtime.Store) -> None:
         """Clone the program's host linker, add this execution's memory, pre-instantiate."""
@@ -304,7 +306,8 @@ class Execution:
                     self.shared_memory = wasmtime.SharedMemory(self.program.engine, mtype)
                 except wasmtime.WasmtimeError as exc:
                     raise ModuleError(f"{self.program.name}: cannot create its shared memory "
-                                      f"(min {mem.minimum}, max {mem.maximum} pages): {str(exc).splitlines()[0]}") from None
+                                      f"(min {mem.minimum}, max {mem.maximum} pages): "
+                                      f"{str(exc).splitlines()[0]}") from None
                 self.shared_guest_memory = SharedGuestMemory(self.shared_memory)
                 capi.define_shared_memory(linker, main_store, mem.module, mem.name, self.shared_memory)
             else:

@@ -17,7 +17,7 @@ import enum
 import functools
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 __all__ = [
     "GuestExit",
@@ -185,7 +185,7 @@ class Until(Wait):
     external: bool = False
 
 
-HostResult = Union[None, int, float, Sequence[int | float]]
+HostResult = None | int | float | Sequence[int | float]
 HostImpl = Callable[..., HostResult | Generator[Wait, WaitResult, HostResult]]
 
 

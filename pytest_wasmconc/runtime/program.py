@@ -257,7 +257,8 @@ def load_program(
     except wasmtime.WasmtimeError as exc:
         msg = str(exc)
         if "shared" in msg and not engine_settings.threads:
-            raise ModuleError(f"{name}: needs wasm threads (shared memory), which this configuration disables") from None
+            raise ModuleError(f"{name}: needs wasm threads (shared memory), "
+                              "which this configuration disables") from None
         raise ModuleError(f"{name}: invalid WebAssembly module: {_describe_compile_error(msg)}") from None
 
     try:
@@ -288,7 +289,9 @@ def load_program(
             continue  # read from the bytes above
         elif isinstance(ty, wasmtime.MemoryType):
             if memory_import is not None:
-                raise ModuleError(f"{name}: imports more than one memory ({memory_import.module}.{memory_import.name} and {mod_name}.{item}); only one is supported")
+                first = f"{memory_import.module}.{memory_import.name}"
+                raise ModuleError(f"{name}: imports more than one memory ({first} and {mod_name}.{item}); "
+                                  "only one is supported")
             memory_import = _memory_desc(mod_name, item, ty)
         else:
             kind = type(ty).__name__.replace("Type", "").lower()

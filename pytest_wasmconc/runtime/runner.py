@@ -186,10 +186,11 @@ class Runner:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
         if attachments:
-            rerun: Rerun | None = None
-            if settings.preempt is Preempt.FUEL:  # deterministic: the same execution again
-                rerun = lambda exts: self.execute(program, io, settings, host_functions,
-                                                  extensions=exts, imports=imports)
+            def run_again(exts: Sequence[Extension]) -> Outcome:
+                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports)
+
+            # Only fuel mode is deterministic: the same execution again.
+            rerun: Rerun | None = run_again if settings.preempt is Preempt.FUEL else None
             for a in attachments:
                 a.finished(outcome, rerun)
         return outcome

@@ -219,7 +219,6 @@ class GuestThread:
         return True
 
     def _begin_call(self) -> None:
-        ex = self.execution
         assert self.store is not None and self.future is not None
         self.future.close()
         self.phase = Phase.RUNNING

@@ -41,7 +41,8 @@ class ReplayToken:
     slices: tuple[int, ...] = field(default=())
 
     @classmethod
-    def for_run(cls, settings: RunSettings, decisions: tuple[int, ...] = (), slices: tuple[int, ...] = ()) -> ReplayToken:
+    def for_run(cls, settings: RunSettings, decisions: tuple[int, ...] = (),
+                slices: tuple[int, ...] = ()) -> ReplayToken:
         return cls(
             policy=settings.policy,
             seed=settings.seed,

@@ -132,8 +132,10 @@ class Wasi2Host:
             return Own("input-stream", rep)
 
         add("wasi:cli/stdin", "get-stdin", get_stdin)
-        add("wasi:cli/stdout", "get-stdout", lambda call: Own("output-stream", w.stream("stdout", call.thread_id).handle))
-        add("wasi:cli/stderr", "get-stderr", lambda call: Own("output-stream", w.stream("stderr", call.thread_id).handle))
+        add("wasi:cli/stdout", "get-stdout",
+            lambda call: Own("output-stream", w.stream("stdout", call.thread_id).handle))
+        add("wasi:cli/stderr", "get-stderr",
+            lambda call: Own("output-stream", w.stream("stderr", call.thread_id).handle))
         for which in ("stdin", "stdout", "stderr"):
             add(f"wasi:cli/terminal-{which}", f"get-terminal-{which}", lambda call: None)
 
@@ -260,7 +262,8 @@ class Wasi2Host:
         add(io, "[method]input-stream.blocking-read", read)
         add(io, "[method]input-stream.skip", skip)
         add(io, "[method]input-stream.blocking-skip", skip)
-        add(io, "[method]input-stream.subscribe", lambda call, rep: Own("pollable", w.add_pollable(label="stdin").handle))
+        add(io, "[method]input-stream.subscribe",
+            lambda call, rep: Own("pollable", w.add_pollable(label="stdin").handle))
 
         # wasi:random
         add("wasi:random/random", "get-random-bytes", lambda call, n: call.random_bytes(n))
