@@ -12,7 +12,6 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ..instrument.preempt import PREEMPT_IMPORT
-from . import capi
 from .capi import YieldAfter
 from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from .program import INSTRUMENT_MODULE, THREAD_SPAWN
@@ -101,7 +100,7 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         end = thread.slice_end_ns
         if end is not None:
             now = time.monotonic_ns()
-            if now < end and thread.extend_quantum(capi.caller_context(), now):
+            if now < end and thread.extend_quantum(now):
                 return None
         thread.preempting = True
         return _PREEMPT

@@ -80,8 +80,25 @@ def begin_fuel_quantum(context: Any, interval: int, reserve: int) -> None:
         _check_error(err)
 
 
-_raw_global_get = ffi.dll.wasmtime_global_get
-_raw_global_set = ffi.dll.wasmtime_global_set
+def _own_function(name: str, restype: Any, *argtypes: Any) -> Any:
+    """A private foreign-function object for a hot-path C function, typed with plain addresses.
+
+    wasmtime-py's function objects are shared (their argtypes must stay as they
+    are) and take typed pointers, whose conversion costs more than the call
+    itself; this one takes ints. It releases the GIL like any CDLL function.
+    """
+    address = ctypes.cast(getattr(ffi.dll, name), ctypes.c_void_p).value
+    assert address is not None
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+
+_V = ctypes.c_void_p
+_raw_global_get = _own_function("wasmtime_global_get", None, _V, _V, _V)
+_raw_global_set = _own_function("wasmtime_global_set", _V, _V, _V, _V)
+_raw_store_context = _own_function("wasmtime_store_context", _V, _V)
+_raw_caller_context = _own_function("wasmtime_caller_context", _V, _V)
+_raw_context_get_data = _own_function("wasmtime_context_get_data", _V, _V)
+_raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c_size_t)
 
 
 class I64Global:
@@ -91,26 +108,28 @@ class I64Global:
     foreign call with no Python wrapper objects.
     """
 
-    __slots__ = ("_cell", "_cell_ref", "_global", "_global_ref")
+    __slots__ = ("_cell", "_cell_address", "_context", "_global", "_global_address", "_value")
 
-    def __init__(self, g: wasmtime.Global) -> None:
+    def __init__(self, g: wasmtime.Global, context: int) -> None:
+        """`context` is the address of the owning store's context (`store_context`)."""
+        self._context = context
         self._global = g._global  # a struct copy: stays valid while the store lives
-        self._global_ref = ctypes.byref(self._global)
+        self._global_address = ctypes.addressof(self._global)
         self._cell = ffi.wasmtime_val_t()
         self._cell.kind = _I64  # type: ignore[assignment]  # ctypes stores the int
-        self._cell_ref = ctypes.byref(self._cell)
+        self._cell_address = ctypes.addressof(self._cell)
+        # The i64 inside the cell's union (wasmtime_val_t: kind, padding, union at offset 8).
+        self._value = ctypes.c_int64.from_address(self._cell_address + type(self._cell).of.offset)
 
-    def get(self, context: Any) -> int:
-        _raw_global_get(context, self._global_ref, self._cell_ref)
-        return int(self._cell.of.i64)
+    def get(self) -> int:
+        _raw_global_get(self._context, self._global_address, self._cell_address)
+        return self._value.value
 
-    def set(self, context: Any, value: int) -> None:
-        cell = self._cell
-        cell.kind = _I64  # type: ignore[assignment]
-        cell.of.i64 = value
-        err = _raw_global_set(context, self._global_ref, self._cell_ref)
+    def set(self, value: int) -> None:
+        self._value.value = value  # the kind stays i64: get() writes the same kind back
+        err = _raw_global_set(self._context, self._global_address, self._cell_address)
         if err:
-            _check_error(err)
+            _check_error(ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t)))
 
 
 def fuel_remaining(context: Any, out: Any) -> int:
@@ -184,17 +203,21 @@ def set_store_key(context: Any, key: int) -> None:
     ffi.wasmtime_context_set_data(context, ctypes.c_void_p(key))
 
 
-_raw_caller_context = ffi.dll.wasmtime_caller_context
-_raw_context_get_data = ffi.dll.wasmtime_context_get_data
+def store_context(store: wasmtime.Store) -> int:
+    """The address of a store's context (stable for the store's life)."""
+    return _raw_store_context(store.ptr()) or 0
 
 
-# The store context of the host call in progress (valid only during that call).
-_CALLER_CONTEXT: list[Any] = [None]
+def store_key_of(store: wasmtime.Store) -> int:
+    """The key `set_store_key` gave this store (0 if none)."""
+    return _raw_context_get_data(store_context(store)) or 0
 
 
-def caller_context() -> Any:
-    """The calling store's context, for a host function that must touch the caller's store."""
-    return _CALLER_CONTEXT[0]
+# The store key of the call future this OS thread is polling: every host call
+# made while it runs comes from that store (nested futures, polled inside a
+# host call, are in the same store), so the trampoline needs no foreign calls
+# to find its caller. Thread-local: OS mode polls one future per OS thread.
+_polling = threading.local()
 
 
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
@@ -323,9 +346,10 @@ class CallFuture:
     store it runs in is deleted.
     """
 
-    __slots__ = ("_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results")
+    __slots__ = ("_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results", "store_key")
 
-    def __init__(self) -> None:
+    def __init__(self, store_key: int) -> None:
+        self.store_key = store_key
         self._future: Any = None
         self._keep: tuple[Any, ...] = ()
         self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
@@ -339,7 +363,13 @@ class CallFuture:
         """Run until the next yield; True once the call has finished."""
         if self.done:
             raise RuntimeError("internal error: polling a finished call future")
-        finished = _raw_future_poll(self._future)
+        polling = _polling
+        outer = getattr(polling, "key", 0)
+        polling.key = self.store_key
+        try:
+            finished = _raw_future_poll(self._future)
+        finally:
+            polling.key = outer
         if _INTERRUPTED[0]:
             _INTERRUPTED[0] = False
             if finished:
@@ -403,7 +433,7 @@ def _signed(v: int, bits: int) -> int:
 def func_call_async(
     store: wasmtime.Store, func: wasmtime.Func, args: Sequence[tuple[ValType, int | float]], nresults: int
 ) -> CallFuture:
-    fut = CallFuture()
+    fut = CallFuture(store_key_of(store))
     raw_func = func._func  # the wasmtime_func_t struct; kept alive by `fut._keep`
     n = len(args)
     arg_arr = (ffi.wasmtime_val_t * max(n, 1))()
@@ -423,7 +453,7 @@ def func_call_async(
 
 def instance_pre_instantiate_async(pre: wasmtime.InstancePre, store: wasmtime.Store) -> tuple[CallFuture, Any]:
     """Start instantiating; the returned `wasmtime_instance_t` is filled when the future is done."""
-    fut = CallFuture()
+    fut = CallFuture(store_key_of(store))
     inst = ffi.wasmtime_instance_t()
     fut._future = ffi.wasmtime_instance_pre_instantiate_async(
         pre.ptr(), store._context(), ctypes.byref(inst), ctypes.byref(fut._trap), ctypes.byref(fut._error)
@@ -482,8 +512,8 @@ class _Pending:
 
     __slots__ = ("binding", "gen", "key", "results_ptr", "send_value", "state", "store_key", "trap_ret")
 
-    def __init__(self, key: int, binding: _Binding, gen: Generator[Any, Any, Any], results_ptr: Any,
-                 trap_ret: Any, store_key: int) -> None:
+    def __init__(self, key: int, binding: _Binding, gen: Generator[Any, Any, Any], results_ptr: int,
+                 trap_ret: int, store_key: int) -> None:
         self.key = key
         self.binding = binding
         self.gen = gen
@@ -497,7 +527,7 @@ class _Pending:
         write_results(self.binding, self.results_ptr, values)
 
     def write_trap(self, message: str) -> None:
-        self.trap_ret[0] = ffi.wasmtime_trap_new(message.encode(), len(message.encode()))
+        set_trap(self.trap_ret, message)
 
 
 _BINDINGS: dict[int, _Binding] = {}
@@ -506,7 +536,17 @@ _keys = itertools.count(1)
 _lock = threading.Lock()  # guards the two registries under OS-thread mode
 
 
-def write_results(binding: _Binding, results_ptr: Any, values: Any) -> None:
+_ONE_VAL = ffi.wasmtime_val_t * 1
+
+
+def set_trap(trap_ret: int, message: str) -> None:
+    """Make a host call trap: store a new trap in the `wasm_trap_t **` at address `trap_ret`."""
+    raw = message.encode()
+    ctypes.c_void_p.from_address(trap_ret).value = _raw_trap_new(raw, len(raw))
+
+
+def write_results(binding: _Binding, results_address: int, values: Any) -> None:
+    """Write a host function's results into the `wasmtime_val_t` array at `results_address`."""
     rtypes = binding.results
     if not rtypes:
         if values is not None and values != ():
@@ -519,16 +559,20 @@ def write_results(binding: _Binding, results_ptr: Any, values: Any) -> None:
             values = values[0]
         if values is None:
             raise TypeError(f"host function {binding.module}.{binding.name} returned None, expected {rtypes[0].value}")
-        results_ptr[0] = _to_val(rtypes[0], values)
+        _ONE_VAL.from_address(results_address)[0] = _to_val(rtypes[0], values)
         return
     if not isinstance(values, (tuple, list)) or len(values) != len(rtypes):
         raise TypeError(f"host function {binding.module}.{binding.name} must return {len(rtypes)} values")
+    out = (ffi.wasmtime_val_t * len(rtypes)).from_address(results_address)
     for i, (t, v) in enumerate(zip(rtypes, values)):
-        results_ptr[i] = _to_val(t, v)
+        out[i] = _to_val(t, v)
 
 
-def _read_args(binding: _Binding, args: Any, nargs: int) -> list[int | float]:
+def _read_args(args_address: int, nargs: int) -> list[int | float]:
     out: list[int | float] = []
+    if not nargs:
+        return out
+    args = (ffi.wasmtime_val_t * nargs).from_address(args_address)
     for i in range(nargs):
         v = args[i]
         k = v.kind
@@ -581,16 +625,19 @@ def _binding_finalizer(env: Any) -> None:
         _BINDINGS.pop(env or 0, None)
 
 
-@ffi.wasmtime_func_async_callback_t
+# wasmtime_func_async_callback_t with every pointer as a plain address: ctypes
+# builds no pointer objects per call (half the cost of the wasmtime-py type).
+_host_callback_t = ctypes.CFUNCTYPE(None, _V, _V, _V, ctypes.c_size_t, _V, ctypes.c_size_t, _V, _V)
+_Continuation = ffi.wasmtime_async_continuation_t
+
+
+@_host_callback_t
 def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont_ret):  # type: ignore[no-untyped-def]
     binding = _BINDINGS[env or 0]
-    cont = cont_ret.contents
-    store_key = 0
+    cont: Any = _Continuation.from_address(cont_ret)
     try:
-        context = _raw_caller_context(caller)
-        _CALLER_CONTEXT[0] = context
-        store_key = _raw_context_get_data(context) or 0
-        outcome = binding.dispatcher.invoke(store_key, binding, _read_args(binding, args, nargs))
+        store_key = getattr(_polling, "key", 0) or _raw_context_get_data(_raw_caller_context(caller)) or 0
+        outcome = binding.dispatcher.invoke(store_key, binding, _read_args(args, nargs))
         if isinstance(outcome, Generator):
             key = next(_keys)
             pending = _Pending(key, binding, outcome, results, trap_ret, store_key)
@@ -610,15 +657,17 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
             cont.finalizer = _yield_finalizer
             return
         if isinstance(outcome, _TrapRequest):
-            msg = outcome.message.encode()
-            trap_ret[0] = ffi.wasmtime_trap_new(msg, len(msg))
+            set_trap(trap_ret, outcome.message)
         else:
             write_results(binding, results, outcome)
     except BaseException as exc:  # the dispatcher handles user errors; this is a last resort
-        msg = _callback_failure(exc, f"in host call {binding.module}.{binding.name}").encode()
-        trap_ret[0] = ffi.wasmtime_trap_new(msg, len(msg))
+        set_trap(trap_ret, _callback_failure(exc, f"in host call {binding.module}.{binding.name}"))
     cont.callback = _done_continuation
     cont.env = None
+
+
+# The same C function as wasmtime-py's callback type, for the linker binding's argtypes.
+_HOST_TRAMPOLINE = ctypes.cast(_host_trampoline, ffi.wasmtime_func_async_callback_t)
 
 
 @dataclass(frozen=True)
@@ -645,7 +694,7 @@ class _YieldOnce:
 
     __slots__ = ("dispatcher", "store_key", "suspended", "trap_ret")
 
-    def __init__(self, dispatcher: Any, store_key: int, trap_ret: Any) -> None:
+    def __init__(self, dispatcher: Any, store_key: int, trap_ret: int) -> None:
         self.dispatcher = dispatcher
         self.store_key = store_key
         self.trap_ret = trap_ret
@@ -667,11 +716,9 @@ def _yield_continuation(env: Any) -> bool:
             return False
         message = state.dispatcher.end_yield(state.store_key)
         if message is not None:
-            raw = message.encode()
-            state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
+            set_trap(state.trap_ret, message)
     except BaseException as exc:  # never unwind into Rust
-        raw = _callback_failure(exc, "at a scheduling point").encode()
-        state.trap_ret[0] = ffi.wasmtime_trap_new(raw, len(raw))
+        set_trap(state.trap_ret, _callback_failure(exc, "at a scheduling point"))
     _YIELDS.pop(env or 0, None)
     return True
 
@@ -711,7 +758,7 @@ def define_async_host(
     nm = name.encode()
     err = ffi.wasmtime_linker_define_async_func(
         linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(),
-        _host_trampoline, key, _binding_finalizer,
+        _HOST_TRAMPOLINE, key, _binding_finalizer,
     )
     # Keep the FuncType alive until after the call: passing `.ptr()` of a
     # temporary segfaulted (wasmtime-facts.md).

@@ -161,12 +161,12 @@ class GuestThread:
         if self._counter_mode:
             budget = self._budget
             if budget is not None:  # before instantiation ends, the start function uses the initial budget
-                budget.set(self.store._context(), fuel)
+                budget.set(fuel)
                 self._granted = fuel
             return
         capi.begin_fuel_quantum(self.store._context(), fuel, FUEL_RESERVE)
 
-    def extend_quantum(self, context: Any, now_ns: int) -> bool:
+    def extend_quantum(self, now_ns: int) -> bool:
         """Epoch mode, inside the thread's own preempt call with time left in its
         slice: refill the counter for about the time that is left. False if it cannot.
 
@@ -183,7 +183,7 @@ class GuestThread:
         refill = min(max(self._granted * left_ns // spent_ns, _MIN_REFILL), _MAX_REFILL)
         self._granted = refill
         self._filled_ns = now_ns
-        budget.set(context, refill)
+        budget.set(refill)
         return True
 
     def fuel_used(self) -> int:
@@ -192,7 +192,7 @@ class GuestThread:
             return 0
         if self._counter_mode:
             budget = self._budget
-            return 0 if budget is None else self._granted - budget.get(self.store._context())
+            return 0 if budget is None else self._granted - budget.get()
         return FUEL_RESERVE - capi.fuel_remaining(self.store._context(), self._fuel_out)
 
     def poll(self) -> bool:
@@ -226,8 +226,8 @@ class GuestThread:
         if self._counter_mode:
             counter = capi.instance_export(self.store, self._raw_instance, BUDGET_EXPORT)
             if isinstance(counter, wasmtime.Global):  # absent: the module defines no function
-                self._budget = capi.I64Global(counter)
-                self._granted = self._budget.get(self.store._context())  # nothing used yet
+                self._budget = capi.I64Global(counter, capi.store_context(self.store))
+                self._granted = self._budget.get()  # nothing used yet
         if self.is_main:
             func = capi.instance_export(self.store, self._raw_instance, "_start")
             args: list[tuple[ValType, int | float]] = []
