@@ -24,9 +24,10 @@ import contextlib
 import ctypes
 import itertools
 import signal
+import struct
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import wasmtime
@@ -62,9 +63,6 @@ _I32, _I64, _F32, _F64 = 0, 1, 2, 3
 _EXTERN_SHAREDMEMORY = 4
 # The raw ctypes functions behind wasmtime-py's wrappers: the scheduler's hot
 # path calls them directly (one Python frame less per call).
-_raw_future_poll = ffi.dll.wasmtime_call_future_poll
-_raw_future_poll.restype = ctypes.c_bool
-_raw_future_poll.argtypes = [ctypes.POINTER(ffi.wasmtime_call_future_t)]
 _raw_set_fuel = ffi.dll.wasmtime_context_set_fuel
 _raw_get_fuel = ffi.dll.wasmtime_context_get_fuel
 _raw_yield_interval = ffi.dll.wasmtime_context_fuel_async_yield_interval
@@ -98,6 +96,7 @@ _raw_global_set = _own_function("wasmtime_global_set", _V, _V, _V, _V)
 _raw_store_context = _own_function("wasmtime_store_context", _V, _V)
 _raw_caller_context = _own_function("wasmtime_caller_context", _V, _V)
 _raw_context_get_data = _own_function("wasmtime_context_get_data", _V, _V)
+_raw_future_poll = _own_function("wasmtime_call_future_poll", ctypes.c_bool, _V)
 _raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c_size_t)
 
 
@@ -346,11 +345,13 @@ class CallFuture:
     store it runs in is deleted.
     """
 
-    __slots__ = ("_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results", "store_key")
+    __slots__ = ("_address", "_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results",
+                 "store_key")
 
     def __init__(self, store_key: int) -> None:
         self.store_key = store_key
         self._future: Any = None
+        self._address = 0  # of the native future, taken at the first poll
         self._keep: tuple[Any, ...] = ()
         self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
         self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
@@ -367,7 +368,12 @@ class CallFuture:
         outer = getattr(polling, "key", 0)
         polling.key = self.store_key
         try:
-            finished = _raw_future_poll(self._future)
+            address = self._address
+            if not address:
+                address = self._address = ctypes.cast(self._future, ctypes.c_void_p).value or 0
+                if not address:
+                    raise RuntimeError("internal error: polling a call future that was never started")
+            finished = _raw_future_poll(address)
         finally:
             polling.key = outer
         if _INTERRUPTED[0]:
@@ -390,6 +396,7 @@ class CallFuture:
     def close(self) -> None:
         """Delete the native future (idempotent). Pending host calls are finalized by Wasmtime."""
         fut, self._future = self._future, None
+        self._address = 0
         if fut is not None:
             ffi.wasmtime_call_future_delete(fut)
         self._keep = ()
@@ -501,6 +508,37 @@ class _Binding:
     results: tuple[ValType, ...]
     impl: Any  # how the dispatcher finds the implementation (the import key)
     dispatcher: HostDispatcher
+    # The arguments' layout in Wasmtime's wasmtime_val_t array, read in one go.
+    args_reader: _ArgsReader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.args_reader = _ArgsReader(self.params)
+
+
+class _ArgsReader:
+    """Reads a host call's arguments straight out of the `wasmtime_val_t` array.
+
+    Each value is a 32-byte struct (kind, padding, then the union at offset 8);
+    Wasmtime has checked the kinds against the import's type, so the union
+    is read as that type. i32 and i64 come out unsigned, as the host API wants.
+    """
+
+    _CODES = {ValType.I32: "I", ValType.I64: "Q", ValType.F32: "f", ValType.F64: "d"}
+
+    __slots__ = ("_buffer_type", "_format")
+
+    def __init__(self, params: tuple[ValType, ...]) -> None:
+        size = ctypes.sizeof(ffi.wasmtime_val_t)
+        union = ffi.wasmtime_val_t.of.offset
+        fmt = "<"
+        for t in params:
+            code = self._CODES[t]
+            fmt += f"{union}x{code}{size - union - struct.calcsize('<' + code)}x"
+        self._format = struct.Struct(fmt)
+        self._buffer_type = ctypes.c_char * max(1, size * len(params))
+
+    def read(self, address: int) -> list[int | float]:
+        return list(self._format.unpack_from(self._buffer_type.from_address(address)))
 
 
 class _Pending:
@@ -568,25 +606,6 @@ def write_results(binding: _Binding, results_address: int, values: Any) -> None:
         out[i] = _to_val(t, v)
 
 
-def _read_args(args_address: int, nargs: int) -> list[int | float]:
-    out: list[int | float] = []
-    if not nargs:
-        return out
-    args = (ffi.wasmtime_val_t * nargs).from_address(args_address)
-    for i in range(nargs):
-        v = args[i]
-        k = v.kind
-        if k == _I32:
-            out.append(v.of.i32 & 0xFFFF_FFFF)
-        elif k == _I64:
-            out.append(v.of.i64 & 0xFFFF_FFFF_FFFF_FFFF)
-        elif k == _F32:
-            out.append(v.of.f32)
-        else:
-            out.append(v.of.f64)
-    return out
-
-
 @ffi.wasmtime_func_async_continuation_callback_t
 def _done_continuation(env: Any) -> bool:
     return True
@@ -637,7 +656,7 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
     cont: Any = _Continuation.from_address(cont_ret)
     try:
         store_key = getattr(_polling, "key", 0) or _raw_context_get_data(_raw_caller_context(caller)) or 0
-        outcome = binding.dispatcher.invoke(store_key, binding, _read_args(args, nargs))
+        outcome = binding.dispatcher.invoke(store_key, binding, binding.args_reader.read(args) if nargs else [])
         if isinstance(outcome, Generator):
             key = next(_keys)
             pending = _Pending(key, binding, outcome, results, trap_ret, store_key)
