@@ -76,9 +76,18 @@ class SharedGuestMemory(_RawMemory):
     def __init__(self, memory: wasmtime.SharedMemory) -> None:
         self._memory = memory
         self._base = ctypes.cast(memory.data_ptr(), ctypes.c_void_p).value or 0
+        # A shared memory never shrinks: an access inside the size seen last is
+        # inside the current one, so only an access beyond it asks Wasmtime.
+        self._known_size = memory.data_len()
 
     def _base_and_size(self) -> tuple[int, int]:
-        return self._base, self._memory.data_len()
+        self._known_size = self._memory.data_len()
+        return self._base, self._known_size
+
+    def _addr(self, ptr: int, length: int) -> int:
+        if 0 <= ptr and 0 <= length and ptr + length <= self._known_size:
+            return self._base + ptr
+        return super()._addr(ptr, length)
 
 
 class InstanceGuestMemory(_RawMemory):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schedulers import derive_seed
-from . import traphandlers
+from . import capi, traphandlers
 from .cache import CompileCache
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .driving import drive, stamp_schedule
@@ -230,14 +230,16 @@ class Runner:
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         count = 0
-        for n in range(schedules):
-            index = start + n * step
-            s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
-            outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports)
-            count += 1
-            distinct[outcome.summary()] += 1
-            if failed_check(outcome):
-                return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index)
+        # One SIGINT handler for the whole exploration (each execution would install its own).
+        with capi.interrupts_deferred():
+            for n in range(schedules):
+                index = start + n * step
+                s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
+                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports)
+                count += 1
+                distinct[outcome.summary()] += 1
+                if failed_check(outcome):
+                    return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index)
         assert outcome is not None
         return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
 
