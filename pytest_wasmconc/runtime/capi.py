@@ -657,16 +657,10 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
     try:
         store_key = getattr(_polling, "key", 0) or _raw_context_get_data(_raw_caller_context(caller)) or 0
         outcome = binding.dispatcher.invoke(store_key, binding, binding.args_reader.read(args) if nargs else [])
-        if isinstance(outcome, Generator):
-            key = next(_keys)
-            pending = _Pending(key, binding, outcome, results, trap_ret, store_key)
-            with _lock:
-                _PENDING[key] = pending
-            cont.callback = _pending_continuation
-            cont.env = key
-            cont.finalizer = _pending_finalizer
-            return
-        if type(outcome) is YieldAfter:
+        kind = type(outcome)
+        # The common answers first, by exact type: isinstance against the
+        # Generator ABC costs more than the rest of this function.
+        if kind is YieldAfter:
             write_results(binding, results, outcome.value)
             key = next(_keys)
             # One dict store: atomic under the GIL, no lock needed on this hot path.
@@ -675,7 +669,16 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
             cont.env = key
             cont.finalizer = _yield_finalizer
             return
-        if isinstance(outcome, _TrapRequest):
+        if kind is not int and kind is not float and outcome is not None and isinstance(outcome, Generator):
+            key = next(_keys)
+            pending = _Pending(key, binding, outcome, results, trap_ret, store_key)
+            with _lock:
+                _PENDING[key] = pending
+            cont.callback = _pending_continuation
+            cont.env = key
+            cont.finalizer = _pending_finalizer
+            return
+        if kind is _TrapRequest:
             set_trap(trap_ret, outcome.message)
         else:
             write_results(binding, results, outcome)
