@@ -43,6 +43,10 @@ class BodyEditor:
         """Run `snippet` just before instruction `i` (after earlier inserts there)."""
         self._before.setdefault(i, []).append(snippet)
 
+    def insert_first_before(self, i: int, snippet: Snippet) -> None:
+        """Run `snippet` just before instruction `i`, ahead of what earlier inserts put there."""
+        self._before.setdefault(i, []).insert(0, snippet)
+
     def insert_after(self, i: int, snippet: Snippet) -> None:
         """Run `snippet` just after instruction `i` (e.g. at a loop header)."""
         self._after.setdefault(i, []).append(snippet)
@@ -77,6 +81,10 @@ class BodyEditor:
             if op in BLOCK_START:
                 depth += 1
         return out
+
+    def edited_positions(self) -> set[int]:
+        """Instructions that earlier passes put code before, after or in place of."""
+        return set(self._before) | set(self._after) | set(self._replace)
 
     @property
     def edited(self) -> bool:

@@ -17,6 +17,19 @@ loops: about what fuel would charge). When it goes negative the guest calls
 `wasmconc.preempt()`, which ends the quantum; the host refills the counter
 through the exported global before the thread runs again. The counts are a
 pure function of the program and its inputs, so a schedule replays exactly.
+
+In a function with loop checks the counter lives in a local between the
+entry check (which reads the global) and the points where anything else can
+see or change it: before calls, returns, throws, branches out of the
+function and code earlier passes inserted (the atomics pass's host calls)
+the local is written to the global, and after calls and such code it is read
+back. A loop then carries its count in a register. (Through the global, each
+iteration's load waited on the previous iteration's store: a tight f64 loop
+ran at half speed whenever the CPU did not forward that store fast.) The
+host sees an exact counter, since it runs only inside calls. A path the
+spills miss (an exception unwinding through) only changes how much the
+quantum is charged, never determinism: every count stays a function of the
+execution.
 """
 
 from __future__ import annotations
@@ -25,6 +38,7 @@ from dataclasses import dataclass
 
 from .atomics import HOST_MODULE
 from .body import BodyEditor
+from .decode import Instr
 from .module import FuncBody
 from .opcodes import BLOCK_START, CALL, DELEGATE, END, LOOP
 from .reader import sleb, uleb
@@ -87,14 +101,63 @@ class PreemptCounterPass:
             for t, locs in saved.items():
                 while len(scratch[t]) < len(locs):
                     scratch[t].append(rw.add_global(t, _SAVED_TYPES[t]))
-            temp = ed.add_local(_I64)
-            slow = _slow_path(preempt, saved, scratch)
-            ed.insert_before(0, _check(counter, temp, entry_cost, slow))
+            local = ed.add_local(_I64)
+            # Functions without loop checks keep the counter in the global only
+            # (one check per call: nothing to gain from a local).
+            cached = bool(loops)
+            slow = _slow_path(preempt, saved, scratch, counter, local, cached)
+            if cached:
+                _sync_around_other_code(ed, counter, local)
+            ed.insert_before(0, _check(counter, local, entry_cost, slow, entry=True, cached=cached))
             checks += 1
             for index, cost in loops:
-                ed.insert_after(index, _check(counter, temp, cost, slow))
+                ed.insert_after(index, _check(counter, local, cost, slow, entry=False, cached=cached))
                 checks += 1
         return PreemptReport(counter, checks)
+
+
+# Instructions that may run other code, which reads or moves the counter:
+# calls (their callees' checks, host functions) and stack switching (cont.new,
+# cont.bind, suspend, resume, resume_throw, switch run other frames).
+_RUNS_OTHER_CODE = frozenset((0x10, 0x11, 0x14, 0xE0, 0xE1, 0xE2, 0xE3, 0xE4, 0xE5))
+# Instructions that leave the function without reaching its final `end`:
+# return, tail calls, throw, rethrow, throw_ref.
+_LEAVES = frozenset((0x0F, 0x12, 0x13, 0x15, 0x08, 0x09, 0x0A))
+_BR_ON_CAST_OPS = frozenset((0xFB << 16 | 0x18, 0xFB << 16 | 0x19))
+
+
+def _branch_labels(ins: Instr) -> tuple[int, ...]:
+    op = ins.op
+    if op in (0x0C, 0x0D, 0xD5, 0xD6):  # br, br_if, br_on_null, br_on_non_null
+        return (ins.imm[0],)
+    if op == 0x0E:  # br_table
+        labels, default = ins.imm
+        return (*labels, default)
+    if op in _BR_ON_CAST_OPS:
+        return (ins.imm[1],)
+    return ()
+
+
+def _sync_around_other_code(ed: BodyEditor, counter: int, local: int) -> None:
+    """Write the local counter to the global where other code may look, read it back after."""
+    g = uleb(counter)
+    spill = Snippet().local_get(local).raw(b"\x24" + g)  # global.set
+    reload = Snippet().raw(b"\x23" + g).local_set(local)  # global.get
+    for i in sorted(ed.edited_positions()):
+        # Earlier passes' code (host calls) sits before, in place of or after
+        # instruction i: spill ahead of all of it, read back after each part.
+        ed.insert_first_before(i, spill)
+        ed.insert_before(i, reload)
+        ed.insert_after(i, reload)
+    depths = ed.depths()
+    last = len(ed.instrs) - 1
+    for i, ins in enumerate(ed.instrs):
+        op = ins.op
+        if op in _RUNS_OTHER_CODE:
+            ed.insert_before(i, spill)
+            ed.insert_after(i, reload)
+        elif op in _LEAVES or i == last or depths[i] - 1 in _branch_labels(ins):
+            ed.insert_before(i, spill)
 
 
 def _plan(ed: BodyEditor, num_imported_funcs: int) -> tuple[int, list[tuple[int, int]]]:
@@ -172,30 +235,33 @@ def _saved_locals(ed: BodyEditor, fb: FuncBody) -> dict[bytes, list[int]]:
     return {t: locs for t, locs in out.items() if locs}
 
 
-def _slow_path(preempt: FuncRef, saved: dict[bytes, list[int]], scratch: dict[bytes, list[int]]) -> Snippet:
+def _slow_path(preempt: FuncRef, saved: dict[bytes, list[int]], scratch: dict[bytes, list[int]],
+               counter: int, local: int, cached: bool) -> Snippet:
     # Locals pass through globals so that no float/vector value is live across
     # the call (see the module docstring).
-    pairs = [(local, scratch[t][k]) for t, locs in saved.items() for k, local in enumerate(locs)]
+    pairs = [(loc, scratch[t][k]) for t, locs in saved.items() for k, loc in enumerate(locs)]
     snip = Snippet()
-    for local, g in pairs:
-        snip.local_get(local).raw(b"\x24" + uleb(g))
+    if cached:
+        snip.local_get(local).raw(b"\x24" + uleb(counter))  # the host reads what was used
+    for loc, g in pairs:
+        snip.local_get(loc).raw(b"\x24" + uleb(g))
     snip.call(preempt)
-    for local, g in pairs:
-        snip.raw(b"\x23" + uleb(g)).local_set(local)
-    return snip
+    for loc, g in pairs:
+        snip.raw(b"\x23" + uleb(g)).local_set(loc)
+    return snip.raw(b"\x23" + uleb(counter)).local_set(local)  # the host refilled the counter
 
 
-def _check(counter: int, temp: int, cost: int, slow: Snippet) -> Snippet:
+def _check(counter: int, local: int, cost: int, slow: Snippet, *, entry: bool, cached: bool) -> Snippet:
+    """Charge `cost`; below zero, take the slow path. `cached`: the function keeps the counter in `local`."""
     g = uleb(counter)
+    snip = Snippet().raw(b"\x23" + g) if entry else Snippet().local_get(local)  # global.get / local.get
+    snip.i64_const(cost).raw(b"\x7d")  # i64.sub
+    if cached:
+        snip.local_tee(local)
+    else:
+        snip.local_tee(local).raw(b"\x24" + g).local_get(local)  # global.set counter
     return (
-        Snippet()
-        .raw(b"\x23" + g)  # global.get counter
-        .i64_const(cost)
-        .raw(b"\x7d")  # i64.sub
-        .local_tee(temp)
-        .raw(b"\x24" + g)  # global.set counter
-        .local_get(temp)
-        .raw(b"\x42\x00\x53")  # i64.const 0; i64.lt_s
+        snip.raw(b"\x42\x00\x53")  # i64.const 0; i64.lt_s
         .raw(b"\x04\x40")  # if (no results)
         .extend(slow)
         .raw(b"\x0b")  # end

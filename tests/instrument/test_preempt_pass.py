@@ -135,3 +135,75 @@ def test_a_loop_that_calls_an_import_keeps_its_own_check() -> None:
       (func (export "run") (param $x i32)
         (loop $l (call $f) (br_if $l (local.get $x)))))"""
     assert _checks(wat) == 2  # one entry, one loop: a host function has no entry check
+
+
+# A looping function keeps the counter in a local: these pin down that the
+# global stays exact wherever the host can look, and that a refill by the host
+# is seen after the call.
+EXITS = """(module
+  (import "env" "look" (func $look (param i32)))
+  (func $spin (param $n i32) (param $how i32) (local $i i32)
+    (block $out
+      (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (if (i32.ge_u (local.get $i) (local.get $n))
+          (then
+            (if (i32.eq (local.get $how) (i32.const 1)) (then (return)))
+            (if (i32.eq (local.get $how) (i32.const 2)) (then (br 4)))  ;; the function's own label
+            (if (i32.eq (local.get $how) (i32.const 3)) (then (br_table 0 4 (i32.const 1))))
+            (br $out)))
+        (br $l))))
+  (func (export "spin") (param $n i32) (param $how i32) (call $spin (local.get $n) (local.get $how)))
+  (func (export "looking") (param $n i32) (local $i i32)
+    (loop $l
+      (call $look (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))"""
+
+
+def _instance(wasm: bytes, look: object = lambda caller, i: None) -> tuple[wasmtime.Store, object, list[int]]:
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    preempts = [0]
+
+    def preempt() -> None:
+        preempts[0] += 1
+
+    linker.define_func("wasmconc", "preempt", wasmtime.FuncType([], []), preempt)
+    linker.define_func("env", "look", wasmtime.FuncType([wasmtime.ValType.i32()], []), look, access_caller=True)
+    return store, linker.instantiate(store, wasmtime.Module(engine, wasm)), preempts
+
+
+@pytest.mark.parametrize("how", [0, 1, 2, 3], ids=["end", "return", "br-to-function", "br_table-to-function"])
+def test_every_way_out_of_a_looping_function_writes_its_count_back(how: int) -> None:
+    store, inst, _ = _instance(_instrumented(EXITS, 10**9))
+    exports = inst.exports(store)  # type: ignore[attr-defined]
+    exports["spin"](store, 1000, how)
+    spent = 10**9 - exports[BUDGET_EXPORT].value(store)
+    assert spent >= 1000 * 5  # every iteration charged its loop body, not just the entry checks
+
+
+def test_the_host_sees_the_exact_count_at_every_call_from_a_loop() -> None:
+    seen: list[int] = []
+
+    def look(caller: wasmtime.Caller, i: int) -> None:
+        counter = caller.get(BUDGET_EXPORT)
+        assert isinstance(counter, wasmtime.Global)
+        seen.append(counter.value(caller))
+
+    store, inst, _ = _instance(_instrumented(EXITS, 10**9), look)
+    inst.exports(store)["looking"](store, 50)  # type: ignore[attr-defined]
+    steps = {a - b for a, b in zip(seen, seen[1:])}
+    assert len(seen) == 50 and len(steps) == 1 and steps.pop() > 0  # one loop body per call, exactly
+
+
+def test_a_refill_by_the_host_during_a_call_is_seen_after_it() -> None:
+    def refill(caller: wasmtime.Caller, i: int) -> None:
+        counter = caller.get(BUDGET_EXPORT)
+        assert isinstance(counter, wasmtime.Global)
+        counter.set_value(caller, wasmtime.Val.i64(10**9))
+
+    store, inst, preempts = _instance(_instrumented(EXITS, 20), refill)
+    inst.exports(store)["looking"](store, 1000)  # type: ignore[attr-defined]
+    assert preempts[0] == 0  # a stale local copy would have run out after a few iterations
