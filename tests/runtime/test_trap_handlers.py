@@ -36,31 +36,24 @@ def _run(body: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_a_trap_after_faulthandler_was_disabled_and_enabled_again_is_a_trapped_outcome() -> None:
+# Ways a trap signal handler gets replaced after Wasmtime installed its own.
+DISPLACEMENTS = {
     # What pytest's faulthandler plugin does when an in-process pytester run ends.
-    proc = _run("""
-        faulthandler.enable()
-        trap(UNREACHABLE)
-        faulthandler.disable()
-        faulthandler.enable()
+    "faulthandler-disable-enable": "faulthandler.enable(); trap(UNREACHABLE); faulthandler.disable(); "
+                                   "faulthandler.enable()",
+    "python-signal-handlers": "trap(OUT_OF_BOUNDS); signal.signal(signal.SIGSEGV, signal.SIG_DFL); "
+                              "signal.signal(signal.SIGILL, signal.SIG_DFL)",
+}
+
+
+@pytest.mark.parametrize("displace", DISPLACEMENTS.values(), ids=DISPLACEMENTS.keys())
+def test_a_trap_after_wasmtimes_handlers_were_replaced_is_a_trapped_outcome(displace: str) -> None:
+    proc = _run(displace + textwrap.dedent("""
         assert "unreachable" in trap(UNREACHABLE)
         assert "out of bounds" in trap(OUT_OF_BOUNDS)
         assert traphandlers.restored_count() >= 1
         print("survived")
-    """)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "survived"
-
-
-def test_a_trap_after_a_python_signal_handler_replaced_wasmtimes_is_a_trapped_outcome() -> None:
-    proc = _run("""
-        trap(OUT_OF_BOUNDS)
-        signal.signal(signal.SIGSEGV, signal.SIG_DFL)
-        signal.signal(signal.SIGILL, signal.SIG_DFL)
-        assert "out of bounds" in trap(OUT_OF_BOUNDS)
-        assert "unreachable" in trap(UNREACHABLE)
-        print("survived")
-    """)
+    """))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "survived"
 
