@@ -13,8 +13,6 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Windows traps without signal handlers")
-
 # `unreachable` is a ud2 (SIGILL); the load past the one-page memory faults on a guard page (SIGSEGV).
 PRELUDE = textwrap.dedent("""
     import faulthandler, signal, sys, wasmtime
@@ -51,7 +49,8 @@ def test_a_trap_after_wasmtimes_handlers_were_replaced_is_a_trapped_outcome(disp
     proc = _run(displace + textwrap.dedent("""
         assert "unreachable" in trap(UNREACHABLE)
         assert "out of bounds" in trap(OUT_OF_BOUNDS)
-        assert traphandlers.restored_count() >= 1
+        # Windows traps through vectored exception handlers: nothing to restore there.
+        assert traphandlers.restored_count() >= (0 if sys.platform == "win32" else 1)
         print("survived")
     """))
     assert proc.returncode == 0, proc.stderr
