@@ -276,36 +276,34 @@ def numeric_exports(wasm: bytes) -> dict[str, tuple[list[str], int]]:
         t, p = _leb(wasm, p)
         funcs.append(types[t])
     out = {}
-    p, _ = secs[7]
-    n, p = _leb(wasm, p)
+    for name, kind, idx in _exports(wasm):
+        if kind == 0 and idx < len(funcs) and funcs[idx] is not None:
+            out[name] = funcs[idx]
+    return out
+
+
+def _exports(wasm: bytes) -> list[tuple[str, int, int]]:
+    """(name, kind, index) of every entry of the export section."""
+    secs = _sections(wasm)
+    if 7 not in secs:
+        return []
+    out = []
+    n, p = _leb(wasm, secs[7][0])
     for _ in range(n):
         ln, p = _leb(wasm, p)
         name = wasm[p : p + ln].decode()
         kind = wasm[p + ln]
         idx, p = _leb(wasm, p + ln + 1)
-        if kind == 0 and idx < len(funcs) and funcs[idx] is not None:
-            out[name] = funcs[idx]
+        out.append((name, kind, idx))
     return out
 
 
 def memory_exports(wasm: bytes) -> dict[int, str]:
     """Memory index -> an export name for it (from the export section)."""
     out: dict[int, str] = {}
-    pos = 8
-    while pos < len(wasm):
-        sid = wasm[pos]
-        size, pos = _leb(wasm, pos + 1)
-        end = pos + size
-        if sid == 7:
-            n, p = _leb(wasm, pos)
-            for _ in range(n):
-                ln, p = _leb(wasm, p)
-                name = wasm[p : p + ln].decode()
-                kind = wasm[p + ln]
-                idx, p = _leb(wasm, p + ln + 1)
-                if kind == 2:
-                    out.setdefault(idx, name)
-        pos = end
+    for name, kind, idx in _exports(wasm):
+        if kind == 2:
+            out.setdefault(idx, name)
     return out
 
 
