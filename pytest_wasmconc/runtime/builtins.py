@@ -7,11 +7,11 @@ as scheduling points before atomic read-modify-writes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ..instrument.preempt import PREEMPT_IMPORT
+from . import _lane
 from .capi import YieldAfter
 from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from .program import INSTRUMENT_MODULE, THREAD_SPAWN
@@ -27,7 +27,19 @@ I32, I64 = ValType.I32, ValType.I64
 WAIT_OK, WAIT_NOT_EQUAL, WAIT_TIMED_OUT = 0, 1, 2
 
 
-_PREEMPT = YieldAfter(None)
+# The instrumenter's hottest imports run in C (_lane.c), with no Python at all:
+# `preempt` (the counter ran out: the quantum ends, or in epoch mode the
+# counter is refilled while the time slice lasts) and `sched_point` (before an
+# atomic read-modify-write: a scheduling point unless no other thread could
+# run). Their semantics are documented there.
+NATIVE_BUILTINS = {
+    (INSTRUMENT_MODULE, "sched_point"): _lane.HOST_SCHED_POINT,
+    PREEMPT_IMPORT: _lane.HOST_PREEMPT,
+}
+
+
+def _runs_natively(call: Any, *args: Any) -> Any:
+    raise RuntimeError("wasmconc: internal error: a native builtin was called through Python")
 
 
 def _signed64(v: int) -> int:
@@ -87,24 +99,6 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
                 return YieldAfter(len(woken))  # let the scheduler consider the woken threads
         return len(woken)
 
-    def sched_point(call: Any, site: int) -> Any:
-        # Alone, the scheduler could only pick this thread again: skip the switch.
-        if serial and not ex.alone(_thread_of(call)):
-            return YieldAfter(None)
-        return None
-
-    def preempt(call: Any) -> Any:
-        # The instrumented counter ran out: the quantum ends here, unless
-        # (epoch mode) its time slice still has time left.
-        thread = call._thread
-        end = thread.slice_end_ns
-        if end is not None:
-            now = time.monotonic_ns()
-            if now < end and thread.extend_quantum(now):
-                return None
-        thread.preempting = True
-        return _PREEMPT
-
     def _thread_of(call: Any) -> Any:
         return call._thread
 
@@ -116,8 +110,9 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         HostFunction(INSTRUMENT_MODULE, "wait32_m64", (I64, I32, I64, I64, I32), (I32,), make_wait(4)),
         HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), make_wait(8)),
         HostFunction(INSTRUMENT_MODULE, "notify_m64", (I64, I32, I64, I32), (I32,), notify),
-        HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), sched_point),
-        HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), preempt),
+        # Linked as _lane.c's own functions (NATIVE_BUILTINS); listed for the import checks.
+        HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), _runs_natively),
+        HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), _runs_natively),
     ]
     return fns
 

@@ -16,6 +16,10 @@ with exactly one owner and one end of life:
   registered under another key; its continuation callback resumes the
   generator and its finalizer (run by Wasmtime when the future is deleted
   early) closes it.
+* The scheduler's hot path is native (`_lane.c`): the instrumenter's
+  preemption check and scheduling point are C host functions, a YieldAfter
+  suspends through a C continuation, and the serial driver's common steps
+  run in C. This module hands it Wasmtime's function addresses.
 """
 
 from __future__ import annotations
@@ -33,14 +37,16 @@ from typing import Any, Protocol
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from . import _lane
 from .hostapi import ValType
 
 __all__ = [
     "CallFuture",
     "HostDispatcher",
-    "I64Global",
+    "global_bytes",
     "NativeFailure",
     "define_async_host",
+    "define_native_host",
     "define_shared_memory",
     "func_call_async",
     "instance_export",
@@ -78,6 +84,12 @@ def begin_fuel_quantum(context: Any, interval: int, reserve: int) -> None:
         _check_error(err)
 
 
+def _address_of(name: str) -> int:
+    address = ctypes.cast(getattr(ffi.dll, name), ctypes.c_void_p).value
+    assert address is not None
+    return address
+
+
 def _own_function(name: str, restype: Any, *argtypes: Any) -> Any:
     """A private foreign-function object for a hot-path C function, typed with plain addresses.
 
@@ -85,14 +97,11 @@ def _own_function(name: str, restype: Any, *argtypes: Any) -> Any:
     are) and take typed pointers, whose conversion costs more than the call
     itself; this one takes ints. It releases the GIL like any CDLL function.
     """
-    address = ctypes.cast(getattr(ffi.dll, name), ctypes.c_void_p).value
-    assert address is not None
-    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+    return ctypes.CFUNCTYPE(restype, *argtypes)(_address_of(name))
 
 
 _V = ctypes.c_void_p
-_raw_global_get = _own_function("wasmtime_global_get", None, _V, _V, _V)
-_raw_global_set = _own_function("wasmtime_global_set", _V, _V, _V, _V)
+_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function pointer
 _raw_store_context = _own_function("wasmtime_store_context", _V, _V)
 _raw_caller_context = _own_function("wasmtime_caller_context", _V, _V)
 _raw_context_get_data = _own_function("wasmtime_context_get_data", _V, _V)
@@ -100,35 +109,15 @@ _raw_future_poll = _own_function("wasmtime_call_future_poll", ctypes.c_bool, _V)
 _raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c_size_t)
 
 
-class I64Global:
-    """Fast reads and writes of one exported i64 global (the preemption counter).
+def global_bytes(g: wasmtime.Global) -> bytes:
+    """The `wasmtime_global_t` handle of `g`, copied (valid while its store lives)."""
+    raw = g._global
+    return bytes(ctypes.string_at(ctypes.addressof(raw), ctypes.sizeof(raw)))
 
-    Keeps the global's handle and one value cell, so each access is a single
-    foreign call with no Python wrapper objects.
-    """
 
-    __slots__ = ("_cell", "_cell_address", "_context", "_global", "_global_address", "_value")
-
-    def __init__(self, g: wasmtime.Global, context: int) -> None:
-        """`context` is the address of the owning store's context (`store_context`)."""
-        self._context = context
-        self._global = g._global  # a struct copy: stays valid while the store lives
-        self._global_address = ctypes.addressof(self._global)
-        self._cell = ffi.wasmtime_val_t()
-        self._cell.kind = _I64  # type: ignore[assignment]  # ctypes stores the int
-        self._cell_address = ctypes.addressof(self._cell)
-        # The i64 inside the cell's union (wasmtime_val_t: kind, padding, union at offset 8).
-        self._value = ctypes.c_int64.from_address(self._cell_address + type(self._cell).of.offset)
-
-    def get(self) -> int:
-        _raw_global_get(self._context, self._global_address, self._cell_address)
-        return self._value.value
-
-    def set(self, value: int) -> None:
-        self._value.value = value  # the kind stays i64: get() writes the same kind back
-        err = _raw_global_set(self._context, self._global_address, self._cell_address)
-        if err:
-            _check_error(ctypes.cast(err, ctypes.POINTER(ffi.wasmtime_error_t)))
+_lane.init(*(_address_of(name) for name in (
+    "wasmtime_call_future_poll", "wasmtime_context_get_data", "wasmtime_caller_context", "wasmtime_global_get",
+    "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete")))
 
 
 def fuel_remaining(context: Any, out: Any) -> int:
@@ -148,6 +137,10 @@ _VALKIND = {ValType.I32: _I32, ValType.I64: _I64, ValType.F32: _F32, ValType.F64
 # scheduler's side, so the run stops cleanly (futures and stores released).
 _INTERRUPTED = [False]
 INTERRUPT_MESSAGE = "wasmconc: interrupted"
+# Raised by every callback that runs Python during a poll: the native lane
+# (_lane.c) hands the step back to Python after such a poll, since Python code
+# may have changed anything (thread states, the clock, the end).
+PYTHON_RAN = [False]
 
 
 @contextlib.contextmanager
@@ -360,6 +353,13 @@ class CallFuture:
         self.done = False
         self.failure: NativeFailure | None = None
 
+    def native_address(self) -> int:
+        """The native future's address (0 before it is started or after `close`)."""
+        address = self._address
+        if not address and self._future is not None:
+            address = self._address = ctypes.cast(self._future, ctypes.c_void_p).value or 0
+        return address
+
     def poll(self) -> bool:
         """Run until the next yield; True once the call has finished."""
         if self.done:
@@ -368,14 +368,16 @@ class CallFuture:
         outer = getattr(polling, "key", 0)
         polling.key = self.store_key
         try:
-            address = self._address
+            address = self._address or self.native_address()
             if not address:
-                address = self._address = ctypes.cast(self._future, ctypes.c_void_p).value or 0
-                if not address:
-                    raise RuntimeError("internal error: polling a call future that was never started")
+                raise RuntimeError("internal error: polling a call future that was never started")
             finished = _raw_future_poll(address)
         finally:
             polling.key = outer
+        return self.settle(finished)
+
+    def settle(self, finished: bool) -> bool:
+        """After a poll (this one's or the native lane's): note the outcome, re-raise a Ctrl-C."""
         if _INTERRUPTED[0]:
             _INTERRUPTED[0] = False
             if finished:
@@ -499,6 +501,10 @@ class HostDispatcher(Protocol):
         """Advance a blocked call; True when it has finished (results or trap written)."""
         ...
 
+    def arm_yield(self, store_key: int, trap_ret: int, continuation: int) -> None:
+        """Make the host call suspend once at the continuation address (after a YieldAfter)."""
+        ...
+
 
 @dataclass
 class _Binding:
@@ -613,6 +619,7 @@ def _done_continuation(env: Any) -> bool:
 
 @ffi.wasmtime_func_async_continuation_callback_t
 def _pending_continuation(env: Any) -> bool:
+    PYTHON_RAN[0] = True
     pending = _PENDING.get(env or 0)
     if pending is None:  # already finished; Wasmtime will not ask again
         return True
@@ -652,6 +659,7 @@ _Continuation = ffi.wasmtime_async_continuation_t
 
 @_host_callback_t
 def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont_ret):  # type: ignore[no-untyped-def]
+    PYTHON_RAN[0] = True
     binding = _BINDINGS[env or 0]
     cont: Any = _Continuation.from_address(cont_ret)
     try:
@@ -662,12 +670,8 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
         # Generator ABC costs more than the rest of this function.
         if kind is YieldAfter:
             write_results(binding, results, outcome.value)
-            key = next(_keys)
-            # One dict store: atomic under the GIL, no lock needed on this hot path.
-            _YIELDS[key] = _YieldOnce(binding.dispatcher, store_key, trap_ret)
-            cont.callback = _yield_continuation
-            cont.env = key
-            cont.finalizer = _yield_finalizer
+            # The native continuation of _lane.c suspends the call once.
+            binding.dispatcher.arm_yield(store_key, trap_ret, cont_ret)
             return
         if kind is not int and kind is not float and outcome is not None and isinstance(outcome, Generator):
             key = next(_keys)
@@ -711,45 +715,6 @@ class YieldAfter:
         self.value = value
 
 
-class _YieldOnce:
-    """Continuation state of a YieldAfter call (owned by `_YIELDS` until it finishes)."""
-
-    __slots__ = ("dispatcher", "store_key", "suspended", "trap_ret")
-
-    def __init__(self, dispatcher: Any, store_key: int, trap_ret: int) -> None:
-        self.dispatcher = dispatcher
-        self.store_key = store_key
-        self.trap_ret = trap_ret
-        self.suspended = False
-
-
-_YIELDS: dict[int, _YieldOnce] = {}
-
-
-@ffi.wasmtime_func_async_continuation_callback_t
-def _yield_continuation(env: Any) -> bool:
-    state = _YIELDS.get(env or 0)
-    if state is None:
-        return True
-    try:
-        if not state.suspended:
-            state.suspended = True
-            state.dispatcher.begin_yield(state.store_key)
-            return False
-        message = state.dispatcher.end_yield(state.store_key)
-        if message is not None:
-            set_trap(state.trap_ret, message)
-    except BaseException as exc:  # never unwind into Rust
-        set_trap(state.trap_ret, _callback_failure(exc, "at a scheduling point"))
-    _YIELDS.pop(env or 0, None)
-    return True
-
-
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _yield_finalizer(env: Any) -> None:
-    _YIELDS.pop(env or 0, None)
-
-
 def trap_request(message: str) -> _TrapRequest:
     """What a dispatcher returns from `invoke` to trap the calling thread at once."""
     return _TrapRequest(message)
@@ -789,6 +754,23 @@ def define_async_host(
         with _lock:
             _BINDINGS.pop(key, None)
         _check_error(err)
+
+
+def define_native_host(linker: wasmtime.Linker, module: str, name: str, params: tuple[ValType, ...],
+                       native: int) -> None:
+    """Define `module.name` as one of _lane.c's own host functions (`native`: _lane.HOST_*).
+
+    They run without Python: the instrumenter's preemption check and
+    scheduling point are the hottest host calls there are.
+    """
+    functype = wasmtime.FuncType([_valtype(t) for t in params], [])
+    mod = module.encode()
+    nm = name.encode()
+    callback = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_HOST), ffi.wasmtime_func_async_callback_t)
+    err = ffi.wasmtime_linker_define_async_func(linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(),
+                                                callback, native, _NO_FINALIZER)
+    del functype  # alive until after the call (see define_async_host)
+    _check_error(err)
 
 
 def _valtype(t: ValType) -> wasmtime.ValType:
@@ -842,7 +824,6 @@ def _epoch_callback(context, data, delta_ret, kind_ret):  # type: ignore[no-unty
     return 0
 
 
-_NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function pointer
 
 
 def install_epoch_callback(store: wasmtime.Store, key: int, first_deadline: int = 1) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 
 import wasmtime
 
-from . import capi
+from . import _lane, capi
+from .builtins import NATIVE_BUILTINS
 from .clock import RealClock, VirtualClock
 from .errors import ModuleError
 from .futex import FutexTable
@@ -44,7 +45,6 @@ from .threads import THREADS, GuestThread, ThreadState
 __all__ = ["EXIT_MARK", "ROUTER", "End", "Execution", "FutexWait", "program_linker", "trap_reason"]
 
 EXIT_MARK = "wasmconc: guest exited"
-_store_keys = itertools.count(1)
 
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
 MAX_TID = 0x1FFF_FFFF
@@ -139,23 +139,15 @@ class _Router:
             ex.host_failed(thread, hf, exc)
             return capi.trap_request(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
 
-    def begin_yield(self, store_key: int) -> None:
-        """A YieldAfter call suspends: the thread stays runnable, the scheduler decides."""
+    def arm_yield(self, store_key: int, trap_ret: int, continuation: int) -> None:
+        """A YieldAfter call suspends once: the thread stays runnable, the scheduler decides.
+
+        The native continuation traps instead of resuming if the thread is
+        being stopped meanwhile (its slot carries the kill message).
+        """
         thread = THREADS.get(store_key)
         if thread is not None:
-            # A preempt call ends a quantum: the thread is merely runnable, as
-            # after a fuel yield; every other yield is a scheduling point.
-            thread.wait = None if thread.preempting else _YIELD
-            thread.wake_result = WaitResult.READY
-
-    def end_yield(self, store_key: int) -> str | None:
-        """A YieldAfter call resumes; a message means: trap instead (the thread is being stopped)."""
-        thread = THREADS.get(store_key)
-        if thread is None:
-            return "wasmconc: guest thread is gone"
-        thread.wait = None
-        thread.preempting = False
-        return thread.kill_message
+            thread.slot.arm_yield(_lane.YIELD_SCHED, trap_ret, continuation)
 
     def resume(self, pending: Any) -> bool:
         if type(pending.gen) is not _GENERATOR:
@@ -206,7 +198,6 @@ class _Router:
 
 
 ROUTER = _Router()
-_YIELD = Yield()
 _GENERATOR: Any = type((lambda: (yield))())  # (Any: mypy must not narrow pending.gen by it)
 
 
@@ -239,6 +230,10 @@ class Execution:
         # A ModuleError raised on another OS thread (os mode), re-raised by the driver.
         self.load_error: ModuleError | None = None
         self.steps = 0
+        # The threads' native slots (_lane.c); `alone` answers its scheduling
+        # points when another thread is parked (deadlines and waits are Python's).
+        self.native = _lane.Exec(serial=settings.preempt is not Preempt.OS,
+                                 alone=lambda tid: self.alone(self.threads[tid]), exit_mark=EXIT_MARK)
         self.spawned_in_step = False
         self.on_spawn: Callable[[GuestThread], None] | None = None
         self.impls: dict[tuple[str, str], HostFunction] = {}
@@ -323,10 +318,11 @@ class Execution:
     def new_thread(self, start_arg: int | None) -> GuestThread:
         """Register a guest thread (main when start_arg is None); the driver starts it."""
         tid = 0 if start_arg is None else next(self._tids)
-        t = GuestThread(self, tid, next(_store_keys), start_arg)
+        t = GuestThread(self, tid, start_arg)
         t.call = _Call(t)
         with self.cond:
             self.threads[tid] = t
+            self.native.add(t.slot)
         THREADS[t.key] = t
         return t
 
@@ -460,6 +456,7 @@ class Execution:
         with self.cond:
             if self.end is None:
                 self.end = end
+                self.native.ended = True
             self.cond.notify_all()
 
     # -- teardown and reports --------------------------------------------------------
@@ -468,6 +465,7 @@ class Execution:
         """Drop the execution's native objects, after every thread has been closed."""
         for t in self.threads.values():
             THREADS.pop(t.key, None)
+        self.native.release()
         if self.instance_pre is not None:
             self.instance_pre.close()
             self.instance_pre = None
@@ -559,6 +557,10 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
         linker = wasmtime.Linker(program.engine)
         for imp in program.func_imports:
             if native_wasi and imp.module == WASI_P1:
+                continue
+            native = NATIVE_BUILTINS.get((imp.module, imp.name))
+            if native is not None:
+                capi.define_native_host(linker, imp.module, imp.name, imp.params, native)
                 continue
             capi.define_async_host(linker, imp.module, imp.name, imp.params, imp.results,
                                    (imp.module, imp.name), ROUTER)

@@ -9,10 +9,11 @@ decisions of the policy.
 
 from __future__ import annotations
 
+import os
 import time
 
-from ..schedulers.base import Policy, SwitchReason
-from . import capi
+from ..schedulers.base import NativePlan, Policy, SwitchReason
+from . import _lane, capi
 from .execution import Execution
 from .hostapi import Yield
 from .outcome import Status
@@ -31,10 +32,10 @@ _EXTERNAL_WAIT_SLICE_S = 0.05
 # are scheduling points anyway, so preempting it often would only cost time.
 # It still yields now and then so the step budget and the wall-clock
 # backstop are checked; its quantum counts as the slices it replaced.
-_SOLO_SLICES = 256
+_SOLO_SLICES = _lane.SOLO_SLICES
 # Epoch mode: counter units before the first look at the clock in a slice (the
-# thread then sizes its refills by its own speed, see GuestThread.extend_quantum).
-_EPOCH_CHECK = 50_000
+# thread then sizes its refills by its own speed, see GuestThread.begin_quantum).
+_EPOCH_CHECK = _lane.EPOCH_CHECK
 
 
 def run_serial(ex: Execution, policy: Policy) -> None:
@@ -80,14 +81,37 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     settings = ex.settings
     fuel = settings.preempt is Preempt.FUEL
     # Epoch mode on the counter: time slices of one tick; the thread reads the
-    # clock when its counter runs out (GuestThread.extend_quantum).
+    # clock when its counter runs out (the native preempt check, _lane.c).
     timed = not fuel and ex.program.engine_settings.counter
     tick_ns = int(settings.epoch_tick_ms * 1e6)
     max_steps = settings.max_steps
     threads = ex.threads
+    lane = _native_lane(ex, policy, wall_deadline, tick_ns)
     current: int | None = None
     reason = SwitchReason.START
     while ex.end is None:
+        if lane is not None:
+            # The common stretch (every live thread runnable) runs in C; it
+            # hands back the step it cannot finish, or the next step to take.
+            ex.spawned_in_step = False
+            lane.steps = ex.steps
+            lane.current = -1 if current is None else current
+            lane.reason = _REASON_CODES[reason]
+            lane.picks = 0
+            last = policy.native_last()  # type: ignore[attr-defined]
+            lane.rr_last = -1 if last is None else last
+            code = lane.run()
+            ex.steps = lane.steps
+            current = progress.current = None if lane.current < 0 else lane.current
+            policy.native_sync(lane.picks, None if lane.rr_last < 0 else lane.rr_last)  # type: ignore[attr-defined]
+            if code == _lane.RUN_POST_POLL:
+                t = threads[lane.last_tid]
+                finished = t.settle_poll(bool(lane.last_finished))
+                reason = _after_poll(ex, t, finished, bool(lane.last_solo), lane.last_began_ns, fuel, timed, tick_ns)
+                continue
+            reason = _REASONS[lane.reason]
+            if ex.end is not None:
+                break
         if wall_deadline is not None and time.monotonic() >= wall_deadline:
             # Checked first: threads sleeping in real time (epoch mode) must not outlast it.
             ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
@@ -111,6 +135,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         t = threads[tid]
         if t.state is ThreadState.NEW:
             t.start()
+        began_ns = 0
         if fuel:
             t.begin_quantum(settings.slice * _SOLO_SLICES if solo else policy.slice_for(tid))
         elif timed:
@@ -118,23 +143,67 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
         finished = t.poll()
-        if fuel:
-            used = t.fuel_used()
-            ex.clock.advance(used)
-            if solo:
-                ex.steps += max(0, used // settings.slice - 1)
-        elif timed and solo:
-            ex.steps += max(0, (time.monotonic_ns() - began_ns) // tick_ns - 1)  # the ticks it replaced
         current = progress.current = tid
-        if finished:
-            ex.thread_finished(t)
-            reason = SwitchReason.EXITED
-        elif t.wait is None:
-            reason = SwitchReason.PREEMPTED
-        elif isinstance(t.wait, Yield):
-            reason = SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
-        else:
-            reason = SwitchReason.BLOCKED
+        reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+
+
+def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began_ns: int, fuel: bool, timed: bool,
+                tick_ns: int) -> SwitchReason:
+    """The rest of a step after its poll: time and steps accounted, the reason for the next decision."""
+    if fuel:
+        used = t.fuel_used()
+        ex.clock.advance(used)
+        if solo:
+            ex.steps += max(0, used // ex.settings.slice - 1)  # the slices it replaced
+    elif timed and solo:
+        ex.steps += max(0, (time.monotonic_ns() - began_ns) // tick_ns - 1)  # the ticks it replaced
+    if finished:
+        ex.thread_finished(t)
+        return SwitchReason.EXITED
+    wait = t.wait
+    if wait is None:
+        if not t.yielded_at_scheduling_point:
+            return SwitchReason.PREEMPTED
+    elif not isinstance(wait, Yield):
+        return SwitchReason.BLOCKED
+    return SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
+
+
+# SwitchReason <-> the lane's reason codes (_lane.c's R_* enum, in this order).
+_REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
+            SwitchReason.SPAWNED, SwitchReason.EXITED)
+_REASON_CODES = {r: i for i, r in enumerate(_REASONS)}
+_NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
+# WASMCONC_NATIVE_LANE=0 keeps every step in Python (the reference the lane is tested against).
+LANE_ENABLED = os.environ.get("WASMCONC_NATIVE_LANE", "1") != "0"
+
+
+def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int) -> _lane.Lane | None:
+    """The native step loop for this execution, when its mode and policy have one."""
+    if not LANE_ENABLED or not ex.program.engine_settings.counter or ex.settings.preempt is Preempt.OS:
+        return None
+    plan_of = getattr(policy, "native_plan", None)
+    plan: NativePlan | None = plan_of() if plan_of is not None else None
+    if plan is None:
+        return None
+    settings = ex.settings
+    return _lane.Lane(
+        execution=ex.native,
+        fuel=settings.preempt is Preempt.FUEL,
+        slice=settings.slice,
+        tick_ns=max(1, tick_ns),
+        max_steps=-1 if settings.max_steps is None else settings.max_steps,
+        wall_deadline_ns=-1 if wall_deadline is None else int(wall_deadline * 1e9),
+        policy=_NATIVE_POLICIES[plan.kind],
+        policy_slice=plan.slice,
+        choice_bits=plan.choice_bits,
+        slice_bits=plan.slice_bits,
+        decisions=plan.decisions,
+        slices=plan.slices,
+        clock=ex.clock,
+        interrupted=capi._INTERRUPTED,
+        python_ran=capi.PYTHON_RAN,
+    )
 
 
 def _runnable(ex: Execution) -> list[int]:

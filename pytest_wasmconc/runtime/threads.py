@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import ctypes
 import enum
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
 from ..instrument.preempt import BUDGET_EXPORT
-from . import capi
+from . import _lane, capi
 from .errors import ModuleError
 from .hostapi import ValType, Wait, WaitResult
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
@@ -32,11 +31,6 @@ __all__ = ["THREADS", "GuestThread", "ThreadState"]
 THREADS: dict[int, GuestThread] = {}
 
 FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
-# Epoch mode's counter refills: at least this many units between two looks at
-# the clock, and at most this many (a guest whose speed changes abruptly still
-# looks again soon).
-_MIN_REFILL = 1_000
-_MAX_REFILL = 1 << 32
 
 
 def _resource_failure(failure: capi.NativeFailure) -> bool:
@@ -50,6 +44,9 @@ class ThreadState(enum.Enum):
     FINISHED = "finished"
 
 
+_STATE_CODES = {ThreadState.NEW: 0, ThreadState.RUNNABLE: 1, ThreadState.PARKED: 2, ThreadState.FINISHED: 3}
+
+
 class Phase(enum.Enum):
     INSTANTIATING = "instantiating"
     RUNNING = "running"
@@ -59,15 +56,18 @@ class Phase(enum.Enum):
 class GuestThread:
     """A guest thread and the native resources it owns."""
 
-    def __init__(self, execution: Execution, tid: int, key: int, start_arg: int | None) -> None:
+    def __init__(self, execution: Execution, tid: int, start_arg: int | None) -> None:
         self.execution = execution
         self.tid = tid
-        self.key = key
+        # The native half (_lane.c): what the hot path reads without Python.
+        # Its address is the store key, so a native host call finds it at once.
+        self.slot = _lane.Slot(tid=tid)
+        self.key: int = self.slot.address
         self.start_arg = start_arg  # None for main
-        self.state = ThreadState.NEW
+        self._state = ThreadState.NEW
         self.phase = Phase.INSTANTIATING
         self.store: wasmtime.Store | None = None
-        self.future: capi.CallFuture | None = None
+        self._future: capi.CallFuture | None = None
         self._raw_instance: Any = None
         self.memory: Any = NoMemory()
         # The wait in progress: set when a host call parks, cleared on resume.
@@ -75,28 +75,54 @@ class GuestThread:
         self.wake_result = WaitResult.READY
         self.deadline_ns: int | None = None
         self.waiter: Any = None  # futex.Waiter while parked on an address
-        # Set to make the next resume (or epoch check) trap, to end the
-        # thread and capture its backtrace.
-        self.kill_message: str | None = None
+        self._kill_message: str | None = None
         self.failure: capi.NativeFailure | None = None
         self.frames: list[str] = []
         self.ended_by: str | None = None
         self.call: Any = None  # the HostCall object host functions receive
         self._fuel_out = ctypes.c_uint64()
-        # Counter mode (instrument/preempt.py): the instance's exported
-        # counter, once instantiated, and what the current quantum granted.
+        # Counter mode (instrument/preempt.py): the slot holds the instance's
+        # exported counter once instantiated, and what the quantum granted.
         self._counter_mode = execution.program.engine_settings.counter
-        self._budget: capi.I64Global | None = None
-        self._granted = 0
-        # Set by the `wasmconc.preempt` import: this yield ends a quantum (not a scheduling point).
-        self.preempting = False
-        # Epoch mode: when the current time slice ends, and when the counter
-        # was last filled (time.monotonic_ns).
-        self.slice_end_ns: int | None = None
-        self._filled_ns = 0
         # Splices host frames (user host functions, their calls back into the
         # guest) into the wasm backtrace when it is captured (userimports.py).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
+
+    # -- state the native slot mirrors ----------------------------------------
+
+    @property
+    def state(self) -> ThreadState:
+        return self._state
+
+    @state.setter
+    def state(self, value: ThreadState) -> None:
+        self._state = value
+        self.slot.state = _STATE_CODES[value]
+
+    @property
+    def future(self) -> capi.CallFuture | None:
+        return self._future
+
+    @future.setter
+    def future(self, value: capi.CallFuture | None) -> None:
+        self._future = value
+        self.slot.future = value.native_address() if value is not None else 0
+
+    @property
+    def kill_message(self) -> str | None:
+        """Set to make the next check (resume, scheduling point, epoch) trap, to end the
+        thread and capture its backtrace."""
+        return self._kill_message
+
+    @kill_message.setter
+    def kill_message(self, value: str | None) -> None:
+        self._kill_message = value
+        self.slot.set_kill(value)
+
+    @property
+    def yielded_at_scheduling_point(self) -> bool:
+        """The last poll stopped at a scheduling point (not at the end of a quantum)."""
+        return self.slot.yield_kind == _lane.YIELD_SCHED
 
     @property
     def is_main(self) -> bool:
@@ -153,54 +179,44 @@ class GuestThread:
 
     def begin_quantum(self, fuel: int, slice_end_ns: int | None = None) -> None:
         """Give the next poll exactly `fuel` units before it yields (fuel mode), or
-        until `slice_end_ns`, checked each time `fuel` units are spent (epoch mode)."""
+        until `slice_end_ns`, checked each time `fuel` units are spent (epoch mode).
+
+        In epoch mode the preempt check (native, _lane.c) refills the counter
+        while the slice has time left, sized by how fast the last refill was
+        spent: a thread looks at the clock a few times per slice whatever its
+        instruction mix.
+        """
         assert self.store is not None
-        self.slice_end_ns = slice_end_ns
-        if slice_end_ns is not None:
-            self._filled_ns = time.monotonic_ns()
         if self._counter_mode:
-            budget = self._budget
-            if budget is not None:  # before instantiation ends, the start function uses the initial budget
-                budget.set(fuel)
-                self._granted = fuel
+            self.slot.begin_quantum(fuel, -1 if slice_end_ns is None else slice_end_ns)
             return
         capi.begin_fuel_quantum(self.store._context(), fuel, FUEL_RESERVE)
-
-    def extend_quantum(self, now_ns: int) -> bool:
-        """Epoch mode, inside the thread's own preempt call with time left in its
-        slice: refill the counter for about the time that is left. False if it cannot.
-
-        The refill is sized by how fast the last one was spent, so a thread
-        looks at the clock a few times per slice whatever its instruction mix
-        (each look is a host call: looking every few microseconds would cost
-        more than the checks themselves).
-        """
-        budget = self._budget
-        if budget is None or self.slice_end_ns is None:
-            return False
-        spent_ns = max(1, now_ns - self._filled_ns)
-        left_ns = self.slice_end_ns - now_ns
-        refill = min(max(self._granted * left_ns // spent_ns, _MIN_REFILL), _MAX_REFILL)
-        self._granted = refill
-        self._filled_ns = now_ns
-        budget.set(refill)
-        return True
 
     def fuel_used(self) -> int:
         """Fuel consumed since the last `begin_quantum` (fuel mode)."""
         if self.store is None:
             return 0
         if self._counter_mode:
-            budget = self._budget
-            return 0 if budget is None else self._granted - budget.get()
+            return int(self.slot.fuel_used())
         return FUEL_RESERVE - capi.fuel_remaining(self.store._context(), self._fuel_out)
 
     def poll(self) -> bool:
         """Poll the current future; True when the thread has finished for good."""
         fut = self.future
         assert fut is not None
-        if not fut.poll():
+        return self._after_poll(fut.poll())
+
+    def settle_poll(self, finished: bool) -> bool:
+        """`poll` for a poll the native lane made: its outcome, then the same bookkeeping."""
+        fut = self.future
+        assert fut is not None
+        return self._after_poll(fut.settle(finished))
+
+    def _after_poll(self, finished: bool) -> bool:
+        if not finished:
             return False
+        fut = self.future
+        assert fut is not None
         if fut.failure is not None:
             failure = fut.failure
             if self.phase is Phase.INSTANTIATING and _resource_failure(failure) and self.kill_message is None:
@@ -226,8 +242,7 @@ class GuestThread:
         if self._counter_mode:
             counter = capi.instance_export(self.store, self._raw_instance, BUDGET_EXPORT)
             if isinstance(counter, wasmtime.Global):  # absent: the module defines no function
-                self._budget = capi.I64Global(counter, capi.store_context(self.store))
-                self._granted = self._budget.get()  # nothing used yet
+                self.slot.set_budget(capi.store_context(self.store), capi.global_bytes(counter))
         if self.is_main:
             func = capi.instance_export(self.store, self._raw_instance, "_start")
             args: list[tuple[ValType, int | float]] = []
@@ -265,7 +280,7 @@ class GuestThread:
             store.close()
         self.memory = NoMemory()
         self._raw_instance = None
-        self._budget = None
+        self.slot.clear_budget()
         THREADS.pop(self.key, None)
 
     # -- reports -----------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
+__all__ = ["NativePlan", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
 
 
 class PolicyError(Exception):
@@ -74,3 +74,22 @@ class Policy(Protocol):
     def describe(self) -> dict[str, Any]:
         """Policy-specific state worth printing in a report (JSON-serialisable)."""
         ...
+
+
+@dataclass(frozen=True)
+class NativePlan:
+    """How the runtime's native step loop (runtime/_lane.c) answers for a policy.
+
+    A policy that offers one (`native_plan()`) also has `native_last()` and
+    `native_sync(picks, last)`: the loop starts from the policy's state and
+    hands back how far it moved it. The loop draws from the policy's own
+    random streams, the way `randrange` does, so a seed names the same
+    schedule with the loop or without it.
+    """
+
+    kind: str  # "rr" or "random"
+    slice: int  # rr: the quantum; random: this execution's mean quantum
+    choice_bits: Any = None  # random: the thread-choice stream's getrandbits
+    slice_bits: Any = None  # random: the slice stream's getrandbits
+    decisions: list[int] | None = None  # Recording's lists, appended to by the loop
+    slices: list[int] | None = None

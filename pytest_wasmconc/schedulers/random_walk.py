@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._common import random_slice, require_positive, stream
-from .base import PolicyConfig, SwitchReason
+from .base import NativePlan, PolicyConfig, SwitchReason
 
 __all__ = ["RandomWalk"]
 
@@ -75,3 +75,13 @@ class RandomWalk:
 
     def describe(self) -> dict[str, Any]:
         return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions}
+
+    # The native step loop (see NativePlan) draws from these same streams.
+    def native_plan(self) -> NativePlan:
+        return NativePlan("random", self._scale, self._choice_rng.getrandbits, self._slice_rng.getrandbits)
+
+    def native_last(self) -> int | None:
+        return None
+
+    def native_sync(self, picks: int, last: int | None) -> None:
+        self._decisions += picks

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from .base import Policy, PolicyConfig, SwitchReason
+from .base import NativePlan, Policy, PolicyConfig, SwitchReason
 
 __all__ = ["Recording"]
 
@@ -49,6 +49,20 @@ class Recording:
         description = dict(self.policy.describe())
         description["recorded"] = {"decisions": len(self.decisions), "slices": len(self.slices)}
         return description
+
+    def native_plan(self) -> NativePlan | None:
+        """The wrapped policy's plan, recording into this execution's lists."""
+        plan_of = getattr(self.policy, "native_plan", None)
+        plan: NativePlan | None = plan_of() if plan_of is not None else None
+        if plan is None:
+            return None
+        return dataclasses.replace(plan, decisions=self.decisions, slices=self.slices)
+
+    def native_last(self) -> int | None:
+        return self.policy.native_last()  # type: ignore[attr-defined, no-any-return]
+
+    def native_sync(self, picks: int, last: int | None) -> None:
+        self.policy.native_sync(picks, last)  # type: ignore[attr-defined]
 
     def replay_config(self, base: PolicyConfig | None = None) -> PolicyConfig:
         """A config for the "replay" policy that reproduces the current execution."""

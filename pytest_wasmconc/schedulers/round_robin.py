@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._common import require_positive
-from .base import PolicyConfig, SwitchReason
+from .base import NativePlan, PolicyConfig, SwitchReason
 
 __all__ = ["RoundRobin"]
 
@@ -60,3 +60,13 @@ class RoundRobin:
 
     def describe(self) -> dict[str, Any]:
         return {"slice": self._slice}
+
+    # The native step loop (see NativePlan) runs this same queue.
+    def native_plan(self) -> NativePlan:
+        return NativePlan("rr", self._slice)
+
+    def native_last(self) -> int | None:
+        return self._last
+
+    def native_sync(self, picks: int, last: int | None) -> None:
+        self._last = last

@@ -1,0 +1,61 @@
+# Types of the native hot path (_lane.c); see that file for what each does.
+from collections.abc import Callable
+from typing import Any
+
+NATIVE_HOST: int
+YIELD_CONTINUATION: int
+HOST_PREEMPT: int
+HOST_SCHED_POINT: int
+YIELD_QUANTUM: int
+YIELD_SCHED: int
+POLICY_RR: int
+POLICY_RANDOM: int
+RUN_PYTHON_STEP: int
+RUN_POST_POLL: int
+SOLO_SLICES: int
+EPOCH_CHECK: int
+
+def init(future_poll: int, context_get_data: int, caller_context: int, global_get: int, global_set: int,
+         trap_new: int, error_delete: int, /) -> None: ...
+
+class Slot:
+    tid: int
+    state: int
+    yield_kind: int
+    future: int
+    @property
+    def address(self) -> int: ...
+    @property
+    def granted(self) -> int: ...
+    @property
+    def slice_end_ns(self) -> int: ...
+    def __init__(self, tid: int) -> None: ...
+    def set_kill(self, message: str | None, /) -> None: ...
+    def set_budget(self, context: int, global_handle: bytes, /) -> None: ...
+    def clear_budget(self) -> None: ...
+    def begin_quantum(self, fuel: int, slice_end_ns: int, /) -> None: ...
+    def extend_quantum(self, now_ns: int, /) -> bool: ...
+    def fuel_used(self) -> int: ...
+    def arm_yield(self, kind: int, trap_ret: int, continuation: int, /) -> None: ...
+
+class Exec:
+    ended: int
+    def __init__(self, serial: bool, alone: Callable[[int], bool], exit_mark: str) -> None: ...
+    def add(self, slot: Slot, /) -> None: ...
+    def release(self) -> None: ...
+
+class Lane:
+    steps: int
+    current: int
+    reason: int
+    rr_last: int
+    picks: int
+    wall_deadline_ns: int
+    last_tid: int
+    last_solo: int
+    last_finished: int
+    last_began_ns: int
+    def __init__(self, execution: Exec, fuel: bool, slice: int, tick_ns: int, max_steps: int, wall_deadline_ns: int,
+                 policy: int, policy_slice: int, choice_bits: Any, slice_bits: Any, decisions: list[int] | None,
+                 slices: list[int] | None, clock: Any, interrupted: list[bool], python_ran: list[bool]) -> None: ...
+    def run(self) -> int: ...
