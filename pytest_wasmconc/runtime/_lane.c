@@ -13,9 +13,12 @@
  *    `wasmconc.sched_point`, with a C continuation that suspends a call once.
  *    Python's YieldAfter results use the same continuation.
  *  - `Lane.run`: the serial driver's step loop for the common stretch, every
- *    live thread runnable and the policy round-robin or random. It returns to
- *    Python at anything else: a Python host call during a poll, a finished
- *    future, a parked or new thread, the end, the step budget, the deadline.
+ *    live thread runnable (or blocked on a futex only Python code can wake)
+ *    and the policy round-robin or random. It returns to Python at anything
+ *    else: a finished future, a new, woken or otherwise parked thread, the
+ *    end, the step budget, the deadline, Ctrl-C. Python host calls made
+ *    during its polls run as usual; what they change that the loop depends
+ *    on is mirrored into the slots and the exec (state, waits, spawns, end).
  *
  * Exactness: every step taken here is the step runtime/serial.py would take,
  * and the policies draw from the same Python random streams (getrandbits,
@@ -80,6 +83,7 @@ typedef struct {
     Py_ssize_t nslots, capacity;
     int serial;
     int ended;                  /* Execution.end is set */
+    int spawned;                /* Execution.spawned_in_step */
     PyObject *alone;            /* callable(tid) -> bool, asked when other threads are parked */
     char *exit_mark;
 } ExecObject;
@@ -90,6 +94,8 @@ typedef struct SlotObject {
     ExecObject *exec;           /* borrowed: the exec holds the slot */
     int tid;
     int state;
+    int blocked;                /* parked until Python code wakes it (a futex wait, no timeout, not woken) */
+    int wait_kind;              /* GuestThread.wait: 0 none, 1 a Yield, 2 any other wait */
     void *future;
     /* the preemption counter (counter mode), once the instance exists */
     int has_budget;
@@ -186,18 +192,19 @@ static void arm(SlotObject *s, int kind, void **trap_ret, wt_cont *cont) {
 }
 
 /* Execution.alone for the caller: 1 alone, 0 not, -1 unknown without Python
- * (another thread is parked: its deadline and wait decide). */
+ * (another thread is parked on something else: its deadline and wait decide). */
 static int alone_native(ExecObject *e, SlotObject *self) {
-    int parked = 0;
+    int unknown = 0;
     for (Py_ssize_t i = 0; i < e->nslots; i++) {
         SlotObject *o = e->slots[i];
         if (o == self || o->state == ST_FINISHED)
             continue;
         if (o->state != ST_PARKED)
             return 0;
-        parked = 1;
+        if (!o->blocked)
+            unknown = 1;
     }
-    return parked ? -1 : 1;
+    return unknown ? -1 : 1;
 }
 
 static int alone_python(ExecObject *e, SlotObject *s) {
@@ -386,6 +393,8 @@ static PyMethodDef slot_methods[] = {
 static PyMemberDef slot_members[] = {
     {"tid", T_INT, offsetof(SlotObject, tid), READONLY, NULL},
     {"state", T_INT, offsetof(SlotObject, state), 0, "0 new, 1 runnable, 2 parked, 3 finished"},
+    {"blocked", T_INT, offsetof(SlotObject, blocked), 0, "parked until Python code wakes it"},
+    {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait"},
     {"yield_kind", T_INT, offsetof(SlotObject, yield_kind), 0, "0 none, 1 quantum end, 2 scheduling point"},
     {"granted", T_LONGLONG, offsetof(SlotObject, granted), READONLY, NULL},
     {"slice_end_ns", T_LONGLONG, offsetof(SlotObject, slice_end_ns), READONLY, NULL},
@@ -501,6 +510,7 @@ static PyMethodDef exec_methods[] = {
 
 static PyMemberDef exec_members[] = {
     {"ended", T_INT, offsetof(ExecObject, ended), 0, "the execution has an end"},
+    {"spawned", T_INT, offsetof(ExecObject, spawned), 0, "a thread was spawned in this step"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -531,8 +541,7 @@ typedef struct {
     PyObject *choice_bits, *slice_bits; /* random: the streams' getrandbits */
     PyObject *decisions, *slices;       /* Recording's lists, or None */
     PyObject *clock;            /* VirtualClock (fuel mode) */
-    PyObject *interrupted;      /* capi's one-item flags: Ctrl-C seen, */
-    PyObject *python_ran;       /* and a Python callback ran during the poll */
+    PyObject *interrupted;      /* capi's one-item flag: Ctrl-C seen */
     /* in and out of run() */
     long long steps;
     int current, reason, rr_last;
@@ -546,15 +555,15 @@ static PyObject *str_now;
 static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"execution", "fuel", "slice", "tick_ns", "max_steps", "wall_deadline_ns", "policy",
                             "policy_slice", "choice_bits", "slice_bits", "decisions", "slices", "clock", "interrupted",
-                            "python_ran", NULL};
-    PyObject *exec, *choice, *slicebits, *decisions, *slices, *clock, *interrupted, *python_ran;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOOO!O!", names, &ExecType, &exec, &self->fuel,
+                            NULL};
+    PyObject *exec, *choice, *slicebits, *decisions, *slices, *clock, *interrupted;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOOO!", names, &ExecType, &exec, &self->fuel,
                                      &self->slice, &self->tick_ns, &self->max_steps, &self->wall_deadline_ns,
                                      &self->policy, &self->policy_slice, &choice, &slicebits, &decisions, &slices,
-                                     &clock, &PyList_Type, &interrupted, &PyList_Type, &python_ran))
+                                     &clock, &PyList_Type, &interrupted))
         return -1;
-    if (PyList_GET_SIZE(interrupted) != 1 || PyList_GET_SIZE(python_ran) != 1) {
-        PyErr_SetString(PyExc_ValueError, "interrupted and python_ran must be one-item lists");
+    if (PyList_GET_SIZE(interrupted) != 1) {
+        PyErr_SetString(PyExc_ValueError, "interrupted must be a one-item list");
         return -1;
     }
     if (self->policy != POLICY_RR && self->policy != POLICY_RANDOM) {
@@ -572,7 +581,6 @@ static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     Py_XSETREF(self->slices, Py_NewRef(slices));
     Py_XSETREF(self->clock, Py_NewRef(clock));
     Py_XSETREF(self->interrupted, Py_NewRef(interrupted));
-    Py_XSETREF(self->python_ran, Py_NewRef(python_ran));
     self->current = -1;
     self->rr_last = -1;
     return 0;
@@ -586,7 +594,6 @@ static int lane_clear(LaneObject *self) {
     Py_CLEAR(self->slices);
     Py_CLEAR(self->clock);
     Py_CLEAR(self->interrupted);
-    Py_CLEAR(self->python_ran);
     return 0;
 }
 
@@ -598,7 +605,6 @@ static int lane_traverse(LaneObject *self, visitproc visit, void *arg) {
     Py_VISIT(self->slices);
     Py_VISIT(self->clock);
     Py_VISIT(self->interrupted);
-    Py_VISIT(self->python_ran);
     return 0;
 }
 
@@ -726,11 +732,13 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             break;
         if (L->wall_deadline_ns >= 0 && monotonic_ns() >= L->wall_deadline_ns)
             break;
+        /* serial._runnable: while no Python code runs, a blocked thread stays
+         * parked; any other parked or new thread needs Python to decide */
         Py_ssize_t n = 0;
         int eligible = 1;
         for (Py_ssize_t i = 0; i < e->nslots; i++) {
             SlotObject *s = e->slots[i];
-            if (s->state == ST_FINISHED)
+            if (s->state == ST_FINISHED || (s->state == ST_PARKED && s->blocked))
                 continue;
             if (s->state != ST_RUNNABLE || s->future == NULL) {
                 eligible = 0;
@@ -743,7 +751,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
         if (L->max_steps >= 0 && L->steps >= L->max_steps)
             break;
         L->steps++;
-        int solo = n == 1;
+        int solo = n == 1; /* Execution.alone: every other live thread is blocked */
         SlotObject *t = run[0];
         if (!solo) {
             int tid = pick(L, run, n, L->current);
@@ -765,15 +773,14 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             if (begin_quantum(t, EPOCH_CHECK, began + L->tick_ns * (solo ? SOLO_SLICES : 1)) < 0)
                 goto counter_fail;
         }
-        if (PyList_SetItem(L->python_ran, 0, Py_NewRef(Py_False)) < 0)
-            goto fail;
+        e->spawned = 0;
         bool finished;
         Py_BEGIN_ALLOW_THREADS
         finished = p_future_poll(t->future);
         Py_END_ALLOW_THREADS
         L->current = t->tid;
-        if (finished || PyList_GET_ITEM(L->python_ran, 0) != Py_False || PyList_GET_ITEM(L->interrupted, 0) != Py_False) {
-            /* Python finishes this step: the future's outcome, or what a Python host call changed */
+        if (finished || PyList_GET_ITEM(L->interrupted, 0) != Py_False) {
+            /* Python finishes this step: the future's outcome (or the interrupt) */
             L->last_tid = t->tid;
             L->last_solo = solo;
             L->last_began_ns = began;
@@ -794,7 +801,14 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             if (ticks > 1)
                 L->steps += ticks - 1;
         }
-        L->reason = t->yield_kind == YIELD_SCHED ? R_YIELDED : R_PREEMPTED;
+        /* serial._after_poll's reason: Python host calls may have run during
+         * the poll; what they changed is mirrored in the slots and the exec */
+        if (t->wait_kind == 2)
+            L->reason = R_BLOCKED;
+        else if (t->wait_kind == 1 || t->yield_kind == YIELD_SCHED)
+            L->reason = e->spawned ? R_SPAWNED : R_YIELDED;
+        else
+            L->reason = R_PREEMPTED;
         if (PyErr_CheckSignals() < 0)
             goto fail;
         if (PyList_GET_ITEM(L->interrupted, 0) != Py_False)

@@ -21,6 +21,8 @@ def init(future_poll: int, context_get_data: int, caller_context: int, global_ge
 class Slot:
     tid: int
     state: int
+    blocked: int
+    wait_kind: int
     yield_kind: int
     future: int
     @property
@@ -40,6 +42,7 @@ class Slot:
 
 class Exec:
     ended: int
+    spawned: int
     def __init__(self, serial: bool, alone: Callable[[int], bool], exit_mark: str) -> None: ...
     def add(self, slot: Slot, /) -> None: ...
     def release(self) -> None: ...
@@ -57,5 +60,5 @@ class Lane:
     last_began_ns: int
     def __init__(self, execution: Exec, fuel: bool, slice: int, tick_ns: int, max_steps: int, wall_deadline_ns: int,
                  policy: int, policy_slice: int, choice_bits: Any, slice_bits: Any, decisions: list[int] | None,
-                 slices: list[int] | None, clock: Any, interrupted: list[bool], python_ran: list[bool]) -> None: ...
+                 slices: list[int] | None, clock: Any, interrupted: list[bool]) -> None: ...
     def run(self) -> int: ...

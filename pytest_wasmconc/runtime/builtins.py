@@ -93,6 +93,8 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         if not getattr(mem, "shared", False):
             return 0
         woken = ex.futex.wake(ea, count)
+        for w in woken:
+            w.thread.slot.blocked = 0  # ready now: serial._runnable makes it runnable
         if woken:
             ex.poke()
             if serial:

@@ -137,10 +137,6 @@ _VALKIND = {ValType.I32: _I32, ValType.I64: _I64, ValType.F32: _F32, ValType.F64
 # scheduler's side, so the run stops cleanly (futures and stores released).
 _INTERRUPTED = [False]
 INTERRUPT_MESSAGE = "wasmconc: interrupted"
-# Raised by every callback that runs Python during a poll: the native lane
-# (_lane.c) hands the step back to Python after such a poll, since Python code
-# may have changed anything (thread states, the clock, the end).
-PYTHON_RAN = [False]
 
 
 @contextlib.contextmanager
@@ -619,7 +615,6 @@ def _done_continuation(env: Any) -> bool:
 
 @ffi.wasmtime_func_async_continuation_callback_t
 def _pending_continuation(env: Any) -> bool:
-    PYTHON_RAN[0] = True
     pending = _PENDING.get(env or 0)
     if pending is None:  # already finished; Wasmtime will not ask again
         return True
@@ -659,7 +654,6 @@ _Continuation = ffi.wasmtime_async_continuation_t
 
 @_host_callback_t
 def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont_ret):  # type: ignore[no-untyped-def]
-    PYTHON_RAN[0] = True
     binding = _BINDINGS[env or 0]
     cont: Any = _Continuation.from_address(cont_ret)
     try:

@@ -234,7 +234,6 @@ class Execution:
         # points when another thread is parked (deadlines and waits are Python's).
         self.native = _lane.Exec(serial=settings.preempt is not Preempt.OS,
                                  alone=lambda tid: self.alone(self.threads[tid]), exit_mark=EXIT_MARK)
-        self.spawned_in_step = False
         self.on_spawn: Callable[[GuestThread], None] | None = None
         self.impls: dict[tuple[str, str], HostFunction] = {}
         self.shared_memory: wasmtime.SharedMemory | None = None
@@ -338,6 +337,15 @@ class Execution:
             self.on_spawn(t)
         return t.tid
 
+    @property
+    def spawned_in_step(self) -> bool:
+        """A thread was spawned during the current step (kept natively: the lane resets it)."""
+        return bool(self.native.spawned)
+
+    @spawned_in_step.setter
+    def spawned_in_step(self, value: bool) -> None:
+        self.native.spawned = int(value)
+
     def live_threads(self) -> list[GuestThread]:
         return [t for t in self.threads.values() if t.state is not ThreadState.FINISHED]
 
@@ -358,6 +366,10 @@ class Execution:
                 thread.waiter = wait.waiter
         with self.cond:
             thread.state = ThreadState.PARKED
+            # Only a notify (Python code) can wake it: the native lane and
+            # scheduling points may treat it as blocked until then.
+            thread.slot.blocked = int(isinstance(wait, FutexWait) and thread.deadline_ns is None and not wait.external
+                                      and not wait.ready())
 
     def try_wake(self, thread: GuestThread, now_ns: int) -> bool:
         """If `thread`'s wait is satisfied or timed out, make it runnable. Caller holds `cond` in OS mode."""

@@ -93,7 +93,6 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         if lane is not None:
             # The common stretch (every live thread runnable) runs in C; it
             # hands back the step it cannot finish, or the next step to take.
-            ex.spawned_in_step = False
             lane.steps = ex.steps
             lane.current = -1 if current is None else current
             lane.reason = _REASON_CODES[reason]
@@ -202,7 +201,6 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         slices=plan.slices,
         clock=ex.clock,
         interrupted=capi._INTERRUPTED,
-        python_ran=capi.PYTHON_RAN,
     )
 
 

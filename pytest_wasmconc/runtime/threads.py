@@ -19,7 +19,7 @@ import wasmtime
 from ..instrument.preempt import BUDGET_EXPORT
 from . import _lane, capi
 from .errors import ModuleError
-from .hostapi import ValType, Wait, WaitResult
+from .hostapi import ValType, Wait, WaitResult, Yield
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 
 if TYPE_CHECKING:
@@ -70,8 +70,7 @@ class GuestThread:
         self._future: capi.CallFuture | None = None
         self._raw_instance: Any = None
         self.memory: Any = NoMemory()
-        # The wait in progress: set when a host call parks, cleared on resume.
-        self.wait: Wait | None = None
+        self._wait: Wait | None = None
         self.wake_result = WaitResult.READY
         self.deadline_ns: int | None = None
         self.waiter: Any = None  # futex.Waiter while parked on an address
@@ -97,7 +96,20 @@ class GuestThread:
     @state.setter
     def state(self, value: ThreadState) -> None:
         self._state = value
-        self.slot.state = _STATE_CODES[value]
+        slot = self.slot
+        slot.state = _STATE_CODES[value]
+        if value is not ThreadState.PARKED:
+            slot.blocked = 0
+
+    @property
+    def wait(self) -> Wait | None:
+        """The wait in progress: set when a host call parks, cleared on resume."""
+        return self._wait
+
+    @wait.setter
+    def wait(self, value: Wait | None) -> None:
+        self._wait = value
+        self.slot.wait_kind = 0 if value is None else 1 if isinstance(value, Yield) else 2
 
     @property
     def future(self) -> capi.CallFuture | None:

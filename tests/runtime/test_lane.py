@@ -1,0 +1,140 @@
+"""The native lane (runtime/_lane.c) takes exactly the steps the Python driver takes.
+
+Each guest runs twice per (policy, seed): with the lane, and with every step in
+Python (serial.LANE_ENABLED off, the reference). Same decisions, same slices,
+same step count, same output, same report: a seed names one schedule either
+way, and a token recorded with the lane replays without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_wasmconc.runtime import GuestIO, ModuleError, Preempt, Runner, RunSettings, Status
+from pytest_wasmconc.runtime import serial
+from pytest_wasmconc.runtime.outcome import Outcome
+
+GUESTS = Path(__file__).resolve().parents[2] / "guests"
+
+# Core-module guests that need no user host functions, with the arguments that
+# make them do something concurrent (dirs: the preopened data folder).
+CORPUS: list[tuple[str, list[str]]] = [
+    ("c/mutex_counter.wasm", ["10"]),
+    ("c/lost_update.wasm", []),
+    ("c/producer_consumer.wasm", ["50", "3"]),
+    ("c/pthread_selftest.wasm", []),
+    ("c/philosophers.wasm", []),
+    ("c/lock_order.wasm", []),
+    ("c/trylock_backoff.wasm", []),
+    ("c/many_threads.wasm", []),
+    ("c/many_writers.wasm", ["3", "4"]),
+    ("c/worker_exit.wasm", []),
+    ("c/fault_under_load.wasm", []),
+    ("c/thread_file.wasm", []),
+    ("zig/zig_threads.wasm", []),
+    ("wat/deadlock_forever.wasm", []),
+    ("wat/spin_forever.wasm", []),
+    ("wat/trap_worker_main_waiting.wasm", []),
+    ("wat/exit_worker_procexit_main_busy.wasm", []),
+    ("wat/own_memory_threads.wasm", []),
+    ("wasi/clock_random.wasm", []),
+    ("wasi/sleep10_threads.wasm", []),
+]
+
+
+class _CountingLane:
+    """Wraps a lane to count the steps it took itself (so the comparison is not Python against Python)."""
+
+    taken = 0
+
+    def __init__(self, lane: Any) -> None:
+        object.__setattr__(self, "_lane", lane)
+
+    def run(self) -> int:
+        before = self._lane.steps
+        code = self._lane.run()
+        _CountingLane.taken += self._lane.steps - before
+        return code  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lane, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._lane, name, value)
+
+
+@pytest.fixture
+def lane_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_CountingLane]]:
+    make = serial._native_lane
+    monkeypatch.setattr(serial, "_native_lane", lambda *a: (lambda lane: lane and _CountingLane(lane))(make(*a)))
+    _CountingLane.taken = 0
+    yield _CountingLane
+
+
+def _run(guest: str, args: list[str], settings: RunSettings, lane: bool, monkeypatch: pytest.MonkeyPatch) -> Outcome:
+    monkeypatch.setattr(serial, "LANE_ENABLED", lane)
+    io = GuestIO(args=args, dirs=[(str(GUESTS / "data"), ".")])
+    return Runner(settings).run(GUESTS / guest, io)
+
+
+def _observable(o: Outcome) -> tuple[Any, ...]:
+    return (o.status, o.exit_code, o.stdout_bytes, o.stderr_bytes, o.steps, o.decisions, o.slices, o.trap_thread,
+            o.trap_message, o.report)
+
+
+@pytest.mark.parametrize("guest,args", CORPUS, ids=[g for g, _ in CORPUS])
+@pytest.mark.parametrize("policy", ["rr", "random"])
+def test_lane_and_python_driver_take_the_same_steps(guest: str, args: list[str], policy: str,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    lane_steps: type[_CountingLane]) -> None:
+    for seed in (0, 1, 2):
+        settings = RunSettings(preempt=Preempt.FUEL, policy=policy, seed=seed, max_steps=3_000, slice=500,
+                               timeout=60)
+        try:
+            reference = _run(guest, args, settings, False, monkeypatch)
+        except ModuleError as exc:
+            with pytest.raises(ModuleError, match=str(exc)[:40]):
+                _run(guest, args, settings, True, monkeypatch)
+            continue
+        with_lane = _run(guest, args, settings, True, monkeypatch)
+        assert _observable(with_lane) == _observable(reference), f"seed {seed}"
+    # Only guests with a stretch where every thread is runnable give the lane steps;
+    # the two-thread counters must.
+    if guest in ("c/mutex_counter.wasm", "c/lost_update.wasm", "zig/zig_threads.wasm"):
+        assert lane_steps.taken > 0
+
+
+def test_the_lane_takes_most_steps_of_a_contended_counter(monkeypatch: pytest.MonkeyPatch,
+                                                          lane_steps: type[_CountingLane]) -> None:
+    o = _run("c/mutex_counter.wasm", ["10"], RunSettings(seed=5), True, monkeypatch)
+    assert o.exit_code == 0, o.report
+    assert lane_steps.taken > o.steps // 2, (lane_steps.taken, o.steps)
+
+
+def test_a_schedule_recorded_with_the_lane_replays_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = _run("c/lost_update.wasm", [], RunSettings(seed=11, slice=300), True, monkeypatch)
+    assert recorded.token
+    monkeypatch.setattr(serial, "LANE_ENABLED", False)
+    replayed = Runner(RunSettings()).replay(GUESTS / "c" / "lost_update.wasm", recorded.token,
+                                            GuestIO())
+    assert (replayed.stdout, replayed.decisions, replayed.steps) == (recorded.stdout, recorded.decisions,
+                                                                     recorded.steps)
+
+
+@pytest.mark.parametrize("policy", ["rr", "random"])
+def test_epoch_mode_through_the_lane_runs_guests_to_their_end(policy: str, monkeypatch: pytest.MonkeyPatch,
+                                                              lane_steps: type[_CountingLane]) -> None:
+    o = _run("c/mutex_counter.wasm", ["20"], RunSettings(preempt=Preempt.EPOCH, policy=policy, timeout=60), True,
+             monkeypatch)
+    assert (o.status, o.exit_code, o.stdout) == (Status.EXITED, 0, "counter=40\n"), o.report
+    assert lane_steps.taken > 0
+
+
+def test_a_deadlock_found_inside_the_lane_reports_every_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    o = _run("wat/deadlock_forever.wasm", [], RunSettings(seed=3), True, monkeypatch)
+    assert o.status is Status.DEADLOCK, o.report
+    assert len(o.threads) >= 2 and all(t.frames for t in o.threads), o.report
