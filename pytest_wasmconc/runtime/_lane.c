@@ -13,10 +13,11 @@
  *    `wasmconc.sched_point`, with a C continuation that suspends a call once.
  *    Python's YieldAfter results use the same continuation.
  *  - `Lane.run`: the serial driver's step loop for the common stretch, every
- *    live thread runnable (or blocked on a futex only Python code can wake)
- *    and the policy round-robin or random. It returns to Python at anything
- *    else: a finished future, a new, woken or otherwise parked thread, the
- *    end, the step budget, the deadline, Ctrl-C. Python host calls made
+ *    live thread runnable, new, or parked on a futex with no timeout (woken
+ *    ones are made runnable, new ones started, by Python callbacks) and the
+ *    policy round-robin or random. It returns to Python at anything else: a
+ *    finished future, another kind of wait, the end, the step budget, the
+ *    deadline, Ctrl-C. Python host calls made
  *    during its polls run as usual; what they change that the loop depends
  *    on is mirrored into the slots and the exec (state, waits, spawns, end).
  *
@@ -54,6 +55,7 @@ static void (*p_error_delete)(void *err);
 enum { ST_NEW = 0, ST_RUNNABLE = 1, ST_PARKED = 2, ST_FINISHED = 3 };
 enum { YIELD_NONE = 0, YIELD_QUANTUM = 1, YIELD_SCHED = 2 };
 enum { HOST_PREEMPT = 1, HOST_SCHED_POINT = 2 };
+enum { BLOCKED = 1, WOKEN = 2 };
 /* SwitchReason, in the order of runtime/serial.py's REASONS. */
 enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5 };
 enum { RUN_PYTHON_STEP = 0, RUN_POST_POLL = 1 };
@@ -85,6 +87,8 @@ typedef struct {
     int ended;                  /* Execution.end is set */
     int spawned;                /* Execution.spawned_in_step */
     PyObject *alone;            /* callable(tid) -> bool, asked when other threads are parked */
+    PyObject *wake;             /* callable(tid): Execution.try_wake for a woken futex waiter */
+    PyObject *start;            /* callable(tid): GuestThread.start for a new thread */
     char *exit_mark;
 } ExecObject;
 
@@ -94,7 +98,7 @@ typedef struct SlotObject {
     ExecObject *exec;           /* borrowed: the exec holds the slot */
     int tid;
     int state;
-    int blocked;                /* parked until Python code wakes it (a futex wait, no timeout, not woken) */
+    int blocked;                /* parked on a futex, no timeout: 1 until a notify, 2 once woken */
     int wait_kind;              /* GuestThread.wait: 0 none, 1 a Yield, 2 any other wait */
     void *future;
     /* the preemption counter (counter mode), once the instance exists */
@@ -201,7 +205,7 @@ static int alone_native(ExecObject *e, SlotObject *self) {
             continue;
         if (o->state != ST_PARKED)
             return 0;
-        if (!o->blocked)
+        if (o->blocked != BLOCKED)
             unknown = 1;
     }
     return unknown ? -1 : 1;
@@ -393,7 +397,7 @@ static PyMethodDef slot_methods[] = {
 static PyMemberDef slot_members[] = {
     {"tid", T_INT, offsetof(SlotObject, tid), READONLY, NULL},
     {"state", T_INT, offsetof(SlotObject, state), 0, "0 new, 1 runnable, 2 parked, 3 finished"},
-    {"blocked", T_INT, offsetof(SlotObject, blocked), 0, "parked until Python code wakes it"},
+    {"blocked", T_INT, offsetof(SlotObject, blocked), 0, "parked on a futex: 1 until a notify, 2 once woken"},
     {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait"},
     {"yield_kind", T_INT, offsetof(SlotObject, yield_kind), 0, "0 none, 1 quantum end, 2 scheduling point"},
     {"granted", T_LONGLONG, offsetof(SlotObject, granted), READONLY, NULL},
@@ -424,14 +428,16 @@ static PyTypeObject SlotType = {
 /* ---- Exec type ---- */
 
 static int exec_init(ExecObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"serial", "alone", "exit_mark", NULL};
+    static char *names[] = {"serial", "alone", "wake", "start", "exit_mark", NULL};
     int serial;
-    PyObject *alone;
+    PyObject *alone, *wake, *start;
     const char *mark;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "pOs", names, &serial, &alone, &mark))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "pOOOs", names, &serial, &alone, &wake, &start, &mark))
         return -1;
     self->serial = serial;
     Py_XSETREF(self->alone, Py_NewRef(alone));
+    Py_XSETREF(self->wake, Py_NewRef(wake));
+    Py_XSETREF(self->start, Py_NewRef(start));
     PyMem_Free(self->exit_mark);
     self->exit_mark = PyMem_Malloc(strlen(mark) + 1);
     if (!self->exit_mark) {
@@ -478,6 +484,8 @@ static int exec_clear(ExecObject *self) {
     }
     self->nslots = 0;
     Py_CLEAR(self->alone);
+    Py_CLEAR(self->wake);
+    Py_CLEAR(self->start);
     return 0;
 }
 
@@ -489,6 +497,8 @@ static PyObject *exec_release(ExecObject *self, PyObject *unused) {
 
 static int exec_traverse(ExecObject *self, visitproc visit, void *arg) {
     Py_VISIT(self->alone);
+    Py_VISIT(self->wake);
+    Py_VISIT(self->start);
     for (Py_ssize_t i = 0; i < self->nslots; i++)
         Py_VISIT(self->slots[i]);
     return 0;
@@ -714,6 +724,18 @@ static int advance_clock(PyObject *clock, long long used) {
     return rc;
 }
 
+static int call_tid(PyObject *fn, int tid) {
+    if (!fn) {
+        PyErr_SetString(PyExc_RuntimeError, "wasmconc: internal error: the execution was released");
+        return -1;
+    }
+    PyObject *r = PyObject_CallFunction(fn, "i", tid);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* Steps while every live thread is runnable; see the module comment for when it returns. */
 static PyObject *lane_run(LaneObject *L, PyObject *unused) {
     (void)unused;
@@ -732,19 +754,25 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             break;
         if (L->wall_deadline_ns >= 0 && monotonic_ns() >= L->wall_deadline_ns)
             break;
-        /* serial._runnable: while no Python code runs, a blocked thread stays
-         * parked; any other parked or new thread needs Python to decide */
+        /* serial._runnable: a blocked thread stays parked until a notify;
+         * a woken one is made runnable by Python's try_wake; any other parked
+         * thread (a deadline, another kind of wait) needs Python to decide */
         Py_ssize_t n = 0;
         int eligible = 1;
         for (Py_ssize_t i = 0; i < e->nslots; i++) {
             SlotObject *s = e->slots[i];
-            if (s->state == ST_FINISHED || (s->state == ST_PARKED && s->blocked))
+            if (s->state == ST_FINISHED || (s->state == ST_PARKED && s->blocked == BLOCKED))
                 continue;
-            if (s->state != ST_RUNNABLE || s->future == NULL) {
-                eligible = 0;
-                break;
+            if (s->state == ST_PARKED && s->blocked == WOKEN) {
+                if (call_tid(e->wake, s->tid) < 0)
+                    goto fail;
             }
-            run[n++] = s;
+            if (s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL)) {
+                run[n++] = s;
+                continue;
+            }
+            eligible = 0;
+            break;
         }
         if (!eligible || n == 0)
             break;
@@ -760,6 +788,12 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             for (Py_ssize_t i = 0; i < n; i++)
                 if (run[i]->tid == tid)
                     t = run[i];
+        }
+        if (t->state == ST_NEW && call_tid(e->start, t->tid) < 0)
+            goto fail;
+        if (t->future == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "wasmconc: internal error: a started thread has no future");
+            goto fail;
         }
         long long began = 0;
         if (L->fuel) {
@@ -909,6 +943,8 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||
         PyModule_AddIntConstant(m, "YIELD_QUANTUM", YIELD_QUANTUM) < 0 ||
+        PyModule_AddIntConstant(m, "BLOCKED", BLOCKED) < 0 ||
+        PyModule_AddIntConstant(m, "WOKEN", WOKEN) < 0 ||
         PyModule_AddIntConstant(m, "YIELD_SCHED", YIELD_SCHED) < 0 ||
         PyModule_AddIntConstant(m, "POLICY_RR", POLICY_RR) < 0 ||
         PyModule_AddIntConstant(m, "POLICY_RANDOM", POLICY_RANDOM) < 0 ||

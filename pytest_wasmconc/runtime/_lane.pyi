@@ -7,6 +7,8 @@ YIELD_CONTINUATION: int
 HOST_PREEMPT: int
 HOST_SCHED_POINT: int
 YIELD_QUANTUM: int
+BLOCKED: int
+WOKEN: int
 YIELD_SCHED: int
 POLICY_RR: int
 POLICY_RANDOM: int
@@ -43,7 +45,8 @@ class Slot:
 class Exec:
     ended: int
     spawned: int
-    def __init__(self, serial: bool, alone: Callable[[int], bool], exit_mark: str) -> None: ...
+    def __init__(self, serial: bool, alone: Callable[[int], bool], wake: Callable[[int], object],
+                 start: Callable[[int], object], exit_mark: str) -> None: ...
     def add(self, slot: Slot, /) -> None: ...
     def release(self) -> None: ...
 

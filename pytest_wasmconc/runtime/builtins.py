@@ -94,7 +94,8 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
             return 0
         woken = ex.futex.wake(ea, count)
         for w in woken:
-            w.thread.slot.blocked = 0  # ready now: serial._runnable makes it runnable
+            if w.thread.slot.blocked == _lane.BLOCKED:
+                w.thread.slot.blocked = _lane.WOKEN  # ready now: the next step makes it runnable
         if woken:
             ex.poke()
             if serial:

@@ -43,7 +43,9 @@ from .hostapi import ValType
 __all__ = [
     "CallFuture",
     "HostDispatcher",
-    "global_bytes",
+    "call_raw_async",
+    "export_func",
+    "export_global_bytes",
     "NativeFailure",
     "define_async_host",
     "define_native_host",
@@ -109,12 +111,6 @@ _raw_future_poll = _own_function("wasmtime_call_future_poll", ctypes.c_bool, _V)
 _raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c_size_t)
 
 
-def global_bytes(g: wasmtime.Global) -> bytes:
-    """The `wasmtime_global_t` handle of `g`, copied (valid while its store lives)."""
-    raw = g._global
-    return bytes(ctypes.string_at(ctypes.addressof(raw), ctypes.sizeof(raw)))
-
-
 _lane.init(*(_address_of(name) for name in (
     "wasmtime_call_future_poll", "wasmtime_context_get_data", "wasmtime_caller_context", "wasmtime_global_get",
     "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete")))
@@ -136,6 +132,7 @@ _VALKIND = {ValType.I32: _I32, ValType.I64: _I64, ValType.F32: _F32, ValType.F64
 # and raise this flag; the poll that returns re-raises KeyboardInterrupt on the
 # scheduler's side, so the run stops cleanly (futures and stores released).
 _INTERRUPTED = [False]
+_DEFERRING = [False]  # interrupts_deferred is active (on the main thread)
 INTERRUPT_MESSAGE = "wasmconc: interrupted"
 
 
@@ -148,8 +145,8 @@ def interrupts_deferred() -> Iterator[None]:
     with the flag it is raised by `CallFuture.poll`, outside native code.
     Only the main thread can install handlers; elsewhere this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if _DEFERRING[0] or threading.current_thread() is not threading.main_thread():
+        yield  # already deferred by an enclosing call (an exploration), or not the main thread
         return
     try:
         previous = signal.getsignal(signal.SIGINT)
@@ -164,9 +161,11 @@ def interrupts_deferred() -> Iterator[None]:
         _INTERRUPTED[0] = True
 
     signal.signal(signal.SIGINT, note)
+    _DEFERRING[0] = True
     try:
         yield
     finally:
+        _DEFERRING[0] = False
         signal.signal(signal.SIGINT, previous)
         if _INTERRUPTED[0]:
             _INTERRUPTED[0] = False
@@ -438,8 +437,13 @@ def _signed(v: int, bits: int) -> int:
 def func_call_async(
     store: wasmtime.Store, func: wasmtime.Func, args: Sequence[tuple[ValType, int | float]], nresults: int
 ) -> CallFuture:
-    fut = CallFuture(store_key_of(store))
-    raw_func = func._func  # the wasmtime_func_t struct; kept alive by `fut._keep`
+    return call_raw_async(store, store_key_of(store), func._func, args, nresults, keep=func)
+
+
+def call_raw_async(store: wasmtime.Store, store_key: int, raw_func: Any, args: Sequence[tuple[ValType, int | float]],
+                   nresults: int, keep: Any = None) -> CallFuture:
+    """Start calling the `wasmtime_func_t` struct `raw_func` (an export of `store`'s instance)."""
+    fut = CallFuture(store_key)
     n = len(args)
     arg_arr = (ffi.wasmtime_val_t * max(n, 1))()
     for i, (t, v) in enumerate(args):
@@ -447,12 +451,11 @@ def func_call_async(
     res_arr = (ffi.wasmtime_val_t * max(nresults, 1))()
     fut.results = res_arr
     fut._nresults = nresults
-    ctx = store._context()
     fut._future = ffi.wasmtime_func_call_async(
-        ctx, ctypes.byref(raw_func), arg_arr, n, res_arr, nresults,
+        store._context(), ctypes.byref(raw_func), arg_arr, n, res_arr, nresults,
         ctypes.byref(fut._trap), ctypes.byref(fut._error),
     )
-    fut._keep = (store, func, raw_func, arg_arr, res_arr)
+    fut._keep = (store, keep, raw_func, arg_arr, res_arr)
     return fut
 
 
@@ -480,6 +483,34 @@ def instance_export(store: wasmtime.Store, raw_instance: Any, name: str) -> Any:
     found = ffi.wasmtime_instance_export_get(store._context(), ctypes.byref(raw_instance), raw_name,
                                              len(raw_name), ctypes.byref(item))
     return wrap_extern(item) if found else None
+
+
+_raw_export_get = _own_function("wasmtime_instance_export_get", ctypes.c_bool, _V, _V, ctypes.c_char_p,
+                                 ctypes.c_size_t, _V)
+_EXTERN_FUNC, _EXTERN_GLOBAL = 0, 1
+
+
+def export_raw(context: int, raw_instance: Any, name: bytes) -> Any:
+    """One export as a raw `wasmtime_extern_t` (or None): no wasmtime-py objects, for per-thread set-up."""
+    item = ffi.wasmtime_extern_t()
+    if not _raw_export_get(context, ctypes.addressof(raw_instance), name, len(name), ctypes.addressof(item)):
+        return None
+    return item
+
+
+def export_func(context: int, raw_instance: Any, name: bytes) -> Any:
+    """A function export's `wasmtime_func_t` struct, or None (absent, or not a function)."""
+    item = export_raw(context, raw_instance, name)
+    return item.of.func if item is not None and item.kind == _EXTERN_FUNC else None
+
+
+def export_global_bytes(context: int, raw_instance: Any, name: bytes) -> bytes | None:
+    """A global export's `wasmtime_global_t` handle, copied, or None (absent, or not a global)."""
+    item = export_raw(context, raw_instance, name)
+    if item is None or item.kind != _EXTERN_GLOBAL:
+        return None
+    raw = item.of.global_
+    return ctypes.string_at(ctypes.addressof(raw), ctypes.sizeof(raw))
 
 
 # --------------------------------------------------------------------------

@@ -221,7 +221,7 @@ class Execution:
         self.settings = settings
         self.deterministic = settings.preempt is Preempt.FUEL
         self.clock: VirtualClock | RealClock = VirtualClock() if self.deterministic else RealClock()
-        self._rng = random.Random(settings.seed) if self.deterministic else None
+        self._rng: random.Random | None = None  # seeded on first use (most guests never ask)
         self.futex = FutexTable()
         self.cond = threading.Condition()
         self.threads: dict[int, GuestThread] = {}
@@ -233,7 +233,9 @@ class Execution:
         # The threads' native slots (_lane.c); `alone` answers its scheduling
         # points when another thread is parked (deadlines and waits are Python's).
         self.native = _lane.Exec(serial=settings.preempt is not Preempt.OS,
-                                 alone=lambda tid: self.alone(self.threads[tid]), exit_mark=EXIT_MARK)
+                                 alone=lambda tid: self.alone(self.threads[tid]),
+                                 wake=lambda tid: self.try_wake(self.threads[tid], self.clock.now_ns()),
+                                 start=lambda tid: self.threads[tid].start(), exit_mark=EXIT_MARK)
         self.on_spawn: Callable[[GuestThread], None] | None = None
         self.impls: dict[tuple[str, str], HostFunction] = {}
         self.shared_memory: wasmtime.SharedMemory | None = None
@@ -368,8 +370,8 @@ class Execution:
             thread.state = ThreadState.PARKED
             # Only a notify (Python code) can wake it: the native lane and
             # scheduling points may treat it as blocked until then.
-            thread.slot.blocked = int(isinstance(wait, FutexWait) and thread.deadline_ns is None and not wait.external
-                                      and not wait.ready())
+            if isinstance(wait, FutexWait) and thread.deadline_ns is None and not wait.external and not wait.ready():
+                thread.slot.blocked = _lane.BLOCKED
 
     def try_wake(self, thread: GuestThread, now_ns: int) -> bool:
         """If `thread`'s wait is satisfied or timed out, make it runnable. Caller holds `cond` in OS mode."""
@@ -426,7 +428,9 @@ class Execution:
     # -- randomness ------------------------------------------------------------
 
     def random_bytes(self, n: int) -> bytes:
-        if self._rng is not None:
+        if self.deterministic:
+            if self._rng is None:
+                self._rng = random.Random(self.settings.seed)
             return self._rng.randbytes(n)
         import os
 

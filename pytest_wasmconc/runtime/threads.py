@@ -44,6 +44,7 @@ class ThreadState(enum.Enum):
     FINISHED = "finished"
 
 
+_BUDGET_NAME = BUDGET_EXPORT.encode()
 _STATE_CODES = {ThreadState.NEW: 0, ThreadState.RUNNABLE: 1, ThreadState.PARKED: 2, ThreadState.FINISHED: 3}
 
 
@@ -251,19 +252,20 @@ class GuestThread:
         self.future.close()
         self.phase = Phase.RUNNING
         self.memory = self._memory_view()
+        context = capi.store_context(self.store)
         if self._counter_mode:
-            counter = capi.instance_export(self.store, self._raw_instance, BUDGET_EXPORT)
-            if isinstance(counter, wasmtime.Global):  # absent: the module defines no function
-                self.slot.set_budget(capi.store_context(self.store), capi.global_bytes(counter))
+            counter = capi.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
+            if counter is not None:  # absent: the module defines no function
+                self.slot.set_budget(context, counter)
         if self.is_main:
-            func = capi.instance_export(self.store, self._raw_instance, "_start")
+            func = capi.export_func(context, self._raw_instance, b"_start")
             args: list[tuple[ValType, int | float]] = []
         else:
-            func = capi.instance_export(self.store, self._raw_instance, "wasi_thread_start")
+            func = capi.export_func(context, self._raw_instance, b"wasi_thread_start")
             args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
-        if not isinstance(func, wasmtime.Func):
+        if func is None:
             raise RuntimeError("entry point vanished after load-time checks")
-        self.future = capi.func_call_async(self.store, func, args, 0)
+        self.future = capi.call_raw_async(self.store, self.key, func, args, 0)
 
     def _memory_view(self) -> Any:
         ex = self.execution

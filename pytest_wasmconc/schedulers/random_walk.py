@@ -34,9 +34,12 @@ class RandomWalk:
     def __init__(self, config: PolicyConfig) -> None:
         self.config = config
         self._mean = require_positive(self.name, "slice", config.slice)
+        self._untouched = False
         self.new_execution()
 
     def new_execution(self) -> None:
+        if self._untouched:
+            return  # the streams are where a restart would put them (seeding costs more than a schedule's picks)
         # Streams restart from the config's seed instead of advancing across
         # executions: exploration varies the schedule by giving every
         # execution its own config (seed = derive_seed(base, i)), so schedule
@@ -49,8 +52,11 @@ class RandomWalk:
         self._decisions = 0
         # Invariant: 1 <= scale <= slice; fixed for the whole execution.
         self._scale = max(1, self._mean >> self._slice_rng.randrange(SCALE_STEPS + 1))
+        # Invariant: True only while no answer has been drawn since the restart.
+        self._untouched = True
 
     def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
+        self._untouched = False
         self._decisions += 1
         if len(runnable) == 1:
             # No choice to make: don't consume randomness, so that stretches
@@ -67,6 +73,7 @@ class RandomWalk:
         # phase on every iteration and in every execution, so a racy window
         # that does not straddle a multiple of the slice is never interrupted.
         # See `random_slice` for the choice of distribution.
+        self._untouched = False
         return random_slice(self._slice_rng, self._scale)
 
     def on_spawn(self, thread: int) -> None:
@@ -78,6 +85,7 @@ class RandomWalk:
 
     # The native step loop (see NativePlan) draws from these same streams.
     def native_plan(self) -> NativePlan:
+        self._untouched = False  # the native loop draws from the streams directly
         return NativePlan("random", self._scale, self._choice_rng.getrandbits, self._slice_rng.getrandbits)
 
     def native_last(self) -> int | None:
