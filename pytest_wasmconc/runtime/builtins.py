@@ -66,7 +66,7 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
         if ea % width:
             raise GuestTrap("unaligned atomic")
         mem = call.memory
-        if ea + width > mem.size():
+        if not mem.in_bounds(ea, width):
             raise GuestTrap("out of bounds memory access")
         return mem, ea
 

@@ -607,7 +607,10 @@ _keys = itertools.count(1)
 _lock = threading.Lock()  # guards the two registries under OS-thread mode
 
 
-_ONE_VAL = ffi.wasmtime_val_t * 1
+# wasmtime_val_t: the kind byte, padding, the value at offset 8 (see _ArgsReader).
+_VAL_BYTES = ctypes.c_char * 16
+_VAL_LAYOUT = {ValType.I32: struct.Struct("<B7xi"), ValType.I64: struct.Struct("<B7xq"),
+               ValType.F32: struct.Struct("<B7xf"), ValType.F64: struct.Struct("<B7xd")}
 
 
 def set_trap(trap_ret: int, message: str) -> None:
@@ -630,7 +633,15 @@ def write_results(binding: _Binding, results_address: int, values: Any) -> None:
             values = values[0]
         if values is None:
             raise TypeError(f"host function {binding.module}.{binding.name} returned None, expected {rtypes[0].value}")
-        _ONE_VAL.from_address(results_address)[0] = _to_val(rtypes[0], values)
+        t = rtypes[0]
+        # One struct pack into Wasmtime's array: kind byte, then the union at offset 8.
+        if t is ValType.I32:
+            value: int | float = _signed(int(values) & 0xFFFF_FFFF, 32)
+        elif t is ValType.I64:
+            value = _signed(int(values) & 0xFFFF_FFFF_FFFF_FFFF, 64)
+        else:
+            value = float(values)
+        _VAL_LAYOUT[t].pack_into(_VAL_BYTES.from_address(results_address), 0, _VALKIND[t], value)
         return
     if not isinstance(values, (tuple, list)) or len(values) != len(rtypes):
         raise TypeError(f"host function {binding.module}.{binding.name} must return {len(rtypes)} values")

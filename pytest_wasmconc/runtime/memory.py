@@ -31,6 +31,10 @@ class _RawMemory:
     def size(self) -> int:
         return self._base_and_size()[1]
 
+    def in_bounds(self, ptr: int, length: int) -> bool:
+        """Whether [ptr, ptr + length) lies inside the memory."""
+        return 0 <= ptr and 0 <= length and ptr + length <= self.size()
+
     def read(self, ptr: int, length: int) -> bytes:
         if length == 0:
             self._addr(ptr, 0)
@@ -88,6 +92,11 @@ class SharedGuestMemory(_RawMemory):
         if 0 <= ptr and 0 <= length and ptr + length <= self._known_size:
             return self._base + ptr
         return super()._addr(ptr, length)
+
+    def in_bounds(self, ptr: int, length: int) -> bool:
+        if 0 <= ptr and 0 <= length and ptr + length <= self._known_size:
+            return True
+        return super().in_bounds(ptr, length)
 
 
 class InstanceGuestMemory(_RawMemory):
