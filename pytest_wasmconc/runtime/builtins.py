@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..instrument.preempt import PREEMPT_IMPORT
 from . import _lane
 from .capi import YieldAfter
+from .futex import FutexWait
 from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from .program import INSTRUMENT_MODULE, THREAD_SPAWN
 
@@ -47,51 +48,60 @@ def _signed64(v: int) -> int:
 
 
 def builtin_functions(ex: Execution) -> list[HostFunction]:
-    """The runtime's own imports, bound to one execution."""
-    from .execution import FutexWait
+    """The runtime's own imports (the same objects for every execution of a mode: each
+    call finds its execution through its thread)."""
+    return _SERIAL if ex.settings.preempt.value != "os" else _OS_THREADS
 
-    serial = ex.settings.preempt.value != "os"
 
+def _thread_spawn(serial: bool) -> Any:
     def thread_spawn(call: Any, start_arg: int) -> Any:
-        thread = _thread_of(call)
-        tid = ex.spawn(thread, start_arg)
+        thread = call._thread
+        tid = thread.execution.spawn(thread, start_arg)
         if tid > 0 and serial:
             return YieldAfter(tid)  # a spawn is a scheduling point
         return tid
 
-    def _effective(call: Any, addr: int, offset: int, memidx: int, width: int) -> tuple[Any, int]:
-        if memidx != 0:
-            raise GuestTrap(f"atomic wait/notify on memory {memidx}: only memory 0 is supported")
-        ea = addr + offset
-        if ea % width:
-            raise GuestTrap("unaligned atomic")
-        mem = call.memory
-        if not mem.in_bounds(ea, width):
-            raise GuestTrap("out of bounds memory access")
-        return mem, ea
+    return thread_spawn
 
-    def make_wait(width: int) -> Any:
-        def wait(call: Any, addr: int, expected: int, timeout: int, offset: int, memidx: int) -> Any:
-            mem, ea = _effective(call, addr, offset, memidx, width)
-            if not getattr(mem, "shared", False):
-                raise GuestTrap("atomic wait on non-shared memory")
-            thread = _thread_of(call)
-            with ex.futex.lock:
-                current = mem.load_u32(ea) if width == 4 else mem.load_u64(ea)
-                if current != expected:
-                    return WAIT_NOT_EQUAL
-                waiter = ex.futex.enqueue(thread, ea)
-            t = _signed64(timeout)
-            what = f"memory.atomic.wait{width * 8} @ {ea:#x} (expected {expected})"
-            return _park(FutexWait(ready=lambda: waiter.woken, timeout_ns=None if t < 0 else t,
-                                   describe=what, waiter=waiter))
 
-        return wait
+def _effective(call: Any, addr: int, offset: int, memidx: int, width: int) -> tuple[Any, int]:
+    if memidx != 0:
+        raise GuestTrap(f"atomic wait/notify on memory {memidx}: only memory 0 is supported")
+    ea = addr + offset
+    if ea % width:
+        raise GuestTrap("unaligned atomic")
+    mem = call.memory
+    if not mem.in_bounds(ea, width):
+        raise GuestTrap("out of bounds memory access")
+    return mem, ea
 
+
+def _wait(width: int) -> Any:
+    def wait(call: Any, addr: int, expected: int, timeout: int, offset: int, memidx: int) -> Any:
+        mem, ea = _effective(call, addr, offset, memidx, width)
+        if not mem.shared:
+            raise GuestTrap("atomic wait on non-shared memory")
+        thread = call._thread
+        futex = thread.execution.futex
+        with futex.lock:
+            current = mem.load_u32(ea) if width == 4 else mem.load_u64(ea)
+            if current != expected:
+                return WAIT_NOT_EQUAL
+            waiter = futex.enqueue(thread, ea)
+        t = _signed64(timeout)
+        what = f"memory.atomic.wait{width * 8} @ {ea:#x} (expected {expected})"
+        return _park(FutexWait(ready=lambda: waiter.woken, timeout_ns=None if t < 0 else t,
+                               describe=what, waiter=waiter))
+
+    return wait
+
+
+def _notify(serial: bool) -> Any:
     def notify(call: Any, addr: int, count: int, offset: int, memidx: int) -> Any:
         mem, ea = _effective(call, addr, offset, memidx, 4)
-        if not getattr(mem, "shared", False):
+        if not mem.shared:
             return 0
+        ex = call._thread.execution
         woken = ex.futex.wake(ea, count)
         for w in woken:
             if w.thread.slot.blocked == _lane.BLOCKED:
@@ -102,22 +112,27 @@ def builtin_functions(ex: Execution) -> list[HostFunction]:
                 return YieldAfter(len(woken))  # let the scheduler consider the woken threads
         return len(woken)
 
-    def _thread_of(call: Any) -> Any:
-        return call._thread
+    return notify
 
-    fns = [
-        HostFunction(THREAD_SPAWN[0], THREAD_SPAWN[1], (I32,), (I32,), thread_spawn),
-        HostFunction(INSTRUMENT_MODULE, "wait32", (I32, I32, I64, I32, I32), (I32,), make_wait(4)),
-        HostFunction(INSTRUMENT_MODULE, "wait64", (I32, I64, I64, I32, I32), (I32,), make_wait(8)),
+
+def _functions(serial: bool) -> list[HostFunction]:
+    spawn, notify = _thread_spawn(serial), _notify(serial)
+    return [
+        HostFunction(THREAD_SPAWN[0], THREAD_SPAWN[1], (I32,), (I32,), spawn),
+        HostFunction(INSTRUMENT_MODULE, "wait32", (I32, I32, I64, I32, I32), (I32,), _wait(4)),
+        HostFunction(INSTRUMENT_MODULE, "wait64", (I32, I64, I64, I32, I32), (I32,), _wait(8)),
         HostFunction(INSTRUMENT_MODULE, "notify", (I32, I32, I32, I32), (I32,), notify),
-        HostFunction(INSTRUMENT_MODULE, "wait32_m64", (I64, I32, I64, I64, I32), (I32,), make_wait(4)),
-        HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), make_wait(8)),
+        HostFunction(INSTRUMENT_MODULE, "wait32_m64", (I64, I32, I64, I64, I32), (I32,), _wait(4)),
+        HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), _wait(8)),
         HostFunction(INSTRUMENT_MODULE, "notify_m64", (I64, I32, I64, I32), (I32,), notify),
         # Linked as _lane.c's own functions (NATIVE_BUILTINS); listed for the import checks.
         HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), _runs_natively),
         HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), _runs_natively),
     ]
-    return fns
+
+
+_SERIAL = _functions(serial=True)
+_OS_THREADS = _functions(serial=False)
 
 
 def _park(wait: Wait) -> Generator[Wait, WaitResult, int]:

@@ -204,7 +204,11 @@ def store_key_of(store: wasmtime.Store) -> int:
 # made while it runs comes from that store (nested futures, polled inside a
 # host call, are in the same store), so the trampoline needs no foreign calls
 # to find its caller. Thread-local: OS mode polls one future per OS thread.
-_polling = threading.local()
+class _Polling(threading.local):
+    key = 0  # the default in every thread (class attributes are shared)
+
+
+_polling = _Polling()
 
 
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
@@ -360,7 +364,7 @@ class CallFuture:
         if self.done:
             raise RuntimeError("internal error: polling a finished call future")
         polling = _polling
-        outer = getattr(polling, "key", 0)
+        outer = polling.key
         polling.key = self.store_key
         try:
             address = self._address or self.native_address()
@@ -609,8 +613,8 @@ _lock = threading.Lock()  # guards the two registries under OS-thread mode
 
 # wasmtime_val_t: the kind byte, padding, the value at offset 8 (see _ArgsReader).
 _VAL_BYTES = ctypes.c_char * 16
-_VAL_LAYOUT = {ValType.I32: struct.Struct("<B7xi"), ValType.I64: struct.Struct("<B7xq"),
-               ValType.F32: struct.Struct("<B7xf"), ValType.F64: struct.Struct("<B7xd")}
+_I32_VAL, _I64_VAL = struct.Struct("<B7xi"), struct.Struct("<B7xq")
+_F32_VAL, _F64_VAL = struct.Struct("<B7xf"), struct.Struct("<B7xd")
 
 
 def set_trap(trap_ret: int, message: str) -> None:
@@ -635,13 +639,15 @@ def write_results(binding: _Binding, results_address: int, values: Any) -> None:
             raise TypeError(f"host function {binding.module}.{binding.name} returned None, expected {rtypes[0].value}")
         t = rtypes[0]
         # One struct pack into Wasmtime's array: kind byte, then the union at offset 8.
+        out = _VAL_BYTES.from_address(results_address)
         if t is ValType.I32:
-            value: int | float = _signed(int(values) & 0xFFFF_FFFF, 32)
+            _I32_VAL.pack_into(out, 0, _I32, _signed(int(values) & 0xFFFF_FFFF, 32))
         elif t is ValType.I64:
-            value = _signed(int(values) & 0xFFFF_FFFF_FFFF_FFFF, 64)
+            _I64_VAL.pack_into(out, 0, _I64, _signed(int(values) & 0xFFFF_FFFF_FFFF_FFFF, 64))
+        elif t is ValType.F32:
+            _F32_VAL.pack_into(out, 0, _F32, float(values))
         else:
-            value = float(values)
-        _VAL_LAYOUT[t].pack_into(_VAL_BYTES.from_address(results_address), 0, _VALKIND[t], value)
+            _F64_VAL.pack_into(out, 0, _F64, float(values))
         return
     if not isinstance(values, (tuple, list)) or len(values) != len(rtypes):
         raise TypeError(f"host function {binding.module}.{binding.name} must return {len(rtypes)} values")
@@ -699,7 +705,7 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
     binding = _BINDINGS[env or 0]
     cont: Any = _Continuation.from_address(cont_ret)
     try:
-        store_key = getattr(_polling, "key", 0) or _raw_context_get_data(_raw_caller_context(caller)) or 0
+        store_key = _polling.key or _raw_context_get_data(_raw_caller_context(caller)) or 0
         outcome = binding.dispatcher.invoke(store_key, binding, binding.args_reader.read(args) if nargs else [])
         kind = type(outcome)
         # The common answers first, by exact type: isinstance against the

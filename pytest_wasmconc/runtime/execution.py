@@ -24,7 +24,7 @@ from . import _lane, capi
 from .builtins import NATIVE_BUILTINS
 from .clock import RealClock, VirtualClock
 from .errors import ModuleError
-from .futex import FutexTable
+from .futex import FutexTable, FutexWait
 from .hostapi import (
     GuestExit,
     GuestTrap,
@@ -48,13 +48,6 @@ EXIT_MARK = "wasmconc: guest exited"
 
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
 MAX_TID = 0x1FFF_FFFF
-
-
-@dataclass(frozen=True, eq=False)
-class FutexWait(Until):
-    """A thread parked by the rewritten memory.atomic.wait on one address."""
-
-    waiter: Any = None
 
 
 @dataclass

@@ -6,7 +6,18 @@ import threading
 from collections import deque
 from typing import Any
 
-__all__ = ["FutexTable", "Waiter"]
+from dataclasses import dataclass
+
+from .hostapi import Until
+
+__all__ = ["FutexTable", "FutexWait", "Waiter"]
+
+
+@dataclass(frozen=True, eq=False)
+class FutexWait(Until):
+    """A thread parked by the rewritten memory.atomic.wait on one address."""
+
+    waiter: Any = None
 
 
 class Waiter:

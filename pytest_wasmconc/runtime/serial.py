@@ -95,7 +95,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             # hands back the step it cannot finish, or the next step to take.
             lane.steps = ex.steps
             lane.current = -1 if current is None else current
-            lane.reason = _REASON_CODES[reason]
+            lane.reason = _REASON_CODES[reason._value_]
             lane.picks = 0
             last = policy.native_last()  # type: ignore[attr-defined]
             lane.rr_last = -1 if last is None else last
@@ -171,7 +171,7 @@ def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began
 # SwitchReason <-> the lane's reason codes (_lane.c's R_* enum, in this order).
 _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
             SwitchReason.SPAWNED, SwitchReason.EXITED)
-_REASON_CODES = {r: i for i, r in enumerate(_REASONS)}
+_REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code
 _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
 # WASMCONC_NATIVE_LANE=0 keeps every step in Python (the reference the lane is tested against).
 LANE_ENABLED = os.environ.get("WASMCONC_NATIVE_LANE", "1") != "0"

@@ -45,7 +45,8 @@ class ThreadState(enum.Enum):
 
 
 _BUDGET_NAME = BUDGET_EXPORT.encode()
-_STATE_CODES = {ThreadState.NEW: 0, ThreadState.RUNNABLE: 1, ThreadState.PARKED: 2, ThreadState.FINISHED: 3}
+_STATE_CODES = {ThreadState.NEW.value: 0, ThreadState.RUNNABLE.value: 1, ThreadState.PARKED.value: 2,
+                ThreadState.FINISHED.value: 3}
 
 
 class Phase(enum.Enum):
@@ -98,7 +99,7 @@ class GuestThread:
     def state(self, value: ThreadState) -> None:
         self._state = value
         slot = self.slot
-        slot.state = _STATE_CODES[value]
+        slot.state = _STATE_CODES[value._value_]  # by the plain value: an Enum's own hash is Python code
         if value is not ThreadState.PARKED:
             slot.blocked = 0
 
