@@ -270,6 +270,93 @@ static void native_host(void *env, void *caller, const wt_val *args, size_t narg
         arm(s, YIELD_SCHED, trap_ret, cont);
 }
 
+/* ---- Python host functions ----
+ * Every other host function is Python, entered here rather than through a
+ * ctypes callback (which converts each argument through ctypes' machinery).
+ * capi.py's dispatch does the work; see capi._host_call. */
+
+static PyObject *py_host_call;  /* (binding key, store key, args, nargs, results, trap_ret, cont) -> pending key */
+static PyObject *py_resume;     /* (pending key) -> bool: finished */
+static PyObject *py_finalize;   /* (pending key): the future was deleted first */
+
+static void *call_failed(PyObject *fn, const char *what) {
+    PyErr_WriteUnraisable(fn);
+    return new_trap(what);
+}
+
+static bool pending_continuation(void *env) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    bool finished = true;
+    PyObject *key = PyLong_FromVoidPtr(env);
+    PyObject *r = key ? PyObject_CallOneArg(py_resume, key) : NULL;
+    Py_XDECREF(key);
+    if (r) {
+        finished = PyObject_IsTrue(r) != 0;
+        Py_DECREF(r);
+    } else {
+        PyErr_WriteUnraisable(py_resume); /* capi turns every failure into a trap: this is a last resort */
+    }
+    PyGILState_Release(g);
+    return finished;
+}
+
+static void pending_finalizer(void *env) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *key = PyLong_FromVoidPtr(env);
+    PyObject *r = key ? PyObject_CallOneArg(py_finalize, key) : NULL;
+    Py_XDECREF(key);
+    if (r)
+        Py_DECREF(r);
+    else
+        PyErr_WriteUnraisable(py_finalize);
+    PyGILState_Release(g);
+}
+
+static void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results,
+                        size_t nresults, void **trap_ret, wt_cont *cont) {
+    (void)nresults;
+    cont->callback = done_continuation; /* Python may arm a yield instead */
+    cont->env = NULL;
+    cont->finalizer = NULL;
+    void *store_key = p_context_get_data(p_caller_context(caller));
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *argv[7] = {PyLong_FromVoidPtr(env), PyLong_FromVoidPtr(store_key), PyLong_FromVoidPtr((void *)args),
+                         PyLong_FromSize_t(nargs), PyLong_FromVoidPtr(results), PyLong_FromVoidPtr(trap_ret),
+                         PyLong_FromVoidPtr(cont)};
+    PyObject *r = NULL;
+    int ok = 1;
+    for (int i = 0; i < 7; i++)
+        ok = ok && argv[i] != NULL;
+    if (ok)
+        r = PyObject_Vectorcall(py_host_call, argv, 7, NULL);
+    for (int i = 0; i < 7; i++)
+        Py_XDECREF(argv[i]);
+    if (!r) {
+        *trap_ret = call_failed(py_host_call, "wasmconc: internal error in a host call");
+    } else {
+        void *pending = PyLong_AsVoidPtr(r);
+        Py_DECREF(r);
+        if (pending == NULL && PyErr_Occurred()) {
+            *trap_ret = call_failed(py_host_call, "wasmconc: internal error in a host call");
+        } else if (pending) {
+            cont->callback = pending_continuation;
+            cont->env = pending;
+            cont->finalizer = pending_finalizer;
+        }
+    }
+    PyGILState_Release(g);
+}
+
+static PyObject *set_python_host(PyObject *mod, PyObject *args) {
+    PyObject *call, *resume, *finalize;
+    if (!PyArg_ParseTuple(args, "OOO", &call, &resume, &finalize))
+        return NULL;
+    Py_XSETREF(py_host_call, Py_NewRef(call));
+    Py_XSETREF(py_resume, Py_NewRef(resume));
+    Py_XSETREF(py_finalize, Py_NewRef(finalize));
+    Py_RETURN_NONE;
+}
+
 /* ---- Slot type ---- */
 
 static int slot_init(SlotObject *self, PyObject *args, PyObject *kw) {
@@ -917,6 +1004,8 @@ static PyObject *lane_module_init(PyObject *mod, PyObject *args) {
 }
 
 static PyMethodDef module_methods[] = {
+    {"set_python_host", set_python_host, METH_VARARGS,
+     "(call, resume, finalize): the Python side of every non-native host function."},
     {"init", lane_module_init, METH_VARARGS,
      "(future_poll, context_get_data, caller_context, global_get, global_set, trap_new, error_delete) addresses."},
     {NULL, NULL, 0, NULL},
@@ -939,6 +1028,7 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObjectRef(m, "Exec", (PyObject *)&ExecType) < 0 ||
         PyModule_AddObjectRef(m, "Lane", (PyObject *)&LaneType) < 0 ||
         PyModule_AddObject(m, "NATIVE_HOST", PyLong_FromVoidPtr((void *)native_host)) < 0 ||
+        PyModule_AddObject(m, "PYTHON_HOST", PyLong_FromVoidPtr((void *)python_host)) < 0 ||
         PyModule_AddObject(m, "YIELD_CONTINUATION", PyLong_FromVoidPtr((void *)yield_continuation)) < 0 ||
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from typing import Any
 
 NATIVE_HOST: int
+PYTHON_HOST: int
 YIELD_CONTINUATION: int
 HOST_PREEMPT: int
 HOST_SCHED_POINT: int
@@ -19,6 +20,9 @@ EPOCH_CHECK: int
 
 def init(future_poll: int, context_get_data: int, caller_context: int, global_get: int, global_set: int,
          trap_new: int, error_delete: int, /) -> None: ...
+
+def set_python_host(call: Callable[[int, int, int, int, int, int, int], int], resume: Callable[[int], bool],
+                    finalize: Callable[[int], None], /) -> None: ...
 
 class Slot:
     tid: int

@@ -8,10 +8,10 @@ with exactly one owner and one end of life:
 * `CallFuture` owns a `wasmtime_call_future_t` plus every buffer the future
   writes into (results, trap, error, the func struct). It is polled until done
   and deleted exactly once, always before its Store.
-* Host functions go through ONE module-level ctypes callback that lives as
-  long as the process, so no callback object can be collected while native
-  code may still call it. The `env` pointer is an integer key into
-  `_BINDINGS`; the finalizer Wasmtime runs when the linker dies drops the key.
+* Host functions go through ONE C trampoline (_lane.c's python_host) that
+  calls `_host_call`; it lives as long as the process. The `env` pointer is
+  an integer key into `_BINDINGS`; the finalizer Wasmtime runs when the
+  linker dies drops the key.
 * A pending host call (a generator that yielded a `Wait`) is a `_Pending`
   registered under another key; its continuation callback resumes the
   generator and its finalizer (run by Wasmtime when the future is deleted
@@ -105,7 +105,6 @@ def _own_function(name: str, restype: Any, *argtypes: Any) -> Any:
 _V = ctypes.c_void_p
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function pointer
 _raw_store_context = _own_function("wasmtime_store_context", _V, _V)
-_raw_caller_context = _own_function("wasmtime_caller_context", _V, _V)
 _raw_context_get_data = _own_function("wasmtime_context_get_data", _V, _V)
 _raw_future_poll = _own_function("wasmtime_call_future_poll", ctypes.c_bool, _V)
 _raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c_size_t)
@@ -198,17 +197,6 @@ def store_context(store: wasmtime.Store) -> int:
 def store_key_of(store: wasmtime.Store) -> int:
     """The key `set_store_key` gave this store (0 if none)."""
     return _raw_context_get_data(store_context(store)) or 0
-
-
-# The store key of the call future this OS thread is polling: every host call
-# made while it runs comes from that store (nested futures, polled inside a
-# host call, are in the same store), so the trampoline needs no foreign calls
-# to find its caller. Thread-local: OS mode polls one future per OS thread.
-class _Polling(threading.local):
-    key = 0  # the default in every thread (class attributes are shared)
-
-
-_polling = _Polling()
 
 
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
@@ -363,17 +351,10 @@ class CallFuture:
         """Run until the next yield; True once the call has finished."""
         if self.done:
             raise RuntimeError("internal error: polling a finished call future")
-        polling = _polling
-        outer = polling.key
-        polling.key = self.store_key
-        try:
-            address = self._address or self.native_address()
-            if not address:
-                raise RuntimeError("internal error: polling a call future that was never started")
-            finished = _raw_future_poll(address)
-        finally:
-            polling.key = outer
-        return self.settle(finished)
+        address = self._address or self.native_address()
+        if not address:
+            raise RuntimeError("internal error: polling a call future that was never started")
+        return self.settle(_raw_future_poll(address))
 
     def settle(self, finished: bool) -> bool:
         """After a poll (this one's or the native lane's): note the outcome, re-raise a Ctrl-C."""
@@ -639,15 +620,15 @@ def write_results(binding: _Binding, results_address: int, values: Any) -> None:
             raise TypeError(f"host function {binding.module}.{binding.name} returned None, expected {rtypes[0].value}")
         t = rtypes[0]
         # One struct pack into Wasmtime's array: kind byte, then the union at offset 8.
-        out = _VAL_BYTES.from_address(results_address)
+        cell = _VAL_BYTES.from_address(results_address)
         if t is ValType.I32:
-            _I32_VAL.pack_into(out, 0, _I32, _signed(int(values) & 0xFFFF_FFFF, 32))
+            _I32_VAL.pack_into(cell, 0, _I32, _signed(int(values) & 0xFFFF_FFFF, 32))
         elif t is ValType.I64:
-            _I64_VAL.pack_into(out, 0, _I64, _signed(int(values) & 0xFFFF_FFFF_FFFF_FFFF, 64))
+            _I64_VAL.pack_into(cell, 0, _I64, _signed(int(values) & 0xFFFF_FFFF_FFFF_FFFF, 64))
         elif t is ValType.F32:
-            _F32_VAL.pack_into(out, 0, _F32, float(values))
+            _F32_VAL.pack_into(cell, 0, _F32, float(values))
         else:
-            _F64_VAL.pack_into(out, 0, _F64, float(values))
+            _F64_VAL.pack_into(cell, 0, _F64, float(values))
         return
     if not isinstance(values, (tuple, list)) or len(values) != len(rtypes):
         raise TypeError(f"host function {binding.module}.{binding.name} must return {len(rtypes)} values")
@@ -656,14 +637,9 @@ def write_results(binding: _Binding, results_address: int, values: Any) -> None:
         out[i] = _to_val(t, v)
 
 
-@ffi.wasmtime_func_async_continuation_callback_t
-def _done_continuation(env: Any) -> bool:
-    return True
-
-
-@ffi.wasmtime_func_async_continuation_callback_t
-def _pending_continuation(env: Any) -> bool:
-    pending = _PENDING.get(env or 0)
+def _resume_pending(key: int) -> bool:
+    """A pending host call's continuation (called from _lane.c): True once it has finished."""
+    pending = _PENDING.get(key)
     if pending is None:  # already finished; Wasmtime will not ask again
         return True
     try:
@@ -677,10 +653,10 @@ def _pending_continuation(env: Any) -> bool:
     return finished
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _pending_finalizer(env: Any) -> None:
+def _finalize_pending(key: int) -> None:
+    """The future was deleted while a host call was pending (called from _lane.c)."""
     with _lock:
-        pending = _PENDING.pop(env or 0, None)
+        pending = _PENDING.pop(key, None)
     if pending is not None:
         try:
             pending.gen.close()
@@ -694,18 +670,14 @@ def _binding_finalizer(env: Any) -> None:
         _BINDINGS.pop(env or 0, None)
 
 
-# wasmtime_func_async_callback_t with every pointer as a plain address: ctypes
-# builds no pointer objects per call (half the cost of the wasmtime-py type).
-_host_callback_t = ctypes.CFUNCTYPE(None, _V, _V, _V, ctypes.c_size_t, _V, ctypes.c_size_t, _V, _V)
-_Continuation = ffi.wasmtime_async_continuation_t
+def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, trap_ret: int, cont_ret: int) -> int:
+    """Every Python host call (entered from _lane.c): 0 when done, else the key of a pending call.
 
-
-@_host_callback_t
-def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont_ret):  # type: ignore[no-untyped-def]
-    binding = _BINDINGS[env or 0]
-    cont: Any = _Continuation.from_address(cont_ret)
+    The store key comes from the caller's store data, so a call finds its
+    thread even inside nested futures.
+    """
+    binding = _BINDINGS[env]
     try:
-        store_key = _polling.key or _raw_context_get_data(_raw_caller_context(caller)) or 0
         outcome = binding.dispatcher.invoke(store_key, binding, binding.args_reader.read(args) if nargs else [])
         kind = type(outcome)
         # The common answers first, by exact type: isinstance against the
@@ -714,28 +686,24 @@ def _host_trampoline(env, caller, args, nargs, results, nresults, trap_ret, cont
             write_results(binding, results, outcome.value)
             # The native continuation of _lane.c suspends the call once.
             binding.dispatcher.arm_yield(store_key, trap_ret, cont_ret)
-            return
+            return 0
         if kind is not int and kind is not float and outcome is not None and isinstance(outcome, Generator):
             key = next(_keys)
             pending = _Pending(key, binding, outcome, results, trap_ret, store_key)
             with _lock:
                 _PENDING[key] = pending
-            cont.callback = _pending_continuation
-            cont.env = key
-            cont.finalizer = _pending_finalizer
-            return
+            return key
         if kind is _TrapRequest:
             set_trap(trap_ret, outcome.message)
         else:
             write_results(binding, results, outcome)
     except BaseException as exc:  # the dispatcher handles user errors; this is a last resort
         set_trap(trap_ret, _callback_failure(exc, f"in host call {binding.module}.{binding.name}"))
-    cont.callback = _done_continuation
-    cont.env = None
+    return 0
 
 
-# The same C function as wasmtime-py's callback type, for the linker binding's argtypes.
-_HOST_TRAMPOLINE = ctypes.cast(_host_trampoline, ffi.wasmtime_func_async_callback_t)
+_lane.set_python_host(_host_call, _resume_pending, _finalize_pending)
+_HOST_TRAMPOLINE = ctypes.cast(ctypes.c_void_p(_lane.PYTHON_HOST), ffi.wasmtime_func_async_callback_t)
 
 
 @dataclass(frozen=True)
