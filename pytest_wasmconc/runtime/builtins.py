@@ -107,9 +107,10 @@ def _notify(serial: bool) -> Any:
             if w.thread.slot.blocked == _lane.BLOCKED:
                 w.thread.slot.blocked = _lane.WOKEN  # ready now: the next step makes it runnable
         if woken:
-            ex.poke()
             if serial:
+                # The driver polls on this very thread, so there is nobody to poke.
                 return YieldAfter(len(woken))  # let the scheduler consider the woken threads
+            ex.poke()
         return len(woken)
 
     return notify
