@@ -1,4 +1,4 @@
-# Types of the native hot path (_lane.c); see that file for what each does.
+# Types of the native hot path (_lane_c/); see module.c for what each does.
 from collections.abc import Callable
 from typing import Any
 

@@ -28,7 +28,7 @@ I32, I64 = ValType.I32, ValType.I64
 WAIT_OK, WAIT_NOT_EQUAL, WAIT_TIMED_OUT = 0, 1, 2
 
 
-# The instrumenter's hottest imports run in C (_lane.c), with no Python at all:
+# The instrumenter's hottest imports run in C (_lane_c/host.c), with no Python at all:
 # `preempt` (the counter ran out: the quantum ends, or in epoch mode the
 # counter is refilled while the time slice lasts) and `sched_point` (before an
 # atomic read-modify-write: a scheduling point unless no other thread could
@@ -126,7 +126,7 @@ def _functions(serial: bool) -> list[HostFunction]:
         HostFunction(INSTRUMENT_MODULE, "wait32_m64", (I64, I32, I64, I64, I32), (I32,), _wait(4)),
         HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), _wait(8)),
         HostFunction(INSTRUMENT_MODULE, "notify_m64", (I64, I32, I64, I32), (I32,), notify),
-        # Linked as _lane.c's own functions (NATIVE_BUILTINS); listed for the import checks.
+        # Linked as the native lane's own functions (NATIVE_BUILTINS); listed for the import checks.
         HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), _runs_natively),
         HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), _runs_natively),
     ]

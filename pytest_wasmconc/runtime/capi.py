@@ -8,7 +8,7 @@ with exactly one owner and one end of life:
 * `CallFuture` owns a `wasmtime_call_future_t` plus every buffer the future
   writes into (results, trap, error, the func struct). It is polled until done
   and deleted exactly once, always before its Store.
-* Host functions go through ONE C trampoline (_lane.c's python_host) that
+* Host functions go through ONE C trampoline (_lane_c/host.c's python_host) that
   calls `_host_call`; it lives as long as the process. The `env` pointer is
   an integer key into `_BINDINGS`; the finalizer Wasmtime runs when the
   linker dies drops the key.
@@ -16,7 +16,7 @@ with exactly one owner and one end of life:
   registered under another key; its continuation callback resumes the
   generator and its finalizer (run by Wasmtime when the future is deleted
   early) closes it.
-* The scheduler's hot path is native (`_lane.c`): the instrumenter's
+* The scheduler's hot path is native (`_lane_c/`): the instrumenter's
   preemption check and scheduling point are C host functions, a YieldAfter
   suspends through a C continuation, and the serial driver's common steps
   run in C. This module hands it Wasmtime's function addresses.
@@ -638,7 +638,7 @@ def write_results(binding: _Binding, results_address: int, values: Any) -> None:
 
 
 def _resume_pending(key: int) -> bool:
-    """A pending host call's continuation (called from _lane.c): True once it has finished."""
+    """A pending host call's continuation (called from _lane_c/host.c): True once it has finished."""
     pending = _PENDING.get(key)
     if pending is None:  # already finished; Wasmtime will not ask again
         return True
@@ -654,7 +654,7 @@ def _resume_pending(key: int) -> bool:
 
 
 def _finalize_pending(key: int) -> None:
-    """The future was deleted while a host call was pending (called from _lane.c)."""
+    """The future was deleted while a host call was pending (called from _lane_c/host.c)."""
     with _lock:
         pending = _PENDING.pop(key, None)
     if pending is not None:
@@ -671,7 +671,7 @@ def _binding_finalizer(env: Any) -> None:
 
 
 def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, trap_ret: int, cont_ret: int) -> int:
-    """Every Python host call (entered from _lane.c): 0 when done, else the key of a pending call.
+    """Every Python host call (entered from _lane_c/host.c): 0 when done, else the key of a pending call.
 
     The store key comes from the caller's store data, so a call finds its
     thread even inside nested futures.
@@ -684,7 +684,7 @@ def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, tr
         # Generator ABC costs more than the rest of this function.
         if kind is YieldAfter:
             write_results(binding, results, outcome.value)
-            # The native continuation of _lane.c suspends the call once.
+            # The native continuation of _lane_c/host.c suspends the call once.
             binding.dispatcher.arm_yield(store_key, trap_ret, cont_ret)
             return 0
         if kind is not int and kind is not float and outcome is not None and isinstance(outcome, Generator):
@@ -768,7 +768,7 @@ def define_async_host(
 
 def define_native_host(linker: wasmtime.Linker, module: str, name: str, params: tuple[ValType, ...],
                        native: int) -> None:
-    """Define `module.name` as one of _lane.c's own host functions (`native`: _lane.HOST_*).
+    """Define `module.name` as one of the native lane's own host functions (`native`: _lane.HOST_*).
 
     They run without Python: the instrumenter's preemption check and
     scheduling point are the hottest host calls there are.

@@ -223,7 +223,7 @@ class Execution:
         # A ModuleError raised on another OS thread (os mode), re-raised by the driver.
         self.load_error: ModuleError | None = None
         self.steps = 0
-        # The threads' native slots (_lane.c); `alone` answers its scheduling
+        # The threads' native slots (_lane_c/); `alone` answers its scheduling
         # points when another thread is parked (deadlines and waits are Python's).
         self.native = _lane.Exec(serial=settings.preempt is not Preempt.OS,
                                  alone=lambda tid: self.alone(self.threads[tid]),

@@ -81,7 +81,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     settings = ex.settings
     fuel = settings.preempt is Preempt.FUEL
     # Epoch mode on the counter: time slices of one tick; the thread reads the
-    # clock when its counter runs out (the native preempt check, _lane.c).
+    # clock when its counter runs out (the native preempt check, _lane_c/host.c).
     timed = not fuel and ex.program.engine_settings.counter
     tick_ns = int(settings.epoch_tick_ms * 1e6)
     max_steps = settings.max_steps
@@ -168,7 +168,7 @@ def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began
     return SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
 
 
-# SwitchReason <-> the lane's reason codes (_lane.c's R_* enum, in this order).
+# SwitchReason <-> the lane's reason codes (_lane_c/lane.h's R_* enum, in this order).
 _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
             SwitchReason.SPAWNED, SwitchReason.EXITED)
 _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code

@@ -61,7 +61,7 @@ class GuestThread:
     def __init__(self, execution: Execution, tid: int, start_arg: int | None) -> None:
         self.execution = execution
         self.tid = tid
-        # The native half (_lane.c): what the hot path reads without Python.
+        # The native half (_lane_c/): what the hot path reads without Python.
         # Its address is the store key, so a native host call finds it at once.
         self.slot = _lane.Slot(tid=tid)
         self.key: int = self.slot.address
@@ -195,7 +195,7 @@ class GuestThread:
         """Give the next poll exactly `fuel` units before it yields (fuel mode), or
         until `slice_end_ns`, checked each time `fuel` units are spent (epoch mode).
 
-        In epoch mode the preempt check (native, _lane.c) refills the counter
+        In epoch mode the preempt check (native, _lane_c/host.c) refills the counter
         while the slice has time left, sized by how fast the last refill was
         spent: a thread looks at the clock a few times per slice whatever its
         instruction mix.

@@ -1,4 +1,4 @@
-"""The native lane (runtime/_lane.c) takes exactly the steps the Python driver takes.
+"""The native lane (runtime/_lane_c/) takes exactly the steps the Python driver takes.
 
 Each guest runs twice per (policy, seed): with the lane, and with every step in
 Python (serial.LANE_ENABLED off, the reference). Same decisions, same slices,
@@ -138,3 +138,13 @@ def test_a_deadlock_found_inside_the_lane_reports_every_thread(monkeypatch: pyte
     o = _run("wat/deadlock_forever.wasm", [], RunSettings(seed=3), True, monkeypatch)
     assert o.status is Status.DEADLOCK, o.report
     assert len(o.threads) >= 2 and all(t.frames for t in o.threads), o.report
+
+
+def test_a_thread_spinning_inside_the_lane_is_stopped_with_its_backtrace(monkeypatch: pytest.MonkeyPatch,
+                                                                        lane_steps: type[_CountingLane]) -> None:
+    # The step budget runs out while the spinning threads preempt natively; the
+    # report still gets each thread's wasm frames (the kill reaches a native yield).
+    o = _run("wat/spin_forever.wasm", [], RunSettings(seed=1, max_steps=500), True, monkeypatch)
+    assert o.status is Status.HANG, o.report
+    assert lane_steps.taken > 400
+    assert o.threads and all(t.frames for t in o.threads), o.report

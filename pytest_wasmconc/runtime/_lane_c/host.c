@@ -1,0 +1,194 @@
+/* Host functions without Python (preempt, sched_point), the one-shot yield, and the
+ * entry of every Python host function. */
+#include "lane.h"
+
+/* ---- native yields ---- */
+
+bool done_continuation(void *env) { (void)env; return true; }
+
+/* Suspends the call once: the poll returns, the scheduler decides, the next poll resumes it. */
+bool yield_continuation(void *env) {
+    SlotObject *s = (SlotObject *)env;
+    if (!s->suspended) {
+        s->suspended = 1;
+        s->yield_kind = s->armed_kind;
+        return false;
+    }
+    s->suspended = 0;
+    s->yield_kind = YIELD_NONE;
+    if (s->kill && s->trap_ret)
+        *s->trap_ret = new_trap(s->kill);
+    return true;
+}
+
+void arm(SlotObject *s, int kind, void **trap_ret, wt_cont *cont) {
+    s->armed_kind = kind;
+    s->trap_ret = trap_ret;
+    s->suspended = 0;
+    cont->callback = yield_continuation;
+    cont->env = s;
+    cont->finalizer = NULL;
+}
+
+/* Execution.alone for the caller: 1 alone, 0 not, -1 unknown without Python
+ * (another thread is parked on something else: its deadline and wait decide). */
+static int alone_native(ExecObject *e, SlotObject *self) {
+    int unknown = 0;
+    for (Py_ssize_t i = 0; i < e->nslots; i++) {
+        SlotObject *o = e->slots[i];
+        if (o == self || o->state == ST_FINISHED)
+            continue;
+        if (o->state != ST_PARKED)
+            return 0;
+        if (o->blocked != BLOCKED)
+            unknown = 1;
+    }
+    return unknown ? -1 : 1;
+}
+
+static int alone_python(ExecObject *e, SlotObject *s) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    int answer = -1;
+    if (e->alone) {
+        PyObject *r = PyObject_CallFunction(e->alone, "i", s->tid);
+        if (r) {
+            answer = PyObject_IsTrue(r);
+            Py_DECREF(r);
+        }
+    }
+    if (answer < 0) {
+        PyErr_WriteUnraisable(e->alone ? e->alone : Py_None);
+        answer = 0; /* a scheduling point too many is harmless */
+    }
+    PyGILState_Release(g);
+    return answer;
+}
+
+/* wasmtime_func_async_callback_t for wasmconc.preempt / wasmconc.sched_point; env = HOST_* */
+void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results,
+                        size_t nresults, void **trap_ret, wt_cont *cont) {
+    (void)args; (void)nargs; (void)results; (void)nresults;
+    cont->callback = done_continuation;
+    cont->env = NULL;
+    cont->finalizer = NULL;
+    SlotObject *s = (SlotObject *)p_context_get_data(p_caller_context(caller));
+    if (s == NULL || s->magic != SLOT_MAGIC || s->exec == NULL) {
+        *trap_ret = new_trap("wasmconc: host call from a store that is not a live guest thread");
+        return;
+    }
+    if (s->kill) {
+        *trap_ret = new_trap(s->kill);
+        return;
+    }
+    ExecObject *e = s->exec;
+    if (e->ended) {
+        *trap_ret = new_trap(e->exit_mark);
+        return;
+    }
+    if ((intptr_t)env == HOST_PREEMPT) {
+        /* the counter ran out: the quantum ends, unless (epoch mode) its slice has time left */
+        if (s->slice_end_ns >= 0) {
+            int64_t now = monotonic_ns();
+            if (now < s->slice_end_ns && extend_quantum(s, now))
+                return;
+        }
+        arm(s, YIELD_QUANTUM, trap_ret, cont);
+        return;
+    }
+    /* sched_point: alone, the scheduler could only pick this thread again */
+    if (!e->serial)
+        return;
+    int alone = alone_native(e, s);
+    if (alone < 0)
+        alone = alone_python(e, s);
+    if (!alone)
+        arm(s, YIELD_SCHED, trap_ret, cont);
+}
+
+/* ---- Python host functions ----
+ * Every other host function is Python, entered here rather than through a
+ * ctypes callback (which converts each argument through ctypes' machinery).
+ * capi.py's dispatch does the work; see capi._host_call. */
+
+static PyObject *py_host_call;  /* (binding key, store key, args, nargs, results, trap_ret, cont) -> pending key */
+static PyObject *py_resume;     /* (pending key) -> bool: finished */
+static PyObject *py_finalize;   /* (pending key): the future was deleted first */
+
+static void *call_failed(PyObject *fn, const char *what) {
+    PyErr_WriteUnraisable(fn);
+    return new_trap(what);
+}
+
+static bool pending_continuation(void *env) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    bool finished = true;
+    PyObject *key = PyLong_FromVoidPtr(env);
+    PyObject *r = key ? PyObject_CallOneArg(py_resume, key) : NULL;
+    Py_XDECREF(key);
+    if (r) {
+        finished = PyObject_IsTrue(r) != 0;
+        Py_DECREF(r);
+    } else {
+        PyErr_WriteUnraisable(py_resume); /* capi turns every failure into a trap: this is a last resort */
+    }
+    PyGILState_Release(g);
+    return finished;
+}
+
+static void pending_finalizer(void *env) {
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *key = PyLong_FromVoidPtr(env);
+    PyObject *r = key ? PyObject_CallOneArg(py_finalize, key) : NULL;
+    Py_XDECREF(key);
+    if (r)
+        Py_DECREF(r);
+    else
+        PyErr_WriteUnraisable(py_finalize);
+    PyGILState_Release(g);
+}
+
+void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results,
+                        size_t nresults, void **trap_ret, wt_cont *cont) {
+    (void)nresults;
+    cont->callback = done_continuation; /* Python may arm a yield instead */
+    cont->env = NULL;
+    cont->finalizer = NULL;
+    void *store_key = p_context_get_data(p_caller_context(caller));
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *argv[7] = {PyLong_FromVoidPtr(env), PyLong_FromVoidPtr(store_key), PyLong_FromVoidPtr((void *)args),
+                         PyLong_FromSize_t(nargs), PyLong_FromVoidPtr(results), PyLong_FromVoidPtr(trap_ret),
+                         PyLong_FromVoidPtr(cont)};
+    PyObject *r = NULL;
+    int ok = 1;
+    for (int i = 0; i < 7; i++)
+        ok = ok && argv[i] != NULL;
+    if (ok)
+        r = PyObject_Vectorcall(py_host_call, argv, 7, NULL);
+    for (int i = 0; i < 7; i++)
+        Py_XDECREF(argv[i]);
+    if (!r) {
+        *trap_ret = call_failed(py_host_call, "wasmconc: internal error in a host call");
+    } else {
+        void *pending = PyLong_AsVoidPtr(r);
+        Py_DECREF(r);
+        if (pending == NULL && PyErr_Occurred()) {
+            *trap_ret = call_failed(py_host_call, "wasmconc: internal error in a host call");
+        } else if (pending) {
+            cont->callback = pending_continuation;
+            cont->env = pending;
+            cont->finalizer = pending_finalizer;
+        }
+    }
+    PyGILState_Release(g);
+}
+
+PyObject *set_python_host(PyObject *mod, PyObject *args) {
+    PyObject *call, *resume, *finalize;
+    if (!PyArg_ParseTuple(args, "OOO", &call, &resume, &finalize))
+        return NULL;
+    Py_XSETREF(py_host_call, Py_NewRef(call));
+    Py_XSETREF(py_resume, Py_NewRef(resume));
+    Py_XSETREF(py_finalize, Py_NewRef(finalize));
+    Py_RETURN_NONE;
+}
+

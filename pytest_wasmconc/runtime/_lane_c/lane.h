@@ -1,0 +1,115 @@
+/* The native lane's shared declarations (see module.c for what the lane is). */
+#ifndef WASMCONC_LANE_H
+#define WASMCONC_LANE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include "structmember.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- Wasmtime's C API, the parts used here (wasmtime/val.h, async.h) ---- */
+
+typedef struct { uint8_t kind; uint8_t pad[7]; union { int32_t i32; int64_t i64; uint8_t raw[24]; } of; } wt_val;
+typedef struct { unsigned char opaque[24]; } wt_global;  /* wasmtime_global_t, copied whole */
+typedef bool (*wt_cont_cb)(void *env);
+typedef struct { wt_cont_cb callback; void *env; void (*finalizer)(void *); } wt_cont;
+
+/* Wasmtime's functions, from wasmtime-py's loaded library (module.c's init). */
+extern bool (*p_future_poll)(void *future);
+extern void *(*p_context_get_data)(void *context);
+extern void *(*p_caller_context)(void *caller);
+extern void (*p_global_get)(void *context, const wt_global *g, wt_val *out);
+extern void *(*p_global_set)(void *context, const wt_global *g, const wt_val *v);
+extern void *(*p_trap_new)(const char *msg, size_t len);
+extern void (*p_error_delete)(void *err);
+
+enum { ST_NEW = 0, ST_RUNNABLE = 1, ST_PARKED = 2, ST_FINISHED = 3 };
+enum { YIELD_NONE = 0, YIELD_QUANTUM = 1, YIELD_SCHED = 2 };
+enum { HOST_PREEMPT = 1, HOST_SCHED_POINT = 2 };
+enum { BLOCKED = 1, WOKEN = 2 };
+/* SwitchReason, in the order of runtime/serial.py's REASONS. */
+enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5 };
+enum { RUN_PYTHON_STEP = 0, RUN_POST_POLL = 1 };
+enum { POLICY_RR = 1, POLICY_RANDOM = 2 };
+
+#define SLOT_MAGIC 0x776173636f6e63ULL /* "wasconc" */
+#define SOLO_SLICES 256
+#define EPOCH_CHECK 50000
+#define MIN_REFILL 1000
+#define MAX_REFILL (1LL << 32)
+
+static inline int64_t monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* what time.monotonic_ns reads on Linux */
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void *new_trap(const char *msg) { return p_trap_new(msg, strlen(msg)); }
+
+/* ---- Exec: one execution's slots and flags ---- */
+
+struct SlotObject;
+
+typedef struct {
+    PyObject_HEAD
+    struct SlotObject **slots;  /* strong references, in tid order */
+    Py_ssize_t nslots, capacity;
+    int serial;
+    int ended;                  /* Execution.end is set */
+    int spawned;                /* Execution.spawned_in_step */
+    PyObject *alone;            /* callable(tid) -> bool, asked when other threads are parked */
+    PyObject *wake;             /* callable(tid): Execution.try_wake for a woken futex waiter */
+    PyObject *start;            /* callable(tid): GuestThread.start for a new thread */
+    char *exit_mark;
+} ExecObject;
+
+typedef struct SlotObject {
+    PyObject_HEAD
+    uint64_t magic;
+    ExecObject *exec;           /* borrowed: the exec holds the slot */
+    int tid;
+    int state;
+    int blocked;                /* parked on a futex, no timeout: 1 until a notify, 2 once woken */
+    int wait_kind;              /* GuestThread.wait: 0 none, 1 a Yield, 2 any other wait */
+    void *future;
+    /* the preemption counter (counter mode), once the instance exists */
+    int has_budget;
+    void *context;
+    wt_global budget;
+    wt_val cell;
+    int64_t granted;
+    int64_t slice_end_ns;       /* epoch mode: -1 when none */
+    int64_t filled_ns;
+    /* the native yield in progress */
+    int armed_kind, yield_kind, suspended;
+    void **trap_ret;
+    char *kill;                 /* the message that traps the thread at its next check */
+} SlotObject;
+
+
+extern PyTypeObject SlotType, ExecType, LaneType;
+
+/* slots.c: the preemption counter of a slot */
+int64_t counter_get(SlotObject *s);
+int counter_set(SlotObject *s, int64_t value);
+int extend_quantum(SlotObject *s, int64_t now);
+int begin_quantum(SlotObject *s, int64_t fuel, int64_t slice_end_ns);
+int64_t fuel_used(SlotObject *s);
+
+/* host.c: host functions and continuations */
+bool done_continuation(void *env);
+bool yield_continuation(void *env);
+void arm(SlotObject *s, int kind, void **trap_ret, wt_cont *cont);
+void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results, size_t nresults,
+                 void **trap_ret, wt_cont *cont);
+void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results, size_t nresults,
+                 void **trap_ret, wt_cont *cont);
+PyObject *set_python_host(PyObject *mod, PyObject *args);
+
+/* steps.c */
+int steps_init(void);
+
+#endif

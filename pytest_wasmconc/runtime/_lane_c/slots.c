@@ -1,0 +1,322 @@
+/* One guest thread's native state (Slot) and one execution's (Exec). */
+#include "lane.h"
+
+/* ---- the counter ---- */
+
+int64_t counter_get(SlotObject *s) {
+    p_global_get(s->context, &s->budget, &s->cell);
+    return s->cell.of.i64;
+}
+
+int counter_set(SlotObject *s, int64_t value) {
+    s->cell.kind = 1; /* WASMTIME_I64 */
+    s->cell.of.i64 = value;
+    void *err = p_global_set(s->context, &s->budget, &s->cell);
+    if (err) {
+        p_error_delete(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* GuestThread.extend_quantum: refill for about the time left in the slice. */
+int extend_quantum(SlotObject *s, int64_t now) {
+    if (!s->has_budget || s->slice_end_ns < 0)
+        return 0;
+    int64_t spent = now - s->filled_ns;
+    if (spent < 1)
+        spent = 1;
+    __int128 refill = (__int128)s->granted * (s->slice_end_ns - now) / spent;
+    if (refill < MIN_REFILL)
+        refill = MIN_REFILL;
+    if (refill > MAX_REFILL)
+        refill = MAX_REFILL;
+    s->granted = (int64_t)refill;
+    s->filled_ns = now;
+    return counter_set(s, s->granted) == 0;
+}
+
+int begin_quantum(SlotObject *s, int64_t fuel, int64_t slice_end_ns) {
+    s->slice_end_ns = slice_end_ns;
+    if (slice_end_ns >= 0)
+        s->filled_ns = monotonic_ns();
+    if (s->has_budget) {
+        /* before instantiation ends, the start function uses the initial budget */
+        if (counter_set(s, fuel) < 0)
+            return -1;
+        s->granted = fuel;
+    }
+    return 0;
+}
+
+int64_t fuel_used(SlotObject *s) { return s->has_budget ? s->granted - counter_get(s) : 0; }
+
+/* ---- Slot type ---- */
+
+static int slot_init(SlotObject *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"tid", NULL};
+    int tid;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "i", names, &tid))
+        return -1;
+    self->magic = SLOT_MAGIC;
+    self->tid = tid;
+    self->state = ST_NEW;
+    self->slice_end_ns = -1;
+    return 0;
+}
+
+static void slot_dealloc(SlotObject *self) {
+    self->magic = 0;
+    PyMem_Free(self->kill);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *slot_address(SlotObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromVoidPtr(self);
+}
+
+static PyObject *slot_get_future(SlotObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromVoidPtr(self->future);
+}
+
+static int slot_set_future(SlotObject *self, PyObject *v, void *closure) {
+    (void)closure;
+    void *p = v == Py_None ? NULL : PyLong_AsVoidPtr(v);
+    if (PyErr_Occurred())
+        return -1;
+    self->future = p;
+    return 0;
+}
+
+static PyObject *slot_set_kill(SlotObject *self, PyObject *arg) {
+    PyMem_Free(self->kill);
+    self->kill = NULL;
+    if (arg != Py_None) {
+        Py_ssize_t n;
+        const char *text = PyUnicode_AsUTF8AndSize(arg, &n);
+        if (!text)
+            return NULL;
+        self->kill = PyMem_Malloc(n + 1);
+        if (!self->kill)
+            return PyErr_NoMemory();
+        memcpy(self->kill, text, n + 1);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *slot_set_budget(SlotObject *self, PyObject *args) {
+    unsigned long long context;
+    Py_buffer g;
+    if (!PyArg_ParseTuple(args, "Ky*", &context, &g))
+        return NULL;
+    if (g.len != (Py_ssize_t)sizeof(wt_global)) {
+        PyBuffer_Release(&g);
+        PyErr_SetString(PyExc_ValueError, "wasmtime_global_t has an unexpected size");
+        return NULL;
+    }
+    memcpy(&self->budget, g.buf, sizeof(wt_global));
+    PyBuffer_Release(&g);
+    self->context = (void *)(uintptr_t)context;
+    self->has_budget = 1;
+    self->granted = counter_get(self); /* nothing used yet */
+    Py_RETURN_NONE;
+}
+
+static PyObject *slot_clear_budget(SlotObject *self, PyObject *unused) {
+    (void)unused;
+    self->has_budget = 0;
+    self->context = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *slot_begin_quantum(SlotObject *self, PyObject *args) {
+    long long fuel, end;
+    if (!PyArg_ParseTuple(args, "LL", &fuel, &end))
+        return NULL;
+    if (begin_quantum(self, fuel, end) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "wasmconc: cannot set the preemption counter");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *slot_extend_quantum(SlotObject *self, PyObject *arg) {
+    long long now = PyLong_AsLongLong(arg);
+    if (now == -1 && PyErr_Occurred())
+        return NULL;
+    return PyBool_FromLong(extend_quantum(self, now));
+}
+
+static PyObject *slot_fuel_used(SlotObject *self, PyObject *unused) {
+    (void)unused;
+    return PyLong_FromLongLong(fuel_used(self));
+}
+
+/* Python's YieldAfter results: suspend this call once, like a native yield. */
+static PyObject *slot_arm_yield(SlotObject *self, PyObject *args) {
+    int kind;
+    unsigned long long trap_ret, cont;
+    if (!PyArg_ParseTuple(args, "iKK", &kind, &trap_ret, &cont))
+        return NULL;
+    arm(self, kind, (void **)(uintptr_t)trap_ret, (wt_cont *)(uintptr_t)cont);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef slot_methods[] = {
+    {"set_kill", (PyCFunction)slot_set_kill, METH_O, "Trap at the next check with this message (None: no more)."},
+    {"set_budget", (PyCFunction)slot_set_budget, METH_VARARGS, "(context address, wasmtime_global_t bytes)."},
+    {"clear_budget", (PyCFunction)slot_clear_budget, METH_NOARGS, "Forget the counter (the store is gone)."},
+    {"begin_quantum", (PyCFunction)slot_begin_quantum, METH_VARARGS, "(fuel, slice end ns or -1)."},
+    {"extend_quantum", (PyCFunction)slot_extend_quantum, METH_O, "Epoch mode refill at now_ns; False if none."},
+    {"fuel_used", (PyCFunction)slot_fuel_used, METH_NOARGS, "Counter units used since begin_quantum."},
+    {"arm_yield", (PyCFunction)slot_arm_yield, METH_VARARGS, "(kind, trap_ret, continuation address)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef slot_members[] = {
+    {"tid", T_INT, offsetof(SlotObject, tid), READONLY, NULL},
+    {"state", T_INT, offsetof(SlotObject, state), 0, "0 new, 1 runnable, 2 parked, 3 finished"},
+    {"blocked", T_INT, offsetof(SlotObject, blocked), 0, "parked on a futex: 1 until a notify, 2 once woken"},
+    {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait"},
+    {"yield_kind", T_INT, offsetof(SlotObject, yield_kind), 0, "0 none, 1 quantum end, 2 scheduling point"},
+    {"granted", T_LONGLONG, offsetof(SlotObject, granted), READONLY, NULL},
+    {"slice_end_ns", T_LONGLONG, offsetof(SlotObject, slice_end_ns), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef slot_getset[] = {
+    {"address", (getter)slot_address, NULL, "the store key: this slot's address", NULL},
+    {"future", (getter)slot_get_future, (setter)slot_set_future, "address of the call future", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject SlotType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pytest_wasmconc.runtime._lane.Slot",
+    .tp_basicsize = sizeof(SlotObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One guest thread's native state.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)slot_init,
+    .tp_dealloc = (destructor)slot_dealloc,
+    .tp_methods = slot_methods,
+    .tp_members = slot_members,
+    .tp_getset = slot_getset,
+};
+
+/* ---- Exec type ---- */
+
+static int exec_init(ExecObject *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"serial", "alone", "wake", "start", "exit_mark", NULL};
+    int serial;
+    PyObject *alone, *wake, *start;
+    const char *mark;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "pOOOs", names, &serial, &alone, &wake, &start, &mark))
+        return -1;
+    self->serial = serial;
+    Py_XSETREF(self->alone, Py_NewRef(alone));
+    Py_XSETREF(self->wake, Py_NewRef(wake));
+    Py_XSETREF(self->start, Py_NewRef(start));
+    PyMem_Free(self->exit_mark);
+    self->exit_mark = PyMem_Malloc(strlen(mark) + 1);
+    if (!self->exit_mark) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    strcpy(self->exit_mark, mark);
+    return 0;
+}
+
+static PyObject *exec_add(ExecObject *self, PyObject *arg) {
+    if (!PyObject_TypeCheck(arg, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    SlotObject *s = (SlotObject *)arg;
+    if (s->exec) {
+        PyErr_SetString(PyExc_ValueError, "slot already belongs to an execution");
+        return NULL;
+    }
+    if (self->nslots > 0 && self->slots[self->nslots - 1]->tid >= s->tid) {
+        PyErr_SetString(PyExc_ValueError, "slots must be added in increasing tid order");
+        return NULL;
+    }
+    if (self->nslots == self->capacity) {
+        Py_ssize_t cap = self->capacity ? self->capacity * 2 : 8;
+        SlotObject **grown = PyMem_Realloc(self->slots, cap * sizeof(SlotObject *));
+        if (!grown)
+            return PyErr_NoMemory();
+        self->slots = grown;
+        self->capacity = cap;
+    }
+    Py_INCREF(s);
+    s->exec = self;
+    self->slots[self->nslots++] = s;
+    Py_RETURN_NONE;
+}
+
+static int exec_clear(ExecObject *self) {
+    for (Py_ssize_t i = 0; i < self->nslots; i++) {
+        SlotObject *s = self->slots[i];
+        s->exec = NULL;
+        Py_DECREF(s);
+    }
+    self->nslots = 0;
+    Py_CLEAR(self->alone);
+    Py_CLEAR(self->wake);
+    Py_CLEAR(self->start);
+    return 0;
+}
+
+static PyObject *exec_release(ExecObject *self, PyObject *unused) {
+    (void)unused;
+    exec_clear(self);
+    Py_RETURN_NONE;
+}
+
+static int exec_traverse(ExecObject *self, visitproc visit, void *arg) {
+    Py_VISIT(self->alone);
+    Py_VISIT(self->wake);
+    Py_VISIT(self->start);
+    for (Py_ssize_t i = 0; i < self->nslots; i++)
+        Py_VISIT(self->slots[i]);
+    return 0;
+}
+
+static void exec_dealloc(ExecObject *self) {
+    PyObject_GC_UnTrack(self);
+    exec_clear(self);
+    PyMem_Free(self->slots);
+    PyMem_Free(self->exit_mark);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef exec_methods[] = {
+    {"add", (PyCFunction)exec_add, METH_O, "Register a thread's slot (in tid order)."},
+    {"release", (PyCFunction)exec_release, METH_NOARGS, "Drop every slot and the alone callback."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef exec_members[] = {
+    {"ended", T_INT, offsetof(ExecObject, ended), 0, "the execution has an end"},
+    {"spawned", T_INT, offsetof(ExecObject, spawned), 0, "a thread was spawned in this step"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyTypeObject ExecType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pytest_wasmconc.runtime._lane.Exec",
+    .tp_basicsize = sizeof(ExecObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "One execution's native state: its slots in tid order.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)exec_init,
+    .tp_dealloc = (destructor)exec_dealloc,
+    .tp_traverse = (traverseproc)exec_traverse,
+    .tp_clear = (inquiry)exec_clear,
+    .tp_methods = exec_methods,
+    .tp_members = exec_members,
+};
+

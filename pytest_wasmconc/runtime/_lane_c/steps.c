@@ -1,0 +1,364 @@
+/* Lane: the serial driver's step loop, with the round-robin and random policies. */
+#include "lane.h"
+
+/* ---- Lane: the step loop ---- */
+
+typedef struct {
+    PyObject_HEAD
+    ExecObject *exec;
+    int fuel;                   /* fuel mode; else epoch mode on the counter */
+    long long slice, tick_ns, max_steps, wall_deadline_ns; /* -1: none */
+    int policy;
+    long long policy_slice;     /* rr: its slice; random: the execution's scale */
+    PyObject *choice_bits, *slice_bits; /* random: the streams' getrandbits */
+    PyObject *decisions, *slices;       /* Recording's lists, or None */
+    PyObject *clock;            /* VirtualClock (fuel mode) */
+    PyObject *interrupted;      /* capi's one-item flag: Ctrl-C seen */
+    /* in and out of run() */
+    long long steps;
+    int current, reason, rr_last;
+    long long picks;
+    int last_tid, last_solo, last_finished;
+    long long last_began_ns;
+} LaneObject;
+
+static PyObject *str_now;
+
+int steps_init(void) {
+    str_now = PyUnicode_InternFromString("_now");
+    return str_now ? 0 : -1;
+}
+
+static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"execution", "fuel", "slice", "tick_ns", "max_steps", "wall_deadline_ns", "policy",
+                            "policy_slice", "choice_bits", "slice_bits", "decisions", "slices", "clock", "interrupted",
+                            NULL};
+    PyObject *exec, *choice, *slicebits, *decisions, *slices, *clock, *interrupted;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOOO!", names, &ExecType, &exec, &self->fuel,
+                                     &self->slice, &self->tick_ns, &self->max_steps, &self->wall_deadline_ns,
+                                     &self->policy, &self->policy_slice, &choice, &slicebits, &decisions, &slices,
+                                     &clock, &PyList_Type, &interrupted))
+        return -1;
+    if (PyList_GET_SIZE(interrupted) != 1) {
+        PyErr_SetString(PyExc_ValueError, "interrupted must be a one-item list");
+        return -1;
+    }
+    if (self->policy != POLICY_RR && self->policy != POLICY_RANDOM) {
+        PyErr_SetString(PyExc_ValueError, "unknown native policy");
+        return -1;
+    }
+    if (self->slice < 1 || self->policy_slice < 1 || (!self->fuel && self->tick_ns < 1)) {
+        PyErr_SetString(PyExc_ValueError, "slice, policy_slice and tick_ns must be >= 1");
+        return -1;
+    }
+    Py_XSETREF(self->exec, (ExecObject *)Py_NewRef(exec));
+    Py_XSETREF(self->choice_bits, Py_NewRef(choice));
+    Py_XSETREF(self->slice_bits, Py_NewRef(slicebits));
+    Py_XSETREF(self->decisions, Py_NewRef(decisions));
+    Py_XSETREF(self->slices, Py_NewRef(slices));
+    Py_XSETREF(self->clock, Py_NewRef(clock));
+    Py_XSETREF(self->interrupted, Py_NewRef(interrupted));
+    self->current = -1;
+    self->rr_last = -1;
+    return 0;
+}
+
+static int lane_clear(LaneObject *self) {
+    Py_CLEAR(self->exec);
+    Py_CLEAR(self->choice_bits);
+    Py_CLEAR(self->slice_bits);
+    Py_CLEAR(self->decisions);
+    Py_CLEAR(self->slices);
+    Py_CLEAR(self->clock);
+    Py_CLEAR(self->interrupted);
+    return 0;
+}
+
+static int lane_traverse(LaneObject *self, visitproc visit, void *arg) {
+    Py_VISIT(self->exec);
+    Py_VISIT(self->choice_bits);
+    Py_VISIT(self->slice_bits);
+    Py_VISIT(self->decisions);
+    Py_VISIT(self->slices);
+    Py_VISIT(self->clock);
+    Py_VISIT(self->interrupted);
+    return 0;
+}
+
+static void lane_dealloc(LaneObject *self) {
+    PyObject_GC_UnTrack(self);
+    lane_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* random.Random.randrange(n) for n >= 1: getrandbits(n.bit_length()) until below n. */
+static long long rand_below(PyObject *getrandbits, long long n) {
+    int k = 0;
+    for (unsigned long long v = (unsigned long long)n; v; v >>= 1)
+        k++;
+    PyObject *bits = PyLong_FromLong(k);
+    if (!bits)
+        return -1;
+    long long r;
+    do {
+        PyObject *o = PyObject_CallOneArg(getrandbits, bits);
+        if (!o) {
+            Py_DECREF(bits);
+            return -1;
+        }
+        r = PyLong_AsLongLong(o);
+        Py_DECREF(o);
+        if (r == -1 && PyErr_Occurred()) {
+            Py_DECREF(bits);
+            return -1;
+        }
+    } while (r >= n);
+    Py_DECREF(bits);
+    return r;
+}
+
+static int append_int(PyObject *list, long long v) {
+    if (list == Py_None)
+        return 0;
+    PyObject *o = PyLong_FromLongLong(v);
+    if (!o)
+        return -1;
+    int rc = PyList_Append(list, o);
+    Py_DECREF(o);
+    return rc;
+}
+
+/* Policy.pick over the runnable slots (n >= 2), then Recording's note of it. */
+static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
+    int in_runnable = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (run[i]->tid == current)
+            in_runnable = 1;
+    int choice;
+    L->picks++;
+    if (L->policy == POLICY_RR) {
+        int position = in_runnable ? current : L->rr_last;
+        choice = run[0]->tid;
+        if (position >= 0)
+            for (Py_ssize_t i = 0; i < n; i++)
+                if (run[i]->tid > position) {
+                    choice = run[i]->tid;
+                    break;
+                }
+        L->rr_last = choice;
+    } else {
+        long long i = rand_below(L->choice_bits, n);
+        if (i < 0)
+            return -1;
+        choice = run[i]->tid;
+    }
+    if (append_int(L->decisions, choice) < 0)
+        return -1;
+    return choice;
+}
+
+static long long slice_for(LaneObject *L) {
+    long long q;
+    if (L->policy == POLICY_RR) {
+        q = L->policy_slice;
+    } else {
+        long long r = rand_below(L->slice_bits, 2 * L->policy_slice - 1);
+        if (r < 0)
+            return -1;
+        q = 1 + r;
+    }
+    if (append_int(L->slices, q) < 0)
+        return -1;
+    return q;
+}
+
+static int advance_clock(PyObject *clock, long long used) {
+    PyObject *now = PyObject_GetAttr(clock, str_now);
+    if (!now)
+        return -1;
+    PyObject *delta = PyLong_FromLongLong(used);
+    if (!delta) {
+        Py_DECREF(now);
+        return -1;
+    }
+    PyObject *sum = PyNumber_Add(now, delta);
+    Py_DECREF(now);
+    Py_DECREF(delta);
+    if (!sum)
+        return -1;
+    int rc = PyObject_SetAttr(clock, str_now, sum);
+    Py_DECREF(sum);
+    return rc;
+}
+
+static int call_tid(PyObject *fn, int tid) {
+    if (!fn) {
+        PyErr_SetString(PyExc_RuntimeError, "wasmconc: internal error: the execution was released");
+        return -1;
+    }
+    PyObject *r = PyObject_CallFunction(fn, "i", tid);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Steps while every live thread is runnable; see the module comment for when it returns. */
+static PyObject *lane_run(LaneObject *L, PyObject *unused) {
+    (void)unused;
+    ExecObject *e = L->exec;
+    SlotObject *stack_run[16];
+    SlotObject **run = stack_run;
+    if (e->nslots > 16) {
+        run = PyMem_Malloc(e->nslots * sizeof(SlotObject *));
+        if (!run)
+            return PyErr_NoMemory();
+    }
+    PyObject *result = NULL;
+    int code = RUN_PYTHON_STEP;
+    for (;;) {
+        if (e->ended)
+            break;
+        if (L->wall_deadline_ns >= 0 && monotonic_ns() >= L->wall_deadline_ns)
+            break;
+        /* serial._runnable: a blocked thread stays parked until a notify;
+         * a woken one is made runnable by Python's try_wake; any other parked
+         * thread (a deadline, another kind of wait) needs Python to decide */
+        Py_ssize_t n = 0;
+        int eligible = 1;
+        for (Py_ssize_t i = 0; i < e->nslots; i++) {
+            SlotObject *s = e->slots[i];
+            if (s->state == ST_FINISHED || (s->state == ST_PARKED && s->blocked == BLOCKED))
+                continue;
+            if (s->state == ST_PARKED && s->blocked == WOKEN) {
+                if (call_tid(e->wake, s->tid) < 0)
+                    goto fail;
+            }
+            if (s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL)) {
+                run[n++] = s;
+                continue;
+            }
+            eligible = 0;
+            break;
+        }
+        if (!eligible || n == 0)
+            break;
+        if (L->max_steps >= 0 && L->steps >= L->max_steps)
+            break;
+        L->steps++;
+        int solo = n == 1; /* Execution.alone: every other live thread is blocked */
+        SlotObject *t = run[0];
+        if (!solo) {
+            int tid = pick(L, run, n, L->current);
+            if (tid < 0)
+                goto fail;
+            for (Py_ssize_t i = 0; i < n; i++)
+                if (run[i]->tid == tid)
+                    t = run[i];
+        }
+        if (t->state == ST_NEW && call_tid(e->start, t->tid) < 0)
+            goto fail;
+        if (t->future == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "wasmconc: internal error: a started thread has no future");
+            goto fail;
+        }
+        long long began = 0;
+        if (L->fuel) {
+            long long q = solo ? L->slice * SOLO_SLICES : slice_for(L);
+            if (q < 0)
+                goto fail;
+            if (begin_quantum(t, q, -1) < 0)
+                goto counter_fail;
+        } else {
+            began = monotonic_ns();
+            if (begin_quantum(t, EPOCH_CHECK, began + L->tick_ns * (solo ? SOLO_SLICES : 1)) < 0)
+                goto counter_fail;
+        }
+        e->spawned = 0;
+        bool finished;
+        Py_BEGIN_ALLOW_THREADS
+        finished = p_future_poll(t->future);
+        Py_END_ALLOW_THREADS
+        L->current = t->tid;
+        if (finished || PyList_GET_ITEM(L->interrupted, 0) != Py_False) {
+            /* Python finishes this step: the future's outcome (or the interrupt) */
+            L->last_tid = t->tid;
+            L->last_solo = solo;
+            L->last_began_ns = began;
+            L->last_finished = finished;
+            code = RUN_POST_POLL;
+            break;
+        }
+        if (L->fuel) {
+            long long used = fuel_used(t);
+            if (used > 0) {
+                if (advance_clock(L->clock, used) < 0)
+                    goto fail;
+                if (solo && used / L->slice > 1)
+                    L->steps += used / L->slice - 1;
+            }
+        } else if (solo) {
+            long long ticks = (monotonic_ns() - began) / L->tick_ns;
+            if (ticks > 1)
+                L->steps += ticks - 1;
+        }
+        /* serial._after_poll's reason: Python host calls may have run during
+         * the poll; what they changed is mirrored in the slots and the exec */
+        if (t->wait_kind == 2)
+            L->reason = R_BLOCKED;
+        else if (t->wait_kind == 1 || t->yield_kind == YIELD_SCHED)
+            L->reason = e->spawned ? R_SPAWNED : R_YIELDED;
+        else
+            L->reason = R_PREEMPTED;
+        if (PyErr_CheckSignals() < 0)
+            goto fail;
+        if (PyList_GET_ITEM(L->interrupted, 0) != Py_False)
+            break; /* interrupted: the next poll, in Python, raises */
+    }
+    result = PyLong_FromLong(code);
+    goto out;
+counter_fail:
+    PyErr_SetString(PyExc_RuntimeError, "wasmconc: cannot set the preemption counter");
+fail:
+    result = NULL;
+out:
+    if (run != stack_run)
+        PyMem_Free(run);
+    return result;
+}
+
+static PyMethodDef lane_methods[] = {
+    {"run", (PyCFunction)lane_run, METH_NOARGS,
+     "Take steps; 0: Python takes the next step, 1: Python finishes the step of last_tid."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef lane_members[] = {
+    {"steps", T_LONGLONG, offsetof(LaneObject, steps), 0, NULL},
+    {"current", T_INT, offsetof(LaneObject, current), 0, "-1: none"},
+    {"reason", T_INT, offsetof(LaneObject, reason), 0, NULL},
+    {"rr_last", T_INT, offsetof(LaneObject, rr_last), 0, "-1: none"},
+    {"picks", T_LONGLONG, offsetof(LaneObject, picks), 0, NULL},
+    {"last_tid", T_INT, offsetof(LaneObject, last_tid), READONLY, NULL},
+    {"last_solo", T_INT, offsetof(LaneObject, last_solo), READONLY, NULL},
+    {"last_finished", T_INT, offsetof(LaneObject, last_finished), READONLY, NULL},
+    {"last_began_ns", T_LONGLONG, offsetof(LaneObject, last_began_ns), READONLY, NULL},
+    {"wall_deadline_ns", T_LONGLONG, offsetof(LaneObject, wall_deadline_ns), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+PyTypeObject LaneType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pytest_wasmconc.runtime._lane.Lane",
+    .tp_basicsize = sizeof(LaneObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The serial driver's step loop for one execution.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)lane_init,
+    .tp_dealloc = (destructor)lane_dealloc,
+    .tp_traverse = (traverseproc)lane_traverse,
+    .tp_clear = (inquiry)lane_clear,
+    .tp_methods = lane_methods,
+    .tp_members = lane_members,
+};
+
