@@ -11,7 +11,7 @@ setup(
     ext_modules=[
         Extension(
             "pytest_wasmconc.runtime._lane",
-            sources=[f"pytest_wasmconc/runtime/_lane_c/{name}.c" for name in ("module", "slots", "host", "steps")],
+            sources=[f"pytest_wasmconc/runtime/_lane_c/{name}.c" for name in ("module", "slots", "host", "futex", "steps")],
             depends=["pytest_wasmconc/runtime/_lane_c/lane.h"],
             # Only PyInit__lane is exported (PyMODINIT_FUNC); the rest stays inside the module.
             extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wno-missing-field-initializers", "-fvisibility=hidden"],

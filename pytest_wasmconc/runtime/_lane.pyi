@@ -7,6 +7,12 @@ PYTHON_HOST: int
 YIELD_CONTINUATION: int
 HOST_PREEMPT: int
 HOST_SCHED_POINT: int
+HOST_WAIT32: int
+HOST_WAIT64: int
+HOST_WAIT32_M64: int
+HOST_WAIT64_M64: int
+HOST_NOTIFY: int
+HOST_NOTIFY_M64: int
 YIELD_QUANTUM: int
 BLOCKED: int
 WOKEN: int
@@ -19,7 +25,7 @@ SOLO_SLICES: int
 EPOCH_CHECK: int
 
 def init(future_poll: int, context_get_data: int, caller_context: int, global_get: int, global_set: int,
-         trap_new: int, error_delete: int, /) -> None: ...
+         trap_new: int, error_delete: int, sharedmemory_data_size: int, /) -> None: ...
 
 def set_python_host(call: Callable[[int, int, int, int, int, int, int], int], resume: Callable[[int], bool],
                     finalize: Callable[[int], None], /) -> None: ...
@@ -29,6 +35,16 @@ class Slot:
     state: int
     blocked: int
     wait_kind: int
+    @property
+    def woken(self) -> int: ...
+    @property
+    def queued(self) -> int: ...
+    @property
+    def native_wait(self) -> int: ...
+    @property
+    def futex_addr(self) -> int: ...
+    @property
+    def wait_expected(self) -> int: ...
     yield_kind: int
     future: int
     @property
@@ -49,10 +65,16 @@ class Slot:
 class Exec:
     ended: int
     spawned: int
+    native_futex: int
     def __init__(self, serial: bool, alone: Callable[[int], bool], wake: Callable[[int], object],
                  start: Callable[[int], object], exit_mark: str) -> None: ...
     def add(self, slot: Slot, /) -> None: ...
     def release(self) -> None: ...
+    def futex_enqueue(self, slot: Slot, addr: int, /) -> Slot: ...
+    def futex_wake(self, addr: int, count: int, /) -> list[Slot]: ...
+    def futex_cancel(self, slot: Slot, /) -> bool: ...
+    def futex_waiting(self) -> int: ...
+    def set_memory(self, base: int, size: int, handle: int, /) -> None: ...
 
 class Lane:
     steps: int

@@ -28,14 +28,24 @@ I32, I64 = ValType.I32, ValType.I64
 WAIT_OK, WAIT_NOT_EQUAL, WAIT_TIMED_OUT = 0, 1, 2
 
 
-# The instrumenter's hottest imports run in C (_lane_c/host.c), with no Python at all:
-# `preempt` (the counter ran out: the quantum ends, or in epoch mode the
-# counter is refilled while the time slice lasts) and `sched_point` (before an
-# atomic read-modify-write: a scheduling point unless no other thread could
-# run). Their semantics are documented there.
-NATIVE_BUILTINS = {
+# The instrumenter's hottest imports run in C (_lane_c/host.c), with no Python
+# at all: `preempt` (the counter ran out: the quantum ends, or in epoch mode
+# the counter is refilled while the time slice lasts) and `sched_point` (before
+# an atomic read-modify-write: a scheduling point unless no other thread could
+# run).
+NATIVE_ONLY = {
     (INSTRUMENT_MODULE, "sched_point"): _lane.HOST_SCHED_POINT,
     PREEMPT_IMPORT: _lane.HOST_PREEMPT,
+}
+# The futex imports run in C (_lane_c/futex.c) in their common case and fall
+# back on the Python functions below for the rest (timeouts, traps, OS mode).
+NATIVE_FIRST = {
+    (INSTRUMENT_MODULE, "wait32"): _lane.HOST_WAIT32,
+    (INSTRUMENT_MODULE, "wait64"): _lane.HOST_WAIT64,
+    (INSTRUMENT_MODULE, "wait32_m64"): _lane.HOST_WAIT32_M64,
+    (INSTRUMENT_MODULE, "wait64_m64"): _lane.HOST_WAIT64_M64,
+    (INSTRUMENT_MODULE, "notify"): _lane.HOST_NOTIFY,
+    (INSTRUMENT_MODULE, "notify_m64"): _lane.HOST_NOTIFY_M64,
 }
 
 
@@ -103,9 +113,6 @@ def _notify(serial: bool) -> Any:
             return 0
         ex = call._thread.execution
         woken = ex.futex.wake(ea, count)
-        for w in woken:
-            if w.thread.slot.blocked == _lane.BLOCKED:
-                w.thread.slot.blocked = _lane.WOKEN  # ready now: the next step makes it runnable
         if woken:
             if serial:
                 # The driver polls on this very thread, so there is nobody to poke.
@@ -126,7 +133,7 @@ def _functions(serial: bool) -> list[HostFunction]:
         HostFunction(INSTRUMENT_MODULE, "wait32_m64", (I64, I32, I64, I64, I32), (I32,), _wait(4)),
         HostFunction(INSTRUMENT_MODULE, "wait64_m64", (I64, I64, I64, I64, I32), (I32,), _wait(8)),
         HostFunction(INSTRUMENT_MODULE, "notify_m64", (I64, I32, I64, I32), (I32,), notify),
-        # Linked as the native lane's own functions (NATIVE_BUILTINS); listed for the import checks.
+        # Linked as the native lane's own functions (NATIVE_ONLY); listed for the import checks.
         HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), _runs_natively),
         HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), _runs_natively),
     ]

@@ -112,7 +112,7 @@ _raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c
 
 _lane.init(*(_address_of(name) for name in (
     "wasmtime_call_future_poll", "wasmtime_context_get_data", "wasmtime_caller_context", "wasmtime_global_get",
-    "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete")))
+    "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete", "wasmtime_sharedmemory_data_size")))
 
 
 def fuel_remaining(context: Any, out: Any) -> int:
@@ -670,6 +670,12 @@ def _binding_finalizer(env: Any) -> None:
         _BINDINGS.pop(env or 0, None)
 
 
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _native_binding_finalizer(env: Any) -> None:
+    with _lock:
+        _BINDINGS.pop((env or 0) >> 8, None)
+
+
 def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, trap_ret: int, cont_ret: int) -> int:
     """Every Python host call (entered from _lane_c/host.c): 0 when done, else the key of a pending call.
 
@@ -704,6 +710,7 @@ def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, tr
 
 _lane.set_python_host(_host_call, _resume_pending, _finalize_pending)
 _HOST_TRAMPOLINE = ctypes.cast(ctypes.c_void_p(_lane.PYTHON_HOST), ffi.wasmtime_func_async_callback_t)
+_NATIVE_HOST = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_HOST), ffi.wasmtime_func_async_callback_t)
 
 
 @dataclass(frozen=True)
@@ -738,11 +745,14 @@ def define_async_host(
     results: tuple[ValType, ...],
     impl: Any,
     dispatcher: HostDispatcher,
+    native: int = 0,
 ) -> None:
     """Define one async host function in `linker`, routed through `dispatcher`.
 
     `impl` is whatever the dispatcher needs to find the implementation (the
-    runtime passes the import's (module, name) key).
+    runtime passes the import's (module, name) key). `native` (a _lane.HOST_*
+    kind) enters through the native lane's own function first, which takes
+    the cases it can and hands the rest to this binding.
     """
     key = next(_keys)
     binding = _Binding(module, name, params, results, impl, dispatcher)
@@ -753,9 +763,12 @@ def define_async_host(
     )
     mod = module.encode()
     nm = name.encode()
+    if native:
+        callback, env, finalizer = _NATIVE_HOST, key << 8 | native, _native_binding_finalizer
+    else:
+        callback, env, finalizer = _HOST_TRAMPOLINE, key, _binding_finalizer
     err = ffi.wasmtime_linker_define_async_func(
-        linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(),
-        _HOST_TRAMPOLINE, key, _binding_finalizer,
+        linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(), callback, env, finalizer,
     )
     # Keep the FuncType alive until after the call: passing `.ptr()` of a
     # temporary segfaulted (wasmtime-facts.md).
@@ -776,9 +789,8 @@ def define_native_host(linker: wasmtime.Linker, module: str, name: str, params: 
     functype = wasmtime.FuncType([_valtype(t) for t in params], [])
     mod = module.encode()
     nm = name.encode()
-    callback = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_HOST), ffi.wasmtime_func_async_callback_t)
     err = ffi.wasmtime_linker_define_async_func(linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(),
-                                                callback, native, _NO_FINALIZER)
+                                                _NATIVE_HOST, native, _NO_FINALIZER)
     del functype  # alive until after the call (see define_async_host)
     _check_error(err)
 

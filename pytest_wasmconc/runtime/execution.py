@@ -21,10 +21,10 @@ from typing import Any
 import wasmtime
 
 from . import _lane, capi
-from .builtins import NATIVE_BUILTINS
+from .builtins import NATIVE_FIRST, NATIVE_ONLY
 from .clock import RealClock, VirtualClock
 from .errors import ModuleError
-from .futex import FutexTable, FutexWait
+from .futex import FutexTable, FutexWait, NativeFutexTable
 from .hostapi import (
     GuestExit,
     GuestTrap,
@@ -215,7 +215,7 @@ class Execution:
         self.deterministic = settings.preempt is Preempt.FUEL
         self.clock: VirtualClock | RealClock = VirtualClock() if self.deterministic else RealClock()
         self._rng: random.Random | None = None  # seeded on first use (most guests never ask)
-        self.futex = FutexTable()
+        self.futex: FutexTable | NativeFutexTable = FutexTable()
         self.cond = threading.Condition()
         self.threads: dict[int, GuestThread] = {}
         self._tids = itertools.count(1)
@@ -229,6 +229,12 @@ class Execution:
                                  alone=lambda tid: self.alone(self.threads[tid]),
                                  wake=lambda tid: self.try_wake(self.threads[tid], self.clock.now_ns()),
                                  start=lambda tid: self.threads[tid].start(), exit_mark=EXIT_MARK)
+        from .serial import LANE_ENABLED
+
+        if LANE_ENABLED and settings.preempt is not Preempt.OS:
+            # wait/notify in C in their common case; one table for both sides
+            self.native.native_futex = True
+            self.futex = NativeFutexTable(self.native)
         self.on_spawn: Callable[[GuestThread], None] | None = None
         self.impls: dict[tuple[str, str], HostFunction] = {}
         self.shared_memory: wasmtime.SharedMemory | None = None
@@ -298,6 +304,7 @@ class Execution:
                                       f"(min {mem.minimum}, max {mem.maximum} pages): "
                                       f"{str(exc).splitlines()[0]}") from None
                 self.shared_guest_memory = SharedGuestMemory(self.shared_memory)
+                self.native.set_memory(*self.shared_guest_memory.native_view())
                 capi.define_shared_memory(linker, main_store, mem.module, mem.name, self.shared_memory)
             else:
                 linker.define(main_store, mem.module, mem.name, wasmtime.Memory(main_store, mtype))
@@ -567,12 +574,13 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
         for imp in program.func_imports:
             if native_wasi and imp.module == WASI_P1:
                 continue
-            native = NATIVE_BUILTINS.get((imp.module, imp.name))
+            key = (imp.module, imp.name)
+            native = NATIVE_ONLY.get(key)
             if native is not None:
                 capi.define_native_host(linker, imp.module, imp.name, imp.params, native)
                 continue
-            capi.define_async_host(linker, imp.module, imp.name, imp.params, imp.results,
-                                   (imp.module, imp.name), ROUTER)
+            capi.define_async_host(linker, imp.module, imp.name, imp.params, imp.results, key, ROUTER,
+                                   native=NATIVE_FIRST.get(key, 0))
         if native_wasi:
             linker.define_wasi()
         cache[native_wasi] = linker

@@ -8,9 +8,12 @@ from typing import Any
 
 from dataclasses import dataclass
 
+from . import _lane
 from .hostapi import Until
 
-__all__ = ["FutexTable", "FutexWait", "Waiter"]
+_BLOCKED, _WOKEN = _lane.BLOCKED, _lane.WOKEN
+
+__all__ = ["FutexTable", "FutexWait", "NativeFutexTable", "Waiter"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +60,9 @@ class FutexTable:
                 w = q.popleft()
                 w.queued = False
                 w.woken = True
+                slot = w.thread.slot
+                if slot.blocked == _BLOCKED:
+                    slot.blocked = _WOKEN  # ready now: the next step makes it runnable
                 woken.append(w)
             if q is not None and not q:
                 del self._queues[addr]
@@ -81,3 +87,30 @@ class FutexTable:
     def waiting(self) -> int:
         with self.lock:
             return sum(len(q) for q in self._queues.values())
+
+
+class NativeFutexTable:
+    """The same table kept by the native lane (_lane_c/futex.c), whose wait and
+    notify take their common case without Python; this is its Python side, for
+    the rest (waits with a timeout, cancellation). The waiter is the thread's slot."""
+
+    def __init__(self, native: Any) -> None:
+        self.lock = threading.Lock()
+        self._native = native
+
+    def enqueue(self, thread: Any, addr: int) -> Any:
+        """Caller holds `lock` (and has just compared the value)."""
+        return self._native.futex_enqueue(thread.slot, addr)
+
+    def wake(self, addr: int, count: int) -> list[Any]:
+        with self.lock:
+            return self._native.futex_wake(addr, count)  # type: ignore[no-any-return]
+
+    def cancel(self, waiter: Any) -> bool:
+        """Remove a waiter that timed out or is being torn down; False if it was already woken."""
+        with self.lock:
+            return bool(self._native.futex_cancel(waiter))
+
+    def waiting(self) -> int:
+        with self.lock:
+            return int(self._native.futex_waiting())

@@ -88,6 +88,11 @@ class SharedGuestMemory(_RawMemory):
         self._known_size = self._memory.data_len()
         return self._base, self._known_size
 
+    def native_view(self) -> tuple[int, int, int]:
+        """(base address, size, wasmtime_sharedmemory_t address), for the native futex."""
+        handle = ctypes.cast(self._memory.ptr(), ctypes.c_void_p).value or 0
+        return self._base, self._known_size, handle
+
     def _addr(self, ptr: int, length: int) -> int:
         if 0 <= ptr and 0 <= length and ptr + length <= self._known_size:
             return self._base + ptr

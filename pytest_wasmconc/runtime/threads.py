@@ -19,6 +19,7 @@ import wasmtime
 from ..instrument.preempt import BUDGET_EXPORT
 from . import _lane, capi
 from .errors import ModuleError
+from .futex import FutexWait
 from .hostapi import ValType, Wait, WaitResult, Yield
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 
@@ -45,8 +46,8 @@ class ThreadState(enum.Enum):
 
 
 _BUDGET_NAME = BUDGET_EXPORT.encode()
-_STATE_CODES = {ThreadState.NEW.value: 0, ThreadState.RUNNABLE.value: 1, ThreadState.PARKED.value: 2,
-                ThreadState.FINISHED.value: 3}
+_STATES = (ThreadState.NEW, ThreadState.RUNNABLE, ThreadState.PARKED, ThreadState.FINISHED)  # by slot code
+_STATE_CODES = {st.value: code for code, st in enumerate(_STATES)}
 
 
 class Phase(enum.Enum):
@@ -66,7 +67,6 @@ class GuestThread:
         self.slot = _lane.Slot(tid=tid)
         self.key: int = self.slot.address
         self.start_arg = start_arg  # None for main
-        self._state = ThreadState.NEW
         self.phase = Phase.INSTANTIATING
         self.store: wasmtime.Store | None = None
         self._future: capi.CallFuture | None = None
@@ -93,11 +93,11 @@ class GuestThread:
 
     @property
     def state(self) -> ThreadState:
-        return self._state
+        # The slot's: the native futex wait parks a thread without Python.
+        return _STATES[self.slot.state]
 
     @state.setter
     def state(self, value: ThreadState) -> None:
-        self._state = value
         slot = self.slot
         slot.state = _STATE_CODES[value._value_]  # by the plain value: an Enum's own hash is Python code
         if value is not ThreadState.PARKED:
@@ -106,12 +106,23 @@ class GuestThread:
     @property
     def wait(self) -> Wait | None:
         """The wait in progress: set when a host call parks, cleared on resume."""
-        return self._wait
+        wait = self._wait
+        if wait is None and self.slot.native_wait:
+            return self._native_wait()
+        return wait
 
     @wait.setter
     def wait(self, value: Wait | None) -> None:
         self._wait = value
         self.slot.wait_kind = 0 if value is None else 1 if isinstance(value, Yield) else 2
+
+    def _native_wait(self) -> FutexWait:
+        """The wait the native futex (_lane_c/futex.c) parked this thread on, as Python's would be."""
+        slot = self.slot
+        width = slot.native_wait
+        return FutexWait(ready=lambda: bool(slot.woken), timeout_ns=None,
+                         describe=f"memory.atomic.wait{width * 8} @ {slot.futex_addr:#x} "
+                                  f"(expected {slot.wait_expected})", waiter=slot)
 
     @property
     def future(self) -> capi.CallFuture | None:

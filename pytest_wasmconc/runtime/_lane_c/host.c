@@ -64,16 +64,23 @@ static int alone_python(ExecObject *e, SlotObject *s) {
     return answer;
 }
 
-/* wasmtime_func_async_callback_t for wasmconc.preempt / wasmconc.sched_point; env = HOST_* */
+/* wasmtime_func_async_callback_t for the runtime's own imports; env: see HOST_KIND */
 void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results,
                         size_t nresults, void **trap_ret, wt_cont *cont) {
-    (void)args; (void)nargs; (void)results; (void)nresults;
     cont->callback = done_continuation;
     cont->env = NULL;
     cont->finalizer = NULL;
     SlotObject *s = (SlotObject *)p_context_get_data(p_caller_context(caller));
     if (s == NULL || s->magic != SLOT_MAGIC || s->exec == NULL) {
         *trap_ret = new_trap("wasmconc: host call from a store that is not a live guest thread");
+        return;
+    }
+    int kind = HOST_KIND(env);
+    if (kind >= HOST_WAIT32) {
+        int handled;
+        futex_host(env, s, args, results, trap_ret, cont, &handled);
+        if (!handled)
+            python_host(HOST_BINDING(env), caller, args, nargs, results, nresults, trap_ret, cont);
         return;
     }
     if (s->kill) {
@@ -85,7 +92,7 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
         *trap_ret = new_trap(e->exit_mark);
         return;
     }
-    if ((intptr_t)env == HOST_PREEMPT) {
+    if (kind == HOST_PREEMPT) {
         /* the counter ran out: the quantum ends, unless (epoch mode) its slice has time left */
         if (s->slice_end_ns >= 0) {
             int64_t now = monotonic_ns();

@@ -25,10 +25,17 @@ extern void (*p_global_get)(void *context, const wt_global *g, wt_val *out);
 extern void *(*p_global_set)(void *context, const wt_global *g, const wt_val *v);
 extern void *(*p_trap_new)(const char *msg, size_t len);
 extern void (*p_error_delete)(void *err);
+extern size_t (*p_sharedmemory_data_size)(const void *memory);
 
 enum { ST_NEW = 0, ST_RUNNABLE = 1, ST_PARKED = 2, ST_FINISHED = 3 };
 enum { YIELD_NONE = 0, YIELD_QUANTUM = 1, YIELD_SCHED = 2 };
-enum { HOST_PREEMPT = 1, HOST_SCHED_POINT = 2 };
+enum { HOST_PREEMPT = 1, HOST_SCHED_POINT = 2, HOST_WAIT32 = 3, HOST_WAIT64 = 4, HOST_WAIT32_M64 = 5,
+       HOST_WAIT64_M64 = 6, HOST_NOTIFY = 7, HOST_NOTIFY_M64 = 8 };
+/* A native host function's env: (Python binding key << 8) | HOST_* kind. The
+ * futex functions keep a Python binding to fall back on for every case they
+ * do not take themselves (timeouts, traps, OS-thread mode). */
+#define HOST_KIND(env) ((int)((uintptr_t)(env) & 0xff))
+#define HOST_BINDING(env) ((void *)((uintptr_t)(env) >> 8))
 enum { BLOCKED = 1, WOKEN = 2 };
 /* SwitchReason, in the order of runtime/serial.py's REASONS. */
 enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5 };
@@ -64,6 +71,12 @@ typedef struct {
     PyObject *wake;             /* callable(tid): Execution.try_wake for a woken futex waiter */
     PyObject *start;            /* callable(tid): GuestThread.start for a new thread */
     char *exit_mark;
+    /* the futex table: every queued waiter in arrival order (FIFO per address) */
+    struct SlotObject *fhead, *ftail;
+    int native_futex;           /* wait/notify without Python (serial modes, lane enabled) */
+    char *mem_base;             /* the shared memory, when the guest imports one */
+    uint64_t mem_size;          /* its size as last seen (a shared memory never shrinks) */
+    void *shared_memory;        /* wasmtime_sharedmemory_t*, to see it grow */
 } ExecObject;
 
 typedef struct SlotObject {
@@ -87,6 +100,12 @@ typedef struct SlotObject {
     int armed_kind, yield_kind, suspended;
     void **trap_ret;
     char *kill;                 /* the message that traps the thread at its next check */
+    /* as a futex waiter (the slot is the waiter: a thread waits on one address at a time) */
+    uint64_t futex_addr;
+    int queued, woken;
+    struct SlotObject *fnext, *fprev;
+    int native_wait;            /* parked by the native wait: its width in bytes, else 0 */
+    uint64_t wait_expected;
 } SlotObject;
 
 
@@ -108,6 +127,14 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
 void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results, size_t nresults,
                  void **trap_ret, wt_cont *cont);
 PyObject *set_python_host(PyObject *mod, PyObject *args);
+
+/* futex.c: the futex table and the native memory.atomic.wait/notify */
+void futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr);
+Py_ssize_t futex_wake(ExecObject *e, uint64_t addr, uint64_t count, PyObject *woken);
+int futex_cancel(ExecObject *e, SlotObject *s);
+void futex_clear(ExecObject *e);
+void futex_host(void *env, SlotObject *s, const wt_val *args, wt_val *results, void **trap_ret, wt_cont *cont,
+                int *handled);
 
 /* steps.c */
 int steps_init(void);

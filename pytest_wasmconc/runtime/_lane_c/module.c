@@ -33,7 +33,8 @@
  * wasmtime-py library already loaded by ctypes (`init`).
  *
  * Files: lane.h (shared declarations), slots.c (Slot, Exec, the counter),
- * host.c (host functions and continuations), steps.c (Lane, the policies),
+ * host.c (host functions and continuations), futex.c (the futex table and
+ * the native wait/notify), steps.c (Lane, the policies),
  * module.c (this: the module and Wasmtime's function pointers).
  */
 #include "lane.h"
@@ -45,14 +46,15 @@ void (*p_global_get)(void *context, const wt_global *g, wt_val *out);
 void *(*p_global_set)(void *context, const wt_global *g, const wt_val *v);
 void *(*p_trap_new)(const char *msg, size_t len);
 void (*p_error_delete)(void *err);
+size_t (*p_sharedmemory_data_size)(const void *memory);
 
 /* ---- module ---- */
 
 static PyObject *lane_module_init(PyObject *mod, PyObject *args) {
-    unsigned long long a[7];
-    if (!PyArg_ParseTuple(args, "KKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]))
+    unsigned long long a[8];
+    if (!PyArg_ParseTuple(args, "KKKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]))
         return NULL;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         if (!a[i]) {
             PyErr_SetString(PyExc_ValueError, "null function address");
             return NULL;
@@ -64,6 +66,7 @@ static PyObject *lane_module_init(PyObject *mod, PyObject *args) {
     p_global_set = (void *(*)(void *, const wt_global *, const wt_val *))(uintptr_t)a[4];
     p_trap_new = (void *(*)(const char *, size_t))(uintptr_t)a[5];
     p_error_delete = (void (*)(void *))(uintptr_t)a[6];
+    p_sharedmemory_data_size = (size_t (*)(const void *))(uintptr_t)a[7];
     Py_RETURN_NONE;
 }
 
@@ -71,7 +74,8 @@ static PyMethodDef module_methods[] = {
     {"set_python_host", set_python_host, METH_VARARGS,
      "(call, resume, finalize): the Python side of every non-native host function."},
     {"init", lane_module_init, METH_VARARGS,
-     "(future_poll, context_get_data, caller_context, global_get, global_set, trap_new, error_delete) addresses."},
+     "(future_poll, context_get_data, caller_context, global_get, global_set, trap_new, error_delete,\n"
+     " sharedmemory_data_size) addresses."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -95,6 +99,12 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObject(m, "YIELD_CONTINUATION", PyLong_FromVoidPtr((void *)yield_continuation)) < 0 ||
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||
+        PyModule_AddIntConstant(m, "HOST_WAIT32", HOST_WAIT32) < 0 ||
+        PyModule_AddIntConstant(m, "HOST_WAIT64", HOST_WAIT64) < 0 ||
+        PyModule_AddIntConstant(m, "HOST_WAIT32_M64", HOST_WAIT32_M64) < 0 ||
+        PyModule_AddIntConstant(m, "HOST_WAIT64_M64", HOST_WAIT64_M64) < 0 ||
+        PyModule_AddIntConstant(m, "HOST_NOTIFY", HOST_NOTIFY) < 0 ||
+        PyModule_AddIntConstant(m, "HOST_NOTIFY_M64", HOST_NOTIFY_M64) < 0 ||
         PyModule_AddIntConstant(m, "YIELD_QUANTUM", YIELD_QUANTUM) < 0 ||
         PyModule_AddIntConstant(m, "BLOCKED", BLOCKED) < 0 ||
         PyModule_AddIntConstant(m, "WOKEN", WOKEN) < 0 ||

@@ -180,6 +180,11 @@ static PyMemberDef slot_members[] = {
     {"state", T_INT, offsetof(SlotObject, state), 0, "0 new, 1 runnable, 2 parked, 3 finished"},
     {"blocked", T_INT, offsetof(SlotObject, blocked), 0, "parked on a futex: 1 until a notify, 2 once woken"},
     {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait"},
+    {"woken", T_INT, offsetof(SlotObject, woken), READONLY, "as a futex waiter: a notify woke it"},
+    {"queued", T_INT, offsetof(SlotObject, queued), READONLY, "as a futex waiter: still in the queue"},
+    {"native_wait", T_INT, offsetof(SlotObject, native_wait), READONLY, "parked by the native wait: its width"},
+    {"futex_addr", T_ULONGLONG, offsetof(SlotObject, futex_addr), READONLY, NULL},
+    {"wait_expected", T_ULONGLONG, offsetof(SlotObject, wait_expected), READONLY, NULL},
     {"yield_kind", T_INT, offsetof(SlotObject, yield_kind), 0, "0 none, 1 quantum end, 2 scheduling point"},
     {"granted", T_LONGLONG, offsetof(SlotObject, granted), READONLY, NULL},
     {"slice_end_ns", T_LONGLONG, offsetof(SlotObject, slice_end_ns), READONLY, NULL},
@@ -258,6 +263,7 @@ static PyObject *exec_add(ExecObject *self, PyObject *arg) {
 }
 
 static int exec_clear(ExecObject *self) {
+    futex_clear(self);
     for (Py_ssize_t i = 0; i < self->nslots; i++) {
         SlotObject *s = self->slots[i];
         s->exec = NULL;
@@ -293,8 +299,77 @@ static void exec_dealloc(ExecObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static SlotObject *slot_arg(PyObject *o) {
+    if (!PyObject_TypeCheck(o, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a Slot");
+        return NULL;
+    }
+    return (SlotObject *)o;
+}
+
+static PyObject *exec_futex_enqueue(ExecObject *self, PyObject *args) {
+    PyObject *o;
+    unsigned long long addr;
+    if (!PyArg_ParseTuple(args, "OK", &o, &addr))
+        return NULL;
+    SlotObject *s = slot_arg(o);
+    if (!s)
+        return NULL;
+    if (s->exec != self) {
+        PyErr_SetString(PyExc_ValueError, "the slot belongs to another execution");
+        return NULL;
+    }
+    futex_enqueue(self, s, addr);
+    return Py_NewRef(o);
+}
+
+static PyObject *exec_futex_wake(ExecObject *self, PyObject *args) {
+    unsigned long long addr, count;
+    if (!PyArg_ParseTuple(args, "KK", &addr, &count))
+        return NULL;
+    PyObject *woken = PyList_New(0);
+    if (!woken)
+        return NULL;
+    if (futex_wake(self, addr, count, woken) < 0) {
+        Py_DECREF(woken);
+        return NULL;
+    }
+    return woken;
+}
+
+static PyObject *exec_futex_cancel(ExecObject *self, PyObject *o) {
+    SlotObject *s = slot_arg(o);
+    if (!s)
+        return NULL;
+    return PyBool_FromLong(s->exec == self && futex_cancel(self, s));
+}
+
+static PyObject *exec_futex_waiting(ExecObject *self, PyObject *unused) {
+    (void)unused;
+    Py_ssize_t n = 0;
+    for (SlotObject *s = self->fhead; s; s = s->fnext)
+        n++;
+    return PyLong_FromSsize_t(n);
+}
+
+static PyObject *exec_set_memory(ExecObject *self, PyObject *args) {
+    unsigned long long base, size, handle;
+    if (!PyArg_ParseTuple(args, "KKK", &base, &size, &handle))
+        return NULL;
+    self->mem_base = (char *)(uintptr_t)base;
+    self->mem_size = size;
+    self->shared_memory = (void *)(uintptr_t)handle;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef exec_methods[] = {
     {"add", (PyCFunction)exec_add, METH_O, "Register a thread's slot (in tid order)."},
+    {"futex_enqueue", (PyCFunction)exec_futex_enqueue, METH_VARARGS, "(slot, addr): queue; returns the slot."},
+    {"futex_wake", (PyCFunction)exec_futex_wake, METH_VARARGS, "(addr, count): the slots woken, oldest first."},
+    {"futex_cancel", (PyCFunction)exec_futex_cancel, METH_O, "Dequeue a waiter; False if already woken."},
+    {"futex_waiting", (PyCFunction)exec_futex_waiting, METH_NOARGS, "How many waiters are queued."},
+    {"set_memory", (PyCFunction)exec_set_memory, METH_VARARGS,
+     "(base address, size, wasmtime_sharedmemory_t address) of the shared memory."},
     {"release", (PyCFunction)exec_release, METH_NOARGS, "Drop every slot and the alone callback."},
     {NULL, NULL, 0, NULL},
 };
@@ -302,6 +377,7 @@ static PyMethodDef exec_methods[] = {
 static PyMemberDef exec_members[] = {
     {"ended", T_INT, offsetof(ExecObject, ended), 0, "the execution has an end"},
     {"spawned", T_INT, offsetof(ExecObject, spawned), 0, "a thread was spawned in this step"},
+    {"native_futex", T_INT, offsetof(ExecObject, native_futex), 0, "wait/notify may run without Python"},
     {NULL, 0, 0, 0, NULL},
 };
 

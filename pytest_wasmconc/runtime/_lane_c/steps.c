@@ -231,8 +231,13 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             if (s->state == ST_FINISHED || (s->state == ST_PARKED && s->blocked == BLOCKED))
                 continue;
             if (s->state == ST_PARKED && s->blocked == WOKEN) {
-                if (call_tid(e->wake, s->tid) < 0)
+                if (s->native_wait) {
+                    /* Execution.try_wake of a woken futex wait with no timeout: nothing of it is in Python */
+                    s->state = ST_RUNNABLE;
+                    s->blocked = 0;
+                } else if (call_tid(e->wake, s->tid) < 0) {
                     goto fail;
+                }
             }
             if (s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL)) {
                 run[n++] = s;
