@@ -36,6 +36,12 @@ from .pytest_layer.state import STATE_KEY, new_state, state_of
 from .runtime import EngineSettings, ThreadAffineStore, engine_for, traphandlers
 from .runtime.hostsync import Lock
 
+# The WASI host every guest run needs, imported with the plugin rather than
+# inside the first test that runs a guest (its import is tens of milliseconds
+# where bytecode is not cached, which the first test's timing and its
+# pytest-timeout budget would otherwise carry). After .runtime: wasi imports it.
+from . import wasi as _wasi  # noqa: E402, F401  isort: skip
+
 _UNLIMITED = 1 << 62
 
 __all__ = [
