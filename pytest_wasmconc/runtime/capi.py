@@ -105,7 +105,6 @@ def _own_function(name: str, restype: Any, *argtypes: Any) -> Any:
 _V = ctypes.c_void_p
 _NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function pointer
 _raw_store_context = _own_function("wasmtime_store_context", _V, _V)
-_raw_context_get_data = _own_function("wasmtime_context_get_data", _V, _V)
 _raw_future_poll = _own_function("wasmtime_call_future_poll", ctypes.c_bool, _V)
 _raw_trap_new = _own_function("wasmtime_trap_new", _V, ctypes.c_char_p, ctypes.c_size_t)
 
@@ -185,18 +184,13 @@ def _check_error(err: Any) -> None:
 
 
 def set_store_key(context: Any, key: int) -> None:
-    """Tag a store with an integer the host-call dispatcher maps back to its guest thread."""
+    """Tag a store with its guest thread's key (the slot's address: host calls find their thread by it)."""
     ffi.wasmtime_context_set_data(context, ctypes.c_void_p(key))
 
 
 def store_context(store: wasmtime.Store) -> int:
     """The address of a store's context (stable for the store's life)."""
     return _raw_store_context(store.ptr()) or 0
-
-
-def store_key_of(store: wasmtime.Store) -> int:
-    """The key `set_store_key` gave this store (0 if none)."""
-    return _raw_context_get_data(store_context(store)) or 0
 
 
 def set_fuel_yield_interval(context: Any, interval: int | None) -> None:
@@ -325,11 +319,9 @@ class CallFuture:
     store it runs in is deleted.
     """
 
-    __slots__ = ("_address", "_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results",
-                 "store_key")
+    __slots__ = ("_address", "_error", "_future", "_keep", "_nresults", "_trap", "done", "failure", "results")
 
-    def __init__(self, store_key: int) -> None:
-        self.store_key = store_key
+    def __init__(self) -> None:
         self._future: Any = None
         self._address = 0  # of the native future, taken at the first poll
         self._keep: tuple[Any, ...] = ()
@@ -422,13 +414,13 @@ def _signed(v: int, bits: int) -> int:
 def func_call_async(
     store: wasmtime.Store, func: wasmtime.Func, args: Sequence[tuple[ValType, int | float]], nresults: int
 ) -> CallFuture:
-    return call_raw_async(store, store_key_of(store), func._func, args, nresults, keep=func)
+    return call_raw_async(store, func._func, args, nresults, keep=func)
 
 
-def call_raw_async(store: wasmtime.Store, store_key: int, raw_func: Any, args: Sequence[tuple[ValType, int | float]],
+def call_raw_async(store: wasmtime.Store, raw_func: Any, args: Sequence[tuple[ValType, int | float]],
                    nresults: int, keep: Any = None) -> CallFuture:
     """Start calling the `wasmtime_func_t` struct `raw_func` (an export of `store`'s instance)."""
-    fut = CallFuture(store_key)
+    fut = CallFuture()
     n = len(args)
     arg_arr = (ffi.wasmtime_val_t * max(n, 1))()
     for i, (t, v) in enumerate(args):
@@ -446,7 +438,7 @@ def call_raw_async(store: wasmtime.Store, store_key: int, raw_func: Any, args: S
 
 def instance_pre_instantiate_async(pre: wasmtime.InstancePre, store: wasmtime.Store) -> tuple[CallFuture, Any]:
     """Start instantiating; the returned `wasmtime_instance_t` is filled when the future is done."""
-    fut = CallFuture(store_key_of(store))
+    fut = CallFuture()
     inst = ffi.wasmtime_instance_t()
     fut._future = ffi.wasmtime_instance_pre_instantiate_async(
         pre.ptr(), store._context(), ctypes.byref(inst), ctypes.byref(fut._trap), ctypes.byref(fut._error)

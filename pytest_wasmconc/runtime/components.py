@@ -451,7 +451,7 @@ class ComponentThread(GuestThread):
     def begin_instantiate(self) -> None:
         ex = cast(ComponentExecution, self.execution)
         assert self.store is not None
-        fut = capi.CallFuture(self.key)
+        fut = capi.CallFuture()
         inst = ffi.wasmtime_component_instance_t()
         fut._future = ffi.wasmtime_component_linker_instantiate_async(
             ex.component_linker.ptr(), self.store._context(), ex.program.component.ptr(), ctypes.byref(inst),
@@ -472,7 +472,7 @@ class ComponentThread(GuestThread):
         func = instance.get_func(self.store, run) if run is not None else None
         if func is None:
             raise RuntimeError(f"{ex.program.run_export}.run vanished after load-time checks")
-        fut = capi.CallFuture(self.key)
+        fut = capi.CallFuture()
         result = ffi.wasmtime_component_val_t()
         fut._future = ffi.wasmtime_component_func_call_async(
             ctypes.byref(func._func), self.store._context(), None, 0, ctypes.byref(result), 1,

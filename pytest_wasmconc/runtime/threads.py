@@ -277,7 +277,7 @@ class GuestThread:
             args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
         if func is None:
             raise RuntimeError("entry point vanished after load-time checks")
-        self.future = capi.call_raw_async(self.store, self.key, func, args, 0)
+        self.future = capi.call_raw_async(self.store, func, args, 0)
 
     def _memory_view(self) -> Any:
         ex = self.execution
