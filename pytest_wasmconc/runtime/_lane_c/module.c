@@ -96,7 +96,6 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObjectRef(m, "Lane", (PyObject *)&LaneType) < 0 ||
         PyModule_AddObject(m, "NATIVE_HOST", PyLong_FromVoidPtr((void *)native_host)) < 0 ||
         PyModule_AddObject(m, "PYTHON_HOST", PyLong_FromVoidPtr((void *)python_host)) < 0 ||
-        PyModule_AddObject(m, "YIELD_CONTINUATION", PyLong_FromVoidPtr((void *)yield_continuation)) < 0 ||
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_WAIT32", HOST_WAIT32) < 0 ||

@@ -19,7 +19,7 @@ int counter_set(SlotObject *s, int64_t value) {
     return 0;
 }
 
-/* GuestThread.extend_quantum: refill for about the time left in the slice. */
+/* Epoch mode, inside the preempt check with time left in the slice: refill for about that time. */
 int extend_quantum(SlotObject *s, int64_t now) {
     if (!s->has_budget || s->slice_end_ns < 0)
         return 0;
@@ -142,13 +142,6 @@ static PyObject *slot_begin_quantum(SlotObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static PyObject *slot_extend_quantum(SlotObject *self, PyObject *arg) {
-    long long now = PyLong_AsLongLong(arg);
-    if (now == -1 && PyErr_Occurred())
-        return NULL;
-    return PyBool_FromLong(extend_quantum(self, now));
-}
-
 static PyObject *slot_fuel_used(SlotObject *self, PyObject *unused) {
     (void)unused;
     return PyLong_FromLongLong(fuel_used(self));
@@ -169,7 +162,6 @@ static PyMethodDef slot_methods[] = {
     {"set_budget", (PyCFunction)slot_set_budget, METH_VARARGS, "(context address, wasmtime_global_t bytes)."},
     {"clear_budget", (PyCFunction)slot_clear_budget, METH_NOARGS, "Forget the counter (the store is gone)."},
     {"begin_quantum", (PyCFunction)slot_begin_quantum, METH_VARARGS, "(fuel, slice end ns or -1)."},
-    {"extend_quantum", (PyCFunction)slot_extend_quantum, METH_O, "Epoch mode refill at now_ns; False if none."},
     {"fuel_used", (PyCFunction)slot_fuel_used, METH_NOARGS, "Counter units used since begin_quantum."},
     {"arm_yield", (PyCFunction)slot_arm_yield, METH_VARARGS, "(kind, trap_ret, continuation address)."},
     {NULL, NULL, 0, NULL},
@@ -186,8 +178,6 @@ static PyMemberDef slot_members[] = {
     {"futex_addr", T_ULONGLONG, offsetof(SlotObject, futex_addr), READONLY, NULL},
     {"wait_expected", T_ULONGLONG, offsetof(SlotObject, wait_expected), READONLY, NULL},
     {"yield_kind", T_INT, offsetof(SlotObject, yield_kind), 0, "0 none, 1 quantum end, 2 scheduling point"},
-    {"granted", T_LONGLONG, offsetof(SlotObject, granted), READONLY, NULL},
-    {"slice_end_ns", T_LONGLONG, offsetof(SlotObject, slice_end_ns), READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
