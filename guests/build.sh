@@ -120,6 +120,18 @@ build_wat() {
     done
 }
 
+# --- duplicate_import (guests/wat/duplicate_import.wat) ---------------------------
+# Built by build_wat like every WAT guest:
+#   wat2wasm --enable-threads --debug-names wat/duplicate_import.wat -o wat/duplicate_import.wasm
+# It exists to import wasi_snapshot_preview1.fd_write under two function indices: check
+# that the binary really has both imports.
+check_duplicate_import() {
+    local n
+    n="$("$WASM_OBJDUMP" -j Import -x wat/duplicate_import.wasm | grep -c '<- wasi_snapshot_preview1.fd_write$')"
+    [ "$n" = 2 ] || die "wat/duplicate_import.wasm: expected 2 fd_write imports, found $n"
+}
+# --- end duplicate_import ------------------------------------------------------------
+
 build_zig() {
     need "$PYTHON" "apt-get install python3"
     "$PYTHON" -c 'import ziglang' 2>/dev/null || die "missing Zig (install: pip install ziglang)"
@@ -192,7 +204,7 @@ kinds=("$@")
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
-        wat) build_wat ;;
+        wat) build_wat; check_duplicate_import ;;
         zig) build_zig ;;
         wasi) build_wasi ;;
         streams) build_streams ;;

@@ -571,10 +571,16 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
         if linker is not None:
             return linker
         linker = wasmtime.Linker(program.engine)
+        defined: set[tuple[str, str]] = set()
         for imp in program.func_imports:
             if native_wasi and imp.module == WASI_P1:
                 continue
             key = (imp.module, imp.name)
+            # One definition per name: every import of it (a module may import one function
+            # several times) binds to it, and a second define would be an error in wasmtime.
+            if key in defined:
+                continue
+            defined.add(key)
             native = NATIVE_ONLY.get(key)
             if native is not None:
                 capi.define_native_host(linker, imp.module, imp.name, imp.params, native)

@@ -79,7 +79,7 @@ class Program:
     module: wasmtime.Module
     engine_settings: EngineSettings
     level: InstrumentLevel
-    func_imports: list[FuncImport]
+    func_imports: list[FuncImport]  # one per (module, name), however often the module imports it
     memory_import: MemoryImport | None
     other_imports: list[tuple[str, str, str]]  # (module, name, kind) of tables/globals/tags
     exports: dict[str, str]  # name -> kind
@@ -266,6 +266,7 @@ def load_program(
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
     func_imports: list[FuncImport] = []
+    seen: dict[tuple[str, str], FuncImport] = {}
     for raw in info.imports:
         if raw.kind != FUNC:
             continue
@@ -278,7 +279,18 @@ def load_program(
             bad = params if isinstance(params, str) else results
             raise ModuleError(f"{name}: imports {raw.module}.{raw.name} as {_signature_text(sig)}; host "
                               f"functions take and return only i32, i64, f32 and f64, not {bad}")
-        func_imports.append(FuncImport(raw.module, raw.name, params, results))
+        func = FuncImport(raw.module, raw.name, params, results)
+        earlier = seen.get((raw.module, raw.name))
+        if earlier is not None:
+            # A module may import one function under several indices (AssemblyScript's output
+            # does): each (module, name) has one host definition, which every such import binds.
+            if earlier != func:
+                raise ModuleError(f"{name}: imports {raw.module}.{raw.name} twice with different "
+                                  f"signatures ({earlier.signature()} and {func.signature()}); "
+                                  "one host function cannot have both")
+            continue
+        seen[(raw.module, raw.name)] = func
+        func_imports.append(func)
     export_funcs = _raw_export_funcs(info)
     memory_import: MemoryImport | None = None
     others: list[tuple[str, str, str]] = []
