@@ -39,6 +39,7 @@ from .runtime.outcome import Outcome, Status
 from .runtime.program import Program
 from .runtime.runner import GuestIO, Runner
 from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, Preempt, RunSettings
+from .runtime.token import MAX_SLICE
 from .schedulers import DEFAULT_POLICY, POLICIES
 from .streams import PatternError, StreamCheck, StreamConfig, verdict_of
 from .streams.extension import echo_sinks
@@ -51,6 +52,7 @@ EXIT_USAGE = 2
 EXIT_CHECK = 1  # a --check found a violation
 CHECKS = ("streams", "lock-order")
 STREAM_FAULTS = ("lost-wakeup",)
+USER_POLICIES = sorted(name for name in POLICIES if name != "replay")
 
 
 class _UsageError(Exception):
@@ -91,6 +93,21 @@ def _seconds(text: str) -> float:
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return v
+
+
+def _slice(text: str) -> int:
+    v = _positive_int(text)
+    if v > MAX_SLICE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SLICE}, got {v}")
+    return v
+
+
+def _policy(text: str) -> str:
+    if text == "replay":
+        # The replay policy answers from a recorded schedule, which only a token carries.
+        raise argparse.ArgumentTypeError("'replay' needs a recorded schedule: use `wasmconc replay GUEST TOKEN` "
+                                         "with the token a failure printed")
+    return text
 
 
 def _nonnegative_int(text: str) -> int:
@@ -149,10 +166,10 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                    help="with --check streams: the event sequence each stream must follow, e.g. "
                         "'(check-write write flush subscribe poll ready)+'")
     if schedule_opts:
-        p.add_argument("--policy", choices=sorted(POLICIES), default=DEFAULT_POLICY,
+        p.add_argument("--policy", type=_policy, choices=USER_POLICIES, default=DEFAULT_POLICY,
                        help=f"scheduling policy (default {DEFAULT_POLICY})")
         p.add_argument("--seed", type=_int, default=0, help="seed of the policy (default 0)")
-        p.add_argument("--slice", type=_positive_int, default=DEFAULT_SLICE,
+        p.add_argument("--slice", type=_slice, default=DEFAULT_SLICE,
                        help="mean quantum in fuel mode, in wasm instructions counted at loop headers and calls "
                             f"(default {DEFAULT_SLICE})")
         p.add_argument("--depth", type=_positive_int, default=3, help="PCT bug depth (default 3)")

@@ -32,7 +32,7 @@ import pytest
 
 from ..runtime import Outcome, Preempt, Runner, RunSettings
 from ..runtime.runner import Exploration, GuestIO
-from ..runtime.token import ReplayToken, encode_token
+from ..runtime.token import GuestIdentity, ReplayToken, encode_token
 from .reporting import SECTION_TITLE, nodeid_argument, replay_command
 
 __all__ = [
@@ -210,9 +210,10 @@ def _now() -> str:
 # -- what an execution is ---------------------------------------------------------------------
 
 
-def describe(item: pytest.Item, guest: str, settings: RunSettings, index: int | None,
+def describe(item: pytest.Item, program: Any, io: GuestIO, settings: RunSettings, index: int | None,
              base_seed: int | None) -> list[str]:
     """The lines that say which execution this is and how to run it again."""
+    guest = program.name
     mode = settings.preempt.value
     if settings.preempt is Preempt.OS:
         how = "os mode"
@@ -230,7 +231,8 @@ def describe(item: pytest.Item, guest: str, settings: RunSettings, index: int | 
         # the "replay" policy from the decision list its settings carry.
         keep = settings.policy == "replay"
         token = encode_token(ReplayToken.for_run(settings, settings.decisions if keep else (),
-                                                 settings.slices if keep else ()))
+                                                 settings.slices if keep else (),
+                                                 guest=GuestIdentity.of(program, io.args)))
         lines.append(f"replay: {replay_command(item, token)}")
     else:
         seed = base_seed if base_seed is not None else settings.seed
@@ -277,7 +279,7 @@ class LoggingRunner(Runner):
             index = ctx.start + ctx.count * ctx.step
             ctx.count += 1
         nodeid = self._item.nodeid
-        self._log.execution_started(nodeid, describe(self._item, program.name, settings, index,
+        self._log.execution_started(nodeid, describe(self._item, program, io, settings, index,
                                                      ctx.base_seed if ctx is not None else None))
         self._depth += 1
         try:

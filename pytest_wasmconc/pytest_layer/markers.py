@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ..runtime import Preempt
+from ..runtime.token import MAX_SLICE
 from .options import OPTIONS, USER_POLICIES
 
 __all__ = [
@@ -138,10 +139,17 @@ def settings_marker(item: pytest.Item) -> SettingsMarker:
         preempt=_parse_with(mark, "preempt", kw.get("preempt"), "preempt"),
         policy=policy,
         seed=seed,
-        slice=_positive_int(mark, "slice", kw.get("slice")),
+        slice=_slice(mark, kw.get("slice")),
         schedules=_positive_int(mark, "schedules", kw.get("schedules")),
         shards=_shards(mark, kw.get("shards")),
     )
+
+
+def _slice(mark: pytest.Mark, value: Any) -> int | None:
+    slice_ = _positive_int(mark, "slice", value)
+    if slice_ is not None and slice_ > MAX_SLICE:
+        raise MarkerError(f"@pytest.mark.{mark.name}(slice={value!r}): expected a whole number from 1 to {MAX_SLICE}")
+    return slice_
 
 
 def _shards(mark: pytest.Mark, value: Any) -> int | str | None:

@@ -19,6 +19,7 @@ import pytest
 
 from ..runtime import ConfigError, Preempt, ReplayError, ReplayToken, decode_token
 from ..runtime.settings import DEFAULT_SLICE
+from ..runtime.token import MAX_SLICE
 from ..schedulers import DEFAULT_POLICY, POLICIES
 
 __all__ = [
@@ -138,6 +139,22 @@ def parse_positive(text: str) -> int:
     return value
 
 
+def parse_policy(text: str) -> str:
+    value = text.strip()
+    if value == "replay":
+        # The replay policy answers from a recorded schedule, which only a token carries.
+        raise ValueError("the replay policy needs a recorded schedule: pass the token a failure printed as "
+                         "--wasm-replay=TOKEN")
+    return _choice(USER_POLICIES)(value)
+
+
+def parse_slice(text: str) -> int:
+    value = parse_positive(text)
+    if value > MAX_SLICE:
+        raise ValueError(f"valid: a whole number from 1 to {MAX_SLICE}")
+    return value
+
+
 def parse_token(text: str) -> ReplayToken:
     try:
         token = decode_token(text)
@@ -174,9 +191,9 @@ OPTIONS: dict[str, Option] = {
     opt.name: opt
     for opt in (
         Option("preempt", PREEMPT_HELP, "{fuel,epoch,os}", parse_preempt, Preempt.FUEL),
-        Option("policy", POLICY_HELP, "{" + ",".join(USER_POLICIES) + "}", _choice(USER_POLICIES), DEFAULT_POLICY),
+        Option("policy", POLICY_HELP, "{" + ",".join(USER_POLICIES) + "}", parse_policy, DEFAULT_POLICY),
         Option("seed", SEED_HELP, "N", parse_seed, None),
-        Option("slice", SLICE_HELP, "FUEL", parse_positive, DEFAULT_SLICE),
+        Option("slice", SLICE_HELP, "FUEL", parse_slice, DEFAULT_SLICE),
         Option("schedules", SCHEDULES_HELP, "N", parse_positive, DEFAULT_SCHEDULES),
         Option("replay", REPLAY_HELP, "TOKEN", parse_token, None),
         Option("trace-dir", TRACE_DIR_HELP, "DIR", parse_dir, None),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from ..runtime.token import GuestIdentity
 from . import hostimports, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
 from .guards import GuestCheck
@@ -87,6 +88,7 @@ class WasmScheduler:
         base = self.settings
         program = self._load(guest, base)
         io = self._io(args, sandbox, stdin)
+        self._check_replay(program, io)
         settings, cut = self._bounded(base)
         outcome = self._execute(program, io, settings, sandbox, f"{program.name} ({settings.preempt.value} mode)",
                                 imports)
@@ -110,6 +112,7 @@ class WasmScheduler:
         program = self._load(guest, base)
         io = self._io(args, sandbox, None)
         if self.plan.replaying:
+            self._check_replay(program, io)
             return self._replay_once(program, io, base, sandbox, expect_exit, imports)
         total = schedules if schedules is not None else self.plan.schedules
         indices = range(self.shard.index, total, self.shard.count)
@@ -166,6 +169,17 @@ class WasmScheduler:
         outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)", imports)
         self._finish(GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut))
         return outcome
+
+    def _check_replay(self, program: Program, io: GuestIO) -> None:
+        """Under --wasm-replay, refuse an execution of another guest or with other arguments than the token's."""
+        __tracebackhide__ = True
+        token = self.plan.replay
+        if token is None:
+            return
+        try:
+            token.check_guest(GuestIdentity.of(program, io.args))
+        except WasmconcError as exc:
+            raise GuestLoadError(f"--wasm-replay: {exc}") from None
 
     def _load(self, guest: Guest, settings: RunSettings) -> Program:
         __tracebackhide__ = True

@@ -5,20 +5,21 @@ The CLI and the pytest plugin are both thin layers over `Runner`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..schedulers import derive_seed
+from ..schedulers import PolicyError, derive_seed
 from . import capi, traphandlers
 from .cache import CompileCache
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .driving import drive, stamp_schedule
-from .errors import ConfigError
+from .errors import ConfigError, ReplayError
 from .execution import Execution
 from .extensions import Extension, Rerun, load_passes
 from .hostapi import HostFunction
@@ -26,7 +27,7 @@ from .outcome import Outcome
 from .program import WASI_P1, GuestSource, Program, load_program
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
-from .token import decode_token
+from .token import GuestIdentity, ReplayToken, decode_token, encode_token
 from .userimports import HostRun, ImportsSpec
 from .wasi_native import NativeWasi
 
@@ -149,8 +150,14 @@ class Runner:
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
+        if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
+            raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
+                              "(Runner.replay, `wasmconc replay`, --wasm-replay)")
         if isinstance(program, ComponentProgram):
-            return execute_component(program, io, settings, host_functions, extensions=extensions)
+            with _divergence_is_a_replay_error():
+                outcome = execute_component(program, io, settings, host_functions, extensions=extensions)
+            _stamp_token(outcome, settings, program, io)
+            return outcome
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         for fn in host_functions:
@@ -171,7 +178,8 @@ class Runner:
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
-            recording = drive(ex, settings)
+            with _divergence_is_a_replay_error():
+                recording = drive(ex, settings)
         finally:
             wasi.close()
             if user is not None:
@@ -182,6 +190,7 @@ class Runner:
         outcome.trace = list(getattr(wasi, "trace", []))
         append_trace_tail(outcome, dropped=getattr(wasi, "trace_dropped", 0))
         stamp_schedule(outcome, settings, recording)
+        _stamp_token(outcome, settings, program, io)
         if ex.stuck_threads:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
@@ -246,10 +255,38 @@ class Runner:
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
                host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = (),
                imports: ImportsSpec | None = None) -> Outcome:
+        """Run `guest` on the schedule `token` describes; ReplayError when it was made for another guest,
+        other arguments, another wasmtime or engine configuration, or when the execution leaves it."""
         tok = decode_token(token)
         tok.check_compatible()
-        return self.run(guest, io, settings=tok.apply(self.settings), host_functions=host_functions,
-                        extensions=extensions, imports=imports)
+        io = io or GuestIO()
+        settings = tok.apply(self.settings)
+        program = self.load(guest, settings, extensions=extensions)
+        tok.check_guest(GuestIdentity.of(program, io.args))
+        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports)
+
+
+@contextlib.contextmanager
+def _divergence_is_a_replay_error() -> Iterator[None]:
+    """A replayed schedule that stops fitting the execution is the token's problem, told in one line."""
+    try:
+        yield
+    except PolicyError as exc:
+        raise ReplayError(f"the replayed schedule does not fit this execution: {exc} (the guest's input, "
+                          "files or environment differ from the run that made the token, or the guest is "
+                          "not deterministic)") from None
+
+
+def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: GuestIO) -> None:
+    """The token that replays this execution: its schedule, bound to this guest and its arguments."""
+    if settings.preempt is not Preempt.FUEL:
+        return
+    # Seeded policies replay from (policy, seed, ...); only "replay" needs the decision list.
+    keep = settings.policy == "replay"
+    decisions, slices = (outcome.decisions, outcome.slices) if keep else ((), ())
+    guest = GuestIdentity.of(program, io.args)
+    outcome.set_token_factory(
+        lambda: encode_token(ReplayToken.for_run(settings, decisions, slices, guest=guest)))
 
 
 def _wasi_functions(wasi: Any, program: Program) -> list[HostFunction]:

@@ -24,10 +24,13 @@ class Replay:
         self._decisions = tuple(config.decisions)
         self._slices = tuple(config.slices)
         # Reject a corrupt recording up front rather than at the quantum that
-        # uses it: no policy ever hands out a slice below 1.
+        # uses it: no policy ever hands out a slice below 1, and no thread id is negative.
         for i, fuel in enumerate(self._slices):
             if fuel < 1:
                 raise ValueError(f"replay policy: recorded slice {i} must be >= 1, got {fuel}")
+        for i, thread in enumerate(self._decisions):
+            if thread < 0:
+                raise ValueError(f"replay policy: recorded decision {i} names thread {thread}, which cannot exist")
         self.new_execution()
 
     def new_execution(self) -> None:

@@ -91,3 +91,25 @@ def replay_flag(text: str) -> str:
     m = REPLAY_FLAG.search(text)
     assert m, f"no --wasm-replay flag in the output:\n{text}"
     return m.group(0)
+
+
+def crafted_token(token: str, **fields: object) -> str:
+    """`token` with its JSON fields replaced: what a damaged or hand-edited token can hold."""
+    import base64
+    import json
+    import zlib
+
+    body = token[len("wc1-"):]
+    doc = json.loads(zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))))
+    doc.update(fields)
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    return "wc1-" + base64.urlsafe_b64encode(zlib.compress(raw)).decode().rstrip("=")
+
+
+def hello_token() -> str:
+    """A real token: guests/wat/single_hello.wasm run once without arguments."""
+    from pytest_wasmconc.runtime import Runner
+
+    token = Runner().run(REPO / "guests" / "wat" / "single_hello.wasm").token
+    assert token is not None
+    return token

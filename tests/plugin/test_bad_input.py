@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from pytest_wasmconc.runtime.settings import RunSettings
-from pytest_wasmconc.runtime.token import ReplayToken, encode_token
+from plugin_helpers import crafted_token, hello_token
 
 REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "guests" / "wat" / "single_hello.wasm"
@@ -345,15 +344,24 @@ def test_epoch(wasm_scheduler):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+_HELLO_TOKEN = hello_token()
+
+
 def _token(**fields: object) -> str:
-    return encode_token(dataclasses.replace(ReplayToken.for_run(RunSettings()), **fields))  # type: ignore[arg-type]
+    return crafted_token(_HELLO_TOKEN, **fields) if fields else _HELLO_TOKEN
 
 
 SHOW = "def test_show(wasm_scheduler):\n    pass\n"
 
 
 @pytest.mark.parametrize(("args", "env", "ini", "needle"), [
-    (["--wasm-slice=abc"], {}, "", "--wasm-slice: invalid value 'abc' from the command line (valid: a whole number >= 1)"),
+    (["--wasm-slice=abc"], {}, "", ("--wasm-slice: invalid value 'abc' from the command line "
+                                    "(valid: a whole number >= 1)")),
+    (["--wasm-slice=9223372036854775807"], {}, "", "--wasm-slice: invalid value '9223372036854775807' from the "
+                                                   "command line (valid: a whole number from 1 to "),
+    (["--wasm-policy=replay"], {}, "", ("--wasm-policy: invalid value 'replay' from the command line (the replay "
+                                        "policy needs a recorded schedule: pass the token a failure printed as "
+                                        "--wasm-replay=TOKEN)")),
     (["--wasm-schedules=0"], {}, "", "--wasm-schedules: invalid value '0' from the command line"),
     (["--wasm-seed=1.5"], {}, "", "--wasm-seed: invalid value '1.5' from the command line"),
     ([], {"PYTEST_WASM_POLICY": "chaos"}, "", ("--wasm-policy: invalid value 'chaos' from the PYTEST_WASM_POLICY "
@@ -362,10 +370,16 @@ SHOW = "def test_show(wasm_scheduler):\n    pass\n"
     ([], {}, "wasm_schedules = many", "--wasm-schedules: invalid value 'many' from the config file"),
     ([], {}, "wasm_seed = seven", "--wasm-seed: invalid value 'seven' from the config file"),
     (["--wasm-replay=wc1-"], {}, "", "--wasm-replay: invalid value 'wc1-' from the command line (damaged"),
-    (["--wasm-replay=" + _token(policy="chaos")], {}, "", "(damaged replay token (unknown scheduling policy 'chaos'"),
-    (["--wasm-replay=" + _token(level="everything")], {}, "", "(damaged replay token (invalid instrumentation level"),
-    (["--wasm-replay=" + _token(slice=0)], {}, "", "(damaged replay token (slice must be"),
-    (["--wasm-replay=" + _token(wasmtime="0.0.1")], {}, "", "made with wasmtime 0.0.1"),
+    (["--wasm-replay=" + _token(p="chaos")], {}, "", "(damaged replay token (unknown scheduling policy 'chaos'"),
+    (["--wasm-replay=" + _token(l="everything")], {}, "", "(damaged replay token (invalid instrumentation level"),
+    (["--wasm-replay=" + _token(q=0)], {}, "", "(damaged replay token (the slice 0 is out of range"),
+    (["--wasm-replay=" + _token(q=2**63 - 1)], {}, "", "(damaged replay token (the slice 9223372036854775807 is out"),
+    (["--wasm-replay=" + _token(s=1.5)], {}, "", "(damaged replay token (the seed must be a whole number, got 1.5)"),
+    (["--wasm-replay=" + _token(D=[0, -3], Q=[9, 9])], {}, "", "(damaged replay token (decision[1] = -3 is out of"),
+    (["--wasm-replay=" + _token(D=[0, 0], Q=[9, 0])], {}, "", "(damaged replay token (recorded slice[1] = 0 is out"),
+    (["--wasm-replay=" + _token(a=[1])], {}, "", "(damaged replay token (the guest arguments must be a list of str"),
+    (["--wasm-replay=" + _token(v=1)], {}, "", "made by another version of pytest-wasmconc (format 1"),
+    (["--wasm-replay=" + _token(w="0.0.1")], {}, "", "made with wasmtime 0.0.1"),
     (["--wasm-replay=" + _token() + "AAAA"], {}, "", "(damaged replay token (it does not decode)"),
     (["--wasm-trace-dir=notes.txt"], {}, "", ("--wasm-trace-dir: invalid value 'notes.txt' from the command line "
                                              "(notes.txt is a file")),

@@ -43,9 +43,11 @@ def test_a_bad_preempt_value_is_a_usage_error_naming_its_source_and_the_valid_va
     ("flag", "expected"),
     [
         ("--wasm-policy=dfs", "--wasm-policy: invalid value 'dfs' from the command line (valid: pct, random, rr)"),
-        ("--wasm-seed=twelve", "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, or random)"),
+        ("--wasm-seed=twelve",
+         "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, or random)"),
         ("--wasm-slice=0", "--wasm-slice: invalid value '0' from the command line (valid: a whole number >= 1)"),
-        ("--wasm-schedules=-3", "--wasm-schedules: invalid value '-3' from the command line (valid: a whole number >= 1)"),
+        ("--wasm-schedules=-3",
+         "--wasm-schedules: invalid value '-3' from the command line (valid: a whole number >= 1)"),
         ("--wasm-replay=xyz", "--wasm-replay: invalid value 'xyz' from the command line (not a wasmconc replay token*"),
     ],
 )
@@ -61,7 +63,8 @@ def test_a_damaged_replay_token_is_a_usage_error(pytester: pytest.Pytester) -> N
     pytester.makepyfile(SHOW_SETTINGS)
     result = pytester.runpytest("--wasm-replay=wc1-AAAA")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--wasm-replay: invalid value 'wc1-AAAA' from the command line (damaged replay token*"])
+    result.stderr.fnmatch_lines(
+        ["*--wasm-replay: invalid value 'wc1-AAAA' from the command line (damaged replay token*"])
 
 
 def test_command_line_beats_environment_beats_ini_beats_default(pytester: pytest.Pytester,

@@ -31,7 +31,8 @@ def failure_lines(result: pytest.RunResult) -> list[str]:
     for ln in result.outlines:
         if re.search(r"\.wasm: \w+ \((schedule|replayed|all)", ln) or "outcomes explored:" in ln:
             continue
-        if ln.startswith(("E ", "  thread", "      at ", "guest threads", "guest std", "replay", "deadlock!", "  counter=")):
+        if ln.startswith(("E ", "  thread", "      at ", "guest threads", "guest std", "replay", "deadlock!",
+                          "  counter=")):
             out.append(ln)
     return out
 
@@ -91,3 +92,29 @@ def test_lock_order(wasm_scheduler, guest):
     flag = replay_flag(first.stdout.str())
     again = wasm_project.runpytest_subprocess("test_sharded.py::test_lock_order", flag, timeout=120)
     again.assert_outcomes(failed=1)
+
+
+def test_a_token_is_refused_for_another_guest_or_other_arguments(wasm_project: pytest.Pytester) -> None:
+    from pytest_wasmconc.runtime import Runner
+
+    token = Runner().run(wasm_project.path / "guests" / "hello.wasm").token
+    assert token is not None
+    wasm_project.makepyfile(test_guests='''
+def test_same_guest_and_arguments(wasm_scheduler, guest):
+    assert wasm_scheduler.run(guest("hello")).stdout == "hello\\n"
+
+def test_another_guest(wasm_scheduler, guest):
+    wasm_scheduler.run(guest("exit3"))
+
+def test_other_arguments(wasm_scheduler, guest):
+    wasm_scheduler.explore(guest("hello"), ["--fast"])
+''')
+    result = wasm_project.runpytest_subprocess(f"--wasm-replay={token}", "-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=1, failed=2)
+    out = result.stdout.str()
+    assert re.search(r"^E +\S*GuestLoadError: --wasm-replay: this replay token was made for another guest: "
+                     r"hello\.wasm \(sha256 [0-9a-f]{16}\), not exit3\.wasm \(sha256 [0-9a-f]{16}\); replay it on "
+                     r"the guest whose failure printed it$", out, re.M), out
+    assert ("GuestLoadError: --wasm-replay: this replay token was made for hello.wasm with the arguments [], "
+            "not ['--fast']; replay it with the arguments of the run that printed it") in out
+    assert "Traceback" not in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -181,7 +182,8 @@ def test_a_truncated_component(tmp_path: Path) -> None:
 
 def test_an_unknown_binary_version(tmp_path: Path) -> None:
     (tmp_path / "v2.wasm").write_bytes(b"\0asm\x02\x00\x00\x00")
-    assert_one_line_error(wasmconc("run", str(tmp_path / "v2.wasm")), "v2.wasm", "unsupported WebAssembly binary version")
+    assert_one_line_error(wasmconc("run", str(tmp_path / "v2.wasm")), "v2.wasm",
+                          "unsupported WebAssembly binary version")
 
 
 def test_lock_order_check_of_a_component_is_refused() -> None:
@@ -220,6 +222,7 @@ HELLO = str(GUESTS / "wat" / "single_hello.wasm")
     (["run", "--timeout", "inf", HELLO], "--timeout: expected a finite number of seconds"),
     (["run", "--seed", "abc", HELLO], "--seed: expected a whole number"),
     (["run", "--slice", "-3", HELLO], "--slice: must be at least 1"),
+    (["run", "--slice", str(2**63 - 1), HELLO], "--slice: must be at most"),
     (["run", "--depth", "0", HELLO], "--depth: must be at least 1"),
     (["run", "--stream-budget", "0", HELLO], "--stream-budget: must be at least 1"),
     (["run", "--stream-flush-steps", "-1", HELLO], "--stream-flush-steps: must be at least 0"),
@@ -237,26 +240,86 @@ def test_every_bad_flag_is_a_one_line_usage_error(args: list[str], needle: str) 
     assert_one_line_error(wasmconc(*args), needle)
 
 
+@functools.cache
+def _hello_token() -> str:
+    from pytest_wasmconc.runtime import Runner
+
+    token = Runner().run(HELLO).token
+    assert token is not None
+    return token
+
+
 def _token(**fields: object) -> str:
-    import dataclasses
+    """A real token of HELLO run without arguments, with its JSON fields replaced (token_craft.crafted)."""
+    from token_craft import crafted
 
-    from pytest_wasmconc.runtime.settings import RunSettings
-    from pytest_wasmconc.runtime.token import ReplayToken, encode_token
-
-    return encode_token(dataclasses.replace(ReplayToken.for_run(RunSettings()), **fields))  # type: ignore[arg-type]
+    return crafted(_hello_token(), **fields) if fields else _hello_token()
 
 
 @pytest.mark.parametrize(("token", "needle"), [
-    (_token(policy="chaos"), "damaged replay token (unknown scheduling policy 'chaos'"),
-    (_token(level="everything"), "damaged replay token (invalid instrumentation level"),
-    (_token(slice=0), "damaged replay token (slice must be"),
-    (_token(depth=0), "damaged replay token (depth must be"),
-    (_token(wasmtime="0.0.1"), "made with wasmtime 0.0.1"),
+    (_token(p="chaos"), "damaged replay token (unknown scheduling policy 'chaos'"),
+    (_token(l="everything"), "damaged replay token (invalid instrumentation level"),
+    (_token(q=0), "damaged replay token (the slice 0 is out of range"),
+    (_token(q=2**63 - 1), "damaged replay token (the slice 9223372036854775807 is out of range"),
+    (_token(d=0), "damaged replay token (the depth 0 is out of range"),
+    (_token(s="7"), "damaged replay token (the seed must be a whole number, got '7')"),
+    (_token(D=[0, 0], Q=[10, -5]), "damaged replay token (recorded slice[1] = -5 is out of range"),
+    (_token(D=[0, 0], Q=[10, 2**62]), "damaged replay token (recorded slice[1] = 4611686018427387904 is out"),
+    (_token(D=[0, 2**40], Q=[10, 10]), "damaged replay token (decision[1] = 1099511627776 is out of range"),
+    (_token(D=[0, -1], Q=[10, 10]), "damaged replay token (decision[1] = -1 is out of range"),
+    (_token(a="x"), "damaged replay token (the guest arguments must be a list of strings"),
+    (_token(w="0.0.1"), "made with wasmtime 0.0.1"),
+    (_token(v=1), "made by another version of pytest-wasmconc"),
     (_token() + "AAAA", "damaged replay token (it does not decode)"),
     (_token()[:-6], "damaged replay token (it does not decode)"),
 ])
 def test_a_replay_token_with_bad_fields_is_refused(token: str, needle: str) -> None:
     assert_one_line_error(wasmconc("replay", HELLO, token), needle)
+
+
+# Printed by the previous token format (no guest, no arguments) for mutex_counter.wasm.
+OLD_FORMAT = ("wc1-eNoNykEKgDAQA8C_5LyULVWR_U2xFgRr1YoexL-bHAIT8iLBgmCGQWNIox86zRCsHOJVyzI1aqfOuKVaiAPmlRE0GPumBQ8vvTp"
+              "1Ht8PudMVTA")
+
+
+def test_a_token_of_the_previous_format_is_refused_as_made_by_another_version() -> None:
+    assert_one_line_error(wasmconc("replay", str(GUESTS / "c" / "mutex_counter.wasm"), OLD_FORMAT),
+                          "made by another version of pytest-wasmconc (format 1", "get a token for this version")
+
+
+def test_a_token_made_on_another_guest_is_refused() -> None:
+    assert_one_line_error(wasmconc("replay", str(GUESTS / "c" / "mutex_counter.wasm"), _token()),
+                          "made for another guest: single_hello.wasm (sha256 ", "not mutex_counter.wasm")
+
+
+def test_a_token_made_with_other_guest_arguments_is_refused() -> None:
+    proc = wasmconc("replay", HELLO, _token(), "--", "extra")
+    assert_one_line_error(proc, "made for single_hello.wasm with the arguments [], not ['extra']")
+    assert proc.stdout == ""  # refused before the guest ran
+
+
+def test_a_token_of_the_right_guest_and_arguments_replays() -> None:
+    proc = wasmconc("replay", HELLO, _token())
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "hello\n", "")
+
+
+def test_a_recorded_schedule_that_does_not_fit_the_guest_is_refused_in_one_line() -> None:
+    # Thread 5 is a possible id, but mutex_counter has not spawned it when the schedule names it.
+    from token_craft import crafted
+
+    from pytest_wasmconc.runtime import GuestIO, Runner
+
+    guest = GUESTS / "c" / "mutex_counter.wasm"
+    token = Runner().run(guest, GuestIO()).token
+    assert token is not None
+    proc = wasmconc("replay", str(guest), crafted(token, p="replay", D=[0, 5, 0], Q=[10, 10, 10]))
+    assert_one_line_error(proc, "the replayed schedule does not fit this execution: schedule diverged at decision 1")
+
+
+@pytest.mark.parametrize("command", ["run", "explore"])
+def test_the_replay_policy_without_a_token_is_a_usage_error(command: str) -> None:
+    assert_one_line_error(wasmconc(command, "--policy", "replay", HELLO),
+                          "argument --policy: 'replay' needs a recorded schedule", "wasmconc replay GUEST TOKEN")
 
 
 def test_replay_of_a_missing_guest_names_it(tmp_path: Path) -> None:
