@@ -15,6 +15,7 @@ HOST_NOTIFY_M64: int
 YIELD_QUANTUM: int
 BLOCKED: int
 WOKEN: int
+TIMED: int
 YIELD_SCHED: int
 POLICY_RR: int
 POLICY_RANDOM: int
@@ -60,6 +61,14 @@ class Exec:
     ended: int
     spawned: int
     native_futex: int
+    serial: int
+    progressed: int
+    idle_since: int
+    nlive: int
+    nparked: int
+    ntimed: int
+    nactive: int
+    next_deadline_ns: int
     def __init__(self, serial: bool, alone: Callable[[int], bool], wake: Callable[[int], object],
                  start: Callable[[int], object], exit_mark: str) -> None: ...
     def add(self, slot: Slot, /) -> None: ...
@@ -69,6 +78,7 @@ class Exec:
     def futex_cancel(self, slot: Slot, /) -> bool: ...
     def futex_waiting(self) -> int: ...
     def set_memory(self, base: int, size: int, handle: int, /) -> None: ...
+    def active(self) -> list[int]: ...
 
 class Lane:
     steps: int

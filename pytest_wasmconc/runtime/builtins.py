@@ -117,7 +117,7 @@ def _notify(serial: bool) -> Any:
             if serial:
                 # The driver polls on this very thread, so there is nobody to poke.
                 return YieldAfter(len(woken))  # let the scheduler consider the woken threads
-            ex.poke()
+            ex.wake_waiters(w.thread for w in woken)
         return len(woken)
 
     return notify

@@ -10,6 +10,7 @@ store key and runs the host function; blocking host functions park the thread
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import random
 import threading
@@ -83,10 +84,12 @@ class _Call:
         return self._thread.execution.deterministic
 
     def monotonic_ns(self) -> int:
-        return self._thread.execution.clock.read_monotonic()
+        t = self._thread
+        return t.execution.clock.read_monotonic(t.spin_tick())
 
     def realtime_ns(self) -> int:
-        return self._thread.execution.clock.read_realtime()
+        t = self._thread
+        return t.execution.clock.read_realtime(t.spin_tick())
 
     def random_bytes(self, n: int) -> bytes:
         return self._thread.execution.random_bytes(n)
@@ -118,6 +121,7 @@ class _Router:
             return capi.trap_request(thread.kill_message)
         if ex.end is not None:
             return capi.trap_request(EXIT_MARK)
+        thread.host_calls += 1
         hf = ex.impls[binding.impl]
         try:
             return hf.impl(thread.call, *args)
@@ -216,9 +220,20 @@ class Execution:
         self.clock: VirtualClock | RealClock = VirtualClock() if self.deterministic else RealClock()
         self._rng: random.Random | None = None  # seeded on first use (most guests never ask)
         self.futex: FutexTable | NativeFutexTable = FutexTable()
-        self.cond = threading.Condition()
+        # One lock for the execution's shared state. `cond` wakes the driver;
+        # in OS-thread mode each parked thread waits on its own condition
+        # (GuestThread.wakeup) on the same lock, so a notify wakes the thread
+        # it released instead of every parked thread.
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
+        self._parked_on_other: set[GuestThread] = set()
         self.threads: dict[int, GuestThread] = {}
         self._tids = itertools.count(1)
+        # The serial drivers' timer heap: (deadline, order, thread) of every
+        # wait with a deadline, so no step scans the parked threads for one.
+        # Entries go stale when their wait ends first; they are skipped then.
+        self._timers: list[tuple[int, int, GuestThread]] = []
+        self._timer_order = itertools.count()
         self.end: End | None = None
         # A ModuleError raised on another OS thread (os mode), re-raised by the driver.
         self.load_error: ModuleError | None = None
@@ -229,9 +244,7 @@ class Execution:
                                  alone=lambda tid: self.alone(self.threads[tid]),
                                  wake=lambda tid: self.try_wake(self.threads[tid], self.clock.now_ns()),
                                  start=lambda tid: self.threads[tid].start(), exit_mark=EXIT_MARK)
-        from .serial import LANE_ENABLED
-
-        if LANE_ENABLED and settings.preempt is not Preempt.OS:
+        if _lane_enabled() and settings.preempt is not Preempt.OS:
             # wait/notify in C in their common case; one table for both sides
             self.native.native_futex = True
             self.futex = NativeFutexTable(self.native)
@@ -335,6 +348,7 @@ class Execution:
             return -1
         t = self.new_thread(start_arg)
         self.spawned_in_step = True
+        self.native.progressed = 1
         if self.on_spawn is not None:
             self.on_spawn(t)
         return t.tid
@@ -359,6 +373,8 @@ class Execution:
         thread.wake_result = WaitResult.READY
         if isinstance(wait, Yield):
             thread.deadline_ns = None
+            # A thread that only yields lets virtual time pass (see GuestThread.spin_tick).
+            self.clock.advance(thread.spin_tick())
             return
         if isinstance(wait, Sleep):
             thread.deadline_ns = self.clock.now_ns() + max(0, wait.ns)
@@ -368,10 +384,40 @@ class Execution:
                 thread.waiter = wait.waiter
         with self.cond:
             thread.state = ThreadState.PARKED
-            # Only a notify (Python code) can wake it: the native lane and
-            # scheduling points may treat it as blocked until then.
-            if isinstance(wait, FutexWait) and thread.deadline_ns is None and not wait.external and not wait.ready():
-                thread.slot.blocked = _lane.BLOCKED
+            if thread.deadline_ns is not None and self.native.serial:
+                heapq.heappush(self._timers, (thread.deadline_ns, next(self._timer_order), thread))
+                self._publish_next_deadline()
+            # Only a notify (Python code) or its deadline can wake it: the
+            # native lane and scheduling points need not look at it until then.
+            if isinstance(wait, Sleep):
+                thread.slot.blocked = _lane.TIMED
+            elif isinstance(wait, FutexWait) and not wait.external and not wait.ready():
+                thread.slot.blocked = _lane.BLOCKED if thread.deadline_ns is None else _lane.TIMED
+
+    def _publish_next_deadline(self) -> None:
+        """Drop stale timers from the top of the heap; tell the native lane the earliest deadline."""
+        timers = self._timers
+        while timers:
+            deadline, _, t = timers[0]
+            if t.state is ThreadState.PARKED and t.deadline_ns == deadline:
+                break
+            heapq.heappop(timers)
+        self.native.next_deadline_ns = timers[0][0] if timers else -1
+
+    def earliest_deadline(self) -> int | None:
+        """The earliest deadline of a parked thread (serial modes), or None."""
+        self._publish_next_deadline()
+        return self._timers[0][0] if self._timers else None
+
+    def wake_due(self, now_ns: int) -> None:
+        """Wake every parked thread whose deadline has come (serial modes)."""
+        timers = self._timers
+        if not timers or timers[0][0] > now_ns:
+            return
+        while timers and timers[0][0] <= now_ns:
+            _, _, t = heapq.heappop(timers)
+            self.try_wake(t, now_ns)
+        self._publish_next_deadline()
 
     def try_wake(self, thread: GuestThread, now_ns: int) -> bool:
         """If `thread`'s wait is satisfied or timed out, make it runnable. Caller holds `cond` in OS mode."""
@@ -383,6 +429,7 @@ class Execution:
             ready = wait.ready()
         if ready:
             thread.wake_result = WaitResult.READY
+            self.native.progressed = 1  # something released it
         elif thread.deadline_ns is not None and now_ns >= thread.deadline_ns:
             if isinstance(wait, FutexWait) and not self.futex.cancel(wait.waiter):
                 thread.wake_result = WaitResult.READY  # a notify won the race
@@ -396,17 +443,52 @@ class Execution:
         return True
 
     def poke(self) -> None:
-        """Something a parked thread may wait on changed (thread-safe)."""
+        """Something a parked thread may wait on changed (thread-safe).
+
+        Wakes the driver and the OS threads parked on waits other than a futex
+        (host objects, stdin): a futex waiter is woken by its notify (wake_waiters).
+        """
         with self.cond:
             self.cond.notify_all()
+            for t in self._parked_on_other:
+                t.wakeup.notify()
+
+    def wake_waiters(self, threads: Iterable[GuestThread]) -> None:
+        """OS-thread mode: the threads a futex notify released look at their wait again."""
+        with self.cond:
+            for t in threads:
+                t.wakeup.notify()
+
+    def wake_everyone(self) -> None:
+        """Caller holds `cond`. The end, or a stop: every parked OS thread looks again."""
+        self.cond.notify_all()
+        for t in self.threads.values():
+            t.wakeup.notify()
+
+    def park_os_thread(self, thread: GuestThread, timeout: float | None) -> None:
+        """Caller holds `cond`. OS-thread mode: sleep until woken (see poke/wake_waiters) or `timeout`."""
+        other = not isinstance(thread.wait, FutexWait)
+        if other:
+            self._parked_on_other.add(thread)
+        try:
+            thread.wakeup.wait(timeout)
+        finally:
+            if other:
+                self._parked_on_other.discard(thread)
 
     def alone(self, thread: GuestThread) -> bool:
         """True when no other thread can run unless `thread` makes a host call that wakes or spawns it.
 
         Then a scheduling point of `thread` has only one possible outcome and can be skipped.
+        Threads blocked on a futex are not in the active set; a timed-parked one wakes on its own.
         """
-        for t in self.threads.values():
-            if t is thread or t.state is ThreadState.FINISHED:
+        native = self.native
+        if native.ntimed:
+            return False
+        threads = self.threads
+        for tid in native.active():
+            t = threads[tid]
+            if t is thread:
                 continue
             if t.state is not ThreadState.PARKED or t.deadline_ns is not None:
                 return False
@@ -414,6 +496,11 @@ class Execution:
             if isinstance(w, Until) and (w.external or w.ready()):
                 return False
         return True
+
+    def parked_on_other_waits(self) -> list[GuestThread]:
+        """The parked threads of the active set: waits that neither a notify nor a deadline alone ends."""
+        threads = self.threads
+        return [t for t in (threads[tid] for tid in self.native.active()) if t.state is ThreadState.PARKED]
 
     def blocked_forever(self, threads: list[GuestThread]) -> bool:
         """True when none of `threads` (all parked) can ever be woken from outside."""
@@ -449,6 +536,14 @@ class Execution:
 
     def thread_finished(self, thread: GuestThread) -> None:
         """Apply wasi-threads exit semantics when `thread`'s future completed."""
+        try:
+            self._apply_exit(thread)
+        finally:
+            self.native.progressed = 1
+            with self.cond:
+                thread.settled = True
+
+    def _apply_exit(self, thread: GuestThread) -> None:
         f = thread.failure
         if f is None:
             if thread.is_main:
@@ -473,7 +568,7 @@ class Execution:
             if self.end is None:
                 self.end = end
                 self.native.ended = True
-            self.cond.notify_all()
+            self.wake_everyone()
 
     # -- teardown and reports --------------------------------------------------------
 
@@ -528,6 +623,12 @@ class Execution:
 
         out.report = render_report(out, end, self.program)
         return out
+
+
+def _lane_enabled() -> bool:
+    from .serial import LANE_ENABLED  # serial imports this module: read at first use
+
+    return LANE_ENABLED
 
 
 def _describe_wait(wait: Wait) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import _lane
 from .hostapi import Until
 
-_BLOCKED, _WOKEN = _lane.BLOCKED, _lane.WOKEN
+_BLOCKED, _WOKEN, _TIMED = _lane.BLOCKED, _lane.WOKEN, _lane.TIMED
 
 __all__ = ["FutexTable", "FutexWait", "NativeFutexTable", "Waiter"]
 
@@ -61,7 +61,7 @@ class FutexTable:
                 w.queued = False
                 w.woken = True
                 slot = w.thread.slot
-                if slot.blocked == _BLOCKED:
+                if slot.blocked == _BLOCKED or slot.blocked == _TIMED:
                     slot.blocked = _WOKEN  # ready now: the next step makes it runnable
                 woken.append(w)
             if q is not None and not q:

@@ -76,7 +76,7 @@ def _stop_all(ex: Execution) -> None:
     with ex.cond:
         for t in ex.threads.values():
             _mark_for_report(ex, t)
-        ex.cond.notify_all()
+        ex.wake_everyone()
 
 
 def _join(os_threads: list[threading.Thread], ex: Execution) -> None:
@@ -104,6 +104,10 @@ def _thread_body(ex: Execution, t: GuestThread) -> None:
                     break
             if t.poll():
                 ex.thread_finished(t)
+                with ex.cond:
+                    # The others may all be parked, waiting on this thread's
+                    # end to be applied before a verdict (see _check_deadlock).
+                    _check_deadlock(ex, ex.clock.now_ns())
                 ex.poke()
                 break
             wait = t.wait
@@ -119,6 +123,7 @@ def _thread_body(ex: Execution, t: GuestThread) -> None:
         t.capture_frames()
         with ex.cond:
             t.state = ThreadState.FINISHED
+            t.settled = True  # (an internal error: nothing more will be applied)
             ex.cond.notify_all()
         t.close()
 
@@ -138,17 +143,30 @@ def _park(ex: Execution, t: GuestThread) -> None:
             if ex.end is not None:
                 continue
             timeout = None if t.deadline_ns is None else max(0.0, (t.deadline_ns - now) / 1e9)
-            ex.cond.wait(timeout)
+            ex.park_os_thread(t, timeout)
 
 
 def _check_deadlock(ex: Execution, now: int) -> None:
-    """Caller holds ex.cond. Declare a deadlock if every live thread is parked for good."""
+    """Caller holds ex.cond. Declare a deadlock if every live thread is parked for good.
+
+    Race-free against threads that are starting (NEW counts as live, from the
+    moment thread-spawn registers them), running, or finishing: a thread whose
+    future completed is FINISHED before the execution applies its end (main
+    returning ends the guest, a trap fails it), so no verdict is given while
+    such a thread is unsettled; thread_finished notifies the parked threads,
+    which then look again.
+    """
+    native = ex.native
+    if native.nparked < native.nlive:
+        return  # someone is running or about to (the common case: no scan)
+    if any(x.state is ThreadState.FINISHED and not x.settled for x in ex.threads.values()):
+        return
     live = [x for x in ex.threads.values() if x.state is not ThreadState.FINISHED]
     for x in live:
         if x.state is not ThreadState.PARKED:
             return
         if ex.try_wake(x, now):
-            ex.cond.notify_all()
+            x.wakeup.notify()
             return
     if live and ex.blocked_forever(live):
         ex.declare(Status.DEADLOCK, "deadlock")

@@ -86,6 +86,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     tick_ns = int(settings.epoch_tick_ms * 1e6)
     max_steps = settings.max_steps
     threads = ex.threads
+    native = ex.native
     lane = _native_lane(ex, policy, wall_deadline, tick_ns)
     current: int | None = None
     reason = SwitchReason.START
@@ -107,6 +108,9 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
                 t = threads[lane.last_tid]
                 finished = t.settle_poll(bool(lane.last_finished))
                 reason = _after_poll(ex, t, finished, bool(lane.last_solo), lane.last_began_ns, fuel, timed, tick_ns)
+                if native.progressed:
+                    native.progressed = 0
+                    native.idle_since = ex.steps
                 continue
             reason = _REASONS[lane.reason]
             if ex.end is not None:
@@ -121,7 +125,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
                 continue
             ex.declare(Status.DEADLOCK, "deadlock")
             break
-        if max_steps is not None and ex.steps >= max_steps:
+        if max_steps is not None and ex.steps - native.idle_since >= max_steps:
             ex.declare(Status.HANG, hang_message("max-steps", max_steps))
             break
         ex.steps += 1
@@ -144,6 +148,9 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         finished = t.poll()
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+        if native.progressed:
+            native.progressed = 0
+            native.idle_since = ex.steps
 
 
 def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began_ns: int, fuel: bool, timed: bool,
@@ -205,22 +212,24 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
 
 
 def _runnable(ex: Execution) -> list[int]:
+    """The tids that may run now, in order: the active set (blocked and timed-parked
+    threads are not in it) after the due deadlines were served."""
     now = ex.clock.now_ns()
+    ex.wake_due(now)
+    threads = ex.threads
     out = []
-    for tid, t in ex.threads.items():
+    for tid in ex.native.active():
+        t = threads[tid]
         st = t.state
         if st is ThreadState.RUNNABLE or st is ThreadState.NEW or st is ThreadState.PARKED and ex.try_wake(t, now):
             out.append(tid)
-    out.sort()
     return out
 
 
 def _idle(ex: Execution, wall_deadline: float | None) -> bool:
     """No thread can run: jump the clock, or wait for the outside world. False = deadlock."""
-    parked = [t for t in ex.threads.values() if t.state is ThreadState.PARKED]
-    deadlines = [t.deadline_ns for t in parked if t.deadline_ns is not None]
-    if deadlines:
-        earliest = min(deadlines)
+    earliest = ex.earliest_deadline()
+    if earliest is not None:
         if ex.deterministic:
             ex.clock.advance_to(earliest)  # virtual time: no real sleeping
         else:
@@ -229,7 +238,7 @@ def _idle(ex: Execution, wall_deadline: float | None) -> bool:
                 with ex.cond:
                     ex.cond.wait(min(delay, _remaining(wall_deadline)))
         return True
-    if not ex.blocked_forever(parked):
+    if not ex.blocked_forever(ex.parked_on_other_waits()):
         with ex.cond:
             ex.cond.wait(min(_EXTERNAL_WAIT_SLICE_S, _remaining(wall_deadline)))
         if wall_deadline is not None and time.monotonic() >= wall_deadline:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from . import _lane, capi
 from .errors import ModuleError
 from .futex import FutexWait
 from .hostapi import ValType, Wait, WaitResult, Yield
+from .clock import READ_TICK_NS, SPIN_TICK_MAX_NS
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ __all__ = ["THREADS", "GuestThread", "ThreadState"]
 THREADS: dict[int, GuestThread] = {}
 
 FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
+_SPIN_SHIFT_MAX = (SPIN_TICK_MAX_NS // READ_TICK_NS).bit_length()
 
 
 def _resource_failure(failure: capi.NativeFailure) -> bool:
@@ -88,6 +91,36 @@ class GuestThread:
         # Splices host frames (user host functions, their calls back into the
         # guest) into the wasm backtrace when it is captured (userimports.py).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
+        # Python host calls made so far, and the spin streak they give
+        # (spin_tick): consecutive clock reads and yields with nothing else between.
+        self.host_calls = 0
+        self._spin_mark = -2
+        self._spin_streak = 0
+        # The execution has applied this thread's end (Execution.thread_finished).
+        self.settled = False
+        # OS-thread mode: where this thread sleeps while parked (on the execution's lock).
+        self.wakeup = threading.Condition(execution.lock)
+
+    def spin_tick(self) -> int:
+        """How far a clock read or a yield of this thread moves virtual time, in ns.
+
+        A thread that only polls the clock or yields (a busy-wait until a
+        deadline, a `sched_yield` loop waiting for a sleeper) does no work of
+        its own, but in fuel mode time moves only by the fuel threads use: its
+        deadline, or the sleeper's, would come ~1000x slower than in real time.
+        Each read or yield that directly follows another (no other host call
+        of this thread between) doubles the step, up to SPIN_TICK_MAX_NS; any
+        other host call starts over at READ_TICK_NS. Deterministic: it depends
+        only on the thread's own calls.
+        """
+        calls = self.host_calls
+        if calls - self._spin_mark <= 1:
+            if self._spin_streak < _SPIN_SHIFT_MAX:
+                self._spin_streak += 1
+        else:
+            self._spin_streak = 0
+        self._spin_mark = calls
+        return min(READ_TICK_NS << self._spin_streak, SPIN_TICK_MAX_NS)
 
     # -- state the native slot mirrors ----------------------------------------
 

@@ -1,9 +1,9 @@
 /* The futex table and memory.atomic.wait/notify without Python.
  *
  * The table is the execution's only one (runtime/futex.py's NativeFutexTable
- * wraps it for the Python paths): every queued waiter in arrival order, which
- * is FIFO per address, as the threads proposal requires of notify. Waiters
- * are few (one per parked thread), so wake scans the list.
+ * wraps it for the Python paths): a FIFO queue per address, as the threads
+ * proposal requires of notify, found through a hash table, so a wait or a
+ * notify costs the same whatever the number of threads parked elsewhere.
  *
  * The native wait takes the common case only: serial mode, the shared
  * memory, memory 0, aligned and in bounds, no timeout, the thread not being
@@ -16,50 +16,124 @@
 
 enum { WAIT_OK = 0, WAIT_NOT_EQUAL = 1 };
 
-void futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr) {
+/* One address's waiters, oldest first. */
+typedef struct FutexQueue {
+    uint64_t addr;
+    SlotObject *head, *tail;
+    struct FutexQueue *next; /* in its hash bucket */
+} FutexQueue;
+
+static size_t bucket_of(uint64_t addr, size_t nbuckets) {
+    return (size_t)((addr >> 2) * 0x9E3779B97F4A7C15ULL >> 20) & (nbuckets - 1);
+}
+
+static FutexQueue *find_queue(ExecObject *e, uint64_t addr) {
+    if (!e->fnbuckets)
+        return NULL;
+    for (FutexQueue *q = e->fbuckets[bucket_of(addr, e->fnbuckets)]; q; q = q->next)
+        if (q->addr == addr)
+            return q;
+    return NULL;
+}
+
+/* Grow the hash table when queues outnumber buckets (rehashing every queue). */
+static int grow_buckets(ExecObject *e) {
+    size_t n = e->fnbuckets ? e->fnbuckets * 2 : 64;
+    FutexQueue **b = PyMem_Calloc(n, sizeof(FutexQueue *));
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < e->fnbuckets; i++) {
+        FutexQueue *q = e->fbuckets[i];
+        while (q) {
+            FutexQueue *next = q->next;
+            size_t j = bucket_of(q->addr, n);
+            q->next = b[j];
+            b[j] = q;
+            q = next;
+        }
+    }
+    PyMem_Free(e->fbuckets);
+    e->fbuckets = b;
+    e->fnbuckets = n;
+    return 0;
+}
+
+int futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr) {
     if (s->queued)
         futex_cancel(e, s);
+    FutexQueue *q = find_queue(e, addr);
+    if (!q) {
+        if ((e->fnqueues + 1 > e->fnbuckets) && grow_buckets(e) < 0)
+            return -1;
+        q = PyMem_Malloc(sizeof(FutexQueue));
+        if (!q)
+            return -1;
+        size_t j = bucket_of(addr, e->fnbuckets);
+        q->addr = addr;
+        q->head = q->tail = NULL;
+        q->next = e->fbuckets[j];
+        e->fbuckets[j] = q;
+        e->fnqueues++;
+    }
     s->futex_addr = addr;
     s->queued = 1;
     s->woken = 0;
+    s->fqueue = q;
     s->fnext = NULL;
-    s->fprev = e->ftail;
-    if (e->ftail)
-        e->ftail->fnext = s;
+    s->fprev = q->tail;
+    if (q->tail)
+        q->tail->fnext = s;
     else
-        e->fhead = s;
-    e->ftail = s;
+        q->head = s;
+    q->tail = s;
+    e->fwaiting++;
+    return 0;
+}
+
+static void drop_queue(ExecObject *e, FutexQueue *q) {
+    FutexQueue **link = &e->fbuckets[bucket_of(q->addr, e->fnbuckets)];
+    while (*link != q)
+        link = &(*link)->next;
+    *link = q->next;
+    e->fnqueues--;
+    PyMem_Free(q);
 }
 
 static void unlink_waiter(ExecObject *e, SlotObject *s) {
+    FutexQueue *q = s->fqueue;
     if (s->fprev)
         s->fprev->fnext = s->fnext;
     else
-        e->fhead = s->fnext;
+        q->head = s->fnext;
     if (s->fnext)
         s->fnext->fprev = s->fprev;
     else
-        e->ftail = s->fprev;
+        q->tail = s->fprev;
     s->fnext = s->fprev = NULL;
+    s->fqueue = NULL;
     s->queued = 0;
+    e->fwaiting--;
+    if (!q->head)
+        drop_queue(e, q);
 }
 
 /* Wake up to `count` waiters on `addr`, oldest first; append them to `woken` (a list) if given. */
 Py_ssize_t futex_wake(ExecObject *e, uint64_t addr, uint64_t count, PyObject *woken) {
     Py_ssize_t n = 0;
-    SlotObject *s = e->fhead;
-    while (s && (uint64_t)n < count) {
-        SlotObject *next = s->fnext;
-        if (s->futex_addr == addr) {
-            unlink_waiter(e, s);
-            s->woken = 1;
-            if (s->blocked == BLOCKED)
-                s->blocked = WOKEN; /* ready now: the next step makes it runnable */
-            if (woken && PyList_Append(woken, (PyObject *)s) < 0)
-                return -1;
-            n++;
-        }
-        s = next;
+    FutexQueue *q = find_queue(e, addr);
+    while (q && (uint64_t)n < count) {
+        SlotObject *s = q->head;
+        int last = s->fnext == NULL;
+        unlink_waiter(e, s); /* frees q with its last waiter */
+        s->woken = 1;
+        if ((s->blocked == BLOCKED || s->blocked == TIMED) && slot_set_blocked(s, WOKEN) < 0)
+            return -1; /* ready now: the next step makes it runnable */
+        if (woken && PyList_Append(woken, (PyObject *)s) < 0)
+            return -1;
+        e->progressed = 1;
+        n++;
+        if (last)
+            q = NULL;
     }
     return n;
 }
@@ -73,8 +147,12 @@ int futex_cancel(ExecObject *e, SlotObject *s) {
 }
 
 void futex_clear(ExecObject *e) {
-    while (e->fhead)
-        unlink_waiter(e, e->fhead);
+    for (size_t i = 0; i < e->fnbuckets; i++)
+        while (e->fbuckets[i])
+            unlink_waiter(e, e->fbuckets[i]->head);
+    PyMem_Free(e->fbuckets);
+    e->fbuckets = NULL;
+    e->fnbuckets = 0;
 }
 
 /* The native wait's continuation: suspended once parked; resumed after the thread was woken. */
@@ -132,10 +210,15 @@ void futex_host(void *env, SlotObject *s, const wt_val *args, wt_val *results, v
         if (ea % 4 || !in_shared_memory(e, ea, 4))
             return;
         Py_ssize_t n = futex_wake(e, (uint64_t)ea, count, NULL);
+        *handled = 1;
+        if (n < 0) {
+            PyErr_WriteUnraisable(NULL);
+            *trap_ret = new_trap("wasmconc: out of memory waking threads");
+            return;
+        }
         set_i32(&results[0], (int32_t)n);
         if (n > 0)
             arm(s, YIELD_SCHED, trap_ret, cont); /* let the scheduler consider the woken threads */
-        *handled = 1;
         return;
     }
     int width = kind == HOST_WAIT32 || kind == HOST_WAIT32_M64 ? 4 : 8;
@@ -156,12 +239,19 @@ void futex_host(void *env, SlotObject *s, const wt_val *args, wt_val *results, v
         return;
     }
     /* Execution.begin_wait for a futex wait with no timeout: parked until a notify */
-    futex_enqueue(e, s, (uint64_t)ea);
+    if (futex_enqueue(e, s, (uint64_t)ea) < 0) {
+        PyErr_WriteUnraisable(NULL);
+        *trap_ret = new_trap("wasmconc: out of memory parking a thread");
+        return;
+    }
     s->native_wait = width;
     s->wait_expected = expected;
     s->wait_kind = 2;
-    s->state = ST_PARKED;
-    s->blocked = BLOCKED;
+    if (slot_set_state(s, ST_PARKED) < 0 || slot_set_blocked(s, BLOCKED) < 0) {
+        PyErr_WriteUnraisable(NULL);
+        *trap_ret = new_trap("wasmconc: out of memory parking a thread");
+        return;
+    }
     set_i32(&results[0], WAIT_OK); /* the only answer once woken: there is no timeout */
     s->trap_ret = trap_ret;
     s->suspended = 0;

@@ -31,17 +31,19 @@ void arm(SlotObject *s, int kind, void **trap_ret, wt_cont *cont) {
 }
 
 /* Execution.alone for the caller: 1 alone, 0 not, -1 unknown without Python
- * (another thread is parked on something else: its deadline and wait decide). */
+ * (another thread is parked on something else: its wait decides). Blocked
+ * threads are not in the active set; a timed-parked one may wake on its own. */
 static int alone_native(ExecObject *e, SlotObject *self) {
+    if (e->ntimed > 0)
+        return 0;
     int unknown = 0;
-    for (Py_ssize_t i = 0; i < e->nslots; i++) {
-        SlotObject *o = e->slots[i];
-        if (o == self || o->state == ST_FINISHED)
+    for (Py_ssize_t i = 0; i < e->nactive; i++) {
+        SlotObject *o = e->active[i];
+        if (o == self)
             continue;
         if (o->state != ST_PARKED)
             return 0;
-        if (o->blocked != BLOCKED)
-            unknown = 1;
+        unknown = 1;
     }
     return unknown ? -1 : 1;
 }
@@ -154,6 +156,19 @@ static void pending_finalizer(void *env) {
     PyGILState_Release(g);
 }
 
+/* Epoch mode: a thread whose time slice ran out during a host call yields
+ * when the call returns. The counter alone would look at the clock only
+ * after a refill sized by the thread's earlier speed, and a loop of slow host
+ * calls (a busy-wait polling the clock) spends a refill far more slowly than
+ * the code it was measured on: the other threads starved for 100s of ms. */
+static void end_expired_slice(void *store_key, void **trap_ret, wt_cont *cont) {
+    SlotObject *s = (SlotObject *)store_key;
+    if (s == NULL || s->magic != SLOT_MAGIC || s->exec == NULL || !s->exec->serial || s->slice_end_ns < 0)
+        return;
+    if (monotonic_ns() >= s->slice_end_ns)
+        arm(s, YIELD_QUANTUM, trap_ret, cont);
+}
+
 void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results,
                         size_t nresults, void **trap_ret, wt_cont *cont) {
     (void)nresults;
@@ -184,6 +199,8 @@ void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
             cont->callback = pending_continuation;
             cont->env = pending;
             cont->finalizer = pending_finalizer;
+        } else if (!*trap_ret && cont->callback == done_continuation) {
+            end_expired_slice(store_key, trap_ret, cont);
         }
     }
     PyGILState_Release(g);

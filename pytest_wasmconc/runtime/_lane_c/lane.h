@@ -36,7 +36,12 @@ enum { HOST_PREEMPT = 1, HOST_SCHED_POINT = 2, HOST_WAIT32 = 3, HOST_WAIT64 = 4,
  * do not take themselves (timeouts, traps, OS-thread mode). */
 #define HOST_KIND(env) ((int)((uintptr_t)(env) & 0xff))
 #define HOST_BINDING(env) ((void *)((uintptr_t)(env) >> 8))
-enum { BLOCKED = 1, WOKEN = 2 };
+/* A parked slot's `blocked`: BLOCKED (a futex wait without a timeout: only a
+ * notify wakes it), WOKEN (notified, runnable at the next step), TIMED (parked
+ * with a deadline on a wait only a notify or the deadline ends: the driver's
+ * timer heap watches the deadline). BLOCKED and TIMED slots are out of the
+ * exec's active set, so no step looks at them. */
+enum { BLOCKED = 1, WOKEN = 2, TIMED = 3 };
 /* SwitchReason, in the order of runtime/serial.py's REASONS. */
 enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5 };
 enum { RUN_PYTHON_STEP = 0, RUN_POST_POLL = 1 };
@@ -59,11 +64,25 @@ static inline void *new_trap(const char *msg) { return p_trap_new(msg, strlen(ms
 /* ---- Exec: one execution's slots and flags ---- */
 
 struct SlotObject;
+struct FutexQueue;
 
 typedef struct {
     PyObject_HEAD
     struct SlotObject **slots;  /* strong references, in tid order */
     Py_ssize_t nslots, capacity;
+    /* The active set: live slots that are not BLOCKED/TIMED, in tid order. Steps
+     * and scheduling points look only at these, so their cost does not grow
+     * with the number of parked threads. Kept by slot_set_state/blocked. */
+    struct SlotObject **active;
+    Py_ssize_t nactive, active_capacity;
+    Py_ssize_t nlive, nparked, ntimed; /* counts: not finished; parked; blocked == TIMED */
+    int64_t next_deadline_ns;   /* the earliest deadline of the timer heap, -1: none (Python keeps it) */
+    /* The step budget counts steps without progress: a thread spawned or
+     * finished, or a parked thread released by another (a notify, a host
+     * object). Whoever sees such an event sets `progressed`; the step loops
+     * move `idle_since` to the current step. */
+    int progressed;
+    long long idle_since;
     int serial;
     int ended;                  /* Execution.end is set */
     int spawned;                /* Execution.spawned_in_step */
@@ -71,8 +90,10 @@ typedef struct {
     PyObject *wake;             /* callable(tid): Execution.try_wake for a woken futex waiter */
     PyObject *start;            /* callable(tid): GuestThread.start for a new thread */
     char *exit_mark;
-    /* the futex table: every queued waiter in arrival order (FIFO per address) */
-    struct SlotObject *fhead, *ftail;
+    /* the futex table: one FIFO queue of waiters per address, in a hash table by address */
+    struct FutexQueue **fbuckets;
+    size_t fnbuckets, fnqueues;
+    Py_ssize_t fwaiting;
     int native_futex;           /* wait/notify without Python (serial modes, lane enabled) */
     char *mem_base;             /* the shared memory, when the guest imports one */
     uint64_t mem_size;          /* its size as last seen (a shared memory never shrinks) */
@@ -85,7 +106,8 @@ typedef struct SlotObject {
     ExecObject *exec;           /* borrowed: the exec holds the slot */
     int tid;
     int state;
-    int blocked;                /* parked on a futex, no timeout: 1 until a notify, 2 once woken */
+    int blocked;                /* see BLOCKED/WOKEN/TIMED; set only through slot_set_blocked */
+    int in_active;              /* a member of exec->active */
     int wait_kind;              /* GuestThread.wait: 0 none, 1 a Yield, 2 any other wait */
     void *future;
     /* the preemption counter (counter mode), once the instance exists */
@@ -103,13 +125,18 @@ typedef struct SlotObject {
     /* as a futex waiter (the slot is the waiter: a thread waits on one address at a time) */
     uint64_t futex_addr;
     int queued, woken;
-    struct SlotObject *fnext, *fprev;
+    struct SlotObject *fnext, *fprev; /* in its address's queue */
+    struct FutexQueue *fqueue;
     int native_wait;            /* parked by the native wait: its width in bytes, else 0 */
     uint64_t wait_expected;
 } SlotObject;
 
 
 extern PyTypeObject SlotType, ExecType, LaneType;
+
+/* slots.c: state changes (the only writers of state and blocked: they keep the active set) */
+int slot_set_state(SlotObject *s, int state);
+int slot_set_blocked(SlotObject *s, int blocked);
 
 /* slots.c: the preemption counter of a slot */
 int64_t counter_get(SlotObject *s);
@@ -129,7 +156,7 @@ void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
 PyObject *set_python_host(PyObject *mod, PyObject *args);
 
 /* futex.c: the futex table and the native memory.atomic.wait/notify */
-void futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr);
+int futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr);
 Py_ssize_t futex_wake(ExecObject *e, uint64_t addr, uint64_t count, PyObject *woken);
 int futex_cancel(ExecObject *e, SlotObject *s);
 void futex_clear(ExecObject *e);

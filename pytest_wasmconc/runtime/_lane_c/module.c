@@ -107,6 +107,7 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddIntConstant(m, "YIELD_QUANTUM", YIELD_QUANTUM) < 0 ||
         PyModule_AddIntConstant(m, "BLOCKED", BLOCKED) < 0 ||
         PyModule_AddIntConstant(m, "WOKEN", WOKEN) < 0 ||
+        PyModule_AddIntConstant(m, "TIMED", TIMED) < 0 ||
         PyModule_AddIntConstant(m, "YIELD_SCHED", YIELD_SCHED) < 0 ||
         PyModule_AddIntConstant(m, "POLICY_RR", POLICY_RR) < 0 ||
         PyModule_AddIntConstant(m, "POLICY_RANDOM", POLICY_RANDOM) < 0 ||

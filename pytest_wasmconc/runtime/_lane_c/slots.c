@@ -1,6 +1,82 @@
 /* One guest thread's native state (Slot) and one execution's (Exec). */
 #include "lane.h"
 
+/* ---- state changes and the active set ---- */
+
+static int wants_active(SlotObject *s) {
+    if (s->state == ST_FINISHED)
+        return 0;
+    return !(s->state == ST_PARKED && (s->blocked == BLOCKED || s->blocked == TIMED));
+}
+
+/* Binary search of the active set (tid order): the index of `tid`, or where it goes. */
+static Py_ssize_t active_position(ExecObject *e, int tid) {
+    Py_ssize_t lo = 0, hi = e->nactive;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (e->active[mid]->tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int active_insert(ExecObject *e, SlotObject *s) {
+    if (e->nactive == e->active_capacity) {
+        Py_ssize_t cap = e->active_capacity ? e->active_capacity * 2 : 16;
+        SlotObject **grown = PyMem_Realloc(e->active, cap * sizeof(SlotObject *));
+        if (!grown) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        e->active = grown;
+        e->active_capacity = cap;
+    }
+    Py_ssize_t i = active_position(e, s->tid);
+    memmove(e->active + i + 1, e->active + i, (e->nactive - i) * sizeof(SlotObject *));
+    e->active[i] = s;
+    e->nactive++;
+    s->in_active = 1;
+    return 0;
+}
+
+static void active_remove(ExecObject *e, SlotObject *s) {
+    Py_ssize_t i = active_position(e, s->tid);
+    if (i < e->nactive && e->active[i] == s) {
+        memmove(e->active + i, e->active + i + 1, (e->nactive - i - 1) * sizeof(SlotObject *));
+        e->nactive--;
+    }
+    s->in_active = 0;
+}
+
+/* The counts and the active set, from `s`'s state and blocked; `sign` -1 takes its part out, +1 puts it in. */
+static void account(ExecObject *e, SlotObject *s, int sign) {
+    e->nlive += sign * (s->state != ST_FINISHED);
+    e->nparked += sign * (s->state == ST_PARKED);
+    e->ntimed += sign * (s->state == ST_PARKED && s->blocked == TIMED);
+}
+
+static int resync(SlotObject *s, int *field, int value) {
+    ExecObject *e = s->exec;
+    if (!e) {
+        *field = value;
+        return 0;
+    }
+    account(e, s, -1);
+    *field = value;
+    account(e, s, +1);
+    int want = wants_active(s);
+    if (want && !s->in_active)
+        return active_insert(e, s);
+    if (!want && s->in_active)
+        active_remove(e, s);
+    return 0;
+}
+
+int slot_set_state(SlotObject *s, int state) { return resync(s, &s->state, state); }
+int slot_set_blocked(SlotObject *s, int blocked) { return resync(s, &s->blocked, blocked); }
+
 /* ---- the counter ---- */
 
 int64_t counter_get(SlotObject *s) {
@@ -169,8 +245,6 @@ static PyMethodDef slot_methods[] = {
 
 static PyMemberDef slot_members[] = {
     {"tid", T_INT, offsetof(SlotObject, tid), READONLY, NULL},
-    {"state", T_INT, offsetof(SlotObject, state), 0, "0 new, 1 runnable, 2 parked, 3 finished"},
-    {"blocked", T_INT, offsetof(SlotObject, blocked), 0, "parked on a futex: 1 until a notify, 2 once woken"},
     {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait"},
     {"woken", T_INT, offsetof(SlotObject, woken), READONLY, "as a futex waiter: a notify woke it"},
     {"queued", T_INT, offsetof(SlotObject, queued), READONLY, "as a futex waiter: still in the queue"},
@@ -181,7 +255,41 @@ static PyMemberDef slot_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+static PyObject *slot_get_state(SlotObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromLong(self->state);
+}
+
+static PyObject *slot_get_blocked(SlotObject *self, void *closure) {
+    (void)closure;
+    return PyLong_FromLong(self->blocked);
+}
+
+static int set_int_field(SlotObject *self, PyObject *v, int lo, int hi, int (*setter)(SlotObject *, int)) {
+    long x = v ? PyLong_AsLong(v) : -1;
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    if (x < lo || x > hi) {
+        PyErr_SetString(PyExc_ValueError, "slot field out of range");
+        return -1;
+    }
+    return setter(self, (int)x);
+}
+
+static int slot_put_state(SlotObject *self, PyObject *v, void *closure) {
+    (void)closure;
+    return set_int_field(self, v, ST_NEW, ST_FINISHED, slot_set_state);
+}
+
+static int slot_put_blocked(SlotObject *self, PyObject *v, void *closure) {
+    (void)closure;
+    return set_int_field(self, v, 0, TIMED, slot_set_blocked);
+}
+
 static PyGetSetDef slot_getset[] = {
+    {"state", (getter)slot_get_state, (setter)slot_put_state, "0 new, 1 runnable, 2 parked, 3 finished", NULL},
+    {"blocked", (getter)slot_get_blocked, (setter)slot_put_blocked,
+     "parked: 1 on a futex until a notify, 2 notified, 3 until a notify or its deadline", NULL},
     {"address", (getter)slot_address, NULL, "the store key: this slot's address", NULL},
     {"future", (getter)slot_get_future, (setter)slot_set_future, "address of the call future", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -211,6 +319,7 @@ static int exec_init(ExecObject *self, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "pOOOs", names, &serial, &alone, &wake, &start, &mark))
         return -1;
     self->serial = serial;
+    self->next_deadline_ns = -1;
     Py_XSETREF(self->alone, Py_NewRef(alone));
     Py_XSETREF(self->wake, Py_NewRef(wake));
     Py_XSETREF(self->start, Py_NewRef(start));
@@ -249,6 +358,9 @@ static PyObject *exec_add(ExecObject *self, PyObject *arg) {
     Py_INCREF(s);
     s->exec = self;
     self->slots[self->nslots++] = s;
+    account(self, s, +1);
+    if (wants_active(s) && active_insert(self, s) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -257,9 +369,12 @@ static int exec_clear(ExecObject *self) {
     for (Py_ssize_t i = 0; i < self->nslots; i++) {
         SlotObject *s = self->slots[i];
         s->exec = NULL;
+        s->in_active = 0;
         Py_DECREF(s);
     }
     self->nslots = 0;
+    self->nactive = 0;
+    self->nlive = self->nparked = self->ntimed = 0;
     Py_CLEAR(self->alone);
     Py_CLEAR(self->wake);
     Py_CLEAR(self->start);
@@ -285,6 +400,7 @@ static void exec_dealloc(ExecObject *self) {
     PyObject_GC_UnTrack(self);
     exec_clear(self);
     PyMem_Free(self->slots);
+    PyMem_Free(self->active);
     PyMem_Free(self->exit_mark);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -309,7 +425,8 @@ static PyObject *exec_futex_enqueue(ExecObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "the slot belongs to another execution");
         return NULL;
     }
-    futex_enqueue(self, s, addr);
+    if (futex_enqueue(self, s, addr) < 0)
+        return PyErr_NoMemory();
     return Py_NewRef(o);
 }
 
@@ -336,10 +453,7 @@ static PyObject *exec_futex_cancel(ExecObject *self, PyObject *o) {
 
 static PyObject *exec_futex_waiting(ExecObject *self, PyObject *unused) {
     (void)unused;
-    Py_ssize_t n = 0;
-    for (SlotObject *s = self->fhead; s; s = s->fnext)
-        n++;
-    return PyLong_FromSsize_t(n);
+    return PyLong_FromSsize_t(self->fwaiting);
 }
 
 static PyObject *exec_set_memory(ExecObject *self, PyObject *args) {
@@ -352,7 +466,19 @@ static PyObject *exec_set_memory(ExecObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *exec_active(ExecObject *self, PyObject *unused) {
+    (void)unused;
+    PyObject *out = PyList_New(self->nactive);
+    if (!out)
+        return NULL;
+    for (Py_ssize_t i = 0; i < self->nactive; i++)
+        PyList_SET_ITEM(out, i, PyLong_FromLong(self->active[i]->tid));
+    return out;
+}
+
 static PyMethodDef exec_methods[] = {
+    {"active", (PyCFunction)exec_active, METH_NOARGS,
+     "The tids of the live threads that are not blocked or timed-parked, in order."},
     {"add", (PyCFunction)exec_add, METH_O, "Register a thread's slot (in tid order)."},
     {"futex_enqueue", (PyCFunction)exec_futex_enqueue, METH_VARARGS, "(slot, addr): queue; returns the slot."},
     {"futex_wake", (PyCFunction)exec_futex_wake, METH_VARARGS, "(addr, count): the slots woken, oldest first."},
@@ -368,6 +494,15 @@ static PyMemberDef exec_members[] = {
     {"ended", T_INT, offsetof(ExecObject, ended), 0, "the execution has an end"},
     {"spawned", T_INT, offsetof(ExecObject, spawned), 0, "a thread was spawned in this step"},
     {"native_futex", T_INT, offsetof(ExecObject, native_futex), 0, "wait/notify may run without Python"},
+    {"serial", T_INT, offsetof(ExecObject, serial), READONLY, "a serial mode (not OS threads)"},
+    {"progressed", T_INT, offsetof(ExecObject, progressed), 0, "progress since the step loop last looked"},
+    {"idle_since", T_LONGLONG, offsetof(ExecObject, idle_since), 0, "the step of the last progress"},
+    {"nlive", T_PYSSIZET, offsetof(ExecObject, nlive), READONLY, "threads not finished"},
+    {"nparked", T_PYSSIZET, offsetof(ExecObject, nparked), READONLY, "threads parked"},
+    {"ntimed", T_PYSSIZET, offsetof(ExecObject, ntimed), READONLY, "threads parked with a deadline (TIMED)"},
+    {"nactive", T_PYSSIZET, offsetof(ExecObject, nactive), READONLY, "size of the active set"},
+    {"next_deadline_ns", T_LONGLONG, offsetof(ExecObject, next_deadline_ns), 0,
+     "earliest deadline of the driver's timer heap (-1: none); the lane stops there"},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -146,6 +146,8 @@ static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
                     break;
                 }
         L->rr_last = choice;
+    } else if (n == 1) {
+        choice = run[0]->tid; /* RandomWalk.pick: no choice, no randomness drawn */
     } else {
         long long i = rand_below(L->choice_bits, n);
         if (i < 0)
@@ -203,40 +205,69 @@ static int call_tid(PyObject *fn, int tid) {
     return 0;
 }
 
-/* Steps while every live thread is runnable; see the module comment for when it returns. */
+/* Make room for `n` slots in the run array (it grows with the threads: a
+ * step may spawn threads, so it is checked before every step). */
+static int reserve_run(SlotObject ***run, Py_ssize_t *capacity, Py_ssize_t n) {
+    if (n <= *capacity)
+        return 0;
+    Py_ssize_t cap = *capacity ? *capacity : 16;
+    while (cap < n)
+        cap *= 2;
+    SlotObject **grown = PyMem_Realloc(*run, cap * sizeof(SlotObject *));
+    if (!grown) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *run = grown;
+    *capacity = cap;
+    return 0;
+}
+
+/* The virtual clock's reading (fuel mode). */
+static int clock_now(PyObject *clock, long long *now) {
+    PyObject *o = PyObject_GetAttr(clock, str_now);
+    if (!o)
+        return -1;
+    *now = PyLong_AsLongLong(o);
+    Py_DECREF(o);
+    return (*now == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* Steps while every active thread is runnable; see the module comment for when it returns. */
 static PyObject *lane_run(LaneObject *L, PyObject *unused) {
     (void)unused;
     ExecObject *e = L->exec;
-    SlotObject *stack_run[16];
-    SlotObject **run = stack_run;
-    if (e->nslots > 16) {
-        run = PyMem_Malloc(e->nslots * sizeof(SlotObject *));
-        if (!run)
-            return PyErr_NoMemory();
-    }
+    SlotObject **run = NULL;
+    Py_ssize_t run_capacity = 0;
     PyObject *result = NULL;
     int code = RUN_PYTHON_STEP;
+    long long vnow = 0;
+    if (L->fuel && clock_now(L->clock, &vnow) < 0)
+        goto fail;
     for (;;) {
         if (e->ended)
             break;
         if (L->wall_deadline_ns >= 0 && monotonic_ns() >= L->wall_deadline_ns)
             break;
-        /* serial._runnable: a blocked thread stays parked until a notify;
-         * a woken one is made runnable by Python's try_wake; any other parked
-         * thread (a deadline, another kind of wait) needs Python to decide */
+        /* a deadline of the driver's timer heap is due: Python wakes the sleeper */
+        if (e->next_deadline_ns >= 0 && (L->fuel ? vnow : monotonic_ns()) >= e->next_deadline_ns)
+            break;
+        if (reserve_run(&run, &run_capacity, e->nactive) < 0)
+            goto fail;
+        /* serial._runnable over the active set (blocked and timed-parked
+         * threads are not in it): a woken futex waiter becomes runnable; any
+         * other parked thread (another kind of wait) needs Python to decide */
         Py_ssize_t n = 0;
         int eligible = 1;
-        for (Py_ssize_t i = 0; i < e->nslots; i++) {
-            SlotObject *s = e->slots[i];
-            if (s->state == ST_FINISHED || (s->state == ST_PARKED && s->blocked == BLOCKED))
-                continue;
+        for (Py_ssize_t i = 0; i < e->nactive; i++) {
+            SlotObject *s = e->active[i];
             if (s->state == ST_PARKED && s->blocked == WOKEN) {
                 if (s->native_wait) {
                     /* Execution.try_wake of a woken futex wait with no timeout: nothing of it is in Python */
-                    s->state = ST_RUNNABLE;
-                    s->blocked = 0;
+                    if (slot_set_state(s, ST_RUNNABLE) < 0 || slot_set_blocked(s, 0) < 0)
+                        goto fail;
                 } else if (call_tid(e->wake, s->tid) < 0) {
-                    goto fail;
+                    goto fail; /* Python's try_wake: its wait has a deadline or a Python result */
                 }
             }
             if (s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL)) {
@@ -248,10 +279,11 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
         }
         if (!eligible || n == 0)
             break;
-        if (L->max_steps >= 0 && L->steps >= L->max_steps)
+        if (L->max_steps >= 0 && L->steps - e->idle_since >= L->max_steps)
             break;
         L->steps++;
-        int solo = n == 1; /* Execution.alone: every other live thread is blocked */
+        /* Execution.alone: every other live thread is blocked with no deadline */
+        int solo = n == 1 && e->ntimed == 0;
         SlotObject *t = run[0];
         if (!solo) {
             int tid = pick(L, run, n, L->current);
@@ -302,6 +334,9 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
                 if (solo && used / L->slice > 1)
                     L->steps += used / L->slice - 1;
             }
+            /* host calls in the poll may have read (and so moved) the clock too */
+            if (clock_now(L->clock, &vnow) < 0)
+                goto fail;
         } else if (solo) {
             long long ticks = (monotonic_ns() - began) / L->tick_ns;
             if (ticks > 1)
@@ -315,6 +350,10 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             L->reason = e->spawned ? R_SPAWNED : R_YIELDED;
         else
             L->reason = R_PREEMPTED;
+        if (e->progressed) {
+            e->progressed = 0;
+            e->idle_since = L->steps;
+        }
         if (PyErr_CheckSignals() < 0)
             goto fail;
         if (PyList_GET_ITEM(L->interrupted, 0) != Py_False)
@@ -327,8 +366,7 @@ counter_fail:
 fail:
     result = NULL;
 out:
-    if (run != stack_run)
-        PyMem_Free(run);
+    PyMem_Free(run);
     return result;
 }
 
