@@ -39,8 +39,9 @@ def render_report(outcome: Outcome, end: End, program: Program) -> str:
 
 def hang_message(kind: str, value: Any) -> str:
     if kind == "max-steps":
-        return (f"exceeded the step budget of {value} scheduling steps; this might be caused by a spin "
-                "loop or livelock (or the budget is too small: --max-steps)")
+        return (f"no progress within the step budget of {value} scheduling steps (no thread started, finished "
+                "or was released by another in that time): a spin loop or a livelock? If it is long work, "
+                "raise the budget: --max-steps N (in pytest: @pytest.mark.wasm_no_hang(max_steps=N))")
     return f"still running after its wall-clock timeout of {value:g} s"
 
 

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "EngineSettings", "Preempt", "RunSettings"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "DEFAULT_TIMEOUT", "EngineSettings", "Preempt", "RunSettings"]
 
 DEFAULT_SLICE = 10_000
+# The step budget counts scheduling steps without progress (a thread started,
+# finished, or released by another), so long real work never exhausts it
+# while a spin loop or a livelock does: a yield-spinner reaches it in ~8 s.
 DEFAULT_MAX_STEPS = 1_000_000
+# The wall-clock backstop every execution gets unless it asks for none: a
+# guest spinning in epoch or os mode, or blocked on input or in a host function
+# in any mode, would otherwise never end. Five minutes: far beyond any run the
+# step budget lets through, so real work is not cut, yet a stuck CI job ends.
+DEFAULT_TIMEOUT = 300.0
 _LEVELS = ("waits", "atomics", "memory")  # instrument.InstrumentLevel's values
 DEFAULT_ASYNC_STACK = 8 * 1024 * 1024  # a 10k-deep host recursion overflowed the default
 
@@ -97,7 +105,7 @@ class RunSettings:
     depth: int = 3
     level: str = "atomics"
     max_steps: int | None = DEFAULT_MAX_STEPS
-    timeout: float | None = None
+    timeout: float | None = DEFAULT_TIMEOUT  # None: no backstop (only on explicit request)
     epoch_tick_ms: float = 1.0
     decisions: tuple[int, ...] = field(default=(), repr=False)
     slices: tuple[int, ...] = field(default=(), repr=False)
@@ -111,7 +119,7 @@ class RunSettings:
                 raise ConfigError(f"{name.replace('_', '-')} must be a whole number, got {value!r}")
         if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float))
                                          or not math.isfinite(self.timeout)):
-            raise ConfigError(f"timeout must be a finite number of seconds, got {self.timeout!r}")
+            raise ConfigError(f"timeout must be a finite number of seconds (None: no backstop), got {self.timeout!r}")
         if getattr(self.level, "value", self.level) not in _LEVELS:
             raise ConfigError(f"invalid instrumentation level {self.level!r} (valid: {', '.join(_LEVELS)})")
         from ..schedulers import POLICIES
@@ -123,7 +131,7 @@ class RunSettings:
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max-steps must be positive, got {self.max_steps}")
         if self.timeout is not None and self.timeout <= 0:
-            raise ConfigError(f"timeout must be positive seconds, got {self.timeout}")
+            raise ConfigError(f"timeout must be positive seconds (None: no backstop), got {self.timeout}")
         if self.depth < 1:
             raise ConfigError(f"depth must be >= 1, got {self.depth}")
 
