@@ -96,13 +96,26 @@ def run_both(tmp_path: Path, guest: str, make: Any, args: Any = lambda outside: 
     return results
 
 
+# Lines where our host deliberately differs from wasmtime: wasmtime line -> ours. rmdir "dir/"
+# removes dir (POSIX; wasi-testsuite's remove_directory_trailing_slashes), where wasmtime reads
+# "dir/." and refuses (EINVAL), so fs_calls' next mkdir finds nothing in its way.
+DELIBERATE = {
+    f"{'rmdir empty/':<44} -> -1 errno=28": f"{'rmdir empty/':<44} -> 0 errno=0",
+    f"{'mkdir empty':<44} -> -1 errno=20": f"{'mkdir empty':<44} -> 0 errno=0",
+}
+
+
 def assert_identical(results: dict[str, Any]) -> Outcome:
     sandbox, native = results["sandbox"]["outcome"], results["native"]["outcome"]
     assert sandbox.status is Status.EXITED, sandbox.report
     assert native.status is Status.EXITED, native.report
-    assert sandbox.stdout.splitlines() == native.stdout.splitlines()  # line by line: readable diffs
+    expected = [DELIBERATE.get(line, line) for line in native.stdout.splitlines()]
+    assert sandbox.stdout.splitlines() == expected  # line by line: readable diffs
+    native_stdout = native.stdout_bytes
+    for theirs, ours in DELIBERATE.items():
+        native_stdout = native_stdout.replace(f"{theirs}\n".encode(), f"{ours}\n".encode())
     assert (sandbox.stdout_bytes, sandbox.stderr_bytes, sandbox.exit_code) == \
-        (native.stdout_bytes, native.stderr_bytes, native.exit_code)
+        (native_stdout, native.stderr_bytes, native.exit_code)
     assert results["sandbox"]["root_after"] == results["native"]["root_after"]
     for impl in WASI_IMPLS:
         assert not results[impl]["outside_changed"], f"{impl}: the outside tree changed"
