@@ -76,6 +76,7 @@ typedef struct {
     struct SlotObject **active;
     Py_ssize_t nactive, active_capacity;
     Py_ssize_t nlive, nparked, ntimed; /* counts: not finished; parked; blocked == TIMED */
+    Py_ssize_t nstalled;        /* active slots the lane cannot run as they are (parked, or no future yet) */
     int64_t next_deadline_ns;   /* the earliest deadline of the timer heap, -1: none (Python keeps it) */
     /* The step budget counts steps without progress: a thread spawned or
      * finished, or a parked thread released by another (a notify, a host
@@ -137,6 +138,7 @@ extern PyTypeObject SlotType, ExecType, LaneType;
 /* slots.c: state changes (the only writers of state and blocked: they keep the active set) */
 int slot_set_state(SlotObject *s, int state);
 int slot_set_blocked(SlotObject *s, int blocked);
+int slot_assign_future(SlotObject *s, void *future);
 
 /* slots.c: the preemption counter of a slot */
 int64_t counter_get(SlotObject *s);

@@ -51,7 +51,12 @@ static void active_remove(ExecObject *e, SlotObject *s) {
 }
 
 /* The counts and the active set, from `s`'s state and blocked; `sign` -1 takes its part out, +1 puts it in. */
+static int stalled(SlotObject *s) {
+    return wants_active(s) && !(s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL));
+}
+
 static void account(ExecObject *e, SlotObject *s, int sign) {
+    e->nstalled += sign * stalled(s);
     e->nlive += sign * (s->state != ST_FINISHED);
     e->nparked += sign * (s->state == ST_PARKED);
     e->ntimed += sign * (s->state == ST_PARKED && s->blocked == TIMED);
@@ -75,6 +80,15 @@ static int resync(SlotObject *s, int *field, int value) {
 }
 
 int slot_set_state(SlotObject *s, int state) { return resync(s, &s->state, state); }
+
+int slot_assign_future(SlotObject *s, void *future) {
+    if (s->exec)
+        account(s->exec, s, -1);
+    s->future = future;
+    if (s->exec)
+        account(s->exec, s, +1);
+    return 0;
+}
 int slot_set_blocked(SlotObject *s, int blocked) { return resync(s, &s->blocked, blocked); }
 
 /* ---- the counter ---- */
@@ -162,8 +176,7 @@ static int slot_set_future(SlotObject *self, PyObject *v, void *closure) {
     void *p = v == Py_None ? NULL : PyLong_AsVoidPtr(v);
     if (PyErr_Occurred())
         return -1;
-    self->future = p;
-    return 0;
+    return slot_assign_future(self, p);
 }
 
 static PyObject *slot_set_kill(SlotObject *self, PyObject *arg) {
@@ -374,7 +387,7 @@ static int exec_clear(ExecObject *self) {
     }
     self->nslots = 0;
     self->nactive = 0;
-    self->nlive = self->nparked = self->ntimed = 0;
+    self->nlive = self->nparked = self->ntimed = self->nstalled = 0;
     Py_CLEAR(self->alone);
     Py_CLEAR(self->wake);
     Py_CLEAR(self->start);
@@ -500,6 +513,7 @@ static PyMemberDef exec_members[] = {
     {"nlive", T_PYSSIZET, offsetof(ExecObject, nlive), READONLY, "threads not finished"},
     {"nparked", T_PYSSIZET, offsetof(ExecObject, nparked), READONLY, "threads parked"},
     {"ntimed", T_PYSSIZET, offsetof(ExecObject, ntimed), READONLY, "threads parked with a deadline (TIMED)"},
+    {"nstalled", T_PYSSIZET, offsetof(ExecObject, nstalled), READONLY, "active threads the lane cannot run as they are"},
     {"nactive", T_PYSSIZET, offsetof(ExecObject, nactive), READONLY, "size of the active set"},
     {"next_deadline_ns", T_LONGLONG, offsetof(ExecObject, next_deadline_ns), 0,
      "earliest deadline of the driver's timer heap (-1: none); the lane stops there"},

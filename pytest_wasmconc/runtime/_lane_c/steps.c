@@ -128,23 +128,33 @@ static int append_int(PyObject *list, long long v) {
     return rc;
 }
 
-/* Policy.pick over the runnable slots (n >= 2), then Recording's note of it. */
+/* The index of the first slot of `run` (tid order) whose tid is >= `tid`. */
+static Py_ssize_t lower_bound(SlotObject **run, Py_ssize_t n, int tid) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (run[mid]->tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Policy.pick over the runnable slots (in tid order), then Recording's note of it. */
 static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
-    int in_runnable = 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (run[i]->tid == current)
-            in_runnable = 1;
     int choice;
     L->picks++;
     if (L->policy == POLICY_RR) {
+        Py_ssize_t at = lower_bound(run, n, current);
+        int in_runnable = current >= 0 && at < n && run[at]->tid == current;
         int position = in_runnable ? current : L->rr_last;
         choice = run[0]->tid;
-        if (position >= 0)
-            for (Py_ssize_t i = 0; i < n; i++)
-                if (run[i]->tid > position) {
-                    choice = run[i]->tid;
-                    break;
-                }
+        if (position >= 0) {
+            Py_ssize_t next = lower_bound(run, n, position + 1); /* the first tid > position */
+            if (next < n)
+                choice = run[next]->tid;
+        }
         L->rr_last = choice;
     } else if (n == 1) {
         choice = run[0]->tid; /* RandomWalk.pick: no choice, no randomness drawn */
@@ -252,46 +262,53 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
         /* a deadline of the driver's timer heap is due: Python wakes the sleeper */
         if (e->next_deadline_ns >= 0 && (L->fuel ? vnow : monotonic_ns()) >= e->next_deadline_ns)
             break;
-        if (reserve_run(&run, &run_capacity, e->nactive) < 0)
-            goto fail;
         /* serial._runnable over the active set (blocked and timed-parked
-         * threads are not in it): a woken futex waiter becomes runnable; any
-         * other parked thread (another kind of wait) needs Python to decide */
-        Py_ssize_t n = 0;
-        int eligible = 1;
-        for (Py_ssize_t i = 0; i < e->nactive; i++) {
-            SlotObject *s = e->active[i];
-            if (s->state == ST_PARKED && s->blocked == WOKEN) {
-                if (s->native_wait) {
-                    /* Execution.try_wake of a woken futex wait with no timeout: nothing of it is in Python */
-                    if (slot_set_state(s, ST_RUNNABLE) < 0 || slot_set_blocked(s, 0) < 0)
-                        goto fail;
-                } else if (call_tid(e->wake, s->tid) < 0) {
-                    goto fail; /* Python's try_wake: its wait has a deadline or a Python result */
+         * threads are not in it). When every active thread can run as it is
+         * (the counts say so), the active set is the runnable list: no scan. */
+        SlotObject **runnable = e->active;
+        Py_ssize_t n = e->nactive;
+        if (e->nstalled > 0) {
+            /* a woken futex waiter becomes runnable; any other parked thread
+             * (another kind of wait) needs Python to decide */
+            if (reserve_run(&run, &run_capacity, e->nactive) < 0)
+                goto fail;
+            int eligible = 1;
+            n = 0;
+            for (Py_ssize_t i = 0; i < e->nactive; i++) {
+                SlotObject *s = e->active[i];
+                if (s->state == ST_PARKED && s->blocked == WOKEN) {
+                    if (s->native_wait) {
+                        /* Execution.try_wake of a woken futex wait with no timeout: nothing of it is in Python */
+                        if (slot_set_state(s, ST_RUNNABLE) < 0 || slot_set_blocked(s, 0) < 0)
+                            goto fail;
+                    } else if (call_tid(e->wake, s->tid) < 0) {
+                        goto fail; /* Python's try_wake: its wait has a deadline or a Python result */
+                    }
                 }
+                if (s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL)) {
+                    run[n++] = s;
+                    continue;
+                }
+                eligible = 0;
+                break;
             }
-            if (s->state == ST_NEW || (s->state == ST_RUNNABLE && s->future != NULL)) {
-                run[n++] = s;
-                continue;
-            }
-            eligible = 0;
-            break;
+            if (!eligible)
+                break;
+            runnable = run;
         }
-        if (!eligible || n == 0)
+        if (n == 0)
             break;
         if (L->max_steps >= 0 && L->steps - e->idle_since >= L->max_steps)
             break;
         L->steps++;
         /* Execution.alone: every other live thread is blocked with no deadline */
         int solo = n == 1 && e->ntimed == 0;
-        SlotObject *t = run[0];
+        SlotObject *t = runnable[0];
         if (!solo) {
-            int tid = pick(L, run, n, L->current);
+            int tid = pick(L, runnable, n, L->current);
             if (tid < 0)
                 goto fail;
-            for (Py_ssize_t i = 0; i < n; i++)
-                if (run[i]->tid == tid)
-                    t = run[i];
+            t = runnable[lower_bound(runnable, n, tid)];
         }
         if (t->state == ST_NEW && call_tid(e->start, t->tid) < 0)
             goto fail;
