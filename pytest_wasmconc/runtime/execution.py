@@ -43,9 +43,11 @@ from .program import WASI_P1, Program
 from .settings import Preempt, RunSettings
 from .threads import THREADS, GuestThread, ThreadState
 
-__all__ = ["EXIT_MARK", "ROUTER", "End", "Execution", "FutexWait", "program_linker", "trap_reason"]
+__all__ = ["EXIT_MARK", "ROUTER", "TRACED_ENDS", "End", "Execution", "FutexWait", "program_linker", "trap_reason"]
 
 EXIT_MARK = "wasmconc: guest exited"
+# Ends whose report shows where every guest thread was (each is stopped with its backtrace).
+TRACED_ENDS = (Status.DEADLOCK, Status.HANG, Status.TRAPPED)
 
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
 MAX_TID = 0x1FFF_FFFF
@@ -705,7 +707,15 @@ def _epoch_decision(key: int) -> tuple[int, int] | str:
     ex = t.execution
     if ex.settings.preempt is Preempt.OS:
         # Threads run freely; the tick only lets a spinning thread notice the end.
-        if ex.end is not None:
+        end = ex.end
+        if end is not None:
+            if end.status in TRACED_ENDS:
+                # Stopped where it runs, with its backtrace (the driver's stop may come later).
+                with ex.cond:
+                    if t.ended_by is None:
+                        t.ended_by = "running"
+                    t.kill_message = f"wasmconc: stopped ({end.status.value})"
+                return t.kill_message
             return EXIT_MARK
         return (capi.UPDATE_DEADLINE_CONTINUE, 1)
     return (capi.UPDATE_DEADLINE_YIELD, 1)  # epoch mode: the time slice is over

@@ -13,7 +13,7 @@ import threading
 import time
 
 from .errors import ModuleError
-from .execution import Execution
+from .execution import TRACED_ENDS, Execution
 from .hostapi import Yield
 from .outcome import Status
 from .report import hang_message
@@ -62,9 +62,9 @@ def run_os(ex: Execution) -> None:
 
 
 def _mark_for_report(ex: Execution, t: GuestThread) -> None:
-    """Caller holds ex.cond. After a deadlock or hang, make `t` stop with its backtrace."""
+    """Caller holds ex.cond. After a deadlock, hang or trap, make `t` stop with its backtrace."""
     end = ex.end
-    if end is None or end.status not in (Status.DEADLOCK, Status.HANG) or t.kill_message is not None:
+    if end is None or end.status not in TRACED_ENDS or t.kill_message is not None:
         return
     if t.state is ThreadState.FINISHED:
         return

@@ -14,7 +14,7 @@ import time
 
 from ..schedulers.base import NativePlan, Policy, SwitchReason
 from . import _lane, capi
-from .execution import Execution
+from .execution import TRACED_ENDS, Execution
 from .hostapi import Yield
 from .outcome import Status
 from .report import hang_message
@@ -257,7 +257,8 @@ def _finish(ex: Execution, current: int | None) -> None:
     """Collect backtraces when the end needs a report, then release every thread."""
     end = ex.end
     try:
-        if end is not None and end.status in (Status.DEADLOCK, Status.HANG):
+        # A deadlock, a hang or a trap: the report shows where every other thread was.
+        if end is not None and end.status in TRACED_ENDS:
             for tid in sorted(ex.threads):
                 t = ex.threads[tid]
                 if t.state is ThreadState.FINISHED or t.store is None:

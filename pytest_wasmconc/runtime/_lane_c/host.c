@@ -107,6 +107,11 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
     /* sched_point: alone, the scheduler could only pick this thread again */
     if (!e->serial)
         return;
+    /* Epoch mode slices by time, as an OS does: an atomic operation inside a
+     * slice with time left is no reason to give up the CPU (each would hand a
+     * whole tick to the others: a lock round cost milliseconds beside a spinner). */
+    if (s->slice_end_ns >= 0 && monotonic_ns() < s->slice_end_ns)
+        return;
     int alone = alone_native(e, s);
     if (alone < 0)
         alone = alone_python(e, s);
