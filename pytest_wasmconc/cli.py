@@ -6,6 +6,12 @@ stderr); `explore` exits 0 when every schedule passed and 1 at the first
 failing one; every command exits 2 on a usage or module error, with one line
 saying what is wrong.
 
+No execution is unbounded: besides the step budget (`--max-steps`), each one
+has a wall-clock backstop (`--timeout`, default 300 s, in every mode: a guest
+spinning in epoch or os mode, or blocked on input in any mode, is ended
+there, exit 124, with a line naming the backstop and how to raise it);
+`--timeout none` (or 0) turns it off.
+
 `--check streams` runs the guest on observed output streams (the
 `wasmconc_streams` imports of core guests, WASI 0.2 streams of components)
 with `--stream-budget`, `--stream-flush-steps` and `--stream-fault`: a
@@ -38,7 +44,8 @@ from .runtime.extensions import Extension
 from .runtime.outcome import Outcome, Status
 from .runtime.program import Program
 from .runtime.runner import GuestIO, Runner
-from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, Preempt, RunSettings
+from .runtime import backstop
+from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, DEFAULT_TIMEOUT, Preempt, RunSettings
 from .runtime.token import MAX_SLICE
 from .schedulers import DEFAULT_POLICY, POLICIES
 from .streams import PatternError, StreamCheck, StreamConfig, verdict_of
@@ -83,16 +90,19 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
-def _seconds(text: str) -> float:
+def _timeout(text: str) -> float | None:
+    """Seconds of the wall-clock backstop; 0 or "none" turns it off."""
+    if text.strip().lower() == "none":
+        return None
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected seconds, or none, got {text!r}") from None
     if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, got {text!r}")
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return v
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds (or none), got {text!r}")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be positive seconds (0 or none: no backstop), got {text}")
+    return v if v > 0 else None
 
 
 def _slice(text: str) -> int:
@@ -150,8 +160,10 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                         "also atomic loads/stores")
     p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
                    help=f"scheduling steps before a run counts as a hang (default {DEFAULT_MAX_STEPS})")
-    p.add_argument("--timeout", type=_seconds, default=None,
-                   help="wall-clock backstop in seconds: the guest is ended cleanly and reported as a hang")
+    p.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="wall-clock backstop of each execution, in every mode: a guest still running then is "
+                        f"ended cleanly and reported as a hang, exit 124 (default {DEFAULT_TIMEOUT:g}; "
+                        "0 or none: no backstop)")
     p.add_argument("--check", dest="checks", action="append", choices=CHECKS, default=[],
                    help="streams: run on observed output streams and fail (exit 1, with the report) on a "
                         "stream protocol violation or an unexpected event sequence; lock-order: fail (exit 1, "
@@ -302,6 +314,8 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
         parts += ["--level", ns.level]
     if ns.max_steps != DEFAULT_MAX_STEPS:
         parts += ["--max-steps", str(ns.max_steps)]
+    if ns.timeout != DEFAULT_TIMEOUT:
+        parts += ["--timeout", backstop.seconds(ns.timeout)]
     for check in ns.checks:
         parts += ["--check", check]
     if ns.stream_budget != StreamConfig.budget:
@@ -318,9 +332,20 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
     return shlex.join(parts)
 
 
-def _print_report(outcome: Outcome) -> None:
+def _print_report(outcome: Outcome, timeout: float | None) -> None:
     if outcome.status is not Status.EXITED and outcome.report:
         print(outcome.report, file=sys.stderr)
+    hint = _backstop_hint(outcome, timeout)
+    if hint:
+        print(hint, file=sys.stderr)
+
+
+def _backstop_hint(outcome: Outcome, timeout: float | None) -> str | None:
+    """Which limit ended the run and the option that moves it (the report says the guest was still running)."""
+    if not backstop.reached(outcome, timeout):
+        return None
+    return (f"wasmconc: the wall-clock backstop of {backstop.seconds(timeout)} s was reached: raise it with "
+            "--timeout SECONDS, or turn it off with --timeout none")
 
 
 def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *, token: str | None = None) -> int:
@@ -332,7 +357,7 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     else:
         outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions)
     sys.stdout.flush()
-    _print_report(outcome)
+    _print_report(outcome, ns.timeout)
     streams = _stream_failure(outcome)
     if streams is not None:
         print(streams, file=sys.stderr)
@@ -360,6 +385,9 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
+        hint = _backstop_hint(o, ns.timeout)
+        if hint:
+            print(hint)
         streams = _stream_failure(o)
         if streams is not None:
             print(streams)

@@ -17,7 +17,6 @@ from ..runtime.token import MAX_SLICE
 from .options import OPTIONS, USER_POLICIES
 
 __all__ = [
-    "DEFAULT_NO_HANG_TIMEOUT",
     "MARKERS",
     "MarkerError",
     "NoHang",
@@ -26,10 +25,6 @@ __all__ = [
     "register_markers",
     "settings_marker",
 ]
-
-# With wasm_no_hang and no other bound, a guest still running after this many
-# seconds counts as hung (epoch and os modes have no deterministic step bound).
-DEFAULT_NO_HANG_TIMEOUT = 60.0
 
 MARKERS = {
     "wasm_settings": (
@@ -40,8 +35,8 @@ MARKERS = {
     ),
     "wasm_no_hang": (
         "wasm_no_hang(timeout=None, max_steps=None): any guest execution in this test that deadlocks or "
-        f"hangs fails the test with the guest report (timeout: wall-clock seconds per execution, default "
-        f"{DEFAULT_NO_HANG_TIMEOUT:g} or less under pytest-timeout; max_steps: scheduling steps per execution)"
+        "hangs fails the test with the guest report (timeout: wall-clock seconds per execution, default "
+        "--wasm-timeout, less under pytest-timeout; max_steps: the step budget, default --wasm-max-steps)"
     ),
     "wasm_no_lock_inversion": (
         "wasm_no_lock_inversion(*, table=None, extra=None): fail the test when its guests take locks in "

@@ -8,6 +8,7 @@ what the valid values are, like pytest-timeout's "Invalid ... from config file".
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any, Generic, Literal, TypeVar
 import pytest
 
 from ..runtime import ConfigError, Preempt, ReplayError, ReplayToken, decode_token
-from ..runtime.settings import DEFAULT_SLICE
+from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, DEFAULT_TIMEOUT
 from ..runtime.token import MAX_SLICE
 from ..schedulers import DEFAULT_POLICY, POLICIES
 
@@ -49,6 +50,15 @@ SEED_HELP = "seed of the scheduling policy, shared by all xdist workers (default
 SLICE_HELP = ("mean quantum in fuel mode, in wasm instructions counted at loop headers and calls "
               f"(default {DEFAULT_SLICE})")
 SCHEDULES_HELP = f"schedules each wasm_scheduler.explore() call runs (default {DEFAULT_SCHEDULES})"
+TIMEOUT_HELP = (
+    "wall-clock backstop of each guest execution, in every mode: a guest still running then is ended and "
+    f"reported as a hang (default {DEFAULT_TIMEOUT:g}; less when pytest-timeout's deadline is nearer; "
+    "wasm_no_hang(timeout=...) overrides it per test); none (or 0): no backstop"
+)
+MAX_STEPS_HELP = (
+    "step budget of each guest execution: scheduling steps without progress before it counts as a hang "
+    f"(default {DEFAULT_MAX_STEPS}; wasm_no_hang(max_steps=...) overrides it per test); none: no budget"
+)
 REPLAY_HELP = "replay token printed by a failure: every guest execution replays that exact schedule"
 TRACE_DIR_HELP = "write each failing test's guest report, output and WASI call trace into this directory"
 CRASH_LOG_HELP = (
@@ -155,6 +165,29 @@ def parse_slice(text: str) -> int:
     return value
 
 
+def parse_timeout(text: str) -> float | None:
+    """Positive seconds, or none / 0 (None: the backstop turned off on purpose)."""
+    value = text.strip().lower()
+    if value == "none":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError("valid: positive seconds, or none (or 0) for no backstop")
+    return seconds if seconds > 0 else None
+
+
+def parse_max_steps(text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return parse_positive(text)
+    except ValueError:
+        raise ValueError("valid: a whole number >= 1, or none for no step budget") from None
+
+
 def parse_token(text: str) -> ReplayToken:
     try:
         token = decode_token(text)
@@ -195,6 +228,8 @@ OPTIONS: dict[str, Option] = {
         Option("seed", SEED_HELP, "N", parse_seed, None),
         Option("slice", SLICE_HELP, "FUEL", parse_slice, DEFAULT_SLICE),
         Option("schedules", SCHEDULES_HELP, "N", parse_positive, DEFAULT_SCHEDULES),
+        Option("timeout", TIMEOUT_HELP, "SECONDS", parse_timeout, DEFAULT_TIMEOUT),
+        Option("max-steps", MAX_STEPS_HELP, "N", parse_max_steps, DEFAULT_MAX_STEPS),
         Option("replay", REPLAY_HELP, "TOKEN", parse_token, None),
         Option("trace-dir", TRACE_DIR_HELP, "DIR", parse_dir, None),
         Option("crash-log", CRASH_LOG_HELP, "DIR", parse_crash_log, None),
@@ -222,6 +257,8 @@ class PluginOptions:
     seed: Sourced[int]
     slice: Sourced[int]
     schedules: Sourced[int]
+    timeout: Sourced[float | None]  # None: turned off on purpose
+    max_steps: Sourced[int | None]
     replay: Sourced[ReplayToken | None]
     replay_text: str | None
     trace_dir: Sourced[Path | None]
@@ -273,6 +310,8 @@ def read_options(config: pytest.Config, *, env: dict[str, str] | None = None,
         seed=seed,  # type: ignore[arg-type]
         slice=got["slice"][0],
         schedules=got["schedules"][0],
+        timeout=got["timeout"][0],
+        max_steps=got["max-steps"][0],
         replay=got["replay"][0],
         replay_text=got["replay"][1],
         trace_dir=got["trace-dir"][0],

@@ -56,12 +56,16 @@ def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | No
     slice_ = pick("slice", marker.slice, options.slice)
     schedules = pick("schedules", marker.schedules, options.schedules)
 
-    settings = RunSettings(preempt=preempt, policy=policy, seed=seed, slice=slice_)
-    if no_hang is not None:
-        if no_hang.max_steps is not None:
-            settings = settings.with_(max_steps=no_hang.max_steps)
-        if no_hang.timeout is not None:
-            settings = settings.with_(timeout=no_hang.timeout)
+    # The bounds: a wasm_no_hang marker's own values, else the session's (whose
+    # timeout, the wall-clock backstop, is on unless turned off explicitly).
+    timeout, sources["timeout"] = options.timeout.value, options.timeout.source
+    max_steps, sources["max_steps"] = options.max_steps.value, options.max_steps.source
+    if no_hang is not None and no_hang.timeout is not None:
+        timeout, sources["timeout"] = no_hang.timeout, "a wasm_no_hang marker"
+    if no_hang is not None and no_hang.max_steps is not None:
+        max_steps, sources["max_steps"] = no_hang.max_steps, "a wasm_no_hang marker"
+    settings = RunSettings(preempt=preempt, policy=policy, seed=seed, slice=slice_, timeout=timeout,
+                           max_steps=max_steps)
     token = options.replay.value
     if token is not None:
         settings = token.apply(settings)

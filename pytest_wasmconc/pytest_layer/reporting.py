@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ..runtime import Outcome, Preempt, wasmtime_version
+from ..runtime import Outcome, Preempt, backstop, wasmtime_version
+from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT
 from .options import PluginOptions
 from .records import GuestRecord, failing_record, records_of
+from .state import STATE_KEY
 
 __all__ = [
     "SECTION_TITLE",
@@ -37,7 +39,9 @@ def header_lines(options: PluginOptions) -> list[str]:
         return [(f"wasmconc: replaying --wasm-replay={options.replay_text} "
                 f"(fuel mode, policy {tok.policy}, seed {tok.seed}; wasmtime {wasmtime_version()})")]
     flags = (f"--wasm-preempt={options.preempt.value.value} --wasm-policy={options.policy.value} "
-             f"--wasm-seed={options.seed.value}")
+             f"--wasm-seed={options.seed.value} --wasm-timeout={backstop.seconds(options.timeout.value)}")
+    if options.max_steps.value != DEFAULT_MAX_STEPS:
+        flags += f" --wasm-max-steps={options.max_steps.value if options.max_steps.value is not None else 'none'}"
     lines = [f"wasmconc: {flags} (wasmtime {wasmtime_version()})"]
     if options.trace_dir.value is not None:
         lines.append(f"wasmconc: guest traces of failing tests go to {options.trace_dir.value}")
@@ -65,7 +69,21 @@ def nodeid_argument(item: pytest.Item) -> str:
 
 
 def replay_command(item: pytest.Item, token: str) -> str:
-    return f"pytest {nodeid_argument(item)} --wasm-replay={token}"
+    return f"pytest {nodeid_argument(item)}{bound_flags(item)} --wasm-replay={token}"
+
+
+def bound_flags(item: pytest.Item) -> str:
+    """The session's step budget and backstop where not the defaults: where a replayed hang is declared."""
+    state = item.config.stash.get(STATE_KEY, None)
+    if state is None:
+        return ""
+    options = state.options
+    flags = ""
+    if options.timeout.value != DEFAULT_TIMEOUT:
+        flags += f" --wasm-timeout={backstop.seconds(options.timeout.value)}"
+    if options.max_steps.value != DEFAULT_MAX_STEPS:
+        flags += f" --wasm-max-steps={options.max_steps.value if options.max_steps.value is not None else 'none'}"
+    return flags
 
 
 def _reproduce_lines(item: pytest.Item, record: GuestRecord) -> list[str]:
@@ -118,8 +136,14 @@ def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int =
     lines = record.check_failures + [_head(record)]
     if o.report and (o.status.value != "exited" or "\n" in o.report):
         lines += o.report.splitlines()
-    if record.cut_by_timeout is not None and o.status.value == "hang":
+    if not backstop.reached(o, record.settings.timeout):
+        pass  # ended otherwise (the step budget says so itself)
+    elif record.cut_by_timeout is not None:
         lines.append(f"(the plugin ended this guest before the test's pytest-timeout of {record.cut_by_timeout:g} s)")
+    else:
+        lines.append(f"(the wall-clock backstop of {backstop.seconds(record.settings.timeout)} s was reached: raise "
+                     "it with --wasm-timeout=SECONDS (ini wasm_timeout, env PYTEST_WASM_TIMEOUT) or "
+                     "@pytest.mark.wasm_no_hang(timeout=SECONDS); --wasm-timeout=none turns it off)")
     if record.kind == "explore" and record.distinct:
         kinds = ", ".join(f"{k} x{n}" for k, n in record.distinct.most_common())
         lines.append(f"outcomes explored: {kinds}")

@@ -17,7 +17,6 @@ from ..runtime.token import GuestIdentity
 from . import hostimports, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
 from .guards import GuestCheck
-from .markers import DEFAULT_NO_HANG_TIMEOUT
 from .precedence import TestPlan
 from .records import ACTIVITY_KEY, GuestRecord, add_record
 from .reporting import render_record
@@ -205,8 +204,6 @@ class WasmScheduler:
     def _bounded(self, settings: RunSettings) -> tuple[RunSettings, float | None]:
         """The settings with the wall-clock backstop this execution gets (and the pytest-timeout behind it)."""
         limit = settings.timeout
-        if limit is None and self.plan.no_hang is not None:
-            limit = DEFAULT_NO_HANG_TIMEOUT
         cut: float | None = None
         left = timeouts.remaining(self._item)
         if left is not None:
