@@ -1,6 +1,6 @@
 """Benchmark: every performance target of issue #8, measured in one run, as one table.
 
-    python benchmarks/bench.py [--rounds 7] [--quick] [--json FILE] [--markdown] [--only ROW,...]
+    python benchmarks/bench.py [--rounds 7] [--quick] [--json FILE] [--markdown] [--only ROW,...] [--guard]
 
 Rows (each against the issue's target, with a PASS/FAIL mark):
 
@@ -17,8 +17,11 @@ Rows (each against the issue's target, with a PASS/FAIL mark):
 Ratios are medians of per-round ratios: each round runs every variant once, in
 rotating order, so load from the rest of the machine hits them alike. The
 runtime's side includes its instantiation and WASI set-up, as a user pays them.
---quick is the CI guard's size (tests/test_benchmark_guard.py): fewer rounds,
-smaller scale and xdist runs, same kernel sizes (the ratios stay comparable).
+--quick is the regression guard's size: fewer rounds, smaller scale and
+xdist runs, same kernel sizes (the ratios stay comparable). --guard then
+judges the rows with the guard's loose limits (guard.py: several times off a
+target fails, exit 1); run it on a machine you measure on, not in the test
+suite, which only checks that this machinery works (tests/test_benchmark_guard.py).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import wasmtime
 from c_kernels import BENCH_KERNELS, C_KERNELS, plain_call_c
 from common import GUESTS, interleaved, median_ratio, reps_for
 from kernels import KERNELS, PINGPONG
+from guard import report
 from rows import Row, dump, render
 
 from pytest_wasmconc.runtime import (
@@ -201,13 +205,16 @@ def measure(size: Sizes, only: set[str]) -> list[Row]:
     return sorted(rows, key=lambda r: r.key.startswith("epoch_"))
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=None, help="rounds per measurement (default 7, quick 3)")
     parser.add_argument("--quick", action="store_true", help="CI size: fewer rounds, small scale and xdist runs")
     parser.add_argument("--json", type=Path, help="also write the rows to this file (for the CI guard)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--guard", action="store_true",
+                        help="then judge the rows with the regression guard's loose limits (exit 1 when far off)")
+    parser.add_argument("--guard-slack", type=float, default=1.0, help="scales every guard limit (default 1)")
     args = parser.parse_args()
     rounds = args.rounds if args.rounds is not None else (3 if args.quick else 7)
     only = set(args.only.split(","))
@@ -219,7 +226,8 @@ def main() -> None:
     print(render(rows, markdown=args.markdown))
     if args.json:
         dump(rows, args.json)
+    return report(rows, args.guard_slack) if args.guard else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

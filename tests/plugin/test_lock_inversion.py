@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from plugin_helpers import C_GUESTS, replay_flag
+from plugin_helpers import C_GUESTS, replay_flag, wasm_tools
 
 REPO_GUESTS = C_GUESTS.parent
 
@@ -113,8 +113,8 @@ def test_a_host_lock_inversion_through_a_host_function_fails_the_test(wasm_proje
 
 def test_a_guest_without_names_fails_the_test_with_how_to_keep_them(wasm_project: pytest.Pytester) -> None:
     stripped = wasm_project.path / "guests" / "stripped.wasm"
-    subprocess.run(["wasm-tools", "strip", "--all", str(C_GUESTS / "lock_order.wasm"), "-o", str(stripped)],
-                   check=True)
+    subprocess.run([wasm_tools(), "strip", "--all", str(C_GUESTS / "lock_order.wasm"), "-o", str(stripped)],
+                   check=True, timeout=120)
     wasm_project.makepyfile(test_names='''
 import pytest
 

@@ -65,10 +65,10 @@ def test_long(wasm_scheduler, guest):
     o = wasm_scheduler.explore(guest("mutex_counter"), schedules=100000)
     assert o.exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess("--timeout=3", "--timeout-method=thread", timeout=60)
+    result = wasm_project.runpytest_subprocess("--timeout=6", "--timeout-method=thread", timeout=120)
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines([("*WasmconcWarning: explored only * of 100000 schedules of *mutex_counter.wasm: "
-                                 "the test's pytest-timeout of 3 s was near")])
+                                 "the test's pytest-timeout of 6 s was near")])
 
 
 def test_a_test_stuck_outside_the_guest_still_gets_its_guest_report_when_the_worker_is_killed(
