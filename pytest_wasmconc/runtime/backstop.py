@@ -8,17 +8,13 @@ it is added there (CLI: --timeout, pytest: --wasm-timeout).
 from __future__ import annotations
 
 from .outcome import Outcome, Status
-from .report import hang_message
 
 __all__ = ["reached", "seconds"]
 
 
 def reached(outcome: Outcome, timeout: float | None) -> bool:
     """True when `outcome` is a hang declared because the backstop of `timeout` seconds ran out."""
-    if timeout is None or outcome.status is not Status.HANG or not outcome.report:
-        return False
-    # Every driver (serial, OS threads, the host-function watchdog) words it with hang_message.
-    return outcome.report.startswith("hang: " + hang_message("timeout", timeout))
+    return timeout is not None and outcome.status is Status.HANG and outcome.hang_limit == "timeout"
 
 
 def seconds(timeout: float | None) -> str:

@@ -13,7 +13,6 @@ from .os_threads import run_os
 from .outcome import Outcome
 from .serial import run_serial
 from .settings import Preempt, RunSettings
-from .token import ReplayToken, encode_token
 
 __all__ = ["drive", "policy_config", "stamp_schedule"]
 
@@ -33,12 +32,7 @@ def drive(ex: Execution, settings: RunSettings) -> Recording | None:
 
 
 def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording | None) -> None:
-    """Record the decisions taken and, in fuel mode, the token that replays them."""
+    """Record the decisions taken (the runner binds the replay token to the guest)."""
     if recording is not None:
         outcome.decisions = tuple(recording.decisions)
         outcome.slices = tuple(recording.slices)
-    if settings.preempt is Preempt.FUEL:
-        # Seeded policies replay from (policy, seed, ...); only "replay" needs the decision list.
-        keep = settings.policy == "replay"
-        decisions, slices = (outcome.decisions, outcome.slices) if keep else ((), ())
-        outcome.set_token_factory(lambda: encode_token(ReplayToken.for_run(settings, decisions, slices)))

@@ -63,6 +63,7 @@ class End:
     message: str | None = None
     host_exception: BaseException | None = None
     host_traceback: str | None = None
+    limit: str | None = None  # a hang: the limit that ended it ("timeout", "max-steps")
 
 
 class _Call:
@@ -562,8 +563,8 @@ class Execution:
             thread.capture_frames()
             self._set_end(End(Status.TRAPPED, thread=thread.tid, message=trap_reason(f.message)))
 
-    def declare(self, status: Status, message: str) -> None:
-        self._set_end(End(status, message=message))
+    def declare(self, status: Status, message: str, limit: str | None = None) -> None:
+        self._set_end(End(status, message=message, limit=limit))
 
     def _set_end(self, end: End) -> None:
         with self.cond:
@@ -620,6 +621,7 @@ class Execution:
             elapsed=elapsed,
             preempt=self.settings.preempt.value,
             seed=self.settings.seed if self.deterministic else None,
+            hang_limit=end.limit if end.status is Status.HANG else None,
         )
         from .report import render_report
 

@@ -51,7 +51,7 @@ def run_os(ex: Execution) -> None:
                     break
                 ex.cond.wait(remaining)
         if ex.end is None:
-            ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
+            ex.declare(Status.HANG, hang_message("timeout", settings.timeout), limit="timeout")
         _stop_all(ex)
         _join(os_threads, ex)
         if ex.load_error is not None:

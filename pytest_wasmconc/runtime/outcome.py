@@ -66,6 +66,8 @@ class Outcome:
     seed: int | None = None
     trace: list[Any] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # A hang: the limit that ended it, "timeout" (the wall-clock backstop) or "max-steps".
+    hang_limit: str | None = None
     # The replay token is encoded on first use: exploration makes thousands of
     # outcomes and reads the token of a few.
     _token: str | None = field(default=None, repr=False, compare=False)

@@ -41,8 +41,9 @@ def hang_message(kind: str, value: Any) -> str:
     if kind == "max-steps":
         return (f"no progress within the step budget of {value} scheduling steps (no thread started, finished "
                 "or was released by another in that time): a spin loop or a livelock? If it is long work, "
-                "raise the budget: --max-steps N (in pytest: @pytest.mark.wasm_no_hang(max_steps=N))")
-    return f"still running after its wall-clock timeout of {value:g} s"
+                "raise the budget: --max-steps N (pytest: --wasm-max-steps=N, or "
+                "@pytest.mark.wasm_no_hang(max_steps=N) for one test)")
+    return f"the wall-clock backstop of {value:g} s was reached while the guest was still running"
 
 
 def render_trace_tail(trace: Sequence[Any], dropped: int = 0, limit: int = TRACE_TAIL) -> str:

@@ -117,7 +117,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
                 break
         if wall_deadline is not None and time.monotonic() >= wall_deadline:
             # Checked first: threads sleeping in real time (epoch mode) must not outlast it.
-            ex.declare(Status.HANG, hang_message("timeout", settings.timeout))
+            ex.declare(Status.HANG, hang_message("timeout", settings.timeout), limit="timeout")
             break
         runnable = _runnable(ex)
         if not runnable:
@@ -126,7 +126,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             ex.declare(Status.DEADLOCK, "deadlock")
             break
         if max_steps is not None and ex.steps - native.idle_since >= max_steps:
-            ex.declare(Status.HANG, hang_message("max-steps", max_steps))
+            ex.declare(Status.HANG, hang_message("max-steps", max_steps), limit="max-steps")
             break
         ex.steps += 1
         solo = len(runnable) == 1 and ex.alone(threads[runnable[0]])
@@ -242,7 +242,7 @@ def _idle(ex: Execution, wall_deadline: float | None) -> bool:
         with ex.cond:
             ex.cond.wait(min(_EXTERNAL_WAIT_SLICE_S, _remaining(wall_deadline)))
         if wall_deadline is not None and time.monotonic() >= wall_deadline:
-            ex.declare(Status.HANG, hang_message("timeout", ex.settings.timeout))
+            ex.declare(Status.HANG, hang_message("timeout", ex.settings.timeout), limit="timeout")
         return True
     return False
 

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "DEFAULT_TIMEOUT", "EngineSettings", "Preempt", "RunSettings"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "MAX_SLICE", "DEFAULT_TIMEOUT", "EngineSettings", "Preempt", "RunSettings"]
 
 DEFAULT_SLICE = 10_000
+# The largest quantum accepted anywhere (settings, tokens, front ends). The
+# counter is an i64 and the random policy draws below 2*slice; 2**40 counter
+# units is minutes of guest work in one quantum, far beyond any useful slice.
+MAX_SLICE = 1 << 40
 # The step budget counts scheduling steps without progress (a thread started,
 # finished, or released by another), so long real work never exhausts it
 # while a spin loop or a livelock does: a yield-spinner reaches it in ~8 s.
@@ -126,8 +130,8 @@ class RunSettings:
 
         if self.policy not in POLICIES:
             raise ConfigError(f"unknown scheduling policy {self.policy!r} (valid: {', '.join(sorted(POLICIES))})")
-        if self.slice < 1:
-            raise ConfigError(f"slice must be a positive amount of fuel, got {self.slice}")
+        if not 1 <= self.slice <= MAX_SLICE:
+            raise ConfigError(f"slice must be a whole number from 1 to {MAX_SLICE}, got {self.slice}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max-steps must be positive, got {self.max_steps}")
         if self.timeout is not None and self.timeout <= 0:

@@ -33,7 +33,7 @@ from typing import Any
 
 from .engine import wasmtime_version
 from .errors import ConfigError, ReplayError
-from .settings import EngineSettings, Preempt, RunSettings
+from .settings import MAX_SLICE, EngineSettings, Preempt, RunSettings
 
 __all__ = [
     "MAX_SLICE",
@@ -47,10 +47,6 @@ __all__ = [
 
 TOKEN_PREFIX = "wc1-"
 _FORMAT_VERSION = 2
-# The largest quantum a token (or a front end) accepts. The counter is an
-# i64 and the random policy draws below 2*slice; 2**40 counter units is
-# minutes of guest work in one quantum, far beyond any useful slice.
-MAX_SLICE = 1 << 40
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF; 0 is the main thread.
 _MAX_TID = 0x1FFF_FFFF
 _DIGEST_HEX = 16  # 64 bits of sha256: tells guests apart, keeps tokens short

@@ -1012,7 +1012,7 @@ class _Session:
                        "(a threading lock, I/O, time.sleep); use pytest_wasmconc.host objects instead")
         if kind != "killed":
             self.run.take_snapshot()
-            ex.declare(Status.HANG, message)
+            ex.declare(Status.HANG, message, limit="timeout" if kind == "wall" else None)
         with self.th.mem_lock:
             self.ctx.live = False
         self.worker.abandon()
