@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "MAX_SLICE", "DEFAULT_TIMEOUT", "EngineSettings", "Preempt", "RunSettings"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "DEFAULT_TIMEOUT", "MAX_SLICE", "EngineSettings", "Preempt",
+           "RunSettings"]
 
 DEFAULT_SLICE = 10_000
 # The largest quantum accepted anywhere (settings, tokens, front ends). The
