@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ def run(path: Path, preempt: Preempt = Preempt.FUEL, args: tuple[str, ...] = (),
     from pytest_wasmconc.runtime import GuestIO
 
     check = StreamCheck(StreamConfig(**config))  # type: ignore[arg-type]
-    return Runner(RunSettings(preempt=preempt, timeout=60)).run(path, GuestIO(args=args), extensions=[check])
+    return Runner(RunSettings(preempt=preempt)).run(path, GuestIO(args=args), extensions=[check])
 
 
 def stdout_of(outcome: Outcome) -> bytes:
@@ -123,10 +122,9 @@ def test_busy_polling_is_not_seen_when_flushes_complete_at_once() -> None:
 @pytest.mark.parametrize("guest", ["streams/stream_loop.wasm", "components/stream_loop.wasm",
                                    "components/stream_lines.wasm"])
 def test_under_the_lost_wakeup_fault_the_hang_is_reported_not_stuck(guest: str, preempt: Preempt) -> None:
-    t0 = time.monotonic()
     o = run(GUESTS / guest, preempt, lost_wakeup=True, flush_steps=2)
-    assert time.monotonic() - t0 < 10
-    assert o.status is Status.DEADLOCK
+    # A deadlock, found when the last thread parked: a run left stuck would end as a HANG.
+    assert o.status is Status.DEADLOCK, o.report
     verdict = verdict_of(o)
     assert verdict is not None and verdict.hang and not verdict.violations
     main = o.threads[0]
