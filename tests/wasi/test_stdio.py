@@ -62,7 +62,7 @@ def test_fifo_stdin_blocks_until_data_and_wakes(tmp_path: Path) -> None:
         if not fed:
             os.write(writer, b"typed")
             fed.append(1)
-        assert wakes.acquire(timeout=10)
+        assert wakes.acquire(timeout=120)  # returns once woken
 
     d.on_until = feed
     assert g.read(0, 100) == (0, b"typed")
@@ -70,7 +70,7 @@ def test_fifo_stdin_blocks_until_data_and_wakes(tmp_path: Path) -> None:
     os.close(writer)
 
     def wait_for_eof(wait: Until) -> None:
-        wakes.acquire(timeout=10)
+        wakes.acquire(timeout=120)
 
     d.on_until = wait_for_eof
     assert g.read(0, 100) == (0, b"")  # writer closed: EOF
@@ -92,12 +92,12 @@ def test_inherit_stdin_reads_the_process_stdin_via_a_pump(monkeypatch: pytest.Mo
         g.read(0, 10)  # nothing yet, and the fake runtime has no one to wait for
     assert blocked.value.wait.external
     os.write(wr, b"hi")
-    assert arrived.wait(10)
+    assert arrived.wait(120)  # returns once the pump delivered
     assert g.read(0, 10) == (0, b"hi")
     os.close(wr)
 
     def wait_for_eof(wait: Until) -> None:
-        arrived.wait(10)
+        arrived.wait(120)
 
     d.on_until = wait_for_eof
     arrived.clear()
