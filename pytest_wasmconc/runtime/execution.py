@@ -51,6 +51,14 @@ TRACED_ENDS = (Status.DEADLOCK, Status.HANG, Status.TRAPPED)
 
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
 MAX_TID = 0x1FFF_FFFF
+# Live guest threads at most; thread-spawn fails beyond (pthread_create returns
+# EAGAIN), as an OS refuses threads past its limits. Each thread takes memory
+# mappings (its fiber stack and guard; in OS mode also the OS thread's stack
+# and Wasmtime's signal stack), and the process has 65,530 of them by default
+# (vm.max_map_count): past ~32,000 serial threads instantiation failed, and an
+# OS-thread guest made Wasmtime abort. These caps stay well inside that.
+MAX_LIVE_THREADS_SERIAL = 16_384
+MAX_LIVE_THREADS_OS = 4_096
 
 
 @dataclass
@@ -232,6 +240,7 @@ class Execution:
         self._parked_on_other: set[GuestThread] = set()
         self.threads: dict[int, GuestThread] = {}
         self._tids = itertools.count(1)
+        self._last_tid = 0
         # The serial drivers' timer heap: (deadline, order, thread) of every
         # wait with a deadline, so no step scans the parked threads for one.
         # Entries go stale when their wait ends first; they are skipped then.
@@ -335,6 +344,7 @@ class Execution:
     def new_thread(self, start_arg: int | None) -> GuestThread:
         """Register a guest thread (main when start_arg is None); the driver starts it."""
         tid = 0 if start_arg is None else next(self._tids)
+        self._last_tid = tid
         t = GuestThread(self, tid, start_arg)
         t.call = _Call(t)
         with self.cond:
@@ -347,13 +357,21 @@ class Execution:
         """wasi.thread-spawn: a new guest thread, or a negative error."""
         if self.end is not None:
             return -1
-        if len(self.threads) >= MAX_TID:
+        cap = MAX_LIVE_THREADS_SERIAL if self.native.serial else MAX_LIVE_THREADS_OS
+        if self.native.nlive >= cap or self._last_tid >= MAX_TID:
             return -1
         t = self.new_thread(start_arg)
         self.spawned_in_step = True
         self.native.progressed = 1
         if self.on_spawn is not None:
-            self.on_spawn(t)
+            try:
+                self.on_spawn(t)
+            except RuntimeError:  # the OS would not start another thread ("can't start new thread")
+                with self.cond:
+                    t.state = ThreadState.FINISHED
+                    t.settled = True
+                t.close()
+                return -1
         return t.tid
 
     @property

@@ -33,8 +33,8 @@ def run_os(ex: Execution) -> None:
 
     def launch(t: GuestThread) -> None:
         th = threading.Thread(target=_thread_body, args=(ex, t), name=f"wasmconc-guest-{t.tid}", daemon=True)
+        th.start()  # RuntimeError when the OS refuses: thread-spawn then fails (Execution.spawn)
         os_threads.append(th)
-        th.start()
 
     ticker.acquire()
     try:

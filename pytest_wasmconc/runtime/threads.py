@@ -277,9 +277,12 @@ class GuestThread:
         assert fut is not None
         if fut.failure is not None:
             failure = fut.failure
-            if self.phase is Phase.INSTANTIATING and _resource_failure(failure) and self.kill_message is None:
+            if (self.phase is Phase.INSTANTIATING and _resource_failure(failure) and self.kill_message is None
+                    and self.is_main):
                 # Not the guest's doing (no trap, no wasm frame): the host could
-                # not give it what its module declares, e.g. a huge memory.
+                # not give it what its module declares, e.g. a huge memory. (A
+                # worker that cannot be instantiated ends the run like a trap:
+                # the guest was already told its thread exists.)
                 name = self.execution.program.name
                 first = failure.message.strip().splitlines()[0] if failure.message.strip() else "unknown error"
                 raise ModuleError(f"{name}: cannot instantiate: {first}")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status, os_threads
+from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status, execution, os_threads
 from pytest_wasmconc.runtime.threads import ThreadState
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
@@ -168,3 +168,37 @@ def test_no_deadlock_verdict_while_a_thread_is_starting() -> None:
     ex = _FakeExecution([_FakeThread(0, ThreadState.PARKED), _FakeThread(1, ThreadState.NEW)])
     os_threads._check_deadlock(ex, 0)  # type: ignore[arg-type]
     assert ex.declared == []
+
+
+# -- thread limits --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preempt", [Preempt.FUEL, Preempt.OS], ids=lambda p: p.value)
+def test_thread_spawn_fails_with_eagain_at_the_live_thread_limit(preempt: Preempt,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past the process's memory mappings, instantiating one more thread failed
+    # (serial modes: the run ended as a load error) or Wasmtime aborted (OS
+    # mode); the guest must instead see pthread_create fail, as under an OS.
+    monkeypatch.setattr(execution, "MAX_LIVE_THREADS_SERIAL", 40)
+    monkeypatch.setattr(execution, "MAX_LIVE_THREADS_OS", 40)
+    o = _run("thread_bomb.wasm", "1000", preempt=preempt)
+    assert _passed(o), o.report
+    assert o.stdout_bytes == b"created 39, then EAGAIN\njoined 39\n"
+
+
+def test_thread_spawn_fails_when_the_os_refuses_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    started = 0
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        nonlocal started
+        if self.name.startswith("wasmconc-guest-"):
+            if started >= 10:
+                raise RuntimeError("can't start new thread")
+            started += 1
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    o = _run("thread_bomb.wasm", "1000", preempt=Preempt.OS)
+    assert _passed(o), o.report
+    assert o.stdout_bytes == b"created 9, then EAGAIN\njoined 9\n"  # main is the first of the 10
