@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from ..instrument.locks import USER_IMPORTS as LOCK_REPORTS
 from ..instrument.preempt import PREEMPT_IMPORT
 from . import _lane
 from .capi import YieldAfter
@@ -59,8 +60,26 @@ def _signed64(v: int) -> int:
 
 def builtin_functions(ex: Execution) -> list[HostFunction]:
     """The runtime's own imports (the same objects for every execution of a mode: each
-    call finds its execution through its thread)."""
-    return _SERIAL if ex.settings.preempt.value != "os" else _OS_THREADS
+    call finds its execution through its thread), and the lock reports the guest imports."""
+    base = _SERIAL if ex.settings.preempt.value != "os" else _OS_THREADS
+    reports = _lock_reports(ex.program.func_imports)
+    return base + reports if reports else base
+
+
+def _lock_reports(imports: Any) -> list[HostFunction]:
+    """`wasmconc.lock_acquired/lock_try_acquired/lock_released(id)`, as the guest declares them.
+
+    A guest reports its own locks through these (i32 or i64 id). When the
+    lock-order check is on, the instrumenter rewrites their calls into its
+    lock events; otherwise the calls stay and do nothing.
+    """
+    return [HostFunction(imp.module, imp.name, imp.params, (), _ignore_lock_report) for imp in imports
+            if imp.module == INSTRUMENT_MODULE and imp.name in LOCK_REPORTS and not imp.results
+            and imp.params in ((I32,), (I64,))]
+
+
+def _ignore_lock_report(call: Any, lock_id: int) -> None:
+    return None
 
 
 def _thread_spawn(serial: bool) -> Any:
