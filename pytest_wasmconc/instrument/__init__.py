@@ -4,7 +4,8 @@
 call to a host function of module "wasmconc" (a real wait would block the OS
 thread where neither fuel nor epochs can interrupt it), and, depending on
 the level, inserts `i32.const <site>; call sched_point` before atomic
-accesses. Host functions (all return i32 except sched_point):
+accesses, except those that provably touch the running function's own stack
+frame (`stack_frame.py`; listed in `Instrumented.frame_local`). Host functions (all return i32 except sched_point):
 
     wait32(addr: i32, expected: i32, timeout_ns: i64, offset: i32, memidx: i32)
     wait64(addr: i32, expected: i64, timeout_ns: i64, offset: i32, memidx: i32)
@@ -42,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atomics import HOST_MODULE, AtomicsPass, InstrumentLevel, Site
+from .atomics import HOST_MODULE, AtomicsPass, FrameLocalAtomic, InstrumentLevel, Site
 from .body import BodyEditor
 from .errors import InstrumentError
 from .module import MemoryInfo
@@ -53,6 +54,7 @@ from .snippet import FuncRef, Snippet
 __all__ = [
     "HOST_MODULE",
     "BodyEditor",
+    "FrameLocalAtomic",
     "FuncRef",
     "InstrumentError",
     "InstrumentLevel",
@@ -85,6 +87,8 @@ class Instrumented:
     memories: list[MemoryInfo] = field(default_factory=list)
     # What each extra pass returned, in the order the passes were given.
     pass_results: list[Any] = field(default_factory=list)
+    # Atomics left without a sched point: they touch their function's own frame.
+    frame_local: list[FrameLocalAtomic] = field(default_factory=list)
 
 
 # An extra pass run after the atomics pass on the same rewriter: (rewriter,
@@ -105,12 +109,15 @@ def instrument(
     """
     rw = ModuleRewriter(wasm)
     names = function_names_of(rw.info)
-    sites = AtomicsPass(level).run(rw, names)
+    atomics = AtomicsPass(level)
+    sites = atomics.run(rw, names)
     results = [p(rw, names) for p in passes]
     memories = list(rw.info.memories)
     if not rw.changed:
         data = wasm if isinstance(wasm, bytes) else rw.data
-        return Instrumented(data, [], [], False, names, memories, results)
+        return Instrumented(data, [], [], False, names, memories, results, atomics.frame_local)
     out = rw.emit()
     new_names = {rw.remap(i): n for i, n in names.items()}
-    return Instrumented(out, sites, rw.imports_added, True, new_names, memories, results)
+    return Instrumented(
+        out, sites, rw.imports_added, True, new_names, memories, results, atomics.frame_local
+    )

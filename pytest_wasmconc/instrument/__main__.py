@@ -32,8 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     for site in result.sites:
         where = site.func_name or f"func[{site.func_index}]"
         print(f"site {site.index:5d}  {site.kind:8s}  0x{site.offset:08x}  {where}")
+    for local in result.frame_local:
+        where = local.func_name or f"func[{local.func_index}]"
+        print(f"no point   {local.kind:8s}  0x{local.offset:08x}  {where} (its own stack frame)")
     added = ", ".join(f"{m}.{n}" for m, n in result.imports_added) or "none"
-    print(f"{len(result.sites)} sites; imports added: {added}")
+    print(f"{len(result.sites)} sites; {len(result.frame_local)} frame-local atomics without a point; "
+          f"imports added: {added}")
     if args.output is not None:
         args.output.write_bytes(result.wasm)
     return 0

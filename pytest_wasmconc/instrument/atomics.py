@@ -5,7 +5,10 @@ neither fuel nor epochs can reach it, so the deterministic scheduler could
 never regain control. Replacing each wait/notify with a call to a host
 function lets the runtime implement them as scheduler-visible waits. The
 optional `sched_point` calls give the scheduler a place to switch threads
-right before an atomic access, which is where interleavings matter.
+right before an atomic access, which is where interleavings matter, except
+where the access provably touches the running function's own stack frame
+(`stack_frame.py`): no other thread can see that memory, so a decision there
+changes no outcome (musl spins with a compare-exchange on such a local).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from .errors import InstrumentError
 from .opcodes import atomic_kind
 from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
+from .stack_frame import FrameAnalysis, stack_pointer_global
 
-__all__ = ["HOST_MODULE", "AtomicsPass", "InstrumentLevel", "Site"]
+__all__ = ["HOST_MODULE", "AtomicsPass", "FrameLocalAtomic", "InstrumentLevel", "Site"]
 
 HOST_MODULE = "wasmconc"
 
@@ -71,10 +75,25 @@ class Site:
     offset: int
 
 
+@dataclass
+class FrameLocalAtomic:
+    """An atomic access left without a sched point: it provably touches its
+    function's own stack frame (`stack_frame.py`). Fields as in `Site`."""
+
+    kind: str
+    func_index: int
+    func_name: str | None
+    offset: int
+
+
 class AtomicsPass:
     def __init__(self, level: InstrumentLevel = InstrumentLevel.ATOMICS) -> None:
         self.level = level
+        # Sites are numbered densely, in code order, over the instructions that
+        # got a host call; a frame-local atomic gets no number. (The runtime
+        # ignores the number; `Instrumented.sites` and the CLI list them.)
         self.sites: list[Site] = []
+        self.frame_local: list[FrameLocalAtomic] = []
 
     def _host(self, rw: ModuleRewriter, name: str) -> FuncRef:
         params, results = _SIGNATURES[name]
@@ -83,11 +102,18 @@ class AtomicsPass:
     def run(self, rw: ModuleRewriter, names: dict[int, str]) -> list[Site]:
         sched_kinds = _SCHED_KINDS[self.level]
         memories = rw.info.memories
+        sp: int | None = None
+        looked = False
         for fb in rw.bodies():
             # Cheap pre-filter: an atomic instruction needs a 0xFE byte.
-            if b"\xfe" not in rw.body_bytes(fb):
+            code = rw.body_bytes(fb)
+            if b"\xfe" not in code:
                 continue
+            if not looked and sched_kinds:
+                looked = True
+                sp = stack_pointer_global(rw.info)
             ed = rw.editor(fb.index)
+            frame: FrameAnalysis | None = None  # built at the function's first sched candidate
             for i, ins in enumerate(ed.instrs):
                 if ins.op >> 16 != 0xFE:
                     continue
@@ -110,6 +136,14 @@ class AtomicsPass:
                     snip.call(self._host(rw, kind + "_m64" if m64 else kind))
                     ed.replace(i, snip)
                 elif kind in sched_kinds:
+                    if sp is not None:
+                        if frame is None:
+                            frame = FrameAnalysis(rw.info, ed.instrs, sp)
+                        if frame.stack_local(i):
+                            self.frame_local.append(
+                                FrameLocalAtomic(kind, fb.index, names.get(fb.index), ins.start)
+                            )
+                            continue
                     snip = Snippet().i32_const(len(self.sites)).call(self._host(rw, "sched_point"))
                     ed.insert_before(i, snip)
                 else:

@@ -91,6 +91,9 @@ class ImportInfo:
     name: str
     kind: int
     type_index: int | None  # functions and tags
+    # Globals: (raw value type, mutability byte: 0x01 mutable, 0x02 shared);
+    # the stack-frame analysis asks.
+    global_type: tuple[bytes, int] | None = None
 
 
 @dataclass
@@ -176,9 +179,9 @@ def _tabletype(r: Reader) -> None:
     _limits(r)
 
 
-def _globaltype(r: Reader) -> None:
-    _valtype(r)
-    r.u8()
+def _globaltype(r: Reader) -> tuple[bytes, int]:
+    valtype = _valtype(r)
+    return valtype, r.u8()
 
 
 def _parse_types(info: ModuleInfo, r: Reader) -> None:
@@ -235,30 +238,32 @@ def _fieldtype(r: Reader) -> None:
     r.u8()  # mutability
 
 
-def _import_desc(r: Reader) -> tuple[int, int | None, MemoryInfo | None]:
-    """Read an import's external type: (kind, type index, memory info)."""
+# An import's external type: (kind, type index, memory info, global type).
+_ImportDesc = tuple[int, int | None, MemoryInfo | None, tuple[bytes, int] | None]
+
+
+def _import_desc(r: Reader) -> _ImportDesc:
+    """Read an import's external type."""
     kind = r.u8()
     if kind == FUNC:
-        return kind, r.u32(), None
+        return kind, r.u32(), None, None
     if kind == TABLE:
         _tabletype(r)
     elif kind == MEMORY:
         _, shared, is64 = _limits(r)
-        return kind, None, MemoryInfo(0, shared, is64, True)
+        return kind, None, MemoryInfo(0, shared, is64, True), None
     elif kind == GLOBAL:
-        _globaltype(r)
+        return kind, None, None, _globaltype(r)
     elif kind == TAG:
         r.u8()
-        return kind, r.u32(), None
+        return kind, r.u32(), None, None
     else:
         raise r.fail(f"unknown import kind 0x{kind:02x}", r.pos - 1)
-    return kind, None, None
+    return kind, None, None, None
 
 
-def _add_import(
-    info: ModuleInfo, module: str, name: str, desc: tuple[int, int | None, MemoryInfo | None]
-) -> None:
-    kind, type_index, memory = desc
+def _add_import(info: ModuleInfo, module: str, name: str, desc: _ImportDesc) -> None:
+    kind, type_index, memory, global_type = desc
     if kind == FUNC and type_index is not None:
         info.func_types.append(type_index)
         info.num_imported_funcs += 1
@@ -266,7 +271,7 @@ def _add_import(
         info.memories.append(MemoryInfo(len(info.memories), memory.shared, memory.memory64, True))
     elif kind == GLOBAL:
         info.num_imported_globals += 1
-    info.imports.append(ImportInfo(module, name, kind, type_index))
+    info.imports.append(ImportInfo(module, name, kind, type_index, global_type))
 
 
 def _parse_imports(info: ModuleInfo, r: Reader) -> None:

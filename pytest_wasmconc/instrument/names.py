@@ -13,9 +13,10 @@ from .errors import InstrumentError
 from .module import ModuleInfo, check_header
 from .reader import Reader, uleb
 
-__all__ = ["function_names_of", "read_function_names", "remap_name_section"]
+__all__ = ["function_names_of", "global_names_of", "read_function_names", "remap_name_section"]
 
 MODULE_NAMES, FUNCTION_NAMES, LOCAL_NAMES, LABEL_NAMES = 0, 1, 2, 3
+GLOBAL_NAMES = 7  # the extended-name-section subsection LLVM writes
 # Subsections keyed by function index at their outer level.
 _FUNC_KEYED = (FUNCTION_NAMES, LOCAL_NAMES, LABEL_NAMES)
 
@@ -37,10 +38,14 @@ def _subsections(data: bytes, start: int, end: int) -> list[tuple[int, int, int,
 
 def read_function_names(data: bytes, start: int, end: int) -> dict[int, str]:
     """Function names from a name-section body; {} when it is malformed."""
+    return _read_name_map(data, start, end, FUNCTION_NAMES)
+
+
+def _read_name_map(data: bytes, start: int, end: int, wanted: int) -> dict[int, str]:
     try:
         names: dict[int, str] = {}
         for sid, _, cstart, cend in _subsections(data, start, end):
-            if sid != FUNCTION_NAMES:
+            if sid != wanted:
                 continue
             r = Reader(data, cstart, cend)
             for _ in range(r.u32()):
@@ -56,6 +61,14 @@ def function_names_of(info: ModuleInfo) -> dict[int, str]:
     if sec is None:
         return {}
     return read_function_names(info.data, sec.body, sec.end)
+
+
+def global_names_of(info: ModuleInfo) -> dict[int, str]:
+    """Global index -> name (the name section's global-names subsection); {} if none."""
+    sec = info.custom("name")
+    if sec is None:
+        return {}
+    return _read_name_map(info.data, sec.body, sec.end, GLOBAL_NAMES)
 
 
 def _remap_map(r: Reader, remap: Callable[[int], int], indirect: bool) -> bytes:
