@@ -63,7 +63,8 @@ class Site:
     """One instrumented instruction.
 
     `index` is the number passed to `sched_point` (sites are numbered in
-    code order, waits and notifies included); `func_index` is the function's
+    code order, waits and notifies included; frame-local atomics, which get
+    no host call, are not sites); `func_index` is the function's
     index in the ORIGINAL module; `offset` is the byte offset of the atomic
     instruction's opcode in the original module file.
     """
@@ -106,8 +107,7 @@ class AtomicsPass:
         looked = False
         for fb in rw.bodies():
             # Cheap pre-filter: an atomic instruction needs a 0xFE byte.
-            code = rw.body_bytes(fb)
-            if b"\xfe" not in code:
+            if b"\xfe" not in rw.body_bytes(fb):
                 continue
             if not looked and sched_kinds:
                 looked = True
