@@ -8,10 +8,12 @@ the guest), guests/wat/musl_lock_order (musl's mutex names), the Zig guest.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from child_processes import CHILD_LIMIT_S, wasm_tools
 
 from pytest_wasmconc.checks.lock_order import TITLE, LockOrderCheck, lock_order_of
 from pytest_wasmconc.host import GuestCall, Lock
@@ -50,9 +52,13 @@ def test_opposite_orders_are_reported_from_the_first_schedule_before_any_deadloc
     assert len(cycle.locks) == 2 and sorted(w.tid for w in cycle.witnesses) == [1, 2]
     text = check.report()
     assert text.startswith(f"{TITLE} (potential deadlock): cycle in lock order M1 -> M2 -> M1")
-    # Both acquisitions of both edges, each with its full wasm backtrace (from a replay).
-    for thread, func in (("thread 1", "thread_ab"), ("thread 2", "thread_ba")):
-        assert f"while holding" in text and thread in text
+    # Both acquisitions of both edges, each with its full wasm backtrace (from a replay):
+    # each edge under the thread that made it, both acquisitions inside that thread's function.
+    for thread, func, other in (("thread 1", "thread_ab", "thread_ba"), ("thread 2", "thread_ba", "thread_ab")):
+        edge = re.search(rf"  M\d acquired while holding M\d in {thread} \(.*?\):\n(.*?)(?=\n  M\d acquired while|\Z)",
+                         text, re.DOTALL)
+        assert edge, f"no edge of {thread}:\n{text}"
+        assert edge.group(1).count(f"at {func} (") == 2 and other not in edge.group(1), edge.group(1)
     ab_new = frames_of(text, "M2 acquired here")
     ab_held = frames_of(text, "M1 previously acquired")
     for frames in (ab_new, ab_held):
@@ -184,7 +190,7 @@ def test_host_locks_are_per_execution_state() -> None:
 @pytest.mark.parametrize("preempt", [Preempt.EPOCH, Preempt.OS])
 def test_without_fuel_the_report_has_the_call_sites(preempt: Preempt) -> None:
     check = LockOrderCheck()
-    o = Runner(RunSettings(preempt=preempt, timeout=30)).run(C / "lock_order.wasm", extensions=[check])
+    o = Runner(RunSettings(preempt=preempt)).run(C / "lock_order.wasm", extensions=[check])
     # Epoch and os runs are not deterministic: this one may also have deadlocked;
     # the edges are recorded when a blocking acquire starts, so the cycle is there either way.
     assert o.status in (Status.EXITED, Status.DEADLOCK), o.report
@@ -202,7 +208,8 @@ def test_backtraces_can_be_switched_off() -> None:
 
 def test_a_guest_without_a_name_section_is_refused_with_how_to_keep_names(tmp_path: Path) -> None:
     stripped = tmp_path / "stripped.wasm"
-    subprocess.run(["wasm-tools", "strip", "--all", str(C / "lock_order.wasm"), "-o", str(stripped)], check=True)
+    subprocess.run([wasm_tools(), "strip", "--all", str(C / "lock_order.wasm"), "-o", str(stripped)], check=True,
+                   timeout=CHILD_LIMIT_S)
     check = LockOrderCheck()
     runner = Runner(RunSettings(seed=0))
     o = runner.run(stripped, extensions=[check])

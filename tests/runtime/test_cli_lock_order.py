@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from child_processes import CHILD_LIMIT_S, wasm_tools
+
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 LOCK_ORDER = str(GUESTS / "c" / "lock_order.wasm")
 
 
 def wasmconc(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], capture_output=True, text=True,
-                          timeout=180)
+                          timeout=CHILD_LIMIT_S)
 
 
 def test_explore_stops_at_the_first_schedule_with_a_cycle_and_exits_1() -> None:
@@ -60,7 +62,8 @@ def test_explore_passes_guests_without_inversions_and_says_what_it_saw() -> None
 
 def test_a_guest_without_names_is_a_usage_error_saying_how_to_keep_them(tmp_path: Path) -> None:
     stripped = tmp_path / "stripped.wasm"
-    subprocess.run(["wasm-tools", "strip", "--all", LOCK_ORDER, "-o", str(stripped)], check=True)
+    subprocess.run([wasm_tools(), "strip", "--all", LOCK_ORDER, "-o", str(stripped)], check=True,
+                   timeout=CHILD_LIMIT_S)
     proc = wasmconc("explore", "--check", "lock-order", str(stripped))
     assert proc.returncode == 2
     assert proc.stderr.startswith("wasmconc: error: lock-order check: cannot see any lock of")
