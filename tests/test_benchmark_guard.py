@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from guard import far_off, judge, limit_for
@@ -82,7 +83,7 @@ def test_the_guard_script_exits_1_listing_the_rows_far_off(tmp_path: Path, slack
     rows = tmp_path / "rows.json"
     dump([_ratio(1.3), Row("threads_100", "100 threads", 0.3, "s", "completes", ok=True)], rows)
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "guard.py"), str(rows), "--slack", slack],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=CHILD_LIMIT_S, check=False)
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert needle in proc.stdout
 
@@ -94,7 +95,7 @@ def test_a_benchmark_run_measures_every_row(tmp_path: Path) -> None:
     out = tmp_path / "rows.json"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--rounds", "1",
                            "--only", SECTIONS, "--json", str(out)], check=False, capture_output=True, text=True,
-                          env=_child_env(), timeout=1800)  # a bound on a stuck run, not a speed floor
+                          env=_child_env(), timeout=CHILD_LIMIT_S)  # a bound on a stuck run, not a speed floor
     assert proc.returncode == 0, f"bench.py failed:\n{proc.stdout}\n{proc.stderr}"
     rows = load(out)
     assert EXPECTED_KEYS <= {r.key for r in rows}, sorted(r.key for r in rows)

@@ -7,6 +7,7 @@ waiting for it; guests that hit the backstop run with a short explicit one.
 from __future__ import annotations
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 SHOW_TIMEOUT = '''
 import pytest
@@ -49,7 +50,7 @@ def test_the_backstop_comes_from_the_default_cli_env_or_ini_and_shows_in_the_hea
     if ini:
         pytester.makefile(".ini", tox=f"[pytest]\n{ini}\n")
     pytester.makepyfile(SHOW_TIMEOUT)
-    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", *args, timeout=120)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", *args, timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=3)
     assert f" --wasm-timeout={shown} (" in _header(result)
     # wasm_no_hang without a timeout of its own keeps the session's; with one, that one.
@@ -64,7 +65,7 @@ def test_spin(wasm_scheduler, guest):
     o = wasm_scheduler.run(guest("spin"))
     assert o.status == "exited"
 ''')
-    result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", "--wasm-timeout=1", timeout=120)
+    result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", "--wasm-timeout=1", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*- wasm guest report -*",
@@ -81,7 +82,7 @@ def test_a_step_budget_hang_does_not_claim_the_backstop(wasm_project: pytest.Pyt
 def test_spin(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("spin")).status == "exited"
 ''')
-    result = wasm_project.runpytest_subprocess("--wasm-max-steps=2000", timeout=120)
+    result = wasm_project.runpytest_subprocess("--wasm-max-steps=2000", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*spin.wasm: hang (fuel mode*", "hang: *2000*",
                                  "replay: pytest test_spin.py::test_spin --wasm-max-steps=2000 --wasm-replay=wc1-*"])
@@ -96,6 +97,6 @@ def test_spin(wasm_scheduler, guest):
 ])
 def test_a_bad_backstop_is_a_usage_error(pytester: pytest.Pytester, value: str, needle: str) -> None:
     pytester.makepyfile("def test_x(wasm_scheduler):\n    pass\n")
-    result = pytester.runpytest_subprocess(f"--wasm-timeout={value}", "-p", "no:cacheprovider", timeout=120)
+    result = pytester.runpytest_subprocess(f"--wasm-timeout={value}", "-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert f"--wasm-timeout: invalid value '{value}' from the command line ({needle})" in result.stderr.str()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from child_processes import CHILD_LIMIT_S
 from plugin_helpers import crafted_token, hello_token
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def verdicts(xml: Path) -> dict[str, Verdict]:
 def run_session(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Verdict]]:
     xml = pytester.path / "report.xml"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", f"--junitxml={xml}",
-                                           *args, timeout=240)
+                                           *args, timeout=CHILD_LIMIT_S)
     text = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in text, text
     assert "Fatal Python error" not in text and "is not implemented" not in text, text
@@ -394,7 +395,7 @@ def test_a_bad_option_value_is_a_usage_error_naming_it(
         pytester.makefile(".ini", tox=f"[pytest]\n{ini}\n")
     (pytester.path / "notes.txt").write_text("not a directory\n")
     pytester.makepyfile(SHOW)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=CHILD_LIMIT_S)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = result.stderr.str()
     assert "Traceback" not in text and "INTERNALERROR" not in result.stdout.str() + text
@@ -413,7 +414,7 @@ def test_fails(wasm_scheduler):
     assert False
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--wasm-trace-dir={blocker}/traces",
-                                           timeout=120)
+                                           timeout=CHILD_LIMIT_S)
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"*--wasm-trace-dir {blocker}/traces: cannot write the trace:*"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.runtime import decode_token
 from pytest_wasmconc.schedulers import derive_seed
 
@@ -102,7 +103,7 @@ def check_in_flight_entry(entry: dict[str, str], seed: int) -> None:
 def test_a_worker_killed_mid_guest_shows_the_test_and_its_replay_in_the_crash_report(
         crash_project: pytest.Pytester) -> None:
     crash_project.makepyfile(test_crash=KILLING)
-    result = crash_project.runpytest_subprocess("-n", "2", timeout=180)
+    result = crash_project.runpytest_subprocess("-n", "2", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=3, failed=1)
     seed = header_seed(result)
     text = result.stdout.str()
@@ -125,12 +126,12 @@ def test_a_worker_killed_mid_guest_shows_the_test_and_its_replay_in_the_crash_re
 def test_a_process_killed_without_xdist_leaves_the_file_and_the_next_session_names_it(
         crash_project: pytest.Pytester) -> None:
     crash_project.makepyfile(test_crash=KILLING)
-    result = crash_project.runpytest_subprocess("-p", "no:xdist", "--wasm-seed=7", timeout=180)
+    result = crash_project.runpytest_subprocess("-p", "no:xdist", "--wasm-seed=7", timeout=CHILD_LIMIT_S)
     assert result.ret == -9, result.stdout.str()  # SIGKILL: no summary, no report at all
     crash_file = default_dir(crash_project) / "crash-main.txt"
     check_in_flight_entry(fields(crash_file), 7)
 
-    again = crash_project.runpytest_subprocess("-p", "no:xdist", "-k", "test_fine", timeout=180)
+    again = crash_project.runpytest_subprocess("-p", "no:xdist", "-k", "test_fine", timeout=CHILD_LIMIT_S)
     again.assert_outcomes(passed=3, deselected=1)
     moved = default_dir(crash_project) / "previous" / "crash-main.txt"
     again.stdout.fnmatch_lines([
@@ -145,7 +146,7 @@ def test_a_process_killed_without_xdist_leaves_the_file_and_the_next_session_nam
 @pytest.mark.parametrize("args", [["-n", "2"], ["-p", "no:xdist"]], ids=["xdist", "single"])
 def test_a_normal_run_leaves_no_test_in_flight(wasm_project: pytest.Pytester, args: list[str]) -> None:
     wasm_project.makepyfile(test_passing=PASSING)
-    result = wasm_project.runpytest_subprocess(*args, timeout=180)
+    result = wasm_project.runpytest_subprocess(*args, timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=4)
     files = sorted(default_dir(wasm_project).glob("crash-*.txt"))
     assert files, "no crash log written"
@@ -158,7 +159,7 @@ def test_a_normal_run_leaves_no_test_in_flight(wasm_project: pytest.Pytester, ar
 
 def test_every_failure_report_also_goes_to_the_failures_file(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_failing=FAILING)
-    result = wasm_project.runpytest_subprocess("-p", "no:xdist", timeout=180)
+    result = wasm_project.runpytest_subprocess("-p", "no:xdist", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1, failed=1)
     text = (default_dir(wasm_project) / "failures-main.txt").read_text()
     assert text.count("==== FAILED ") == 1
@@ -180,7 +181,7 @@ def test_the_crash_log_directory_is_an_option(crash_project: pytest.Pytester, mo
         monkeypatch.setenv("PYTEST_WASM_CRASH_LOG", "logs")
     else:
         crash_project.makeini("[pytest]\nwasm_crash_log = logs\n")
-    result = crash_project.runpytest_subprocess(*args, timeout=180)
+    result = crash_project.runpytest_subprocess(*args, timeout=CHILD_LIMIT_S)
     assert result.ret == -9, result.stdout.str()
     check_in_flight_entry(fields(crash_project.path / "logs" / "crash-main.txt"), 3)
     assert not list(default_dir(crash_project).glob("crash-*.txt"))
@@ -188,7 +189,7 @@ def test_the_crash_log_directory_is_an_option(crash_project: pytest.Pytester, mo
 
 def test_off_writes_no_crash_log(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_passing=PASSING)
-    result = wasm_project.runpytest_subprocess("-p", "no:xdist", "--wasm-crash-log=off", timeout=180)
+    result = wasm_project.runpytest_subprocess("-p", "no:xdist", "--wasm-crash-log=off", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=4)
     assert not list(wasm_project.path.rglob("crash-*.txt"))
 

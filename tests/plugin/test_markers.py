@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 
 def test_every_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
@@ -72,6 +73,6 @@ EXIT3 = wasmtime.wat2wasm("""(module (import "wasi_snapshot_preview1" "proc_exit
 def test_marked(wasm_scheduler):
     wasm_scheduler.run(EXIT3)
 ''')
-    result = pytester.runpytest_subprocess(timeout=60)
+    result = pytester.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*GuestCheckError: exit code 3 is forbidden", "*<bytes>: exited with code 3*"])

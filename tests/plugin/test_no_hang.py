@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 from plugin_helpers import replay_flag
 
 NO_HANG_TESTS = '''
@@ -30,7 +31,7 @@ def test_the_process_is_still_fine_afterwards(wasm_scheduler, guest):
 def test_deadlock_and_hang_fail_their_tests_and_the_session_goes_on(wasm_project: pytest.Pytester,
                                                                    mode: str) -> None:
     wasm_project.makepyfile(test_hangs=NO_HANG_TESTS)
-    result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", timeout=120)
+    result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=2, passed=2)
     result.stdout.fnmatch_lines([
         "*GuestHangError: wasm_no_hang: a guest execution deadlocked",
@@ -51,7 +52,7 @@ def test_deadlock_and_hang_fail_their_tests_and_the_session_goes_on(wasm_project
 
 def test_a_deadlock_in_fuel_mode_names_the_replay_flag(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_hangs=NO_HANG_TESTS)
-    result = wasm_project.runpytest_subprocess("-k", "deadlocking", timeout=60)
+    result = wasm_project.runpytest_subprocess("-k", "deadlocking", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     flag = replay_flag(result.stdout.str())
     result.stdout.fnmatch_lines([f"*replay: pytest test_hangs.py::test_deadlocking_guest {flag}"])
@@ -65,7 +66,7 @@ import pytest
 def test_lock_order(wasm_scheduler, guest):
     wasm_scheduler.explore(guest("lock_order"), schedules=200)
 ''')
-    result = wasm_project.runpytest_subprocess("--wasm-seed=1", timeout=120)
+    result = wasm_project.runpytest_subprocess("--wasm-seed=1", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*GuestHangError: wasm_no_hang: a guest execution deadlocked",

@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 from plugin_helpers import C_GUESTS, REPO
 
 pytestmark = pytest.mark.usefixtures("_this_checkout")
@@ -82,7 +83,7 @@ def test_the_same_test_with_user_host_functions_passes_under_every_mode(host_pro
             out = wasm_scheduler.explore("guests/host_queue.wasm", schedules=5, imports=hostfns.queue_imports)
             assert out.stdout == "sum=210\\n"
     ''')
-    result = host_project.runpytest_subprocess(f"--wasm-preempt={mode}", timeout=180)
+    result = host_project.runpytest_subprocess(f"--wasm-preempt={mode}", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=2)
 
 
@@ -107,7 +108,7 @@ def test_a_host_exception_fails_the_test_as_that_exception_with_the_guest_backtr
             with pytest.raises(LedgerError, match="cannot check 90"):
                 wasm_scheduler.explore("guests/host_calls.wasm", schedules=3, imports=IMPORTS)
     ''')
-    result = host_project.runpytest_subprocess("--wasm-seed=5", timeout=120)
+    result = host_project.runpytest_subprocess("--wasm-seed=5", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*raise LedgerError(f\"cannot check {x}\")",
@@ -145,7 +146,7 @@ def test_wasm_imports_gives_every_test_its_host_functions(host_project: pytest.P
             out = wasm_scheduler.run("guests/host_queue.wasm", imports=hostfns.queue_imports)
             assert out.exit_code == 0
     ''')
-    result = host_project.runpytest_subprocess(timeout=120)
+    result = host_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=3)
 
 
@@ -160,7 +161,7 @@ def test_a_host_function_with_the_wrong_signature_is_a_load_error(host_project: 
             wasm_scheduler.run("guests/host_calls.wasm",
                                imports={"host": {"log": hostfns.log, "add": add, "check": hostfns.check}})
     ''')
-    result = host_project.runpytest_subprocess(timeout=60)
+    result = host_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "E*pytest_wasmconc.plugin.GuestLoadError: guests/host_calls.wasm: a host import does not fit the guest: "
@@ -180,7 +181,7 @@ def test_a_host_lock_deadlock_fails_a_no_hang_test_naming_the_lock_and_both_stac
             wasm_scheduler.explore("guests/host_lock_callback.wasm", ["4"], schedules=50,
                                    imports=hostfns.lock_imports)
     ''')
-    result = host_project.runpytest_subprocess("--wasm-seed=7", timeout=120)
+    result = host_project.runpytest_subprocess("--wasm-seed=7", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "E       pytest_wasmconc.plugin.GuestHangError: wasm_no_hang: a guest execution deadlocked",

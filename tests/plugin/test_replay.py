@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 from plugin_helpers import replay_flag
 
 LOCK_ORDER = '''
@@ -41,11 +42,11 @@ def failure_lines(result: pytest.RunResult) -> list[str]:
 def test_a_deadlock_replays_identically_from_the_printed_flag(wasm_project: pytest.Pytester,
                                                              xdist: list[str]) -> None:
     wasm_project.makepyfile(test_locks=LOCK_ORDER)
-    first = wasm_project.runpytest_subprocess(*xdist, timeout=120)
+    first = wasm_project.runpytest_subprocess(*xdist, timeout=CHILD_LIMIT_S)
     first.assert_outcomes(failed=1)
     flag = replay_flag(first.stdout.str())
 
-    again = wasm_project.runpytest_subprocess("test_locks.py::test_lock_order", flag, timeout=120)
+    again = wasm_project.runpytest_subprocess("test_locks.py::test_lock_order", flag, timeout=CHILD_LIMIT_S)
     again.assert_outcomes(failed=1)
     again.stdout.fnmatch_lines([f"wasmconc: replaying {flag} (fuel mode*"])
     assert failure_lines(again) == failure_lines(first)
@@ -55,12 +56,12 @@ def test_a_deadlock_replays_identically_from_the_printed_flag(wasm_project: pyte
 
 def test_a_wrong_exit_code_replays_identically_even_over_a_seed_in_code(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_counter=LOST_UPDATE)
-    first = wasm_project.runpytest_subprocess(timeout=120)
+    first = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     first.assert_outcomes(failed=1)
     first.stdout.fnmatch_lines(["*wasm guest report*", "*lost_update.wasm: exited with code 1 (expected 0)*"])
     flag = replay_flag(first.stdout.str())
 
-    again = wasm_project.runpytest_subprocess("test_counter.py::test_lost_update", flag, timeout=120)
+    again = wasm_project.runpytest_subprocess("test_counter.py::test_lost_update", flag, timeout=CHILD_LIMIT_S)
     again.assert_outcomes(failed=1)
     assert failure_lines(again) == failure_lines(first)
     assert any(ln.startswith("E ") and "counter=" in ln for ln in failure_lines(first))
@@ -72,9 +73,9 @@ def test_ok(wasm_scheduler, guest):
     o = wasm_scheduler.explore(guest("mutex_counter"), schedules=3)
     print("TOKEN", o.token)
 ''')
-    first = wasm_project.runpytest_subprocess("-s", timeout=120)
+    first = wasm_project.runpytest_subprocess("-s", timeout=CHILD_LIMIT_S)
     token = next(ln.split("TOKEN ")[1].split()[0] for ln in first.outlines if "TOKEN " in ln)
-    again = wasm_project.runpytest_subprocess(f"--wasm-replay={token}", timeout=120)
+    again = wasm_project.runpytest_subprocess(f"--wasm-replay={token}", timeout=CHILD_LIMIT_S)
     again.assert_outcomes(passed=1)
 
 
@@ -87,10 +88,10 @@ import pytest
 def test_lock_order(wasm_scheduler, guest):
     wasm_scheduler.explore(guest("lock_order"), schedules=300)
 ''')
-    first = wasm_project.runpytest_subprocess("-x", timeout=120)
+    first = wasm_project.runpytest_subprocess("-x", timeout=CHILD_LIMIT_S)
     first.stdout.fnmatch_lines(["*replay: pytest test_sharded.py::test_lock_order --wasm-replay=*"])
     flag = replay_flag(first.stdout.str())
-    again = wasm_project.runpytest_subprocess("test_sharded.py::test_lock_order", flag, timeout=120)
+    again = wasm_project.runpytest_subprocess("test_sharded.py::test_lock_order", flag, timeout=CHILD_LIMIT_S)
     again.assert_outcomes(failed=1)
 
 
@@ -109,7 +110,8 @@ def test_another_guest(wasm_scheduler, guest):
 def test_other_arguments(wasm_scheduler, guest):
     wasm_scheduler.explore(guest("hello"), ["--fast"])
 ''')
-    result = wasm_project.runpytest_subprocess(f"--wasm-replay={token}", "-p", "no:cacheprovider", timeout=120)
+    result = wasm_project.runpytest_subprocess(f"--wasm-replay={token}", "-p", "no:cacheprovider",
+                                               timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     assert re.search(r"^E +\S*GuestLoadError: --wasm-replay: this replay token was made for another guest: "

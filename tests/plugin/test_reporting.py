@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 LOST_UPDATE = '''
 def test_counter(wasm_scheduler, guest):
@@ -13,7 +14,7 @@ def test_counter(wasm_scheduler, guest):
 
 def test_a_failing_test_gets_a_guest_report_section_with_the_replay_command(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_counter=LOST_UPDATE)
-    result = wasm_project.runpytest_subprocess("--wasm-seed=3", timeout=120)
+    result = wasm_project.runpytest_subprocess("--wasm-seed=3", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*- wasm guest report -*",
@@ -32,7 +33,7 @@ def test_a_passing_test_has_no_report(wasm_project: pytest.Pytester) -> None:
 def test_ok(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("hello")).exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess("-rA", timeout=60)
+    result = wasm_project.runpytest_subprocess("-rA", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1)
     assert "wasm guest report" not in result.stdout.str()
 
@@ -44,7 +45,7 @@ def test_without_a_token_the_report_says_how_to_get_a_replayable_schedule(wasm_p
 def test_exit(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("exit3")).exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", "--wasm-seed=8", timeout=60)
+    result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", "--wasm-seed=8", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         (f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
@@ -60,7 +61,7 @@ import pytest
 def test_hang(wasm_scheduler, guest):
     wasm_scheduler.run(guest("park"))
 ''')
-    result = wasm_project.runpytest_subprocess("--tb=long", timeout=60)
+    result = wasm_project.runpytest_subprocess("--tb=long", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
     assert "pytest_wasmconc/" not in text
@@ -76,10 +77,10 @@ def test_exit(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("exit3")).exit_code == 0
 ''')
     (sub / "conftest.py").write_text("")
-    top = wasm_project.runpytest_subprocess(timeout=60)
+    top = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     top.stdout.fnmatch_lines(["replay: pytest suite/test_exit.py::test_exit --wasm-replay=*"])
     monkeypatch.chdir(sub)
-    inner = wasm_project.runpytest_subprocess(timeout=60)
+    inner = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     inner.stdout.fnmatch_lines(["replay: pytest test_exit.py::test_exit --wasm-replay=*"])
 
 
@@ -91,7 +92,7 @@ def test_exit(wasm_scheduler, guest):
 def test_ok(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("hello")).exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess("--wasm-trace-dir=traces", timeout=60)
+    result = wasm_project.runpytest_subprocess("--wasm-trace-dir=traces", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["wasmconc: guest traces of failing tests go to traces"])
     files = sorted(p.name for p in (wasm_project.path / "traces").iterdir())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 
@@ -45,7 +46,7 @@ def test_c_component(wasm_scheduler):
 def test_expected_sequence(wasm_scheduler):
     wasm_scheduler.run(CORE / "stream_loop.wasm")
 ''')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=16)
 
 
@@ -70,7 +71,7 @@ def test_{kind}_{guest}(wasm_scheduler):
     wasm_scheduler.run(pathlib.Path({str(GUESTS / kind)!r}) / "{guest}.wasm")
 ''' for kind, guest, options, _, _ in VIOLATIONS)
     pytester.makepyfile(HEADER + tests)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=len(VIOLATIONS))
     for kind, guest, _, violation, where in VIOLATIONS:
         result.stdout.fnmatch_lines([
@@ -87,7 +88,7 @@ def test_an_unexpected_sequence_fails_the_test(pytester: pytest.Pytester) -> Non
 def test_guest(wasm_scheduler):
     wasm_scheduler.run(CORE / "stream_loop.wasm")
 ''')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         ("*stream sequence mismatch: stdout: event #5 (subscribe, the 4th stdout event) does not match the "
@@ -102,7 +103,7 @@ def test_the_lost_wakeup_hang_is_reported_never_a_stuck_test(pytester: pytest.Py
 def test_guest(wasm_scheduler):
     wasm_scheduler.run(pathlib.Path({str(GUESTS)!r}) / "{guest}")
 ''')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*GuestHangError: wasm_stream_sequence: a guest execution deadlocked*",
@@ -128,7 +129,7 @@ def test_misuse_{i}(wasm_scheduler):
     pass
 ''' for i, (args, _) in enumerate(MISUSES))
     pytester.makepyfile("import pytest\n" + tests + "\ndef test_other():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1, errors=len(MISUSES))
     for _, message in MISUSES:
         result.stdout.fnmatch_lines([f"*@pytest.mark.wasm_stream_sequence*{message}*"])

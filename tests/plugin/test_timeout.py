@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 STUCK = '''
 import pytest
@@ -33,7 +34,7 @@ def test_next(wasm_scheduler, guest):
 def test_a_guest_stuck_in_a_loop_shows_the_guest_report_not_a_crash(wasm_project: pytest.Pytester,
                                                                      args: list[str]) -> None:
     wasm_project.makepyfile(test_stuck=STUCK)
-    result = wasm_project.runpytest_subprocess(*args, timeout=120)
+    result = wasm_project.runpytest_subprocess(*args, timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=2, passed=1)
     text = result.stdout.str()
     assert "crashed" not in text
@@ -53,7 +54,7 @@ def test_a_guest_stuck_in_a_loop_shows_the_guest_report_not_a_crash(wasm_project
 def test_other_modes_end_stuck_guests_before_the_timeout_too(wasm_project: pytest.Pytester, mode: str) -> None:
     wasm_project.makepyfile(test_stuck=STUCK)
     result = wasm_project.runpytest_subprocess(f"--wasm-preempt={mode}", "--timeout=3", "--timeout-method=thread",
-                                               "-n", "2", timeout=120)
+                                               "-n", "2", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=2, passed=1)
     assert "crashed" not in result.stdout.str()
     result.stdout.fnmatch_lines([f"*spin.wasm: hang ({mode} mode*", "      at spin_forever*"])
@@ -65,7 +66,7 @@ def test_long(wasm_scheduler, guest):
     o = wasm_scheduler.explore(guest("mutex_counter"), schedules=100000)
     assert o.exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess("--timeout=6", "--timeout-method=thread", timeout=120)
+    result = wasm_project.runpytest_subprocess("--timeout=6", "--timeout-method=thread", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines([("*WasmconcWarning: explored only * of 100000 schedules of *mutex_counter.wasm: "
                                  "the test's pytest-timeout of 6 s was near")])
@@ -80,10 +81,13 @@ def test_sleepy(wasm_scheduler, guest):
     wasm_scheduler.run(guest("exit3"))
     time.sleep(60)
 ''')
-    result = wasm_project.runpytest_subprocess("--timeout=2", "--timeout-method=thread", "-n", "2", timeout=120)
+    # 10 s: room for the guest run before the sleep even on a busy machine (the report must
+    # find no guest running); the sleep outlasts it by far.
+    result = wasm_project.runpytest_subprocess("--timeout=10", "--timeout-method=thread", "-n", "2",
+                                               timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*pytest-wasmconc: test_sleepy.py::test_sleepy reached its pytest-timeout of 2 s",
+        "*pytest-wasmconc: test_sleepy.py::test_sleepy reached its pytest-timeout of 10 s",
         "*no guest execution was running (the test is stuck outside the guest)",
         "*exit3.wasm: exited with code 3*",
         "*replay: pytest test_sleepy.py::test_sleepy --wasm-replay=wc1-*",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 SEED_PER_WORKER = '''
 import os
@@ -32,7 +33,7 @@ def read_seeds(pytester: pytest.Pytester) -> list[tuple[str, str, str, str]]:
 
 def test_all_workers_use_the_seed_shown_in_the_header(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_seed=SEED_PER_WORKER)
-    result = wasm_project.runpytest_subprocess("-n", "2", timeout=120)
+    result = wasm_project.runpytest_subprocess("-n", "2", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=6)
     header = next(ln for ln in result.outlines if ln.startswith("wasmconc: "))
     seed = header.split("--wasm-seed=")[1].split()[0]
@@ -52,7 +53,7 @@ def test_counter(wasm_scheduler, guest):
 def test_hello(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("hello")).stdout == "hello\\n"
 ''')
-    result = wasm_project.runpytest_subprocess("-n", "auto", timeout=120)
+    result = wasm_project.runpytest_subprocess("-n", "auto", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=2)
 
 
@@ -67,14 +68,14 @@ import pytest
 def test_counter(wasm_scheduler, guest, i):
     assert wasm_scheduler.run(guest("mutex_counter")).exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess("-n", "2", timeout=120)
+    result = wasm_project.runpytest_subprocess("-n", "2", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=8)
     entries = [p for p in cache.rglob("*.cwasm")]
     assert len(entries) == 1  # one module, one engine configuration: one entry, whoever compiled it
     assert not [p for p in cache.rglob(".tmp-*")]
     # a second session compiles nothing
     before = entries[0].stat().st_mtime_ns
-    wasm_project.runpytest_subprocess("-n", "2", timeout=120).assert_outcomes(passed=8)
+    wasm_project.runpytest_subprocess("-n", "2", timeout=CHILD_LIMIT_S).assert_outcomes(passed=8)
     assert entries[0].stat().st_mtime_ns == before
 
 
@@ -103,7 +104,7 @@ def shard_runs(pytester: pytest.Pytester) -> dict[str, int]:
 
 def test_auto_shards_split_an_exploration_into_one_item_per_worker(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_sharded=SHARDED)
-    result = wasm_project.runpytest_subprocess("-n", "2", "-v", timeout=120)
+    result = wasm_project.runpytest_subprocess("-n", "2", "-v", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines_random([
         "*test_sharded.py::test_explore[[]wasm-shard1of2[]]*",
@@ -115,7 +116,7 @@ def test_auto_shards_split_an_exploration_into_one_item_per_worker(wasm_project:
 
 def test_without_xdist_auto_shards_are_one_item_running_every_schedule(wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_sharded=SHARDED)
-    result = wasm_project.runpytest_subprocess("-v", timeout=120)
+    result = wasm_project.runpytest_subprocess("-v", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*test_sharded.py::test_explore PASSED*"])
     assert shard_runs(wasm_project) == {"0of1": 10}
@@ -129,7 +130,7 @@ import pytest
 def test_first_schedule_fails(wasm_scheduler, guest):
     assert wasm_scheduler.explore(guest("exit3")).exit_code == 0
 ''')
-    result = wasm_project.runpytest_subprocess("-n", "2", timeout=120)
+    result = wasm_project.runpytest_subprocess("-n", "2", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines_random([
         "*exit3.wasm: exited with code 3 (expected 0) (schedule 0 failed after 1 of 5 schedules;*",

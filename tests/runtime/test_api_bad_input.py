@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import wasmtime
 
+from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.runtime import ConfigError, ModuleError, ReplayError
 from pytest_wasmconc.runtime.runner import GuestIO, Runner
 from pytest_wasmconc.runtime.settings import RunSettings
@@ -137,8 +138,8 @@ def test_a_v128_host_import_is_a_module_error_not_an_abort(tmp_path: Path) -> No
     code = ("import sys\nfrom pytest_wasmconc.runtime.runner import Runner\n"
             "from pytest_wasmconc.runtime import WasmconcError\n"
             "try:\n    Runner().load(sys.argv[1])\nexcept WasmconcError as exc:\n    print(exc)\n")
-    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=CHILD_LIMIT_S, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "simd.wasm: imports env.f as (i32 v128) -> (v128)" in proc.stdout
     assert "not v128" in proc.stdout

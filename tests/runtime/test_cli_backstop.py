@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.cli import _settings, build_parser
 from pytest_wasmconc.runtime import Preempt
 from pytest_wasmconc.runtime.settings import DEFAULT_TIMEOUT
@@ -50,7 +51,7 @@ def _guest(tmp_path: Path, name: str, wat: str) -> str:
 
 def _wasmconc(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=CHILD_LIMIT_S, check=False)
 
 
 @pytest.mark.parametrize("command", ["run", "explore", "replay"])
@@ -88,7 +89,7 @@ def test_a_fuel_mode_guest_blocked_on_stdin_ends_at_the_backstop(tmp_path: Path)
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        code = proc.wait(timeout=120)  # stdin stays open and silent the whole time
+        code = proc.wait(timeout=CHILD_LIMIT_S)  # stdin stays open and silent the whole time
         err = proc.stderr.read()
     finally:
         proc.kill()

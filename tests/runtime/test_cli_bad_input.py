@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from child_processes import CHILD_LIMIT_S
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 
 
 def wasmconc(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], input=stdin, check=False,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=CHILD_LIMIT_S)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:

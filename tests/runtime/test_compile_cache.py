@@ -8,6 +8,7 @@ from pathlib import Path
 
 import wasmtime
 
+from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.runtime import CompileCache, EngineSettings, engine_for
 
 WAT = '(module (func (export "f") (result i32) i32.const 42))'
@@ -62,7 +63,7 @@ def test_concurrent_processes_fill_the_cache_without_corrupting_it(tmp_path: Pat
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
              for _ in range(4)]
-    assert all(p.communicate(timeout=120)[0].strip() == "ok" for p in procs)
+    assert all(p.communicate(timeout=CHILD_LIMIT_S)[0].strip() == "ok" for p in procs)
     assert all(p.returncode == 0 for p in procs)
     assert len(list(tmp_path.rglob("*.cwasm"))) == 1
     assert not list(tmp_path.rglob(".tmp-*"))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 GUESTS = ROOT / "guests" / "c"
@@ -40,10 +41,10 @@ MODES = ["fuel", "epoch", "os"]
 CHUNK = 64 * 1024
 FULL_STREAM = 256 * CHUNK
 READY_BYTES = 2 * CHUNK  # the writer counts as ready after two whole chunks
-# The runtime's default wall-clock backstop (300 s) bounds each execution; a child
-# still running after this is stuck beyond that (a case takes seconds, even on a
-# loaded machine: this only bounds a broken run).
-CHILD_LIMIT_S = 900
+# The wall-clock backstop of each execution: a case takes seconds even on a loaded
+# machine, so it only ends a broken one (as a hang, with its report), before the
+# child as a whole reaches CHILD_LIMIT_S.
+BACKSTOP_S = 240
 # How long the runtime has to let the threads of an ended execution go before
 # they count as stray (they normally go at once: this only bounds a leak).
 STRAY_LIMIT_S = 60
@@ -106,7 +107,7 @@ def _run_case(case: dict[str, Any], workdir: Path, index: int) -> dict[str, Any]
         blocker.acquire()
         watchdog = {"blocking_timeout": case["blocking_timeout"]} if "blocking_timeout" in case else {}
         imports = UserImports(_imports(case["imports"], blocker), **watchdog)
-    settings = RunSettings(preempt=case["mode"], seed=case.get("seed", 0))
+    settings = RunSettings(preempt=case["mode"], seed=case.get("seed", 0), timeout=BACKSTOP_S)
     o = Runner(settings).run(GUESTS / f"{case['guest']}.wasm", io, imports=imports)
     (workdir / f"case{index}.stdout").write_bytes(o.stdout_bytes)
     result = {
@@ -151,6 +152,12 @@ def _child_main(spec_json: str) -> None:
             os.close(case["_fifo_fd"])
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of a child running this file: the repository and tests/ (child_processes) importable."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests"),
+                                                         os.environ.get("PYTHONPATH", "")]))
+
+
 def run_child(tmp_path: Path, mode: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Run `cases` and then a clean mutex_counter execution in one child process, all in `mode`.
 
@@ -160,7 +167,7 @@ def run_child(tmp_path: Path, mode: str, cases: list[dict[str, Any]]) -> list[di
     cases = [dict(c, mode=mode) for c in cases]
     cases.append({"guest": "mutex_counter", "args": [], "mode": mode})
     spec = json.dumps({"workdir": str(tmp_path), "cases": cases})
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = _child_env()
     try:
         p = subprocess.run([sys.executable, __file__, spec], capture_output=True, text=True, cwd=ROOT, env=env,
                            timeout=CHILD_LIMIT_S, stdin=subprocess.DEVNULL, check=False)
@@ -349,12 +356,12 @@ def _child_stdin_handover(kind: str, mode: str, workdir: Path) -> None:
         os.mkfifo(fifo)
         w = os.open(fifo, os.O_RDWR)  # a writer for both executions
         stdin = str(fifo)
-    runner = Runner(RunSettings(preempt=mode))
+    runner = Runner(RunSettings(preempt=mode, timeout=BACKSTOP_S))
     first = runner.run(GUESTS / "fault_under_load.wasm", GuestIO(args=["trap", "stdin"], stdin=stdin))
     assert first.status.value == "trapped", first.report
     os.write(w, b"hello\n")
     # Were the line taken by the first execution's reader, this read would wait for
-    # the default backstop and end as a hang.
+    # the backstop and end as a hang.
     second = runner.run(bytes(wasmtime.wat2wasm(ECHO_ONCE_WAT)), GuestIO(stdin=stdin))
     print(json.dumps({"status": second.status.value, "stdout": second.stdout, "report": second.report}))
 
@@ -365,7 +372,7 @@ def test_stdin_written_after_an_execution_ended_mid_read_reaches_the_next_execut
         tmp_path: Path, mode: str, kind: str) -> None:
     # The first execution's stdin reader must not outlive it: left blocked in
     # read(2), it would take the next execution's input for a dead guest.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = _child_env()
     p = subprocess.run([sys.executable, __file__, "--stdin-handover", kind, mode, str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=CHILD_LIMIT_S,
                        stdin=subprocess.DEVNULL, check=False)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.host import GuestCall
 from pytest_wasmconc.runtime import ModuleError, Preempt, Runner, RunSettings, Status
 
@@ -38,7 +39,7 @@ CONFLICTING = """(module
 
 def wasmconc(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], capture_output=True, text=True,
-                          timeout=120, check=False, stdin=subprocess.DEVNULL)
+                          timeout=CHILD_LIMIT_S, check=False, stdin=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("wasi", ["sandbox", "native"])
@@ -62,7 +63,7 @@ def test_a_user_host_function_imported_twice_serves_both_imports(preempt: Preemp
         calls.append((call.thread_id, n))
         return n * 10
 
-    o = Runner(RunSettings(preempt=preempt, timeout=60)).run(bytes(wasmtime.wat2wasm(USER_TWICE)),
+    o = Runner(RunSettings(preempt=preempt)).run(bytes(wasmtime.wat2wasm(USER_TWICE)),
                                                             imports={"host": {"tick": tick}})
     assert (o.status, o.exit_code) == (Status.EXITED, 30), o.report
     assert calls == [(0, 1), (0, 2)]

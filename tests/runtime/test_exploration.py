@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
@@ -51,7 +52,7 @@ def _run_in_subprocess(seed: int) -> str:
         "sys.stdout.write(o.stdout + '|' + o.status.value + str(o.exit_code) + '|' + str(o.steps))\n"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          timeout=120).stdout
+                          timeout=CHILD_LIMIT_S).stdout
 
 
 def test_same_seed_in_two_processes_gives_byte_identical_output_and_outcome() -> None:
@@ -72,7 +73,7 @@ def test_replaying_a_token_reproduces_the_decision_list() -> None:
 
 @pytest.mark.parametrize("preempt", [Preempt.FUEL, Preempt.EPOCH, Preempt.OS])
 def test_opposite_order_mutexes_never_give_a_false_result_in_any_mode(preempt: Preempt) -> None:
-    settings = RunSettings(preempt=preempt, policy="rr", slice=50, timeout=20)
+    settings = RunSettings(preempt=preempt, policy="rr", slice=50)
     runner = Runner(settings)
     for _ in range(10):
         o = runner.run(GUESTS / "c" / "lock_order.wasm")

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status
 
@@ -14,7 +15,7 @@ MODES = [Preempt.FUEL, Preempt.EPOCH, Preempt.OS]
 
 
 def run(guest: str, preempt: Preempt, io: GuestIO | None = None):  # type: ignore[no-untyped-def]
-    return Runner(RunSettings(preempt=preempt, timeout=60)).run(GUESTS / guest, io or GuestIO())
+    return Runner(RunSettings(preempt=preempt)).run(GUESTS / guest, io or GuestIO())
 
 
 @pytest.mark.parametrize("preempt", MODES)
@@ -24,7 +25,7 @@ def test_a_spawned_thread_reads_a_preopened_file_while_main_joins(preempt: Preem
 
 
 def test_thread_file_in_os_mode_many_times_in_a_row_never_hangs() -> None:
-    runner = Runner(RunSettings(preempt=Preempt.OS, timeout=30))
+    runner = Runner(RunSettings(preempt=Preempt.OS))
     for _ in range(25):
         o = runner.run(GUESTS / "c" / "thread_file.wasm", GuestIO(dirs=[(str(GUESTS / "data"), ".")]))
         assert (o.exit_code, o.stdout) == (0, "hello from test.txt\nsecond line\n"), o.report
@@ -74,5 +75,5 @@ def test_wasmtimes_own_wasi_passes_the_real_stdin_through() -> None:
 
     proc = subprocess.run([sys.executable, "-m", "pytest_wasmconc", "run", "--wasi", "native",
                            str(GUESTS / "wat" / "exit_worker_return_main_reading.wasm")],
-                          input="hello\n", capture_output=True, text=True, timeout=60)
+                          input="hello\n", capture_output=True, text=True, timeout=CHILD_LIMIT_S)
     assert (proc.returncode, proc.stdout) == (33, "main: stdin returned, proc_exit(33)\n"), proc.stderr

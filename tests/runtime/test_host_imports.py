@@ -35,7 +35,7 @@ PAIR = """(module
 
 
 def _runner(preempt: Preempt = Preempt.FUEL) -> Runner:
-    return Runner(RunSettings(preempt=preempt, timeout=30))
+    return Runner(RunSettings(preempt=preempt))
 
 
 def _host_calls(log: list[str], check_result: int = 7) -> dict[str, dict[str, object]]:

@@ -52,7 +52,7 @@ START_CALLS_HOST = """(module
 
 
 def _run(outer: Any, inner: Any = lambda x: x, preempt: Preempt = Preempt.FUEL) -> Any:
-    return Runner(RunSettings(preempt=preempt, timeout=30)).run(
+    return Runner(RunSettings(preempt=preempt)).run(
         wasmtime.wat2wasm(CALLBACKS), imports={"host": {"outer": outer, "inner": inner}})
 
 
@@ -131,7 +131,7 @@ def test_calling_an_export_with_the_wrong_arguments_is_an_error() -> None:
 
 
 def test_a_host_function_called_from_the_start_function_cannot_call_exports_yet() -> None:
-    o = Runner(RunSettings(timeout=30)).run(
+    o = Runner(RunSettings()).run(
         wasmtime.wat2wasm(START_CALLS_HOST), imports={"host": {"init": lambda call: call.call("cb")}})
     assert isinstance(o.host_exception, GuestCallError)
     assert "still being instantiated" in str(o.host_exception)
@@ -238,6 +238,6 @@ def test_the_guest_may_exit_while_a_host_function_waits_for_a_long_callback(pree
         call.memory.store_u32(4, 1)  # main is in the callback from now on
         return int(call.call("spin"))
 
-    o = Runner(RunSettings(preempt=preempt, timeout=30)).run(wasmtime.wat2wasm(EXIT_DURING_CALLBACK),
+    o = Runner(RunSettings(preempt=preempt)).run(wasmtime.wat2wasm(EXIT_DURING_CALLBACK),
                                                              imports={"host": {"outer": outer}})
     assert (o.status, o.exit_code) == (Status.EXITED, 5), o.report

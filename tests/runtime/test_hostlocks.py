@@ -52,7 +52,7 @@ def functions(lock: HostLock, seen: list[int]) -> list[object]:
 @pytest.mark.parametrize("preempt", [Preempt.FUEL, Preempt.EPOCH, Preempt.OS])
 def test_try_acquire_release_and_a_release_by_a_non_holder_traps(preempt: Preempt) -> None:
     seen: list[int] = []
-    o = Runner(RunSettings(preempt=preempt, timeout=30)).run(SINGLE, host_functions=functions(HostLock("db"), seen))
+    o = Runner(RunSettings(preempt=preempt)).run(SINGLE, host_functions=functions(HostLock("db"), seen))
     assert seen == [1]  # try_take while held: 0; after give: 1
     assert o.status is Status.TRAPPED
     assert o.trap_message == "host lock 'db' released by thread 0, but nobody holds it"
@@ -75,7 +75,7 @@ def test_a_guest_thread_waiting_for_a_host_lock_is_part_of_deadlock_detection(pr
     def end(call):  # type: ignore[no-untyped-def]
         db.release(call)
 
-    runner = Runner(RunSettings(preempt=preempt, timeout=30))
+    runner = Runner(RunSettings(preempt=preempt))
     fns = [with_db, begin, end]
     statuses = set()
     for _ in range(40 if preempt is Preempt.FUEL else 10):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from child_processes import CHILD_LIMIT_S
 
 # Two threads meeting at an atomic RMW on every iteration: the scheduler thread
 # spends most of its time inside host callbacks, where a naive SIGINT is lost.
@@ -54,9 +55,9 @@ def test_sigint_stops_the_run_with_130(tmp_path: Path, mode: str) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # Signal only once the guest runs: earlier, the interpreter is still starting.
-        assert _read_line(proc, 120) == b"ready\n"
+        assert _read_line(proc, CHILD_LIMIT_S) == b"ready\n"
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=CHILD_LIMIT_S)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -92,8 +92,7 @@ def test_lane_and_python_driver_take_the_same_steps(guest: str, args: list[str],
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     lane_steps: type[_CountingLane]) -> None:
     for seed in (0, 1, 2):
-        settings = RunSettings(preempt=Preempt.FUEL, policy=policy, seed=seed, max_steps=3_000, slice=500,
-                               timeout=60)
+        settings = RunSettings(preempt=Preempt.FUEL, policy=policy, seed=seed, max_steps=3_000, slice=500)
         try:
             reference = _run(guest, args, settings, False, monkeypatch)
         except ModuleError as exc:
@@ -128,7 +127,7 @@ def test_a_schedule_recorded_with_the_lane_replays_without_it(monkeypatch: pytes
 @pytest.mark.parametrize("policy", ["rr", "random"])
 def test_epoch_mode_through_the_lane_runs_guests_to_their_end(policy: str, monkeypatch: pytest.MonkeyPatch,
                                                               lane_steps: type[_CountingLane]) -> None:
-    o = _run("c/mutex_counter.wasm", ["20"], RunSettings(preempt=Preempt.EPOCH, policy=policy, timeout=60), True,
+    o = _run("c/mutex_counter.wasm", ["20"], RunSettings(preempt=Preempt.EPOCH, policy=policy), True,
              monkeypatch)
     assert (o.status, o.exit_code, o.stdout) == (Status.EXITED, 0, "counter=40\n"), o.report
     assert lane_steps.taken > 0

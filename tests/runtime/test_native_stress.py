@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from child_processes import CHILD_LIMIT_S
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
@@ -45,7 +47,7 @@ CHILD = textwrap.dedent(
         for guest, (status, code) in CASES:
             data = guest if isinstance(guest, bytes) else guest.read_bytes()
             for seed in range(int(sys.argv[2])):
-                o = Runner(RunSettings(preempt=preempt, timeout=30, seed=seed)).run(data)
+                o = Runner(RunSettings(preempt=preempt, seed=seed)).run(data)
                 got = (o.status, o.exit_code if status == "exited" else None)
                 assert got == (status, code), (guest, preempt, seed, got, o.report)
                 n += 1
@@ -60,7 +62,7 @@ CHILD = textwrap.dedent(
 def test_runs_under_forced_gc_with_pending_host_calls_deleted() -> None:
     p = subprocess.run(
         [sys.executable, "-c", CHILD, str(ROOT), "4"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+        capture_output=True, text=True, timeout=CHILD_LIMIT_S, cwd=ROOT, check=False,
     )  # fmt: skip
     assert p.returncode == 0, (p.returncode, p.stdout[-2000:], p.stderr[-4000:])
     assert "runs 60" in p.stdout

@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 # `unreachable` is a ud2 (SIGILL); the load past the one-page memory faults on a guard page (SIGSEGV).
 PRELUDE = textwrap.dedent("""
@@ -20,7 +21,7 @@ PRELUDE = textwrap.dedent("""
     UNREACHABLE = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "_start") unreachable))')
     OUT_OF_BOUNDS = wasmtime.wat2wasm(
         '(module (memory (export "memory") 1) (func (export "_start") (drop (i32.load (i32.const 70000)))))')
-    runner = Runner(RunSettings(timeout=30))
+    runner = Runner(RunSettings())
 
     def trap(guest):
         o = runner.run(guest)
@@ -31,7 +32,7 @@ PRELUDE = textwrap.dedent("""
 
 def _run(body: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(body)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=CHILD_LIMIT_S)
 
 
 # Ways a trap signal handler gets replaced after Wasmtime installed its own.
@@ -86,5 +87,5 @@ def test_a_plain_wasmtime_trap_in_a_test_after_an_in_process_pytester_run_is_cau
             with pytest.raises(wasmtime.Trap):
                 f(wasm_store)
     """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=2)

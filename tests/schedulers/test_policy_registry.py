@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 from programs import busy_program
 from schedsim import run
 
@@ -82,6 +83,7 @@ def test_derive_seed_does_not_depend_on_the_hash_seed() -> None:
             capture_output=True,
             text=True,
             check=True,
+            timeout=CHILD_LIMIT_S,
         ).stdout.strip()
         for hash_seed in ("1", "2")
     }

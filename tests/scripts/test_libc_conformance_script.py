@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "libc_conformance.py"
@@ -143,7 +144,7 @@ def checkouts(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
 
 def run_script(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                          timeout=600, check=False)
+                          timeout=CHILD_LIMIT_S, check=False)
 
 
 def test_a_test_passing_under_wasmtime_but_failing_in_a_mode_is_a_mismatch_with_its_output(

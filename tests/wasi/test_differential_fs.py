@@ -85,7 +85,7 @@ def run_both(tmp_path: Path, guest: str, make: Any, args: Any = lambda outside: 
         base = tmp_path / impl
         root, outside = make(base)
         before_outside, before_base = deep_snapshot(outside), sorted(os.listdir(base))
-        o = Runner(RunSettings(timeout=60)).run(
+        o = Runner(RunSettings()).run(
             GUESTS / f"{guest}.wasm", GuestIO(args=args(outside), dirs=[(str(root), ".")], wasi=impl))
         results[impl] = {
             "outcome": o,
@@ -175,9 +175,9 @@ def test_the_sandbox_answers_the_same_in_os_thread_mode(tmp_path: Path, guest: s
 
     fuel_root, fuel_out = make(tmp_path / "fuel")
     os_root, os_out = make(tmp_path / "os")
-    fuel = Runner(RunSettings(timeout=60)).run(GUESTS / f"{guest}.wasm",
+    fuel = Runner(RunSettings()).run(GUESTS / f"{guest}.wasm",
                                                GuestIO(args=args(fuel_out), dirs=[(str(fuel_root), ".")]))
-    osm = Runner(RunSettings(preempt=Preempt.OS, timeout=60)).run(
+    osm = Runner(RunSettings(preempt=Preempt.OS)).run(
         GUESTS / f"{guest}.wasm", GuestIO(args=args(os_out), dirs=[(str(os_root), ".")]))
     assert (fuel.stdout, fuel.exit_code) == (osm.stdout, osm.exit_code)
     assert snapshot(fuel_root) == snapshot(os_root)

@@ -122,7 +122,7 @@ COMPARABLE = [g for g in SINGLE if g.error is not None
 @pytest.mark.parametrize("guest", COMPARABLE, ids=[g.key for g in COMPARABLE])
 def test_single_threaded_guest_is_identical_under_sandbox_and_native_wasi(tmp_path: Path, guest: Guest) -> None:
     assert guest.error is None, f"{guest.path} does not parse: {guest.error}"
-    runner = Runner(RunSettings(timeout=60))
+    runner = Runner(RunSettings())
     program = runner.load(guest.path)
     # wasmtime's own view of the module agrees that it is single-threaded
     assert not any((i.module, i.name) == ("wasi", "thread-spawn") for i in program.module.imports)

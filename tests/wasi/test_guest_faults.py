@@ -35,7 +35,7 @@ def retry_writes(tmp_path: Path, plan: FaultPlan | None, *args: str, preempt: Pr
     work = tmp_path / f"work{len(list(tmp_path.iterdir()))}"
     work.mkdir()
     io = GuestIO(args=list(args), dirs=[(str(work), ".")], wasi_options={"faults": plan} if plan else {})
-    o = Runner(RunSettings(preempt=preempt, seed=seed, timeout=60)).run(RETRY, io)
+    o = Runner(RunSettings(preempt=preempt, seed=seed)).run(RETRY, io)
     o.extra["out.bin"] = (work / "out.bin").read_bytes() if (work / "out.bin").exists() else None
     return o
 
@@ -102,7 +102,7 @@ def test_faults_apply_afresh_to_every_explored_schedule(tmp_path: Path) -> None:
     work = tmp_path / "explore"
     work.mkdir()
     io = GuestIO(dirs=[(str(work), ".")], wasi_options={"faults": PLANS["everything"]})
-    ex = Runner(RunSettings(timeout=60)).explore(RETRY, io, schedules=4)
+    ex = Runner(RunSettings()).explore(RETRY, io, schedules=4)
     assert not ex.failed, ex.outcome.report
     assert ex.distinct == {"exited with code 0": 4}
     assert counts(ex.outcome) == counts(retry_writes(tmp_path, PLANS["everything"], seed=3))
@@ -159,7 +159,8 @@ def test_the_cli_injects_faults_and_puts_them_in_the_replay_command(
     # a failing (naive) explore prints a replay command that carries the faults
     assert main(["explore", "--schedules", "2", *common, str(RETRY), "--", "naive"]) == 1
     out, err = capfd.readouterr()
-    assert "--wasi-fault max-write=1000 --wasi-fault eintr-probability=0.2 --wasi-fault targets=file,stdout" in out + err
+    faults = "--wasi-fault max-write=1000 --wasi-fault eintr-probability=0.2 --wasi-fault targets=file,stdout"
+    assert faults in out + err
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from child_processes import CHILD_LIMIT_S
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "wasi_testsuite.py"
@@ -73,7 +74,7 @@ def make_suite(root: Path) -> None:
 
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
-                   capture_output=True)
+                   capture_output=True, timeout=CHILD_LIMIT_S)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def suite_git(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600,
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=CHILD_LIMIT_S,
                           check=False)
 
 
