@@ -57,7 +57,8 @@ MUSL = """
 """
 
 
-def rewrite(text: str | bytes, table: tuple[LockFunction, ...] = DEFAULT_LOCK_TABLE) -> tuple[bytes, LockInstrumentation]:
+def rewrite(text: str | bytes,
+            table: tuple[LockFunction, ...] = DEFAULT_LOCK_TABLE) -> tuple[bytes, LockInstrumentation]:
     data = wat(text) if isinstance(text, str) else text
     inst = instrument(data, InstrumentLevel.WAITS, [LockPass(table).run])
     assert_valid(inst.wasm)
@@ -66,7 +67,8 @@ def rewrite(text: str | bytes, table: tuple[LockFunction, ...] = DEFAULT_LOCK_TA
     return inst.wasm, info
 
 
-def run(wasm: bytes, export: str, info: LockInstrumentation, *args: int) -> tuple[object, list[tuple[str, int, int, str]]]:
+def run(wasm: bytes, export: str, info: LockInstrumentation,
+        *args: int) -> tuple[object, list[tuple[str, int, int, str]]]:
     """Call `export`; returns its result and the events (kind, id, result, caller)."""
     events: list[tuple[str, int, int, str]] = []
     i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
