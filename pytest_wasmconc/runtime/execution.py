@@ -241,6 +241,10 @@ class Execution:
         self.threads: dict[int, GuestThread] = {}
         self._tids = itertools.count(1)
         self._last_tid = 0
+        # Threads whose end has not been applied yet (live, or finishing:
+        # FINISHED before thread_finished). Verdicts and wake-ups look here,
+        # not at every thread the run ever had.
+        self.unsettled: set[GuestThread] = set()
         # The serial drivers' timer heap: (deadline, order, thread) of every
         # wait with a deadline, so no step scans the parked threads for one.
         # Entries go stale when their wait ends first; they are skipped then.
@@ -349,6 +353,7 @@ class Execution:
         t.call = _Call(t)
         with self.cond:
             self.threads[tid] = t
+            self.unsettled.add(t)
             self.native.add(t.slot)
         THREADS[t.key] = t
         return t
@@ -369,7 +374,7 @@ class Execution:
             except RuntimeError:  # the OS would not start another thread ("can't start new thread")
                 with self.cond:
                     t.state = ThreadState.FINISHED
-                    t.settled = True
+                    t.settle()
                 t.close()
                 return -1
         return t.tid
@@ -382,9 +387,6 @@ class Execution:
     @spawned_in_step.setter
     def spawned_in_step(self, value: bool) -> None:
         self.native.spawned = int(value)
-
-    def live_threads(self) -> list[GuestThread]:
-        return [t for t in self.threads.values() if t.state is not ThreadState.FINISHED]
 
     # -- waits ---------------------------------------------------------------
 
@@ -483,7 +485,7 @@ class Execution:
     def wake_everyone(self) -> None:
         """Caller holds `cond`. The end, or a stop: every parked OS thread looks again."""
         self.cond.notify_all()
-        for t in self.threads.values():
+        for t in self.unsettled:
             t.wakeup.notify()
 
     def park_os_thread(self, thread: GuestThread, timeout: float | None) -> None:
@@ -562,7 +564,7 @@ class Execution:
         finally:
             self.native.progressed = 1
             with self.cond:
-                thread.settled = True
+                thread.settle()
 
     def _apply_exit(self, thread: GuestThread) -> None:
         f = thread.failure

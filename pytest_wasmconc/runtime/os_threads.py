@@ -74,7 +74,7 @@ def _mark_for_report(ex: Execution, t: GuestThread) -> None:
 
 def _stop_all(ex: Execution) -> None:
     with ex.cond:
-        for t in ex.threads.values():
+        for t in list(ex.unsettled):
             _mark_for_report(ex, t)
         ex.wake_everyone()
 
@@ -123,7 +123,7 @@ def _thread_body(ex: Execution, t: GuestThread) -> None:
         t.capture_frames()
         with ex.cond:
             t.state = ThreadState.FINISHED
-            t.settled = True  # (an internal error: nothing more will be applied)
+            t.settle()  # (an internal error: nothing more will be applied)
             ex.cond.notify_all()
         t.close()
 
@@ -153,15 +153,16 @@ def _check_deadlock(ex: Execution, now: int) -> None:
     moment thread-spawn registers them), running, or finishing: a thread whose
     future completed is FINISHED before the execution applies its end (main
     returning ends the guest, a trap fails it), so no verdict is given while
-    such a thread is unsettled; thread_finished notifies the parked threads,
-    which then look again.
+    such a thread is unsettled; the finishing thread looks again once its end
+    is applied (_thread_body). Only unsettled threads are looked at, so the
+    cost does not grow with the threads that came and went.
     """
     native = ex.native
     if native.nparked < native.nlive:
         return  # someone is running or about to (the common case: no scan)
-    if any(x.state is ThreadState.FINISHED and not x.settled for x in ex.threads.values()):
+    if any(x.state is ThreadState.FINISHED for x in ex.unsettled):
         return
-    live = [x for x in ex.threads.values() if x.state is not ThreadState.FINISHED]
+    live = list(ex.unsettled)
     for x in live:
         if x.state is not ThreadState.PARKED:
             return

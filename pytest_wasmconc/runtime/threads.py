@@ -96,10 +96,12 @@ class GuestThread:
         self.host_calls = 0
         self._spin_mark = -2
         self._spin_streak = 0
-        # The execution has applied this thread's end (Execution.thread_finished).
-        self.settled = False
         # OS-thread mode: where this thread sleeps while parked (on the execution's lock).
         self.wakeup = threading.Condition(execution.lock)
+
+    def settle(self) -> None:
+        """The execution has applied this thread's end (caller holds the execution's lock)."""
+        self.execution.unsettled.discard(self)
 
     def spin_tick(self) -> int:
         """How far a clock read or a yield of this thread moves virtual time, in ns.
