@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from child_processes import CHILD_LIMIT_S
 
 LIBC = Path(__file__).resolve().parents[2] / "guests" / "libc"
 MODES = ["fuel", "epoch", "os"]
-LIMIT = 120.0  # seconds per CLI call: far above any expected run, only a hang reaches it
-BACKSTOP = "90"  # wasmconc's own wall-clock backstop: a hang ends with its report, inside LIMIT
+LIMIT = CHILD_LIMIT_S  # seconds per CLI call: far above any expected run, only a hang reaches it
+BACKSTOP = "240"  # wasmconc's own wall-clock backstop: a hang ends with its report, inside LIMIT
 
 
 def wasmconc(*args: str) -> subprocess.CompletedProcess[str]:
