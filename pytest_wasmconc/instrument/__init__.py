@@ -53,6 +53,7 @@ from .snippet import FuncRef, Snippet
 
 __all__ = [
     "HOST_MODULE",
+    "SCHEDULE_VERSION",
     "BodyEditor",
     "FrameLocalAtomic",
     "FuncRef",
@@ -67,6 +68,12 @@ __all__ = [
     "function_names",
     "instrument",
 ]
+
+# Where the scheduling points and preemption checks go. A seed names one
+# schedule only for one placement, so replay tokens carry this number and
+# refuse another: bump it whenever a pass adds, moves or removes a point or a
+# counter check (1: no points before atomics on the function's own stack frame).
+SCHEDULE_VERSION = 1
 
 
 @dataclass

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..instrument import SCHEDULE_VERSION
 from .engine import wasmtime_version
 from .errors import ConfigError, ReplayError
 from .settings import MAX_SLICE, EngineSettings, Preempt, RunSettings
@@ -51,7 +52,7 @@ _FORMAT_VERSION = 2
 _MAX_TID = 0x1FFF_FFFF
 _DIGEST_HEX = 16  # 64 bits of sha256: tells guests apart, keeps tokens short
 _HEX = re.compile(r"[0-9a-f]+")
-_KNOWN_KEYS = frozenset("vpsqdlweDQgna")
+_KNOWN_KEYS = frozenset("vipsqdlweDQgna")
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -175,7 +176,7 @@ def encode_token(token: ReplayToken) -> str:
     if token.guest is None:
         raise ValueError("a replay token needs the guest it replays (ReplayToken.for_run(..., guest=...))")
     doc: dict[str, object] = {
-        "v": _FORMAT_VERSION, "p": token.policy, "s": token.seed, "q": token.slice, "d": token.depth,
+        "v": _FORMAT_VERSION, "i": SCHEDULE_VERSION, "p": token.policy, "s": token.seed, "q": token.slice, "d": token.depth,
         "l": token.level, "w": token.wasmtime, "e": token.engine,
         "g": token.guest.digest, "n": token.guest.name, "a": list(token.guest.args),
     }
@@ -269,6 +270,12 @@ def decode_token(text: str) -> ReplayToken:
         raise ReplayError(
             f"this replay token was made by another version of pytest-wasmconc ({_short(made)}; this version "
             f"reads format {_FORMAT_VERSION}): run the failing test or command again to get a token for this version"
+        )
+    if doc.get("i") != SCHEDULE_VERSION:
+        raise ReplayError(
+            "this replay token was made by another version of pytest-wasmconc (its scheduling points differ, "
+            "so the seed would replay another schedule): run the failing test or command again to get a token "
+            "for this version"
         )
     token = _fields(doc)
     if token.policy == "replay" and not token.slices:

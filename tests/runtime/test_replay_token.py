@@ -20,6 +20,7 @@ from pytest_wasmconc.runtime import (
     decode_token,
     encode_token,
 )
+from pytest_wasmconc.instrument import SCHEDULE_VERSION
 from pytest_wasmconc.runtime.token import MAX_SLICE, GuestIdentity
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
@@ -72,6 +73,13 @@ OLD_FORMAT = ("wc1-eNoNykEKgDAQA8C_5LyULVWR_U2xFgRr1YoexL-bHAIT8iLBgmCGQWNIox86z
 @pytest.mark.parametrize("token", [OLD_FORMAT, crafted(BASE, v=1), crafted(BASE, v=3), crafted(BASE, v=DROP)])
 def test_a_token_of_another_format_version_says_another_version_made_it(token: str) -> None:
     with pytest.raises(ReplayError, match="made by another version of pytest-wasmconc"):
+        decode_token(token)
+
+
+@pytest.mark.parametrize("token", [crafted(BASE, i=SCHEDULE_VERSION + 1), crafted(BASE, i=DROP)])
+def test_a_token_made_with_other_scheduling_points_is_refused(token: str) -> None:
+    # The seed names one schedule only for one placement of the scheduling points.
+    with pytest.raises(ReplayError, match="its scheduling points differ"):
         decode_token(token)
 
 
