@@ -9,6 +9,7 @@ stopped at their next epoch tick.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -23,6 +24,8 @@ from .ticker import EpochTicker
 __all__ = ["run_os"]
 
 _JOIN_GRACE_S = 5.0
+# os.sched_yield releases the GIL around the system call; Windows has none.
+_yield_cpu = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
 def run_os(ex: Execution) -> None:
@@ -111,7 +114,12 @@ def _thread_body(ex: Execution, t: GuestThread) -> None:
                 ex.poke()
                 break
             wait = t.wait
-            if wait is None or isinstance(wait, Yield):
+            if wait is None:
+                continue
+            if isinstance(wait, Yield):
+                # sched_yield: give up the CPU for real, as the OS call does (a
+                # guest's thread may count on another running meanwhile).
+                _yield_cpu()
                 continue
             _park(ex, t)
     except ModuleError as exc:  # the module cannot run here: re-raised by run_os

@@ -241,3 +241,20 @@ def test_a_finished_thread_releases_its_instance_at_once(monkeypatch: pytest.Mon
     o = _run("spawn_join_loop.wasm", "3000", preempt=Preempt.FUEL)
     assert _passed(o), o.report
     assert peak - before < 1000  # two threads alive at a time, not 3000 threads' mappings
+
+
+def test_sched_yield_in_os_mode_gives_up_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It returned at once: a thread yielding five times to let another run
+    # (wasi-libc's pthread_detach/2-1 conformance test) never let it.
+    yields = 0
+    real = os_threads._yield_cpu
+
+    def counting_yield() -> None:
+        nonlocal yields
+        yields += 1
+        real()
+
+    monkeypatch.setattr(os_threads, "_yield_cpu", counting_yield)
+    o = _run("yield_spin_sleeper.wasm", "50", preempt=Preempt.OS)
+    assert _passed(o), o.report
+    assert yields > 0
