@@ -1,4 +1,4 @@
-"""Benchmark: every performance target of issue #8, measured in one run, as one table.
+"""Benchmark: every performance target of the project, measured in one run, as one table.
 
     python benchmarks/bench.py [--rounds 7] [--quick] [--json FILE] [--markdown] [--only ROW,...] [--guard]
 

@@ -1,4 +1,4 @@
-"""Performance regression guard: are measured rows FAR off issue #8's targets?
+"""Performance regression guard: are measured rows FAR off the performance targets?
 
     python benchmarks/guard.py ROWS.json [--slack S]      (rows from `bench.py --json`)
     python benchmarks/bench.py --quick --guard            (measure, then judge)
@@ -80,7 +80,7 @@ def report(rows: list[Row], slack: float = 1.0) -> int:
     """Print the guard's verdict; the exit code (0 pass, 1 far off)."""
     failures = far_off(rows, slack)
     if failures:
-        print("guard: far off issue #8's targets:\n  " + "\n  ".join(failures))
+        print("guard: far off the performance targets:\n  " + "\n  ".join(failures))
         return 1
     print(f"guard: {len(judge(rows, slack))} rows within the guard's limits (slack {slack:g})")
     return 0

@@ -1,4 +1,4 @@
-"""One row per performance target of issue #8, the table they print as, and their JSON form.
+"""One row per performance target, the table they print as, and their JSON form.
 
 Every measurement module returns `Row`s; bench.py renders them as one table and,
 with --json, writes them for tests/test_benchmark_guard.py, which judges them
@@ -71,7 +71,7 @@ def mark(row: Row) -> str:
 
 
 def render(rows: list[Row], markdown: bool = False) -> str:
-    head = ("target", "measured", "issue #8", "", "how")
+    head = ("row", "measured", "target", "", "how")
     body = [(r.label, fmt(r.value, r.unit), target_text(r), mark(r), r.note) for r in rows]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

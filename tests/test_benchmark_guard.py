@@ -76,7 +76,7 @@ def test_the_slack_scales_every_limit() -> None:
 
 @pytest.mark.parametrize(("slack", "code", "needle"), [
     ("1", 0, "guard: 2 rows within the guard's limits"),
-    ("0.1", 1, "guard: far off issue #8's targets:\n  fuel / plain: fib: 1.3 x, guard limit <= 0.36"),
+    ("0.1", 1, "guard: far off the performance targets:\n  fuel / plain: fib: 1.3 x, guard limit <= 0.36"),
 ])
 def test_the_guard_script_exits_1_listing_the_rows_far_off(tmp_path: Path, slack: str, code: int,
                                                            needle: str) -> None:
