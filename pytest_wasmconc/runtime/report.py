@@ -33,8 +33,24 @@ def render_report(outcome: Outcome, end: End, program: Program) -> str:
         lines.append(f"hang: {end.message}")
     if outcome.status is not Status.EXITED or any(t.trap for t in outcome.threads):
         lines.append(f"guest threads ({outcome.preempt} mode, {outcome.steps} scheduling steps):")
-        lines += [t.render() for t in outcome.threads]
+        lines += _render_threads(outcome.threads)
     return "\n".join(lines)
+
+
+# Threads that ended normally are listed one by one up to this many; beyond,
+# one line counts them (a program that started 40,000 threads over its life
+# must not bury the few that matter).
+FINISHED_LISTED = 8
+
+
+def _render_threads(threads: Sequence[Any]) -> list[str]:
+    done = [t for t in threads if t.state == "finished" and not t.trap and not t.waiting_on and not t.frames]
+    if len(done) <= FINISHED_LISTED:
+        return [t.render() for t in threads]
+    quiet = {t.tid for t in done}
+    lines = [t.render() for t in threads if t.tid not in quiet]
+    lines.append(f"  ... and {len(done)} more threads that finished (thread {done[0].tid} to {done[-1].tid})")
+    return lines
 
 
 def hang_message(kind: str, value: Any) -> str:
