@@ -1,28 +1,25 @@
 """The pytest front end of pytest-wasmconc (entry point `pytest11: wasmconc`).
 
 Thin by design: hooks and fixtures here, the logic in `pytest_wasmconc.pytest_layer`.
+
+Loaded by every pytest process of an environment where the package is installed,
+wasm tests or not: so at load time it imports pytest and the exception classes
+only. wasmtime, the runtime, the WASI host and the pytest layer's modules are
+imported inside the hooks and fixtures that need them (as Hypothesis' plugin
+does); tests/plugin/test_lazy_import.py pins it and benchmarks/startup.py
+measures it.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import wasmtime
 
-from .pytest_layer import (
-    crashlog,
-    distributed,
-    guards,
-    hardexit,
-    markers,
-    options,
-    precedence,
-    reporting,
-    timeouts,
-)
+# Cheap (pytest only), and users import these from here.
 from .pytest_layer.errors import (
     GuestCheckError,
     GuestHangError,
@@ -30,19 +27,20 @@ from .pytest_layer.errors import (
     WasmconcWarning,
     WasmGuestFailure,
 )
-from .pytest_layer.sandbox import WasiSandbox
-from .pytest_layer.scheduler import Shard, WasmScheduler
-from .pytest_layer.state import STATE_KEY, new_state, state_of
-from .runtime import EngineSettings, ThreadAffineStore, engine_for, traphandlers
-from .runtime.hostsync import Lock
 
-# The WASI host every guest run needs, imported with the plugin rather than
-# inside the first test that runs a guest (its import is tens of milliseconds
-# where bytecode is not cached, which the first test's timing and its
-# pytest-timeout budget would otherwise carry). After .runtime: wasi imports it.
-from . import wasi as _wasi  # noqa: E402, F401  isort: skip
+if TYPE_CHECKING:
+    import wasmtime
+
+    from .pytest_layer.sandbox import WasiSandbox
+    from .pytest_layer.scheduler import Shard, WasmScheduler
+    from .runtime import ThreadAffineStore
+    from .runtime.hostsync import Lock
 
 _UNLIMITED = 1 << 62
+
+# The fixtures that run or load guests: a collected test using one of them makes
+# the session warm up the runtime before the first test starts (see below).
+_WASM_FIXTURES = frozenset({"wasm_engine", "wasm_store", "wasm_scheduler", "wasm_host_lock", "wasi_sandbox"})
 
 __all__ = [
     "GuestCheckError", "GuestHangError", "GuestLoadError", "WasiSandbox", "WasmGuestFailure", "WasmScheduler",
@@ -50,15 +48,33 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    # Old import paths (`from pytest_wasmconc.plugin import WasmScheduler`) keep
+    # working without loading the runtime with the plugin. No `__dir__` on
+    # purpose: pluggy and pytest's fixture scan call getattr on every name dir() lists.
+    if name == "WasiSandbox":
+        from .pytest_layer.sandbox import WasiSandbox
+        return WasiSandbox
+    if name == "WasmScheduler":
+        from .pytest_layer.scheduler import WasmScheduler
+        return WasmScheduler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # -- configuration -----------------------------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from .pytest_layer import options
+
     options.add_options(parser)
 
 
 @pytest.hookimpl(trylast=True)  # after xdist, so a worker knows it is one
 def pytest_configure(config: pytest.Config) -> None:
+    from .pytest_layer import crashlog, distributed, markers, options
+    from .pytest_layer.state import STATE_KEY, new_state
+
     markers.register_markers(config)
     opts = options.read_options(config, shared=distributed.shared_seed(config))
     config.stash[STATE_KEY] = new_state(opts, worker_count=distributed.worker_count(config),
@@ -69,17 +85,40 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    from .pytest_layer import reporting
+    from .pytest_layer.state import state_of
+
     return reporting.header_lines(state_of(config).options)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "wasm_shard" not in metafunc.fixturenames:
+        return  # the common case decided without importing anything
+    from .pytest_layer import distributed
+
     distributed.parametrize_shards(metafunc)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The runtime and the WASI host every guest run needs are imported here, once
+    # wasm tests were collected, not inside the first test that runs a guest:
+    # their import is tens of milliseconds (more where bytecode is not cached),
+    # which that test's timing and its pytest-timeout budget would otherwise carry.
+    if session.config.option.collectonly:
+        return
+    if any(_WASM_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in session.items):
+        from . import runtime  # noqa: F401
+        from . import wasi  # noqa: F401  after .runtime: wasi imports it
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # An in-process pytester run (its faulthandler teardown) or a test's own
     # signal handler may have displaced Wasmtime's trap handlers; a guest trap
-    # would then kill the worker.
+    # would then kill the worker. Without wasmtime loaded there is none to restore.
+    if "wasmtime" not in sys.modules:
+        return
+    from .runtime import traphandlers
+
     traphandlers.ensure()
 
 
@@ -88,6 +127,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    from .pytest_layer import hardexit, timeouts
+
     timeouts.record_timer(item, settings)
     method = settings.method
     if method == "signal" and threading.current_thread() is not threading.main_thread():
@@ -100,6 +141,8 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    from .pytest_layer import timeouts
+
     timeouts.clear_timer(item)
 
 
@@ -112,7 +155,13 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.when != "teardown":
-        reporting.report_failure(item, report, state_of(item.config).options.trace_dir.value)
+        from .pytest_layer import records
+
+        if records.records_of(item):  # a test that ran no guest has nothing to add
+            from .pytest_layer import reporting
+            from .pytest_layer.state import state_of
+
+            reporting.report_failure(item, report, state_of(item.config).options.trace_dir.value)
     return report
 
 
@@ -122,12 +171,18 @@ def pytest_runtest_makereport(
 @pytest.fixture(scope="session")
 def wasm_engine(pytestconfig: pytest.Config) -> wasmtime.Engine:
     """The engine of the session's --wasm-preempt mode (one per worker process)."""
+    from .pytest_layer.state import state_of
+    from .runtime import EngineSettings, engine_for
+
     return engine_for(EngineSettings.for_mode(state_of(pytestconfig).options.preempt.value))
 
 
 @pytest.fixture
 def wasm_store(request: pytest.FixtureRequest, wasm_engine: wasmtime.Engine) -> Iterator[ThreadAffineStore]:
     """A wasmtime Store usable only from the thread that made it, ready for plain (sync) calls."""
+    from .pytest_layer.state import state_of
+    from .runtime import EngineSettings, ThreadAffineStore
+
     store = ThreadAffineStore(wasm_engine)
     settings = EngineSettings.for_mode(state_of(request.config).options.preempt.value)
     if settings.fuel:
@@ -140,12 +195,16 @@ def wasm_store(request: pytest.FixtureRequest, wasm_engine: wasmtime.Engine) -> 
 @pytest.fixture
 def wasi_sandbox(tmp_path: Any) -> WasiSandbox:
     """A WASI world in the test's tmp_path: `.root` is the guest's "."; more preopens with `.preopen()`."""
+    from .pytest_layer.sandbox import WasiSandbox
+
     return WasiSandbox(tmp_path / "wasi")
 
 
 @pytest.fixture
 def wasm_shard() -> Shard:
     """Which shard of each exploration this test item runs (wasm_settings(shards=...))."""
+    from .pytest_layer.scheduler import Shard
+
     return Shard()
 
 
@@ -154,6 +213,8 @@ def wasm_host_lock() -> Lock:
     """A host lock for the test's host functions (`pytest_wasmconc.host.Lock("host lock")`): it parks
     guest threads, takes part in deadlock detection and, under wasm_no_lock_inversion, in the
     lock-order graph. More locks: `pytest_wasmconc.host.Lock(name)`."""
+    from .runtime.hostsync import Lock
+
     return Lock("host lock")
 
 
@@ -167,6 +228,10 @@ def wasm_imports() -> Any:
 @pytest.fixture
 def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_imports: Any) -> WasmScheduler:
     """Runs and explores guests under the test's mode, policy, seed and marker checks."""
+    from .pytest_layer import crashrunner, guards, markers, precedence
+    from .pytest_layer.scheduler import WasmScheduler
+    from .pytest_layer.state import state_of
+
     item = request.node
     state = state_of(request.config)
     misuse = None
@@ -177,5 +242,5 @@ def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_impor
         misuse = str(exc)
     if misuse is not None:  # failed outside the handler: no chained "during handling" traceback
         pytest.fail(misuse, pytrace=False)
-    return WasmScheduler(item, crashlog.logged_runner(item, state.runner), plan, checks, wasm_shard,
+    return WasmScheduler(item, crashrunner.logged_runner(item, state.runner), plan, checks, wasm_shard,
                          imports=wasm_imports)

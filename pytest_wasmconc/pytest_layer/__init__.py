@@ -10,22 +10,54 @@ timeouts    ending guests before pytest-timeout acts
 hardexit    what is written before pytest-timeout's thread method exits
 distributed pytest-xdist: shared seed, shards, crashed-worker reports
 reporting   header, report sections, replay commands, trace files
+records     what a test's guest executions ended with, kept on the item
+crashlog    the crash log: what each test process runs, in a file that outlives it
+state       the plugin's per-session state in config.stash
+errors      the exceptions and the warning a test sees
+hostimports the wasm_imports fixture's value turned into host functions
+lock_inversion, stream_sequence   the checks of the wasm_no_lock_inversion and wasm_stream_sequence markers
+
+The names below are imported on first use (module `__getattr__`): pytest loads the
+plugin in every session, and these pull in the runtime.
 """
 
 from __future__ import annotations
 
-from .errors import (
-    GuestCheckError,
-    GuestHangError,
-    GuestLoadError,
-    WasmconcWarning,
-    WasmGuestFailure,
-)
-from .guards import GuestCheck, register_check
-from .sandbox import WasiSandbox
-from .scheduler import Shard, WasmScheduler
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import (
+        GuestCheckError,
+        GuestHangError,
+        GuestLoadError,
+        WasmconcWarning,
+        WasmGuestFailure,
+    )
+    from .guards import GuestCheck, register_check
+    from .sandbox import WasiSandbox
+    from .scheduler import Shard, WasmScheduler
 
 __all__ = [
     "GuestCheck", "GuestCheckError", "GuestHangError", "GuestLoadError", "Shard", "WasiSandbox",
     "WasmGuestFailure", "WasmScheduler", "WasmconcWarning", "register_check",
 ]
+
+_HOME = {
+    "GuestCheck": "guards", "register_check": "guards", "WasiSandbox": "sandbox", "Shard": "scheduler",
+    "WasmScheduler": "scheduler", "GuestCheckError": "errors", "GuestHangError": "errors",
+    "GuestLoadError": "errors", "WasmGuestFailure": "errors", "WasmconcWarning": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

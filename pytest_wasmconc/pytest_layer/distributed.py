@@ -12,7 +12,6 @@ import pytest
 from .hardexit import read_crash_note
 from .markers import MarkerError, shards_of
 from .reporting import SECTION_TITLE
-from .scheduler import Shard
 from .state import state_of
 
 __all__ = ["XdistHooks", "parametrize_shards", "worker_count", "worker_input"]
@@ -88,5 +87,7 @@ def parametrize_shards(metafunc: pytest.Metafunc) -> None:
     count = state.worker_count if shards == "auto" else int(shards)
     if count <= 1:
         return
+    from .scheduler import Shard  # here: the scheduler module needs the runtime
+
     values = [Shard(i, count) for i in range(count)]
     metafunc.parametrize("wasm_shard", values, ids=[s.id for s in values])

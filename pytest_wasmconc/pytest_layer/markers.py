@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..runtime import Preempt
-from ..runtime.token import MAX_SLICE
+from ..runtime.settings import MAX_SLICE, Preempt
 from .options import OPTIONS, USER_POLICIES
 
 __all__ = [

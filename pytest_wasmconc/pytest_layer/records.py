@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ..runtime import Outcome, RunSettings
+if TYPE_CHECKING:  # types only: the plugin reads records in every failing test's report hook
+    from ..runtime import Outcome, RunSettings
 
 __all__ = ["ACTIVITY_KEY", "RECORDS_KEY", "GuestRecord", "add_record", "failing_record", "records_of"]
 

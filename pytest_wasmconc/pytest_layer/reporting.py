@@ -6,14 +6,19 @@ import os
 import re
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ..runtime import Outcome, Preempt, backstop, wasmtime_version
-from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT
+from ..runtime import backstop
+from ..runtime.engine import wasmtime_version
+from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
 from .options import PluginOptions
 from .records import GuestRecord, failing_record, records_of
 from .state import STATE_KEY
+
+if TYPE_CHECKING:
+    from ..runtime import Outcome
 
 __all__ = [
     "SECTION_TITLE",
