@@ -1,0 +1,133 @@
+"""pytest-wasmconc: test multithreaded WebAssembly/WASI guests under a deterministic scheduler.
+
+The names users need, in one place (`from pytest_wasmconc import Runner, GuestIO`).
+Each is imported on first use (module `__getattr__`): pytest loads the plugin in
+every session of an environment where the package is installed, so importing
+this package must not import wasmtime or the runtime. The modules they live in
+(`runtime`, `host`, `plugin`, `wasi`, ...) stay importable as before.
+tests/test_public_api.py pins the list.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .host import (
+        BoundedSemaphore,
+        Condition,
+        Empty,
+        Event,
+        Full,
+        GuestCall,
+        GuestCallError,
+        GuestCallTrap,
+        HostCallAborted,
+        HostImportError,
+        HostSyncError,
+        Lock,
+        Queue,
+        RLock,
+        Semaphore,
+        SyncEvent,
+        UserImports,
+        current_call,
+        nonblocking,
+        observe,
+        sleep,
+        wasm_signature,
+    )
+    from .pytest_layer.errors import (
+        GuestCheckError,
+        GuestHangError,
+        GuestLoadError,
+        WasmconcWarning,
+        WasmGuestFailure,
+    )
+    from .pytest_layer.sandbox import WasiSandbox
+    from .pytest_layer.scheduler import Shard, WasmScheduler
+    from .runtime import (
+        CompileCache,
+        ConfigError,
+        Exploration,
+        GuestExit,
+        GuestIO,
+        GuestTrap,
+        HostCall,
+        HostFunction,
+        HostLock,
+        ModuleError,
+        Outcome,
+        Preempt,
+        Program,
+        ReplayError,
+        ReplayToken,
+        Runner,
+        RunSettings,
+        Sleep,
+        Status,
+        ThreadReport,
+        Until,
+        ValType,
+        Wait,
+        WaitResult,
+        WasmconcError,
+        Yield,
+        decode_token,
+        encode_token,
+        load_program,
+    )
+    from .wasi import Errno, FaultPlan
+
+# name -> the module it is defined or re-exported in (relative to this package)
+_HOME: dict[str, str] = {
+    # running guests (also what the `wasmconc` command uses)
+    **dict.fromkeys([
+        "Runner", "RunSettings", "GuestIO", "Preempt", "Outcome", "Status", "ThreadReport", "Exploration",
+        "Program", "load_program", "CompileCache", "ReplayToken", "decode_token", "encode_token",
+        # errors of the runtime
+        "WasmconcError", "ConfigError", "ModuleError", "ReplayError",
+        # host functions as generators (`HostFunction`, `HostCall`) and their requests; not the `@host`
+        # decorator (`runtime.host`): the name is the submodule `pytest_wasmconc.host`
+        "HostFunction", "HostCall", "GuestExit", "GuestTrap", "Sleep", "Until", "Wait", "WaitResult",
+        "Yield", "ValType", "HostLock",
+    ], ".runtime"),
+    # host functions as plain callables (the wasm_imports fixture), and their sync objects
+    **dict.fromkeys([
+        "BoundedSemaphore", "Condition", "Empty", "Event", "Full", "GuestCall", "GuestCallError", "GuestCallTrap",
+        "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "Queue", "RLock", "Semaphore", "SyncEvent",
+        "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
+    ], ".host"),
+    # WASI settings of GuestIO.wasi_options
+    **dict.fromkeys(["Errno", "FaultPlan"], ".wasi"),
+    # what pytest tests see: the fixtures' objects, the exceptions and the warning
+    **dict.fromkeys(["WasmScheduler", "Shard"], ".pytest_layer.scheduler"),
+    "WasiSandbox": ".pytest_layer.sandbox",
+    **dict.fromkeys(["GuestCheckError", "GuestHangError", "GuestLoadError", "WasmGuestFailure", "WasmconcWarning"],
+                    ".pytest_layer.errors"),
+}
+
+__all__ = [
+    "BoundedSemaphore", "CompileCache", "Condition", "ConfigError", "Empty", "Errno", "Event", "Exploration",
+    "FaultPlan", "Full", "GuestCall", "GuestCallError", "GuestCallTrap", "GuestCheckError", "GuestExit",
+    "GuestHangError", "GuestIO", "GuestLoadError", "GuestTrap", "HostCall", "HostCallAborted", "HostFunction",
+    "HostImportError", "HostLock", "HostSyncError", "Lock", "ModuleError", "Outcome", "Preempt", "Program", "Queue",
+    "RLock", "ReplayError", "ReplayToken", "RunSettings", "Runner", "Semaphore", "Shard", "Sleep", "Status",
+    "SyncEvent", "ThreadReport", "Until", "UserImports", "ValType", "Wait", "WaitResult", "WasiSandbox",
+    "WasmGuestFailure", "WasmScheduler", "WasmconcError", "WasmconcWarning", "Yield", "current_call", "decode_token",
+    "encode_token", "load_program", "nonblocking", "observe", "sleep", "wasm_signature",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
