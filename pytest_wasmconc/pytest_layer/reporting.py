@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..runtime import backstop
-from ..runtime.engine import wasmtime_version
+from ..runtime import backstop, wasmtime_version
 from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
 from .options import PluginOptions
 from .records import GuestRecord, failing_record, records_of
