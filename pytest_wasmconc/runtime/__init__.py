@@ -2,39 +2,78 @@
 
 Load a guest, run it once under a preemption mode and a scheduling policy,
 explore many schedules, replay a schedule from its token.
+
+Names load on first use: importing one light module of the package (the
+settings, the errors) must not load wasmtime and the whole runtime, or
+every pytest process with the plugin installed would pay for it.
 """
 
 from __future__ import annotations
 
-from .affinity import StoreThreadError, ThreadAffineStore
-from .cache import CompileCache, default_cache_dir
-from .engine import engine_for, wasmtime_version
-from .errors import ConfigError, ModuleError, ReplayError, WasmconcError
-from .hostapi import (
-    GuestExit,
-    GuestTrap,
-    HostCall,
-    HostFunction,
-    Sleep,
-    Until,
-    ValType,
-    Wait,
-    WaitResult,
-    Yield,
-    host,
-)
-from .hostlocks import HostLock, HostLockEvent
-from .outcome import Outcome, Status, ThreadReport
-from .program import Program, load_program
-from .runner import Exploration, GuestIO, Runner
-from .settings import EngineSettings, Preempt, RunSettings
-from .token import ReplayToken, decode_token, encode_token
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checkers
+    from .affinity import StoreThreadError, ThreadAffineStore
+    from .cache import CompileCache, default_cache_dir
+    from .engine import engine_for
+    from .errors import ConfigError, ModuleError, ReplayError, WasmconcError
+    from .hostapi import (
+        GuestExit,
+        GuestTrap,
+        HostCall,
+        HostFunction,
+        Sleep,
+        Until,
+        ValType,
+        Wait,
+        WaitResult,
+        Yield,
+        host,
+    )
+    from .hostlocks import HostLock, HostLockEvent
+    from .outcome import Outcome, Status, ThreadReport
+    from .program import Program, load_program
+    from .runner import Exploration, GuestIO, Runner
+    from .settings import EngineSettings, Preempt, RunSettings
+    from .token import ReplayToken, decode_token, encode_token
+    from .version import wasmtime_version
+
+_HOMES = {
+    "affinity": ("StoreThreadError", "ThreadAffineStore"),
+    "cache": ("CompileCache", "default_cache_dir"),
+    "engine": ("engine_for",),
+    "errors": ("ConfigError", "ModuleError", "ReplayError", "WasmconcError"),
+    "hostapi": ("GuestExit", "GuestTrap", "HostCall", "HostFunction", "Sleep", "Until", "ValType", "Wait",
+                "WaitResult", "Yield", "host"),
+    "hostlocks": ("HostLock", "HostLockEvent"),
+    "outcome": ("Outcome", "Status", "ThreadReport"),
+    "program": ("Program", "load_program"),
+    "runner": ("Exploration", "GuestIO", "Runner"),
+    "settings": ("EngineSettings", "Preempt", "RunSettings"),
+    "token": ("ReplayToken", "decode_token", "encode_token"),
+    "version": ("wasmtime_version",),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "CompileCache", "ConfigError", "EngineSettings", "Exploration", "GuestExit", "GuestIO", "GuestTrap",
-    "HostCall", "HostFunction", "HostLock", "HostLockEvent", "ModuleError", "Outcome", "Preempt", "Program",
-    "ReplayError", "ReplayToken",
-    "RunSettings", "Runner", "Sleep", "Status", "StoreThreadError", "ThreadAffineStore", "ThreadReport",
-    "Until", "ValType", "Wait", "WaitResult", "WasmconcError", "Yield", "decode_token", "default_cache_dir",
-    "encode_token", "engine_for", "host", "load_program", "wasmtime_version",
+    "CompileCache", "ConfigError", "EngineSettings", "Exploration", "GuestExit", "GuestIO", "GuestTrap", "HostCall",
+    "HostFunction", "HostLock", "HostLockEvent", "ModuleError", "Outcome", "Preempt", "Program", "ReplayError",
+    "ReplayToken", "RunSettings", "Runner", "Sleep", "Status", "StoreThreadError", "ThreadAffineStore",
+    "ThreadReport", "Until", "ValType", "Wait", "WaitResult", "WasmconcError", "Yield", "decode_token",
+    "default_cache_dir", "encode_token", "engine_for", "host", "load_program", "wasmtime_version",
 ]
+# (a literal for linters and readers; tests/test_public_api.py checks it against _HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import threading
-from importlib import metadata
 
 import wasmtime
 
 from . import capi, traphandlers
 from .settings import EngineSettings
+from .version import wasmtime_version
 
 __all__ = ["build_config", "engine_for", "wasmtime_version"]
 
 _engines: dict[EngineSettings, wasmtime.Engine] = {}
 _lock = threading.Lock()
-
-
-@functools.cache
-def wasmtime_version() -> str:
-    try:
-        return metadata.version("wasmtime")
-    except metadata.PackageNotFoundError:  # pragma: no cover - vendored installs
-        return "unknown"
 
 
 def build_config(settings: EngineSettings) -> wasmtime.Config:

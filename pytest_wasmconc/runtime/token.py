@@ -31,8 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..instrument import SCHEDULE_VERSION
-from .engine import wasmtime_version
+from .version import wasmtime_version
 from .errors import ConfigError, ReplayError
 from .settings import MAX_SLICE, EngineSettings, Preempt, RunSettings
 
@@ -172,11 +171,18 @@ class ReplayToken:
         )
 
 
+def _schedule_version() -> int:
+    # The instrumenter's package is heavy to import; a token is made or read rarely.
+    from ..instrument import SCHEDULE_VERSION
+
+    return SCHEDULE_VERSION
+
+
 def encode_token(token: ReplayToken) -> str:
     if token.guest is None:
         raise ValueError("a replay token needs the guest it replays (ReplayToken.for_run(..., guest=...))")
     doc: dict[str, object] = {
-        "v": _FORMAT_VERSION, "i": SCHEDULE_VERSION, "p": token.policy, "s": token.seed, "q": token.slice,
+        "v": _FORMAT_VERSION, "i": _schedule_version(), "p": token.policy, "s": token.seed, "q": token.slice,
         "d": token.depth, "l": token.level, "w": token.wasmtime, "e": token.engine,
         "g": token.guest.digest, "n": token.guest.name, "a": list(token.guest.args),
     }
@@ -271,7 +277,7 @@ def decode_token(text: str) -> ReplayToken:
             f"this replay token was made by another version of pytest-wasmconc ({_short(made)}; this version "
             f"reads format {_FORMAT_VERSION}): run the failing test or command again to get a token for this version"
         )
-    if doc.get("i") != SCHEDULE_VERSION:
+    if doc.get("i") != _schedule_version():
         raise ReplayError(
             "this replay token was made by another version of pytest-wasmconc (its scheduling points differ, "
             "so the seed would replay another schedule): run the failing test or command again to get a token "

@@ -71,3 +71,28 @@ def test_a_failing_test_without_guests_gets_no_guest_report(pytester: pytest.Pyt
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1)
     assert "wasm guest report" not in result.stdout.str()
+
+
+def test_a_session_without_wasm_tests_never_loads_wasmtime(pytester: pytest.Pytester) -> None:
+    # The plugin's options, header and hooks run in every session; none of them may
+    # need the runtime unless a test uses a wasm fixture.
+    pytester.makepyfile(test_plain="""
+        import sys
+
+        def test_nothing_wasm_was_loaded():
+            assert "wasmtime" not in sys.modules
+            assert "pytest_wasmconc.runtime.runner" not in sys.modules
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
+    result.assert_outcomes(passed=1)
+
+
+def test_the_runtime_package_lists_exactly_the_names_it_can_load() -> None:
+    import pytest_wasmconc.runtime as runtime
+
+    assert sorted(runtime.__all__) == sorted(runtime._HOME_OF)
+    for name in runtime.__all__:
+        assert getattr(runtime, name) is not None
+    assert _loaded_after("import pytest_wasmconc.runtime.settings, pytest_wasmconc.runtime.token") == [
+        "pytest_wasmconc.runtime", "pytest_wasmconc.runtime.errors", "pytest_wasmconc.runtime.settings",
+        "pytest_wasmconc.runtime.token", "pytest_wasmconc.runtime.version"]
