@@ -99,3 +99,19 @@ def test_the_old_import_paths_still_work() -> None:
     assert pytest_wasmconc.GuestHangError is GuestHangError
     assert pytest_wasmconc.GuestCheckError is GuestCheckError
     assert callable(register_check)
+
+
+def test_a_name_follows_its_home_module_when_that_module_is_imported_anew() -> None:
+    # pytester's inline runs drop the modules first imported during the run; a
+    # lazily loaded name must not keep answering with the dropped module's object.
+    import importlib
+    import sys
+
+    first = pytest_wasmconc.WasmScheduler
+    dropped = sys.modules.pop("pytest_wasmconc.pytest_layer.scheduler")
+    try:
+        fresh = importlib.import_module("pytest_wasmconc.pytest_layer.scheduler")
+        assert fresh is not dropped
+        assert pytest_wasmconc.WasmScheduler is fresh.WasmScheduler is not first
+    finally:
+        sys.modules["pytest_wasmconc.pytest_layer.scheduler"] = dropped
