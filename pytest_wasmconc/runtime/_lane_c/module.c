@@ -12,11 +12,17 @@
  *  - Native host functions for the instrumenter's `wasmconc.preempt` and
  *    `wasmconc.sched_point`, with a C continuation that suspends a call once.
  *    Python's YieldAfter results use the same continuation.
+ *  - `Exec`: per execution, the slots, the futex table (per-address FIFO
+ *    queues in a hash table) and the active set: live threads not blocked on
+ *    a futex nor parked until a deadline, in tid order, with counts, kept by
+ *    every change of a slot's state. Steps and scheduling points read these,
+ *    never the parked threads, so their cost does not grow with them.
  *  - `Lane.run`: the serial driver's step loop for the common stretch, every
- *    live thread runnable, new, or parked on a futex with no timeout (woken
- *    ones are made runnable, new ones started, by Python callbacks) and the
- *    policy round-robin or random. It returns to Python at anything else: a
- *    finished future, another kind of wait, the end, the step budget, the
+ *    active thread runnable or new (futex waiters woken meanwhile are made
+ *    runnable, new ones started, by Python callbacks) and the policy
+ *    round-robin or random. It returns to Python at anything else: a
+ *    finished future, another kind of wait, a due deadline of the timer heap,
+ *    the end, the step budget (steps without progress), the wall-clock
  *    deadline, Ctrl-C. Python host calls made during its polls run as usual;
  *    what they change that the loop depends on is mirrored into the slots
  *    and the exec (state, waits, spawns, end).
