@@ -108,9 +108,6 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
                 t = threads[lane.last_tid]
                 finished = t.settle_poll(bool(lane.last_finished))
                 reason = _after_poll(ex, t, finished, bool(lane.last_solo), lane.last_began_ns, fuel, timed, tick_ns)
-                if native.progressed:
-                    native.progressed = 0
-                    native.idle_since = ex.steps
                 continue
             reason = _REASONS[lane.reason]
             if ex.end is not None:
@@ -148,14 +145,22 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         finished = t.poll()
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
-        if native.progressed:
-            native.progressed = 0
-            native.idle_since = ex.steps
 
 
 def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began_ns: int, fuel: bool, timed: bool,
                 tick_ns: int) -> SwitchReason:
-    """The rest of a step after its poll: time and steps accounted, the reason for the next decision."""
+    """The rest of a step after its poll: time and steps accounted, progress noted, the reason for the next
+    decision."""
+    reason = _account_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+    native = ex.native
+    if native.progressed:  # the step budget counts steps since the last progress (as the lane does)
+        native.progressed = 0
+        native.idle_since = ex.steps
+    return reason
+
+
+def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began_ns: int, fuel: bool,
+                  timed: bool, tick_ns: int) -> SwitchReason:
     if fuel:
         used = t.fuel_used()
         ex.clock.advance(used)

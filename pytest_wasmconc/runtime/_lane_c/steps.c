@@ -184,23 +184,28 @@ static long long slice_for(LaneObject *L) {
     return q;
 }
 
-static int advance_clock(PyObject *clock, long long used) {
-    PyObject *now = PyObject_GetAttr(clock, str_now);
-    if (!now)
+/* The virtual clock (fuel mode) moved on by `used` units, and its reading
+ * into *now: fresh, since host calls during the poll may have moved it too. */
+static int advance_clock(PyObject *clock, long long used, long long *now) {
+    PyObject *o = PyObject_GetAttr(clock, str_now);
+    if (!o)
         return -1;
-    PyObject *delta = PyLong_FromLongLong(used);
-    if (!delta) {
-        Py_DECREF(now);
+    long long value = PyLong_AsLongLong(o);
+    Py_DECREF(o);
+    if (value == -1 && PyErr_Occurred())
         return -1;
+    if (used > 0) {
+        value += used;
+        PyObject *sum = PyLong_FromLongLong(value);
+        if (!sum)
+            return -1;
+        int rc = PyObject_SetAttr(clock, str_now, sum);
+        Py_DECREF(sum);
+        if (rc < 0)
+            return -1;
     }
-    PyObject *sum = PyNumber_Add(now, delta);
-    Py_DECREF(now);
-    Py_DECREF(delta);
-    if (!sum)
-        return -1;
-    int rc = PyObject_SetAttr(clock, str_now, sum);
-    Py_DECREF(sum);
-    return rc;
+    *now = value;
+    return 0;
 }
 
 static int call_tid(PyObject *fn, int tid) {
@@ -233,16 +238,6 @@ static int reserve_run(SlotObject ***run, Py_ssize_t *capacity, Py_ssize_t n) {
     return 0;
 }
 
-/* The virtual clock's reading (fuel mode). */
-static int clock_now(PyObject *clock, long long *now) {
-    PyObject *o = PyObject_GetAttr(clock, str_now);
-    if (!o)
-        return -1;
-    *now = PyLong_AsLongLong(o);
-    Py_DECREF(o);
-    return (*now == -1 && PyErr_Occurred()) ? -1 : 0;
-}
-
 /* Steps while every active thread is runnable; see the module comment for when it returns. */
 static PyObject *lane_run(LaneObject *L, PyObject *unused) {
     (void)unused;
@@ -252,7 +247,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
     PyObject *result = NULL;
     int code = RUN_PYTHON_STEP;
     long long vnow = 0;
-    if (L->fuel && clock_now(L->clock, &vnow) < 0)
+    if (L->fuel && advance_clock(L->clock, 0, &vnow) < 0)
         goto fail;
     for (;;) {
         if (e->ended)
@@ -345,15 +340,10 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
         }
         if (L->fuel) {
             long long used = fuel_used(t);
-            if (used > 0) {
-                if (advance_clock(L->clock, used) < 0)
-                    goto fail;
-                if (solo && used / L->slice > 1)
-                    L->steps += used / L->slice - 1;
-            }
-            /* host calls in the poll may have read (and so moved) the clock too */
-            if (clock_now(L->clock, &vnow) < 0)
+            if (advance_clock(L->clock, used, &vnow) < 0)
                 goto fail;
+            if (solo && used / L->slice > 1)
+                L->steps += used / L->slice - 1;
         } else if (solo) {
             long long ticks = (monotonic_ns() - began) / L->tick_ns;
             if (ticks > 1)
