@@ -1,4 +1,4 @@
-"""The one compiled part: the scheduler's native hot path (pytest_wasmconc/runtime/_lane_c/).
+"""The one compiled part: the scheduler's native hot path (pytest_wasmconc/runtime/lane/_lane_c/).
 
 Everything else is declared in pyproject.toml. The extension uses only the
 Python C API; Wasmtime's functions reach it as addresses from wasmtime-py's
@@ -10,9 +10,9 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "pytest_wasmconc.runtime._lane",
-            sources=[f"pytest_wasmconc/runtime/_lane_c/{name}.c" for name in ("module", "slots", "host", "futex", "steps")],
-            depends=["pytest_wasmconc/runtime/_lane_c/lane.h"],
+            "pytest_wasmconc.runtime.lane._lane",
+            sources=[f"pytest_wasmconc/runtime/lane/_lane_c/{name}.c" for name in ("module", "slots", "host", "futex", "steps")],
+            depends=["pytest_wasmconc/runtime/lane/_lane_c/lane.h"],
             # Only PyInit__lane is exported (PyMODINIT_FUNC); the rest stays inside the module.
             extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wno-missing-field-initializers", "-fvisibility=hidden"],
         )

@@ -13,6 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import _moved
+
+_moved.install()  # old module paths keep working for one release, with a DeprecationWarning
+
 if TYPE_CHECKING:
     from .host import (
         BoundedSemaphore,

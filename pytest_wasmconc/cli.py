@@ -42,7 +42,7 @@ from .checks.lock_order import LockOrderCheck, lock_order_of
 from .runtime.errors import ModuleError, WasmconcError
 from .runtime.extensions import Extension
 from .runtime.outcome import Outcome, Status
-from .runtime.program import Program
+from .runtime.loading.program import Program
 from .runtime.runner import GuestIO, Runner
 from .runtime import backstop
 from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, DEFAULT_TIMEOUT, Preempt, RunSettings

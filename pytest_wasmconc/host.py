@@ -15,12 +15,12 @@ Host functions are plain Python; every preemption mode (fuel, epoch, os)
 runs them unchanged. The objects here have the shapes of Python's own
 (`threading.Lock`, `queue.Queue`, ...); waiting on one inside a host function
 parks the calling guest thread and lets the scheduler run the others, and
-is part of deadlock detection. See pytest_wasmconc/runtime/userimports.py.
+is part of deadlock detection. See pytest_wasmconc/runtime/userhost/userimports.py.
 """
 
 from __future__ import annotations
 
-from .runtime.hostsync import (
+from .runtime.userhost.hostsync import (
     BoundedSemaphore,
     Condition,
     Empty,
@@ -35,8 +35,8 @@ from .runtime.hostsync import (
     observe,
     sleep,
 )
-from .runtime.hostworker import HostCallAborted
-from .runtime.userimports import (
+from .runtime.userhost.hostworker import HostCallAborted
+from .runtime.userhost.userimports import (
     GuestCall,
     GuestCallError,
     GuestCallTrap,

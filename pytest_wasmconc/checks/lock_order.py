@@ -10,7 +10,7 @@ try-locks close cycles (they never wait).
 
 Events come from the lock pass (instrument/locks.py: the guest's lock
 functions and its `wasmconc.lock_*` imports), from `HostLock`s
-(runtime/hostlocks.py) and from host synchronisation objects that report
+(runtime/userhost/hostlocks.py) and from host synchronisation objects that report
 through `HostCall.emit`. Each edge keeps the thread and the one-frame site
 where it was taken; in fuel mode the report replays the execution and stops
 that thread exactly there, which gives the full wasm backtrace of both
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from ..instrument import ModuleRewriter
     from ..runtime.extensions import Rerun
     from ..runtime.outcome import Outcome
-    from ..runtime.program import Program
+    from ..runtime.loading.program import Program
     from ..runtime.settings import RunSettings
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ..runtime import WasmconcError
-from ..runtime.userimports import UserImports
+from ..runtime.userhost.userimports import UserImports
 from .errors import GuestLoadError
 from .records import GuestRecord
 from .reporting import replay_command

@@ -14,9 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checkers
-    from .affinity import StoreThreadError, ThreadAffineStore
-    from .cache import CompileCache, default_cache_dir
-    from .engine import engine_for
+    from .machine.affinity import StoreThreadError, ThreadAffineStore
+    from .loading.cache import CompileCache, default_cache_dir
+    from .loading.engine import engine_for
     from .errors import ConfigError, ModuleError, ReplayError, WasmconcError
     from .hostapi import (
         GuestExit,
@@ -31,24 +31,24 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checke
         Yield,
         host,
     )
-    from .hostlocks import HostLock, HostLockEvent
+    from .userhost.hostlocks import HostLock, HostLockEvent
     from .outcome import Outcome, Status, ThreadReport
-    from .program import Program, load_program
+    from .loading.program import Program, load_program
     from .runner import Exploration, GuestIO, Runner
     from .settings import EngineSettings, Preempt, RunSettings
     from .token import ReplayToken, decode_token, encode_token
     from .version import wasmtime_version
 
 _HOMES = {
-    "affinity": ("StoreThreadError", "ThreadAffineStore"),
-    "cache": ("CompileCache", "default_cache_dir"),
-    "engine": ("engine_for",),
+    "machine.affinity": ("StoreThreadError", "ThreadAffineStore"),
+    "loading.cache": ("CompileCache", "default_cache_dir"),
+    "loading.engine": ("engine_for",),
     "errors": ("ConfigError", "ModuleError", "ReplayError", "WasmconcError"),
     "hostapi": ("GuestExit", "GuestTrap", "HostCall", "HostFunction", "Sleep", "Until", "ValType", "Wait",
                 "WaitResult", "Yield", "host"),
-    "hostlocks": ("HostLock", "HostLockEvent"),
+    "userhost.hostlocks": ("HostLock", "HostLockEvent"),
     "outcome": ("Outcome", "Status", "ThreadReport"),
-    "program": ("Program", "load_program"),
+    "loading.program": ("Program", "load_program"),
     "runner": ("Exploration", "GuestIO", "Runner"),
     "settings": ("EngineSettings", "Preempt", "RunSettings"),
     "token": ("ReplayToken", "decode_token", "encode_token"),

@@ -31,15 +31,15 @@ from wasmtime import StoreContext
 from wasmtime import _ffi as ffi
 from wasmtime import component as cm
 
-from . import capi
-from .engine import engine_for
+from .wasmtime import capi
+from .loading.engine import engine_for
 from .errors import ConfigError, ModuleError
-from .execution import ROUTER, Execution
+from .machine.execution import ROUTER, Execution
 from .hostapi import GuestTrap, HostFunction
 from .outcome import Outcome
-from .program import CORE_VERSION, WASM_MAGIC, read_guest_bytes
+from .loading.program import CORE_VERSION, WASM_MAGIC, read_guest_bytes
 from .settings import EngineSettings, RunSettings
-from .threads import THREADS, GuestThread, Phase, ThreadState
+from .machine.threads import THREADS, GuestThread, Phase, ThreadState
 
 if TYPE_CHECKING:
     from .extensions import Extension
@@ -504,7 +504,7 @@ def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSetti
     from ..streams.extension import StreamAttachment, echo_sinks
     from ..streams.model import StreamConfig, StreamWorld
     from ..streams.wasi2 import Wasi2Host
-    from .driving import drive, stamp_schedule
+    from .drivers.driving import drive, stamp_schedule
 
     if io.dirs:
         raise ModuleError(f"{program.name}: preopened directories are not supported for components")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..instrument import ModuleRewriter
     from .hostapi import HostCall, HostFunction
     from .outcome import Outcome
-    from .program import Program
+    from .loading.program import Program
     from .settings import RunSettings
 
 __all__ = ["Attachment", "Extension", "Rerun", "load_passes"]

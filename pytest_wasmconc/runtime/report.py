@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from .outcome import Outcome, Status
 
 if TYPE_CHECKING:
-    from .execution import End
-    from .program import Program
+    from .machine.execution import End
+    from .loading.program import Program
 
 __all__ = ["append_trace_tail", "render_report", "render_trace_tail"]
 

@@ -15,21 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from ..schedulers import PolicyError, derive_seed
-from . import capi, traphandlers
-from .cache import CompileCache
+from .wasmtime import capi, traphandlers
+from .loading.cache import CompileCache
 from .components import ComponentProgram, execute_component, is_component, load_component
-from .driving import drive, stamp_schedule
+from .drivers.driving import drive, stamp_schedule
 from .errors import ConfigError, ReplayError
-from .execution import Execution
+from .machine.execution import Execution
 from .extensions import Extension, Rerun, load_passes
 from .hostapi import HostFunction
 from .outcome import Outcome
-from .program import WASI_P1, GuestSource, Program, load_program
+from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
-from .userimports import HostRun, ImportsSpec
-from .wasi_native import NativeWasi
+from .userhost.userimports import HostRun, ImportsSpec
+from ..wasi.native import NativeWasi
 
 __all__ = ["Exploration", "GuestIO", "Runner"]
 

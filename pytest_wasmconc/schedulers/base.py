@@ -78,7 +78,7 @@ class Policy(Protocol):
 
 @dataclass(frozen=True)
 class NativePlan:
-    """How the runtime's native step loop (runtime/_lane_c/steps.c) answers for a policy.
+    """How the runtime's native step loop (runtime/lane/_lane_c/steps.c) answers for a policy.
 
     A policy that offers one (`native_plan()`) also has `native_last()` and
     `native_sync(picks, last)`: the loop starts from the policy's state and

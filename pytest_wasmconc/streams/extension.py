@@ -22,7 +22,7 @@ from .sequence import compile_pattern
 if TYPE_CHECKING:
     from ..runtime.extensions import Rerun
     from ..runtime.outcome import Outcome
-    from ..runtime.program import Program
+    from ..runtime.loading.program import Program
     from ..runtime.settings import RunSettings
 
 __all__ = ["OUTCOME_KEY", "StreamAttachment", "StreamCheck", "echo_sinks", "verdict_of"]

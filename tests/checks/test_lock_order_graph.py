@@ -22,7 +22,7 @@ from pytest_wasmconc.instrument.locks import (
     LockSite,
 )
 from pytest_wasmconc.runtime import RunSettings
-from pytest_wasmconc.runtime.hostlocks import HostLock, HostLockEvent
+from pytest_wasmconc.runtime.userhost.hostlocks import HostLock, HostLockEvent
 
 LOCK = next(e for e in DEFAULT_LOCK_TABLE if e.pattern.endswith("pthread_mutex_lock"))
 TRYLOCK = next(e for e in DEFAULT_LOCK_TABLE if e.pattern.endswith("pthread_mutex_trylock"))

@@ -18,7 +18,7 @@ from child_processes import CHILD_LIMIT_S, wasm_tools
 from pytest_wasmconc.checks.lock_order import TITLE, LockOrderCheck, lock_order_of
 from pytest_wasmconc.host import GuestCall, Lock
 from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status, host
-from pytest_wasmconc.runtime.hostlocks import HostLock
+from pytest_wasmconc.runtime.userhost.hostlocks import HostLock
 
 REPO = Path(__file__).resolve().parents[2]
 C = REPO / "guests" / "c"

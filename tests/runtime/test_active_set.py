@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from pytest_wasmconc.runtime import _lane
+from pytest_wasmconc.runtime.lane import _lane
 
 NEW, RUNNABLE, PARKED, FINISHED = 0, 1, 2, 3
 

@@ -84,7 +84,7 @@ def _imports(kind: str, blocker: threading.Lock) -> dict[str, dict[str, Any]]:
 def _run_case(case: dict[str, Any], workdir: Path, index: int) -> dict[str, Any]:
     from pytest_wasmconc.host import UserImports
     from pytest_wasmconc.runtime import GuestIO, Runner, RunSettings
-    from pytest_wasmconc.runtime.threads import THREADS
+    from pytest_wasmconc.runtime.machine.threads import THREADS
     from pytest_wasmconc.wasi.faults import FaultPlan
 
     casedir = workdir / f"case{index}"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pytest_wasmconc.runtime import _lane
-from pytest_wasmconc.runtime.futex import FutexTable, NativeFutexTable
+from pytest_wasmconc.runtime.lane import _lane
+from pytest_wasmconc.runtime.lane.futex import FutexTable, NativeFutexTable
 
 
 class _Thread:

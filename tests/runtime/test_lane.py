@@ -1,4 +1,4 @@
-"""The native lane (runtime/_lane_c/) takes exactly the steps the Python driver takes.
+"""The native lane (runtime/lane/_lane_c/) takes exactly the steps the Python driver takes.
 
 Each guest runs twice per (policy, seed): with the lane, and with every step in
 Python (serial.LANE_ENABLED off, the reference). Same decisions, same slices,
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_wasmconc.runtime import GuestIO, ModuleError, Preempt, Runner, RunSettings, Status
-from pytest_wasmconc.runtime import serial
+from pytest_wasmconc.runtime.drivers import serial
 from pytest_wasmconc.runtime.outcome import Outcome
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"

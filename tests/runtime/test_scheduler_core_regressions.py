@@ -18,8 +18,10 @@ from typing import Any
 
 import pytest
 
-from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status, execution, os_threads
-from pytest_wasmconc.runtime.threads import THREADS, ThreadState
+from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status
+from pytest_wasmconc.runtime.machine import execution
+from pytest_wasmconc.runtime.drivers import os_threads
+from pytest_wasmconc.runtime.machine.threads import THREADS, ThreadState
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 LIBC = GUESTS / "libc"

@@ -6,9 +6,9 @@ import threading
 
 import wasmtime
 
-from . import capi, traphandlers
-from .settings import EngineSettings
-from .version import wasmtime_version
+from ..wasmtime import capi, traphandlers
+from ..settings import EngineSettings
+from ..version import wasmtime_version
 
 __all__ = ["build_config", "engine_for", "wasmtime_version"]
 

@@ -37,8 +37,8 @@ from typing import Any, Protocol
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from . import _lane
-from .hostapi import ValType
+from ..lane import _lane
+from ..hostapi import ValType
 
 __all__ = [
     "CallFuture",

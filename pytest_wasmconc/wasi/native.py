@@ -14,7 +14,7 @@ from typing import Any
 
 import wasmtime
 
-from .hostapi import HostFunction
+from ..runtime.hostapi import HostFunction
 
 __all__ = ["NativeWasi"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import wasmtime
 
-from .hostapi import MemoryFault
+from ..hostapi import MemoryFault
 
 __all__ = ["InstanceGuestMemory", "SharedGuestMemory"]
 

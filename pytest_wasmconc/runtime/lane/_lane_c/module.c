@@ -27,7 +27,7 @@
  *    what they change that the loop depends on is mirrored into the slots
  *    and the exec (state, waits, spawns, end).
  *
- * Exactness: every step taken here is the step runtime/serial.py would take,
+ * Exactness: every step taken here is the step runtime/drivers/serial.py would take,
  * and the policies draw from the same Python random streams (getrandbits,
  * the way random.Random.randrange does), so a seed names one schedule with or
  * without the lane (tests/runtime/test_lane.py compares them).

@@ -16,16 +16,16 @@ from typing import Any, Union
 
 import wasmtime
 
-from ..instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
-from ..instrument.memory_import import share_defined_memory
-from ..instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
-from ..instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
-from ..instrument.reader import Reader
+from ...instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
+from ...instrument.memory_import import share_defined_memory
+from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
+from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
+from ...instrument.reader import Reader
 from .cache import CompileCache
 from .engine import engine_for
-from .errors import ConfigError, ModuleError
-from .hostapi import ValType
-from .settings import DEFAULT_SLICE, EngineSettings
+from ..errors import ConfigError, ModuleError
+from ..hostapi import ValType
+from ..settings import DEFAULT_SLICE, EngineSettings
 
 __all__ = ["FuncImport", "GuestSource", "MemoryImport", "Program", "load_program", "read_guest_bytes"]
 

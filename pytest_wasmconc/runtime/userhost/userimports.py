@@ -46,19 +46,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 import wasmtime
 
-from . import capi, hostsync
-from .errors import ModuleError
-from .hostapi import (
-    GuestExit,
-    GuestTrap,
-    HostFunction,
-    MemoryFault,
-    Sleep,
-    Until,
-    ValType,
-    WaitResult,
-    Yield,
-)
+from ..wasmtime import capi
+from . import hostsync
+from ..errors import ModuleError
+from ..hostapi import GuestExit, GuestTrap, HostFunction, MemoryFault, Sleep, Until, ValType, WaitResult, Yield
 from .hostworker import (
     ABORTED,
     TIMEOUT,
@@ -74,13 +65,13 @@ from .hostworker import (
     acquire_worker,
     release_worker,
 )
-from .outcome import Outcome, Status
-from .settings import Preempt, RunSettings
+from ..outcome import Outcome, Status
+from ..settings import Preempt, RunSettings
 
 if TYPE_CHECKING:
-    from .execution import Execution
-    from .program import FuncImport, Program
-    from .threads import GuestThread
+    from ..machine.execution import Execution
+    from ..loading.program import FuncImport, Program
+    from ..machine.threads import GuestThread
 
 __all__ = [
     "DEFAULT_BLOCKING_TIMEOUT",
@@ -646,7 +637,7 @@ class _ThreadHost:
 
     def export(self, name: str) -> tuple[Any, tuple[ValType, ...], tuple[ValType, ...]] | str:
         """The export `name` of this thread's instance as (func, params, results), or why not."""
-        from .threads import Phase
+        from ..machine.threads import Phase
 
         t = self.thread
         if t.phase is not Phase.RUNNING or t.store is None or t._raw_instance is None:
@@ -825,7 +816,7 @@ def check_results(spec: _Spec, value: Any) -> Any:
 
 def failure_message(thread: GuestThread, spec: _Spec, exc: BaseException) -> str:
     """Apply what an exception out of a host function means; return the trap message for the caller."""
-    from .execution import EXIT_MARK
+    from ..machine.execution import EXIT_MARK
 
     ex = thread.execution
     if isinstance(exc, GuestExit):
@@ -909,7 +900,7 @@ class _Session:
     # -- each poll of the continuation ---------------------------------------------------------------
 
     def resume_pending(self, pending: Any) -> bool:
-        from .threads import THREADS
+        from ..machine.threads import THREADS
 
         thread = self.thread
         if THREADS.get(pending.store_key) is not thread:
@@ -933,7 +924,7 @@ class _Session:
                     frames = [str(f) for f in failure.frames] if failure is not None else None
                     return self._stop(pending, nested_frames=frames)
                 if failure is not None:
-                    from .execution import trap_reason
+                    from ..machine.execution import trap_reason
 
                     reply: Any = ("trap", (trap_reason(failure.message), [str(f) for f in failure.frames]))
                 else:
@@ -994,7 +985,7 @@ class _Session:
                 return TIMEOUT
 
     def _watchdog(self, waited: float, kind: str) -> None:
-        from .report import hang_message
+        from ..report import hang_message
 
         stack = self.worker.python_stack()
         python = stack[len(self.th.sessions) - 1] if len(stack) >= len(self.th.sessions) else \
@@ -1034,7 +1025,7 @@ class _Session:
         if isinstance(msg, Raised):
             return "trap", failure_message(thread, self.spec, msg.exc)
         if msg is ABORTED:
-            from .execution import EXIT_MARK
+            from ..machine.execution import EXIT_MARK
 
             return "trap", thread.kill_message or EXIT_MARK
         if isinstance(msg, Park):
@@ -1082,7 +1073,7 @@ class _Session:
 
     def _stop(self, pending: Any, nested_frames: list[str] | None = None) -> bool:
         """The guest thread is being stopped (a report) or the guest ended: unwind this call, trap."""
-        from .execution import EXIT_MARK
+        from ..machine.execution import EXIT_MARK
 
         thread = self.thread
         if thread.kill_message is not None:

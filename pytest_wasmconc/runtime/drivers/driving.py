@@ -5,14 +5,14 @@ Shared by core modules (runner.py) and components (components.py).
 
 from __future__ import annotations
 
-from ..schedulers import make_policy
-from ..schedulers.base import PolicyConfig
-from ..schedulers.recording import Recording
-from .execution import Execution
+from ...schedulers import make_policy
+from ...schedulers.base import PolicyConfig
+from ...schedulers.recording import Recording
+from ..machine.execution import Execution
 from .os_threads import run_os
-from .outcome import Outcome
+from ..outcome import Outcome
 from .serial import run_serial
-from .settings import Preempt, RunSettings
+from ..settings import Preempt, RunSettings
 
 __all__ = ["drive", "policy_config", "stamp_schedule"]
 

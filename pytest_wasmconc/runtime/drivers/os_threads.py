@@ -13,12 +13,12 @@ import os
 import threading
 import time
 
-from .errors import ModuleError
-from .execution import TRACED_ENDS, Execution
-from .hostapi import Yield
-from .outcome import Status
-from .report import hang_message
-from .threads import GuestThread, ThreadState
+from ..errors import ModuleError
+from ..machine.execution import TRACED_ENDS, Execution
+from ..hostapi import Yield
+from ..outcome import Status
+from ..report import hang_message
+from ..machine.threads import GuestThread, ThreadState
 from .ticker import EpochTicker
 
 __all__ = ["run_os"]

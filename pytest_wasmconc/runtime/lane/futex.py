@@ -9,7 +9,7 @@ from typing import Any
 from dataclasses import dataclass
 
 from . import _lane
-from .hostapi import Until
+from ..hostapi import Until
 
 _BLOCKED, _WOKEN, _TIMED = _lane.BLOCKED, _lane.WOKEN, _lane.TIMED
 

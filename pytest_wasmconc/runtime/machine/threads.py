@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from ..instrument.preempt import BUDGET_EXPORT
-from . import _lane, capi
-from .errors import ModuleError
-from .futex import FutexWait
-from .hostapi import ValType, Wait, WaitResult, Yield
+from ...instrument.preempt import BUDGET_EXPORT
+from ..lane import _lane
+from ..wasmtime import capi
+from ..errors import ModuleError
+from ..lane.futex import FutexWait
+from ..hostapi import ValType, Wait, WaitResult, Yield
 from .clock import READ_TICK_NS, SPIN_TICK_MAX_NS
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import wasmtime
 
 from .engine import wasmtime_version
-from .settings import EngineSettings
+from ..settings import EngineSettings
 
 __all__ = ["CompileCache", "default_cache_dir"]
 

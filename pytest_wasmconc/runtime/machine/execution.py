@@ -21,26 +21,17 @@ from typing import Any
 
 import wasmtime
 
-from . import _lane, capi
+from ..lane import _lane
+from ..wasmtime import capi
 from .builtins import NATIVE_FIRST, NATIVE_ONLY
 from .clock import RealClock, VirtualClock
-from .errors import ModuleError
-from .futex import FutexTable, FutexWait, NativeFutexTable
-from .hostapi import (
-    GuestExit,
-    GuestTrap,
-    HostFunction,
-    MemoryFault,
-    Sleep,
-    Until,
-    Wait,
-    WaitResult,
-    Yield,
-)
+from ..errors import ModuleError
+from ..lane.futex import FutexTable, FutexWait, NativeFutexTable
+from ..hostapi import GuestExit, GuestTrap, HostFunction, MemoryFault, Sleep, Until, Wait, WaitResult, Yield
 from .memory import SharedGuestMemory
-from .outcome import Outcome, Status, ThreadReport
-from .program import WASI_P1, Program
-from .settings import Preempt, RunSettings
+from ..outcome import Outcome, Status, ThreadReport
+from ..loading.program import WASI_P1, Program
+from ..settings import Preempt, RunSettings
 from .threads import THREADS, GuestThread, ThreadState
 
 __all__ = ["EXIT_MARK", "ROUTER", "TRACED_ENDS", "End", "Execution", "FutexWait", "program_linker", "trap_reason"]
@@ -643,14 +634,14 @@ class Execution:
             seed=self.settings.seed if self.deterministic else None,
             hang_limit=end.limit if end.status is Status.HANG else None,
         )
-        from .report import render_report
+        from ..report import render_report
 
         out.report = render_report(out, end, self.program)
         return out
 
 
 def _lane_enabled() -> bool:
-    from .serial import LANE_ENABLED  # serial imports this module: read at first use
+    from ..drivers.serial import LANE_ENABLED  # serial imports this module: read at first use
 
     return LANE_ENABLED
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from ..instrument.locks import USER_IMPORTS as LOCK_REPORTS
-from ..instrument.preempt import PREEMPT_IMPORT
-from . import _lane
-from .capi import YieldAfter
-from .futex import FutexWait
-from .hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
-from .program import INSTRUMENT_MODULE, THREAD_SPAWN
+from ...instrument.locks import USER_IMPORTS as LOCK_REPORTS
+from ...instrument.preempt import PREEMPT_IMPORT
+from ..lane import _lane
+from ..wasmtime.capi import YieldAfter
+from ..lane.futex import FutexWait
+from ..hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
+from ..loading.program import INSTRUMENT_MODULE, THREAD_SPAWN
 
 if TYPE_CHECKING:
     from .execution import Execution

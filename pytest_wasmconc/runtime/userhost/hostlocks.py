@@ -28,7 +28,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .hostapi import GuestTrap, HostCall, Until, Wait, WaitResult
+from ..hostapi import GuestTrap, HostCall, Until, Wait, WaitResult
 
 __all__ = ["HostLock", "HostLockEvent"]
 

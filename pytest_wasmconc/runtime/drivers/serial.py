@@ -12,14 +12,15 @@ from __future__ import annotations
 import os
 import time
 
-from ..schedulers.base import NativePlan, Policy, SwitchReason
-from . import _lane, capi
-from .execution import TRACED_ENDS, Execution
-from .hostapi import Yield
-from .outcome import Status
-from .report import hang_message
-from .settings import Preempt
-from .threads import GuestThread, ThreadState
+from ...schedulers.base import NativePlan, Policy, SwitchReason
+from ..lane import _lane
+from ..wasmtime import capi
+from ..machine.execution import TRACED_ENDS, Execution
+from ..hostapi import Yield
+from ..outcome import Status
+from ..report import hang_message
+from ..settings import Preempt
+from ..machine.threads import GuestThread, ThreadState
 from .ticker import EpochTicker
 
 __all__ = ["run_serial"]

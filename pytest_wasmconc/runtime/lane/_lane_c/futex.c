@@ -1,6 +1,6 @@
 /* The futex table and memory.atomic.wait/notify without Python.
  *
- * The table is the execution's only one (runtime/futex.py's NativeFutexTable
+ * The table is the execution's only one (runtime/lane/futex.py's NativeFutexTable
  * wraps it for the Python paths): a FIFO queue per address, as the threads
  * proposal requires of notify, found through a hash table, so a wait or a
  * notify costs the same whatever the number of threads parked elsewhere.
@@ -8,7 +8,7 @@
  * The native wait takes the common case only: serial mode, the shared
  * memory, memory 0, aligned and in bounds, no timeout, the thread not being
  * stopped. Everything else (including every trap) goes to the Python
- * implementation in runtime/builtins.py, which this must match exactly: the
+ * implementation in runtime/machine/builtins.py, which this must match exactly: the
  * same results, the same parking (PARKED, blocked until a notify), the same
  * scheduling point after a notify that woke someone.
  */

@@ -1,0 +1,93 @@
+"""Old module paths of the package, kept importable for one release with a DeprecationWarning.
+
+The restructuring of 0.2 moved modules into folders that each hold one idea
+(`runtime/machine/`, `runtime/userhost/`, `checks/streams/`, ...). Code that
+still imports an old path (`from pytest_wasmconc.runtime.hostsync import Lock`)
+gets an alias module that forwards every attribute to the new home and says
+where that is. The alias is a separate module object, so the real module keeps
+its own name and spec; a monkeypatch must target the new path.
+
+Installed by the package's `__init__`, which runs before any of its submodules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import types
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["MOVED", "install"]
+
+_P = "pytest_wasmconc."
+
+# old path -> new path (both below the package); removed in the release after 0.2.
+MOVED: dict[str, str] = {
+    "runtime.program": "runtime.loading.program",
+    "runtime.engine": "runtime.loading.engine",
+    "runtime.cache": "runtime.loading.cache",
+    "runtime.execution": "runtime.machine.execution",
+    "runtime.threads": "runtime.machine.threads",
+    "runtime.builtins": "runtime.machine.builtins",
+    "runtime.memory": "runtime.machine.memory",
+    "runtime.clock": "runtime.machine.clock",
+    "runtime.affinity": "runtime.machine.affinity",
+    "runtime.serial": "runtime.drivers.serial",
+    "runtime.os_threads": "runtime.drivers.os_threads",
+    "runtime.driving": "runtime.drivers.driving",
+    "runtime.ticker": "runtime.drivers.ticker",
+    "runtime.futex": "runtime.lane.futex",
+    "runtime.capi": "runtime.wasmtime.capi",
+    "runtime.traphandlers": "runtime.wasmtime.traphandlers",
+    "runtime.hostlocks": "runtime.userhost.hostlocks",
+    "runtime.hostsync": "runtime.userhost.hostsync",
+    "runtime.hostworker": "runtime.userhost.hostworker",
+    "runtime.userimports": "runtime.userhost.userimports",
+    "runtime.wasi_native": "wasi.native",
+}
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        real = importlib.import_module(self.target)
+        alias = types.ModuleType(spec.name, real.__doc__)
+
+        def forward(name: str) -> Any:
+            return getattr(real, name)
+
+        alias.__getattr__ = forward  # type: ignore[method-assign]
+        alias.__dir__ = lambda: dir(real)  # type: ignore[method-assign]
+        alias.__all__ = list(getattr(real, "__all__", ()))
+        return alias
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+class _MovedFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(_P):
+            return None
+        new = MOVED.get(fullname[len(_P):])
+        if new is None:
+            return None
+        warnings.warn(f"{fullname} moved to {_P}{new}; the old path goes away in the next release "
+                      "(the package's own names are in `pytest_wasmconc`)", DeprecationWarning, stacklevel=2)
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(_P + new))
+
+
+_FINDER = _MovedFinder()
+
+
+def install() -> None:
+    """Answer old paths before the path finder does (idempotent)."""
+    if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _FINDER)

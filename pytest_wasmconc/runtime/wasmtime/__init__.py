@@ -1,0 +1,1 @@
+"""Wasmtime below wasmtime-py: the C-API bindings it does not wrap, and its trap signal handlers."""
