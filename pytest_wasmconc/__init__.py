@@ -14,8 +14,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _moved
+from .runtime import worlds as runtime_worlds
 
 _moved.install()  # old module paths keep working for one release, with a DeprecationWarning
+
+
+def _default_worlds() -> Any:
+    # Imported at the first execution, not here: the package must stay light (see above).
+    from .session import DefaultWorlds
+
+    return DefaultWorlds()
+
+
+runtime_worlds.set_default_worlds(_default_worlds)
 
 if TYPE_CHECKING:
     from .host import (

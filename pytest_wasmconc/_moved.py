@@ -25,8 +25,9 @@ __all__ = ["MOVED", "install"]
 
 _P = "pytest_wasmconc."
 
-# old path -> new path (both below the package); removed in the release after 0.2.
-MOVED: dict[str, str] = {
+# old path -> new path (both below the package), or the paths a module was split into (an
+# attribute is looked up in each, in order); removed in the release after 0.2.
+MOVED: dict[str, str | tuple[str, ...]] = {
     "runtime.program": "runtime.loading.program",
     "runtime.engine": "runtime.loading.engine",
     "runtime.cache": "runtime.loading.cache",
@@ -41,7 +42,8 @@ MOVED: dict[str, str] = {
     "runtime.driving": "runtime.drivers.driving",
     "runtime.ticker": "runtime.drivers.ticker",
     "runtime.futex": "runtime.lane.futex",
-    "runtime.capi": "runtime.wasmtime.capi",
+    "runtime.capi": ("runtime.wasmtime.capi", "runtime.wasmtime.calls", "runtime.wasmtime.hostcalls",
+                     "runtime.wasmtime.epochs", "runtime.wasmtime.failures", "runtime.wasmtime.interrupts"),
     "runtime.traphandlers": "runtime.wasmtime.traphandlers",
     "runtime.hostlocks": "runtime.userhost.hostlocks",
     "runtime.hostsync": "runtime.userhost.hostsync",
@@ -52,19 +54,23 @@ MOVED: dict[str, str] = {
 
 
 class _AliasLoader(importlib.abc.Loader):
-    def __init__(self, target: str) -> None:
-        self.target = target
+    def __init__(self, targets: tuple[str, ...]) -> None:
+        self.targets = targets
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        real = importlib.import_module(self.target)
-        alias = types.ModuleType(spec.name, real.__doc__)
+        homes = [importlib.import_module(t) for t in self.targets]
+        alias = types.ModuleType(spec.name, homes[0].__doc__)
 
         def forward(name: str) -> Any:
-            return getattr(real, name)
+            for home in homes:
+                if hasattr(home, name):
+                    return getattr(home, name)
+            raise AttributeError(f"module {spec.name!r} (moved to {', '.join(self.targets)}) has no attribute "
+                                 f"{name!r}")
 
         alias.__getattr__ = forward  # type: ignore[method-assign]
-        alias.__dir__ = lambda: dir(real)  # type: ignore[method-assign]
-        alias.__all__ = list(getattr(real, "__all__", ()))
+        alias.__dir__ = lambda: sorted({n for home in homes for n in dir(home)})  # type: ignore[method-assign]
+        alias.__dict__["__all__"] = [n for home in homes for n in getattr(home, "__all__", ())]
         return alias
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -79,9 +85,10 @@ class _MovedFinder(importlib.abc.MetaPathFinder):
         new = MOVED.get(fullname[len(_P):])
         if new is None:
             return None
-        warnings.warn(f"{fullname} moved to {_P}{new}; the old path goes away in the next release "
+        targets = tuple(_P + t for t in ((new,) if isinstance(new, str) else new))
+        warnings.warn(f"{fullname} moved to {' and '.join(targets)}; the old path goes away in the next release "
                       "(the package's own names are in `pytest_wasmconc`)", DeprecationWarning, stacklevel=2)
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(_P + new))
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(targets))
 
 
 _FINDER = _MovedFinder()

@@ -69,15 +69,18 @@ def test_star_import_gives_the_public_names() -> None:
 
 
 def test_importing_the_package_imports_neither_wasmtime_nor_the_runtime() -> None:
+    """Only the runtime's registry of worlds (and its errors) load: the package registers its WASI there."""
     code = textwrap.dedent("""
         import sys
         import pytest_wasmconc
         print(sorted(m for m in sys.modules if m == "wasmtime" or m.startswith(("wasmtime.",
-              "pytest_wasmconc.runtime", "pytest_wasmconc.wasi", "pytest_wasmconc.host"))))
+              "pytest_wasmconc.runtime", "pytest_wasmconc.wasi", "pytest_wasmconc.host",
+              "pytest_wasmconc.session"))))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=CHILD_LIMIT_S)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert done.stdout.strip() == str(["pytest_wasmconc.runtime", "pytest_wasmconc.runtime.errors",
+                                       "pytest_wasmconc.runtime.worlds"])
 
 
 def test_the_host_submodule_is_not_shadowed_by_a_public_name() -> None:

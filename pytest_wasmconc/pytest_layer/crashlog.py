@@ -41,14 +41,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # Moved to crashrunner (it subclasses the runtime's Runner); the old path keeps working.
-    if name in ("LoggingRunner", "logged_runner", "describe"):
-        from . import crashrunner
-
-        return getattr(crashrunner, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 CrashLogSetting = Path | Literal[False] | None  # a directory, off, or the default (under the pytest cache)
 
 _WORKER_INPUT = "wasm_crash_log"  # the controller's resolved directory, for every worker alike

@@ -31,9 +31,11 @@ from wasmtime import StoreContext
 from wasmtime import _ffi as ffi
 from wasmtime import component as cm
 
-from .wasmtime import capi
+from .drivers.driving import drive, stamp_schedule
 from .loading.engine import engine_for
-from .errors import ConfigError, ModuleError
+from .wasmtime import calls, hostcalls
+from .component_values import Own, Record, Variant
+from .errors import ModuleError
 from .machine.execution import ROUTER, Execution
 from .hostapi import GuestTrap, HostFunction
 from .outcome import Outcome
@@ -43,7 +45,8 @@ from .machine.threads import THREADS, GuestThread, Phase, ThreadState
 
 if TYPE_CHECKING:
     from .extensions import Extension
-    from .runner import GuestIO
+    from .guestio import GuestIO
+    from .worlds import Worlds
 
 __all__ = ["ComponentProgram", "execute_component", "is_component", "load_component"]
 
@@ -172,7 +175,7 @@ def _resource_dtor(env, context, rep):  # type: ignore[no-untyped-def]
         if thread is not None:
             host = getattr(thread.execution, "component_host", None)
             if host is not None:
-                host.drop(_RESOURCE_KINDS.get(env or 0, "?"), rep, thread.tid)
+                host.drop_resource(_RESOURCE_KINDS.get(env or 0, "?"), rep, thread.tid)
     except BaseException:  # noqa: BLE001, S110 - a drop must not fail the guest
         pass
     return 0
@@ -206,9 +209,7 @@ def _lift(value: Any, store: StoreContext) -> Any:
 
 
 def _lower(ty: Any, value: Any) -> Any:
-    """Our representation of a result (streams/wasi2.py) -> what wasmtime-py's `ty` converts."""
-    from ..streams.wasi2 import Own, Record, Variant
-
+    """Our representation of a result (component_values.py) -> what wasmtime-py's `ty` converts."""
     if isinstance(value, Own):
         return cm.ResourceHost.own(value.rep, _resource_id(value.kind))
     if isinstance(ty, (cm.ResultType, cm.VariantType, cm.OptionType)):
@@ -245,13 +246,13 @@ def _lower(ty: Any, value: Any) -> Any:
 
 @dataclass
 class _ComponentBinding:
-    """What the native callback of one imported function routes by (like capi._Binding)."""
+    """What the native callback of one imported function routes by (like hostcalls.Binding)."""
 
     impl: tuple[str, str]  # the HostFunction key: (interface without version, function)
 
 
 class _ComponentPending:
-    """A blocked component host call, resumed through ROUTER like a core one (capi._Pending)."""
+    """A blocked component host call, resumed through ROUTER like a core one (hostcalls.Pending)."""
 
     __slots__ = ("binding", "ctx", "err_ret", "gen", "key", "result_ty", "results", "state", "store_key")
 
@@ -345,7 +346,7 @@ def _trampoline(env, ctx, ty_raw, args, nargs, results, nresults, err_ret, cont_
             store._invalidate()
         store_key = _store_key(ctx)
         outcome = ROUTER.invoke(store_key, binding, pyargs)
-        if isinstance(outcome, capi._TrapRequest):
+        if isinstance(outcome, hostcalls.TrapRequest):
             err_ret[0] = ffi.wasmtime_error_new(outcome.message.encode())
         elif hasattr(outcome, "send") and hasattr(outcome, "throw"):  # a generator: a blocking call
             with _clock:
@@ -451,7 +452,7 @@ class ComponentThread(GuestThread):
     def begin_instantiate(self) -> None:
         ex = cast(ComponentExecution, self.execution)
         assert self.store is not None
-        fut = capi.CallFuture()
+        fut = calls.CallFuture()
         inst = ffi.wasmtime_component_instance_t()
         fut._future = ffi.wasmtime_component_linker_instantiate_async(
             ex.component_linker.ptr(), self.store._context(), ex.program.component.ptr(), ctypes.byref(inst),
@@ -472,7 +473,7 @@ class ComponentThread(GuestThread):
         func = instance.get_func(self.store, run) if run is not None else None
         if func is None:
             raise RuntimeError(f"{ex.program.run_export}.run vanished after load-time checks")
-        fut = capi.CallFuture()
+        fut = calls.CallFuture()
         result = ffi.wasmtime_component_val_t()
         fut._future = ffi.wasmtime_component_func_call_async(
             ctypes.byref(func._func), self.store._context(), None, 0, ctypes.byref(result), 1,
@@ -499,37 +500,19 @@ class ComponentThread(GuestThread):
 
 def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSettings,
                       host_functions: Sequence[HostFunction] = (), *,
-                      extensions: Sequence[Extension] = ()) -> Outcome:
+                      extensions: Sequence[Extension] = (), worlds: Worlds) -> Outcome:
     """Run a component once under `settings` (the counterpart of Runner.execute)."""
-    from ..streams.extension import StreamAttachment, echo_sinks
-    from ..streams.model import StreamConfig, StreamWorld
-    from ..streams.wasi2 import Wasi2Host
-    from .drivers.driving import drive, stamp_schedule
-
     if io.dirs:
         raise ModuleError(f"{program.name}: preopened directories are not supported for components")
     if io.wasi != "sandbox":
         raise ModuleError(f"{program.name}: --wasi {io.wasi} is for core modules; components get the "
                           "stream-observing WASI 0.2 host")
     attachments = [ext.attach(program, settings) for ext in extensions]  # type: ignore[arg-type]
-    world = next((a.world for a in attachments if isinstance(a, StreamAttachment)), None)
-    if world is None:
-        world = StreamWorld(StreamConfig(), sinks=echo_sinks() if io.passthrough else {})
     argv = [io.program_name or Path(program.name).name] + list(io.args)
-    if io.stdin is None or io.stdin == "inherit":
-        stdin = b""
-    elif isinstance(io.stdin, (bytes, bytearray)):
-        stdin = bytes(io.stdin)
-    else:
-        try:
-            stdin = Path(io.stdin).read_bytes()
-        except (OSError, TypeError, ValueError) as exc:
-            why = getattr(exc, 'strerror', None) or exc
-            raise ConfigError(f"stdin file {io.stdin!r}: cannot read it ({why})") from None
-    host = Wasi2Host(world, argv, dict(io.env), stdin)
-    functions = host.functions() + list(host_functions)
+    world = worlds.component(program, io, argv, attachments)
+    functions = list(world.functions()) + list(host_functions)
     started = time.perf_counter()
-    ex = ComponentExecution(program, settings, functions, component_host=host, observers=attachments)
+    ex = ComponentExecution(program, settings, functions, component_host=world, observers=attachments)
     recording = drive(ex, settings)
     outcome = ex.outcome(world.output("stdout"), world.output("stderr"), time.perf_counter() - started)
     stamp_schedule(outcome, settings, recording)

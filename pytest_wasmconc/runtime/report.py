@@ -10,6 +10,7 @@ from .outcome import Outcome, Status
 if TYPE_CHECKING:
     from .machine.execution import End
     from .loading.program import Program
+    from .worlds import TraceLine
 
 __all__ = ["append_trace_tail", "render_report", "render_trace_tail"]
 
@@ -62,21 +63,12 @@ def hang_message(kind: str, value: Any) -> str:
     return f"the wall-clock backstop of {value:g} s was reached while the guest was still running"
 
 
-def render_trace_tail(trace: Sequence[Any], dropped: int = 0, limit: int = TRACE_TAIL) -> str:
-    """The last `limit` WASI calls, oldest first, one per line, with errno names."""
-    # The trace is the WASI host's: imported late, as runner.py imports the host itself.
-    from ..wasi.errno import Errno
-
+def render_trace_tail(trace: Sequence[TraceLine], dropped: int = 0, limit: int = TRACE_TAIL) -> str:
+    """The last `limit` WASI calls, oldest first, one per line, as the world explains them (errno names)."""
     tail = list(trace)[-limit:] if limit > 0 else []
     total = len(trace) + dropped
     lines = [f"last {len(tail)} of {total} WASI calls (oldest first):"]
-    for entry in tail:
-        text = f"  {entry}"
-        result = getattr(entry, "result", None)
-        if isinstance(result, int) and 0 < result < len(Errno):
-            err = Errno(result)
-            text += " (E2BIG)" if err is Errno.TOOBIG else f" (E{err.name})"
-        lines.append(text)
+    lines += [f"  {entry.explain()}" for entry in tail]
     return "\n".join(lines)
 
 

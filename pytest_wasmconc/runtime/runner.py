@@ -6,89 +6,32 @@ The CLI and the pytest plugin are both thin layers over `Runner`.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..schedulers import PolicyError, derive_seed
-from .wasmtime import capi, traphandlers
-from .loading.cache import CompileCache
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .drivers.driving import drive, stamp_schedule
 from .errors import ConfigError, ReplayError
-from .machine.execution import Execution
 from .extensions import Extension, Rerun, load_passes
+from .guestio import GuestIO
 from .hostapi import HostFunction
-from .outcome import Outcome
+from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
+from .machine.execution import Execution
+from .outcome import Outcome
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
 from .userhost.userimports import HostRun, ImportsSpec
-from ..wasi.native import NativeWasi
+from .wasmtime import interrupts, traphandlers
+from .worlds import CoreWorld, Worlds, default_worlds
 
 __all__ = ["Exploration", "GuestIO", "Runner"]
-
-Stdin = bytes | str | os.PathLike | None
-
-
-@dataclass
-class GuestIO:
-    """What the guest sees of the world: argv, environment, preopened dirs, stdio."""
-
-    args: Sequence[str] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-    dirs: Sequence[tuple[str, str]] = ()  # (host directory, guest path)
-    stdin: Stdin = None  # bytes, a file path, "inherit", or None (empty)
-    passthrough: bool = False  # also copy guest output to the real stdout/stderr
-    wasi: str = "sandbox"  # "sandbox" (the project's shared WASI) or "native" (wasmtime's)
-    program_name: str | None = None  # argv[0]; the guest file name by default
-    wasi_options: Mapping[str, Any] = field(default_factory=dict)  # extra WasiConfig fields (faults, ...)
-
-    def __post_init__(self) -> None:
-        if self.wasi not in ("sandbox", "native"):
-            raise ConfigError(f"invalid WASI implementation {self.wasi!r} (valid: sandbox, native)")
-        if not isinstance(self.wasi_options, Mapping):
-            raise ConfigError(f"WASI options must be a mapping, not {type(self.wasi_options).__name__}")
-        if self.wasi == "native" and self.wasi_options:
-            raise ConfigError(f"WASI options {sorted(self.wasi_options)} need the sandbox WASI; "
-                              "wasmtime's own (native) cannot apply them")
-        if isinstance(self.args, (str, bytes)) or not isinstance(self.args, Iterable):
-            raise ConfigError(f"guest args must be a sequence of strings, not {type(self.args).__name__} "
-                              f"{self.args!r}")
-        for i, arg in enumerate(self.args):
-            if not isinstance(arg, str):
-                raise ConfigError(f"guest args[{i}] must be a str, not {type(arg).__name__} {arg!r}")
-            if "\0" in arg:
-                raise ConfigError(f"guest args[{i}] {arg!r} contains a NUL byte")
-        if not isinstance(self.env, Mapping):
-            raise ConfigError(f"guest env must be a mapping of str to str, not {type(self.env).__name__}")
-        for name, value in self.env.items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise ConfigError(f"guest env {name!r}={value!r}: names and values must be str")
-        if isinstance(self.dirs, (str, bytes)) or not isinstance(self.dirs, Iterable):
-            raise ConfigError(f"preopened dirs must be (host directory, guest path) pairs, not {self.dirs!r}")
-        for entry in self.dirs:
-            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-                raise ConfigError(f"preopened dir {entry!r}: expected a (host directory, guest path) pair")
-            host, guest = entry
-            if not isinstance(host, (str, os.PathLike)):
-                raise ConfigError(f"preopened dir {entry!r}: the host directory must be a path, "
-                                  f"not {type(host).__name__}")
-            if not isinstance(guest, str) or not guest or "\0" in guest:
-                raise ConfigError(f"preopened dir {os.fspath(host)}: the guest path must be a non-empty str, "
-                                  f"got {guest!r}")
-            if not Path(host).exists():
-                raise ConfigError(f"preopened directory {os.fspath(host)}: no such directory")
-            if not Path(host).is_dir():
-                raise ConfigError(f"preopened directory {os.fspath(host)}: not a directory")
-        if self.stdin is not None and not isinstance(self.stdin, (bytes, bytearray, str, os.PathLike)):
-            raise ConfigError(f"guest stdin must be bytes, a file path, 'inherit' or None, "
-                              f"not {type(self.stdin).__name__}")
 
 
 @dataclass
@@ -113,11 +56,23 @@ class Exploration:
 
 
 class Runner:
-    """Loads guests (through the compile cache) and executes them under `RunSettings`."""
+    """Loads guests (through the compile cache) and executes them under `RunSettings`.
 
-    def __init__(self, settings: RunSettings | None = None, *, cache: CompileCache | None = None) -> None:
+    `worlds` makes each execution's WASI world (runtime/worlds.py); by default
+    the one the package registers (the sandboxed WASI, wasmtime's own, streams).
+    """
+
+    def __init__(self, settings: RunSettings | None = None, *, cache: CompileCache | None = None,
+                 worlds: Worlds | None = None) -> None:
         self.settings = settings or RunSettings()
         self.cache = cache if cache is not None else CompileCache()
+        self._worlds = worlds
+
+    @property
+    def worlds(self) -> Worlds:
+        if self._worlds is None:
+            self._worlds = default_worlds()
+        return self._worlds
 
     # -- loading -------------------------------------------------------------
 
@@ -155,7 +110,8 @@ class Runner:
                               "(Runner.replay, `wasmconc replay`, --wasm-replay)")
         if isinstance(program, ComponentProgram):
             with _divergence_is_a_replay_error():
-                outcome = execute_component(program, io, settings, host_functions, extensions=extensions)
+                outcome = execute_component(program, io, settings, host_functions, extensions=extensions,
+                                            worlds=self.worlds)
             _stamp_token(outcome, settings, program, io)
             return outcome
         if extensions:
@@ -169,8 +125,8 @@ class Runner:
         if user is not None:
             extra += user.functions()
         argv = [io.program_name or Path(program.name).name] + list(io.args)
-        wasi = _make_wasi(io, argv)
-        native = wasi if getattr(wasi, "native", False) else None
+        wasi = self.worlds.core(program, io, argv)
+        native = wasi if wasi.native else None
         started = time.perf_counter()
         try:
             ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
@@ -187,8 +143,8 @@ class Runner:
         outcome = ex.outcome(wasi.stdout, wasi.stderr, time.perf_counter() - started)
         if user is not None:
             user.finish(outcome)
-        outcome.trace = list(getattr(wasi, "trace", []))
-        append_trace_tail(outcome, dropped=getattr(wasi, "trace_dropped", 0))
+        outcome.trace = list(wasi.trace)
+        append_trace_tail(outcome, dropped=wasi.trace_dropped)
         stamp_schedule(outcome, settings, recording)
         _stamp_token(outcome, settings, program, io)
         if ex.stuck_threads:
@@ -240,7 +196,7 @@ class Runner:
         outcome: Outcome | None = None
         count = 0
         # One SIGINT handler for the whole exploration (each execution would install its own).
-        with capi.interrupts_deferred():
+        with interrupts.interrupts_deferred():
             for n in range(schedules):
                 index = start + n * step
                 s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
@@ -289,35 +245,6 @@ def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: Gues
         lambda: encode_token(ReplayToken.for_run(settings, decisions, slices, guest=guest)))
 
 
-def _wasi_functions(wasi: Any, program: Program) -> list[HostFunction]:
+def _wasi_functions(wasi: CoreWorld, program: Program) -> list[HostFunction]:
     """The WASI host functions this program imports."""
-    return list(wasi.functions(only=[f.name for f in program.func_imports if f.module == WASI_P1]))
-
-
-def _make_wasi(io: GuestIO, argv: list[str]) -> Any:
-    dirs = [(str(h), g) for h, g in io.dirs]
-    if io.wasi == "native":
-        return NativeWasi(argv, dict(io.env), dirs, io.stdin, io.passthrough)
-    import dataclasses
-
-    from ..wasi import Preopen, WasiConfig, WasiPreview1
-    from ..wasi.config import WasiConfigError
-
-    known = {f.name for f in dataclasses.fields(WasiConfig)} - {"args", "env", "preopens", "stdin",
-                                                                "stdout_passthrough"}
-    unknown = sorted(str(k) for k in io.wasi_options if k not in known)
-    if unknown:
-        raise ConfigError(f"unknown WASI option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
-                          f"(valid: {', '.join(sorted(known))})")
-    try:
-        cfg = WasiConfig(
-            args=argv,
-            env=dict(io.env),
-            preopens=[Preopen(h, g) for h, g in dirs],
-            stdin=io.stdin,
-            stdout_passthrough=io.passthrough,
-            **dict(io.wasi_options),
-        )
-        return WasiPreview1(cfg)
-    except WasiConfigError as exc:
-        raise ConfigError(f"WASI: {exc}") from None
+    return list(wasi.functions([f.name for f in program.func_imports if f.module == WASI_P1]))

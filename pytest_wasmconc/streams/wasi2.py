@@ -20,41 +20,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import Any
 
+from ..runtime.component_values import Own, Record, Variant, interface_base
 from ..runtime.hostapi import GuestExit, GuestTrap, HostFunction, Wait, WaitResult
 from .model import StreamError, StreamWorld
 
 __all__ = ["Own", "Record", "Variant", "Wasi2Host", "interface_base"]
-
-
-@dataclass(frozen=True)
-class Own:
-    """A new host resource handed to the guest: `kind` is its resource name (e.g. "pollable")."""
-
-    kind: str
-    rep: int
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A variant (or result: tags "ok"/"err") case and its payload; components.py lowers it."""
-
-    tag: str
-    payload: Any = None
-
-
-class Record:
-    """A record: fields as attributes."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.__dict__.update(fields)
-
-
-def interface_base(name: str) -> str:
-    """`wasi:io/streams@0.2.3` -> `wasi:io/streams`."""
-    return name.split("@", 1)[0]
 
 
 def ok(value: Any = None) -> Variant:

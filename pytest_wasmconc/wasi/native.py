@@ -86,7 +86,11 @@ class NativeWasi:
 
     @property
     def trace(self) -> list[Any]:
-        return []
+        return []  # wasmtime's WASI keeps no trace
+
+    @property
+    def trace_dropped(self) -> int:
+        return 0
 
     def close(self) -> None:
         if self._tmp is not None:

@@ -32,7 +32,10 @@ class WasiPreview1:
 
     Thread-safe: the OS-thread mode calls these host functions from several
     OS threads at once. Raises `WasiConfigError` for an unusable config.
+    A runtime `CoreWorld` (runtime/worlds.py).
     """
+
+    native = False  # its imports go through `functions`, not wasmtime's own WASI
 
     def __init__(self, config: WasiConfig) -> None:
         self.config = config
@@ -42,6 +45,9 @@ class WasiPreview1:
         self._closed = False
 
     # -- runtime side ---------------------------------------------------------
+
+    def configure_store(self, store: Any) -> None:
+        """Nothing per store: one state serves every guest thread."""
 
     def functions(self, only: Iterable[str] | None = None) -> list[HostFunction]:
         """The preview1 imports (module "wasi_snapshot_preview1"): every one, or the names in `only`.

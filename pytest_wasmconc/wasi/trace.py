@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from .errno import Errno
+
 __all__ = ["Trace", "TraceEntry"]
 
 # An errno (int), or a description for calls that did not return one:
@@ -24,6 +26,14 @@ class TraceEntry:
     def __str__(self) -> str:
         args = ", ".join(str(a) for a in self.args)
         return f"[t{self.thread_id}] {self.call}({args}) -> {self.result}"
+
+    def explain(self) -> str:
+        """As `str`, with the errno's name after a failing result: `... -> 8 (EBADF)`."""
+        text = str(self)
+        if isinstance(self.result, int) and 0 < self.result < len(Errno):
+            err = Errno(self.result)
+            text += " (E2BIG)" if err is Errno.TOOBIG else f" (E{err.name})"
+        return text
 
 
 class Trace:

@@ -1,7 +1,7 @@
 """The native lane (runtime/lane/_lane_c/) takes exactly the steps the Python driver takes.
 
 Each guest runs twice per (policy, seed): with the lane, and with every step in
-Python (serial.LANE_ENABLED off, the reference). Same decisions, same slices,
+Python (lane.NATIVE off, the reference). Same decisions, same slices,
 same step count, same output, same report: a seed names one schedule either
 way, and a token recorded with the lane replays without it.
 """
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_wasmconc.runtime import GuestIO, ModuleError, Preempt, Runner, RunSettings, Status
+from pytest_wasmconc.runtime import lane as lane_package
 from pytest_wasmconc.runtime.drivers import serial
 from pytest_wasmconc.runtime.outcome import Outcome
 
@@ -76,7 +77,7 @@ def lane_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_CountingLane]]
 
 
 def _run(guest: str, args: list[str], settings: RunSettings, lane: bool, monkeypatch: pytest.MonkeyPatch) -> Outcome:
-    monkeypatch.setattr(serial, "LANE_ENABLED", lane)
+    monkeypatch.setattr(lane_package, "NATIVE", lane)
     io = GuestIO(args=args, dirs=[(str(GUESTS / "data"), ".")])
     return Runner(settings).run(GUESTS / guest, io)
 
@@ -117,7 +118,7 @@ def test_the_lane_takes_most_steps_of_a_contended_counter(monkeypatch: pytest.Mo
 def test_a_schedule_recorded_with_the_lane_replays_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
     recorded = _run("c/lost_update.wasm", [], RunSettings(seed=11, slice=300), True, monkeypatch)
     assert recorded.token
-    monkeypatch.setattr(serial, "LANE_ENABLED", False)
+    monkeypatch.setattr(lane_package, "NATIVE", False)
     replayed = Runner(RunSettings()).replay(GUESTS / "c" / "lost_update.wasm", recorded.token,
                                             GuestIO())
     assert (replayed.stdout, replayed.decisions, replayed.steps) == (recorded.stdout, recorded.decisions,

@@ -9,12 +9,12 @@ decisions of the policy.
 
 from __future__ import annotations
 
-import os
 import time
 
 from ...schedulers.base import NativePlan, Policy, SwitchReason
+from .. import lane
 from ..lane import _lane
-from ..wasmtime import capi
+from ..wasmtime import interrupts
 from ..machine.execution import TRACED_ENDS, Execution
 from ..hostapi import Yield
 from ..outcome import Status
@@ -60,7 +60,7 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     try:
         if ticker is not None:
             ticker.acquire()
-        with capi.interrupts_deferred():
+        with interrupts.interrupts_deferred():
             _drive(ex, policy, progress, wall_deadline)
     finally:
         # Stop and trace threads while the ticker still runs: in epoch mode a
@@ -190,13 +190,11 @@ _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, Sw
             SwitchReason.SPAWNED, SwitchReason.EXITED)
 _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code
 _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
-# WASMCONC_NATIVE_LANE=0 keeps every step in Python (the reference the lane is tested against).
-LANE_ENABLED = os.environ.get("WASMCONC_NATIVE_LANE", "1") != "0"
 
 
 def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int) -> _lane.Lane | None:
     """The native step loop for this execution, when its mode and policy have one."""
-    if not LANE_ENABLED or not ex.program.engine_settings.counter or ex.settings.preempt is Preempt.OS:
+    if not lane.NATIVE or not ex.program.engine_settings.counter or ex.settings.preempt is Preempt.OS:
         return None
     plan_of = getattr(policy, "native_plan", None)
     plan: NativePlan | None = plan_of() if plan_of is not None else None
@@ -217,7 +215,7 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         decisions=plan.decisions,
         slices=plan.slices,
         clock=ex.clock,
-        interrupted=capi._INTERRUPTED,
+        interrupted=interrupts.INTERRUPTED,
     )
 
 

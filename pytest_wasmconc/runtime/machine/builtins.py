@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...instrument.locks import USER_IMPORTS as LOCK_REPORTS
 from ...instrument.preempt import PREEMPT_IMPORT
 from ..lane import _lane
-from ..wasmtime.capi import YieldAfter
+from ..wasmtime.hostcalls import YieldAfter
 from ..lane.futex import FutexWait
 from ..hostapi import GuestTrap, HostFunction, ValType, Wait, WaitResult
 from ..loading.program import INSTRUMENT_MODULE, THREAD_SPAWN

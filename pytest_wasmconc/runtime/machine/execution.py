@@ -21,9 +21,11 @@ from typing import Any
 
 import wasmtime
 
+from .. import lane
 from ..lane import _lane
-from ..wasmtime import capi
-from .builtins import NATIVE_FIRST, NATIVE_ONLY
+from ..wasmtime import capi, epochs, hostcalls
+from ..report import render_report
+from .builtins import NATIVE_FIRST, NATIVE_ONLY, builtin_functions
 from .clock import RealClock, VirtualClock
 from ..errors import ModuleError
 from ..lane.futex import FutexTable, FutexWait, NativeFutexTable
@@ -117,26 +119,26 @@ class _Router:
     def invoke(self, store_key: int, binding: Any, args: list[int | float]) -> Any:
         thread = THREADS.get(store_key)
         if thread is None:
-            return capi.trap_request("wasmconc: host call from a store that is not a live guest thread")
+            return hostcalls.trap_request("wasmconc: host call from a store that is not a live guest thread")
         ex = thread.execution
         if thread.kill_message is not None:
-            return capi.trap_request(thread.kill_message)
+            return hostcalls.trap_request(thread.kill_message)
         if ex.end is not None:
-            return capi.trap_request(EXIT_MARK)
+            return hostcalls.trap_request(EXIT_MARK)
         thread.host_calls += 1
         hf = ex.impls[binding.impl]
         try:
             return hf.impl(thread.call, *args)
         except GuestExit as stop:
             ex.request_exit(stop.code, thread)
-            return capi.trap_request(EXIT_MARK)
+            return hostcalls.trap_request(EXIT_MARK)
         except GuestTrap as trap:
-            return capi.trap_request(str(trap))
+            return hostcalls.trap_request(str(trap))
         except MemoryFault as fault:
-            return capi.trap_request(f"out of bounds memory access: {fault}")
+            return hostcalls.trap_request(f"out of bounds memory access: {fault}")
         except Exception as exc:
             ex.host_failed(thread, hf, exc)
-            return capi.trap_request(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
+            return hostcalls.trap_request(f"host function {hf.module}.{hf.name} raised {type(exc).__name__}: {exc}")
 
     def arm_yield(self, store_key: int, trap_ret: int, continuation: int) -> None:
         """A YieldAfter call suspends once: the thread stays runnable, the scheduler decides.
@@ -273,8 +275,6 @@ class Execution:
     # -- set-up ------------------------------------------------------------
 
     def _builtins(self) -> list[HostFunction]:
-        from .builtins import builtin_functions
-
         return builtin_functions(self)
 
     def _resolve_imports(self, provided: list[HostFunction]) -> None:
@@ -634,16 +634,12 @@ class Execution:
             seed=self.settings.seed if self.deterministic else None,
             hang_limit=end.limit if end.status is Status.HANG else None,
         )
-        from ..report import render_report
-
         out.report = render_report(out, end, self.program)
         return out
 
 
 def _lane_enabled() -> bool:
-    from ..drivers.serial import LANE_ENABLED  # serial imports this module: read at first use
-
-    return LANE_ENABLED
+    return lane.NATIVE  # read at each use: tests switch it
 
 
 def _describe_wait(wait: Wait) -> str:
@@ -699,9 +695,9 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
             defined.add(key)
             native = NATIVE_ONLY.get(key)
             if native is not None:
-                capi.define_native_host(linker, imp.module, imp.name, imp.params, native)
+                hostcalls.define_native_host(linker, imp.module, imp.name, imp.params, native)
                 continue
-            capi.define_async_host(linker, imp.module, imp.name, imp.params, imp.results, key, ROUTER,
+            hostcalls.define_async_host(linker, imp.module, imp.name, imp.params, imp.results, key, ROUTER,
                                    native=NATIVE_FIRST.get(key, 0))
         if native_wasi:
             linker.define_wasi()
@@ -711,10 +707,10 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
 
 
 def _epoch_decision(key: int) -> tuple[int, int] | str:
-    """Asked at every epoch deadline of every guest store (see capi.install_epoch_callback)."""
+    """Asked at every epoch deadline of every guest store (see epochs.install_epoch_callback)."""
     t = THREADS.get(key)
     if t is None:
-        return (capi.UPDATE_DEADLINE_CONTINUE, 1)
+        return (epochs.UPDATE_DEADLINE_CONTINUE, 1)
     if t.kill_message is not None:
         return t.kill_message
     ex = t.execution
@@ -730,8 +726,8 @@ def _epoch_decision(key: int) -> tuple[int, int] | str:
                     t.kill_message = f"wasmconc: stopped ({end.status.value})"
                 return t.kill_message
             return EXIT_MARK
-        return (capi.UPDATE_DEADLINE_CONTINUE, 1)
-    return (capi.UPDATE_DEADLINE_YIELD, 1)  # epoch mode: the time slice is over
+        return (epochs.UPDATE_DEADLINE_CONTINUE, 1)
+    return (epochs.UPDATE_DEADLINE_YIELD, 1)  # epoch mode: the time slice is over
 
 
-capi.set_epoch_handler(_epoch_decision)
+epochs.set_epoch_handler(_epoch_decision)

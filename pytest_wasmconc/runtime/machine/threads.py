@@ -19,7 +19,7 @@ import wasmtime
 
 from ...instrument.preempt import BUDGET_EXPORT
 from ..lane import _lane
-from ..wasmtime import capi
+from ..wasmtime import calls, capi, epochs, failures
 from ..errors import ModuleError
 from ..lane.futex import FutexWait
 from ..hostapi import ValType, Wait, WaitResult, Yield
@@ -38,7 +38,7 @@ FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
 _SPIN_SHIFT_MAX = (SPIN_TICK_MAX_NS // READ_TICK_NS).bit_length()
 
 
-def _resource_failure(failure: capi.NativeFailure) -> bool:
+def _resource_failure(failure: failures.NativeFailure) -> bool:
     return failure.trap_code is None and failure.exit_status is None and not failure.frames
 
 
@@ -73,7 +73,7 @@ class GuestThread:
         self.start_arg = start_arg  # None for main
         self.phase = Phase.INSTANTIATING
         self.store: wasmtime.Store | None = None
-        self._future: capi.CallFuture | None = None
+        self._future: calls.CallFuture | None = None
         self._raw_instance: Any = None
         self.memory: Any = NoMemory()
         self._wait: Wait | None = None
@@ -81,7 +81,7 @@ class GuestThread:
         self.deadline_ns: int | None = None
         self.waiter: Any = None  # futex.Waiter while parked on an address
         self._kill_message: str | None = None
-        self.failure: capi.NativeFailure | None = None
+        self.failure: failures.NativeFailure | None = None
         self.frames: list[str] = []
         self.ended_by: str | None = None
         self.call: Any = None  # the HostCall object host functions receive
@@ -161,11 +161,11 @@ class GuestThread:
                                   f"(expected {slot.wait_expected})", waiter=slot)
 
     @property
-    def future(self) -> capi.CallFuture | None:
+    def future(self) -> calls.CallFuture | None:
         return self._future
 
     @future.setter
-    def future(self, value: capi.CallFuture | None) -> None:
+    def future(self, value: calls.CallFuture | None) -> None:
         self._future = value
         self.slot.future = value.native_address() if value is not None else 0
 
@@ -207,7 +207,7 @@ class GuestThread:
             store.set_fuel(FUEL_RESERVE)
             capi.set_fuel_yield_interval(ctx, ex.settings.slice)
         if settings.epochs:
-            capi.install_epoch_callback(store, self.key)
+            epochs.install_epoch_callback(store, self.key)
         if ex.native_wasi is not None:
             ex.native_wasi.configure_store(store)
         return store
@@ -217,7 +217,7 @@ class GuestThread:
         if self.execution.shared_guest_memory is not None:
             # The start function (e.g. wasm-ld's __wasm_init_memory) may already wait/notify.
             self.memory = self.execution.shared_guest_memory
-        self.future, self._raw_instance = capi.instance_pre_instantiate_async(
+        self.future, self._raw_instance = calls.instance_pre_instantiate_async(
             self.execution.instance_pre, self.store)
         self.state = ThreadState.RUNNABLE
 
@@ -236,7 +236,7 @@ class GuestThread:
             capi.set_fuel_yield_interval(self.store._context(), None)
             self.store.set_fuel(0)
         if settings.epochs:
-            capi.set_epoch_deadline(self.store, 0)
+            epochs.set_epoch_deadline(self.store, 0)
 
     def begin_quantum(self, fuel: int, slice_end_ns: int | None = None) -> None:
         """Give the next poll exactly `fuel` units before it yields (fuel mode), or
@@ -305,25 +305,25 @@ class GuestThread:
         self.memory = self._memory_view()
         context = capi.store_context(self.store)
         if self._counter_mode:
-            counter = capi.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
+            counter = calls.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
             if counter is not None:  # absent: the module defines no function
                 self.slot.set_budget(context, counter)
         if self.is_main:
-            func = capi.export_func(context, self._raw_instance, b"_start")
+            func = calls.export_func(context, self._raw_instance, b"_start")
             args: list[tuple[ValType, int | float]] = []
         else:
-            func = capi.export_func(context, self._raw_instance, b"wasi_thread_start")
+            func = calls.export_func(context, self._raw_instance, b"wasi_thread_start")
             args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
         if func is None:
             raise RuntimeError("entry point vanished after load-time checks")
-        self.future = capi.call_raw_async(self.store, func, args, 0)
+        self.future = calls.call_raw_async(self.store, func, args, 0)
 
     def _memory_view(self) -> Any:
         ex = self.execution
         if ex.shared_memory is not None:
             return ex.shared_guest_memory
         assert self.store is not None
-        mem = capi.instance_export(self.store, self._raw_instance, "memory")
+        mem = calls.instance_export(self.store, self._raw_instance, "memory")
         if isinstance(mem, wasmtime.Memory):
             assert self.store is not None
             return InstanceGuestMemory(self.store, mem)

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import wasmtime
 
-from ..wasmtime import capi
+from ..wasmtime import calls, hostcalls
 from . import hostsync
 from ..errors import ModuleError
 from ..hostapi import GuestExit, GuestTrap, HostFunction, MemoryFault, Sleep, Until, ValType, WaitResult, Yield
@@ -740,7 +740,7 @@ class HostRun:
             value = spec.fn(*((ctx.call,) + args if spec.takes_call else args))
             return check_results(spec, value)
         except BaseException as exc:
-            return capi.trap_request(failure_message(thread, spec, exc))
+            return hostcalls.trap_request(failure_message(thread, spec, exc))
         finally:
             ctx.live = False
             hostsync.swap_context(prev)
@@ -856,7 +856,7 @@ class _Session:
         self.ctx = _Context(run, spec, th, inline=False)
         self.state = _RUNNING
         self.msg: Any = None
-        self.nested: capi.CallFuture | None = None
+        self.nested: calls.CallFuture | None = None
         self.nested_results: tuple[ValType, ...] = ()
 
     # The Generator protocol the native layer expects (only close() is used).
@@ -888,7 +888,7 @@ class _Session:
         if isinstance(msg, (Done, Raised)) or msg is ABORTED:
             kind, value = self._settle(msg)  # type: ignore[misc]
             self._over()
-            return value if kind == "results" else capi.trap_request(value)
+            return value if kind == "results" else hostcalls.trap_request(value)
         if msg is TIMEOUT:
             return self  # abandoned: the thread is stopped at its next poll
         # It waits or calls back: the continuation (polled right after this
@@ -1067,7 +1067,7 @@ class _Session:
             typed.append((t, v))
         store = self.thread.store
         assert store is not None
-        self.nested = capi.func_call_async(store, func, typed, len(results))
+        self.nested = calls.func_call_async(store, func, typed, len(results))
         self.nested_results = results
         return None
 
