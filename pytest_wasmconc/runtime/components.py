@@ -36,7 +36,8 @@ from .loading.engine import engine_for
 from .wasmtime import calls, hostcalls
 from .component_values import Own, Record, Variant
 from .errors import ModuleError
-from .machine.execution import ROUTER, Execution
+from .machine.execution import Execution
+from .machine.routing import ROUTER
 from .hostapi import GuestTrap, HostFunction
 from .outcome import Outcome
 from .loading.program import CORE_VERSION, WASM_MAGIC, read_guest_bytes
