@@ -1,5 +1,8 @@
 """Which atomic accesses provably touch the running function's own stack frame.
 
+(One module of ~600 lines on purpose: one analysis whose parts share the invariants stated
+below; split, the proof would have to be read across files.)
+
 Why: musl's `a_spin()` is `a_barrier()`, a compare-exchange on a `volatile
 int` in the spinning function's own frame of the shadow stack, and libc's
 mutex, barrier and `__wait` loops spin 100-200 times per contended wait. A

@@ -34,7 +34,7 @@ from wasmtime import component as cm
 from .drivers.driving import drive, stamp_schedule
 from .loading.engine import engine_for
 from .wasmtime import calls, hostcalls
-from .component_values import Own, Record, Variant
+from .component_values import lift, lower, resource_id, resource_kind
 from .errors import ModuleError
 from .machine.execution import Execution
 from .machine.routing import ROUTER
@@ -152,22 +152,6 @@ def load_component(source: Any, engine_settings: EngineSettings) -> ComponentPro
 
 # -- resources --------------------------------------------------------------------------------------
 
-_RESOURCE_IDS: dict[str, int] = {}
-_RESOURCE_KINDS: dict[int, str] = {}
-_ids_lock = threading.Lock()
-
-
-def _resource_id(kind: str) -> int:
-    """The host resource type id of a resource name (one id per name in this process)."""
-    with _ids_lock:
-        rid = _RESOURCE_IDS.get(kind)
-        if rid is None:
-            rid = len(_RESOURCE_IDS) + 1
-            _RESOURCE_IDS[kind] = rid
-            _RESOURCE_KINDS[rid] = kind
-        return rid
-
-
 @ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.POINTER(ffi.wasmtime_context_t), ctypes.c_uint32)
 def _resource_dtor(env, context, rep):  # type: ignore[no-untyped-def]
     """A guest dropped a host resource: tell the execution's host (never raise into Rust)."""
@@ -176,7 +160,7 @@ def _resource_dtor(env, context, rep):  # type: ignore[no-untyped-def]
         if thread is not None:
             host = getattr(thread.execution, "component_host", None)
             if host is not None:
-                host.drop_resource(_RESOURCE_KINDS.get(env or 0, "?"), rep, thread.tid)
+                host.drop_resource(resource_kind(env or 0), rep, thread.tid)
     except BaseException:  # noqa: BLE001, S110 - a drop must not fail the guest
         pass
     return 0
@@ -188,58 +172,6 @@ _NO_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))  # ty
 def _store_key(context: Any) -> int:
     """The key capi.set_store_key gave the store of `context` (0: none)."""
     return cast(int, ffi.wasmtime_context_get_data(context) or 0)
-
-
-# -- values ----------------------------------------------------------------------------------------------
-
-
-def _lift(value: Any, store: StoreContext) -> Any:
-    """wasmtime-py's Python value of a parameter, with host resources as their rep."""
-    if isinstance(value, cm.ResourceAny):
-        try:
-            return value.to_host(store).rep
-        finally:
-            value.close()
-    if isinstance(value, list):
-        return [_lift(v, store) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_lift(v, store) for v in value)
-    if isinstance(value, cm.Variant):
-        return cm.Variant(value.tag, _lift(value.payload, store))
-    return value
-
-
-def _lower(ty: Any, value: Any) -> Any:
-    """Our representation of a result (component_values.py) -> what wasmtime-py's `ty` converts."""
-    if isinstance(value, Own):
-        return cm.ResourceHost.own(value.rep, _resource_id(value.kind))
-    if isinstance(ty, (cm.ResultType, cm.VariantType, cm.OptionType)):
-        if isinstance(ty, cm.OptionType):
-            if value is None:
-                return cm.Variant("none") if ty._tagged() else None
-            return cm.Variant("some", _lower(ty.payload, value)) if ty._tagged() else _lower(ty.payload, value)
-        if not isinstance(value, (Variant, cm.Variant)):
-            raise TypeError(f"expected a Variant for {type(ty).__name__}, got {value!r}")
-        cases = dict(ty._cases())
-        payload_ty = cases.get(value.tag)
-        if value.tag not in cases:
-            raise TypeError(f"no case {value.tag!r} in {list(cases)}")
-        payload = None if payload_ty is None else _lower(payload_ty, value.payload)
-        if ty._tagged():
-            return cm.Variant(value.tag, payload)
-        return payload
-    if isinstance(ty, cm.ListType):
-        if ty._is_bytes():
-            return bytes(value)
-        return [_lower(ty.element, v) for v in value]
-    if isinstance(ty, cm.TupleType):
-        return tuple(_lower(t, v) for t, v in zip(ty.elements, value))
-    if isinstance(ty, cm.RecordType):
-        out = Record()
-        for fname, fty in ty.fields:
-            setattr(out, fname, _lower(fty, getattr(value, fname)))
-        return out
-    return value
 
 
 # -- host functions ------------------------------------------------------------------------------------
@@ -288,7 +220,7 @@ def _write_result(ctx: Any, result_ty: Any, results: Any, value: Any) -> None:
         return
     store = StoreContext(ctx)
     try:
-        result_ty.convert_to_c(store, _lower(result_ty, value), results)
+        result_ty.convert_to_c(store, lower(result_ty, value), results)
     finally:
         store._invalidate()
 
@@ -342,7 +274,7 @@ def _trampoline(env, ctx, ty_raw, args, nargs, results, nresults, err_ret, cont_
         result_ty = fty.result
         store = StoreContext(ctx)
         try:
-            pyargs = [_lift(ty.convert_from_c(args[i]), store) for (_, ty), i in zip(fty.params, range(nargs))]
+            pyargs = [lift(ty.convert_from_c(args[i]), store) for (_, ty), i in zip(fty.params, range(nargs))]
         finally:
             store._invalidate()
         store_key = _store_key(ctx)
@@ -381,7 +313,7 @@ def component_linker(program: ComponentProgram) -> cm.Linker:
             for inst in program.instances:
                 with root.add_instance(inst.name) as li:
                     for res in inst.resources:
-                        rid = _resource_id(res)
+                        rid = resource_id(res)
                         rtype = cm.ResourceType.host(rid)
                         nb = res.encode()
                         err = ffi.wasmtime_component_linker_instance_add_resource(
