@@ -37,22 +37,18 @@ def _frames_from_vec(vec: Any) -> list[Frame]:
     return frames
 
 
+def _frames(tracer: Callable[[Any, Any], None], ptr: Any) -> list[Frame]:
+    """The wasm backtrace `tracer` (wasm_trap_trace, wasmtime_error_wasm_trace) copies out of `ptr`."""
+    vec = ffi.wasm_frame_vec_t()
+    tracer(ptr, ctypes.byref(vec))
+    try:
+        return _frames_from_vec(vec)
+    finally:
+        ffi.wasm_frame_vec_delete(ctypes.byref(vec))
+
+
 def trap_frames(trap_ptr: Any) -> list[Frame]:
-    vec = ffi.wasm_frame_vec_t()
-    ffi.wasm_trap_trace(trap_ptr, ctypes.byref(vec))
-    try:
-        return _frames_from_vec(vec)
-    finally:
-        ffi.wasm_frame_vec_delete(ctypes.byref(vec))
-
-
-def _error_frames(err_ptr: Any) -> list[Frame]:
-    vec = ffi.wasm_frame_vec_t()
-    ffi.wasmtime_error_wasm_trace(err_ptr, ctypes.byref(vec))
-    try:
-        return _frames_from_vec(vec)
-    finally:
-        ffi.wasm_frame_vec_delete(ctypes.byref(vec))
+    return _frames(ffi.wasm_trap_trace, trap_ptr)
 
 
 def _message(getter: Callable[[Any, Any], None], ptr: Any) -> str:
@@ -89,6 +85,6 @@ def take_error(err_ptr: Any) -> NativeFailure:
         msg = _message(ffi.wasmtime_error_message, err_ptr)
         status = ctypes.c_int()
         exit_status = status.value if ffi.wasmtime_error_exit_status(err_ptr, ctypes.byref(status)) else None
-        return NativeFailure(msg, _error_frames(err_ptr), None, exit_status)
+        return NativeFailure(msg, _frames(ffi.wasmtime_error_wasm_trace, err_ptr), None, exit_status)
     finally:
         ffi.wasmtime_error_delete(err_ptr)
