@@ -1,7 +1,7 @@
 """Deterministic preemption by an instruction counter the instrumenter places.
 
 Wasmtime's fuel meters every basic block and costs 1.2-1.7x on call-heavy
-code and 3-4x on f64 loops (wasmtime-facts.md). Most of the f64 cost is not
+code and 3-4x on f64 loops (measured on wasmtime 50). Most of the f64 cost is not
 the counting: any check whose slow path calls out of wasm makes Cranelift
 keep loop-carried floats in stack slots for the whole loop, because no float
 register survives a call. This pass counts and checks at the places that

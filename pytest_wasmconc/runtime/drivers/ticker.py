@@ -3,7 +3,7 @@
 Epoch mode slices guest threads by these ticks; the OS-thread mode uses them
 so that a thread spinning in wasm reaches its epoch check and can be stopped
 when the guest ends. The thread mostly sleeps, so it does not compete for
-the GIL with the scheduler (a busy Python thread would: wasmtime-facts.md).
+the GIL with the scheduler (a busy Python thread would take the GIL from it at every switch interval).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Wasmtime's C API below wasmtime-py: raw function objects, the lane's addresses, store and linker helpers.
 
 wasmtime-py 50 exposes async calls, async host functions, fuel yields and
-epoch callbacks only as raw bindings, and two of those bindings are wrong (see
-../shared/docs/wasmtime-facts.md and the fixes below). The rest of this folder
+epoch callbacks only as raw bindings, and two of those bindings are wrong (an
+error return declared for a void function, fixed below; a shared memory wrapped
+twice by `Linker.define`, worked around by `define_shared_memory`). The rest of this folder
 builds on what is here: `calls` (call futures), `hostcalls` (async host
 functions), `epochs` (epoch deadlines), `failures` (traps and errors),
 `interrupts` (Ctrl-C inside native callbacks). Every native resource has

@@ -305,7 +305,7 @@ def define_async_host(
         linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(), callback, env, finalizer,
     )
     # Keep the FuncType alive until after the call: passing `.ptr()` of a
-    # temporary segfaulted (wasmtime-facts.md).
+    # temporary segfaulted: the FuncType was freed before Wasmtime read it.
     del functype
     if err:
         with _lock:
