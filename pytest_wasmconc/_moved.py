@@ -43,10 +43,10 @@ MOVED: dict[str, str] = {
     "runtime.futex": "runtime.lane.futex",
     "runtime.capi": "runtime.wasmtime.capi",
     "runtime.traphandlers": "runtime.wasmtime.traphandlers",
-    "runtime.hostlocks": "runtime.userhost.hostlocks",
-    "runtime.hostsync": "runtime.userhost.hostsync",
-    "runtime.hostworker": "runtime.userhost.hostworker",
-    "runtime.userimports": "runtime.userhost.userimports",
+    "runtime.hostlocks": "runtime.userhost.hostlock",
+    "runtime.hostsync": "runtime.userhost.sync",
+    "runtime.hostworker": "runtime.userhost.worker",
+    "runtime.userimports": "runtime.userhost",
     "runtime.wasi_native": "wasi.native",
 }
 
