@@ -11,6 +11,9 @@
                   and `LockEvent`, the one event every host lock reports
     hostlock.py   `HostLock`, deprecated: a host lock for generator `HostFunction`s
 
+(userimports.py, hostsync.py and hostlocks.py only re-export, for importers
+outside this folder that still name them; they go once those are updated.)
+
 Users import these names from `pytest_wasmconc.host` (or `pytest_wasmconc`).
 The names below load on first use (module `__getattr__`): the sync objects
 must stay importable without wasmtime, which the rest of this folder needs.

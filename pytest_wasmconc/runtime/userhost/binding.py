@@ -119,6 +119,10 @@ def _fits(kind: str | None, t: ValType) -> bool:
 
 
 def check_import(entry: ImportEntry, imp: FuncImport) -> tuple[ImportSpec | None, str | None]:
+    """One callable against the guest's import of its name: (its spec, None), or (None, what does not fit).
+
+    A runtime-level `HostFunction` gives (None, None): it is passed through as is.
+    """
     fn = entry.fn
     label = f"{entry.module}.{entry.name}"
     want = f"the guest imports {label} as {imp.signature()}"
