@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         HostImportError,
         HostSyncError,
         Lock,
+        LockEvent,
         Queue,
         RLock,
         Semaphore,
@@ -106,13 +107,13 @@ _HOME: dict[str, str] = {
         # host functions as generators (`HostFunction`, `HostCall`) and their requests; not the `@host`
         # decorator (`runtime.host`): the name is the submodule `pytest_wasmconc.host`
         "HostFunction", "HostCall", "GuestExit", "GuestTrap", "Sleep", "Until", "Wait", "WaitResult",
-        "Yield", "ValType", "HostLock",
+        "Yield", "ValType", "HostLock",  # HostLock: deprecated, use Lock with plain host functions
     ], ".runtime"),
     # host functions as plain callables (the wasm_imports fixture), and their sync objects
     **dict.fromkeys([
         "BoundedSemaphore", "Condition", "Empty", "Event", "Full", "GuestCall", "GuestCallError", "GuestCallTrap",
-        "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "Queue", "RLock", "Semaphore", "SyncEvent",
-        "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
+        "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "LockEvent", "Queue", "RLock", "Semaphore",
+        "SyncEvent", "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
     ], ".host"),
     # WASI settings of GuestIO.wasi_options
     **dict.fromkeys(["Errno", "FaultPlan"], ".wasi"),
@@ -127,11 +128,11 @@ __all__ = [
     "BoundedSemaphore", "CompileCache", "Condition", "ConfigError", "Empty", "Errno", "Event", "Exploration",
     "FaultPlan", "Full", "GuestCall", "GuestCallError", "GuestCallTrap", "GuestCheckError", "GuestExit",
     "GuestHangError", "GuestIO", "GuestLoadError", "GuestTrap", "HostCall", "HostCallAborted", "HostFunction",
-    "HostImportError", "HostLock", "HostSyncError", "Lock", "ModuleError", "Outcome", "Preempt", "Program", "Queue",
-    "RLock", "ReplayError", "ReplayToken", "RunSettings", "Runner", "Semaphore", "Shard", "Sleep", "Status",
-    "SyncEvent", "ThreadReport", "Until", "UserImports", "ValType", "Wait", "WaitResult", "WasiSandbox",
-    "WasmGuestFailure", "WasmScheduler", "WasmconcError", "WasmconcWarning", "Yield", "current_call", "decode_token",
-    "encode_token", "load_program", "nonblocking", "observe", "sleep", "wasm_signature",
+    "HostImportError", "HostLock", "HostSyncError", "Lock", "LockEvent", "ModuleError", "Outcome", "Preempt",
+    "Program", "Queue", "RLock", "ReplayError", "ReplayToken", "RunSettings", "Runner", "Semaphore", "Shard",
+    "Sleep", "Status", "SyncEvent", "ThreadReport", "Until", "UserImports", "ValType", "Wait", "WaitResult",
+    "WasiSandbox", "WasmGuestFailure", "WasmScheduler", "WasmconcError", "WasmconcWarning", "Yield", "current_call",
+    "decode_token", "encode_token", "load_program", "nonblocking", "observe", "sleep", "wasm_signature",
 ]
 
 

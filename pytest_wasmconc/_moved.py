@@ -45,10 +45,10 @@ MOVED: dict[str, str | tuple[str, ...]] = {
     "runtime.capi": ("runtime.wasmtime.capi", "runtime.wasmtime.calls", "runtime.wasmtime.hostcalls",
                      "runtime.wasmtime.epochs", "runtime.wasmtime.failures", "runtime.wasmtime.interrupts"),
     "runtime.traphandlers": "runtime.wasmtime.traphandlers",
-    "runtime.hostlocks": "runtime.userhost.hostlocks",
-    "runtime.hostsync": "runtime.userhost.hostsync",
-    "runtime.hostworker": "runtime.userhost.hostworker",
-    "runtime.userimports": "runtime.userhost.userimports",
+    "runtime.hostlocks": "runtime.userhost.hostlock",
+    "runtime.hostsync": "runtime.userhost.sync",
+    "runtime.hostworker": "runtime.userhost.worker",
+    "runtime.userimports": ("runtime.userhost.api", "runtime.userhost.call", "runtime.userhost.run"),
     "runtime.wasi_native": "wasi.native",
 }
 

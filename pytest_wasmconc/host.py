@@ -11,16 +11,28 @@
     def test_query(wasm_scheduler):
         out = wasm_scheduler.run("guest.wasm", imports={"db": {"query": query}})
 
-Host functions are plain Python; every preemption mode (fuel, epoch, os)
-runs them unchanged. The objects here have the shapes of Python's own
+Host functions are plain Python: the one model for user code (the generator
+`HostFunction`s of `runtime/hostapi.py` are the runtime's contract with its
+built-in hosts). Every preemption mode (fuel, epoch, os) runs them
+unchanged. The objects here have the shapes of Python's own
 (`threading.Lock`, `queue.Queue`, ...); waiting on one inside a host function
 parks the calling guest thread and lets the scheduler run the others, and
-is part of deadlock detection. See pytest_wasmconc/runtime/userhost/userimports.py.
+is part of deadlock detection. Every host lock reports a `LockEvent`
+(`observe()`; the lock-order check). See pytest_wasmconc/runtime/userhost/.
 """
 
 from __future__ import annotations
 
-from .runtime.userhost.hostsync import (
+from .runtime.userhost.api import (
+    GuestCallError,
+    GuestCallTrap,
+    HostImportError,
+    UserImports,
+    nonblocking,
+    wasm_signature,
+)
+from .runtime.userhost.call import GuestCall, current_call
+from .runtime.userhost.sync import (
     BoundedSemaphore,
     Condition,
     Empty,
@@ -28,6 +40,7 @@ from .runtime.userhost.hostsync import (
     Full,
     HostSyncError,
     Lock,
+    LockEvent,
     Queue,
     RLock,
     Semaphore,
@@ -35,20 +48,10 @@ from .runtime.userhost.hostsync import (
     observe,
     sleep,
 )
-from .runtime.userhost.hostworker import HostCallAborted
-from .runtime.userhost.userimports import (
-    GuestCall,
-    GuestCallError,
-    GuestCallTrap,
-    HostImportError,
-    UserImports,
-    current_call,
-    nonblocking,
-    wasm_signature,
-)
+from .runtime.userhost.worker import HostCallAborted
 
 __all__ = [
     "BoundedSemaphore", "Condition", "Empty", "Event", "Full", "GuestCall", "GuestCallError", "GuestCallTrap",
-    "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "Queue", "RLock", "Semaphore", "SyncEvent",
-    "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
+    "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "LockEvent", "Queue", "RLock", "Semaphore",
+    "SyncEvent", "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
 ]

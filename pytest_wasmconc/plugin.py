@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .pytest_layer.sandbox import WasiSandbox
     from .pytest_layer.scheduler import Shard, WasmScheduler
     from .runtime import ThreadAffineStore
-    from .runtime.userhost.hostsync import Lock
+    from .runtime.userhost.sync import Lock
 
 _UNLIMITED = 1 << 62
 
@@ -213,7 +213,7 @@ def wasm_host_lock() -> Lock:
     """A host lock for the test's host functions (`pytest_wasmconc.host.Lock("host lock")`): it parks
     guest threads, takes part in deadlock detection and, under wasm_no_lock_inversion, in the
     lock-order graph. More locks: `pytest_wasmconc.host.Lock(name)`."""
-    from .runtime.userhost.hostsync import Lock
+    from .runtime.userhost.sync import Lock
 
     return Lock("host lock")
 

@@ -69,7 +69,7 @@ def test_an_unknown_name_on_an_old_path_is_an_attribute_error() -> None:
 
 def test_the_new_modules_keep_their_own_names() -> None:
     """The alias is a separate module: the real one's name and spec are its own (pickling, monkeypatching)."""
-    from pytest_wasmconc.runtime.userhost import hostsync
+    from pytest_wasmconc.runtime.machine import execution
 
-    assert hostsync.__name__ == "pytest_wasmconc.runtime.userhost.hostsync"
-    assert hostsync.__spec__ is not None and hostsync.__spec__.name == hostsync.__name__
+    assert execution.__name__ == "pytest_wasmconc.runtime.machine.execution"
+    assert execution.__spec__ is not None and execution.__spec__.name == execution.__name__

@@ -22,8 +22,8 @@ PUBLIC = [
     "Yield", "ValType", "HostLock",
     # host functions as plain callables (wasm_imports) and their sync objects: pytest_wasmconc.host
     "BoundedSemaphore", "Condition", "Empty", "Event", "Full", "GuestCall", "GuestCallError", "GuestCallTrap",
-    "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "Queue", "RLock", "Semaphore", "SyncEvent",
-    "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
+    "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "LockEvent", "Queue", "RLock", "Semaphore",
+    "SyncEvent", "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
     # WASI options of GuestIO
     "Errno", "FaultPlan",
     # pytest: the fixtures' objects, the exceptions and the warning

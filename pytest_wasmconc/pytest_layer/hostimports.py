@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ..runtime import WasmconcError
-from ..runtime.userhost.userimports import UserImports
+from ..runtime.userhost.api import UserImports
 from .errors import GuestLoadError
 from .records import GuestRecord
 from .reporting import replay_command

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checke
         Yield,
         host,
     )
-    from .userhost.hostlocks import HostLock, HostLockEvent
+    from .userhost.hostlock import HostLock, HostLockEvent
     from .outcome import Outcome, Status, ThreadReport
     from .loading.program import Program, load_program
     from .runner import Exploration, GuestIO, Runner
@@ -46,7 +46,7 @@ _HOMES = {
     "errors": ("ConfigError", "ModuleError", "ReplayError", "WasmconcError"),
     "hostapi": ("GuestExit", "GuestTrap", "HostCall", "HostFunction", "Sleep", "Until", "ValType", "Wait",
                 "WaitResult", "Yield", "host"),
-    "userhost.hostlocks": ("HostLock", "HostLockEvent"),
+    "userhost.hostlock": ("HostLock", "HostLockEvent"),
     "outcome": ("Outcome", "Status", "ThreadReport"),
     "loading.program": ("Program", "load_program"),
     "runner": ("Exploration", "GuestIO", "Runner"),

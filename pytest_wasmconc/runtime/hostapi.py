@@ -1,4 +1,11 @@
-"""The contract between host functions (WASI, user imports) and the runtime.
+"""The contract between the runtime and host functions: `HostFunction`, `HostCall` and the `Wait` requests.
+
+The runtime's built-in hosts are written against it (the WASI host in
+`wasi/`, the stream hosts, the imports of checks), and every user import
+becomes a `HostFunction` underneath (runtime/userhost/run.py). User code
+writes plain Python callables instead (`pytest_wasmconc.host`,
+`imports=`), which block on host sync objects; a `HostFunction` passed by
+user code keeps working, but that is not the model to start from.
 
 A host function is plain Python: it receives a `HostCall` and the wasm
 arguments, and returns its results. A host function that must *block*
@@ -10,7 +17,6 @@ thread is simply not polled (and its waits are scheduling points); in the
 OS-thread mode its OS thread sleeps. Host code never blocks the scheduler
 thread itself, so one host implementation serves every mode.
 """
-
 from __future__ import annotations
 
 import enum
@@ -127,7 +133,8 @@ class HostCall(Protocol):
         ...
 
     def emit(self, event: object) -> None:
-        """Report an event (e.g. a host lock taken) to the checks observing this execution.
+        """Report an event to the checks observing this execution (host locks emit
+        `runtime.userhost.sync.LockEvent`s; a check ignores kinds of events it does not know).
 
         An observer may raise `GuestTrap` to stop the calling thread there.
         """
@@ -221,7 +228,10 @@ def signature(params: str, results: str) -> tuple[tuple[ValType, ...], tuple[Val
 
 
 def host(module: str, name: str, params: str, results: str) -> Callable[[HostImpl], HostFunction]:
-    """Decorator: `@host("wasi_snapshot_preview1", "fd_write", "i32 i32 i32 i32", "i32")`."""
+    """Decorator: `@host("wasi_snapshot_preview1", "fd_write", "i32 i32 i32 i32", "i32")`.
+
+    For the runtime's own hosts; a test's host functions are plain callables (`pytest_wasmconc.host`).
+    """
 
     def wrap(impl: HostImpl) -> HostFunction:
         p, r = signature(params, results)

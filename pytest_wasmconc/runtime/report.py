@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .outcome import Outcome, Status
 
 if TYPE_CHECKING:
-    from .machine.execution import End
+    from .machine.ends import End
     from .loading.program import Program
     from .worlds import TraceLine
 

@@ -27,7 +27,8 @@ from .outcome import Outcome
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
-from .userhost.userimports import HostRun, ImportsSpec
+from .userhost.api import ImportsSpec
+from .userhost.run import HostRun
 from .wasmtime import interrupts, traphandlers
 from .worlds import CoreWorld, Worlds, default_worlds
 
@@ -95,7 +96,7 @@ class Runner:
         extensions: Sequence[Extension] = (),
         imports: ImportsSpec | None = None,
     ) -> Outcome:
-        """Run once; `imports` are user host functions {"module": {"name": callable}} (userimports.py)."""
+        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/)."""
         s = settings or self.settings
         program = self.load(guest, s, extensions=extensions)
         return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions,

@@ -59,7 +59,7 @@ def _this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
 def host_project(pytester: pytest.Pytester) -> pytest.Pytester:
     guests = pytester.path / "guests"
     guests.mkdir()
-    for name in ("host_calls", "host_queue", "host_lock_callback"):
+    for name in ("host_calls", "host_queue", "host_lock_callback", "host_lock_order"):
         shutil.copy(C_GUESTS / f"{name}.wasm", guests / f"{name}.wasm")
     pytester.makepyfile(hostfns=HOST)
     return pytester
@@ -201,4 +201,42 @@ def test_a_host_lock_deadlock_fails_a_no_hang_test_naming_the_lock_and_both_stac
         "E       host objects:",
         "E         <host lock 'db' held by thread 1>",
         "E       replay: pytest test_deadlock.py::test_lock_across_callback --wasm-replay=wc1-*",
+    ])
+
+
+def test_a_deprecated_host_lock_in_a_generator_host_function_still_joins_the_lock_order_check(
+        host_project: pytest.Pytester) -> None:
+    host_project.makepyfile(test_old='''
+        import pytest
+        from pytest_wasmconc.runtime import HostLock, host
+
+        db = HostLock("db")  # its state is per execution: one serves every schedule
+
+
+        def imports():
+            @host("host", "with_db", "i32", "i32")
+            def with_db(call, x):
+                return (yield from db.locked(call, lambda: x + 1))
+
+            @host("host", "begin", "", "")
+            def begin(call):
+                yield from db.acquire(call)
+
+            @host("host", "end", "", "")
+            def end(call):
+                db.release(call)
+
+            return {"host": {"with_db": with_db, "begin": begin, "end": end}}
+
+        @pytest.mark.wasm_no_lock_inversion
+        def test_old_style(wasm_scheduler):
+            wasm_scheduler.run("guests/host_lock_order.wasm", imports=imports)
+    ''')
+    result = host_project.runpytest_subprocess("--wasm-seed=0", timeout=CHILD_LIMIT_S)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*wasm_no_lock_inversion: lock-order inversion (potential deadlock)*",
+        "*= host lock 'db'",
+        "*acquired here (HostLock.acquire):",
+        "*DeprecationWarning: HostLock is deprecated and goes away in the next release*",
     ])

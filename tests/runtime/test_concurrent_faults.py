@@ -48,7 +48,7 @@ BACKSTOP_S = 240
 # How long the runtime has to let the threads of an ended execution go before
 # they count as stray (they normally go at once: this only bounds a leak).
 STRAY_LIMIT_S = 60
-# Threads meant to outlive an execution: the idle host workers kept for reuse (hostworker.py).
+# Threads meant to outlive an execution: the idle host workers kept for reuse (userhost/worker.py).
 POOLED_THREADS = {"wasmconc-host-idle"}
 
 

@@ -1,4 +1,5 @@
-"""HostLock: a lock host functions take for the calling guest thread, per execution, in every mode."""
+"""HostLock (deprecated): a lock generator host functions take for the calling guest thread, per execution,
+in every mode, reporting the same LockEvents as the host sync objects."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from pytest_wasmconc.host import GuestCall, Lock, LockEvent, SyncEvent
 from pytest_wasmconc.runtime import HostLock, Preempt, Runner, RunSettings, Status, host
+from pytest_wasmconc.runtime.userhost.sync import GuestOwner
 
 C = Path(__file__).resolve().parents[2] / "guests" / "c"
+
+# HostLock warns when made (one release of deprecation); the tests below pin that it still works.
+pytestmark = pytest.mark.filterwarnings("ignore:HostLock is deprecated:DeprecationWarning")
 
 # take; try_take (0: held); give; try_take (1); give; exit(10 * first + second); then give again: a trap
 SINGLE = wasmtime.wat2wasm("""(module
@@ -88,3 +94,70 @@ def test_a_guest_thread_waiting_for_a_host_lock_is_part_of_deadlock_detection(pr
         assert o.status is Status.EXITED and o.stdout.startswith("sum="), o.report
     if preempt is Preempt.FUEL:
         assert Status.DEADLOCK in statuses  # some schedule deadlocks, and the next execution starts clean
+
+
+def test_making_a_host_lock_warns_that_it_is_deprecated_and_names_the_replacement() -> None:
+    with pytest.warns(DeprecationWarning, match=r"HostLock is deprecated .* pytest_wasmconc\.host\.Lock") as seen:
+        HostLock("db")
+    assert seen[0].filename == __file__  # the warning points at the caller
+
+
+class EventLog:
+    """An extension that keeps every event host code emits."""
+
+    pass_key = None
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, object]] = []
+
+    def instrument(self, rw: object, names: object) -> None:
+        raise AssertionError("no pass")
+
+    def attach(self, program: object, settings: object) -> EventLog:
+        return self
+
+    def host_functions(self) -> list[object]:
+        return []
+
+    def on_event(self, call: object, event: object) -> None:
+        self.events.append((call.thread_id, event))  # type: ignore[attr-defined]
+
+    def finished(self, outcome: object, rerun: object) -> None:
+        pass
+
+
+def test_a_host_lock_and_a_host_sync_lock_report_the_same_lock_events() -> None:
+    assert SyncEvent is LockEvent  # the old name of the one event type
+    old = EventLog()
+    db = HostLock("db")
+    o = Runner(RunSettings(seed=0)).run(SINGLE, host_functions=functions(db, []), extensions=[old])  # type: ignore[list-item]
+    assert o.status is Status.TRAPPED  # (SINGLE ends with a release by a non-holder)
+    kinds = ["before", "acquired", "released", "try-acquired", "released"]
+    assert [(tid, type(e), e.kind, e.lock) for tid, e in old.events] == \
+        [(0, LockEvent, k, db) for k in kinds]  # type: ignore[attr-defined]
+    assert {e.owner.label for _, e in old.events} == {"thread 0 (main)"}  # type: ignore[attr-defined]
+    assert all(isinstance(e.owner, GuestOwner) for _, e in old.events)  # type: ignore[attr-defined]
+
+    new = EventLog()
+    lock = Lock("db")
+
+    def take() -> None:
+        lock.acquire()
+
+    def try_take() -> int:
+        return int(lock.acquire(blocking=False))
+
+    def give() -> None:
+        lock.release()
+
+    def report(call: GuestCall, v: int) -> None:
+        pass
+
+    imports = {"host": {"take": take, "try_take": try_take, "give": give, "report": report}}
+    o = Runner(RunSettings(seed=0)).run(SINGLE, imports=imports, extensions=[new])  # type: ignore[list-item]
+    assert o.status is Status.TRAPPED  # a release of an unlocked host Lock raises RuntimeError
+    assert [(tid, type(e), e.kind, e.lock) for tid, e in new.events] == \
+        [(0, LockEvent, k, lock) for k in kinds]  # type: ignore[attr-defined]
+    names = [e.function for _, e in new.events]  # type: ignore[attr-defined]
+    assert names == ["host.take", "host.take", "host.give", "host.try_take", "host.give"]
+    assert {e.owner.label for _, e in new.events} == {"thread 0 (main)"}  # type: ignore[attr-defined]

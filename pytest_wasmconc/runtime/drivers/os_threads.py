@@ -14,7 +14,8 @@ import threading
 import time
 
 from ..errors import ModuleError
-from ..machine.execution import TRACED_ENDS, Execution
+from ..machine.ends import TRACED_ENDS
+from ..machine.execution import Execution
 from ..hostapi import Yield
 from ..outcome import Status
 from ..report import hang_message

@@ -15,7 +15,8 @@ from ...schedulers.base import NativePlan, Policy, SwitchReason
 from .. import lane
 from ..lane import _lane
 from ..wasmtime import interrupts
-from ..machine.execution import TRACED_ENDS, Execution
+from ..machine.ends import TRACED_ENDS
+from ..machine.execution import Execution
 from ..hostapi import Yield
 from ..outcome import Status
 from ..report import hang_message

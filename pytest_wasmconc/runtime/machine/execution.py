@@ -33,11 +33,11 @@ from .memory import SharedGuestMemory
 from ..outcome import Outcome, Status, ThreadReport
 from ..loading.program import WASI_P1, Program
 from ..settings import Preempt, RunSettings
-from .ends import EXIT_MARK, TRACED_ENDS, End, trap_reason
+from .ends import EXIT_MARK, End, trap_reason
 from .routing import ThreadCall, program_linker
 from .threads import THREADS, GuestThread, ThreadState
 
-__all__ = ["EXIT_MARK", "TRACED_ENDS", "End", "Execution", "FutexWait", "trap_reason"]
+__all__ = ["Execution"]
 
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
 MAX_TID = 0x1FFF_FFFF

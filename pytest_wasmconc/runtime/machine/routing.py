@@ -116,7 +116,7 @@ class _Router:
 
     def resume(self, pending: Any) -> bool:
         if type(pending.gen) is not _GENERATOR:
-            # A host call that steps itself (userimports._Session): it may be
+            # A host call that steps itself (userhost.session.HostSession): it may be
             # inside a call back into the guest, whose own host calls park.
             return pending.gen.resume_pending(pending)  # type: ignore[no-any-return]
         thread = THREADS.get(pending.store_key)

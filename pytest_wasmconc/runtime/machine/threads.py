@@ -90,7 +90,7 @@ class GuestThread:
         # exported counter once instantiated, and what the quantum granted.
         self._counter_mode = execution.program.engine_settings.counter
         # Splices host frames (user host functions, their calls back into the
-        # guest) into the wasm backtrace when it is captured (userimports.py).
+        # guest) into the wasm backtrace when it is captured (userhost/thread.py, ThreadHost.decorate).
         self.decorate_frames: Callable[[list[str]], list[str]] | None = None
         # Python host calls made so far, and the spin streak they give
         # (spin_tick): consecutive clock reads and yields with nothing else between.

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import hostsync
+from .sync.context import swap_context
 
 __all__ = [
     "ABORTED",
@@ -68,7 +68,7 @@ class HostCallAborted(BaseException):
 class RunCall:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
-    context: Any  # the hostsync.WaitContext for the call
+    context: Any  # the sync.WaitContext for the call (call.CallContext)
 
 
 @dataclass
@@ -136,9 +136,9 @@ class _Mailbox:
         return item
 
 
-_INTERNAL_FILES = frozenset(os.path.normcase(os.path.abspath(p)) for p in (
-    __file__, hostsync.__file__, os.path.join(os.path.dirname(__file__), "userimports.py"),
-))
+# Frames of this folder (the worker, the sync objects, GuestCall) are not the user's: a
+# report shows the host function's own frames only.
+_INTERNAL_DIR = os.path.normcase(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class HostWorker:
@@ -205,7 +205,7 @@ class HostWorker:
             # anything else reached an idle worker late (an Abort racing a Done): ignore it
 
     def _run(self, job: RunCall) -> Any:
-        prev = hostsync.swap_context(job.context)
+        prev = swap_context(job.context)
         self.depth += 1
         try:
             return Done(job.fn(*job.args))
@@ -219,7 +219,7 @@ class HostWorker:
         finally:
             self.depth -= 1
             self._unwinding = False
-            hostsync.swap_context(prev)
+            swap_context(prev)
 
     def request(self, msg: Any) -> Any:
         """From inside a host function: ask the fiber side (Park, YIELD, Export); returns its Reply value."""
@@ -258,7 +258,7 @@ class HostWorker:
                 continue
             if not levels:
                 continue
-            if os.path.normcase(os.path.abspath(fr.f_code.co_filename)) in _INTERNAL_FILES:
+            if os.path.normcase(os.path.abspath(fr.f_code.co_filename)).startswith(_INTERNAL_DIR):
                 continue
             levels[-1].append(format_frame(fr.f_code.co_filename, fr.f_lineno, fr.f_code.co_name))
         return levels
