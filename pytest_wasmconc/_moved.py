@@ -48,6 +48,15 @@ MOVED: dict[str, str] = {
     "runtime.hostworker": "runtime.userhost.hostworker",
     "runtime.userimports": "runtime.userhost.userimports",
     "runtime.wasi_native": "wasi.native",
+    # the stream check moved to checks/streams/, the streams it checks to WASI (wasi/p2/)
+    "streams": "checks.streams",
+    "streams.checker": "checks.streams.checker",
+    "streams.sequence": "checks.streams.sequence",
+    "streams.report": "checks.streams.report",
+    "streams.extension": "checks.streams.extension",
+    "streams.model": "wasi.p2.model",
+    "streams.core": "wasi.p2.core",
+    "streams.wasi2": "wasi.p2.host",
 }
 
 
@@ -64,7 +73,11 @@ class _AliasLoader(importlib.abc.Loader):
 
         alias.__getattr__ = forward  # type: ignore[method-assign]
         alias.__dir__ = lambda: dir(real)  # type: ignore[method-assign]
-        alias.__all__ = list(getattr(real, "__all__", ()))
+        alias.__dict__["__all__"] = list(getattr(real, "__all__", ()))
+        if hasattr(real, "__path__"):
+            # An old package: its old submodules (`streams.model`) are imported below it,
+            # and the import system looks for them only under a parent that has a path.
+            alias.__dict__["__path__"] = []
         return alias
 
     def exec_module(self, module: types.ModuleType) -> None:

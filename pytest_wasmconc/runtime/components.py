@@ -207,7 +207,7 @@ def _lift(value: Any, store: StoreContext) -> Any:
 
 def _lower(ty: Any, value: Any) -> Any:
     """Our representation of a result (streams/wasi2.py) -> what wasmtime-py's `ty` converts."""
-    from ..streams.wasi2 import Own, Record, Variant
+    from ..wasi.p2.host import Own, Record, Variant
 
     if isinstance(value, Own):
         return cm.ResourceHost.own(value.rep, _resource_id(value.kind))
@@ -501,9 +501,10 @@ def execute_component(program: ComponentProgram, io: GuestIO, settings: RunSetti
                       host_functions: Sequence[HostFunction] = (), *,
                       extensions: Sequence[Extension] = ()) -> Outcome:
     """Run a component once under `settings` (the counterpart of Runner.execute)."""
-    from ..streams.extension import StreamAttachment, echo_sinks
-    from ..streams.model import StreamConfig, StreamWorld
-    from ..streams.wasi2 import Wasi2Host
+    from ..checks.streams.extension import StreamAttachment
+    from ..wasi.p2.host import Wasi2Host
+    from ..wasi.p2.model import StreamWorld
+    from ..wasi.p2.stream import StreamConfig, echo_sinks
     from .drivers.driving import drive, stamp_schedule
 
     if io.dirs:

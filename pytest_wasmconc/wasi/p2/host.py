@@ -23,8 +23,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime.hostapi import GuestExit, GuestTrap, HostFunction, Wait, WaitResult
-from .model import StreamError, StreamWorld
+from ...runtime.hostapi import GuestExit, GuestTrap, HostFunction, Wait, WaitResult
+from .model import StreamWorld
+from .stream import StreamError
 
 __all__ = ["Own", "Record", "Variant", "Wasi2Host", "interface_base"]
 
