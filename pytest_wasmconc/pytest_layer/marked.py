@@ -10,18 +10,18 @@ from __future__ import annotations
 from ..runtime.extensions import Check, CheckFailure, Extension
 from ..runtime.outcome import Outcome
 from .errors import GuestCheckError, GuestHangError, WasmGuestFailure
-from .markers import MarkerError
 
 __all__ = ["MarkedCheck", "as_exception"]
 
 
 def as_exception(marker: str, found: object) -> WasmGuestFailure | None:
     """What a check's `inspect` returned, as the exception the test fails with (None: nothing found)."""
+    __tracebackhide__ = True
     if found is None:
         return None
-    if not isinstance(found, CheckFailure):
-        raise MarkerError(f"@pytest.mark.{marker}: its check's inspect() returned {found!r}; "
-                          "expected a pytest_wasmconc CheckFailure or None")
+    if not isinstance(found, CheckFailure):  # a bug in the check, not in the test
+        raise TypeError(f"@pytest.mark.{marker}: its check's inspect() returned {found!r}; "
+                        "expected a pytest_wasmconc CheckFailure or None")
     kind = GuestHangError if found.hang else GuestCheckError
     return kind(f"{marker}: {found.message}")
 
@@ -39,6 +39,7 @@ class MarkedCheck:
 
     def failure(self, outcome: Outcome) -> WasmGuestFailure | None:
         """The exception this outcome fails the test with, or None."""
+        __tracebackhide__ = True
         return as_exception(self.marker, self.check.inspect(outcome))
 
     def __repr__(self) -> str:

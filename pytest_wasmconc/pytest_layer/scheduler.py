@@ -239,7 +239,13 @@ class WasmScheduler:
         return [ext for check in self._checks for ext in check.extensions()]
 
     def _check_failures(self, outcome: Outcome) -> list[WasmGuestFailure]:
-        return [f for f in (c.failure(outcome) for c in self._checks) if f is not None]
+        __tracebackhide__ = True  # a check's own bug shows at the test's line
+        failures = []
+        for check in self._checks:
+            failure = check.failure(outcome)
+            if failure is not None:
+                failures.append(failure)
+        return failures
 
     def _finish(self, record: GuestRecord) -> None:
         """Keep the record for the test's report; raise what a marker's check found."""
