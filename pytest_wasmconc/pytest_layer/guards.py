@@ -5,7 +5,9 @@ Check protocol, runtime/extensions.py). The plugin's own markers are listed
 here, in `BUILTIN`; the modules that build their checks do not import this
 one back. A conftest adds a marker of its own with `register_check`:
 
-    class ExitCodeCheck(pytest_wasmconc.Check):            # runtime/extensions.Check
+    from pytest_wasmconc.runtime.extensions import Check, CheckFailure
+
+    class ExitCodeCheck(Check):
         def __init__(self, item, mark):
             self.forbidden = mark.args[0]
         def inspect(self, outcome):
@@ -15,10 +17,11 @@ one back. A conftest adds a marker of its own with `register_check`:
 
     register_check("wasm_exit_code", ExitCodeCheck)         # and declare the marker to pytest
 
-A marker keeps the check it has: registering another one for it (the
-plugin's own markers included) replaces the check only with a warning, or
-silently with `replace=True`, which says the replacement is meant. A factory
-registered again under the same name (a conftest imported anew) is no conflict.
+A marker's check is never replaced silently: registering another one for it
+(the plugin's own markers included) replaces it with a WasmconcWarning, or
+without one when `replace=True` says the replacement is meant; `replace=True`
+for a marker that has no check is an error. A factory registered again under
+the same name (a conftest imported anew) is no conflict.
 
 After each execution the test fails with the first failure a check reports
 (marked.py says how a failure becomes the test's exception).
@@ -52,7 +55,8 @@ CheckFactory = Callable[[pytest.Item, pytest.Mark], Check]
 
 
 class CheckRegistryError(ValueError):
-    """A marker check registered or looked up wrongly (an unknown marker, a factory that is no callable)."""
+    """A check registered wrongly: a marker name that is no identifier, a factory that is no callable,
+    `replace=True` with nothing to replace."""
 
 
 def _no_hang(item: pytest.Item, mark: pytest.Mark) -> Check:

@@ -1,4 +1,4 @@
-"""The stream check: WASI 0.2 output streams used by the rules of wasi:io/streams.
+"""The stream check: does the guest use its WASI 0.2 output streams by the rules of wasi:io/streams?
 
 `ProtocolChecker` (checker.py) and `Pattern` (sequence.py) judge a stream
 history and never touch wasm; `judge` (report.py) turns a world and an
