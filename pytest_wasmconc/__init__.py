@@ -94,6 +94,7 @@ if TYPE_CHECKING:
         encode_token,
         load_program,
     )
+    from .runtime.extensions import Check, CheckFailure
     from .wasi import Errno, FaultPlan
 
 # name -> the module it is defined or re-exported in (relative to this package)
@@ -115,6 +116,8 @@ _HOME: dict[str, str] = {
         "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "LockEvent", "Queue", "RLock", "Semaphore",
         "SyncEvent", "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
     ], ".host"),
+    # writing a check of your own (runtime/extensions.py: one protocol, default no-op methods)
+    **dict.fromkeys(["Check", "CheckFailure"], ".runtime.extensions"),
     # WASI settings of GuestIO.wasi_options
     **dict.fromkeys(["Errno", "FaultPlan"], ".wasi"),
     # what pytest tests see: the fixtures' objects, the exceptions and the warning
@@ -125,14 +128,15 @@ _HOME: dict[str, str] = {
 }
 
 __all__ = [
-    "BoundedSemaphore", "CompileCache", "Condition", "ConfigError", "Empty", "Errno", "Event", "Exploration",
-    "FaultPlan", "Full", "GuestCall", "GuestCallError", "GuestCallTrap", "GuestCheckError", "GuestExit",
-    "GuestHangError", "GuestIO", "GuestLoadError", "GuestTrap", "HostCall", "HostCallAborted", "HostFunction",
-    "HostImportError", "HostLock", "HostSyncError", "Lock", "LockEvent", "ModuleError", "Outcome", "Preempt",
-    "Program", "Queue", "RLock", "ReplayError", "ReplayToken", "RunSettings", "Runner", "Semaphore", "Shard",
-    "Sleep", "Status", "SyncEvent", "ThreadReport", "Until", "UserImports", "ValType", "Wait", "WaitResult",
-    "WasiSandbox", "WasmGuestFailure", "WasmScheduler", "WasmconcError", "WasmconcWarning", "Yield", "current_call",
-    "decode_token", "encode_token", "load_program", "nonblocking", "observe", "sleep", "wasm_signature",
+    "BoundedSemaphore", "Check", "CheckFailure", "CompileCache", "Condition", "ConfigError", "Empty", "Errno",
+    "Event", "Exploration", "FaultPlan", "Full", "GuestCall", "GuestCallError", "GuestCallTrap", "GuestCheckError",
+    "GuestExit", "GuestHangError", "GuestIO", "GuestLoadError", "GuestTrap", "HostCall", "HostCallAborted",
+    "HostFunction", "HostImportError", "HostLock", "HostSyncError", "Lock", "LockEvent", "ModuleError", "Outcome",
+    "Preempt", "Program", "Queue", "RLock", "ReplayError", "ReplayToken", "RunSettings", "Runner", "Semaphore",
+    "Shard", "Sleep", "Status", "SyncEvent", "ThreadReport", "Until", "UserImports", "ValType", "Wait",
+    "WaitResult", "WasiSandbox", "WasmGuestFailure", "WasmScheduler", "WasmconcError", "WasmconcWarning", "Yield",
+    "current_call", "decode_token", "encode_token", "load_program", "nonblocking", "observe", "sleep",
+    "wasm_signature",
 ]
 
 

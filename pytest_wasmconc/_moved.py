@@ -50,6 +50,15 @@ MOVED: dict[str, str | tuple[str, ...]] = {
     "runtime.hostworker": "runtime.userhost.worker",
     "runtime.userimports": ("runtime.userhost.api", "runtime.userhost.call", "runtime.userhost.run"),
     "runtime.wasi_native": "wasi.native",
+    # the stream check moved to checks/streams/, the streams it checks to WASI (wasi/p2/)
+    "streams": "checks.streams",
+    "streams.checker": "checks.streams.checker",
+    "streams.sequence": "checks.streams.sequence",
+    "streams.report": "checks.streams.report",
+    "streams.extension": "checks.streams.extension",
+    "streams.model": "wasi.p2.model",
+    "streams.core": "wasi.p2.core",
+    "streams.wasi2": "wasi.p2.host",
 }
 
 
@@ -71,6 +80,10 @@ class _AliasLoader(importlib.abc.Loader):
         alias.__getattr__ = forward  # type: ignore[method-assign]
         alias.__dir__ = lambda: sorted({n for home in homes for n in dir(home)})  # type: ignore[method-assign]
         alias.__dict__["__all__"] = [n for home in homes for n in getattr(home, "__all__", ())]
+        if any(hasattr(home, "__path__") for home in homes):
+            # An old package: its old submodules (`streams.model`) are imported below it,
+            # and the import system looks for them only under a parent that has a path.
+            alias.__dict__["__path__"] = []
         return alias
 
     def exec_module(self, module: types.ModuleType) -> None:

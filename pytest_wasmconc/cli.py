@@ -48,8 +48,8 @@ from .runtime import backstop
 from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, DEFAULT_TIMEOUT, Preempt, RunSettings
 from .runtime.token import MAX_SLICE
 from .schedulers import DEFAULT_POLICY, POLICIES
-from .streams import PatternError, StreamCheck, StreamConfig, verdict_of
-from .streams.extension import echo_sinks
+from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
+from .wasi.p2.stream import echo_sinks
 
 __all__ = ["main"]
 

@@ -1,7 +1,7 @@
 """The assembly of a run: which WASI world each execution gets. The one module that knows them all.
 
 The runtime runs guests without knowing WASI (runtime/worlds.py); the plug-in
-packages (`wasi/`, `streams/`) know WASI without knowing the runtime's
+packages (`wasi/`, `checks/`) know WASI without knowing the runtime's
 drivers. This module joins them: core modules get the sandboxed preview1 host
 of `wasi/` (or wasmtime's own with `GuestIO(wasi="native")`), components get
 the WASI 0.2 host over observed streams (the stream check's world when the
@@ -21,12 +21,13 @@ from .runtime.guestio import GuestIO
 from .runtime.hostapi import HostFunction
 from .runtime.loading.program import Program
 from .runtime.worlds import ComponentWorld, CoreWorld
-from .streams.extension import StreamAttachment, echo_sinks
-from .streams.model import StreamConfig, StreamWorld
-from .streams.wasi2 import Wasi2Host
+from .checks.streams.extension import StreamAttachment
 from .wasi import Preopen, WasiConfig, WasiPreview1
 from .wasi.config import WasiConfigError
 from .wasi.native import NativeWasi
+from .wasi.p2.host import Wasi2Host
+from .wasi.p2.model import StreamWorld
+from .wasi.p2.stream import StreamConfig, echo_sinks
 
 __all__ = ["DefaultWorlds"]
 
@@ -35,7 +36,7 @@ _IO_FIELDS = frozenset({"args", "env", "preopens", "stdin", "stdout_passthrough"
 
 
 class DefaultWorlds:
-    """The worlds of `wasi/` and `streams/` (see the module docstring)."""
+    """The worlds of `wasi/` and the stream check (see the module docstring)."""
 
     def core(self, program: Program, io: GuestIO, argv: list[str]) -> CoreWorld:
         dirs = [(str(h), g) for h, g in io.dirs]

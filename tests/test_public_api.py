@@ -24,6 +24,8 @@ PUBLIC = [
     "BoundedSemaphore", "Condition", "Empty", "Event", "Full", "GuestCall", "GuestCallError", "GuestCallTrap",
     "HostCallAborted", "HostImportError", "HostSyncError", "Lock", "LockEvent", "Queue", "RLock", "Semaphore",
     "SyncEvent", "UserImports", "current_call", "nonblocking", "observe", "sleep", "wasm_signature",
+    # writing a check: pytest_wasmconc.runtime.extensions
+    "Check", "CheckFailure",
     # WASI options of GuestIO
     "Errno", "FaultPlan",
     # pytest: the fixtures' objects, the exceptions and the warning
@@ -43,7 +45,8 @@ def test_every_public_name_resolves_to_the_object_of_its_home_module() -> None:
     # The modules as imported now (sys.modules): a package's attribute for a submodule
     # can be a module object a harness has since dropped (pytester's inline runs).
     homes = [importlib.import_module(f"pytest_wasmconc.{m}") for m in
-             ("runtime", "host", "wasi", "pytest_layer.errors", "pytest_layer.sandbox", "pytest_layer.scheduler")]
+             ("runtime", "runtime.extensions", "host", "wasi", "pytest_layer.errors", "pytest_layer.sandbox",
+              "pytest_layer.scheduler")]
     for name in PUBLIC:
         value = getattr(pytest_wasmconc, name)
         assert any(getattr(home, name, None) is value for home in homes), name

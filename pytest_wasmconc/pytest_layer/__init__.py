@@ -5,17 +5,20 @@ markers     the wasm_* markers and their arguments
 precedence  marker > CLI > env > ini > default (CLI seed/replay beat code)
 scheduler   the wasm_scheduler fixture object (run, explore)
 sandbox     the wasi_sandbox fixture object
-guards      marker checks (wasm_no_hang, and the wiring for the others)
+guards      which marker adds which check (the registry of the wasm_* check markers)
+marked      a check's failure turned into the test's exception, named after its marker
+legacy_checks  0.1 GuestChecks, run for one release with a DeprecationWarning
 timeouts    ending guests before pytest-timeout acts
 hardexit    what is written before pytest-timeout's thread method exits
 distributed pytest-xdist: shared seed, shards, crashed-worker reports
 reporting   header, report sections, replay commands, trace files
 records     what a test's guest executions ended with, kept on the item
 crashlog    the crash log: what each test process runs, in a file that outlives it
+crashrunner the runner that writes each guest execution of a test into the crash log
 state       the plugin's per-session state in config.stash
 errors      the exceptions and the warning a test sees
 hostimports the wasm_imports fixture's value turned into host functions
-lock_inversion, stream_sequence   the checks of the wasm_no_lock_inversion and wasm_stream_sequence markers
+lock_inversion, stream_sequence   the wasm_no_lock_inversion and wasm_stream_sequence markers read
 
 The names below are imported on first use (module `__getattr__`): pytest loads the
 plugin in every session, and these pull in the runtime.

@@ -1,130 +1,118 @@
-"""Marker checks: what a marker adds to, and asks of, every guest execution of a test.
+"""Marker checks: which check each marker puts on a test, and how a check's failure fails the test.
 
-`wasm_no_hang` lives here. `wasm_no_lock_inversion` and `wasm_stream_sequence`
-are wired the same way and get their checks from the `checks` package: a
-check module registers a factory with `register_check(marker, factory)`.
+A registry maps a marker name to a factory `(item, mark) -> Check` (the one
+Check protocol, runtime/extensions.py). The plugin's own markers are listed
+here, in `BUILTIN`; the modules that build their checks do not import this
+one back. A conftest adds a marker of its own with `register_check`:
+
+    from pytest_wasmconc.runtime.extensions import Check, CheckFailure
+
+    class ExitCodeCheck(Check):
+        def __init__(self, item, mark):
+            self.forbidden = mark.args[0]
+        def inspect(self, outcome):
+            if outcome.exit_code == self.forbidden:
+                return CheckFailure(f"exit code {self.forbidden} is forbidden")
+            return None
+
+    register_check("wasm_exit_code", ExitCodeCheck)         # and declare the marker to pytest
+
+A marker's check is never replaced silently: registering another one for it
+(the plugin's own markers included) replaces it with a WasmconcWarning, or
+without one when `replace=True` says the replacement is meant; `replace=True`
+for a marker that has no check is an error. A factory registered again under
+the same name (a conftest imported anew) is no conflict.
+
+After each execution the test fails with the first failure a check reports
+(marked.py says how a failure becomes the test's exception).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable
 
 import pytest
 
-from ..runtime import HostFunction, Outcome, RunSettings, Status
-from ..runtime.extensions import Extension
-from .errors import GuestHangError, WasmconcWarning, WasmGuestFailure
-from .markers import NoHang, no_hang_marker
+from ..checks.no_hang import NoHangCheck
+from ..runtime.extensions import Check
+from . import legacy_checks, lock_inversion, stream_sequence
+from .errors import WasmconcWarning
+from .marked import MarkedCheck
+from .markers import MarkerError, no_hang_marker
 
-__all__ = ["GuestCheck", "NoHangCheck", "checks_for", "register_check"]
+__all__ = [
+    "BUILTIN",
+    "CheckRegistryError",
+    "GuestCheck",
+    "MarkedCheck",
+    "checks_for",
+    "register_check",
+]
 
-
-class GuestCheck(Protocol):
-    """One marker's contribution to a test's guest executions."""
-
-    def adjust(self, settings: RunSettings) -> RunSettings:
-        """Settings for each execution (e.g. a step bound)."""
-
-    def host_functions(self) -> Sequence[HostFunction]:
-        """Extra imports the check observes the guest through."""
-
-    def extensions(self) -> Sequence[Extension]:
-        """Runtime extensions attached to each execution (runtime/extensions.py)."""
-
-    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
-        """The failure this outcome is, or None."""
+GuestCheck = Check  # the name of the check protocol in 0.1
+CheckFactory = Callable[[pytest.Item, pytest.Mark], Check]
 
 
-CheckFactory = Callable[[pytest.Item, pytest.Mark], GuestCheck]
-_FACTORIES: dict[str, CheckFactory] = {}
+class CheckRegistryError(ValueError):
+    """A check registered wrongly: a marker name that is no identifier, a factory that is no callable,
+    `replace=True` with nothing to replace."""
 
 
-def register_check(marker: str, factory: CheckFactory, *, builtin: bool = False) -> None:
-    """Make `marker` on a test add `factory(item, mark)` to its guest executions.
+def _no_hang(item: pytest.Item, mark: pytest.Mark) -> Check:
+    no_hang_marker(item)  # its bounds are run settings (precedence.py); this only checks the arguments
+    return NoHangCheck()
 
-    `builtin`: the plugin's own check, which a check registered by the user (a conftest) overrides.
+
+# The plugin's markers and the factories of their checks, in the order their failures are reported.
+BUILTIN: dict[str, CheckFactory] = {
+    "wasm_no_hang": _no_hang,
+    "wasm_no_lock_inversion": lock_inversion.make_check,
+    "wasm_stream_sequence": stream_sequence.make_check,
+}
+
+_factories: dict[str, CheckFactory] = dict(BUILTIN)  # builtins first, then the users', in registration order
+
+
+def _identity(factory: object) -> tuple[object, object]:
+    return getattr(factory, "__module__", None), getattr(factory, "__qualname__", None)
+
+
+def register_check(marker: str, factory: CheckFactory, *, replace: bool = False) -> None:
+    """Make `@pytest.mark.<marker>` put `factory(item, mark)`, a `Check`, on the test (see the module docstring).
+
+    `replace=True`: the marker has a check (maybe the plugin's) and this one is meant to replace it.
     """
-    if builtin and _FACTORIES.get(marker, _NotAvailable) is not _NotAvailable:
-        return
-    _FACTORIES[marker] = factory
-
-
-class NoHangCheck:
-    """`wasm_no_hang`: a deadlock or a hang fails the test with the guest report."""
-
-    def __init__(self, bounds: NoHang) -> None:
-        self.bounds = bounds
-
-    def adjust(self, settings: RunSettings) -> RunSettings:
-        return settings  # the bounds are part of the test plan (see precedence.resolve)
-
-    def host_functions(self) -> Sequence[HostFunction]:
-        return ()
-
-    def extensions(self) -> Sequence[Extension]:
-        return ()
-
-    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
-        if outcome.status is Status.DEADLOCK:
-            return GuestHangError("wasm_no_hang: a guest execution deadlocked")
-        if outcome.status is Status.HANG:
-            return GuestHangError("wasm_no_hang: a guest execution hung")
-        return None
-
-
-class _NotAvailable:
-    """A marker whose check has not landed yet: a warning, so that it is never silently ignored."""
-
-    def __init__(self, item: pytest.Item, mark: pytest.Mark) -> None:
+    if not isinstance(marker, str) or not marker.isidentifier():
+        raise CheckRegistryError(f"register_check: the marker name must be an identifier, got {marker!r}")
+    if not callable(factory):
+        raise CheckRegistryError(f"register_check({marker!r}, ...): the factory must be callable "
+                                 f"(item, mark) -> Check, got {factory!r}")
+    current = _factories.get(marker)
+    if current is None and replace:
+        raise CheckRegistryError(f"register_check({marker!r}, replace=True): no check is registered for "
+                                 f"{marker!r} to replace (registered: {', '.join(_factories)})")
+    if current is not None and not replace and _identity(current) != _identity(factory):
+        whose = "the plugin's own check" if marker in BUILTIN and current is BUILTIN[marker] else "the check"
         warnings.warn(WasmconcWarning(
-            f"@pytest.mark.{mark.name}: this version of pytest-wasmconc does not implement the check yet; "
-            "the marker has no effect"), stacklevel=2)
-
-    def adjust(self, settings: RunSettings) -> RunSettings:
-        return settings
-
-    def host_functions(self) -> Sequence[HostFunction]:
-        return ()
-
-    def extensions(self) -> Sequence[Extension]:
-        return ()
-
-    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
-        return None
+            f"register_check({marker!r}, ...) replaces {whose} of @pytest.mark.{marker}; "
+            "pass replace=True if that is meant"), stacklevel=2)
+    _factories[marker] = factory
 
 
-def _no_hang(item: pytest.Item, mark: pytest.Mark) -> GuestCheck:
-    bounds = no_hang_marker(item)
-    assert bounds is not None
-    return NoHangCheck(bounds)
-
-
-register_check("wasm_no_hang", _no_hang)
-for _name in ("wasm_no_lock_inversion", "wasm_stream_sequence"):
-    _FACTORIES.setdefault(_name, _NotAvailable)
-
-
-def _load_check_modules() -> None:
-    """Import the checks package so its modules can register (it is optional while it grows)."""
-    try:
-        import pytest_wasmconc.checks  # noqa: F401
-    except ImportError:
-        pass
-    from . import (
-        lock_inversion,  # noqa: F401  (registers wasm_no_lock_inversion)
-        stream_sequence,  # noqa: F401  (registers wasm_stream_sequence)
-    )
-
-
-def checks_for(item: pytest.Item) -> list[GuestCheck]:
-    """The checks the test's markers ask for, in marker order."""
-    _load_check_modules()
-    out: list[GuestCheck] = []
-    for name, factory in _FACTORIES.items():
-        mark = item.get_closest_marker(name)
-        if mark is not None:
-            out.append(factory(item, mark))
+def checks_for(item: pytest.Item) -> list[MarkedCheck]:
+    """The checks the test's markers ask for, in registry order (MarkerError: a misused marker)."""
+    out: list[MarkedCheck] = []
+    for marker, factory in list(_factories.items()):
+        mark = item.get_closest_marker(marker)
+        if mark is None:
+            continue
+        check = factory(item, mark)
+        if isinstance(check, Check):
+            out.append(MarkedCheck(marker, check))
+        elif legacy_checks.is_legacy(check):
+            out.append(legacy_checks.LegacyMarkedCheck(marker, check))
+        else:
+            raise MarkerError(f"@pytest.mark.{marker}: its registered factory returned {check!r}, "
+                              "not a pytest_wasmconc Check")
     return out
-

@@ -12,42 +12,44 @@ first execution that completes a cycle, even when no execution deadlocked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..checks.lock_order import LockOrderCheck, lock_order_of
 from ..instrument.locks import DEFAULT_LOCK_TABLE, LockFunction
-from ..runtime import HostFunction, Outcome, RunSettings
-from ..runtime.extensions import Extension
-from .errors import GuestCheckError, WasmGuestFailure
-from .guards import GuestCheck, register_check
+from ..runtime.extensions import Attachment, Check, CheckFailure
 from .markers import MarkerError
 
-__all__ = ["LockInversionCheck"]
+if TYPE_CHECKING:
+    from ..instrument import ModuleRewriter
+    from ..runtime.loading.program import Program
+    from ..runtime.outcome import Outcome
+    from ..runtime.settings import RunSettings
+
+__all__ = ["LockInversionCheck", "make_check"]
 
 MARKER = "wasm_no_lock_inversion"
 
 
-class LockInversionCheck:
-    """The marker's GuestCheck: attaches the test's lock-order check to every execution."""
+class LockInversionCheck(Check):
+    """The marker's check: the test's one lock-order check, attached to every execution, judged after each."""
 
     def __init__(self, table: Sequence[LockFunction] | None = None) -> None:
         self.check = LockOrderCheck(table)
+        self.pass_key = self.check.pass_key
 
-    def adjust(self, settings: RunSettings) -> RunSettings:
-        return settings
+    def instrument(self, rw: ModuleRewriter, names: dict[int, str]) -> Any:
+        return self.check.instrument(rw, names)
 
-    def host_functions(self) -> Sequence[HostFunction]:
-        return ()
+    def attach(self, program: Program, settings: RunSettings) -> Attachment:
+        return self.check.attach(program, settings)
 
-    def extensions(self) -> Sequence[Extension]:
-        return (self.check,)
-
-    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
+    def inspect(self, outcome: Outcome) -> CheckFailure | None:
         check = lock_order_of(outcome)
         if check is not self.check or not check.failed:
             return None
-        return GuestCheckError(f"{MARKER}: {check.report()}")
+        return CheckFailure(check.report())
 
 
 def _table(mark: pytest.Mark) -> tuple[LockFunction, ...] | None:
@@ -75,8 +77,6 @@ def _table(mark: pytest.Mark) -> tuple[LockFunction, ...] | None:
     return tuple(rows)
 
 
-def _factory(item: pytest.Item, mark: pytest.Mark) -> GuestCheck:
-    return LockInversionCheck(_table(mark))  # a MarkerError fails the test (wasm_scheduler)
-
-
-register_check(MARKER, _factory)
+def make_check(item: pytest.Item, mark: pytest.Mark) -> LockInversionCheck:
+    """The check of a test marked `wasm_no_lock_inversion` (MarkerError: misused arguments)."""
+    return LockInversionCheck(_table(mark))

@@ -14,9 +14,9 @@ import pytest
 
 from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
 from ..runtime.token import GuestIdentity
-from . import hostimports, timeouts
+from . import hostimports, legacy_checks, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
-from .guards import GuestCheck
+from .marked import MarkedCheck
 from .precedence import TestPlan
 from .records import ACTIVITY_KEY, GuestRecord, add_record
 from .reporting import render_record
@@ -51,7 +51,7 @@ def _guest_name(guest: Guest) -> str:
 class WasmScheduler:
     """Runs guests the way this test is configured (fixture `wasm_scheduler`)."""
 
-    def __init__(self, item: pytest.Item, runner: Runner, plan: TestPlan, checks: Sequence[GuestCheck],
+    def __init__(self, item: pytest.Item, runner: Runner, plan: TestPlan, checks: Sequence[MarkedCheck],
                  shard: Shard = Shard(), *, imports: Any = None) -> None:
         self._item = item
         self._fixture_imports = imports  # the wasm_imports fixture's (hostimports.py)
@@ -64,10 +64,7 @@ class WasmScheduler:
     @property
     def settings(self) -> RunSettings:
         """The settings each execution starts from (mode, policy, seed, slice, bounds)."""
-        s = self.plan.settings
-        for check in self._checks:
-            s = check.adjust(s)
-        return s
+        return legacy_checks.adjusted(self.plan.settings, self._checks)
 
     def compile(self, guest: Guest) -> Program:
         """Load and compile a guest once (through the shared compile cache) to run it many times."""
@@ -137,8 +134,8 @@ class WasmScheduler:
                 if sandbox is not None:
                     sandbox.before_run()
                 result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
-                                              settings=settings, host_functions=self._host_functions(),
-                                              extensions=self._extensions(), imports=self._imports(imports))
+                                              settings=settings, extensions=self._extensions(),
+                                              imports=self._imports(imports))
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
             finally:
@@ -224,8 +221,8 @@ class WasmScheduler:
             self._item.stash[ACTIVITY_KEY] = note
             if sandbox is not None:
                 sandbox.before_run()
-            outcome = self._runner.run(program, io, settings=settings, host_functions=self._host_functions(),
-                                       extensions=self._extensions(), imports=self._imports(imports))
+            outcome = self._runner.run(program, io, settings=settings, extensions=self._extensions(),
+                                       imports=self._imports(imports))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -238,15 +235,17 @@ class WasmScheduler:
         __tracebackhide__ = True
         return hostimports.combine(self._fixture_imports, imports)
 
-    def _host_functions(self) -> list[Any]:
-        return [fn for check in self._checks for fn in check.host_functions()]
-
     def _extensions(self) -> list[Any]:
-        # checks registered by users before GuestCheck.extensions existed have none
-        return [ext for check in self._checks for ext in getattr(check, "extensions", tuple)()]
+        return [ext for check in self._checks for ext in check.extensions()]
 
     def _check_failures(self, outcome: Outcome) -> list[WasmGuestFailure]:
-        return [f for f in (c.inspect(outcome) for c in self._checks) if f is not None]
+        __tracebackhide__ = True  # a check's own bug shows at the test's line
+        failures = []
+        for check in self._checks:
+            failure = check.failure(outcome)
+            if failure is not None:
+                failures.append(failure)
+        return failures
 
     def _finish(self, record: GuestRecord) -> None:
         """Keep the record for the test's report; raise what a marker's check found."""

@@ -5,8 +5,9 @@
 
 Any protocol violation fails the test (with the event index, the stream, the
 guest backtrace and the stream history); with `expect`, so does an event
-sequence that does not match it (see streams/sequence.py); a deadlock or hang
-of a guest fails it with the stream history added to the thread report.
+sequence that does not match it (see checks/streams/sequence.py); a deadlock
+or hang of a guest fails it with the stream history added to the thread report.
+The check is `StreamCheck` (checks/streams/); this module reads the marker.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from typing import Any
 
 import pytest
 
-from ..runtime import HostFunction, Outcome, RunSettings, Status
-from ..runtime.extensions import Extension
-from ..streams import PatternError, StreamCheck, StreamConfig, verdict_of
-from .errors import GuestCheckError, GuestHangError, WasmGuestFailure
-from .guards import register_check
+from ..checks.streams.extension import StreamCheck
+from ..checks.streams.sequence import PatternError
+from ..wasi.p2.stream import StreamConfig
 from .markers import MarkerError
 
-__all__ = ["StreamSequenceCheck", "parse_marker"]
+__all__ = ["make_check", "parse_marker"]
 
 MARKER = "wasm_stream_sequence"
 _OPTIONS = ("expect", "budget", "flush_steps", "lost_wakeup", "fail_after", "busy_poll")
@@ -70,33 +69,6 @@ def parse_marker(mark: pytest.Mark) -> StreamCheck:
         raise MarkerError(f"@pytest.mark.{MARKER}(expect={expect!r}): {exc}") from None
 
 
-class StreamSequenceCheck:
-    """The marker's GuestCheck: attaches the stream extension, judges each outcome."""
-
-    def __init__(self, check: StreamCheck) -> None:
-        self.check = check
-
-    def adjust(self, settings: RunSettings) -> RunSettings:
-        return settings
-
-    def host_functions(self) -> Sequence[HostFunction]:
-        return ()
-
-    def extensions(self) -> Sequence[Extension]:
-        return (self.check,)
-
-    def inspect(self, outcome: Outcome) -> WasmGuestFailure | None:
-        verdict = verdict_of(outcome)
-        if verdict is None or not verdict.failed:
-            return None
-        if verdict.hang and not (verdict.violations or verdict.mismatches):
-            what = "deadlocked" if outcome.status is Status.DEADLOCK else "hung"
-            return GuestHangError(f"{MARKER}: a guest execution {what}\n{verdict.text}")
-        return GuestCheckError(f"{MARKER}: {verdict.text}")
-
-
-def _factory(item: pytest.Item, mark: pytest.Mark) -> StreamSequenceCheck:
-    return StreamSequenceCheck(parse_marker(mark))
-
-
-register_check(MARKER, _factory, builtin=True)
+def make_check(item: pytest.Item, mark: pytest.Mark) -> StreamCheck:
+    """The check of a test marked `wasm_stream_sequence` (MarkerError: misused arguments)."""
+    return parse_marker(mark)

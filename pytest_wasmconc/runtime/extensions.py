@@ -1,38 +1,48 @@
-"""Extensions: checks that observe executions without the runtime knowing what they check.
+"""The one Check protocol: how a check observes guest executions and judges their outcomes.
 
-An extension (the lock-order check is one) may
+A check (the lock-order check, the stream check, `wasm_no_hang`, a user's own)
+derives from `Check` and overrides only what it uses; every method has a
+default that does nothing, so a check that overrides nothing changes no outcome.
 
-- instrument the guest at load time: `pass_key` names its pass (None: no pass),
+- load time: `pass_key` names its instrumentation pass (None: no pass),
   `instrument(rw, names)` runs it on the module's `ModuleRewriter` after the
   atomics pass; what it returns is kept in `Program.pass_results[pass_key]`;
-- attach to every execution: `attach(program, settings)` returns an
-  `Attachment` that gives the execution host functions bound to it, receives
-  the events host code emits (`HostCall.emit`), and sees the outcome.
+- each execution: `attach(program, settings)` returns an attachment that gives
+  the execution host functions bound to it (`host_functions`), receives the
+  events host code emits (`on_event`, from `HostCall.emit`), and sees the
+  outcome (`finished`); `finished` gets a `rerun` in fuel mode: it runs the
+  very same execution again (same program, I/O, settings and host functions)
+  with other extensions, e.g. to stop a thread at an exact event and take its
+  backtrace;
+- each outcome: `inspect(outcome)` says what the check found wrong with it as
+  a `CheckFailure` (None: nothing). It is plain data, so the CLI and pytest
+  read the same verdict; the pytest layer raises it as its exception types.
 
-`Attachment.finished` gets a `rerun` in fuel mode: it runs the very same
-execution again (same program, I/O, settings and host functions) with other
-extensions, e.g. to stop a thread at an exact event and take its backtrace.
+The runtime calls only the first two parts, and types them structurally
+(`Extension`, `Attachment`): an object with those members plugs in without
+deriving from `Check`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..instrument import ModuleRewriter
     from .hostapi import HostCall, HostFunction
-    from .outcome import Outcome
     from .loading.program import Program
+    from .outcome import Outcome
     from .settings import RunSettings
 
-__all__ = ["Attachment", "Extension", "Rerun", "load_passes"]
+__all__ = ["Attachment", "Check", "CheckAttachment", "CheckFailure", "Extension", "Rerun", "load_passes"]
 
 Rerun = Callable[[Sequence["Extension"]], "Outcome"]
 
 
 class Attachment(Protocol):
-    """An extension's part in one execution."""
+    """A check's part in one execution (what the runtime calls)."""
 
     def host_functions(self) -> Sequence[HostFunction]:
         """Imports this execution gets (bound to it)."""
@@ -48,7 +58,7 @@ class Attachment(Protocol):
 
 
 class Extension(Protocol):
-    """Something that observes executions (see the module docstring)."""
+    """What the runtime calls of a check (see the module docstring)."""
 
     @property
     def pass_key(self) -> str | None:
@@ -62,6 +72,50 @@ class Extension(Protocol):
     def attach(self, program: Program, settings: RunSettings) -> Attachment:
         """A fresh attachment for one execution of `program`."""
         ...
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """What a check found wrong with one outcome, free of pytest.
+
+    `hang`: the failure is that the guest deadlocked or hung (pytest raises
+    GuestHangError), not that it broke a rule the check enforces (GuestCheckError).
+    """
+
+    message: str
+    hang: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.message, str) or not self.message:
+            raise ValueError(f"a CheckFailure needs a message (a non-empty str), got {self.message!r}")
+
+
+class CheckAttachment:
+    """An attachment that adds no host function and ignores every event and outcome."""
+
+    def host_functions(self) -> Sequence[HostFunction]:
+        return ()
+
+    def on_event(self, call: HostCall, event: object) -> None:
+        return None
+
+    def finished(self, outcome: Outcome, rerun: Rerun | None) -> None:
+        return None
+
+
+class Check:
+    """Base of every check: override what the check uses; the rest does nothing."""
+
+    pass_key: str | None = None
+
+    def instrument(self, rw: ModuleRewriter, names: dict[int, str]) -> Any:
+        return None
+
+    def attach(self, program: Program, settings: RunSettings) -> Attachment:
+        return CheckAttachment()
+
+    def inspect(self, outcome: Outcome) -> CheckFailure | None:
+        return None
 
 
 def load_passes(extensions: Sequence[Extension]) -> list[tuple[str, Any]]:

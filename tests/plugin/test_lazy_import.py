@@ -12,8 +12,8 @@ from child_processes import CHILD_LIMIT_S
 
 # What the plugin must not load with itself: wasmtime and everything built on it. The package's
 # import registers its WASI worlds with the runtime: that registry (and the errors it raises) is light.
-_HEAVY = ("wasmtime", "pytest_wasmconc.runtime", "pytest_wasmconc.wasi", "pytest_wasmconc.streams",
-          "pytest_wasmconc.checks", "pytest_wasmconc.session")
+_HEAVY = ("wasmtime", "pytest_wasmconc.runtime", "pytest_wasmconc.wasi", "pytest_wasmconc.checks",
+          "pytest_wasmconc.session")
 _LIGHT = ["pytest_wasmconc.runtime", "pytest_wasmconc.runtime.errors", "pytest_wasmconc.runtime.worlds"]
 
 

@@ -1,16 +1,9 @@
-"""Observed output streams: backpressure, readiness, faults, and the event history.
+"""The observed streams of one guest execution: device steps, blocking waits, the event history.
 
-One `StreamWorld` serves one guest execution. Its streams behave like
-wasi:io/streams output-streams under a configurable host:
-
-* check-write grants at most `budget` bytes, and 0 while a flush is in flight;
-* a flush stays in flight for the next `flush_steps` device steps (0: it
-  completes at once); its bytes are delivered when it completes, so bytes
-  never flushed are lost at exit;
-* a pollable is ready when check-write would return non-zero or an error;
-* faults: `lost_wakeup` (readiness never fires again once the first flush was
-  issued, as with Wasmtime #8781/#7144) and `fail_after` (the flush that would
-  deliver byte number `fail_after` + 1 fails: last-operation-failed once, then closed).
+One `StreamWorld` serves one guest execution: its output streams (stream.py)
+and their pollables, the operations both faces call (the `wasmconc_streams`
+import module of core guests, core.py, and the WASI 0.2 host of components,
+host.py), and the history of those operations.
 
 Device steps make delays deterministic: every stream operation of any guest
 thread is one step, and so is every expiry of a blocked wait's short timeout
@@ -19,229 +12,75 @@ thread is one step, and so is every expiry of a blocked wait's short timeout
 that can never end (the lost wake-up) is a deadlock it reports with every
 thread's backtrace.
 
-Every operation is recorded as an `Event` and shown to the `ProtocolChecker`;
-with `halt` set, the first violation traps the calling guest thread, so the
-report carries the guest backtrace of the very call that broke the rules.
+Every operation is recorded as an `Event` (events.py) and shown to the world's
+observer, if it has one: the stream check (checks/streams/) gives it its
+protocol checker. With `halt` set, the first finding traps the calling guest
+thread, so the report carries the guest backtrace of the very call that broke
+the rules.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from ..runtime.hostapi import GuestTrap, Until, Wait, WaitResult
-from .checker import (
-    BLOCKING_WRITE_LIMIT,
+from ...runtime.hostapi import GuestTrap, Until, Wait, WaitResult
+from .events import BLOCKING_WRITE_LIMIT, Event
+from .stream import (
+    CLOSED,
+    DEFAULT_BUDGET,
     DEFAULT_BUSY_POLL_LIMIT,
-    Event,
-    ProtocolChecker,
-    Violation,
+    FAILED,
+    OutputStream,
+    Pollable,
+    StreamConfig,
+    StreamError,
+    echo_sinks,
 )
 
 __all__ = [
     "CLOSED",
     "DEFAULT_BUDGET",
+    "DEFAULT_BUSY_POLL_LIMIT",
     "FAILED",
     "STEP_NS",
+    "EventObserver",
+    "Finding",
     "OutputStream",
     "Pollable",
     "StreamConfig",
     "StreamError",
     "StreamWorld",
+    "echo_sinks",
 ]
 
-DEFAULT_BUDGET = 4096
 # A blocked stream wait re-checks after this much (virtual, in fuel mode) time: one device step.
 STEP_NS = 1_000
-CLOSED = "closed"
-FAILED = "last-operation-failed"
-_HISTORY_LIMIT = 200_000  # events kept per world (the checker still sees every one)
+_HISTORY_LIMIT = 200_000  # events kept per world (the observer still sees every one)
 
 
-class StreamError(Exception):
-    """An operation's error result (`closed` or `last-operation-failed`)."""
+class Finding(Protocol):
+    """Something an observer found wrong in the history (checks/streams/checker.Violation is one)."""
 
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
+    def summary(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class StreamConfig:
-    """How the observed host behaves and what it checks."""
+class EventObserver(Protocol):
+    """Sees every event as it is recorded; returns what that event completes (nothing: [])."""
 
-    budget: int = DEFAULT_BUDGET
-    flush_steps: int = 0
-    lost_wakeup: bool = False
-    fail_after: int | None = None
-    busy_poll_limit: int = DEFAULT_BUSY_POLL_LIMIT
-    halt: bool = False  # trap the guest at the first violation (checking mode)
-
-    def __post_init__(self) -> None:
-        if self.budget < 1:
-            raise ValueError(f"stream budget must be at least 1 byte, got {self.budget}")
-        if self.flush_steps < 0:
-            raise ValueError(f"stream flush steps must be >= 0, got {self.flush_steps}")
-        if self.fail_after is not None and self.fail_after < 0:
-            raise ValueError(f"fail_after must be >= 0 bytes, got {self.fail_after}")
-        if self.busy_poll_limit < 1:
-            raise ValueError(f"busy_poll_limit must be >= 1, got {self.busy_poll_limit}")
-
-    def describe(self) -> str:
-        parts = [f"budget {self.budget} byte{'s' if self.budget != 1 else ''} per check-write",
-                 f"flush delay {self.flush_steps} step{'s' if self.flush_steps != 1 else ''}"]
-        if self.lost_wakeup:
-            parts.append("lost wake-up fault")
-        if self.fail_after is not None:
-            parts.append(f"fails after {self.fail_after} bytes")
-        return ", ".join(parts)
-
-
-class OutputStream:
-    """One output stream and its host-side state (guarded by the world's lock)."""
-
-    def __init__(self, world: StreamWorld, handle: int, name: str, sink: Callable[[bytes], None] | None) -> None:
-        self.world = world
-        self.handle = handle
-        self.name = name
-        self.sink = sink
-        self.buffer = bytearray()  # written, not flushed yet
-        self.flushing = bytearray()  # handed to the flush in flight
-        self.flush_issued: int | None = None  # device step the flush in flight was issued at
-        self.delivered = bytearray()
-        self.lost_at_exit = 0
-        self.error: str | None = None  # FAILED, then CLOSED
-        self.error_reported = False
-        self.first_flush_done: int | None = None  # device step the first flush completed at
-        self.dropped = False
-
-    # -- device state ------------------------------------------------------------------
-
-    def settle(self) -> None:
-        """Complete the flush in flight if it is due."""
-        if self.flush_issued is None:
-            return
-        k = self.world.flush_steps
-        if k and self.world.step < self.flush_issued + k + 1:
-            return
-        self.flush_issued = None
-        if self.first_flush_done is None:
-            self.first_flush_done = self.world.step
-        data, self.flushing = bytes(self.flushing), bytearray()
-        limit = self.world.config.fail_after
-        if limit is not None and self.world.delivered_total + len(data) > limit:
-            room = max(0, limit - self.world.delivered_total)
-            self._deliver(data[:room])
-            self.error = FAILED
-            return
-        self._deliver(data)
-
-    def _deliver(self, data: bytes) -> None:
-        if not data:
-            return
-        self.delivered += data
-        self.world.delivered_total += len(data)
-        if self.sink is not None:
-            self.sink(data)
-
-    def writable(self) -> bool:
-        """check-write would return non-zero or an error (after `settle`)."""
-        return self.error is not None or self.flush_issued is None
-
-    def wakeups_lost(self, since: int | None = None) -> bool:
-        """Under the lost wake-up fault, readiness never fires for a wait that began (at device step
-        `since`, default now) after the first flush completed."""
-        if not self.world.config.lost_wakeup or self.first_flush_done is None:
-            return False
-        return self.first_flush_done < (self.world.step if since is None else since)
-
-    def take_error(self) -> str:
-        """The error to report now: last-operation-failed once, then closed."""
-        assert self.error is not None
-        if self.error == FAILED and not self.error_reported:
-            self.error_reported = True
-            return FAILED
-        self.error = CLOSED
-        return CLOSED
-
-    # -- operations (host side; the caller records the events) ------------------------------
-
-    def check_write(self) -> int:
-        self.settle()
-        if self.error is not None:
-            raise StreamError(self.take_error())
-        return 0 if self.flush_issued is not None else self.world.config.budget
-
-    def write(self, data: bytes) -> None:
-        self.settle()
-        if self.error is not None:
-            raise StreamError(self.take_error())
-        self.buffer += data
-
-    def start_flush(self) -> None:
-        self.settle()
-        if self.error is not None:
-            raise StreamError(self.take_error())
-        self.flushing += self.buffer
-        self.buffer = bytearray()
-        if self.flush_issued is None:
-            self.flush_issued = self.world.step
-        self.settle()
-
-    def in_flight(self) -> bool:
-        return self.flush_issued is not None
-
-    def at_exit(self) -> str:
-        """What exiting now loses (for the exit event), and account for it."""
-        self.settle()
-        parts = []
-        if self.flush_issued is not None:
-            parts.append(f"a flush of {len(self.flushing)} bytes was still in flight (issued at device step "
-                         f"{self.flush_issued}); the guest did not wait for it")
-        lost = len(self.buffer) + len(self.flushing)
-        self.lost_at_exit = lost
-        return "; ".join(parts)
-
-    def describe_state(self) -> str:
-        bits = [f"delivered {len(self.delivered)} bytes"]
-        if self.buffer:
-            bits.append(f"{len(self.buffer)} bytes written, not flushed")
-        if self.flush_issued is not None:
-            bits.append(f"a flush of {len(self.flushing)} bytes in flight since device step {self.flush_issued}")
-        if self.lost_at_exit:
-            bits.append(f"{self.lost_at_exit} bytes lost at exit")
-        if self.error:
-            bits.append(f"error: {self.error}")
-        if self.wakeups_lost():
-            bits.append(f"wake-ups lost since the first flush completed (device step {self.first_flush_done})")
-        return "; ".join(bits)
-
-
-@dataclass(eq=False)
-class Pollable:
-    """A pollable: of an output stream, or any readiness predicate (clocks, input)."""
-
-    handle: int
-    stream: OutputStream | None = None
-    ready_fn: Callable[[], bool] | None = None
-    deadline_ns: int | None = None  # clock pollables: ready at this monotonic time
-    label: str = ""
-
-    def describe(self) -> str:
-        if self.stream is not None:
-            return f"pollable {self.handle} of {self.stream.name}"
-        return f"pollable {self.handle} ({self.label or 'host'})"
+    def observe(self, ev: Event) -> Sequence[Finding]: ...
 
 
 @dataclass
 class StreamWorld:
-    """The observed streams of one guest execution, their history and their checker."""
+    """The observed streams of one guest execution, their history and its observer."""
 
     config: StreamConfig = field(default_factory=StreamConfig)
     sinks: dict[str, Callable[[bytes], None]] = field(default_factory=dict)
+    observer: EventObserver | None = None
 
     def __post_init__(self) -> None:
         self.flush_steps = self.config.flush_steps
@@ -251,7 +90,7 @@ class StreamWorld:
         self.events: list[Event] = []
         self.dropped_events = 0
         self._index = itertools.count(1)
-        self.checker = ProtocolChecker(busy_poll_limit=self.config.busy_poll_limit)
+        self.findings: list[Finding] = []
         self.streams: dict[int, OutputStream] = {}
         self.by_name: dict[str, OutputStream] = {}
         self.pollables: dict[int, Pollable] = {}
@@ -305,20 +144,24 @@ class StreamWorld:
         self.step += 1
 
     def record(self, s: OutputStream, kind: str, *, arg: int | None = None, result: int | str | None = None,
-               thread: int = 0, pollables: tuple[int, ...] = (), detail: str = "") -> list[Violation]:
+               thread: int = 0, pollables: tuple[int, ...] = (), detail: str = "") -> list[Finding]:
         ev = Event(next(self._index), s.name, kind, arg, result, thread, pollables, detail)
         if len(self.events) < _HISTORY_LIMIT:
             self.events.append(ev)
         else:
             self.dropped_events += 1
-        found = self.checker.observe(ev)
+        if self.observer is None:
+            return []
+        found = list(self.observer.observe(ev))
+        self.findings += found
         if found and self.config.halt:
             raise GuestTrap(f"wasmconc: stream protocol violation: {found[0].summary()}")
         return found
 
     @property
-    def violations(self) -> list[Violation]:
-        return self.checker.violations
+    def violations(self) -> list[Finding]:
+        """Everything the observer found so far, in history order."""
+        return self.findings
 
     def events_of(self, name: str) -> list[Event]:
         return [e for e in self.events if e.stream == name]
@@ -330,7 +173,7 @@ class StreamWorld:
 
     # -- exit ---------------------------------------------------------------------------------------
 
-    def exit(self, thread: int = 0, *, halt: bool = True) -> list[Violation]:
+    def exit(self, thread: int = 0, *, halt: bool = True) -> list[Finding]:
         """The guest exits now: record an `exit` event per stream (at most once per world).
 
         With `halt` (and a halting config) a violation raises GuestTrap from the exit call.
@@ -339,7 +182,7 @@ class StreamWorld:
             if self.exited:
                 return []
             self.exited = True
-            found: list[Violation] = []
+            found: list[Finding] = []
             first_error: GuestTrap | None = None
             for s in list(self.streams.values()):
                 detail = s.at_exit()

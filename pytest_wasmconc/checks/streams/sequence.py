@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .checker import SEQUENCE_KINDS, Event
+from ...wasi.p2.events import SEQUENCE_KINDS, Event
 
 __all__ = ["Mismatch", "Pattern", "PatternError", "compile_pattern"]
 

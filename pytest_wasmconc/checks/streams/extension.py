@@ -1,56 +1,46 @@
-"""The stream check as a runtime extension: a fresh observed world per execution.
+"""The stream check: a fresh observed world per execution, checked by the protocol checker.
 
 `StreamCheck` is what the CLI (`--check streams`) and the pytest marker
 (`wasm_stream_sequence`) hand to the runner. Each execution gets its own
-`StreamWorld` (with the `wasmconc_streams` imports for core guests; the
-component host picks the world up from the attachment) and, when it ends,
-a `StreamVerdict` in `outcome.extra["streams"]`.
+`StreamWorld` (wasi/p2/), observed by a `ProtocolChecker`, with the
+`wasmconc_streams` imports for core guests (the component host picks the
+world up from the attachment) and, when it ends, a `StreamVerdict` in
+`outcome.extra["streams"]`; `inspect` turns that verdict into a failure.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..runtime.hostapi import HostFunction
-from .core import core_functions
-from .model import StreamConfig, StreamWorld
+from ...runtime.extensions import Check, CheckAttachment, CheckFailure
+from ...runtime.outcome import Status
+from ...wasi.p2.core import core_functions
+from ...wasi.p2.model import StreamWorld
+from ...wasi.p2.stream import StreamConfig, echo_sinks
+from .checker import ProtocolChecker
 from .report import Expect, StreamVerdict, judge
 from .sequence import compile_pattern
 
 if TYPE_CHECKING:
-    from ..runtime.extensions import Rerun
-    from ..runtime.outcome import Outcome
-    from ..runtime.loading.program import Program
-    from ..runtime.settings import RunSettings
+    from ...runtime.extensions import Rerun
+    from ...runtime.hostapi import HostFunction
+    from ...runtime.loading.program import Program
+    from ...runtime.outcome import Outcome
+    from ...runtime.settings import RunSettings
 
 __all__ = ["OUTCOME_KEY", "StreamAttachment", "StreamCheck", "echo_sinks", "verdict_of"]
 
 OUTCOME_KEY = "streams"
 
 
-def echo_sinks() -> dict[str, Callable[[bytes], None]]:
-    """Sinks that copy delivered stream bytes to this process's stdout/stderr."""
-
-    def to(stream: Any) -> Callable[[bytes], None]:
-        def write(data: bytes) -> None:
-            stream.buffer.write(data)
-            stream.buffer.flush()
-        return write
-
-    return {"stdout": to(sys.stdout), "stderr": to(sys.stderr)}
-
-
-class StreamCheck:
+class StreamCheck(Check):
     """Observed output streams with backpressure for every execution; optionally checked.
 
     `check=True` halts the guest at the first protocol violation (so the
     report has the backtrace of the call) and judges each execution
     (violations, `expect` mismatches, hangs); `check=False` only observes.
     """
-
-    pass_key = None
 
     def __init__(self, config: StreamConfig | None = None, *, expect: Expect = None, check: bool = True,
                  sinks: dict[str, Callable[[bytes], None]] | None = None) -> None:
@@ -66,14 +56,22 @@ class StreamCheck:
             else:
                 compile_pattern(expect)  # type: ignore[arg-type]
 
-    def instrument(self, rw: Any, names: dict[int, str]) -> None:
-        return None
-
     def attach(self, program: Program, settings: RunSettings) -> StreamAttachment:
-        return StreamAttachment(self, StreamWorld(self.config, sinks=self.sinks))
+        checker = ProtocolChecker(busy_poll_limit=self.config.busy_poll_limit)
+        return StreamAttachment(self, StreamWorld(self.config, sinks=self.sinks, observer=checker))
+
+    def inspect(self, outcome: Outcome) -> CheckFailure | None:
+        """The verdict of this check's execution as a failure (a hang alone is a hang failure)."""
+        verdict = verdict_of(outcome)
+        if verdict is None or not verdict.failed:
+            return None
+        if verdict.hang and not (verdict.violations or verdict.mismatches):
+            what = "deadlocked" if outcome.status is Status.DEADLOCK else "hung"
+            return CheckFailure(f"a guest execution {what}\n{verdict.text}", hang=True)
+        return CheckFailure(verdict.text)
 
 
-class StreamAttachment:
+class StreamAttachment(CheckAttachment):
     """One execution's world; its verdict lands in `outcome.extra["streams"]`."""
 
     def __init__(self, check: StreamCheck, world: StreamWorld) -> None:
@@ -83,9 +81,6 @@ class StreamAttachment:
 
     def host_functions(self) -> Sequence[HostFunction]:
         return core_functions(self.world, wrap_proc_exit=self.check.check)
-
-    def on_event(self, call: Any, event: object) -> None:
-        return None
 
     def finished(self, outcome: Outcome, rerun: Rerun | None) -> None:
         if self.check.check:

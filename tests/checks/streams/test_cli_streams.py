@@ -8,7 +8,7 @@ import pytest
 
 from pytest_wasmconc.cli import main
 
-GUESTS = Path(__file__).resolve().parents[2] / "guests"
+GUESTS = Path(__file__).resolve().parents[3] / "guests"
 
 
 def test_the_correct_loop_exits_0_and_prints_its_output(capfd: pytest.CaptureFixture[str]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_wasmconc.streams import Event, Pattern, PatternError, ProtocolChecker
-from pytest_wasmconc.streams.checker import BLOCKING_WRITE_LIMIT
+from pytest_wasmconc.checks.streams import Event, Pattern, PatternError, ProtocolChecker
+from pytest_wasmconc.wasi.p2.events import BLOCKING_WRITE_LIMIT
 
 
 def events(*specs: str, stream: str = "stdout") -> list[Event]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..runtime.outcome import Outcome, Status
-from .checker import SEQUENCE_KINDS, Event, Violation
-from .model import StreamWorld
+from ...runtime.outcome import Outcome, Status
+from ...wasi.p2.events import SEQUENCE_KINDS, Event
+from ...wasi.p2.model import StreamWorld
+from .checker import Violation
 from .sequence import Mismatch, Pattern, compile_pattern
 
 __all__ = ["Expect", "StreamVerdict", "judge", "render_history"]
@@ -54,7 +55,7 @@ def judge(world: StreamWorld, outcome: Outcome, expect: Expect = None) -> Stream
     """Violations, sequence mismatches and hangs of one execution, rendered for a report."""
     if outcome.status is Status.EXITED:
         world.exit(thread=0, halt=False)  # main returned: the exit checks run now (no backtrace to give)
-    verdict = StreamVerdict(world=world, violations=list(world.violations))
+    verdict = StreamVerdict(world=world, violations=[v for v in world.findings if isinstance(v, Violation)])
     verdict.hang = outcome.status in (Status.DEADLOCK, Status.HANG)
     if not verdict.violations and not verdict.hang:
         for name, pattern in _patterns(expect, world).items():

@@ -1,6 +1,6 @@
 """The output-stream protocol checker: a pure function of the recorded events.
 
-The host (model.py) records one `Event` per stream operation a guest makes;
+The host (wasi/p2/model.py) records one `Event` per stream operation a guest makes;
 `ProtocolChecker.observe` looks at each event as it is recorded and returns
 the violations it completes. It knows nothing of wasm or of the runtime, so
 it is unit-tested with hand-written event sequences.
@@ -20,6 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...wasi.p2.events import BLOCKING_WRITE_LIMIT, EVENT_KINDS, SEQUENCE_KINDS, Event
+from ...wasi.p2.stream import DEFAULT_BUSY_POLL_LIMIT
+
 __all__ = [
     "BLOCKING_WRITE_LIMIT",
     "DEFAULT_BUSY_POLL_LIMIT",
@@ -30,18 +33,6 @@ __all__ = [
     "ProtocolChecker",
     "Violation",
 ]
-
-# blocking-write-and-flush takes at most this many bytes (wasi:io/streams).
-BLOCKING_WRITE_LIMIT = 4096
-# Consecutive check-write results of 0 on a never-subscribed stream that count as busy-polling.
-DEFAULT_BUSY_POLL_LIMIT = 3
-
-# The events a sequence (`expect`) is matched against, in the order the issue lists them.
-SEQUENCE_KINDS = (
-    "check-write", "write", "flush", "blocking-flush", "blocking-write-and-flush", "subscribe", "poll", "ready",
-)
-# Every event kind the history records ("open", "drop" and "exit" are bookkeeping).
-EVENT_KINDS = SEQUENCE_KINDS + ("open", "drop", "exit")
 
 VIOLATION_KINDS = {
     "write-without-permit": "a write without a permit (no check-write granted one since the last write or flush)",
@@ -54,52 +45,6 @@ VIOLATION_KINDS = {
 }
 
 _STATE_CHANGES = ("write", "flush", "blocking-flush", "blocking-write-and-flush")
-
-
-@dataclass(frozen=True)
-class Event:
-    """One operation a guest made on an output stream.
-
-    `arg`: the byte count of write / blocking-write-and-flush, the pollable of
-    subscribe and ready; `pollables`: what a poll waits on; `result`: the permit
-    of check-write, or "closed" / "last-operation-failed" when the operation
-    returned an error; `detail`: what the host adds (e.g. a flush in flight at exit).
-    """
-
-    index: int
-    stream: str
-    kind: str
-    arg: int | None = None
-    result: int | str | None = None
-    thread: int = 0
-    pollables: tuple[int, ...] = ()
-    detail: str = ""
-
-    @property
-    def error(self) -> bool:
-        return isinstance(self.result, str)
-
-    def token(self) -> str:
-        """The event as `expect` patterns see it: `check-write(64)`, `write(12)`, `flush`, ..."""
-        if self.kind == "check-write":
-            return f"check-write({self.result})" if self.result is not None else "check-write"
-        if self.kind in ("write", "blocking-write-and-flush") and self.arg is not None:
-            return f"{self.kind}({self.arg})"
-        return self.kind
-
-    def render(self) -> str:
-        text = f"#{self.index} t{self.thread} {self.kind}"
-        if self.kind in ("write", "blocking-write-and-flush") and self.arg is not None:
-            text += f"({self.arg})"
-        elif self.kind in ("subscribe", "ready", "drop") and self.arg is not None:
-            text += f" pollable {self.arg}"
-        elif self.kind == "poll":
-            text += f" [{', '.join(f'pollable {p}' for p in self.pollables)}]"
-        if self.result is not None:
-            text += f" -> {self.result}"
-        if self.detail:
-            text += f"  ({self.detail})"
-        return text
 
 
 @dataclass(frozen=True)

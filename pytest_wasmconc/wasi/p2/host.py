@@ -22,9 +22,10 @@ import struct
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ..runtime.component_values import Own, Record, Variant, interface_base
-from ..runtime.hostapi import GuestExit, GuestTrap, HostFunction, Wait, WaitResult
-from .model import StreamError, StreamWorld
+from ...runtime.component_values import Own, Record, Variant, interface_base
+from ...runtime.hostapi import GuestExit, GuestTrap, HostFunction, Wait, WaitResult
+from .model import StreamWorld
+from .stream import StreamError
 
 __all__ = ["Own", "Record", "Variant", "Wasi2Host", "interface_base"]
 

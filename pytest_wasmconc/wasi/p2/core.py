@@ -26,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ..runtime.hostapi import GuestExit, HostFunction, ValType, Wait, WaitResult
-from .model import CLOSED, OutputStream, StreamError, StreamWorld
+from ...runtime.hostapi import GuestExit, HostFunction, ValType, Wait, WaitResult
+from .model import StreamWorld
+from .stream import CLOSED, OutputStream, StreamError
 
 __all__ = ["ERR_CLOSED", "ERR_FAILED", "STREAMS_MODULE", "core_functions"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from pytest_wasmconc.runtime import Outcome, Preempt, Runner, RunSettings, Status
-from pytest_wasmconc.streams import StreamCheck, StreamConfig, verdict_of
+from pytest_wasmconc.checks.streams import StreamCheck, StreamConfig, verdict_of
 
-GUESTS = Path(__file__).resolve().parents[2] / "guests"
+GUESTS = Path(__file__).resolve().parents[3] / "guests"
 LOOP_OUTPUT = b"".join(b"line %03d\n" % i for i in range(200))
 C_LINE = b"component line %03d: the quick brown fox jumps over the lazy dog\n"
 KINDS = ["streams", "components"]  # core modules with wasmconc_streams, and WASI 0.2 components
