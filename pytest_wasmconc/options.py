@@ -255,6 +255,7 @@ class Option:
     nullable: bool = False
     valid_in_code: str | None = None  # the valid marker values where they differ from `valid`
     pytest_note: str = ""  # what only pytest adds (xdist, markers, pytest-timeout)
+    cli_instead: str = ""  # what `wasmconc` has instead of a row it does not take (the README says it)
     show: Callable[[Any], str] = _none_or  # a value as option text (headers, replay commands)
 
     @property
@@ -361,7 +362,7 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
            _ranged(1), DEFAULT_SCHEDULES, "a whole number >= 1", commands=("explore",), in_code="int"),
     Option("replay", "replay token printed by a failure: every guest execution replays that exact schedule",
            "TOKEN", parse_token, None, "a token printed by a failing run of this installation",
-           default_text="none"),
+           default_text="none", cli_instead="`wasmconc replay GUEST TOKEN`"),
     Option("trace_dir", "write each failing test's guest report, output and WASI call trace into this "
            "directory", "DIR", parse_dir, None, "a directory path", default_text="none"),
     Option("crash_log", "directory of the crash log: each test process (xdist worker) notes the guest "
@@ -424,7 +425,7 @@ def markdown_table() -> str:
     rows = ["| option | `wasmconc` | pytest: option, ini key, env var | `wasm_settings` | default | valid values "
             "| what it does |", "|---|---|---|---|---|---|---|"]
     for opt in OPTIONS.values():
-        cli = f"`{opt.cli_flag} {opt.metavar}` ({', '.join(opt.commands)})" if opt.commands else "-"
+        cli = f"`{opt.cli_flag} {opt.metavar}` ({', '.join(opt.commands)})" if opt.commands else opt.cli_instead or "-"
         pytest_names = f"`{opt.pytest_flag}={opt.metavar}`, `{opt.ini}`, `{opt.env}`"
         marker = f"`{opt.name}=`" if opt.in_code else "-"
         what = opt.summary + (f"; pytest: {opt.pytest_note}" if opt.pytest_note else "")

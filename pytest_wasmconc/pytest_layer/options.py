@@ -39,8 +39,16 @@ __all__ = [
     "PluginOptions",
     "Sourced",
     "add_options",
+    "channels",
     "read_options",
 ]
+
+
+def channels(opt: Option) -> str:
+    """The option's other spellings, as its help ends: "[ini: wasm_level, env: PYTEST_WASM_LEVEL; per test:
+    wasm_settings(level=...)]"."""
+    per_test = f"; per test: wasm_settings({opt.name}=...)" if opt.in_code else ""
+    return f"[ini: {opt.ini}, env: {opt.env}{per_test}]"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -50,7 +58,7 @@ def add_options(parser: pytest.Parser) -> None:
         # Plain strings here: validation happens in `read_options`, which can
         # name the source of a bad value uniformly for all three sources.
         group.addoption(opt.pytest_flag, dest=opt.dest, metavar=opt.metavar, default=None,
-                        help=f"{opt.help(PYTEST)} [ini: {opt.ini}, env: {opt.env}]".replace("%", "%%"))
+                        help=f"{opt.help(PYTEST)} {channels(opt)}".replace("%", "%%"))
         parser.addini(opt.ini, opt.help(PYTEST), type="string", default="")
 
 

@@ -123,4 +123,4 @@ def test_options_are_documented_with_their_ini_key_and_env_var(pytester: pytest.
         key = name.replace("-", "_")
         assert f"--wasm-{name}=" in text
         assert f"wasm_{key} (string)" in text  # listed among the ini keys
-        assert f"[ini: wasm_{key}, env: PYTEST_WASM_{key.upper()}]" in text
+        assert f"[ini: wasm_{key}, env: PYTEST_WASM_{key.upper()}" in text
