@@ -6,6 +6,14 @@ stderr); `explore` exits 0 when every schedule passed and 1 at the first
 failing one; every command exits 2 on a usage or module error, with one line
 saying what is wrong.
 
+The scheduling options (`--preempt`, `--policy`, `--seed`, `--slice`,
+`--depth`, `--level`, `--max-steps`, `--timeout`, `--schedules`) are rows of
+the option table the pytest plugin uses too (`options.py`): the same
+defaults, valid values and one-line errors. The seed is random unless given,
+and printed: by `explore` after its summary, by a fuel-mode `run` whose guest
+exits non-zero (a trap or a hang prints a replay command instead, its token
+holding the seed), so that `--seed N` runs those schedules again.
+
 No execution is unbounded: besides the step budget (`--max-steps`), each one
 has a wall-clock backstop (`--timeout`, default 300 s, in every mode: a guest
 spinning in epoch or os mode, or blocked on input in any mode, is ended
