@@ -6,6 +6,14 @@ stderr); `explore` exits 0 when every schedule passed and 1 at the first
 failing one; every command exits 2 on a usage or module error, with one line
 saying what is wrong.
 
+The scheduling options (`--preempt`, `--policy`, `--seed`, `--slice`,
+`--depth`, `--level`, `--max-steps`, `--timeout`, `--schedules`) are rows of
+the option table the pytest plugin uses too (`options.py`): the same
+defaults, valid values and one-line errors. The seed is random unless given,
+and printed: by `explore` after its summary, by a fuel-mode `run` whose guest
+exits non-zero (a trap or a hang prints a replay command instead, its token
+holding the seed), so that `--seed N` runs those schedules again.
+
 No execution is unbounded: besides the step budget (`--max-steps`), each one
 has a wall-clock backstop (`--timeout`, default 300 s, in every mode: a guest
 spinning in epoch or os mode, or blocked on input in any mode, is ended
@@ -31,24 +39,18 @@ edge's thread and backtraces).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .checks.lock_order import LockOrderCheck, lock_order_of
-from .runtime.errors import ModuleError, WasmconcError
-from .runtime.extensions import Extension
-from .runtime.outcome import Outcome, Status
-from .runtime.loading.program import Program
-from .runtime.runner import GuestIO, Runner
+from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
-from .runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_SLICE, DEFAULT_TIMEOUT, Preempt, RunSettings
-from .runtime.token import MAX_SLICE
-from .schedulers import DEFAULT_POLICY, POLICIES
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
+from .options import RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .runtime.extensions import Extension
 from .wasi.p2.stream import echo_sinks
 
 __all__ = ["main"]
@@ -59,7 +61,6 @@ EXIT_USAGE = 2
 EXIT_CHECK = 1  # a --check found a violation
 CHECKS = ("streams", "lock-order")
 STREAM_FAULTS = ("lost-wakeup",)
-USER_POLICIES = sorted(name for name in POLICIES if name != "replay")
 
 
 class _UsageError(Exception):
@@ -90,36 +91,6 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
-def _timeout(text: str) -> float | None:
-    """Seconds of the wall-clock backstop; 0 or "none" turns it off."""
-    if text.strip().lower() == "none":
-        return None
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, or none, got {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds (or none), got {text!r}")
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be positive seconds (0 or none: no backstop), got {text}")
-    return v if v > 0 else None
-
-
-def _slice(text: str) -> int:
-    v = _positive_int(text)
-    if v > MAX_SLICE:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_SLICE}, got {v}")
-    return v
-
-
-def _policy(text: str) -> str:
-    if text == "replay":
-        # The replay policy answers from a recorded schedule, which only a token carries.
-        raise argparse.ArgumentTypeError("'replay' needs a recorded schedule: use `wasmconc replay GUEST TOKEN` "
-                                         "with the token a failure printed")
-    return text
-
-
 def _nonnegative_int(text: str) -> int:
     v = _int(text)
     if v < 0:
@@ -143,7 +114,18 @@ def _env(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
+def _table_options(p: argparse.ArgumentParser, command: str) -> None:
+    """The scheduling options of the shared table (options.py) this command takes.
+
+    Kept as text here and read after parsing (`_values`), with the table's own parsers,
+    so a bad value reads the same as in pytest: the option, its source, the valid values.
+    """
+    for opt in options_of(command):
+        p.add_argument(opt.cli_flag, dest=opt.name, metavar=opt.metavar, default=None,
+                       help=opt.help(WASMCONC).replace("%", "%%"))
+
+
+def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("guest", metavar="GUEST.wasm", help="the guest module")
     p.add_argument("--dir", dest="dirs", action="append", type=_dir, default=[], metavar="HOST[::GUEST]",
                    help="preopen a host directory at a guest path (HOST alone: the same path)")
@@ -155,15 +137,7 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
                    help="inject WASI I/O faults (sandbox only; repeatable): seed=N, max-read=N, max-write=N, "
                         "random-short, eintr-calls=1,3, eintr-probability=P, eagain-calls=..., "
                         "eagain-probability=P, enospc-after=BYTES, targets=file,stdin,stdout,stderr")
-    p.add_argument("--level", choices=["waits", "atomics", "memory"], default="atomics",
-                   help="instrumentation: scheduling points at waits only, also atomic RMWs (default), "
-                        "also atomic loads/stores")
-    p.add_argument("--max-steps", type=_positive_int, default=DEFAULT_MAX_STEPS,
-                   help=f"scheduling steps before a run counts as a hang (default {DEFAULT_MAX_STEPS})")
-    p.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help="wall-clock backstop of each execution, in every mode: a guest still running then is "
-                        f"ended cleanly and reported as a hang, exit 124 (default {DEFAULT_TIMEOUT:g}; "
-                        "0 or none: no backstop)")
+    _table_options(p, command)
     p.add_argument("--check", dest="checks", action="append", choices=CHECKS, default=[],
                    help="streams: run on observed output streams and fail (exit 1, with the report) on a "
                         "stream protocol violation or an unexpected event sequence; lock-order: fail (exit 1, "
@@ -177,32 +151,21 @@ def _common(p: argparse.ArgumentParser, *, schedule_opts: bool = True) -> None:
     p.add_argument("--stream-expect", metavar="PATTERN", default=None,
                    help="with --check streams: the event sequence each stream must follow, e.g. "
                         "'(check-write write flush subscribe poll ready)+'")
-    if schedule_opts:
-        p.add_argument("--policy", type=_policy, choices=USER_POLICIES, default=DEFAULT_POLICY,
-                       help=f"scheduling policy (default {DEFAULT_POLICY})")
-        p.add_argument("--seed", type=_int, default=0, help="seed of the policy (default 0)")
-        p.add_argument("--slice", type=_slice, default=DEFAULT_SLICE,
-                       help="mean quantum in fuel mode, in wasm instructions counted at loop headers and calls "
-                            f"(default {DEFAULT_SLICE})")
-        p.add_argument("--depth", type=_positive_int, default=3, help="PCT bug depth (default 3)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wasmconc", description="Run and explore multithreaded WebAssembly/WASI guests.")
     sub = parser.add_subparsers(dest="command", metavar="{run,explore,replay}", parser_class=_Parser)
     run = sub.add_parser("run", help="run a guest once", description="Run a guest once.")
-    run.add_argument("--preempt", choices=[p.value for p in Preempt], default="fuel",
-                     help="fuel: deterministic quanta on one OS thread (default); epoch: time slices; "
-                          "os: one OS thread per guest thread")
-    _common(run)
+    _common(run, "run")
     exp = sub.add_parser("explore", help="run many schedules, stop at the first failure",
                          description="Run up to N schedules; stop at the first failing one.")
-    exp.add_argument("--schedules", type=_positive_int, default=100, help="schedules to run (default 100)")
     exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
-    _common(exp)
+    _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
-                         description="Replay the exact schedule of a replay token.")
-    _common(rep, schedule_opts=False)
+                         description="Replay the exact schedule of a replay token (which fixes the policy, "
+                                     "its seed, slice and depth, and the instrumentation level).")
+    _common(rep, "replay")
     rep.add_argument("token", metavar="TOKEN", help="a replay token printed by a failure")
     return parser
 
@@ -215,17 +178,25 @@ def _split_guest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def _values(ns: argparse.Namespace) -> dict[str, Sourced[Any]]:
+    """The command's table options, each read from its flag or defaulted (OptionError on a bad value).
+
+    Read once per command and kept on `ns`: a random seed is chosen here, once.
+    """
+    values: dict[str, Sourced[Any]] | None = getattr(ns, "values", None)
+    if values is None:
+        values = {opt.name: session_value(opt, WASMCONC, cli=getattr(ns, opt.name))
+                  for opt in options_of(ns.command)}
+        if "seed" in values:
+            values["seed"] = chosen_seed(values["seed"])
+        ns.values = values
+    return values
+
+
 def _settings(ns: argparse.Namespace, preempt: Preempt) -> RunSettings:
-    return RunSettings(
-        preempt=preempt,
-        policy=getattr(ns, "policy", DEFAULT_POLICY),
-        seed=getattr(ns, "seed", 0),
-        slice=getattr(ns, "slice", DEFAULT_SLICE),
-        depth=getattr(ns, "depth", 3),
-        level=ns.level,
-        max_steps=ns.max_steps,
-        timeout=ns.timeout,
-    )
+    """The settings of the command's executions (`replay`: before its token sets the schedule's own)."""
+    given = {name: v.value for name, v in _values(ns).items() if name in SETTING_FIELDS}
+    return RunSettings(**{**given, "preempt": preempt})
 
 
 def _io(ns: argparse.Namespace, guest_args: list[str], *, stdin: object, passthrough: bool) -> GuestIO:
@@ -310,12 +281,11 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
         parts += ["--wasi", ns.wasi]
     for fault in ns.wasi_faults:
         parts += ["--wasi-fault", fault]
-    if ns.level != "atomics":
-        parts += ["--level", ns.level]
-    if ns.max_steps != DEFAULT_MAX_STEPS:
-        parts += ["--max-steps", str(ns.max_steps)]
-    if ns.timeout != DEFAULT_TIMEOUT:
-        parts += ["--timeout", backstop.seconds(ns.timeout)]
+    values = _values(ns)
+    for opt in options_of("replay"):  # where a replayed hang is declared; the token carries the rest
+        value = values[opt.name].value
+        if value != opt.default:
+            parts += [opt.cli_flag, opt.show(value)]
     for check in ns.checks:
         parts += ["--check", check]
     if ns.stream_budget != StreamConfig.budget:
@@ -348,7 +318,14 @@ def _backstop_hint(outcome: Outcome, timeout: float | None) -> str | None:
             "--timeout SECONDS, or turn it off with --timeout none")
 
 
+def _seed_note(values: dict[str, Sourced[Any]]) -> str:
+    """How to run a failed fuel run's schedule again when its seed was picked at random."""
+    seed = values["seed"].value
+    return f"wasmconc: the seed was {seed} (a random choice): --seed {seed} runs this schedule again"
+
+
 def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *, token: str | None = None) -> int:
+    values = _values(ns)
     runner = Runner(_settings(ns, preempt))
     io = _io(ns, guest_args, stdin="inherit", passthrough=True)
     extensions = _extensions(ns, echo=True)
@@ -357,27 +334,33 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     else:
         outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions)
     sys.stdout.flush()
-    _print_report(outcome, ns.timeout)
+    _print_report(outcome, values["timeout"].value)
     streams = _stream_failure(outcome)
     if streams is not None:
         print(streams, file=sys.stderr)
     locks = _lock_order_failure(outcome)
     if locks is not None:
         print(locks, file=sys.stderr)
-    if (outcome.status is not Status.EXITED or streams is not None or locks is not None) and outcome.token:
+    replayable = (outcome.status is not Status.EXITED or streams is not None or locks is not None) and outcome.token
+    if replayable:
         print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
     if streams is not None and outcome.status in (Status.EXITED, Status.TRAPPED):
         return EXIT_CHECK  # a violation (a trap it caused) or an unexpected sequence
     if locks is not None and outcome.status is Status.EXITED:
         return EXIT_CHECK
-    return _exit_code_of(outcome)
+    code = _exit_code_of(outcome)
+    seed = values.get("seed")
+    if code and not replayable and preempt is Preempt.FUEL and seed is not None and seed.source == RANDOM_CHOICE:
+        print(_seed_note(values), file=sys.stderr)  # the guest's own failure exit: its schedule may matter
+    return code
 
 
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
+    values = _values(ns)
     runner = Runner(_settings(ns, Preempt.FUEL))
     io = _io(ns, guest_args, stdin=None, passthrough=False)
     extensions = _extensions(ns, echo=False)
-    result = runner.explore(_guest(runner, ns, extensions), io, schedules=ns.schedules,
+    result = runner.explore(_guest(runner, ns, extensions), io, schedules=values["schedules"].value,
                             expect_exit=ns.expect_exit, extensions=extensions,
                             is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
                                                   or _lock_order_failure(o) is not None))
@@ -385,7 +368,7 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
-        hint = _backstop_hint(o, ns.timeout)
+        hint = _backstop_hint(o, values["timeout"].value)
         if hint:
             print(hint)
         streams = _stream_failure(o)
@@ -402,6 +385,8 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
             print(o.stderr.rstrip("\n"))
         print(f"replay: {_replay_command(ns, guest_args, o.token)}")
     print(f"explored {result.summary()}")
+    seed = values["seed"]  # random by default: the line that makes the exploration repeatable
+    print(f"seed {seed.value} ({seed.source}): --seed {seed.value} explores the same schedules again")
     check = lock_order_of(o)
     if check is not None and not result.failed:
         print(f"{check.summary()}; no lock-order inversion")
@@ -416,8 +401,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(own)
         if ns.command is None:
             raise _UsageError("missing command (run, explore or replay)")
+        values = _values(ns)  # every bad option value before any guest is touched
         if ns.command == "run":
-            return _cmd_run(ns, guest_args, Preempt(ns.preempt))
+            return _cmd_run(ns, guest_args, values["preempt"].value)
         if ns.command == "replay":
             return _cmd_run(ns, guest_args, Preempt.FUEL, token=ns.token)
         return _cmd_explore(ns, guest_args)

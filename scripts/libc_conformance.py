@@ -252,7 +252,8 @@ def mode_command(mode: str, wasm: Path, wasmtime: Path | None, schedules: int) -
         return [str(wasmtime), "run", "-W", "threads=y", "-S", "threads=y", str(wasm)]
     wasmconc = [sys.executable, "-m", "pytest_wasmconc"]
     if mode == "explore":
-        return [*wasmconc, "explore", "--schedules", str(schedules), str(wasm)]
+        # A fixed seed: the same schedules on every run of the script, so results compare across runs.
+        return [*wasmconc, "explore", "--seed", "0", "--schedules", str(schedules), str(wasm)]
     return [*wasmconc, "run", "--preempt", mode, str(wasm)]
 
 

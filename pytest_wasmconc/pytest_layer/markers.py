@@ -6,17 +6,17 @@ marker and the argument), never a session-wide usage error.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from ..runtime.settings import MAX_SLICE, Preempt
-from .options import OPTIONS, USER_POLICIES
+from ..options import OPTIONS, PYTEST, InvalidValue, Option
 
 __all__ = [
     "MARKERS",
+    "SETTINGS_ARGUMENTS",
     "MarkerError",
     "NoHang",
     "SettingsMarker",
@@ -25,12 +25,16 @@ __all__ = [
     "settings_marker",
 ]
 
+# The option table's rows a wasm_settings marker sets, in table order, then its own `shards`.
+SETTINGS_ARGUMENTS: tuple[Option, ...] = tuple(opt for opt in OPTIONS.values() if opt.in_code is not None)
+_SETTINGS_SIGNATURE = ", ".join(f"{opt.name}=None" for opt in SETTINGS_ARGUMENTS)
+
 MARKERS = {
     "wasm_settings": (
-        "wasm_settings(*, preempt=None, policy=None, seed=None, slice=None, schedules=None, shards=None): "
-        "this test's wasm settings, over the --wasm-* options (an explicit --wasm-seed/--wasm-replay on the "
-        "command line still wins); shards=N or 'auto' splits its explorations into N test items "
-        "('auto': one per xdist worker)"
+        f"wasm_settings(*, {_SETTINGS_SIGNATURE}, shards=None): "
+        "this test's wasm settings, over the --wasm-* options, with their values (an explicit "
+        "--wasm-seed/--wasm-replay on the command line still wins); shards=N or 'auto' splits its "
+        "explorations into N test items ('auto': one per xdist worker)"
     ),
     "wasm_no_hang": (
         "wasm_no_hang(timeout=None, max_steps=None): any guest execution in this test that deadlocks or "
@@ -62,19 +66,15 @@ class MarkerError(Exception):
 
 @dataclass(frozen=True)
 class SettingsMarker:
-    """The values a `wasm_settings` marker sets (None: not set)."""
+    """The values a `wasm_settings` marker sets: `given` holds only the arguments it was given."""
 
-    preempt: Preempt | None = None
-    policy: str | None = None
-    seed: int | None = None
-    slice: int | None = None
-    schedules: int | None = None
+    given: Mapping[str, Any] = field(default_factory=dict)
     shards: int | str | None = None
 
 
 @dataclass(frozen=True)
 class NoHang:
-    """A `wasm_no_hang` marker: bounds per guest execution."""
+    """A `wasm_no_hang` marker: bounds per guest execution (None: the session's)."""
 
     timeout: float | None = None
     max_steps: int | None = None
@@ -95,55 +95,24 @@ def _kwargs_only(mark: pytest.Mark, allowed: tuple[str, ...], positional: tuple[
     return values
 
 
-def _parse_with(mark: pytest.Mark, key: str, value: Any, option: str) -> Any:
-    """Parse a marker value with the option's own parser, so both accept the same values."""
-    if value is None:
-        return None
-    if isinstance(value, Preempt) and option == "preempt":
-        return value
-    opt = OPTIONS[option]
+def _from_code(mark: pytest.Mark, opt: Option, value: Any) -> Any:
+    """A marker argument read with the option's own rules, so a marker and a flag take the same values."""
     try:
-        return opt.parse(str(value))
-    except ValueError as exc:
-        raise MarkerError(f"@pytest.mark.{mark.name}({key}={value!r}): invalid value ({exc})") from None
-
-
-def _positive_int(mark: pytest.Mark, key: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise MarkerError(f"@pytest.mark.{mark.name}({key}={value!r}): expected a whole number >= 1")
-    return value
+        return opt.from_code(value)
+    except InvalidValue as exc:
+        raise MarkerError(f"@pytest.mark.{mark.name}({opt.name}={value!r}): invalid value "
+                          f"({opt.reason(exc, PYTEST, in_code=True)})") from None
 
 
 def settings_marker(item: pytest.Item) -> SettingsMarker:
-    """The closest `wasm_settings` marker's values (all None without one)."""
+    """The closest `wasm_settings` marker's values (none given without one)."""
     mark = item.get_closest_marker("wasm_settings")
     if mark is None:
         return SettingsMarker()
-    kw = _kwargs_only(mark, ("preempt", "policy", "seed", "slice", "schedules", "shards"))
-    policy = kw.get("policy")
-    if policy is not None and policy not in USER_POLICIES:
-        raise MarkerError(f"@pytest.mark.wasm_settings(policy={policy!r}): invalid value "
-                          f"(valid: {', '.join(USER_POLICIES)})")
-    seed = kw.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise MarkerError(f"@pytest.mark.wasm_settings(seed={seed!r}): expected a whole number")
-    return SettingsMarker(
-        preempt=_parse_with(mark, "preempt", kw.get("preempt"), "preempt"),
-        policy=policy,
-        seed=seed,
-        slice=_slice(mark, kw.get("slice")),
-        schedules=_positive_int(mark, "schedules", kw.get("schedules")),
-        shards=_shards(mark, kw.get("shards")),
-    )
-
-
-def _slice(mark: pytest.Mark, value: Any) -> int | None:
-    slice_ = _positive_int(mark, "slice", value)
-    if slice_ is not None and slice_ > MAX_SLICE:
-        raise MarkerError(f"@pytest.mark.{mark.name}(slice={value!r}): expected a whole number from 1 to {MAX_SLICE}")
-    return slice_
+    kw = _kwargs_only(mark, (*(opt.name for opt in SETTINGS_ARGUMENTS), "shards"))
+    given = {opt.name: _from_code(mark, opt, kw[opt.name]) for opt in SETTINGS_ARGUMENTS
+             if kw.get(opt.name) is not None}
+    return SettingsMarker(given=given, shards=_shards(mark, kw.get("shards")))
 
 
 def _shards(mark: pytest.Mark, value: Any) -> int | str | None:
@@ -170,11 +139,23 @@ def no_hang_marker(item: pytest.Item) -> NoHang | None:
     if mark is None:
         return None
     kw = _kwargs_only(mark, ("timeout", "max_steps"), positional=("timeout", "max_steps"))
-    timeout = kw.get("timeout")
-    if timeout is not None:
-        if (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout)
-                or timeout <= 0):
-            raise MarkerError(f"@pytest.mark.wasm_no_hang(timeout={timeout!r}): expected positive seconds "
-                              "(a finite number)")
-        timeout = float(timeout)
-    return NoHang(timeout=timeout, max_steps=_positive_int(mark, "max_steps", kw.get("max_steps")))
+    bounds: dict[str, Any] = {}
+    for name, expected in _NO_HANG_BOUNDS.items():
+        value = kw.get(name)
+        if value is None:
+            continue
+        try:
+            bound = OPTIONS[name].from_code(value)  # the option's own rules: a number as the flag takes it
+        except InvalidValue:
+            bound = None
+        if bound is None:  # also "none" or 0: no bound, which is not what this marker is for
+            raise MarkerError(f"@pytest.mark.wasm_no_hang({name}={value!r}): expected {expected}")
+        bounds[name] = bound
+    return NoHang(**bounds)
+
+
+# What a wasm_no_hang bound must be: the option's values, less "none" (no bound at all).
+_NO_HANG_BOUNDS = {
+    "timeout": "positive seconds (a finite number; no backstop at all: wasm_settings(timeout='none'))",
+    "max_steps": "a whole number >= 1 (no step budget at all: wasm_settings(max_steps='none'))",
+}

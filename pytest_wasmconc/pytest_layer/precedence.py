@@ -1,23 +1,26 @@
-"""Which value a test runs with: marker > CLI > env > ini > default.
+"""Which value a test runs with: marker > CLI > env > ini > default, per row of the option table.
 
-The exception (Shuttle #174): a seed or a replay token given explicitly on
-the command line beats values written in code, so that the command a
-failure prints reproduces it even in a test that pins its own seed. A
-replay token, wherever it comes from, fixes the whole schedule.
+The order itself is the table's (`pytest_wasmconc.options.in_effect`), with its
+exception (Shuttle #174): a seed given explicitly on the command line beats a
+seed written in code, so that the command a failure prints reproduces it even in
+a test that pins its own seed. Here the pytest-only parts: a `wasm_no_hang`
+marker's bounds beat everything else for timeout and max_steps, and a replay
+token, wherever it comes from, fixes the whole schedule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
+from ..options import SETTING_FIELDS, Sourced, in_effect
 from ..runtime import ReplayToken, RunSettings
-from .markers import NoHang, SettingsMarker
-from .options import PluginOptions, Sourced
+from .markers import SETTINGS_ARGUMENTS, NoHang, SettingsMarker
+from .options import PluginOptions
 
 __all__ = ["TestPlan", "resolve"]
 
-T = TypeVar("T")
+_NO_HANG = "a wasm_no_hang marker"
 
 
 @dataclass(frozen=True)
@@ -37,39 +40,20 @@ class TestPlan:
 
 
 def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | None = None) -> TestPlan:
-    sources: dict[str, str] = {}
-
-    def pick(name: str, in_code: T | None, sourced: Sourced[T]) -> T:
-        if in_code is not None:
-            sources[name] = "a wasm_settings marker"
-            return in_code
-        sources[name] = sourced.source
-        return sourced.value
-
-    preempt = pick("preempt", marker.preempt, options.preempt)
-    policy = pick("policy", marker.policy, options.policy)
-    if options.seed.from_cli:
-        sources["seed"] = options.seed.source
-        seed = options.seed.value
-    else:
-        seed = pick("seed", marker.seed, options.seed)
-    slice_ = pick("slice", marker.slice, options.slice)
-    schedules = pick("schedules", marker.schedules, options.schedules)
-
-    # The bounds: a wasm_no_hang marker's own values, else the session's (whose
-    # timeout, the wall-clock backstop, is on unless turned off explicitly).
-    timeout, sources["timeout"] = options.timeout.value, options.timeout.source
-    max_steps, sources["max_steps"] = options.max_steps.value, options.max_steps.source
-    if no_hang is not None and no_hang.timeout is not None:
-        timeout, sources["timeout"] = no_hang.timeout, "a wasm_no_hang marker"
-    if no_hang is not None and no_hang.max_steps is not None:
-        max_steps, sources["max_steps"] = no_hang.max_steps, "a wasm_no_hang marker"
-    settings = RunSettings(preempt=preempt, policy=policy, seed=seed, slice=slice_, timeout=timeout,
-                           max_steps=max_steps)
+    chosen: dict[str, Sourced[Any]] = {
+        opt.name: in_effect(opt, marker.given, options.value(opt)) for opt in SETTINGS_ARGUMENTS
+    }
+    # The bounds of a wasm_no_hang marker are its own: they beat wasm_settings' and the session's.
+    for name in ("timeout", "max_steps"):
+        bound = getattr(no_hang, name, None)
+        if bound is not None:
+            chosen[name] = Sourced(bound, _NO_HANG)
+    sources = {name: value.source for name, value in chosen.items()}
+    settings = RunSettings(**{name: value.value for name, value in chosen.items() if name in SETTING_FIELDS})
     token = options.replay.value
     if token is not None:
         settings = token.apply(settings)
-        for name in ("preempt", "policy", "seed", "slice"):
+        for name in ("preempt", "policy", "seed", "slice", "depth", "level"):
             sources[name] = f"the replay token ({options.replay.source})"
-    return TestPlan(settings=settings, schedules=schedules, replay=token, replay_text=options.replay_text,
-                    no_hang=no_hang, sources=sources)
+    return TestPlan(settings=settings, schedules=chosen["schedules"].value, replay=token,
+                    replay_text=options.replay_text, no_hang=no_hang, sources=sources)

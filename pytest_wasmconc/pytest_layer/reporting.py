@@ -12,6 +12,7 @@ import pytest
 
 from ..runtime import backstop, wasmtime_version
 from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
+from .markers import SETTINGS_ARGUMENTS
 from .options import PluginOptions
 from .records import GuestRecord, failing_record, records_of
 from .state import STATE_KEY
@@ -36,17 +37,23 @@ _OUTPUT_TAIL_LINES = 20
 _SHARD_ID = r"wasm-shard\d+of\d+"
 
 
+# Always in the header, default or not: the seed above all (random by default), and the
+# mode, policy and backstop a reader of a CI log asks about first.
+_ALWAYS_SHOWN = ("preempt", "policy", "seed", "timeout")
+
+
 def header_lines(options: PluginOptions) -> list[str]:
-    """The session's settings as flags one can paste onto a command line."""
+    """The session's settings as flags one can paste onto a command line (non-default ones, and the main ones)."""
     if options.replay.value is not None:
         tok = options.replay.value
         return [(f"wasmconc: replaying --wasm-replay={options.replay_text} "
                 f"(fuel mode, policy {tok.policy}, seed {tok.seed}; wasmtime {wasmtime_version()})")]
-    flags = (f"--wasm-preempt={options.preempt.value.value} --wasm-policy={options.policy.value} "
-             f"--wasm-seed={options.seed.value} --wasm-timeout={backstop.seconds(options.timeout.value)}")
-    if options.max_steps.value != DEFAULT_MAX_STEPS:
-        flags += f" --wasm-max-steps={options.max_steps.value if options.max_steps.value is not None else 'none'}"
-    lines = [f"wasmconc: {flags} (wasmtime {wasmtime_version()})"]
+    flags = []
+    for opt in SETTINGS_ARGUMENTS:
+        value = options.value(opt).value
+        if opt.name in _ALWAYS_SHOWN or value != opt.default:
+            flags.append(f"{opt.pytest_flag}={opt.show(value)}")
+    lines = [f"wasmconc: {' '.join(flags)} (wasmtime {wasmtime_version()})"]
     if options.trace_dir.value is not None:
         lines.append(f"wasmconc: guest traces of failing tests go to {options.trace_dir.value}")
     return lines

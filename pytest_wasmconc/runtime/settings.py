@@ -30,7 +30,9 @@ DEFAULT_MAX_STEPS = 1_000_000
 # in any mode, would otherwise never end. Five minutes: far beyond any run the
 # step budget lets through, so real work is not cut, yet a stuck CI job ends.
 DEFAULT_TIMEOUT = 300.0
-_LEVELS = ("waits", "atomics", "memory")  # instrument.InstrumentLevel's values
+LEVELS = ("waits", "atomics", "memory")  # instrument.InstrumentLevel's values (without importing it)
+DEFAULT_LEVEL = "atomics"
+DEFAULT_DEPTH = 3  # PCT's bug depth
 DEFAULT_ASYNC_STACK = 8 * 1024 * 1024  # a 10k-deep host recursion overflowed the default
 
 
@@ -107,8 +109,8 @@ class RunSettings:
     policy: str = "random"
     seed: int = 0
     slice: int = DEFAULT_SLICE
-    depth: int = 3
-    level: str = "atomics"
+    depth: int = DEFAULT_DEPTH
+    level: str = DEFAULT_LEVEL
     max_steps: int | None = DEFAULT_MAX_STEPS
     timeout: float | None = DEFAULT_TIMEOUT  # None: no backstop (only on explicit request)
     epoch_tick_ms: float = 1.0
@@ -125,8 +127,8 @@ class RunSettings:
         if self.timeout is not None and (isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float))
                                          or not math.isfinite(self.timeout)):
             raise ConfigError(f"timeout must be a finite number of seconds (None: no backstop), got {self.timeout!r}")
-        if getattr(self.level, "value", self.level) not in _LEVELS:
-            raise ConfigError(f"invalid instrumentation level {self.level!r} (valid: {', '.join(_LEVELS)})")
+        if getattr(self.level, "value", self.level) not in LEVELS:
+            raise ConfigError(f"invalid instrumentation level {self.level!r} (valid: {', '.join(LEVELS)})")
         from ..schedulers import POLICIES
 
         if self.policy not in POLICIES:

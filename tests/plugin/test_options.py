@@ -45,7 +45,8 @@ def test_a_bad_preempt_value_is_a_usage_error_naming_its_source_and_the_valid_va
         ("--wasm-policy=dfs", "--wasm-policy: invalid value 'dfs' from the command line (valid: pct, random, rr)"),
         ("--wasm-seed=twelve",
          "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, or random)"),
-        ("--wasm-slice=0", "--wasm-slice: invalid value '0' from the command line (valid: a whole number >= 1)"),
+        ("--wasm-slice=0",
+         "--wasm-slice: invalid value '0' from the command line (valid: a whole number from 1 to 1099511627776)"),
         ("--wasm-schedules=-3",
          "--wasm-schedules: invalid value '-3' from the command line (valid: a whole number >= 1)"),
         ("--wasm-replay=xyz", "--wasm-replay: invalid value 'xyz' from the command line (not a wasmconc replay token*"),
@@ -122,4 +123,4 @@ def test_options_are_documented_with_their_ini_key_and_env_var(pytester: pytest.
         key = name.replace("-", "_")
         assert f"--wasm-{name}=" in text
         assert f"wasm_{key} (string)" in text  # listed among the ini keys
-        assert f"[ini: wasm_{key}, env: PYTEST_WASM_{key.upper()}]" in text
+        assert f"[ini: wasm_{key}, env: PYTEST_WASM_{key.upper()}" in text

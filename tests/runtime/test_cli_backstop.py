@@ -69,7 +69,7 @@ def test_the_backstop_is_set_or_turned_off_only_on_request(value: str, expected:
 
 def test_the_help_names_the_default_backstop() -> None:
     out = _wasmconc("run", "--help").stdout
-    assert "default 300; 0 or none: no backstop" in " ".join(out.split())
+    assert "(default: 300; valid: positive seconds, or none (or 0) for no backstop)" in " ".join(out.split())
 
 
 @pytest.mark.parametrize("mode", ["epoch", "os"])

@@ -217,21 +217,33 @@ HELLO = str(GUESTS / "wat" / "single_hello.wasm")
     (["run", "--wasi-fault", "eintr-probability=2", HELLO], "within [0, 1]"),
     (["run", "--wasi", "native", "--wasi-fault", "max-read=1", HELLO], "--wasi-fault needs --wasi sandbox"),
     (["run", "--level", "everything", HELLO], "everything"),
-    (["run", "--max-steps", "0", HELLO], "--max-steps: must be at least 1"),
-    (["run", "--timeout", "-1", HELLO], "--timeout: must be positive seconds (0 or none: no backstop)"),
-    (["run", "--timeout", "soon", HELLO], "--timeout: expected seconds, or none"),
-    (["run", "--timeout", "nan", HELLO], "--timeout: expected a finite number of seconds"),
-    (["run", "--timeout", "inf", HELLO], "--timeout: expected a finite number of seconds"),
-    (["run", "--seed", "abc", HELLO], "--seed: expected a whole number"),
-    (["run", "--slice", "-3", HELLO], "--slice: must be at least 1"),
-    (["run", "--slice", str(2**63 - 1), HELLO], "--slice: must be at most"),
-    (["run", "--depth", "0", HELLO], "--depth: must be at least 1"),
+    (["run", "--max-steps", "0", HELLO], ("--max-steps: invalid value '0' from the command line "
+                                          "(valid: a whole number >= 1, or none for no step budget)")),
+    (["run", "--timeout", "-1", HELLO], ("--timeout: invalid value '-1' from the command line "
+                                         "(valid: positive seconds, or none (or 0) for no backstop)")),
+    (["run", "--timeout", "soon", HELLO], "--timeout: invalid value 'soon' from the command line (valid: "),
+    (["run", "--timeout", "nan", HELLO], "--timeout: invalid value 'nan' from the command line (valid: "),
+    (["run", "--timeout", "inf", HELLO], "--timeout: invalid value 'inf' from the command line (valid: "),
+    (["run", "--seed", "abc", HELLO], ("--seed: invalid value 'abc' from the command line "
+                                       "(valid: a whole number, or random)")),
+    (["run", "--slice", "-3", HELLO], "--slice: invalid value '-3' from the command line (valid: a whole number "
+                                      "from 1 to 1099511627776)"),
+    (["run", "--slice", str(2**63 - 1), HELLO], "--slice: invalid value '9223372036854775807' from the command"),
+    (["run", "--depth", "0", HELLO], "--depth: invalid value '0' from the command line (valid: a whole number "
+                                     "from 1 to 2147483648)"),
+    (["explore", "--level", "all", HELLO], "--level: invalid value 'all' from the command line "
+                                           "(valid: waits, atomics, memory)"),
+    (["explore", "--policy", "dfs", HELLO], "--policy: invalid value 'dfs' from the command line "
+                                            "(valid: pct, random, rr)"),
+    (["replay", "--level", "memory", HELLO, "wc1-x"], "unrecognized arguments: --level"),
+    (["replay", "--seed", "3", HELLO, "wc1-x"], "unrecognized arguments: --seed"),
     (["run", "--stream-budget", "0", HELLO], "--stream-budget: must be at least 1"),
     (["run", "--stream-flush-steps", "-1", HELLO], "--stream-flush-steps: must be at least 0"),
     (["run", "--stream-fault", "nope", HELLO], "nope"),
     (["run", "--stream-expect", "write", HELLO], "--stream-expect needs --check streams"),
     (["run", "--check", "streams", "--stream-expect", "((", HELLO], "--stream-expect:"),
-    (["explore", "--schedules", "0", HELLO], "--schedules: must be at least 1"),
+    (["explore", "--schedules", "0", HELLO], "--schedules: invalid value '0' from the command line (valid: a whole "
+                                             "number >= 1)"),
     (["explore", "--expect-exit", "x", HELLO], "--expect-exit: expected a whole number"),
     (["replay", HELLO], "TOKEN"),
     (["replay", HELLO, ""], "not a wasmconc replay token"),
@@ -321,7 +333,9 @@ def test_a_recorded_schedule_that_does_not_fit_the_guest_is_refused_in_one_line(
 @pytest.mark.parametrize("command", ["run", "explore"])
 def test_the_replay_policy_without_a_token_is_a_usage_error(command: str) -> None:
     assert_one_line_error(wasmconc(command, "--policy", "replay", HELLO),
-                          "argument --policy: 'replay' needs a recorded schedule", "wasmconc replay GUEST TOKEN")
+                          "--policy: invalid value 'replay' from the command line (the replay policy needs a recorded "
+                          "schedule: use `wasmconc replay GUEST TOKEN` with the token a failure printed; "
+                          "valid: pct, random, rr)")
 
 
 def test_replay_of_a_missing_guest_names_it(tmp_path: Path) -> None:
