@@ -4,27 +4,40 @@
  *   flag     set_flag writes `ready = 1`, check_flag reads it (write/read)
  *   bytes    two threads write neighbouring bytes of one word (NOT a race: disjoint bytes),
  *            then one writes the whole word (a race with both byte writes)
+ * Each thread waits, after its access, until main has created both: otherwise the first could
+ * exit before the second starts, and libc's own thread-list lock (taken at exit and at
+ * create) would order the two accesses in that schedule, hiding the race.
  * stdout: "counter=V" / "flag=F" / "bytes=B"; exit 0. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sched.h>
 #include <string.h>
 
 static int counter;
 static int ready;
 static union { unsigned word; unsigned char b[4]; } cell;
+static atomic_int both_created;
 
-__attribute__((noinline)) static void *add_one(void *arg) { counter += 1; return arg; }
-__attribute__((noinline)) static void *add_two(void *arg) { counter += 2; return arg; }
-__attribute__((noinline)) static void *set_flag(void *arg) { ready = 1; return arg; }
-__attribute__((noinline)) static void *check_flag(void *arg) { return ready ? arg : NULL; }
-__attribute__((noinline)) static void *write_byte0(void *arg) { cell.b[0] = 1; return arg; }
-__attribute__((noinline)) static void *write_byte1(void *arg) { cell.b[1] = 2; return arg; }
+static void *wait_both(void *arg) {
+    while (!atomic_load(&both_created)) sched_yield();
+    return arg;
+}
+
+__attribute__((noinline)) static void *add_one(void *arg) { counter += 1; return wait_both(arg); }
+__attribute__((noinline)) static void *add_two(void *arg) { counter += 2; return wait_both(arg); }
+__attribute__((noinline)) static void *set_flag(void *arg) { ready = 1; return wait_both(arg); }
+__attribute__((noinline)) static void *check_flag(void *arg) { return wait_both(ready ? arg : NULL); }
+__attribute__((noinline)) static void *write_byte0(void *arg) { cell.b[0] = 1; return wait_both(arg); }
+__attribute__((noinline)) static void *write_byte1(void *arg) { cell.b[1] = 2; return wait_both(arg); }
 __attribute__((noinline)) static void *write_word(void *arg) { cell.word = 7; return arg; }
 
 static void two(void *(*a)(void *), void *(*b)(void *)) {
     pthread_t ta, tb;
+    atomic_store(&both_created, 0);
     pthread_create(&ta, NULL, a, NULL);
     pthread_create(&tb, NULL, b, NULL);
+    atomic_store(&both_created, 1);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
 }
