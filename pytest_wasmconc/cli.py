@@ -34,6 +34,13 @@ deadlock) even when no schedule deadlocked: `explore` stops at the first
 schedule that completes a cycle and exits 1, `run`/`replay` exit 1 (or 124
 after a deadlock), with the report ("lock-order inversion", the cycle, each
 edge's thread and backtraces).
+
+`--check races` reports data races: plain accesses to shared memory that no
+happens-before (spawn, atomics, locks) orders, found in the one execution
+that made both; `run`/`replay` exit 1 (or 124/134 after a hang/trap) and
+`explore` stops at the first schedule with a race, with the report (both
+accesses, their threads and backtraces). `--race-suppress PATTERN`
+(repeatable) leaves functions whose whole name matches the regex unchecked.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .checks.lock_order import LockOrderCheck, lock_order_of
+from .checks.races import RaceCheck, SuppressionError, races_of
 from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
@@ -59,7 +67,7 @@ EXIT_TRAP = 134
 EXIT_HANG = 124
 EXIT_USAGE = 2
 EXIT_CHECK = 1  # a --check found a violation
-CHECKS = ("streams", "lock-order")
+CHECKS = ("streams", "lock-order", "races")
 STREAM_FAULTS = ("lost-wakeup",)
 
 
@@ -141,7 +149,11 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--check", dest="checks", action="append", choices=CHECKS, default=[],
                    help="streams: run on observed output streams and fail (exit 1, with the report) on a "
                         "stream protocol violation or an unexpected event sequence; lock-order: fail (exit 1, "
-                        "with the report) on a lock-order inversion (potential deadlock)")
+                        "with the report) on a lock-order inversion (potential deadlock); races: fail (exit 1, "
+                        "with the report) on a data race between plain accesses to shared memory")
+    p.add_argument("--race-suppress", dest="race_suppress", action="append", default=[], metavar="PATTERN",
+                   help="with --check races: do not check the functions whose whole name matches this regex "
+                        "(repeatable)")
     p.add_argument("--stream-budget", type=_positive_int, default=StreamConfig.budget, metavar="BYTES",
                    help=f"bytes one check-write grants (default {StreamConfig.budget})")
     p.add_argument("--stream-flush-steps", type=_nonnegative_int, default=0, metavar="K",
@@ -229,7 +241,13 @@ def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
                                              sinks=echo_sinks() if echo else None)]
         if "lock-order" in ns.checks:
             exts.append(LockOrderCheck())
+        if ns.race_suppress and "races" not in ns.checks:
+            raise _UsageError("--race-suppress needs --check races")
+        if "races" in ns.checks:
+            exts.append(RaceCheck(ns.race_suppress))
         return exts
+    except SuppressionError as exc:
+        raise _UsageError(f"--race-{exc}") from None
     except (ValueError, PatternError) as exc:
         raise _UsageError(f"--stream-expect: {exc}" if isinstance(exc, PatternError) else str(exc)) from None
 
@@ -243,9 +261,9 @@ def _stream_failure(outcome: Outcome) -> str | None:
 
 
 def _guest(runner: Runner, ns: argparse.Namespace, extensions: list[Extension]) -> str | Program:
-    """The guest; loaded first under --check lock-order, which refuses a guest it cannot see into."""
+    """The guest; loaded first under --check lock-order or races, which refuse a guest they cannot see into."""
     for ext in extensions:
-        if isinstance(ext, LockOrderCheck):
+        if isinstance(ext, (LockOrderCheck, RaceCheck)):
             settings = runner.settings
             program = runner.load(ns.guest, settings, extensions=extensions)
             problem = ext.problem_with(program)
@@ -261,6 +279,12 @@ def _lock_order_failure(outcome: Outcome) -> str | None:
     if check is None or not check.failed:
         return None
     return check.report()
+
+
+def _race_failure(outcome: Outcome) -> str | None:
+    """The race check's report when this execution found a race (None: none, or not checked)."""
+    found = races_of(outcome)
+    return found.text() if found is not None else None
 
 
 def _exit_code_of(outcome: Outcome) -> int:
@@ -288,6 +312,8 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
             parts += [opt.cli_flag, opt.show(value)]
     for check in ns.checks:
         parts += ["--check", check]
+    for pattern in ns.race_suppress:
+        parts += ["--race-suppress", pattern]
     if ns.stream_budget != StreamConfig.budget:
         parts += ["--stream-budget", str(ns.stream_budget)]
     if ns.stream_flush_steps:
@@ -341,12 +367,16 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     locks = _lock_order_failure(outcome)
     if locks is not None:
         print(locks, file=sys.stderr)
-    replayable = (outcome.status is not Status.EXITED or streams is not None or locks is not None) and outcome.token
+    races = _race_failure(outcome)
+    if races is not None:
+        print(races, file=sys.stderr)
+    replayable = (outcome.status is not Status.EXITED or streams is not None or locks is not None
+                  or races is not None) and outcome.token
     if replayable:
         print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
     if streams is not None and outcome.status in (Status.EXITED, Status.TRAPPED):
         return EXIT_CHECK  # a violation (a trap it caused) or an unexpected sequence
-    if locks is not None and outcome.status is Status.EXITED:
+    if (locks is not None or races is not None) and outcome.status is Status.EXITED:
         return EXIT_CHECK
     code = _exit_code_of(outcome)
     seed = values.get("seed")
@@ -363,7 +393,8 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     result = runner.explore(_guest(runner, ns, extensions), io, schedules=values["schedules"].value,
                             expect_exit=ns.expect_exit, extensions=extensions,
                             is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
-                                                  or _lock_order_failure(o) is not None))
+                                                  or _lock_order_failure(o) is not None
+                                                  or races_of(o) is not None))
     o = result.outcome
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")
@@ -377,6 +408,9 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         locks = _lock_order_failure(o)
         if locks is not None:
             print(locks)
+        races = _race_failure(o)
+        if races is not None:
+            print(races)
         if o.stdout:
             print("--- guest stdout ---")
             print(o.stdout.rstrip("\n"))

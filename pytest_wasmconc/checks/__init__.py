@@ -9,6 +9,7 @@ markers that put a check on a test are in pytest_layer/ (guards.py lists them).
 no_hang      a deadlock or a hang is a failure (`wasm_no_hang`)
 lock_order   lock-order inversions across executions (`wasm_no_lock_inversion`, `--check lock-order`)
 streams/     the wasi:io/streams output-stream protocol (`wasm_stream_sequence`, `--check streams`)
+races/       data races between plain accesses to shared memory (`wasm_no_data_race`, `--check races`)
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ state       the plugin's per-session state in config.stash
 errors      the exceptions and the warning a test sees
 hostimports the wasm_imports fixture's value turned into host functions
 lock_inversion, stream_sequence   the wasm_no_lock_inversion and wasm_stream_sequence markers read
+no_data_race  the wasm_no_data_race marker read (its RaceCheck, suppress=)
 
 The names below are imported on first use (module `__getattr__`): pytest loads the
 plugin in every session, and these pull in the runtime.

@@ -36,7 +36,7 @@ import pytest
 
 from ..checks.no_hang import NoHangCheck
 from ..runtime.extensions import Check
-from . import legacy_checks, lock_inversion, stream_sequence
+from . import legacy_checks, lock_inversion, no_data_race, stream_sequence
 from .errors import WasmconcWarning
 from .marked import MarkedCheck
 from .markers import MarkerError, no_hang_marker
@@ -69,6 +69,7 @@ BUILTIN: dict[str, CheckFactory] = {
     "wasm_no_hang": _no_hang,
     "wasm_no_lock_inversion": lock_inversion.make_check,
     "wasm_stream_sequence": stream_sequence.make_check,
+    "wasm_no_data_race": no_data_race.make_check,
 }
 
 _factories: dict[str, CheckFactory] = dict(BUILTIN)  # builtins first, then the users', in registration order

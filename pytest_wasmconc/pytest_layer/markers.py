@@ -46,6 +46,11 @@ MARKERS = {
         "inconsistent orders (a lock-order inversion: a potential deadlock), found over all its executions "
         "even when none deadlocked; table/extra: LockFunction rows replacing/added to the default table"
     ),
+    "wasm_no_data_race": (
+        "wasm_no_data_race(*, suppress=None): fail the test when one of its guest executions makes two "
+        "conflicting accesses to shared memory that no synchronization orders (a data race), with both "
+        "accesses and their backtraces; suppress: function-name regexes whose accesses are not checked"
+    ),
     "wasm_stream_sequence": (
         "wasm_stream_sequence(expect=None, *, budget=4096, flush_steps=0, lost_wakeup=False, fail_after=None, "
         "busy_poll=3): run the guests on observed output streams (budget bytes per check-write, flushes "

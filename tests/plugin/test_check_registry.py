@@ -28,7 +28,7 @@ def make_check(item: pytest.Item, mark: pytest.Mark) -> Check:
 
 
 def test_the_plugins_markers_are_registered_in_the_order_their_failures_are_reported() -> None:
-    assert list(BUILTIN) == ["wasm_no_hang", "wasm_no_lock_inversion", "wasm_stream_sequence"]
+    assert list(BUILTIN) == ["wasm_no_hang", "wasm_no_lock_inversion", "wasm_stream_sequence", "wasm_no_data_race"]
     assert list(guards._factories) == list(BUILTIN)
 
 
@@ -50,7 +50,7 @@ def test_replacing_the_check_of_an_unknown_marker_is_an_error_naming_the_known_o
         register_check("wasm_no_hnag", make_check, replace=True)
     assert str(info.value) == ("register_check('wasm_no_hnag', replace=True): no check is registered for "
                                "'wasm_no_hnag' to replace (registered: wasm_no_hang, wasm_no_lock_inversion, "
-                               "wasm_stream_sequence)")
+                               "wasm_stream_sequence, wasm_no_data_race)")
     assert "wasm_no_hnag" not in guards._factories
 
 
