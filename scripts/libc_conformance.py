@@ -48,7 +48,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -246,15 +246,17 @@ def build(test: Test, cc: Path, plan: Plan, extra_cflags: list[str], src: Path, 
     return _error_line(proc.stderr)
 
 
-def mode_command(mode: str, wasm: Path, wasmtime: Path | None, schedules: int) -> list[str]:
+def mode_command(mode: str, wasm: Path, wasmtime: Path | None, schedules: int,
+                 checks: Sequence[str] = ()) -> list[str]:
     if mode == "wasmtime":
         assert wasmtime is not None
         return [str(wasmtime), "run", "-W", "threads=y", "-S", "threads=y", str(wasm)]
     wasmconc = [sys.executable, "-m", "pytest_wasmconc"]
+    with_checks = [arg for check in checks for arg in ("--check", check)]
     if mode == "explore":
         # A fixed seed: the same schedules on every run of the script, so results compare across runs.
-        return [*wasmconc, "explore", "--seed", "0", "--schedules", str(schedules), str(wasm)]
-    return [*wasmconc, "run", "--preempt", mode, str(wasm)]
+        return [*wasmconc, "explore", *with_checks, "--seed", "0", "--schedules", str(schedules), str(wasm)]
+    return [*wasmconc, "run", *with_checks, "--preempt", mode, str(wasm)]
 
 
 # -- checks of the environment -------------------------------------------------------------------
@@ -384,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cflags", default="", help="extra compiler flags (split on spaces)")
     ap.add_argument("--json", type=Path, help="write every result (exit code, time, output) to this file")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="copy the built .wasm files into DIR")
+    ap.add_argument("--check", dest="checks", action="append", default=[], metavar="CHECK",
+                    help="run the wasmconc modes with `--check CHECK` (repeatable; e.g. races)")
     a = ap.parse_args(argv)
     try:
         modes = [m.strip() for m in a.modes.split(",") if m.strip()]
@@ -457,7 +461,7 @@ def run_all(tests: list[Test], plan: Plan, a: argparse.Namespace, modes: list[st
         def one(job: tuple[Test, str]) -> tuple[Test, str, RunResult]:
             t, mode = job
             wasm = out_dir / _wasm_name(t)
-            return t, mode, run_command(mode_command(mode, wasm, wasmtime, a.schedules), a.timeout, work)
+            return t, mode, run_command(mode_command(mode, wasm, wasmtime, a.schedules, a.checks), a.timeout, work)
 
         for t, mode, res in pool.map(one, jobs):
             records[t.name].runs[mode] = res

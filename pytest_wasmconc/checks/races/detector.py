@@ -14,11 +14,11 @@ one epoch while they are totally ordered, inflating to a read vector only when
 two unordered reads share a location; comparing an epoch with a clock is one
 lookup, so the common case costs O(1) instead of O(threads).
 
-Shadow memory: per aligned 4-byte word (an 8-byte access spans two, a
-16-byte one four), a small map from the byte mask an access covered to its
-state, so accesses of different sizes are compared byte-exactly (two threads
-writing neighbouring bytes of one word do not race) while the common case,
-every access to a word of one size, keeps a single entry. An access checks
+Shadow memory: per aligned 8-byte granule (a 16-byte access spans two), a
+small map from the byte mask an access covered to its state, so accesses of
+different sizes are compared byte-exactly (two threads writing neighbouring
+bytes of one word do not race) while the common case, every access to a
+location of one size, keeps a single entry. An access checks
 every entry whose mask overlaps its own and updates the entry of its own
 mask; stale entries of other masks stay, which can only report races that
 really are there (two unordered conflicting accesses, whatever came between).
@@ -34,11 +34,11 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Access", "Detector", "Race", "words"]
+__all__ = ["Access", "Detector", "Race", "race_of", "words"]
 
 _TID_BITS = 30  # wasi-threads ids are below 2**29 (runtime MAX_TID)
 _TID_MASK = (1 << _TID_BITS) - 1
-_WORD = 4
+_WORD = 8  # shadow granule: an aligned 8-byte double or i64 is one granule, like TSan's
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,21 +70,24 @@ class Race:
     current: Access
 
 
+_Info = tuple[int, int, int, bool, int, int]  # an Access as a plain tuple: made for every access, so cheap
+
+
 class _Entry:
-    """The shadow state of the bytes one mask covers within one word."""
+    """The shadow state of the bytes one mask covers within one word (accesses kept as `_Info` tuples)."""
 
-    __slots__ = ("r", "r_access", "reads", "w", "w_access")
+    __slots__ = ("r", "r_info", "reads", "w", "w_info")
 
-    def __init__(self) -> None:
-        self.w = 0  # the last write's epoch (0: none)
-        self.w_access: Access | None = None
-        self.r = 0  # the last read's epoch while reads are ordered (0: none)
-        self.r_access: Access | None = None
-        self.reads: dict[int, tuple[int, Access]] | None = None  # tid -> (clock, access), once shared
+    def __init__(self, w: int, w_info: _Info | None, r: int, r_info: _Info | None) -> None:
+        self.w = w  # the last write's epoch (0: none)
+        self.w_info = w_info
+        self.r = r  # the last read's epoch while reads are ordered (0: none)
+        self.r_info = r_info
+        self.reads: dict[int, tuple[int, _Info]] | None = None  # tid -> (clock, access), once shared
 
 
 def words(addr: int, size: int) -> Iterator[tuple[int, int]]:
-    """(word index, byte mask within it) of every 4-byte word the bytes [addr, addr+size) touch."""
+    """(granule index, byte mask within it) of every 8-byte granule the bytes [addr, addr+size) touch."""
     end = addr + size
     while addr < end:
         word = addr // _WORD
@@ -148,81 +151,103 @@ class Detector:
 
     def read(self, access: Access) -> list[Race]:
         """Check a plain read against the writes it overlaps; returns the races it completes."""
-        self.accesses += 1
-        tid = access.tid
-        vc = self.clock(tid)
-        now = vc[tid]
-        epoch = now << _TID_BITS | tid
-        races: list[Race] = []
-        shadow = self.shadow
-        for word, mask in words(access.addr, access.size):
-            cell = shadow.get(word)
-            if cell is None:
-                entry = _Entry()
-                entry.r, entry.r_access = epoch, access
-                shadow[word] = {mask: entry}
-                continue
-            mine = cell.get(mask)
-            if mine is not None and mine.r == epoch:
-                continue  # read already in this epoch: checked then, nothing new since in this thread
-            for m, e in cell.items():
-                if m & mask and e.w and not _ordered(e.w, vc) and e.w_access is not None:
-                    races.append(Race(e.w_access, access))
-            if mine is None:
-                mine = cell[mask] = _Entry()
-            reads = mine.reads
-            if reads is not None:
-                reads[tid] = (now, access)
-            elif not mine.r or _ordered(mine.r, vc):
-                mine.r, mine.r_access = epoch, access
-            else:
-                assert mine.r_access is not None
-                mine.reads = {mine.r & _TID_MASK: (mine.r >> _TID_BITS, mine.r_access), tid: (now, access)}
-                mine.r, mine.r_access = 0, None
-        return races
+        return self._races(self.check(access.tid, access.addr, access.size, False, access.site, access.seq))
 
     def write(self, access: Access) -> list[Race]:
         """Check a plain write against the reads and writes it overlaps; returns the races it completes."""
+        return self._races(self.check(access.tid, access.addr, access.size, True, access.site, access.seq))
+
+    def check(self, tid: int, addr: int, size: int, write: bool, site: int,
+              seq: int) -> list[tuple[_Info, _Info]] | None:
+        """The hot path of `read`/`write`: the races as (previous, current) tuples, None when there is none."""
         self.accesses += 1
-        tid = access.tid
-        vc = self.clock(tid)
+        vc = self.clocks.get(tid)
+        if vc is None:
+            vc = self.clock(tid)
         now = vc[tid]
         epoch = now << _TID_BITS | tid
-        races: list[Race] = []
-        shadow = self.shadow
-        for word, mask in words(access.addr, access.size):
-            cell = shadow.get(word)
-            if cell is None:
-                entry = _Entry()
-                entry.w, entry.w_access = epoch, access
-                shadow[word] = {mask: entry}
+        info = (tid, addr, size, write, site, seq)
+        lo = addr & (_WORD - 1)
+        if lo + size <= _WORD:  # within one granule: almost every access
+            mask = ((1 << size) - 1) << lo
+            cell = self.shadow.get(addr >> 3)
+            if cell is not None and len(cell) == 1:
+                mine = cell.get(mask)
+                if mine is not None and not write and mine.reads is None:
+                    # The hottest case, inlined: a read of a location only ever accessed whole.
+                    r = mine.r
+                    if r == epoch:
+                        return None
+                    w = mine.w
+                    if w and w >> _TID_BITS > vc.get(w & _TID_MASK, 0):
+                        return self._word(addr >> 3, mask, vc, tid, now, epoch, info, write)
+                    if not r or r >> _TID_BITS <= vc.get(r & _TID_MASK, 0):
+                        mine.r, mine.r_info = epoch, info
+                        return None
+            return self._word(addr >> 3, mask, vc, tid, now, epoch, info, write)
+        races = None
+        for word, mask in words(addr, size):
+            found = self._word(word, mask, vc, tid, now, epoch, info, write)
+            if found:
+                races = found if races is None else races + found
+        return races
+
+    def _word(self, word: int, mask: int, vc: dict[int, int], tid: int, now: int, epoch: int, info: _Info,
+              write: bool) -> list[tuple[_Info, _Info]] | None:
+        cell = self.shadow.get(word)
+        if cell is None:
+            self.shadow[word] = {mask: _Entry(epoch, info, 0, None) if write else _Entry(0, None, epoch, info)}
+            return None
+        mine = cell.get(mask)
+        if mine is not None and (mine.w if write else mine.r) == epoch:
+            return None  # done already in this epoch: checked then, nothing new since in this thread
+        races: list[tuple[_Info, _Info]] | None = None
+        for m, e in cell.items():
+            if not m & mask:
                 continue
-            mine = cell.get(mask)
-            if mine is not None and mine.w == epoch:
+            w = e.w
+            if w and w >> _TID_BITS > vc.get(w & _TID_MASK, 0) and e.w_info is not None:
+                races = [(e.w_info, info)] if races is None else races + [(e.w_info, info)]
+            if not write:
                 continue
-            for m, e in cell.items():
-                if not m & mask:
-                    continue
-                if e.w and not _ordered(e.w, vc) and e.w_access is not None:
-                    races.append(Race(e.w_access, access))
-                if e.reads is not None:
-                    for t, (c, prev) in e.reads.items():
-                        if t != tid and vc.get(t, 0) < c:
-                            races.append(Race(prev, access))
-                elif e.r and not _ordered(e.r, vc) and e.r_access is not None:
-                    races.append(Race(e.r_access, access))
-            if mine is None:
-                mine = cell[mask] = _Entry()
-            mine.w, mine.w_access = epoch, access
+            if e.reads is not None:
+                for t, (c, prev) in e.reads.items():
+                    if c > vc.get(t, 0) and t != tid:
+                        races = [(prev, info)] if races is None else races + [(prev, info)]
+            else:
+                r = e.r
+                if r and r >> _TID_BITS > vc.get(r & _TID_MASK, 0) and e.r_info is not None:
+                    races = [(e.r_info, info)] if races is None else races + [(e.r_info, info)]
+        if mine is None:
+            cell[mask] = _Entry(epoch, info, 0, None) if write else _Entry(0, None, epoch, info)
+        elif write:
+            mine.w, mine.w_info = epoch, info
             # Every read of this mask was just checked against this write: later accesses
             # need only this write (FastTrack's rule for a shared read vector).
             mine.reads = None
-            mine.r, mine.r_access = 0, None
+            mine.r, mine.r_info = 0, None
+        elif mine.reads is not None:
+            mine.reads[tid] = (now, info)
+        elif not mine.r or _ordered(mine.r, vc):
+            mine.r, mine.r_info = epoch, info
+        else:
+            assert mine.r_info is not None
+            mine.reads = {mine.r & _TID_MASK: (mine.r >> _TID_BITS, mine.r_info), tid: (now, info)}
+            mine.r, mine.r_info = 0, None
         return races
+
+    @staticmethod
+    def _races(found: list[tuple[_Info, _Info]] | None) -> list[Race]:
+        return [race_of(prev, cur) for prev, cur in found] if found else []
 
     def stats(self) -> dict[str, Any]:
         return {"threads": len(self.clocks), "sync_keys": len(self.sync), "shadow_words": len(self.shadow),
                 "accesses": self.accesses, "sync_ops": self.sync_ops}
+
+
+def race_of(previous: _Info, current: _Info) -> Race:
+    """A race from the detector's tuples."""
+    return Race(Access(*previous), Access(*current))
 
 
 def _ordered(epoch: int, vc: dict[int, int]) -> bool:

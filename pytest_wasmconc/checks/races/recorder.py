@@ -17,12 +17,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...runtime.hostapi import GuestTrap, HostCall, HostFunction, ValType
 from ...runtime.userhost.sync import LockEvent
 from .access_pass import ACCESS, ACCESS64, HOST_MODULE, RANGE, AccessSite, RaceInstrumentation, SiteKind
-from .detector import Access, Detector, Race
+from .detector import Detector, Race, race_of
 
 if TYPE_CHECKING:
     from ...runtime.extensions import Rerun
@@ -35,6 +35,7 @@ __all__ = ["PROBE_MESSAGE", "Probe", "Recorder"]
 PROBE_MESSAGE = "wasmconc: stopped here to take the backtrace of a racing access"
 _READ, _WRITE, _ACQUIRE, _RELEASE, _SPAWN, _START = (
     SiteKind.READ, SiteKind.WRITE, SiteKind.ACQUIRE, SiteKind.RELEASE, SiteKind.SPAWN, SiteKind.START)
+_READ_CODE, _WRITE_CODE, _ACQUIRE_CODE, _RELEASE_CODE, _SPAWN_CODE, _START_CODE = range(6)
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,20 @@ class Recorder:
         self._is_new = is_new
         self._finished = finished
         self._seq: dict[int, int] = {}
+        codes = {_READ: _READ_CODE, _WRITE: _WRITE_CODE, _ACQUIRE: _ACQUIRE_CODE, _RELEASE: _RELEASE_CODE,
+                 _SPAWN: _SPAWN_CODE, _START: _START_CODE}
+        self._codes = [(codes[s.kind], s.offset, s.size) for s in self.sites]  # by site: what _access needs
         self._mutex = threading.Lock()  # os mode: threads report concurrently
 
     # -- Attachment ----------------------------------------------------------------------------
 
     def host_functions(self) -> Sequence[HostFunction]:
         i32, i64 = ValType.I32, ValType.I64
+        # Serial modes run one guest thread at a time: only os mode pays for the lock.
+        access = self._access_locked if self.settings.preempt.value == "os" else self._access
         return [
-            HostFunction(HOST_MODULE, ACCESS, (i32, i32), (), self._access),
-            HostFunction(HOST_MODULE, ACCESS64, (i64, i32), (), self._access),
+            HostFunction(HOST_MODULE, ACCESS, (i32, i32), (), access),
+            HostFunction(HOST_MODULE, ACCESS64, (i64, i32), (), access),
             HostFunction(HOST_MODULE, RANGE, (i32, i32, i32), (), self._range),
         ]
 
@@ -107,35 +113,35 @@ class Recorder:
             raise GuestTrap(f"wasmconc: race check report with unknown site {index}")
         return self.sites[index]
 
-    def _access(self, call: HostCall, addr: int, site_index: int) -> None:
-        site = self._site(site_index)
-        tid = call.thread_id
+    def _access_locked(self, call: HostCall, addr: int, site_index: int) -> None:
         with self._mutex:
-            seq = self._seq[tid] = self._seq.get(tid, 0) + 1
-            if self.probe is not None:
-                self._at_probe(tid, seq, site_index)
-                return
-            kind = site.kind
-            det = self.detector
-            if kind == _READ:
-                races = det.read(Access(tid, addr + site.offset, site.size, False, site_index, seq))
-            elif kind == _WRITE:
-                races = det.write(Access(tid, addr + site.offset, site.size, True, site_index, seq))
-            else:
-                if kind == _ACQUIRE:
-                    det.acquire(tid, addr + site.offset)
-                elif kind == _RELEASE:
-                    det.release(tid, addr + site.offset)
-                elif kind == _SPAWN:
-                    det.release(tid, ("spawn", addr))
-                elif kind == _START:
-                    # The start argument is unique among live threads, not forever: hand the
-                    # parent's clock over once.
-                    det.acquire(tid, ("spawn", addr))
-                    det.sync.pop(("spawn", addr), None)
-                return
+            self._access(call, addr, site_index)
+
+    def _access(self, call: HostCall, addr: int, site_index: int) -> None:
+        # The hot path: one call per shared access of the guest.
+        try:
+            code, offset, size = self._codes[site_index]
+        except IndexError:
+            raise GuestTrap(f"wasmconc: race check report with unknown site {site_index}") from None
+        tid = call.thread_id
+        seq = self._seq[tid] = self._seq.get(tid, 0) + 1
+        if self.probe is not None:
+            self._at_probe(tid, seq, site_index)
+        elif code <= _WRITE_CODE:
+            races = self.detector.check(tid, addr + offset, size, code == _WRITE_CODE, site_index, seq)
             if races:
                 self._found(races)
+        elif code == _ACQUIRE_CODE:
+            self.detector.acquire(tid, addr + offset)
+        elif code == _RELEASE_CODE:
+            self.detector.release(tid, addr + offset)
+        elif code == _SPAWN_CODE:
+            self.detector.release(tid, ("spawn", addr))
+        else:
+            # The start argument is unique among live threads, not forever: hand the
+            # parent's clock over once.
+            self.detector.acquire(tid, ("spawn", addr))
+            self.detector.sync.pop(("spawn", addr), None)
 
     def _range(self, call: HostCall, addr: int, length: int, site_index: int) -> None:
         site = self._site(site_index)
@@ -147,15 +153,15 @@ class Recorder:
                 return
             if length == 0:
                 return
-            access = Access(tid, addr, length, site.kind == _WRITE, site_index, seq)
-            races = self.detector.write(access) if access.write else self.detector.read(access)
+            races = self.detector.check(tid, addr, length, site.kind == _WRITE, site_index, seq)
             if races:
                 self._found(races)
 
-    def _found(self, races: list[Race]) -> None:
-        for race in races:
+    def _found(self, found: list[tuple[Any, Any]]) -> None:
+        for previous, current in found:
             if len(self.races) >= self.max_races:
                 return
+            race = race_of(previous, current)
             if self._is_new is None or self._is_new(race):
                 self.races.append(race)
 

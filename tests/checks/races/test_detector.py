@@ -17,12 +17,13 @@ def wr(d: Detector, tid: int, addr: int, size: int = 4) -> list[Race]:
     return d.write(Access(tid, addr, size, True, next(_site)))
 
 
-def test_words_split_an_access_into_aligned_words_with_byte_masks() -> None:
-    assert list(words(0x100, 4)) == [(0x40, 0b1111)]
-    assert list(words(0x101, 1)) == [(0x40, 0b0010)]
-    assert list(words(0x100, 8)) == [(0x40, 0b1111), (0x41, 0b1111)]
-    assert list(words(0x102, 4)) == [(0x40, 0b1100), (0x41, 0b0011)]
-    assert list(words(0x100, 16)) == [(0x40 + i, 0b1111) for i in range(4)]
+def test_words_split_an_access_into_aligned_granules_with_byte_masks() -> None:
+    assert list(words(0x100, 4)) == [(0x20, 0x0F)]
+    assert list(words(0x104, 4)) == [(0x20, 0xF0)]
+    assert list(words(0x101, 1)) == [(0x20, 0x02)]
+    assert list(words(0x100, 8)) == [(0x20, 0xFF)]
+    assert list(words(0x106, 4)) == [(0x20, 0xC0), (0x21, 0x03)]
+    assert list(words(0x100, 16)) == [(0x20, 0xFF), (0x21, 0xFF)]
 
 
 def test_unordered_write_then_read_from_two_threads_is_a_race_naming_both_accesses() -> None:
@@ -157,13 +158,15 @@ def test_disjoint_bytes_of_one_word_do_not_race_but_an_overlapping_word_does() -
     assert sorted(r.previous.tid for r in races) == [1, 2]
 
 
-def test_an_unaligned_access_spanning_two_words_races_on_either_word() -> None:
+def test_an_unaligned_access_spanning_two_granules_races_on_either_granule() -> None:
     d = Detector()
     d.fork(0, 1)
-    wr(d, 0, 0x104, 4)
-    races = rd(d, 1, 0x102, 4)  # bytes 0x102..0x105
-    assert [r.previous.addr for r in races] == [0x104]
-    assert rd(d, 1, 0x100, 4) == []  # 0x100..0x103: never written
+    wr(d, 0, 0x108, 4)
+    races = rd(d, 1, 0x106, 4)  # bytes 0x106..0x109
+    assert [r.previous.addr for r in races] == [0x108]
+    assert rd(d, 1, 0x104, 4) == []  # 0x104..0x107: never written
+    wr(d, 0, 0x100, 2)
+    assert len(rd(d, 1, 0x101, 4)) == 1  # 0x101..0x104 overlaps 0x100..0x101 in one granule
 
 
 def test_an_eight_byte_write_races_with_a_four_byte_read_of_its_upper_half() -> None:
