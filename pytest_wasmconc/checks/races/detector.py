@@ -106,6 +106,12 @@ class Detector:
         self.shadow: dict[int, dict[int, _Entry]] = {}
         self.accesses = 0  # plain accesses checked
         self.sync_ops = 0
+        # Vector clocks cost O(threads) to join, and a guest that made 800 threads spins on
+        # lock words thousands of times: these let a join that cannot change anything be skipped.
+        self._version: dict[Hashable, int] = {}  # key -> releases into it so far
+        self._seen: dict[tuple[int, Hashable], int] = {}  # (tid, key) -> the version it last acquired
+        self._raised: dict[int, int] = {}  # tid -> how often an acquire raised its clock
+        self._joined: dict[tuple[Hashable, int], int] = {}  # (key, tid) -> its _raised at its last full join
 
     # -- threads and synchronization ---------------------------------------------------------
 
@@ -122,30 +128,50 @@ class Detector:
         released = self.sync.get(key)
         if released is None:
             return
+        version = self._version[key]
+        if self._seen.get((tid, key)) == version:
+            return  # nothing released into the key since this thread last acquired it
+        self._seen[(tid, key)] = version
         vc = self.clock(tid)
+        raised = False
         for t, c in released.items():
             if vc.get(t, 0) < c:
                 vc[t] = c
+                raised = True
+        if raised:
+            self._raised[tid] = self._raised.get(tid, 0) + 1
 
     def release(self, tid: int, key: Hashable) -> None:
         """What `tid` did so far happens before whoever acquires `key` next; `tid` starts a new epoch."""
         self.sync_ops += 1
         vc = self.clock(tid)
         released = self.sync.get(key)
+        raised = self._raised.get(tid, 0)
         if released is None:
             self.sync[key] = dict(vc)
+        elif self._joined.get((key, tid)) == raised:
+            # Since this thread's last full join into the key only its own entry moved
+            # (no acquire raised its clock): the join is that one entry.
+            if released.get(tid, 0) < vc[tid]:
+                released[tid] = vc[tid]
         else:
             for t, c in vc.items():
                 if released.get(t, 0) < c:
                     released[t] = c
+        self._joined[(key, tid)] = raised
+        self._version[key] = self._version.get(key, 0) + 1
         vc[tid] += 1
+
+    def handoff(self, tid: int, key: Hashable) -> None:
+        """Acquire `key` and forget it: a one-time edge (a spawn to the thread it started)."""
+        self.acquire(tid, key)
+        self.sync.pop(key, None)
 
     def fork(self, parent: int, child: int) -> None:
         """Everything `parent` did so far happens before everything `child` does."""
         key = ("fork", parent, child)
         self.release(parent, key)
-        self.acquire(child, key)
-        del self.sync[key]
+        self.handoff(child, key)
 
     # -- memory --------------------------------------------------------------------------------
 

@@ -140,8 +140,7 @@ class Recorder:
         else:
             # The start argument is unique among live threads, not forever: hand the
             # parent's clock over once.
-            self.detector.acquire(tid, ("spawn", addr))
-            self.detector.sync.pop(("spawn", addr), None)
+            self.detector.handoff(tid, ("spawn", addr))
 
     def _range(self, call: HostCall, addr: int, length: int, site_index: int) -> None:
         site = self._site(site_index)

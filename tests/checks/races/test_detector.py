@@ -197,3 +197,45 @@ def test_a_race_found_once_is_found_again_by_the_next_unordered_access() -> None
     wr(d, 0, 0x100)
     assert len(rd(d, 1, 0x100)) == 1
     assert len(wr(d, 1, 0x100)) == 1  # the write by thread 0 is still unordered with thread 1
+
+
+def test_a_release_after_the_thread_learned_of_others_passes_that_on() -> None:
+    # The release shortcut (only the thread's own entry moved) must not apply here.
+    d = Detector()
+    for t in (1, 2, 3):
+        d.fork(0, t)
+    d.release(1, "k")
+    wr(d, 2, 0x100)
+    d.release(2, "m")
+    d.acquire(1, "m")
+    d.release(1, "k")
+    d.acquire(3, "k")
+    assert rd(d, 3, 0x100) == []
+
+
+def test_acquiring_a_key_again_sees_the_releases_made_since() -> None:
+    d = Detector()
+    d.fork(0, 1)
+    d.fork(0, 2)
+    d.release(1, "k")
+    d.acquire(2, "k")
+    d.acquire(2, "k")  # nothing new: skipped
+    wr(d, 1, 0x100)
+    assert len(rd(d, 2, 0x100)) == 1
+    d.release(1, "k")
+    d.acquire(2, "k")
+    assert rd(d, 2, 0x108) == [] and wr(d, 2, 0x100) == []
+
+
+def test_spinning_on_a_lock_word_keeps_the_clocks_exact() -> None:
+    d = Detector()
+    for t in range(1, 300):
+        d.fork(0, t)
+    for _ in range(1000):  # a spin on one lock word: the same acquire, nothing released meanwhile
+        d.acquire(5, ("mem", 0x40))
+    d.release(7, ("mem", 0x40))
+    for _ in range(1000):
+        d.acquire(5, ("mem", 0x40))
+        d.release(5, ("mem", 0x80))
+    assert d.clock(5)[7] == 1 and d.clock(5)[5] == 1001  # thread 7's release seen; 1000 own epochs
+    assert d.sync[("mem", 0x80)][5] == 1000
