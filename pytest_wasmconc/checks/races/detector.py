@@ -100,7 +100,12 @@ def words(addr: int, size: int) -> Iterator[tuple[int, int]]:
 class Detector:
     """Happens-before over threads, sync keys and shadow memory (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, solo: bool = False) -> None:
+        # `solo`: the program has one thread until `end_solo()` (its first spawn). What that
+        # thread does until then happens before everything any later thread does (through
+        # the spawn), so it can never race and is not even recorded: wasi-libc's start-up
+        # fills all of .bss with memory.fill, a shadow entry per granule of it otherwise.
+        self.solo = solo
         self.clocks: dict[int, dict[int, int]] = {}
         self.sync: dict[Hashable, dict[int, int]] = {}
         self.shadow: dict[int, dict[int, _Entry]] = {}
@@ -162,6 +167,10 @@ class Detector:
         self._version[key] = self._version.get(key, 0) + 1
         vc[tid] += 1
 
+    def end_solo(self) -> None:
+        """The sole thread is about to spawn another: from now on accesses are recorded."""
+        self.solo = False
+
     def handoff(self, tid: int, key: Hashable) -> None:
         """Acquire `key` and forget it: a one-time edge (a spawn to the thread it started)."""
         self.acquire(tid, key)
@@ -186,6 +195,8 @@ class Detector:
     def check(self, tid: int, addr: int, size: int, write: bool, site: int,
               seq: int) -> list[tuple[_Info, _Info]] | None:
         """The hot path of `read`/`write`: the races as (previous, current) tuples, None when there is none."""
+        if self.solo:
+            return None
         self.accesses += 1
         vc = self.clocks.get(tid)
         if vc is None:

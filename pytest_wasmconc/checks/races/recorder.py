@@ -65,7 +65,7 @@ class Recorder:
         self.program_name = program.name
         self.settings = settings
         self.number = number
-        self.detector = Detector()
+        self.detector = Detector(solo=True)  # one thread until the first spawn
         self.races: list[Race] = []  # new pairs of sites, in the order found
         self.max_races = max_races
         self.probe = probe
@@ -136,6 +136,7 @@ class Recorder:
         elif code == _RELEASE_CODE:
             self.detector.release(tid, addr + offset)
         elif code == _SPAWN_CODE:
+            self.detector.end_solo()
             self.detector.release(tid, ("spawn", addr))
         else:
             # The start argument is unique among live threads, not forever: hand the

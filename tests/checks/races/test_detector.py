@@ -239,3 +239,15 @@ def test_spinning_on_a_lock_word_keeps_the_clocks_exact() -> None:
         d.release(5, ("mem", 0x80))
     assert d.clock(5)[7] == 1 and d.clock(5)[5] == 1001  # thread 7's release seen; 1000 own epochs
     assert d.sync[("mem", 0x80)][5] == 1000
+
+
+def test_a_solo_thread_records_nothing_until_it_spawns_and_then_races_are_found() -> None:
+    d = Detector(solo=True)
+    wr(d, 0, 0x100)  # before any spawn: ordered before every later thread, not even recorded
+    assert d.shadow == {} and d.accesses == 0
+    d.end_solo()
+    d.release(0, "spawn")
+    wr(d, 0, 0x108)  # after the spawn call: unordered with the child
+    d.handoff(1, "spawn")
+    assert rd(d, 1, 0x100) == []
+    assert len(rd(d, 1, 0x108)) == 1

@@ -23,11 +23,13 @@ KINDS = [SiteKind.WRITE, SiteKind.READ, SiteKind.RELEASE, SiteKind.ACQUIRE, Site
 W, R, REL, ACQ, SPAWN, START = range(6)
 
 
-def recorder() -> Recorder:
+def recorder(solo: bool = False) -> Recorder:
     sites = [AccessSite(i, k, 4, 8 if k in (SiteKind.RELEASE, SiteKind.ACQUIRE) else 0, 5, f"f{i}", 0x10 * i, "op")
              for i, k in enumerate(KINDS)]
     program: Any = SimpleNamespace(name="fake.wasm", pass_results={KEY: RaceInstrumentation(sites=sites)})
-    return Recorder(KEY, program, RunSettings(), 1)
+    rec = Recorder(KEY, program, RunSettings(), 1)
+    rec.detector.solo = solo  # these scripts have threads that no spawn made
+    return rec
 
 
 class Call:
@@ -89,6 +91,17 @@ def test_a_host_lock_released_by_one_thread_and_acquired_by_another_orders_them(
         rec.on_event(Call(2), LockEvent("acquired", lock))  # type: ignore[arg-type]
     report(rec, 2, 0x100, R)
     assert (rec.races == []) is ordered
+
+
+def test_the_main_threads_accesses_count_only_from_its_first_spawn_on() -> None:
+    rec = recorder(solo=True)
+    report(rec, 0, 0x100, W)  # start-up: one thread, nothing recorded
+    assert rec.detector.shadow == {}
+    report(rec, 0, 0x5000, SPAWN)
+    report(rec, 0, 0x100, W)
+    report(rec, 1, 0x5000, START)
+    report(rec, 1, 0x100, R)
+    assert len(rec.races) == 1
 
 
 def test_a_report_with_an_unknown_site_traps_the_thread() -> None:
