@@ -140,7 +140,9 @@ class Recorder:
             self.detector.release(tid, ("spawn", addr))
         else:
             # The start argument is unique among live threads, not forever: hand the
-            # parent's clock over once.
+            # parent's clock over once. (A thread started by a spawn the pass did not see,
+            # through a function pointer, still ends the one-thread phase.)
+            self.detector.end_solo()
             self.detector.handoff(tid, ("spawn", addr))
 
     def _range(self, call: HostCall, addr: int, length: int, site_index: int) -> None:
