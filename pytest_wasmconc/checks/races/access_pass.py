@@ -47,6 +47,7 @@ from ...instrument.module import FUNC, ModuleInfo
 from ...instrument.opcodes import CALL, RETURN_CALL, key
 from ...instrument.reader import Reader
 from ...instrument.stack_frame import stack_pointer_global
+from .lines import LineTable, line_table
 from .private_frame import PrivateFrame
 
 __all__ = [
@@ -99,6 +100,7 @@ class AccessSite:
     func: str | None
     at: int
     instr: str
+    source: str | None = None  # "file.c:12" when the guest has a DWARF line table
 
     @property
     def where(self) -> str:
@@ -211,12 +213,13 @@ class RacePass:
         spawn = _import_index(info, *THREAD_SPAWN)
         start = _exported_func(info, THREAD_START)
         hooks = _Hooks(rw)
+        lines = line_table(info)
         for fb in rw.bodies():
             fname = names.get(fb.index)
             suppressed = fname is not None and any(rx.fullmatch(fname) for rx in self._suppress_rx)
             as_sync = fname is not None and any(rx.fullmatch(fname) for rx in self._sync_rx)
             ed = rw.editor(fb.index)
-            body = _Body(ed, hooks, result, fb.index, fname)
+            body = _Body(ed, hooks, result, fb.index, fname, lines)
             frame: PrivateFrame | None = None
             if fb.index == start:
                 body.thread_start()
@@ -296,8 +299,9 @@ class _Body:
     """The edits of one function body: scratch locals and the inserted reports."""
 
     def __init__(self, ed: BodyEditor, hooks: _Hooks, result: RaceInstrumentation, func_index: int,
-                 func: str | None) -> None:
+                 func: str | None, lines: LineTable | None) -> None:
         self.ed = ed
+        self.lines = lines
         self.hooks = hooks
         self.result = result
         self.func_index = func_index
@@ -312,8 +316,9 @@ class _Body:
 
     def _site(self, kind: str, size: int, offset: int, at: int, op: int) -> int:
         index = len(self.result.sites)
+        source = self.lines.lookup(at) if self.lines is not None else None
         self.result.sites.append(AccessSite(index, kind, size, offset, self.func_index, self.func, at,
-                                            _instr_name(op)))
+                                            _instr_name(op), source))
         return index
 
     def _save(self, operands: tuple[bytes, ...], addr_type: bytes) -> tuple[Snippet, Snippet, int]:

@@ -53,10 +53,16 @@ def _access_lines(access: Access, site: AccessSite, prefix: str, frames: list[st
     kind = access.kind if prefix else access.kind.capitalize()
     what = f"of size {access.size}" if site.size else f"of {access.size} bytes ({site.instr})"
     out = [f"  {prefix}{kind} {what} at {access.addr:#010x} by {_thread(access.tid)}:"]
+    source = f" {site.source}" if site.source else ""
     if isinstance(frames, list) and frames:
-        out += [f"      at {f}" for f in frames]
+        lines = [f"      at {f}" for f in frames]
+        if source and frames[0].split(" (@")[0] == _func(site):
+            lines[0] += source  # the innermost frame is the access (its offset is the instrumented module's)
+        elif source:
+            lines.insert(0, f"      at {site.where}{source}  (the access)")
+        out += lines
     else:
-        out.append(f"      at {site.where}  (the accessing function)")
+        out.append(f"      at {site.where}{source}  (the accessing function)")
         if isinstance(frames, str):
             out.append(f"      ({frames})")
     return out

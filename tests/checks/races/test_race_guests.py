@@ -60,6 +60,7 @@ def test_a_lost_update_is_reported_in_the_first_schedule_naming_both_functions(s
     assert current[0] != previous[0]
     assert current[-1] == previous[-1] == "wasi_thread_start"
     assert "race check: 2 data races" in text  # read/write and write/write: two pairs of sites
+    assert "racecheck/racy.c:27" in text and "racecheck/racy.c:28" in text  # DWARF: counter += 1 / += 2
 
 
 @pytest.mark.parametrize("preempt", ["fuel", "epoch", "os"])
