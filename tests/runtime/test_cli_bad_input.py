@@ -210,7 +210,7 @@ HELLO = str(GUESTS / "wat" / "single_hello.wasm")
     (["run", "--dir", HELLO + "::/x", HELLO], "single_hello.wasm: not a directory"),
     (["run", "--env", "=x", HELLO], "NAME=VALUE"),
     (["run", "--arg", "x", HELLO], "unrecognized arguments: --arg"),
-    (["run", "--check", "races", HELLO], "races"),
+    (["run", "--check", "data-races", HELLO], "data-races"),
     (["run", "--wasi", "wasix", HELLO], "wasix"),
     (["run", "--wasi-fault", "bogus", HELLO], "--wasi-fault: unknown fault 'bogus'"),
     (["run", "--wasi-fault", "max-read=abc", HELLO], "--wasi-fault: fault 'max-read=abc'"),
