@@ -169,7 +169,13 @@ for _n in range(7):
 _MEMORY_COPY, _MEMORY_FILL, _MEMORY_INIT = key(0xFC, 0x0A), key(0xFC, 0x0B), key(0xFC, 0x08)
 
 
+_BULK_NAMES = {_MEMORY_COPY: "memory.copy", _MEMORY_FILL: "memory.fill", _MEMORY_INIT: "memory.init"}
+
+
 def _instr_name(op: int) -> str:
+    """How a report names the instruction (bulk memory by name: its size is not in the opcode)."""
+    if op in _BULK_NAMES:
+        return _BULK_NAMES[op]
     if op < 0x100:
         return f"op 0x{op:02x}"
     return f"op 0x{op >> 16:02x} 0x{op & 0xFFFF:02x}"

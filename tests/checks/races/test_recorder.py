@@ -104,6 +104,16 @@ def test_the_main_threads_accesses_count_only_from_its_first_spawn_on() -> None:
     assert len(rec.races) == 1
 
 
+def test_a_bulk_memory_range_races_with_an_access_anywhere_inside_it() -> None:
+    rec = recorder()
+    fill = next(f for f in rec.host_functions() if f.name == "range")
+    fill.impl(Call(1), 0x100, 64, W)  # memory.fill of [0x100, 0x140)
+    report(rec, 2, 0x13C, R)
+    report(rec, 2, 0x140, R)  # just past it: no race
+    (race,) = rec.races
+    assert (race.previous.addr, race.previous.size, race.current.addr) == (0x100, 64, 0x13C)
+
+
 def test_a_report_with_an_unknown_site_traps_the_thread() -> None:
     rec = recorder()
     with pytest.raises(GuestTrap, match="unknown site 99"):
