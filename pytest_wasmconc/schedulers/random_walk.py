@@ -21,6 +21,7 @@ __all__ = ["RandomWalk"]
 # make long guests slow; a spread of preemption frequencies across schedules
 # (Coyote's portfolio idea, in one policy) finds both kinds of bug.
 SCALE_STEPS = 7
+ACCESS_FREE_ONE_IN = 4
 
 
 class RandomWalk:
@@ -52,8 +53,17 @@ class RandomWalk:
         self._decisions = 0
         # Invariant: 1 <= scale <= slice; fixed for the whole execution.
         self._scale = max(1, self._mean >> self._slice_rng.randrange(SCALE_STEPS + 1))
+        # At the shared level, one execution in ACCESS_FREE_ONE_IN runs with plain accesses free:
+        # quanta then span long stretches of memory-heavy code (a thread creating others, libc's
+        # set-up), which the executions preempting at every access almost never let finish.
+        # (Its own stream: drawing it moves no other answer.)
+        self._charges = stream(self.config.seed, "random.accesses").randrange(ACCESS_FREE_ONE_IN) != 0
         # Invariant: True only while no answer has been drawn since the restart.
         self._untouched = True
+
+    def charges_accesses(self) -> bool:
+        """Whether visible plain accesses charge the counter in this execution (the shared level)."""
+        return self._charges
 
     def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
         self._untouched = False
@@ -81,7 +91,8 @@ class RandomWalk:
         pass
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions}
+        return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions,
+                "accesses_charged": self._charges}
 
     # The native step loop (see NativePlan) draws from these same streams.
     def native_plan(self) -> NativePlan:

@@ -55,6 +55,10 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     main.begin_instantiate()
     ex.on_spawn = lambda t: policy.on_spawn(t.tid)
     policy.new_execution()
+    # At the shared level a policy may run an execution with plain accesses free (as at the
+    # atomics level): each instance's cost global is set when its thread starts (threads.py).
+    charges = getattr(policy, "charges_accesses", None)
+    ex.charge_accesses = bool(charges()) if charges is not None else True
     policy.on_spawn(0)
 
     progress = _Progress()

@@ -119,6 +119,8 @@ class Execution:
         self.observers: list[Any] = list(observers)
         # Host objects' per-execution state (HostCall.execution_state).
         self.host_state: dict[Any, Any] = {}
+        # Whether visible plain accesses charge the counter this execution (the policy says: serial.py).
+        self.charge_accesses = True
         self._resolve_imports(list(host_functions) + self._builtins())
 
     # -- set-up ------------------------------------------------------------
