@@ -1,9 +1,10 @@
 /* lost_update_pair: lost update in `primes++` on a plain int, two threads.
  *
- * Bug: two threads each scan half of the numbers 2..N+1 (argv[1], default 200), keep the
+ * Bug: two threads each scan every other odd number of 3..N+1 (argv[1], default 200: one
+ * from 3, one from 5, both find primes all along), keep the
  * primes they find in their own list and also count them in the shared plain global
- * `primes`. `primes++` (line 34, in count_primes) is a load, an add and a store with no
- * call or loop between them; when the other thread's line 34 stores between this
+ * `primes`. `primes++` (line 35, in count_primes) is a load, an add and a store with no
+ * call or loop between them; when the other thread's line 35 stores between this
  * thread's load and store, one increment is lost. (`primes` has external linkage, so the
  * store through `s->list` just before it makes the compiler reload `primes` for every
  * prime: the window really is one increment wide.)
@@ -28,7 +29,7 @@ static int is_prime(int n) {
 
 static void *count_primes(void *arg) {
     struct scan *s = arg;
-    for (int n = s->first; n < limit + 2; n += 2) {
+    for (int n = s->first; n < limit + 2; n += 4) {
         if (!is_prime(n)) continue;
         s->list[s->found++] = n;
         primes++; /* RACE(A): plain read-modify-write */
@@ -46,7 +47,7 @@ int main(int argc, char **argv) {
     struct scan scans[2];
     pthread_t t[2];
     for (int i = 0; i < 2; i++) {
-        scans[i] = (struct scan){.first = 2 + i, .found = 0, .list = calloc((size_t)numbers, sizeof(int))};
+        scans[i] = (struct scan){.first = 3 + 2 * i, .found = 0, .list = calloc((size_t)numbers, sizeof(int))};
         if (scans[i].list == NULL || pthread_create(&t[i], NULL, count_primes, &scans[i]) != 0) return 2;
     }
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
