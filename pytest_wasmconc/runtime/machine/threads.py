@@ -308,7 +308,8 @@ class GuestThread:
             counter = calls.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
             if counter is not None:  # absent: the module defines no function
                 self.slot.set_budget(context, counter)
-            if not self.execution.charge_accesses:
+            charges = self.execution.charges_accesses
+            if charges is not None and not charges(self.tid):
                 cost = calls.instance_export(self.store, self._raw_instance, ACCESS_COST_EXPORT)
                 if isinstance(cost, wasmtime.Global):  # only at the shared level
                     cost.set_value(self.store, wasmtime.Val.i64(0))
