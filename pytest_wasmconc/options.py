@@ -348,7 +348,8 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
            "D", _ranged(1, MAX_DEPTH), DEFAULT_DEPTH, f"a whole number from 1 to {MAX_DEPTH}",
            commands=("run", "explore"), in_code="int"),
     _one_of("level", "where scheduling points go: at waits and notifies only (waits), also before atomic "
-            "read-modify-writes (atomics), also at atomic loads and stores (memory)", LEVELS, DEFAULT_LEVEL),
+            "read-modify-writes (atomics), also at atomic loads and stores (memory), also at every plain load and "
+            "store to shared memory (shared; fuel mode)", LEVELS, DEFAULT_LEVEL),
     Option("max_steps", "step budget of each guest execution: scheduling steps without progress (no thread "
            "started, finished or released by another) before it counts as a hang", "N", parse_max_steps,
            DEFAULT_MAX_STEPS, "a whole number >= 1, or none for no step budget",

@@ -72,8 +72,9 @@ __all__ = [
 # Where the scheduling points and preemption checks go. A seed names one
 # schedule only for one placement, so replay tokens carry this number and
 # refuse another: bump it whenever a pass adds, moves or removes a point or a
-# counter check (1: no points before atomics on the function's own stack frame).
-SCHEDULE_VERSION = 1
+# counter check (1: no points before atomics on the function's own stack frame;
+# 2: points around host calls, counter checks before shared accesses at the shared level).
+SCHEDULE_VERSION = 2
 
 
 @dataclass

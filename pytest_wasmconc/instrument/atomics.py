@@ -32,18 +32,22 @@ class InstrumentLevel(enum.Enum):
 
     WAITS: only wait/notify are rewritten. ATOMICS (default): also a
     sched point before every atomic read-modify-write and compare-exchange.
-    MEMORY: also before every atomic load and atomic store.
+    MEMORY: also before every atomic load and atomic store. SHARED: also
+    every plain load and store to shared memory is a visible operation, where
+    a quantum may end (fuel mode: `shared_accesses.py`).
     """
 
     WAITS = "waits"
     ATOMICS = "atomics"
     MEMORY = "memory"
+    SHARED = "shared"
 
 
 _SCHED_KINDS = {
     InstrumentLevel.WAITS: frozenset(),
     InstrumentLevel.ATOMICS: frozenset(("rmw", "cmpxchg")),
     InstrumentLevel.MEMORY: frozenset(("rmw", "cmpxchg", "load", "store")),
+    InstrumentLevel.SHARED: frozenset(("rmw", "cmpxchg", "load", "store")),
 }
 
 # (params, results) of the host functions, per memory index type.

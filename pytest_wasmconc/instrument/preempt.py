@@ -39,16 +39,23 @@ from dataclasses import dataclass
 from .atomics import HOST_MODULE
 from .body import BodyEditor
 from .decode import Instr
-from .module import FuncBody
+from .module import FUNC, FuncBody, ModuleInfo
 from .opcodes import BLOCK_START, CALL, DELEGATE, END, LOOP
 from .reader import sleb, uleb
 from .rewriter import ModuleRewriter
+from .shared_accesses import SharedAccesses
 from .snippet import FuncRef, Snippet
 
-__all__ = ["BUDGET_EXPORT", "PREEMPT_IMPORT", "PreemptCounterPass", "PreemptReport"]
+__all__ = ["ACCESS_COST_EXPORT", "BUDGET_EXPORT", "PREEMPT_IMPORT", "PreemptCounterPass", "PreemptReport"]
 
 PREEMPT_IMPORT = (HOST_MODULE, "preempt")
+# The site number of the scheduling points around host calls (the runtime ignores site numbers;
+# the atomics pass numbers its own from 0).
+HOST_CALL_SITE = -1
 BUDGET_EXPORT = "__wasmconc_budget"
+# What a visible access charges, in a global of each instance (the `shared` level): the host may
+# set it to 0 for an execution, which then runs as if accesses were not visible.
+ACCESS_COST_EXPORT = "__wasmconc_access_cost"
 
 _I64 = b"\x7e"
 # Value types whose locals are moved through globals around the preempt call,
@@ -78,11 +85,20 @@ class PreemptReport:
 class PreemptCounterPass:
     """A `LoadPass`: counter checks at every loop header and function entry."""
 
-    def __init__(self, initial_budget: int) -> None:
+    def __init__(self, initial_budget: int, *, access_cost: int | None = None,
+                 host_call_points: bool = False) -> None:
         # The counter's value before the host first sets it: what a start
         # function (run during instantiation, before the host can reach the
         # instance's global) gets as its first quantum.
         self.initial_budget = initial_budget
+        # The shared level (`shared_accesses.py`): each plain access to shared
+        # memory is a check of its own charging this much, so a quantum can end
+        # right before any of them. None: accesses are not checks.
+        self.access_cost = access_cost
+        # A scheduling point right before and right after every call of an imported
+        # host function (WASI, user imports; not the runtime's own): what a host
+        # function does is a visible operation, and host-side races need its order.
+        self.host_call_points = host_call_points
 
     def __call__(self, rw: ModuleRewriter, names: dict[int, str]) -> PreemptReport:
         plans = []
@@ -96,6 +112,13 @@ class PreemptCounterPass:
         rw.export_global(BUDGET_EXPORT, counter)
         scratch: dict[bytes, list[int]] = {t: [] for t in _SAVED_TYPES}
         checks = 0
+        accesses = SharedAccesses(rw.info) if self.access_cost is not None else None
+        cost_global = None
+        if self.access_cost is not None:
+            cost_global = rw.add_global(_I64, b"\x42" + sleb(self.access_cost))
+            rw.export_global(ACCESS_COST_EXPORT, cost_global)
+        targets = _host_call_targets(rw.info) if self.host_call_points else frozenset()
+        sched_point = rw.import_func(HOST_MODULE, "sched_point", ["i32"], []) if targets else None
         for fb, ed, (entry_cost, loops) in plans:
             saved = _saved_locals(ed, fb)
             for t, locs in saved.items():
@@ -106,6 +129,8 @@ class PreemptCounterPass:
             # (one check per call: nothing to gain from a local).
             cached = bool(loops)
             slow = _slow_path(preempt, saved, scratch, counter, local, cached)
+            if sched_point is not None:
+                _points_around_host_calls(ed, targets, sched_point)
             if cached:
                 _sync_around_other_code(ed, counter, local)
             ed.insert_before(0, _check(counter, local, entry_cost, slow, entry=True, cached=cached))
@@ -113,7 +138,36 @@ class PreemptCounterPass:
             for index, cost in loops:
                 ed.insert_after(index, _check(counter, local, cost, slow, entry=False, cached=cached))
                 checks += 1
+            if accesses is not None and cost_global is not None:
+                # Outside a cached function the counter lives in the global: read it there.
+                check = _check(counter, local, cost_global, slow, entry=not cached, cached=cached,
+                               cost_in_global=True)
+                for index in accesses.visible(ed.instrs):
+                    ed.insert_before(index, check)
+                    checks += 1
         return PreemptReport(counter, checks)
+
+
+def _host_call_targets(info: ModuleInfo) -> frozenset[int]:
+    """Function indexes of the imports that are host functions of the world (not the runtime's own,
+    and not `wasi.thread-spawn`, which is a scheduling point of its own)."""
+    out = set()
+    index = 0
+    for imp in info.imports:
+        if imp.kind != FUNC:
+            continue
+        if not imp.module.startswith(HOST_MODULE) and imp.module != "wasi":
+            out.add(index)
+        index += 1
+    return frozenset(out)
+
+
+def _points_around_host_calls(ed: BodyEditor, targets: frozenset[int], sched_point: FuncRef) -> None:
+    point = Snippet().i32_const(HOST_CALL_SITE).call(sched_point)
+    for i, ins in enumerate(ed.instrs):
+        if ins.op == CALL and ins.imm[0] in targets:
+            ed.insert_before(i, point)
+            ed.insert_after(i, point)
 
 
 # Instructions that may run other code, which reads or moves the counter:
@@ -251,11 +305,17 @@ def _slow_path(preempt: FuncRef, saved: dict[bytes, list[int]], scratch: dict[by
     return snip.raw(b"\x23" + uleb(counter)).local_set(local)  # the host refilled the counter
 
 
-def _check(counter: int, local: int, cost: int, slow: Snippet, *, entry: bool, cached: bool) -> Snippet:
-    """Charge `cost`; below zero, take the slow path. `cached`: the function keeps the counter in `local`."""
+def _check(counter: int, local: int, cost: int, slow: Snippet, *, entry: bool, cached: bool,
+           cost_in_global: bool = False) -> Snippet:
+    """Charge `cost` (or, `cost_in_global`, the value of global `cost`); below zero, take the slow path.
+    `cached`: the function keeps the counter in `local`."""
     g = uleb(counter)
     snip = Snippet().raw(b"\x23" + g) if entry else Snippet().local_get(local)  # global.get / local.get
-    snip.i64_const(cost).raw(b"\x7d")  # i64.sub
+    if cost_in_global:
+        snip.raw(b"\x23" + uleb(cost))  # global.get
+    else:
+        snip.i64_const(cost)
+    snip.raw(b"\x7d")  # i64.sub
     if cached:
         snip.local_tee(local)
     else:

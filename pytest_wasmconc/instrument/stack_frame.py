@@ -94,7 +94,7 @@ from .names import global_names_of
 from .opcodes import BLOCK_START, CALL, DELEGATE, ELSE, END, I32_CONST, key
 from .reader import Reader
 
-__all__ = ["STACK_POINTER_NAME", "FrameAnalysis", "stack_pointer_global"]
+__all__ = ["PLAIN_ACCESS_WIDTHS", "STACK_POINTER_NAME", "FrameAnalysis", "stack_pointer_global"]
 
 STACK_POINTER_NAME = "__stack_pointer"
 
@@ -171,6 +171,11 @@ def _memory_operands() -> dict[int, tuple[int, tuple[int, ...]]]:
 
 
 _MEMORY_OPERANDS = _memory_operands()
+# Bytes a plain load (0x28-0x35) or store (0x36-0x3E) touches, by opcode.
+PLAIN_ACCESS_WIDTHS: dict[int, int] = dict(zip(range(0x28, 0x3F), (
+    4, 8, 4, 8, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4,  # i32/i64/f32/f64.load, i32.load8/16_s/u, i64.load8/16/32_s/u
+    4, 8, 4, 8, 1, 2, 1, 2, 4,  # i32/i64/f32/f64.store, i32.store8/16, i64.store8/16/32
+)))
 
 
 # -- finding the stack pointer --------------------------------------------------------------
@@ -300,12 +305,20 @@ class FrameAnalysis:
         return self._ok
 
     def stack_local(self, i: int) -> bool:
-        """Whether memory instruction `i` provably accesses this activation's own frame."""
+        """Whether memory instruction `i` (an atomic, or a plain load or store) provably accesses
+        this activation's own frame."""
         ins = self.instrs[i]
         shape = _MEMORY_OPERANDS.get(ins.op)
-        if shape is None or ins.op >> 16 != 0xFE:
-            return False  # only atomics are asked about (their width is their alignment)
-        align, memidx, offset = ins.imm
+        if shape is None:
+            return False
+        if ins.op >> 16 == 0xFE:
+            align, memidx, offset = ins.imm
+            width = 1 << align  # atomic accesses must be naturally aligned: the width is 2**align
+        else:
+            width = PLAIN_ACCESS_WIDTHS.get(ins.op, 0)  # a plain access's width is its opcode's
+            if not width:
+                return False  # bulk memory: a length the analysis cannot bound
+            _, memidx, offset = ins.imm
         if memidx != 0 or not self._sp_gets:
             return False
         operands = self._operands(i, shape[0])
@@ -315,8 +328,7 @@ class FrameAnalysis:
         if value is None:
             return False
         size, k = value[0], value[1] + offset
-        # Atomic accesses must be naturally aligned, so the width is 2**align.
-        return 0 <= k and k + (1 << align) <= size
+        return 0 <= k and k + width <= size
 
     def _looks_framed(self, node: _Node) -> bool:
         """A cheap necessary condition for a frame value: a local (or the stack pointer)

@@ -30,8 +30,8 @@ DEFAULT_MAX_STEPS = 1_000_000
 # in any mode, would otherwise never end. Five minutes: far beyond any run the
 # step budget lets through, so real work is not cut, yet a stuck CI job ends.
 DEFAULT_TIMEOUT = 300.0
-LEVELS = ("waits", "atomics", "memory")  # instrument.InstrumentLevel's values (without importing it)
-DEFAULT_LEVEL = "atomics"
+LEVELS = ("waits", "atomics", "memory", "shared")  # instrument.InstrumentLevel's values (without importing it)
+DEFAULT_LEVEL = "shared"
 DEFAULT_DEPTH = 3  # PCT's bug depth
 DEFAULT_ASYNC_STACK = 8 * 1024 * 1024  # a 10k-deep host recursion overflowed the default
 

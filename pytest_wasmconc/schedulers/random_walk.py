@@ -21,6 +21,7 @@ __all__ = ["RandomWalk"]
 # make long guests slow; a spread of preemption frequencies across schedules
 # (Coyote's portfolio idea, in one policy) finds both kinds of bug.
 SCALE_STEPS = 7
+ACCESS_FREE_ONE_IN = 4
 
 
 class RandomWalk:
@@ -52,8 +53,27 @@ class RandomWalk:
         self._decisions = 0
         # Invariant: 1 <= scale <= slice; fixed for the whole execution.
         self._scale = max(1, self._mean >> self._slice_rng.randrange(SCALE_STEPS + 1))
+        # Invariant: the threads of this execution whose plain accesses are free (see charges_accesses).
+        self._free: dict[int, bool] = {}
         # Invariant: True only while no answer has been drawn since the restart.
         self._untouched = True
+
+    def charges_accesses(self, thread: int) -> bool:
+        """Whether `thread`'s visible plain accesses charge the counter (the shared level).
+
+        One thread in ACCESS_FREE_ONE_IN runs with its plain accesses free: its quanta span
+        long memory-heavy stretches (a thread creating the others, libc's set-up) that
+        preempting at every access would almost never let finish, while the others are still
+        preempted right before their accesses: a creator that makes every worker before the
+        first one leaves its racy window is such a schedule. Drawn per (execution, thread) from
+        a stream of its own: asking moves no other answer, and a thread's answer is the same
+        whenever it is asked.
+        """
+        free = self._free.get(thread)
+        if free is None:
+            draw = stream(self.config.seed, f"random.accesses.{thread}").randrange(ACCESS_FREE_ONE_IN)
+            free = self._free[thread] = draw == 0
+        return not free
 
     def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
         self._untouched = False
@@ -81,7 +101,8 @@ class RandomWalk:
         pass
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions}
+        return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions,
+                "accesses_free": sorted(t for t, free in self._free.items() if free)}
 
     # The native step loop (see NativePlan) draws from these same streams.
     def native_plan(self) -> NativePlan:

@@ -42,6 +42,10 @@ class Recording:
         self.slices.append(fuel)
         return fuel
 
+    def charges_accesses(self, thread: int) -> bool:
+        charges = getattr(self.policy, "charges_accesses", None)
+        return True if charges is None else bool(charges(thread))
+
     def on_spawn(self, thread: int) -> None:
         self.policy.on_spawn(thread)
 

@@ -338,7 +338,9 @@ if sys.argv[1] == "every-point":  # the instrumenter without the frame analysis
     stack_frame.FrameAnalysis.stack_local = lambda self, i: False
 out = []
 for guest, args in json.loads(sys.argv[2]):
-    runner = Runner(RunSettings(seed=1, max_steps=None, timeout=200.0), cache=CompileCache(enabled=False))
+    # The atomics level: what is measured is the points before atomics on the frame, not plain accesses.
+    settings = RunSettings(seed=1, max_steps=None, timeout=200.0, level="atomics")
+    runner = Runner(settings, cache=CompileCache(enabled=False))
     o = runner.run(guest, GuestIO(args=args))
     out.append([o.status.value, o.exit_code, o.stdout, o.steps])
 print(json.dumps(out))

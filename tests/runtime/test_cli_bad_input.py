@@ -232,7 +232,7 @@ HELLO = str(GUESTS / "wat" / "single_hello.wasm")
     (["run", "--depth", "0", HELLO], "--depth: invalid value '0' from the command line (valid: a whole number "
                                      "from 1 to 2147483648)"),
     (["explore", "--level", "all", HELLO], "--level: invalid value 'all' from the command line "
-                                           "(valid: waits, atomics, memory)"),
+                                           "(valid: waits, atomics, memory, shared)"),
     (["explore", "--policy", "dfs", HELLO], "--policy: invalid value 'dfs' from the command line "
                                             "(valid: pct, random, rr)"),
     (["replay", "--level", "memory", HELLO, "wc1-x"], "unrecognized arguments: --level"),

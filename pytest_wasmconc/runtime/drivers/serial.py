@@ -55,6 +55,9 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     main.begin_instantiate()
     ex.on_spawn = lambda t: policy.on_spawn(t.tid)
     policy.new_execution()
+    # At the shared level a policy may run a thread with its plain accesses free (as at the
+    # atomics level): the thread's instance's cost global is set when it starts (threads.py).
+    ex.charges_accesses = getattr(policy, "charges_accesses", None)
     policy.on_spawn(0)
 
     progress = _Progress()

@@ -21,6 +21,7 @@ from ...instrument.memory_import import share_defined_memory
 from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
 from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
 from ...instrument.reader import Reader
+from ...instrument.shared_accesses import ACCESS_COST
 from .cache import CompileCache
 from .engine import engine_for
 from ..errors import ConfigError, ModuleError
@@ -245,7 +246,8 @@ def load_program(
             _LOADED.move_to_end(memo_key)
             return known
     try:
-        inst = instrument(share_defined_memory(data), level, [p for _, p in passes] + _engine_passes(engine_settings))
+        extra = [p for _, p in passes] + _engine_passes(engine_settings, level)
+        inst = instrument(share_defined_memory(data), level, extra)
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
     engine = engine_for(engine_settings)
@@ -354,10 +356,12 @@ _LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel], Program
 _LOADED_MAX = 64
 
 
-def _engine_passes(engine_settings: EngineSettings) -> list[LoadPass]:
+def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel) -> list[LoadPass]:
     """Passes the engine configuration itself needs (run after the user's)."""
     if engine_settings.counter:
-        return [PreemptCounterPass(DEFAULT_SLICE)]
+        cost = ACCESS_COST if level is InstrumentLevel.SHARED else None
+        return [PreemptCounterPass(DEFAULT_SLICE, access_cost=cost,
+                                   host_call_points=level is not InstrumentLevel.WAITS)]
     return []
 
 

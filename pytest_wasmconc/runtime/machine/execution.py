@@ -119,6 +119,9 @@ class Execution:
         self.observers: list[Any] = list(observers)
         # Host objects' per-execution state (HostCall.execution_state).
         self.host_state: dict[Any, Any] = {}
+        # Whether a thread's visible plain accesses charge the counter (the policy says: serial.py);
+        # None: all do.
+        self.charges_accesses: Callable[[int], bool] | None = None
         self._resolve_imports(list(host_functions) + self._builtins())
 
     # -- set-up ------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from ...instrument.preempt import BUDGET_EXPORT
+from ...instrument.preempt import ACCESS_COST_EXPORT, BUDGET_EXPORT
 from ..lane import _lane
 from ..wasmtime import calls, capi, epochs, failures
 from ..errors import ModuleError
@@ -308,6 +308,11 @@ class GuestThread:
             counter = calls.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
             if counter is not None:  # absent: the module defines no function
                 self.slot.set_budget(context, counter)
+            charges = self.execution.charges_accesses
+            if charges is not None and not charges(self.tid):
+                cost = calls.instance_export(self.store, self._raw_instance, ACCESS_COST_EXPORT)
+                if isinstance(cost, wasmtime.Global):  # only at the shared level
+                    cost.set_value(self.store, wasmtime.Val.i64(0))
         if self.is_main:
             func = calls.export_func(context, self._raw_instance, b"_start")
             args: list[tuple[ValType, int | float]] = []
