@@ -14,7 +14,6 @@ orders its joiner), and host locks (`LockEvent`s).
     failure = check.inspect(outcome)           # CheckFailure with the report, or None
 
     access_pass.py    the load-time pass: each shared-memory access reports itself
-    private_frame.py  which plain accesses provably touch their function's own stack frame
     lines.py          source lines of sites from the guest's DWARF line table
     tables.py         libc's sync functions and the default suppressions, each justified
     detector.py       vector clocks with FastTrack epochs over threads, sync keys and shadow memory

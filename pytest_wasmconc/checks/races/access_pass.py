@@ -23,8 +23,8 @@ pointer to the new thread's start data, unique among live threads).
 
 Not instrumented:
 - accesses that provably touch the running function's own stack frame
-  (`private_frame.py`: no other thread can see them), and accesses of
-  memories that are not shared;
+  (instrument/stack_frame.py: no other thread can see them), and accesses
+  of memories that are not shared;
 - plain accesses in functions a suppression pattern matches (their races are
   not reported; their atomics still synchronize);
 - plain accesses in the sync functions (`SyncFunction` table): there they
@@ -46,9 +46,8 @@ from ...instrument.decode import Instr
 from ...instrument.module import FUNC, ModuleInfo
 from ...instrument.opcodes import CALL, RETURN_CALL, key
 from ...instrument.reader import Reader
-from ...instrument.stack_frame import stack_pointer_global
+from ...instrument.stack_frame import FrameAnalysis, stack_pointer_global
 from .lines import LineTable, line_table
-from .private_frame import PrivateFrame
 
 __all__ = [
     "ACCESS",
@@ -167,6 +166,7 @@ for _n in range(7):
         _ATOMIC[key(0xFE, 0x1E + 7 * _family + _n)] = (_ATOMIC_SIZES[_n], (_ATOMIC_TYPES[_n],), True, True)
     _ATOMIC[key(0xFE, 0x48 + _n)] = (_ATOMIC_SIZES[_n], (_ATOMIC_TYPES[_n],) * 2, True, True)  # cmpxchg
 _MEMORY_COPY, _MEMORY_FILL, _MEMORY_INIT = key(0xFC, 0x0A), key(0xFC, 0x0B), key(0xFC, 0x08)
+_WAIT_NOTIFY = frozenset((key(0xFE, 0x00), key(0xFE, 0x01), key(0xFE, 0x02)))
 
 
 _BULK_NAMES = {_MEMORY_COPY: "memory.copy", _MEMORY_FILL: "memory.fill", _MEMORY_INIT: "memory.init"}
@@ -226,7 +226,7 @@ class RacePass:
             as_sync = fname is not None and any(rx.fullmatch(fname) for rx in self._sync_rx)
             ed = rw.editor(fb.index)
             body = _Body(ed, hooks, result, fb.index, fname, lines)
-            frame: PrivateFrame | None = None
+            frame: FrameAnalysis | None = None
             if fb.index == start:
                 body.thread_start()
             for i, ins in enumerate(ed.instrs):
@@ -244,10 +244,10 @@ class RacePass:
                     else:
                         assert simd is not None
                         size, operands, write = simd
-                    if sp is not None and memidx == 0:
+                    if sp is not None and memidx == 0 and plain is not None:
                         if frame is None:
-                            frame = PrivateFrame(info, ed.instrs, sp)
-                        if frame.private(i, size):
+                            frame = FrameAnalysis(info, ed.instrs, sp)
+                        if frame.stack_local(i):
                             result.frame_private += 1
                             continue
                     if suppressed:
@@ -268,11 +268,10 @@ class RacePass:
                     if memidx not in shared:
                         continue
                     size, operands, release, acquire = _ATOMIC[op]
-                    if sp is not None and memidx == 0 and op not in (key(0xFE, 0x00), key(0xFE, 0x01),
-                                                                       key(0xFE, 0x02)):
+                    if sp is not None and memidx == 0 and op not in _WAIT_NOTIFY:
                         if frame is None:
-                            frame = PrivateFrame(info, ed.instrs, sp)
-                        if frame.private(i, size):
+                            frame = FrameAnalysis(info, ed.instrs, sp)
+                        if frame.stack_local(i):
                             # musl's a_barrier: a compare-exchange on a local of the spinning
                             # function; no other thread can synchronize through it.
                             result.frame_private += 1
@@ -343,11 +342,21 @@ class _Body:
             restore.local_get(local)
         return save, restore, addr
 
+    def _just_before(self, i: int, ins: Instr, snippet: Snippet) -> None:
+        """Run `snippet` right before instruction `i`, after whatever any pass puts before it.
+
+        The preemption pass runs after the checks' passes and puts its counter checks before
+        the accesses it makes visible: a report placed with `insert_before` would come ahead
+        of a possible thread switch, this one comes after it. Memory instructions hold no
+        function index, so their bytes are copied as they are.
+        """
+        self.ed.replace(i, snippet.raw(self.ed.data[ins.start:ins.end]))
+
     def plain(self, i: int, ins: Instr, size: int, operands: tuple[bytes, ...], kind: str, m64: bool) -> None:
         save, restore, addr = self._save(operands, _I64 if m64 else _I32)
         site = self._site(kind, size, ins.imm[2], ins.start, ins.op)
         report = Snippet().i32_const(site).call(self.hooks.get(ACCESS64 if m64 else ACCESS)).local_get(addr)
-        self.ed.insert_before(i, save.extend(report).extend(restore))
+        self._just_before(i, ins, save.extend(report).extend(restore))
 
     def atomic(self, i: int, ins: Instr, size: int, operands: tuple[bytes, ...], release: bool, acquire: bool,
                m64: bool) -> None:
@@ -359,7 +368,10 @@ class _Body:
             site = self._site(SiteKind.RELEASE, size, offset, ins.start, ins.op)
             before.i32_const(site).call(hook).local_get(addr)
         before.extend(restore)
-        self.ed.insert_before(i, before)
+        if ins.op in _WAIT_NOTIFY:
+            self.ed.insert_before(i, before)  # the atomics pass replaced it by a host call already
+        else:
+            self._just_before(i, ins, before)
         if acquire:
             site = self._site(SiteKind.ACQUIRE, size, offset, ins.start, ins.op)
             self.ed.insert_after(i, Snippet().local_get(addr).i32_const(site).call(hook))

@@ -190,3 +190,29 @@ def test_the_default_sync_functions_are_musls_and_not_user_names() -> None:
     for name in ("lock", "unlock", "wait", "wake", "main", "worker", "pthread_mutexattr"):
         assert not is_sync(name), name
     assert all(s.why for s in DEFAULT_SYNC_FUNCTIONS)
+
+
+def test_each_report_comes_right_before_its_access_after_the_shared_levels_counter_check() -> None:
+    # The preemption pass runs after the checks' passes and may end a quantum right before a
+    # visible access; the report must come after that point, so no thread switch separates them.
+    from pytest_wasmconc.instrument import InstrumentLevel
+    from pytest_wasmconc.instrument.decode import decode_expr
+    from pytest_wasmconc.instrument.preempt import PreemptCounterPass
+    from pytest_wasmconc.instrument.shared_accesses import ACCESS_COST
+
+    wasm = bytes(wasmtime.wat2wasm(f'(module (memory (export "memory") 2 2 shared) {SP} {PLAIN} {ATOMICS})'))
+    out = instrument(wasm, InstrumentLevel.SHARED,
+                     passes=[RacePass((), ()).run, PreemptCounterPass(10_000, access_cost=ACCESS_COST)]).wasm
+    info = parse_module(out)
+    access = next(i for i, imp in enumerate(i for i in info.imports if i.kind == 0) if imp.name == "access")
+    checked = 0
+    for body in info.bodies:
+        instrs, _ = decode_expr(out, body.code_start, body.end)
+        for j, ins in enumerate(instrs):
+            if ins.op == 0x10 and ins.imm[0] == access:
+                k = j + 1
+                while instrs[k].op == 0x20:  # local.get: the address and operands put back
+                    k += 1
+                if 0x28 <= instrs[k].op <= 0x3E or instrs[k].op >> 16 == 0xFE:
+                    checked += 1
+    assert checked == 3 + 3  # the plain accesses, and the releases before the store, rmw and cmpxchg
