@@ -1,9 +1,10 @@
 """What the race check costs on compute kernels (guests/racecheck/kernels: dot product, matmul on T threads).
 
-Each kernel runs as a WASI command through `Runner.execute` in fuel mode, four ways,
+Each kernel runs as a WASI command through `Runner.execute` in fuel mode, five ways,
 interleaved round by round (medians of per-round ratios, as in common.py):
 
-- `off`:       no check (the program as every other run loads it);
+- `atomics`:   no check, at `--level atomics` (plain accesses are not scheduling points);
+- `off`:       no check, at the default level (`shared`: every shared access a point);
 - `calls`:     the race pass's instrumentation, with host functions that return at once:
                the cost of leaving wasm for Python at every shared access;
 - `recorder`:  the recorder without the detector (site lookup, thread id, sequence
@@ -66,11 +67,16 @@ def variants(argv: list[str]) -> dict[str, Callable[[], object]]:
     runner = Runner(RunSettings(preempt=Preempt.FUEL, seed=1))
     io = GuestIO(args=argv)
     plain = runner.load(KERNELS, runner.settings)
+    atomics_settings = RunSettings(preempt=Preempt.FUEL, seed=1, level="atomics")
+    at_atomics = runner.load(KERNELS, atomics_settings)
     checks = {"calls": _Variant(_CallsOnly), "recorder": _Variant(_NoDetector), "races": RaceCheck()}
     loaded = {name: runner.load(KERNELS, runner.settings, extensions=[c]) for name, c in checks.items()}
 
     def off() -> object:
         return _ok(runner.execute(plain, io, runner.settings))
+
+    def atomics() -> object:
+        return _ok(runner.execute(at_atomics, io, atomics_settings))
 
     def with_check(name: str) -> Callable[[], object]:
         def run() -> object:
@@ -78,7 +84,7 @@ def variants(argv: list[str]) -> dict[str, Callable[[], object]]:
             return _ok(runner.execute(loaded[name], io, runner.settings, extensions=[check]))
         return run
 
-    return {"off": off, **{name: with_check(name) for name in checks}}
+    return {"atomics": atomics, "off": off, **{name: with_check(name) for name in checks}}
 
 
 def _ok(outcome: Any) -> Any:
@@ -119,12 +125,14 @@ def main() -> None:
         for name, ts in times.items():
             med = statistics.median(ts)
             ratio = median_ratio(ts, base)
-            layer = (med - previous) / n * 1e6 if name != "off" else 0.0
+            layer = (med - previous) / n * 1e6 if name not in ("atomics", "off") else 0.0
             print(f"{label:<30}{name:<10}{med * 1000:>8.0f}ms{ratio:>7.1f}x"
-                  + (f"{layer:>9.2f} us" if name != "off" else ""))
-            previous = med
+                  + (f"{layer:>9.2f} us" if name not in ("atomics", "off") else ""))
+            if name != "atomics":
+                previous = med
         print(f"{'':<30}({n} plain accesses, {sync} synchronizations checked; 'per access': what the "
               "layer adds over the one above)")
+        print(f"{'':<30}races / atomics: {median_ratio(times['races'], times['atomics']):.0f}x")
 
 
 if __name__ == "__main__":
