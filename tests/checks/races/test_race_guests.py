@@ -2,7 +2,8 @@
 
 `racy` has a data race in every schedule where both accesses run; `synced`
 makes the same update correct with one synchronization idiom per mode, and
-must report nothing in fuel, epoch and os mode.
+must report nothing in fuel, epoch and os mode; `host_locked` is ordered by a
+host lock in user imports, or not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from child_processes import CHILD_LIMIT_S, wasm_tools
 
 from pytest_wasmconc.checks.races import TITLE, RaceCheck, SuppressionError, races_of
+from pytest_wasmconc.host import Lock
 from pytest_wasmconc.runtime import GuestIO, ModuleError, Preempt, Runner, RunSettings, Status
 
 REPO = Path(__file__).resolve().parents[3]
@@ -140,3 +142,32 @@ def test_a_guest_without_function_names_is_refused_with_the_reason(tmp_path: Pat
                    timeout=CHILD_LIMIT_S)
     with pytest.raises(ModuleError, match="has no name section"):
         Runner(RunSettings(seed=0)).run(stripped, GuestIO(args=["counter"]), extensions=[RaceCheck()])
+
+
+HOST_LOCKED = REPO / "guests" / "racecheck" / "host_locked.wasm"
+
+
+def host_lock_imports() -> dict[str, dict[str, object]]:
+    lock = Lock("counter")
+
+    def enter() -> None:
+        lock.acquire()
+
+    def leave() -> None:
+        lock.release()
+
+    return {"host": {"enter": enter, "leave": leave}}
+
+
+@pytest.mark.parametrize("preempt", ["fuel", "epoch", "os"])
+@pytest.mark.parametrize(("mode", "racy"), [("locked", False), ("unlocked", True)])
+def test_a_host_lock_in_user_imports_orders_the_guest_accesses_it_brackets(mode: str, racy: bool,
+                                                                          preempt: str) -> None:
+    check = RaceCheck()
+    o = Runner(RunSettings(preempt=Preempt(preempt), seed=2)).run(
+        HOST_LOCKED, GuestIO(args=[mode]), extensions=[check], imports=host_lock_imports())
+    assert (o.status, o.stdout) == (Status.EXITED, "counter=3\n"), o.report
+    failure = check.inspect(o)
+    assert (failure is not None) is racy, failure
+    if failure is not None:
+        assert "between add_" in failure.message and "racecheck/host_locked.c:2" in failure.message
