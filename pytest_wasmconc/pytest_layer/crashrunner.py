@@ -68,7 +68,7 @@ class LoggingRunner(Runner):
     """The session's runner for one test item, writing each execution into the crash log."""
 
     def __init__(self, base: Runner, log: CrashLog, item: pytest.Item) -> None:
-        super().__init__(base.settings, cache=base.cache)
+        super().__init__(base.settings, cache=base.cache, worlds=base.worlds)  # the same WASI worlds
         self._log = log
         self._item = item
         self._exploring: _Exploring | None = None
