@@ -31,8 +31,9 @@ from .wasi.p2.stream import StreamConfig, echo_sinks
 
 __all__ = ["DefaultWorlds"]
 
-# GuestIO fields that are not WasiConfig options.
-_IO_FIELDS = frozenset({"args", "env", "preopens", "stdin", "stdout_passthrough"})
+# The WasiConfig fields GuestIO.wasi_options may set (the others come from GuestIO's own fields).
+_WASI_OPTIONS = frozenset(f.name for f in dataclasses.fields(WasiConfig)) - {
+    "args", "env", "preopens", "stdin", "stdout_passthrough"}
 
 
 class DefaultWorlds:
@@ -42,11 +43,10 @@ class DefaultWorlds:
         dirs = [(str(h), g) for h, g in io.dirs]
         if io.wasi == "native":
             return NativeWasi(argv, dict(io.env), dirs, io.stdin, io.passthrough)
-        known = {f.name for f in dataclasses.fields(WasiConfig)} - _IO_FIELDS
-        unknown = sorted(str(k) for k in io.wasi_options if k not in known)
+        unknown = sorted(str(k) for k in io.wasi_options if k not in _WASI_OPTIONS)
         if unknown:
             raise ConfigError(f"unknown WASI option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
-                              f"(valid: {', '.join(sorted(known))})")
+                              f"(valid: {', '.join(sorted(_WASI_OPTIONS))})")
         try:
             cfg = WasiConfig(
                 args=argv,

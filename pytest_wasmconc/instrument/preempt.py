@@ -133,15 +133,15 @@ class PreemptCounterPass:
                 _points_around_host_calls(ed, targets, sched_point)
             if cached:
                 _sync_around_other_code(ed, counter, local)
-            ed.insert_before(0, _check(counter, local, entry_cost, slow, entry=True, cached=cached))
+            ed.insert_before(0, _check(counter, local, _const(entry_cost), slow, entry=True, cached=cached))
             checks += 1
             for index, cost in loops:
-                ed.insert_after(index, _check(counter, local, cost, slow, entry=False, cached=cached))
+                ed.insert_after(index, _check(counter, local, _const(cost), slow, entry=False, cached=cached))
                 checks += 1
             if accesses is not None and cost_global is not None:
                 # Outside a cached function the counter lives in the global: read it there.
-                check = _check(counter, local, cost_global, slow, entry=not cached, cached=cached,
-                               cost_in_global=True)
+                charge = Snippet().raw(b"\x23" + uleb(cost_global))  # global.get: the host may zero it
+                check = _check(counter, local, charge, slow, entry=not cached, cached=cached)
                 for index in accesses.visible(ed.instrs):
                     ed.insert_before(index, check)
                     checks += 1
@@ -305,17 +305,16 @@ def _slow_path(preempt: FuncRef, saved: dict[bytes, list[int]], scratch: dict[by
     return snip.raw(b"\x23" + uleb(counter)).local_set(local)  # the host refilled the counter
 
 
-def _check(counter: int, local: int, cost: int, slow: Snippet, *, entry: bool, cached: bool,
-           cost_in_global: bool = False) -> Snippet:
-    """Charge `cost` (or, `cost_in_global`, the value of global `cost`); below zero, take the slow path.
+def _const(cost: int) -> Snippet:
+    return Snippet().i64_const(cost)
+
+
+def _check(counter: int, local: int, charge: Snippet, slow: Snippet, *, entry: bool, cached: bool) -> Snippet:
+    """Subtract what `charge` pushes (an i64); below zero, take the slow path.
     `cached`: the function keeps the counter in `local`."""
     g = uleb(counter)
     snip = Snippet().raw(b"\x23" + g) if entry else Snippet().local_get(local)  # global.get / local.get
-    if cost_in_global:
-        snip.raw(b"\x23" + uleb(cost))  # global.get
-    else:
-        snip.i64_const(cost)
-    snip.raw(b"\x7d")  # i64.sub
+    snip.extend(charge).raw(b"\x7d")  # i64.sub
     if cached:
         snip.local_tee(local)
     else:

@@ -46,7 +46,7 @@ from ...instrument.decode import Instr
 from ...instrument.module import FUNC, ModuleInfo
 from ...instrument.opcodes import CALL, RETURN_CALL, key
 from ...instrument.reader import Reader
-from ...instrument.stack_frame import FrameAnalysis, stack_pointer_global
+from ...instrument.stack_frame import PLAIN_ACCESS_WIDTHS, FrameAnalysis, stack_pointer_global
 from .lines import LineTable, line_table
 
 __all__ = [
@@ -129,13 +129,9 @@ class RaceInstrumentation:
 
 # -- the instruction tables --------------------------------------------------------------------
 
-# Plain loads and stores: opcode -> (size, value type stored or None for a load)
-_PLAIN: dict[int, tuple[int, bytes | None]] = {
-    0x28: (4, None), 0x29: (8, None), 0x2A: (4, None), 0x2B: (8, None),
-    0x2C: (1, None), 0x2D: (1, None), 0x2E: (2, None), 0x2F: (2, None),
-    0x30: (1, None), 0x31: (1, None), 0x32: (2, None), 0x33: (2, None), 0x34: (4, None), 0x35: (4, None),
-    0x36: (4, _I32), 0x37: (8, _I64), 0x38: (4, _F32), 0x39: (8, _F64),
-    0x3A: (1, _I32), 0x3B: (2, _I32), 0x3C: (1, _I64), 0x3D: (2, _I64), 0x3E: (4, _I64),
+# Plain stores: opcode -> the type of the value stored (sizes: PLAIN_ACCESS_WIDTHS; loads store nothing).
+_STORED: dict[int, bytes] = {
+    0x36: _I32, 0x37: _I64, 0x38: _F32, 0x39: _F64, 0x3A: _I32, 0x3B: _I32, 0x3C: _I64, 0x3D: _I64, 0x3E: _I64,
 }
 # SIMD: opcode -> (size, operands after the address, is a write)
 _SIMD: dict[int, tuple[int, tuple[bytes, ...], bool]] = {
@@ -231,20 +227,20 @@ class RacePass:
                 body.thread_start()
             for i, ins in enumerate(ed.instrs):
                 op = ins.op
-                plain = _PLAIN.get(op)
-                simd = _SIMD.get(op) if plain is None else None
-                if plain is not None or simd is not None:
+                width = PLAIN_ACCESS_WIDTHS.get(op)
+                simd = _SIMD.get(op) if width is None else None
+                if width is not None or simd is not None:
                     memidx = ins.imm[1]
                     if memidx not in shared:
                         continue
-                    if plain is not None:
-                        size, stored = plain
+                    if width is not None:
+                        size, stored = width, _STORED.get(op)
                         operands: tuple[bytes, ...] = () if stored is None else (stored,)
                         write = stored is not None
                     else:
                         assert simd is not None
                         size, operands, write = simd
-                    if sp is not None and memidx == 0 and plain is not None:
+                    if sp is not None and memidx == 0 and width is not None:
                         if frame is None:
                             frame = FrameAnalysis(info, ed.instrs, sp)
                         if frame.stack_local(i):
