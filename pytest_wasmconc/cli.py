@@ -57,8 +57,10 @@ from .checks.races import RaceCheck, SuppressionError, races_of
 from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
-from .options import RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .directed import direct, is_directable
+from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .runtime.extensions import Extension
+from .schedulers import Portfolio
 from .wasi.p2.stream import echo_sinks
 
 __all__ = ["main"]
@@ -390,7 +392,15 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     runner = Runner(_settings(ns, Preempt.FUEL))
     io = _io(ns, guest_args, stdin=None, passthrough=False)
     extensions = _extensions(ns, echo=False)
-    result = runner.explore(_guest(runner, ns, extensions), io, schedules=values["schedules"].value,
+    guest = _guest(runner, ns, extensions)
+    settings = runner.settings
+    direction = None
+    if values["policy"].source == DEFAULT and is_directable(settings, guest):
+        # The default exploration is race-directed (directed.py); its set-up executions come on top
+        # of the schedules asked for, and its summary line says how many there were.
+        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions)
+        settings = direction.settings.with_(policy=Portfolio.name)
+    result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
                             expect_exit=ns.expect_exit, extensions=extensions,
                             is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
                                                   or _lock_order_failure(o) is not None
@@ -418,6 +428,8 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
             print("--- guest stderr ---")
             print(o.stderr.rstrip("\n"))
         print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+    if direction is not None:
+        print(direction.summary())
     print(f"explored {result.summary()}")
     seed = values["seed"]  # random by default: the line that makes the exploration repeatable
     print(f"seed {seed.value} ({seed.source}): --seed {seed.value} explores the same schedules again")

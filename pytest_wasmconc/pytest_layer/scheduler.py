@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from ..directed import direct, is_directable
+from ..options import DEFAULT
 from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from ..schedulers import Portfolio
 from ..runtime.token import GuestIdentity
 from . import hostimports, legacy_checks, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
@@ -110,6 +113,16 @@ class WasmScheduler:
         if self.plan.replaying:
             self._check_replay(program, io)
             return self._replay_once(program, io, base, sandbox, expect_exit, imports)
+        if self.plan.sources.get("policy") == DEFAULT and is_directable(base, program):
+            # Race-directed by default, as `wasmconc explore` (directed.py): the set-up executions
+            # come on top of the schedules, and every schedule's token carries what they found.
+            try:
+                direction = direct(self._runner, program, io, settings=base.with_(policy=Portfolio.name),
+                                   imports=self._imports(imports))
+            except WasmconcError as exc:
+                raise GuestLoadError(str(exc)) from None
+            base = direction.settings.with_(policy=Portfolio.name)
+            program = self._load(guest, base)
         total = schedules if schedules is not None else self.plan.schedules
         indices = range(self.shard.index, total, self.shard.count)
         if not indices:

@@ -82,7 +82,8 @@ class Runner:
         s = settings or self.settings
         if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
             return load_component(guest, EngineSettings.for_components(s.preempt))  # type: ignore[return-value]
-        return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions))
+        return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions),
+                            hot_sites=frozenset(s.hot_sites))
 
     # -- one execution ----------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ._common import derive_seed
 from .base import Policy, PolicyConfig, PolicyError, SwitchReason
 from .pct import DEFAULT_STEPS, Pct, PctConfig
+from .portfolio import Portfolio
 from .random_walk import RandomWalk
 from .recording import Recording
 from .replay import Replay
@@ -28,6 +29,7 @@ __all__ = [
     "Policy",
     "PolicyConfig",
     "PolicyError",
+    "Portfolio",
     "RandomWalk",
     "Recording",
     "Replay",
@@ -43,6 +45,7 @@ POLICIES: dict[str, type] = {
     RoundRobin.name: RoundRobin,
     RandomWalk.name: RandomWalk,
     Pct.name: Pct,
+    Portfolio.name: Portfolio,
     Replay.name: Replay,
 }
 
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
         RoundRobin(PolicyConfig()),
         RandomWalk(PolicyConfig()),
         Pct(PolicyConfig()),
+        Portfolio(PolicyConfig()),
         Replay(PolicyConfig()),
         Recording(RoundRobin(PolicyConfig())),
     )

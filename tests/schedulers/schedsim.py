@@ -1,8 +1,9 @@
 """A fake-thread simulator that drives a Policy the way the runtime does, without wasm.
 
 A thread is a list of ops. `Work(n)` burns n fuel with no scheduling point
-(only a quantum end can interrupt it); every other op costs 1 fuel and ends
-at a scheduling point: `Step` (an atomic op / sched_yield: YIELDED), `Spawn`
+(only a quantum end can interrupt it); `Access` (a visible plain access at the
+shared level) costs 1 fuel and is recorded, and a quantum can end right before
+it; every other op costs 1 fuel and ends at a scheduling point: `Step` (an atomic op / sched_yield: YIELDED), `Spawn`
 (SPAWNED), `Set` (a notify: wakes `Wait`ers, YIELDED), `Wait` (BLOCKED until
 its flag is set, or falls through if it already is). `SpinUntil` busy-waits
 for a flag, 1 fuel per check, with no scheduling point (a spin loop on a
@@ -34,6 +35,14 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Access:
+    """A visible plain access (the shared level): no scheduling point of its own, but a quantum
+    can end right before it (it costs 1 fuel); recorded in the trace's steps like a Step."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class Spawn:
     program: tuple[Op, ...]
 
@@ -53,7 +62,7 @@ class SpinUntil:
     flag: str
 
 
-Op = Work | Step | Spawn | Set | Wait | SpinUntil
+Op = Work | Step | Access | Spawn | Set | Wait | SpinUntil
 
 
 def program(*ops: Op) -> tuple[Op, ...]:
@@ -177,6 +186,10 @@ def _run_quantum(
         if isinstance(op, SpinUntil):
             if op.flag in flags:
                 th.pc += 1
+            continue
+        if isinstance(op, Access):
+            th.pc += 1
+            trace.steps.append((tid, op.label))
             continue
         th.pc += 1
         if isinstance(op, Step):

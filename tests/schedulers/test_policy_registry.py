@@ -31,9 +31,9 @@ def test_make_policy_builds_the_policy_registered_under_its_name(name: str) -> N
 
 
 def test_make_policy_rejects_an_unknown_name_and_lists_the_valid_ones() -> None:
-    expected = r"unknown scheduling policy 'dfs'; valid names: pct, random, replay, rr"
+    expected = r"unknown scheduling policy 'nope'; valid names: pct, portfolio, random, replay, rr"
     with pytest.raises(ValueError, match=expected):
-        make_policy("dfs", PolicyConfig())
+        make_policy("nope", PolicyConfig())
 
 
 @pytest.mark.parametrize("name", ["rr", "random", "pct"])
