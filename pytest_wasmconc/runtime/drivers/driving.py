@@ -22,7 +22,8 @@ POLICY_STATE = "policy"
 
 def policy_config(s: RunSettings) -> PolicyConfig:
     return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices,
-                        pct_steps=s.pct_steps, pct_choices=s.pct_choices, hot_cost=HOT_ACCESS_COST if s.hot_sites else 0)
+                        pct_steps=s.pct_steps, pct_choices=s.pct_choices,
+                        hot_cost=HOT_ACCESS_COST if s.hot_sites else 0)
 
 
 def drive(ex: Execution, settings: RunSettings) -> Recording | None:
