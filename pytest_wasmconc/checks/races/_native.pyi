@@ -5,6 +5,7 @@ from typing import Any
 ACCESS: int
 ACCESS64: int
 RANGE: int
+NOTHING: int  # a callback that does nothing (the benchmark's price of the call)
 
 _Info = tuple[int, int, int, bool, int, int]
 
