@@ -147,3 +147,28 @@ def test_a_report_with_an_unknown_site_traps_the_thread(flavour: type[Recorder])
     rec = recorder(flavour)
     with pytest.raises(GuestTrap, match="unknown site 99"):
         report(rec, 1, 0x100, 99)
+
+
+def test_accesses_and_atomics_at_the_very_end_of_32_bit_memory_are_checked_like_any_other(
+        flavour: type[Recorder]) -> None:
+    rec = recorder(flavour)
+    report(rec, 1, 0xFFFF_FFFC, W)
+    report(rec, 1, 0xFFFF_FFFC, REL)  # release of 0xFFFF_FFFC + 8, past 2**32 (the access would trap)
+    report(rec, 2, 0xFFFF_FFFC, ACQ)
+    report(rec, 2, 0xFFFF_FFFC, R)  # ordered by the release/acquire pair
+    report(rec, 3, 0xFFFF_FFFC, R)  # not ordered
+    (race,) = races(rec)
+    assert (race.previous.tid, race.current.tid, race.current.addr) == (1, 3, 0xFFFF_FFFC)
+
+
+def test_a_range_of_no_bytes_or_past_the_memory_records_nothing_but_is_numbered(flavour: type[Recorder]) -> None:
+    rec = recorder(flavour)
+    report(rec, 1, 0x100, W, length=0)  # seq 1: memory.fill of nothing
+    report(rec, 1, 0xFFF0, W, length=0x20)  # seq 2: past the 64 KiB memory: traps, touches nothing
+    report(rec, 2, 0xFFF0, R)
+    report(rec, 2, 0x100, R)
+    assert races(rec) == []
+    assert rec.detector.stats()["accesses"] == 2
+    report(rec, 1, 0x100, W)  # seq 3
+    (race,) = races(rec)
+    assert (race.current.tid, race.current.seq) == (1, 3)
