@@ -164,7 +164,7 @@ class RaceCheck(Check):
         outcome.extra[OUTCOME_KEY] = ExecutionRaces(self, rec.number, reports, rerun, summary)
 
     def _probe_extension(self, probe: Probe) -> ProbeExtension:
-        return ProbeExtension(self.pass_key, self.instrument, probe)
+        return ProbeExtension(self.pass_key, self.instrument, probe, NativeRecorder if self.native else Recorder)
 
 
 def races_of(outcome: Outcome) -> ExecutionRaces | None:

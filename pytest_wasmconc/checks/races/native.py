@@ -7,9 +7,10 @@ look up the site, check plain accesses against the shadow memory, acquire and
 release on atomic accesses, order spawns. Python still handles what is rare:
 host lock events (`on_event`), and the races, read once when the execution
 ends and filtered through the check's dedup exactly as the Python recorder
-filters them as it goes. The pure-Python `Recorder` stays the reference
-(tests/checks/races/test_native.py compares the two) and the probe
-(probe.py): a replay that stops a thread at one access counts in Python.
+filters them as it goes. A probe (probe.py: the replay that stops a thread
+at one access to take its backtrace) numbers the reports in C as well. The
+pure-Python `Recorder` stays the reference (tests/checks/races/
+test_native.py compares the two).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ...runtime.hostapi import HostFunction, ValType
 from ...runtime.native import NATIVE_API, NativeHostFunction
 from . import _native
 from .access_pass import ACCESS, ACCESS64, HOST_MODULE, RANGE, AccessSite, SiteKind
-from .recorder import Recorder
+from .recorder import PROBE_MESSAGE, Recorder
 
 if TYPE_CHECKING:
     from ...runtime.extensions import Rerun
@@ -51,7 +52,14 @@ class NativeRecorder(Recorder):
     def _new_detector(self) -> _native.Detector:
         detector = _native.Detector(solo=True, concurrent=self.settings.preempt.value == "os")
         detector.set_sites(site_table(self.sites))
+        if self.probe is not None:
+            detector.set_probe(self.probe.tid, self.probe.seq, PROBE_MESSAGE)
         return detector
+
+    @property
+    def probe_result(self) -> tuple[bool, str] | None:
+        self._probe_found = self.detector.probe_hit
+        return super().probe_result
 
     def host_functions(self) -> Sequence[HostFunction]:
         i32, i64 = ValType.I32, ValType.I64

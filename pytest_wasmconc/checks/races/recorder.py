@@ -66,11 +66,11 @@ class Recorder:
         self.program_name = program.name
         self.settings = settings
         self.number = number
-        self.detector: Detector | NativeDetector = self._new_detector()
         self.races: list[Race] = []  # new pairs of sites, in the order found
         self.max_races = max_races
         self.probe = probe
-        self.probe_result: tuple[bool, str] | None = None  # (at the expected site, what was found)
+        self._probe_found: int | None = None  # the site the probe stopped at
+        self.detector: Detector | NativeDetector = self._new_detector()
         self._is_new = is_new
         self._finished = finished
         self._seq: dict[int, int] = {}
@@ -81,6 +81,14 @@ class Recorder:
 
     def _new_detector(self) -> Detector | NativeDetector:
         return Detector(solo=True)  # one thread until the first spawn
+
+    @property
+    def probe_result(self) -> tuple[bool, str] | None:
+        """A probe's finding: (it stopped at the expected site, where it stopped); None: it never stopped."""
+        found = self._probe_found
+        if self.probe is None or found is None:
+            return None
+        return (found == self.probe.site, self.sites[found].where)
 
     # -- Attachment ----------------------------------------------------------------------------
 
@@ -175,5 +183,5 @@ class Recorder:
         probe = self.probe
         assert probe is not None
         if tid == probe.tid and seq == probe.seq:
-            self.probe_result = (site_index == probe.site, self.sites[site_index].where)
+            self._probe_found = site_index
             raise GuestTrap(PROBE_MESSAGE)

@@ -17,7 +17,7 @@ import pytest
 from pytest_wasmconc.checks.races import AccessSite, RaceInstrumentation, SiteKind
 from pytest_wasmconc.checks.races.detector import Race
 from pytest_wasmconc.checks.races.native import NativeRecorder
-from pytest_wasmconc.checks.races.recorder import Recorder
+from pytest_wasmconc.checks.races.recorder import Probe, Recorder
 from pytest_wasmconc.host import Lock, LockEvent
 from pytest_wasmconc.runtime import RunSettings
 from pytest_wasmconc.runtime.hostapi import GuestTrap
@@ -172,3 +172,19 @@ def test_a_range_of_no_bytes_or_past_the_memory_records_nothing_but_is_numbered(
     report(rec, 1, 0x100, W)  # seq 3
     (race,) = races(rec)
     assert (race.current.tid, race.current.seq) == (1, 3)
+
+
+@pytest.mark.parametrize("site, matched", [(R, True), (W, False)])
+def test_a_probe_stops_the_thread_at_its_numbered_report_and_checks_nothing(flavour: type[Recorder], site: int,
+                                                                             matched: bool) -> None:
+    sites = [AccessSite(i, k, 4, 0, 5, f"f{i}", 0x10 * i, "op") for i, k in enumerate(KINDS)]
+    program: Any = SimpleNamespace(name="fake.wasm", pass_results={KEY: RaceInstrumentation(sites=sites)})
+    rec = flavour(KEY, program, RunSettings(), 0, probe=Probe(tid=2, seq=2, site=site))
+    rec.detector.end_solo()
+    report(rec, 1, 0x100, W)
+    report(rec, 2, 0x100, W)  # thread 2's report 1: a race, but a probe checks nothing
+    assert rec.probe_result is None
+    with pytest.raises(GuestTrap, match="stopped here to take the backtrace"):
+        report(rec, 2, 0x100, R)  # thread 2's report 2: the probe's
+    assert rec.probe_result == (matched, "f1 (@0x10)")
+    assert races(rec) == []

@@ -129,6 +129,7 @@ void det_init(Det *d, bool solo, bool concurrent) {
     d->solo = solo;
     d->concurrent = concurrent;
     d->last_page_no = UINT64_MAX;
+    d->probe_hit = -1;
     pthread_mutex_init(&d->mu, NULL);
 }
 
@@ -168,6 +169,7 @@ void det_free(Det *d) {
     free(d->scratch.v);
     free(d->found.v);
     free(d->sites);
+    free(d->probe_message);
     pthread_mutex_destroy(&d->mu);
     memset(d, 0, sizeof(*d));
 }
@@ -540,6 +542,13 @@ int det_report(Det *d, uint32_t tid, uint64_t addr, uint32_t site_index, bool is
     if (!t)
         return -1;
     uint64_t seq = ++t->seq;
+    if (d->probing) {
+        if (tid != d->probe_tid || seq != d->probe_seq)
+            return 0;
+        d->probe_hit = site_index;
+        *error = d->probe_message;
+        return -1;
+    }
     const Site *site = &d->sites[site_index];
     int rc = 0;
     if (is_range) {

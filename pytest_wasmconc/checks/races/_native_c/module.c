@@ -306,6 +306,35 @@ static PyObject *detector_set_sites(DetectorObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* set_probe(tid, seq, message): detect nothing; trap thread tid's report number seq with message. */
+static PyObject *detector_set_probe(DetectorObject *self, PyObject *args) {
+    PyObject *tid_obj;
+    unsigned long long seq;
+    const char *message;
+    uint32_t tid;
+    if (!PyArg_ParseTuple(args, "OKs", &tid_obj, &seq, &message) || parse_tid(tid_obj, &tid) < 0)
+        return NULL;
+    char *copy = strdup(message);
+    if (!copy)
+        return PyErr_NoMemory();
+    lock(self);
+    free(self->det.probe_message);
+    self->det.probe_message = copy;
+    self->det.probe_tid = tid;
+    self->det.probe_seq = seq;
+    self->det.probe_hit = -1;
+    self->det.probing = true;
+    unlock(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *detector_get_probe_hit(DetectorObject *self, void *closure) {
+    (void)closure;
+    if (self->det.probe_hit < 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLongLong(self->det.probe_hit);
+}
+
 /* take_races(): the races of new pairs of sites found since the last call, oldest first. */
 static PyObject *detector_take_races(DetectorObject *self, PyObject *unused) {
     (void)unused;
@@ -372,6 +401,8 @@ static PyMethodDef detector_methods[] = {
     {"report", (PyCFunction)(void (*)(void))detector_report, METH_VARARGS | METH_KEYWORDS,
      "report(tid, addr, site, length=None, memory_size=2**64-1): one call of the guest's imports"},
     {"set_sites", (PyCFunction)detector_set_sites, METH_O, "set_sites(table): the pass's sites (see module.c)"},
+    {"set_probe", (PyCFunction)detector_set_probe, METH_VARARGS,
+     "set_probe(tid, seq, message): check nothing, trap thread tid's report number seq"},
     {"take_races", (PyCFunction)detector_take_races, METH_NOARGS, "the races of new pairs of sites so far"},
     {"clock", (PyCFunction)detector_clock, METH_O, "clock(tid): the thread's vector clock as a dict"},
     {"stats", (PyCFunction)detector_stats, METH_NOARGS, "counts, as detector.py's stats()"},
@@ -381,6 +412,8 @@ static PyMethodDef detector_methods[] = {
 static PyGetSetDef detector_getset[] = {
     {"address", (getter)detector_get_address, NULL, "the env pointer the callbacks take", NULL},
     {"solo", (getter)detector_get_solo, NULL, "one thread so far: accesses are not recorded", NULL},
+    {"probe_hit", (getter)detector_get_probe_hit, NULL, "the site of the report the probe stopped at, or None",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -88,6 +88,13 @@ typedef struct Det {
     Site *sites;
     size_t nsites;
     bool concurrent;            /* os mode: threads report at once, `mu` serializes them */
+    /* A probe (probe.py): nothing is checked; the report numbered `probe_seq` of thread
+     * `probe_tid` traps with `probe_message`, and its site index is kept in `probe_hit`. */
+    bool probing;
+    uint32_t probe_tid;
+    uint64_t probe_seq;
+    long long probe_hit;        /* -1: not reached */
+    char *probe_message;
     pthread_mutex_t mu;
 } Det;
 
