@@ -137,6 +137,9 @@ class PreemptCounterPass:
             slow = _slow_path(preempt, saved, scratch, counter, local, cached)
             if sched_point is not None:
                 _points_around_host_calls(ed, targets, sched_point)
+            # Where earlier passes put code (a check's report in place of an access), the counter
+            # is read back from the global after the instruction (_sync_around_other_code).
+            earlier = ed.edited_positions() if cached else set()
             if cached:
                 _sync_around_other_code(ed, counter, local)
             ed.insert_before(0, _check(counter, local, _const(entry_cost), slow, entry=True, cached=cached))
@@ -149,8 +152,13 @@ class PreemptCounterPass:
                 charge = Snippet().raw(b"\x23" + uleb(cost_global))  # global.get: the host may zero it
                 check = _check(counter, local, charge, slow, entry=not cached, cached=cached)
                 hot = _check(counter, local, _const(self.hot_cost), slow, entry=not cached, cached=cached)
+                keep = Snippet().local_get(local).raw(b"\x24" + uleb(counter))  # global.set
                 for index in accesses.visible(ed.instrs):
                     ed.insert_before(index, hot if ed.instrs[index].start in self.hot_sites else check)
+                    if index in earlier:
+                        # That read-back would undo this access's charge: write it to the global
+                        # first (else the race check's accesses charged nothing: 10x fewer switches).
+                        ed.insert_before(index, keep)
                     checks += 1
         return PreemptReport(counter, checks)
 
