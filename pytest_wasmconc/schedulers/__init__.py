@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._common import derive_seed
 from .base import Policy, PolicyConfig, PolicyError, SwitchReason
+from .dfs import Dfs
 from .pct import DEFAULT_STEPS, Pct, PctConfig
 from .random_walk import RandomWalk
 from .recording import Recording
@@ -22,6 +23,7 @@ from .round_robin import RoundRobin
 __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_STEPS",
+    "Dfs",
     "POLICIES",
     "Pct",
     "PctConfig",
@@ -44,6 +46,7 @@ POLICIES: dict[str, type] = {
     RandomWalk.name: RandomWalk,
     Pct.name: Pct,
     Replay.name: Replay,
+    Dfs.name: Dfs,
 }
 
 # Random until measured otherwise: it needs no estimate of the execution
@@ -71,5 +74,6 @@ if TYPE_CHECKING:
         RandomWalk(PolicyConfig()),
         Pct(PolicyConfig()),
         Replay(PolicyConfig()),
+        Dfs(PolicyConfig()),
         Recording(RoundRobin(PolicyConfig())),
     )

@@ -108,7 +108,7 @@ def test_the_header_shows_every_option_that_is_not_its_default(pytester: pytest.
 
 # -- bad values --------------------------------------------------------------------------------------
 
-BAD_TEXT = {"preempt": "fast", "policy": "dfs", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
+BAD_TEXT = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
             "max_steps": "0", "timeout": "-1", "schedules": "0", "replay": "wc1-", "trace_dir": "notes.txt",
             "crash_log": "notes.txt/sub"}
 

@@ -35,7 +35,7 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "schedules": ("7", 7),
 }
 # A value each row refuses.
-BAD = {"preempt": "fast", "policy": "dfs", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
+BAD = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
        "max_steps": "0", "timeout": "-1", "schedules": "0"}
 
 
