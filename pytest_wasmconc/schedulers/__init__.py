@@ -37,6 +37,7 @@ __all__ = [
     "SwitchReason",
     "derive_seed",
     "make_policy",
+    "replays_from_decisions",
 ]
 
 # Every class here takes a single PolicyConfig and implements Policy (checked
@@ -64,6 +65,13 @@ def make_policy(name: str, config: PolicyConfig) -> Policy:
         raise ValueError(f"unknown scheduling policy {name!r}; valid names: {valid}") from None
     policy: Policy = cls(config)
     return policy
+
+
+def replays_from_decisions(name: str) -> bool:
+    """Whether a token of this policy keeps the decision list and replays it under the policy itself
+    ("replay", and "dfs", whose schedules are their decisions), rather than from its seed."""
+    cls = POLICIES.get(name)
+    return cls is Replay or bool(getattr(cls, "replays_from_decisions", False))
 
 
 if TYPE_CHECKING:

@@ -14,7 +14,11 @@ from ..outcome import Outcome
 from .serial import run_serial
 from ..settings import Preempt, RunSettings
 
-__all__ = ["drive", "policy_config", "stamp_schedule"]
+__all__ = ["SEARCH_PICKS", "drive", "policy_config", "stamp_schedule"]
+
+# Outcome.extra's key for the decisions a search policy (dfs) took, each with the runnable threads
+# and the thread that could have continued: what the bounded search reads back (runner.explore).
+SEARCH_PICKS = "search_picks"
 
 
 def policy_config(s: RunSettings) -> PolicyConfig:
@@ -36,3 +40,6 @@ def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording
     if recording is not None:
         outcome.decisions = tuple(recording.decisions)
         outcome.slices = tuple(recording.slices)
+        execution = getattr(recording.policy, "execution", None)
+        if execution is not None:
+            outcome.extra[SEARCH_PICKS] = execution()
