@@ -124,6 +124,8 @@ class WasmScheduler:
             base = direction.settings.with_(policy=Portfolio.name)
             program = self._load(guest, base)
         total = schedules if schedules is not None else self.plan.schedules
+        if base.policy == "dfs":
+            return self._search(program, io, base, total, sandbox, expect_exit, imports)
         indices = range(self.shard.index, total, self.shard.count)
         if not indices:
             pytest.skip(f"{self.shard.id}: no schedules left for this shard ({total} schedules "
@@ -167,6 +169,37 @@ class WasmScheduler:
                              cut_by_timeout=cut)
         self._finish(record)
         return outcome
+
+    def _search(self, program: Program, io: GuestIO, base: RunSettings, total: int, sandbox: WasiSandbox | None,
+                expect_exit: int | None, imports: Any) -> Outcome:
+        """The dfs policy's bounded exhaustive search, whole in the first shard, within pytest-timeout's deadline."""
+        __tracebackhide__ = True
+        if self.shard.index:
+            pytest.skip(f"{self.shard.id}: the dfs policy's search runs whole, in the first shard")
+        settings, cut = self._bounded(base)
+        left = timeouts.remaining(self._item)
+        note = f"{program.name} (dfs search of up to {total} schedules)"
+        try:
+            self._item.stash[ACTIVITY_KEY] = note
+            if sandbox is not None:
+                sandbox.before_run()
+            result = self._runner.explore(program, io, schedules=total, expect_exit=expect_exit, settings=settings,
+                                          extensions=self._extensions(), imports=self._imports(imports),
+                                          preemption_bound=self.plan.preemption_bound,
+                                          time_budget=None if left is None else left[0] * 0.8,
+                                          is_failure=lambda o: o.failed(expect_exit) or bool(self._check_failures(o)))
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+        finally:
+            self._item.stash[ACTIVITY_KEY] = ""
+        if sandbox is not None:
+            sandbox.after_run(result.outcome)
+        record = GuestRecord(program.name, "explore", result.outcome, expect_exit, settings,
+                             schedules_run=result.schedules_run, schedules_planned=total,
+                             schedule_index=result.first_failure_index, distinct=result.distinct,
+                             cut_by_timeout=cut, statement=result.statement)
+        self._finish(record)
+        return result.outcome
 
     # -- helpers --------------------------------------------------------------------
 

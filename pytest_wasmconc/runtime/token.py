@@ -168,8 +168,10 @@ class ReplayToken:
 
     def apply(self, settings: RunSettings) -> RunSettings:
         """Settings that replay this token (fuel mode, the token's policy and parameters)."""
+        from ..schedulers import replays_from_decisions
+
         policy = self.policy
-        if self.decisions:
+        if self.decisions and not replays_from_decisions(policy):
             policy = "replay"
         return settings.with_(
             preempt=Preempt.FUEL, policy=policy, seed=self.seed, slice=self.slice, depth=self.depth,

@@ -15,9 +15,12 @@ from ..outcome import Outcome
 from .serial import run_serial
 from ..settings import Preempt, RunSettings
 
-__all__ = ["POLICY_STATE", "drive", "policy_config", "stamp_schedule"]
+__all__ = ["POLICY_STATE", "SEARCH_PICKS", "drive", "policy_config", "stamp_schedule"]
 
 POLICY_STATE = "policy"
+# Outcome.extra's key for the decisions a search policy (dfs) took, each with the runnable threads
+# and the thread that could have continued: what the bounded search reads back (runner.explore).
+SEARCH_PICKS = "search_picks"
 
 
 def policy_config(s: RunSettings) -> PolicyConfig:
@@ -43,3 +46,6 @@ def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording
         outcome.slices = tuple(recording.slices)
         # What the policy says of its execution (PCT: its step count, which an explorer sizes k from).
         outcome.extra[POLICY_STATE] = recording.describe()
+        execution = getattr(recording.policy, "execution", None)
+        if execution is not None:
+            outcome.extra[SEARCH_PICKS] = execution()
