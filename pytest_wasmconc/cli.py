@@ -399,11 +399,12 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
-    if values["policy"].source == DEFAULT and is_directable(settings, guest):
-        # The default exploration is race-directed (directed.py); its set-up executions come on top
-        # of the schedules asked for, and its summary line says how many there were.
-        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions)
-        settings = direction.settings.with_(policy=Portfolio.name)
+    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
+        # The default exploration is the race-directed portfolio (directed.py); its set-up
+        # executions come on top of the schedules asked for, and its summary line says how many.
+        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions,
+                           expect_exit=ns.expect_exit)
+        settings = direction.settings
     result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
                             expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
                             is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
