@@ -115,7 +115,7 @@ class WasmScheduler:
         if base.policy == Portfolio.name and is_directable(base, program):
             # The portfolio explores race-directed, as `wasmconc explore` by default (directed.py):
             # the set-up executions come on top of the schedules, and every schedule's token carries
-            # what they found. Not the fixture's default: the set-up costs up to 9 executions under
+            # what they found. Not the fixture's default: the set-up costs up to 13 executions under
             # the race check per explore() call, a price a whole suite should opt into.
             try:
                 direction = direct(self._runner, program, io, settings=base,
