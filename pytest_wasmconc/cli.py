@@ -134,7 +134,7 @@ def _table_options(p: argparse.ArgumentParser, command: str) -> None:
 
 
 def _common(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("guest", metavar="GUEST.wasm", help="the guest module")
+    p.add_argument("guest", metavar="GUEST.wasm", help="the guest module: a .wasm binary or .wat text")
     p.add_argument("--dir", dest="dirs", action="append", type=_dir, default=[], metavar="HOST[::GUEST]",
                    help="preopen a host directory at a guest path (HOST alone: the same path)")
     p.add_argument("--env", dest="env", action="append", type=_env, default=[], metavar="NAME=VALUE",
