@@ -52,7 +52,8 @@ def test_not_wasm(tmp_path: Path) -> None:
 
 
 def test_malformed_text_instead_of_binary(tmp_path: Path) -> None:
-    (tmp_path / "prog.wasm").write_text("(module (func)))")  # text is accepted (test_wat_runtime_and_cli.py); this is not
+    # text is accepted (test_wat_runtime_and_cli.py); this text is not
+    (tmp_path / "prog.wasm").write_text("(module (func)))")
     assert_one_line_error(wasmconc("run", str(tmp_path / "prog.wasm")), "prog.wasm:1:16: invalid WebAssembly text")
 
 
