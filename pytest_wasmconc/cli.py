@@ -179,7 +179,8 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--stream-budget", type=_positive_int, default=StreamConfig.budget, metavar="BYTES",
                    help=f"bytes one check-write grants (default {StreamConfig.budget})")
     p.add_argument("--stream-flush-steps", type=_nonnegative_int, default=0, metavar="K",
-                   help="a flush completes only after K device steps (default 0: at once)")
+                   help="a flush completes only after K more stream operations (any thread's stream calls and expired "
+                        "waits; default 0: at once)")
     p.add_argument("--stream-fault", dest="stream_faults", action="append", choices=STREAM_FAULTS, default=[],
                    help="lost-wakeup: stream readiness never fires again after the first flush")
     p.add_argument("--stream-expect", metavar="PATTERN", default=None,
