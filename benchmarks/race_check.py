@@ -1,17 +1,20 @@
 """What the race check costs on compute kernels (guests/racecheck/kernels: dot product, matmul on T threads).
 
-Each kernel runs as a WASI command through `Runner.execute` in fuel mode, five ways,
+Each kernel runs as a WASI command through `Runner.execute` in fuel mode,
 interleaved round by round (medians of per-round ratios, as in common.py):
 
 - `atomics`:   no check, at `--level atomics` (plain accesses are not scheduling points);
 - `off`:       no check, at the default level (`shared`: every shared access a point);
-- `calls`:     the race pass's instrumentation, with host functions that return at once:
-               the cost of leaving wasm for Python at every shared access;
-- `recorder`:  the recorder without the detector (site lookup, thread id, sequence
+- `calls`:     the race pass's instrumentation, with Python host functions that return at
+               once: the cost of leaving wasm for Python at every shared access;
+- `recorder`:  the Python recorder without the detector (site lookup, thread id, sequence
                number, the lock): what the per-access Python around the detector costs;
-- `races`:     the whole check (`RaceCheck`).
+- `python`:    the whole check, per-access work in Python (`RaceCheck(native=False)`, the reference);
+- `ccalls`:    the instrumentation with native host functions that return at once: the cost
+               of the call from wasm into C (`_native.NOTHING`);
+- `races`:     the whole check as it runs by default (`RaceCheck()`: the per-access work in C).
 
-    python benchmarks/race_check.py [--rounds 5] [--threads 2]
+    python benchmarks/race_check.py [--rounds 7] [--threads 2]
 
 It prints the time per variant, the ratios to `off`, the plain accesses the
 detector checked, and the cost per access of each layer (where the time goes).
@@ -27,9 +30,12 @@ from typing import Any
 from common import GUESTS, interleaved, median_ratio
 
 from pytest_wasmconc.checks.races import RaceCheck
+from pytest_wasmconc.checks.races import _native
+from pytest_wasmconc.checks.races.native import NativeRecorder
 from pytest_wasmconc.checks.races.recorder import Recorder
 from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status
 from pytest_wasmconc.runtime.hostapi import HostFunction
+from pytest_wasmconc.runtime.native import NativeHostFunction
 
 KERNELS = GUESTS / "racecheck" / "kernels.wasm"
 
@@ -39,6 +45,14 @@ class _CallsOnly(Recorder):
 
     def host_functions(self) -> Sequence[HostFunction]:
         return [HostFunction(f.module, f.name, f.params, f.results, _nothing) for f in super().host_functions()]
+
+
+class _NativeCallsOnly(NativeRecorder):
+    """The check's imports as C functions that return at once: the price of the native calls alone."""
+
+    def host_functions(self) -> Sequence[HostFunction]:
+        return [NativeHostFunction(f.module, f.name, f.params, f.results, callback=_native.NOTHING)
+                for f in super().host_functions()]
 
 
 class _NoDetector(Recorder):
@@ -63,28 +77,45 @@ class _Variant(RaceCheck):
         return self._recorder(self.pass_key, program, settings, 0)
 
 
-def variants(argv: list[str]) -> dict[str, Callable[[], object]]:
+# The two schedules the variants run under. `default`: the default policy (random, quantum
+# scales mixed per schedule) over seeds 1..S in each sample: how many context switches a run
+# makes depends on its seed (10x apart), and the check's instrumentation changes which schedule a
+# seed names, so one seed would compare unlike schedules. `few switches`: round-robin with a
+# huge slice: the per-access cost of each layer without the switches around it.
+SCHEDULES = {"default": {}, "few switches": {"policy": "rr", "slice": 1 << 30}}
+
+
+def variants(argv: list[str], schedule: dict[str, Any], seeds: int,
+             steps: dict[str, list[int]] | None = None) -> dict[str, Callable[[], object]]:
     runner = Runner(RunSettings(preempt=Preempt.FUEL, seed=1))
     io = GuestIO(args=argv)
-    plain = runner.load(KERNELS, runner.settings)
-    atomics_settings = RunSettings(preempt=Preempt.FUEL, seed=1, level="atomics")
-    at_atomics = runner.load(KERNELS, atomics_settings)
-    checks = {"calls": _Variant(_CallsOnly), "recorder": _Variant(_NoDetector), "races": RaceCheck()}
-    loaded = {name: runner.load(KERNELS, runner.settings, extensions=[c]) for name, c in checks.items()}
+    settings = [RunSettings(preempt=Preempt.FUEL, seed=seed, **schedule) for seed in range(1, seeds + 1)]
+    atomics_settings = [RunSettings(preempt=Preempt.FUEL, seed=seed, level="atomics", **schedule)
+                        for seed in range(1, seeds + 1)]
+    plain = runner.load(KERNELS, settings[0])
+    at_atomics = runner.load(KERNELS, atomics_settings[0])
+    checks = {"calls": _Variant(_CallsOnly), "recorder": _Variant(_NoDetector), "python": RaceCheck(native=False),
+              "ccalls": _Variant(_NativeCallsOnly), "races": RaceCheck()}
+    loaded = {name: runner.load(KERNELS, settings[0], extensions=[c]) for name, c in checks.items()}
+    fresh = {"races": lambda: RaceCheck(), "python": lambda: RaceCheck(native=False)}
 
-    def off() -> object:
-        return _ok(runner.execute(plain, io, runner.settings))
+    def each(name: str, run: Callable[[RunSettings], Any], runs: list[RunSettings]) -> Callable[[], object]:
+        def all_seeds() -> object:
+            for s in runs:
+                outcome = _ok(run(s))
+                if steps is not None:
+                    steps.setdefault(name, []).append(outcome.steps)
+            return None
+        return all_seeds
 
-    def atomics() -> object:
-        return _ok(runner.execute(at_atomics, io, atomics_settings))
-
-    def with_check(name: str) -> Callable[[], object]:
-        def run() -> object:
-            check = RaceCheck() if name == "races" else checks[name]
-            return _ok(runner.execute(loaded[name], io, runner.settings, extensions=[check]))
-        return run
-
-    return {"atomics": atomics, "off": off, **{name: with_check(name) for name in checks}}
+    out = {"atomics": each("atomics", lambda s: runner.execute(at_atomics, io, s), atomics_settings),
+           "off": each("off", lambda s: runner.execute(plain, io, s), settings)}
+    for name in checks:
+        def run(s: RunSettings, name: str = name) -> Any:
+            check = fresh[name]() if name in fresh else checks[name]
+            return runner.execute(loaded[name], io, s, extensions=[check])
+        out[name] = each(name, run, settings)
+    return out
 
 
 def _ok(outcome: Any) -> Any:
@@ -112,27 +143,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=5, help="schedules per sample under the default policy")
     args = parser.parse_args()
     t = str(args.threads)
     kernels = {"dot product (N=20000, 5 reps)": ["dot", "20000", "5", t], "matmul (N=48)": ["matmul", "48", t]}
     print(f"fuel mode, {args.threads} threads, median of {args.rounds} interleaved rounds")
-    print(f"{'kernel':<30}{'variant':<10}{'time':>10}{'x off':>8}{'per access':>12}")
+    # what each layer adds over the one below it (per access): the Python path, then the native one
+    below = {"calls": "off", "recorder": "calls", "python": "recorder", "ccalls": "off", "races": "ccalls"}
     for label, argv in kernels.items():
         n, sync = accesses(argv)
-        times = interleaved(variants(argv), args.rounds)
-        base = times["off"]
-        previous = statistics.median(base)
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            ratio = median_ratio(ts, base)
-            layer = (med - previous) / n * 1e6 if name not in ("atomics", "off") else 0.0
-            print(f"{label:<30}{name:<10}{med * 1000:>8.0f}ms{ratio:>7.1f}x"
-                  + (f"{layer:>9.2f} us" if name not in ("atomics", "off") else ""))
-            if name != "atomics":
-                previous = med
-        print(f"{'':<30}({n} plain accesses, {sync} synchronizations checked; 'per access': what the "
-              "layer adds over the one above)")
-        print(f"{'':<30}races / atomics: {median_ratio(times['races'], times['atomics']):.0f}x")
+        for schedule, extra in SCHEDULES.items():
+            seeds = args.seeds if not extra else 1
+            steps: dict[str, list[int]] = {}
+            times = interleaved(variants(argv, extra, seeds, steps), args.rounds)
+            base = times["off"]
+            print(f"\n{label}, {schedule} schedule ({seeds} seed{'s' if seeds > 1 else ''} per sample)")
+            print(f"{'variant':<10}{'time':>10}{'x off':>8}{'steps/run':>11}{'per access':>13}")
+            for name, ts in times.items():
+                med = statistics.median(ts) / seeds
+                ratio = median_ratio(ts, base)
+                under = below.get(name)
+                layer = (statistics.median(ts) - statistics.median(times[under])) / seeds / n * 1e9 if under else 0.0
+                mean_steps = statistics.mean(steps[name])
+                print(f"{name:<10}{med * 1000:>8.1f}ms{ratio:>7.1f}x{mean_steps:>11.0f}"
+                      + (f"{layer:>9.0f} ns  (over {under})" if under else ""))
+            print(f"({n} plain accesses, {sync} synchronizations checked; races / atomics: "
+                  f"{median_ratio(times['races'], times['atomics']):.1f}x; python / races: "
+                  f"{median_ratio(times['python'], times['races']):.1f}x)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, races, racecheck)
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, races, racecheck, dfs)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -235,6 +235,8 @@ build_libc() {
 # guests/racecheck/*.c: the race check's own guests (tests/checks/races): a race in each mode of
 # racy.c, the same update synchronised one way per mode of synced.c, the benchmark's kernels.
 # Built the same way.
+# guests/dfs/*.c: the bounded exhaustive search's guests (issue 18, tests/runtime/test_dfs_exploration.py):
+# a bug that needs exactly two preemptions, and a correct pair. Built the same way.
 build_libc_dwarf() {  # build_libc_dwarf DIR: every DIR/*.c
     local dir=$1
     local cc="${CC_THREADS:-$HERE/../../shared/toolchain/cc-threads}"
@@ -254,7 +256,7 @@ build_libc_dwarf() {  # build_libc_dwarf DIR: every DIR/*.c
 # ---- end of races and racecheck ------------------------------------------------------------
 
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc races racecheck)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc races racecheck dfs)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
@@ -266,6 +268,7 @@ for k in "${kinds[@]}"; do
         libc) build_libc ;;
         races) build_libc_dwarf races ;;
         racecheck) build_libc_dwarf racecheck ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races, racecheck)" ;;
+        dfs) build_libc_dwarf dfs ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races, racecheck, dfs)" ;;
     esac
 done

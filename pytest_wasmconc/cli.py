@@ -58,8 +58,10 @@ from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, Ru
 from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
-from .options import RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .directed import direct, is_directable
+from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .runtime.extensions import Extension
+from .schedulers import Dfs, Portfolio
 from .wasi.p2.stream import echo_sinks
 
 __all__ = ["main"]
@@ -430,10 +432,23 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     values = _values(ns)
     runner = Runner(_settings(ns, Preempt.FUEL))
+    bound = values["preemption_bound"].value
+    searching = runner.settings.policy == Dfs.name
+    if bound is not None and not searching:
+        raise _UsageError("--preemption-bound bounds the dfs policy's search: add --policy dfs")
     io = _io(ns, guest_args, stdin=None, passthrough=False)
     extensions = _extensions(ns, echo=False)
-    result = runner.explore(_guest(runner, ns, extensions), io, schedules=values["schedules"].value,
-                            expect_exit=ns.expect_exit, extensions=extensions,
+    guest = _guest(runner, ns, extensions)
+    settings = runner.settings
+    direction = None
+    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
+        # The default exploration is the race-directed portfolio (directed.py); its set-up
+        # executions come on top of the schedules asked for, and its summary line says how many.
+        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions,
+                           expect_exit=ns.expect_exit)
+        settings = direction.settings
+    result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
+                            expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
                             is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
                                                   or _lock_order_failure(o) is not None
                                                   or races_of(o) is not None))
@@ -460,9 +475,14 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
             print("--- guest stderr ---")
             print(o.stderr.rstrip("\n"))
         print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+    if direction is not None:
+        print(direction.summary())
     print(f"explored {result.summary()}")
-    seed = values["seed"]  # random by default: the line that makes the exploration repeatable
-    print(f"seed {seed.value} ({seed.source}): --seed {seed.value} explores the same schedules again")
+    if result.statement is not None:
+        print(result.statement)  # what the bounded search proved (its schedules do not depend on the seed)
+    else:
+        seed = values["seed"]  # random by default: the line that makes the exploration repeatable
+        print(f"seed {seed.value} ({seed.source}): --seed {seed.value} explores the same schedules again")
     check = lock_order_of(o)
     if check is not None and not result.failed:
         print(f"{check.summary()}; no lock-order inversion")

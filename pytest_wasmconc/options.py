@@ -181,6 +181,11 @@ def parse_max_steps(text: str) -> int | None:
     return None if text.strip().lower() == "none" else _ranged(1)(text)
 
 
+def parse_preemption_bound(text: str) -> int | None:
+    """A whole number >= 0, or none (None: the bound is raised from 0 while schedules are left)."""
+    return None if text.strip().lower() == "none" else _ranged(0)(text)
+
+
 def parse_timeout(text: str) -> float | None:
     """Seconds, or none / 0 (None: the backstop turned off on purpose)."""
     value = text.strip().lower()
@@ -361,6 +366,11 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
            in_code="seconds", nullable=True, pytest_note=TIMEOUT_NOTE, show=_seconds),
     Option("schedules", "schedules an exploration runs (pytest: each wasm_scheduler.explore() call)", "N",
            _ranged(1), DEFAULT_SCHEDULES, "a whole number >= 1", commands=("explore",), in_code="int"),
+    Option("preemption_bound", "dfs policy: the most preemptions (switches away from a thread that could go "
+           "on) a schedule of the bounded exhaustive search may have; bounds 0, 1, ... up to it are explored in "
+           "turn", "K", parse_preemption_bound, None, "a whole number >= 0, or none",
+           default_text="none: raised from 0 while schedules are left", commands=("explore",), in_code="int",
+           nullable=True),
     Option("replay", "replay token printed by a failure: every guest execution replays that exact schedule",
            "TOKEN", parse_token, None, "a token printed by a failing run of this installation",
            default_text="none", cli_instead="`wasmconc replay GUEST TOKEN`"),

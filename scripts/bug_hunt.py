@@ -15,7 +15,8 @@ script sets `--seed` and `--schedules` itself.
 
 For each guest and configuration, explorations with seeds 1..S (default 10) of up to N
 schedules each (default 100) record how many schedules ran until the first failure (the
-`explored K schedules` line of an exploration that exits 1), or that none failed. The
+`explored K schedules` line of an exploration that exits 1, plus the executions of a
+race-directed set-up), or that none failed. The
 table shows, per guest and configuration, the median over the seeds (a seed that found
 nothing counts as more than N, so a median above N shows as ">N") and found/total seeds.
 Each twin then runs M schedules (default 200, seed 1) per configuration: any failure is
@@ -62,6 +63,8 @@ DEFAULT_CONFIGS = (
 # The script chooses these per exploration.
 RESERVED = ("--seed", "--schedules")
 EXPLORED = re.compile(r"^explored (\d+) schedules? in ", re.M)
+# The default exploration's race-directed set-up runs the guest too: those executions count.
+SET_UP = re.compile(r"^race-directed: .*?(\d+) (?:set-up|discovery) executions", re.M)
 FAILED_AT = re.compile(r"^schedule (\d+) failed:\n(.*)$", re.M)
 
 
@@ -148,7 +151,9 @@ def parse_result(exit_code: int | None, output: str, seconds: float) -> Result:
         if exit_code == 1 and failed_at is None:
             return Result(None, False, None, "exit 1 without a 'schedule K failed:' line", seconds)
         failure = failed_at.group(2).strip() if failed_at else None
-        return Result(int(explored.group(1)), exit_code == 1, failure, None, seconds)
+        set_up = SET_UP.search(output)
+        extra = int(set_up.group(1)) if set_up is not None else 0
+        return Result(int(explored.group(1)) + extra, exit_code == 1, failure, None, seconds)
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
     return Result(None, False, None, f"exit {exit_code}: {lines[-1] if lines else 'no output'}", seconds)
 

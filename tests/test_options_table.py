@@ -185,7 +185,7 @@ def test_each_row_reads_its_valid_values(name: str, text: str, value: object) ->
 
 
 @pytest.mark.parametrize(("name", "text"), [
-    ("preempt", "fast"), ("policy", "dfs"), ("seed", "1.5"), ("slice", "0"), ("slice", str((1 << 40) + 1)),
+    ("preempt", "fast"), ("policy", "chess"), ("seed", "1.5"), ("slice", "0"), ("slice", str((1 << 40) + 1)),
     ("depth", "0"), ("depth", str((1 << 31) + 1)), ("level", "all"), ("max_steps", "0"), ("timeout", "-1"),
     ("timeout", "nan"), ("timeout", "inf"), ("schedules", "many"), ("replay", "wc1-"), ("trace_dir", ""),
 ])

@@ -86,7 +86,8 @@ class PreemptCounterPass:
     """A `LoadPass`: counter checks at every loop header and function entry."""
 
     def __init__(self, initial_budget: int, *, access_cost: int | None = None,
-                 host_call_points: bool = False) -> None:
+                 host_call_points: bool = False, hot_sites: frozenset[int] = frozenset(),
+                 hot_cost: int = 0) -> None:
         # The counter's value before the host first sets it: what a start
         # function (run during instantiation, before the host can reach the
         # instance's global) gets as its first quantum.
@@ -99,6 +100,11 @@ class PreemptCounterPass:
         # host function (WASI, user imports; not the runtime's own): what a host
         # function does is a visible operation, and host-side races need its order.
         self.host_call_points = host_call_points
+        # Hot sites: the byte offsets (in the module as given) of visible accesses that charge
+        # `hot_cost` instead of the access cost; a race check found them racy, so a policy
+        # should preempt right before them far more often than anywhere else.
+        self.hot_sites = hot_sites
+        self.hot_cost = hot_cost
 
     def __call__(self, rw: ModuleRewriter, names: dict[int, str]) -> PreemptReport:
         plans = []
@@ -131,6 +137,9 @@ class PreemptCounterPass:
             slow = _slow_path(preempt, saved, scratch, counter, local, cached)
             if sched_point is not None:
                 _points_around_host_calls(ed, targets, sched_point)
+            # Where earlier passes put code (a check's report in place of an access), the counter
+            # is read back from the global after the instruction (_sync_around_other_code).
+            earlier = ed.edited_positions() if cached else set()
             if cached:
                 _sync_around_other_code(ed, counter, local)
             ed.insert_before(0, _check(counter, local, _const(entry_cost), slow, entry=True, cached=cached))
@@ -142,8 +151,14 @@ class PreemptCounterPass:
                 # Outside a cached function the counter lives in the global: read it there.
                 charge = Snippet().raw(b"\x23" + uleb(cost_global))  # global.get: the host may zero it
                 check = _check(counter, local, charge, slow, entry=not cached, cached=cached)
+                hot = _check(counter, local, _const(self.hot_cost), slow, entry=not cached, cached=cached)
+                keep = Snippet().local_get(local).raw(b"\x24" + uleb(counter))  # global.set
                 for index in accesses.visible(ed.instrs):
-                    ed.insert_before(index, check)
+                    ed.insert_before(index, hot if ed.instrs[index].start in self.hot_sites else check)
+                    if index in earlier:
+                        # That read-back would undo this access's charge: write it to the global
+                        # first (else the race check's accesses charged nothing: 10x fewer switches).
+                        ed.insert_before(index, keep)
                     checks += 1
         return PreemptReport(counter, checks)
 

@@ -15,6 +15,7 @@ import pytest
 from ..runtime import Outcome, Preempt, Runner, RunSettings
 from ..runtime.runner import Exploration, GuestIO
 from ..runtime.token import GuestIdentity, ReplayToken, encode_token
+from ..schedulers import replays_from_decisions
 from .crashlog import CRASH_LOG_KEY, CrashLog
 from .reporting import nodeid_argument, replay_command
 
@@ -43,9 +44,9 @@ def describe(item: pytest.Item, program: Any, io: GuestIO, settings: RunSettings
     if settings.preempt is Preempt.FUEL:
         # What stamp_schedule() will put on the outcome: seeded policies replay from their settings,
         # the "replay" policy from the decision list its settings carry.
-        keep = settings.policy == "replay"
+        keep = replays_from_decisions(settings.policy)
         token = encode_token(ReplayToken.for_run(settings, settings.decisions if keep else (),
-                                                 settings.slices if keep else (),
+                                                 settings.slices if settings.policy == "replay" else (),
                                                  guest=GuestIdentity.of(program, io.args)))
         lines.append(f"replay: {replay_command(item, token)}")
     else:

@@ -75,6 +75,7 @@ class PluginOptions:
     max_steps: Sourced[int | None]  # None: turned off on purpose
     timeout: Sourced[float | None]  # None: turned off on purpose
     schedules: Sourced[int]
+    preemption_bound: Sourced[int | None]  # None: raised from 0 while schedules are left
     replay: Sourced[ReplayToken | None]
     trace_dir: Sourced[Path | None]
     crash_log: Sourced[Path | Literal[False] | None]  # None: under the pytest cache (crashlog.py)

@@ -29,6 +29,7 @@ class TestPlan:
 
     settings: RunSettings
     schedules: int
+    preemption_bound: int | None = None  # the dfs policy's (None: raised from 0 while schedules are left)
     replay: ReplayToken | None = None
     replay_text: str | None = None
     no_hang: NoHang | None = None
@@ -55,5 +56,6 @@ def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | No
         settings = token.apply(settings)
         for name in ("preempt", "policy", "seed", "slice", "depth", "level"):
             sources[name] = f"the replay token ({options.replay.source})"
-    return TestPlan(settings=settings, schedules=chosen["schedules"].value, replay=token,
+    return TestPlan(settings=settings, schedules=chosen["schedules"].value,
+                    preemption_bound=chosen["preemption_bound"].value, replay=token,
                     replay_text=options.replay_text, no_hang=no_hang, sources=sources)

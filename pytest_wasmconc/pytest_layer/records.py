@@ -28,6 +28,7 @@ class GuestRecord:
     schedule_index: int | None = None
     distinct: Counter[str] = field(default_factory=Counter)
     cut_by_timeout: float | None = None  # the test's pytest-timeout, when it bounded this execution
+    statement: str | None = None  # what a bounded exhaustive search (policy dfs) proved
     check_failures: list[str] = field(default_factory=list)
     raised: bool = False  # the test already failed with this record's report as its exception
 

@@ -126,6 +126,8 @@ def _head(record: GuestRecord) -> str:
                      f"{record.schedules_planned} schedules; " + where)
         else:
             where = f"all {record.schedules_run} of {record.schedules_planned} schedules passed; " + where
+        if record.statement is not None:
+            where = f"{record.statement}; " + where
     elif record.kind == "replay":
         where = "replayed; " + where
     return f"{record.guest}: {what} ({where})"

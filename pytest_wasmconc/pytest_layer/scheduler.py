@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from ..directed import direct, is_directable
 from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from ..schedulers import Portfolio
 from ..runtime.token import GuestIdentity
 from . import hostimports, legacy_checks, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
@@ -110,7 +112,21 @@ class WasmScheduler:
         if self.plan.replaying:
             self._check_replay(program, io)
             return self._replay_once(program, io, base, sandbox, expect_exit, imports)
+        if base.policy == Portfolio.name and is_directable(base, program):
+            # The portfolio explores race-directed, as `wasmconc explore` by default (directed.py):
+            # the set-up executions come on top of the schedules, and every schedule's token carries
+            # what they found. Not the fixture's default: the set-up costs up to 9 executions under
+            # the race check per explore() call, a price a whole suite should opt into.
+            try:
+                direction = direct(self._runner, program, io, settings=base,
+                                   imports=self._imports(imports), expect_exit=expect_exit)
+            except WasmconcError as exc:
+                raise GuestLoadError(str(exc)) from None
+            base = direction.settings
+            program = self._load(guest, base)
         total = schedules if schedules is not None else self.plan.schedules
+        if base.policy == "dfs":
+            return self._search(program, io, base, total, sandbox, expect_exit, imports)
         indices = range(self.shard.index, total, self.shard.count)
         if not indices:
             pytest.skip(f"{self.shard.id}: no schedules left for this shard ({total} schedules "
@@ -154,6 +170,37 @@ class WasmScheduler:
                              cut_by_timeout=cut)
         self._finish(record)
         return outcome
+
+    def _search(self, program: Program, io: GuestIO, base: RunSettings, total: int, sandbox: WasiSandbox | None,
+                expect_exit: int | None, imports: Any) -> Outcome:
+        """The dfs policy's bounded exhaustive search, whole in the first shard, within pytest-timeout's deadline."""
+        __tracebackhide__ = True
+        if self.shard.index:
+            pytest.skip(f"{self.shard.id}: the dfs policy's search runs whole, in the first shard")
+        settings, cut = self._bounded(base)
+        left = timeouts.remaining(self._item)
+        note = f"{program.name} (dfs search of up to {total} schedules)"
+        try:
+            self._item.stash[ACTIVITY_KEY] = note
+            if sandbox is not None:
+                sandbox.before_run()
+            result = self._runner.explore(program, io, schedules=total, expect_exit=expect_exit, settings=settings,
+                                          extensions=self._extensions(), imports=self._imports(imports),
+                                          preemption_bound=self.plan.preemption_bound,
+                                          time_budget=None if left is None else left[0] * 0.8,
+                                          is_failure=lambda o: o.failed(expect_exit) or bool(self._check_failures(o)))
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+        finally:
+            self._item.stash[ACTIVITY_KEY] = ""
+        if sandbox is not None:
+            sandbox.after_run(result.outcome)
+        record = GuestRecord(program.name, "explore", result.outcome, expect_exit, settings,
+                             schedules_run=result.schedules_run, schedules_planned=total,
+                             schedule_index=result.first_failure_index, distinct=result.distinct,
+                             cut_by_timeout=cut, statement=result.statement)
+        self._finish(record)
+        return result.outcome
 
     # -- helpers --------------------------------------------------------------------
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..schedulers import PolicyError, derive_seed
+from ..schedulers import PolicyError, derive_seed, replays_from_decisions
+from ..schedulers.dfs import Dfs
+from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
-from .drivers.driving import drive, stamp_schedule
+from .drivers.driving import SEARCH_PICKS, drive, stamp_schedule
 from .errors import ConfigError, ReplayError
 from .extensions import Extension, Rerun, load_passes
 from .guestio import GuestIO
@@ -45,6 +47,9 @@ class Exploration:
     elapsed: float
     distinct: Counter[str]
     first_failure_index: int | None = None
+    # The bounded exhaustive search (policy dfs): what it proved, e.g. "explored all 12 schedules with at
+    # most 2 preemptions (reduction: sleep sets, 3 pruned); no failure". None for sampling policies.
+    statement: str | None = None
 
     @property
     def rate(self) -> float:
@@ -82,7 +87,8 @@ class Runner:
         s = settings or self.settings
         if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
             return load_component(guest, EngineSettings.for_components(s.preempt))  # type: ignore[return-value]
-        return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions))
+        return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions),
+                            hot_sites=frozenset(s.hot_sites))
 
     # -- one execution ----------------------------------------------------------
 
@@ -177,11 +183,17 @@ class Runner:
         is_failure: Callable[[Outcome], bool] | None = None,
         extensions: Sequence[Extension] = (),
         imports: ImportsSpec | None = None,
+        preemption_bound: int | None = None,
+        time_budget: float | None = None,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
         Schedule i uses seed derive_seed(settings.seed, i), so any worker can
         run any slice of an exploration and every failure replays from its token.
+        The dfs policy instead enumerates schedules (`DfsSearch`): up to `schedules` of
+        them, with at most `preemption_bound` preemptions (None: raising the bound from 0
+        while schedules are left), within `time_budget` seconds when given; its
+        `Exploration.statement` says what it proved.
         """
         if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
             raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
@@ -192,6 +204,11 @@ class Runner:
         io = io or GuestIO()
         fns = list(host_functions)
         failed_check = is_failure or (lambda o: o.failed(expect_exit))
+        if base.policy == Dfs.name:
+            if start != 0 or step != 1:
+                raise ConfigError("the dfs policy's search cannot be split into slices (start/step): it runs whole")
+            return self._search(program, io, base, fns, schedules, failed_check, extensions, imports,
+                                preemption_bound, time_budget)
         distinct: Counter[str] = Counter()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
@@ -208,6 +225,38 @@ class Runner:
                     return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index)
         assert outcome is not None
         return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
+
+    def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
+                failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
+                imports: ImportsSpec | None, bound: int | None, time_budget: float | None) -> Exploration:
+        """The dfs policy's exploration: the next schedule is the search's, until it is over or the budget is."""
+        if base.preempt is not Preempt.FUEL:
+            raise ConfigError(f"the dfs policy enumerates schedules in fuel mode only, not in {base.preempt.value} "
+                              "mode (--preempt fuel)")
+        search = DfsSearch(bound)
+        distinct: Counter[str] = Counter()
+        t0 = time.perf_counter()
+        outcome: Outcome | None = None
+        with interrupts.interrupts_deferred():
+            while search.schedules < schedules:
+                if time_budget is not None and search.schedules and time.perf_counter() - t0 >= time_budget:
+                    break
+                prefix = search.next_prefix()
+                if prefix is None:
+                    break
+                outcome = self.execute(program, io, base.with_(decisions=prefix), fns, extensions=extensions,
+                                       imports=imports)
+                try:
+                    search.record(outcome.extra.get(SEARCH_PICKS, ()))
+                except NondeterminismError as exc:
+                    raise ReplayError(f"the dfs search cannot go on: {exc}") from None
+                distinct[outcome.summary()] += 1
+                if failed_check(outcome):
+                    return Exploration(outcome, search.schedules, True, time.perf_counter() - t0, distinct,
+                                       search.schedules - 1, search.statement(failed=True))
+        assert outcome is not None
+        return Exploration(outcome, search.schedules, False, time.perf_counter() - t0, distinct,
+                           statement=search.statement())
 
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
                host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = (),
@@ -238,9 +287,11 @@ def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: Gues
     """The token that replays this execution: its schedule, bound to this guest and its arguments."""
     if settings.preempt is not Preempt.FUEL:
         return
-    # Seeded policies replay from (policy, seed, ...); only "replay" needs the decision list.
-    keep = settings.policy == "replay"
-    decisions, slices = (outcome.decisions, outcome.slices) if keep else ((), ())
+    # Seeded policies replay from (policy, seed, ...); "replay" and "dfs" need the decision list
+    # (dfs's slices are all the same: its policy gives them again).
+    keep = replays_from_decisions(settings.policy)
+    decisions = outcome.decisions if keep else ()
+    slices = outcome.slices if settings.policy == "replay" else ()
     guest = GuestIdentity.of(program, io.args)
     outcome.set_token_factory(
         lambda: encode_token(ReplayToken.for_run(settings, decisions, slices, guest=guest)))

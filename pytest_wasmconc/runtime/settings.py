@@ -116,6 +116,14 @@ class RunSettings:
     epoch_tick_ms: float = 1.0
     decisions: tuple[int, ...] = field(default=(), repr=False)
     slices: tuple[int, ...] = field(default=(), repr=False)
+    # Race-directed exploration (the `directed` module): the visible accesses a race check found
+    # racy, as byte offsets in the guest, charge the counter far more than others (shared level).
+    hot_sites: tuple[int, ...] = field(default=(), repr=False)
+    # PCT's k, the expected number of steps of one execution (None: the policy's default); with hot
+    # sites PCT's steps are quantum ends, and the portfolio's classic PCT, which counts every
+    # decision with a choice, takes its own k from `pct_choices`.
+    pct_steps: int | None = None
+    pct_choices: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.preempt, Preempt):
@@ -141,6 +149,12 @@ class RunSettings:
             raise ConfigError(f"timeout must be positive seconds (None: no backstop), got {self.timeout}")
         if self.depth < 1:
             raise ConfigError(f"depth must be >= 1, got {self.depth}")
+        for name in ("pct_steps", "pct_choices"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name.replace('_', '-')} must be a whole number >= 1, got {value!r}")
+        if any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in self.hot_sites):
+            raise ConfigError("hot sites must be byte offsets (whole numbers >= 0)")
 
     @property
     def engine(self) -> EngineSettings:

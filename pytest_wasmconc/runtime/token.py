@@ -51,7 +51,7 @@ _FORMAT_VERSION = 2
 _MAX_TID = 0x1FFF_FFFF
 _DIGEST_HEX = 16  # 64 bits of sha256: tells guests apart, keeps tokens short
 _HEX = re.compile(r"[0-9a-f]+")
-_KNOWN_KEYS = frozenset("vipsqdlweDQgna")
+_KNOWN_KEYS = frozenset("vipsqdlweDQgnahkc")
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -112,6 +112,9 @@ class ReplayToken:
     decisions: tuple[int, ...] = field(default=())
     slices: tuple[int, ...] = field(default=())
     guest: GuestIdentity | None = None
+    hot_sites: tuple[int, ...] = field(default=())  # race-directed exploration's hot accesses
+    pct_steps: int | None = None  # PCT's k when an explorer measured it
+    pct_choices: int | None = None  # the portfolio's classic PCT's k
 
     @classmethod
     def for_run(cls, settings: RunSettings, decisions: tuple[int, ...] = (),
@@ -127,6 +130,9 @@ class ReplayToken:
             decisions=tuple(decisions),
             slices=tuple(slices),
             guest=guest,
+            hot_sites=tuple(settings.hot_sites),
+            pct_steps=settings.pct_steps,
+            pct_choices=settings.pct_choices,
         )
 
     def check_compatible(self) -> None:
@@ -162,12 +168,15 @@ class ReplayToken:
 
     def apply(self, settings: RunSettings) -> RunSettings:
         """Settings that replay this token (fuel mode, the token's policy and parameters)."""
+        from ..schedulers import replays_from_decisions
+
         policy = self.policy
-        if self.decisions:
+        if self.decisions and not replays_from_decisions(policy):
             policy = "replay"
         return settings.with_(
             preempt=Preempt.FUEL, policy=policy, seed=self.seed, slice=self.slice, depth=self.depth,
-            level=self.level, decisions=self.decisions, slices=self.slices,
+            level=self.level, decisions=self.decisions, slices=self.slices, hot_sites=self.hot_sites,
+            pct_steps=self.pct_steps, pct_choices=self.pct_choices,
         )
 
 
@@ -186,6 +195,12 @@ def encode_token(token: ReplayToken) -> str:
         "d": token.depth, "l": token.level, "w": token.wasmtime, "e": token.engine,
         "g": token.guest.digest, "n": token.guest.name, "a": list(token.guest.args),
     }
+    if token.hot_sites:
+        doc["h"] = list(token.hot_sites)
+    if token.pct_steps is not None:
+        doc["k"] = token.pct_steps
+    if token.pct_choices is not None:
+        doc["c"] = token.pct_choices
     if token.decisions or token.slices:
         doc["D"] = list(token.decisions)
         doc["Q"] = list(token.slices)
@@ -249,6 +264,10 @@ def _fields(doc: dict[str, Any]) -> ReplayToken:
         decisions=_int_list(doc, "D", "decision", 0, _MAX_TID),
         slices=_int_list(doc, "Q", "recorded slice", 1, MAX_SLICE),
         guest=GuestIdentity(digest, _str(doc, "n", "the guest name"), tuple(args)),
+        # Byte offsets into the guest: a wasm module is at most 4 GiB.
+        hot_sites=_int_list(doc, "h", "hot site", 0, (1 << 32) - 1),
+        pct_steps=_int(doc, "k", "PCT's step estimate", 1, 1 << 31) if "k" in doc else None,
+        pct_choices=_int(doc, "c", "PCT's decision estimate", 1, 1 << 31) if "c" in doc else None,
     )
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from ._common import derive_seed
 from .base import Policy, PolicyConfig, PolicyError, SwitchReason
+from .dfs import Dfs
 from .pct import DEFAULT_STEPS, Pct, PctConfig
+from .portfolio import Portfolio
 from .random_walk import RandomWalk
 from .recording import Recording
 from .replay import Replay
@@ -22,12 +24,14 @@ from .round_robin import RoundRobin
 __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_STEPS",
+    "Dfs",
     "POLICIES",
     "Pct",
     "PctConfig",
     "Policy",
     "PolicyConfig",
     "PolicyError",
+    "Portfolio",
     "RandomWalk",
     "Recording",
     "Replay",
@@ -35,6 +39,7 @@ __all__ = [
     "SwitchReason",
     "derive_seed",
     "make_policy",
+    "replays_from_decisions",
 ]
 
 # Every class here takes a single PolicyConfig and implements Policy (checked
@@ -43,7 +48,9 @@ POLICIES: dict[str, type] = {
     RoundRobin.name: RoundRobin,
     RandomWalk.name: RandomWalk,
     Pct.name: Pct,
+    Portfolio.name: Portfolio,
     Replay.name: Replay,
+    Dfs.name: Dfs,
 }
 
 # Random until measured otherwise: it needs no estimate of the execution
@@ -63,6 +70,13 @@ def make_policy(name: str, config: PolicyConfig) -> Policy:
     return policy
 
 
+def replays_from_decisions(name: str) -> bool:
+    """Whether a token of this policy keeps the decision list and replays it under the policy itself
+    ("replay", and "dfs", whose schedules are their decisions), rather than from its seed."""
+    cls = POLICIES.get(name)
+    return cls is Replay or bool(getattr(cls, "replays_from_decisions", False))
+
+
 if TYPE_CHECKING:
     # Static proof that every registered class (and the wrapper) satisfies the
     # Policy protocol; never executed.
@@ -70,6 +84,8 @@ if TYPE_CHECKING:
         RoundRobin(PolicyConfig()),
         RandomWalk(PolicyConfig()),
         Pct(PolicyConfig()),
+        Portfolio(PolicyConfig()),
         Replay(PolicyConfig()),
+        Dfs(PolicyConfig()),
         Recording(RoundRobin(PolicyConfig())),
     )

@@ -43,6 +43,11 @@ class PolicyConfig:
     depth: int = 3  # PCT: bug depth d (d-1 priority change points)
     decisions: tuple[int, ...] = ()  # replay: the recorded thread choices
     slices: tuple[int, ...] = ()  # replay: the recorded quantum lengths
+    pct_steps: int | None = None  # PCT: k, the expected number of steps (None: pct.DEFAULT_STEPS)
+    pct_choices: int | None = None  # the portfolio's classic PCT: k counted over every decision with a choice
+    # What a hot (racy) access charges the counter, 0 when the program has none: a policy that wants
+    # its preemptions right before hot accesses sizes its quanta to that cost (PCT does).
+    hot_cost: int = 0
 
 
 class Policy(Protocol):

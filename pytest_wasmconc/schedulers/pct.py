@@ -8,18 +8,28 @@ thread that just ran drops below every initial priority. A bug of depth d
 among n threads within k steps is then found with probability at least
 1 / (n * k^(d-1)) per execution.
 
-Three choices differ from, or go beyond, the paper:
+These choices differ from, or go beyond, the paper:
 
 * A *step* is a scheduling decision with a choice (more than one runnable
   thread), as in Shuttle and Coyote, not an instruction: decisions where only
   one thread can run need no change point (paper, 4.1 "Identifying Sequential
   Execution"), and counting them would dilute k with single-threaded prefixes.
+* When the program charges hot (racy) accesses (`PolicyConfig.hot_cost`, the
+  race-directed exploration of `directed.py`), a step is only a quantum end
+  with a choice, and quanta average the hot charge: nearly every quantum then
+  ends right before a hot access, so the steps are the racy accesses, as in
+  Thomson et al. (TOPC 2016), where PCT found nearly every bug of its
+  benchmark with racy accesses as its visible operations. Decisions at
+  synchronization (an atomic, a spawn, a wait) still follow the priorities
+  but are no steps: in a program built on libc they are mostly the library's
+  own (malloc's lock, thread creation), and counting them diluted k so much
+  that a change point almost never fell inside a racy window.
 * k is fixed per config, not adapted inside the policy object. Shuttle grows
   k to the longest execution this scheduler object has seen, which makes
   schedule i depend on schedules 0..i-1; here a schedule must replay from its
-  config alone. k is `PctConfig.pct_steps` (default `DEFAULT_STEPS`); the
+  config alone. k is `PolicyConfig.pct_steps` (default `DEFAULT_STEPS`); the
   policy reports its step counts in `describe()` so that an explorer can
-  adapt k *between* schedules and store it in each schedule's config.
+  measure k before exploring and store it in each schedule's config.
 * After step k the policy picks uniformly at random (a "fair" tail, as in
   Coyote's fair-PCT). All change points lie in the first k steps, so strict
   priorities there add no bug-finding power, and a high-priority thread
@@ -54,9 +64,7 @@ DEFAULT_STEPS = 1000
 
 @dataclass(frozen=True)
 class PctConfig(PolicyConfig):
-    """A PolicyConfig with PCT's step estimate k (proposed for PolicyConfig itself)."""
-
-    pct_steps: int = DEFAULT_STEPS  # PCT: k, the estimated number of steps of one execution
+    """A PolicyConfig (kept for callers from before `pct_steps` moved into PolicyConfig itself)."""
 
 
 class Pct:
@@ -67,8 +75,11 @@ class Pct:
     def __init__(self, config: PolicyConfig) -> None:
         self.config = config
         self.depth = require_positive(self.name, "depth", config.depth)
-        self._mean_slice = require_positive(self.name, "slice", config.slice)
-        steps = config.pct_steps if isinstance(config, PctConfig) else DEFAULT_STEPS
+        self._mean_slice = require_positive(self.name, "slice", config.hot_cost or config.slice)
+        # With hot accesses, steps are the quantum ends (where the hot accesses are); without, every
+        # decision with a choice, as in the paper (module docstring).
+        self._visible_steps = config.hot_cost > 0
+        steps = config.pct_steps if config.pct_steps is not None else DEFAULT_STEPS
         self.steps_estimate = require_positive(self.name, "pct_steps", steps)
         # The largest step count of any execution of this object: reported
         # for an explorer to size k, never used to choose (see module doc).
@@ -106,10 +117,14 @@ class Pct:
         # Hence all priorities are distinct and the highest runnable one is
         # unique: no tie-breaking rule can leak into the schedule.
         self._ranked: list[int] = []
+        # Invariant: `_position[t]` is t's index in `_ranked`, for every t in it (a lookup per
+        # priority comparison: with a thousand threads, `list.index` made each decision quadratic).
+        self._position: dict[int, int] = {}
         self._lowered: dict[int, int] = {}
         # Invariant: the number of decisions with a choice made so far in
         # this execution (the paper's step counter).
         self._steps = 0
+        self._choices = 0
         # Invariant: the thread returned by the most recent `pick` of this
         # execution (None before the first), i.e. the thread that ran the
         # last quantum. Needed because `current` may be None for a thread
@@ -125,7 +140,7 @@ class Pct:
 
     def _register(self, thread: int) -> None:
         """Give a thread not seen before a random initial priority."""
-        if thread in self._lowered or thread in self._ranked:
+        if thread in self._lowered or thread in self._position:
             # Idempotent, so that the runtime may announce the initial thread
             # or not: `pick` registers any thread it has not heard of.
             return
@@ -133,13 +148,20 @@ class Pct:
         # len+1 gaps yields a uniformly random order of all threads, however
         # many are spawned later: the paper's "random distinct priorities"
         # without knowing n in advance.
-        self._ranked.insert(self._priority_rng.randrange(len(self._ranked) + 1), thread)
+        at = self._priority_rng.randrange(len(self._ranked) + 1)
+        self._ranked.insert(at, thread)
+        self._renumber(at)
+
+    def _renumber(self, start: int) -> None:
+        """Restore `_position` for `_ranked[start:]` after an insertion or removal at `start`."""
+        for i in range(start, len(self._ranked)):
+            self._position[self._ranked[i]] = i
 
     def _priority(self, thread: int) -> int:
         lowered = self._lowered.get(thread)
         if lowered is not None:
             return lowered
-        return self.depth + self._ranked.index(thread)
+        return self.depth + self._position[thread]
 
     def priorities(self) -> dict[int, int]:
         """Each known thread's current priority (higher runs first)."""
@@ -156,6 +178,12 @@ class Pct:
             # No choice, so not a step: see the module docstring.
             self._last = runnable[0]
             return runnable[0]
+        self._choices += 1
+        if self._visible_steps and reason is not SwitchReason.PREEMPTED:
+            # A synchronization decision: not a step (module docstring), no change point.
+            choice = self._choose(runnable)
+            self._last = choice
+            return choice
 
         self._steps += 1
         self.max_steps_seen = max(self.max_steps_seen, self._steps)
@@ -167,22 +195,26 @@ class Pct:
             # choice, so the choice below is where the preemption happens. If
             # it blocked, the drop outlasts the wait, as in the paper; if it
             # exited, the change point is spent without effect, as in the paper.
-            if ran in self._ranked:
-                self._ranked.remove(ran)
+            at = self._position.pop(ran, None)
+            if at is not None:
+                del self._ranked[at]
+                self._renumber(at)
             self._lowered[ran] = j
             self._changes.append((self._steps, ran, j))
 
+        choice = self._choose(runnable)
+        self._last = choice
+        return choice
+
+    def _choose(self, runnable: Sequence[int]) -> int:
         if self._steps > self.steps_estimate:
             # Fair tail (module docstring): past k, strict priorities can only
             # starve a thread that another is spinning on.
-            choice = runnable[self._tail_rng.randrange(len(runnable))]
-        else:
-            # The paper's rule, including on PREEMPTED/YIELDED: the current
-            # thread keeps running while it has the highest priority; a
-            # quantum end is a preemption only at a change point.
-            choice = max(runnable, key=self._priority)
-        self._last = choice
-        return choice
+            return runnable[self._tail_rng.randrange(len(runnable))]
+        # The paper's rule, including on PREEMPTED/YIELDED: the current
+        # thread keeps running while it has the highest priority; a
+        # quantum end is a preemption only at a change point.
+        return max(runnable, key=self._priority)
 
     def slice_for(self, thread: int) -> int:
         return random_slice(self._slice_rng, self._mean_slice)
@@ -192,9 +224,11 @@ class Pct:
             "seed": self.config.seed,
             "depth": self.depth,
             "steps_estimate": self.steps_estimate,
+            "mean_slice": self._mean_slice,
             "change_points": sorted(self._change_points),
             "changes": [list(change) for change in self._changes],
             "steps": self._steps,
+            "choices": self._choices,
             "max_steps_seen": self.max_steps_seen,
             "priorities": {str(t): p for t, p in self.priorities().items()},
         }

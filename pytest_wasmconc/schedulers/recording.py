@@ -19,6 +19,10 @@ class Recording:
         # The wrapped policy's name: reports should say which policy made the
         # schedule; the recording is replayed under the name "replay".
         self.name = policy.name
+        # Step mode (schedulers/dfs.py) is the wrapped policy's, read by the serial driver.
+        step_cost = getattr(policy, "step_access_cost", None)
+        if step_cost is not None:
+            self.step_access_cost = step_cost
         # Invariant: `decisions[i]` is the answer to the i-th `pick` and
         # `slices[i]` to the i-th `slice_for` of the current execution, only
         # answers actually returned (a call that raised records nothing).

@@ -307,7 +307,7 @@ def test_every_misused_marker_errors_its_own_test_at_setup(pytester: pytest.Pyte
     expected: dict[str, tuple[str, ...]] = {
         "test_settings_preempt": (err, "wasm_settings(preempt='turbo')", "valid: fuel, epoch, os"),
         "test_settings_preempt_int": (err, "wasm_settings(preempt=5)"),
-        "test_settings_policy": (err, "wasm_settings(policy='chaos')", "valid: pct, random, rr"),
+        "test_settings_policy": (err, "wasm_settings(policy='chaos')", "valid: dfs, pct, portfolio, random, rr"),
         "test_settings_seed": (err, "wasm_settings(seed='x')", "whole number"),
         "test_settings_slice": (err, "wasm_settings(slice=0): invalid value (valid: a whole number from 1 to "),
         "test_settings_schedules": (err, "wasm_settings(schedules='3')"),
@@ -369,7 +369,7 @@ SHOW = "def test_show(wasm_scheduler):\n    pass\n"
                                                    "command line (valid: a whole number from 1 to "),
     (["--wasm-policy=replay"], {}, "", ("--wasm-policy: invalid value 'replay' from the command line (the replay "
                                         "policy needs a recorded schedule: pass the token a failure printed as "
-                                        "--wasm-replay=TOKEN; valid: pct, random, rr)")),
+                                        "--wasm-replay=TOKEN; valid: dfs, pct, portfolio, random, rr)")),
     (["--wasm-schedules=0"], {}, "", "--wasm-schedules: invalid value '0' from the command line"),
     (["--wasm-seed=1.5"], {}, "", "--wasm-seed: invalid value '1.5' from the command line"),
     ([], {"PYTEST_WASM_POLICY": "chaos"}, "", ("--wasm-policy: invalid value 'chaos' from the PYTEST_WASM_POLICY "

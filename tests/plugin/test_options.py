@@ -42,7 +42,8 @@ def test_a_bad_preempt_value_is_a_usage_error_naming_its_source_and_the_valid_va
 @pytest.mark.parametrize(
     ("flag", "expected"),
     [
-        ("--wasm-policy=dfs", "--wasm-policy: invalid value 'dfs' from the command line (valid: pct, random, rr)"),
+        ("--wasm-policy=chess",
+         "--wasm-policy: invalid value 'chess' from the command line (valid: dfs, pct, portfolio, random, rr)"),
         ("--wasm-seed=twelve",
          "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, or random)"),
         ("--wasm-slice=0",

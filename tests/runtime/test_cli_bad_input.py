@@ -234,8 +234,8 @@ HELLO = str(GUESTS / "wat" / "single_hello.wasm")
                                      "from 1 to 2147483648)"),
     (["explore", "--level", "all", HELLO], "--level: invalid value 'all' from the command line "
                                            "(valid: waits, atomics, memory, shared)"),
-    (["explore", "--policy", "dfs", HELLO], "--policy: invalid value 'dfs' from the command line "
-                                            "(valid: pct, random, rr)"),
+    (["explore", "--policy", "chess", HELLO], "--policy: invalid value 'chess' from the command line "
+                                            "(valid: dfs, pct, portfolio, random, rr)"),
     (["replay", "--level", "memory", HELLO, "wc1-x"], "unrecognized arguments: --level"),
     (["replay", "--seed", "3", HELLO, "wc1-x"], "unrecognized arguments: --seed"),
     (["run", "--stream-budget", "0", HELLO], "--stream-budget: must be at least 1"),
@@ -336,7 +336,7 @@ def test_the_replay_policy_without_a_token_is_a_usage_error(command: str) -> Non
     assert_one_line_error(wasmconc(command, "--policy", "replay", HELLO),
                           "--policy: invalid value 'replay' from the command line (the replay policy needs a recorded "
                           "schedule: use `wasmconc replay GUEST TOKEN` with the token a failure printed; "
-                          "valid: pct, random, rr)")
+                          "valid: dfs, pct, portfolio, random, rr)")
 
 
 def test_replay_of_a_missing_guest_names_it(tmp_path: Path) -> None:

@@ -1,13 +1,22 @@
 """A fake-thread simulator that drives a Policy the way the runtime does, without wasm.
 
 A thread is a list of ops. `Work(n)` burns n fuel with no scheduling point
-(only a quantum end can interrupt it); every other op costs 1 fuel and ends
-at a scheduling point: `Step` (an atomic op / sched_yield: YIELDED), `Spawn`
+(only a quantum end can interrupt it); `Access` (a visible plain access at the
+shared level) costs 1 fuel and is recorded, and a quantum can end right before
+it; every other op costs 1 fuel and ends at a scheduling point: `Step` (an atomic op / sched_yield: YIELDED), `Spawn`
 (SPAWNED), `Set` (a notify: wakes `Wait`ers, YIELDED), `Wait` (BLOCKED until
 its flag is set, or falls through if it already is). `SpinUntil` busy-waits
 for a flag, 1 fuel per check, with no scheduling point (a spin loop on a
-plain load). Running off the end of
-the ops is EXITED. Thread ids are handed out in spawn order from 0.
+plain load). `Load(var, reg)` and `Store(var, value)` are visible accesses to
+shared variables (YIELDED after them; a thread's registers are its own).
+Running off the end of the ops is EXITED. Thread ids are handed out in spawn
+order from 0.
+
+Every quantum's footprint (what the DFS's sleep sets compare) is in
+`Trace.footprints`, one per pick: the (location, is_write) pairs of the
+visible operation it ran; `Step` is unknown (None: dependent on everything),
+`Set`/`Wait` touch their flag, `Spawn`, `Work` and an exit touch nothing
+shared.
 
 The loop mirrors the runtime's contract: `new_execution()`, `on_spawn(0)`,
 then `pick(runnable sorted, current, reason)` and `slice_for(chosen)` for
@@ -34,6 +43,14 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Access:
+    """A visible plain access (the shared level): no scheduling point of its own, but a quantum
+    can end right before it (it costs 1 fuel); recorded in the trace's steps like a Step."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class Spawn:
     program: tuple[Op, ...]
 
@@ -53,7 +70,28 @@ class SpinUntil:
     flag: str
 
 
-Op = Work | Step | Spawn | Set | Wait | SpinUntil
+@dataclass(frozen=True)
+class Load:
+    var: str
+    reg: str
+
+
+@dataclass(frozen=True)
+class Store:
+    var: str
+    value: int | str  # a constant, or the name of a register
+
+
+@dataclass(frozen=True)
+class AddTo:
+    """reg += amount (thread-local: no scheduling point)."""
+
+    reg: str
+    amount: int
+
+
+Op = Work | Step | Access | Spawn | Set | Wait | SpinUntil | Load | Store | AddTo
+Footprint = frozenset[tuple[object, bool]] | None
 
 
 def program(*ops: Op) -> tuple[Op, ...]:
@@ -85,6 +123,10 @@ class Trace:
     # The thread that burned each unit of fuel, in order.
     fuel: list[int] = field(default_factory=list)
     exit_order: list[int] = field(default_factory=list)
+    # What each quantum touched (see the module docstring), one per pick.
+    footprints: list[Footprint] = field(default_factory=list)
+    # The shared variables at the end.
+    shared: dict[str, int] = field(default_factory=dict)
 
     @property
     def decisions(self) -> list[int]:
@@ -101,6 +143,7 @@ class _Thread:
     work_left: int | None = None  # fuel left in the current Work op, once started
     waiting_on: str | None = None
     exited: bool = False
+    regs: dict[str, int] = field(default_factory=dict)
 
 
 def run(
@@ -118,6 +161,7 @@ def run(
     trace = Trace()
     threads: dict[int, _Thread] = {0: _Thread(tuple(main))}
     flags: set[str] = set()
+    shared: dict[str, int] = {}
     policy.new_execution()
     policy.on_spawn(0)
     reason = SwitchReason.START
@@ -130,6 +174,7 @@ def run(
             blocked = sorted(t for t, th in threads.items() if not th.exited)
             if blocked:
                 raise Deadlock(f"deadlock! blocked threads: {blocked}")
+            trace.shared = dict(shared)
             return trace
         if len(trace.picks) >= max_picks:
             raise TooManyPicks(f"exceeded {max_picks} picks")
@@ -141,16 +186,21 @@ def run(
         budget = policy.slice_for(chosen)
         assert isinstance(budget, int) and budget >= 1, budget
         trace.slices.append(budget)
-        reason, current = _run_quantum(policy, threads, flags, chosen, budget, trace)
+        touched: list[Footprint] = [frozenset()]
+        reason, current = _run_quantum(policy, threads, flags, shared, chosen, budget, trace, touched)
+        trace.footprints.append(None if any(f is None for f in touched)
+                                else frozenset().union(*(f for f in touched if f is not None)))
 
 
 def _run_quantum(
     policy: Policy,
     threads: dict[int, _Thread],
     flags: set[str],
+    shared: dict[str, int],
     tid: int,
     budget: int,
     trace: Trace,
+    touched: list[Footprint],
 ) -> tuple[SwitchReason, int | None]:
     th = threads[tid]
     while True:
@@ -172,14 +222,32 @@ def _run_quantum(
                 th.pc += 1
                 th.work_left = None
             continue
+        if isinstance(op, AddTo):
+            th.regs[op.reg] = th.regs.get(op.reg, 0) + op.amount
+            th.pc += 1
+            continue
         budget -= 1
         trace.fuel.append(tid)
         if isinstance(op, SpinUntil):
             if op.flag in flags:
                 th.pc += 1
             continue
+        if isinstance(op, Access):
+            th.pc += 1
+            touched.append(None)  # no footprint: dependent on everything
+            trace.steps.append((tid, op.label))
+            continue
         th.pc += 1
+        if isinstance(op, Load):
+            th.regs[op.reg] = shared.get(op.var, 0)
+            touched.append(frozenset({(op.var, False)}))
+            return SwitchReason.YIELDED, tid
+        if isinstance(op, Store):
+            shared[op.var] = op.value if isinstance(op.value, int) else th.regs.get(op.value, 0)
+            touched.append(frozenset({(op.var, True)}))
+            return SwitchReason.YIELDED, tid
         if isinstance(op, Step):
+            touched.append(None)
             trace.steps.append((tid, op.label))
             return SwitchReason.YIELDED, tid
         if isinstance(op, Spawn):
@@ -188,12 +256,14 @@ def _run_quantum(
             policy.on_spawn(child)
             return SwitchReason.SPAWNED, tid
         if isinstance(op, Set):
+            touched.append(frozenset({(("flag", op.flag), True)}))
             flags.add(op.flag)
             for other in threads.values():
                 if other.waiting_on == op.flag:
                     other.waiting_on = None
             return SwitchReason.YIELDED, tid
         if isinstance(op, Wait):
+            touched.append(frozenset({(("flag", op.flag), False)}))
             if op.flag in flags:
                 continue
             th.waiting_on = op.flag

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from programs import busy_program, other_program
-from schedsim import Op, Set, Spawn, SpinUntil, Step, Trace, Wait, Work, program, run
+from schedsim import Access, Op, Set, Spawn, SpinUntil, Step, Trace, Wait, Work, program, run
 
 from pytest_wasmconc.schedulers import (
     DEFAULT_STEPS,
@@ -222,3 +222,55 @@ def test_pct_change_point_lowers_the_thread_that_just_blocked_even_if_current_is
     policy.pick(others, None, SwitchReason.BLOCKED)  # step 1: `top` blocked, passed as None
     assert policy.priorities()[top] == 1
     assert policy.describe()["changes"] == [[1, top, 1]]
+
+
+# Hot accesses (race-directed exploration): steps are quantum ends only.
+
+# Plain accesses, one per quantum at slice 1: every quantum end is a step, the spawn is none.
+HOT_DEPTH_2_PROGRAM = program(
+    Spawn(program(Access("b"))),  # thread 1, "B": x = 0
+    *(Access(f"a{i}") for i in range(1, 11)),  # thread 0, "A": a5 is x = 1, a6 is assert x == 1
+)
+
+
+def hot_config(seed: int, k: int, depth: int = 2) -> PolicyConfig:
+    # hot_cost 1: quanta of mean 1, as the hot charge makes them end right before each hot access.
+    return PolicyConfig(seed=seed, depth=depth, pct_steps=k, hot_cost=1)
+
+
+@pytest.mark.parametrize("k", [6, 10, 20])
+def test_hot_pct_finds_a_depth_2_bug_in_a_window_of_plain_accesses_with_the_bound(k: int) -> None:
+    # A must outrank B (1/2) and the change point must be step 5, the quantum end right after a5 (1/k).
+    seeds = 4000
+    found = sum(depth_2_bug(run(Pct(hot_config(s, k)), HOT_DEPTH_2_PROGRAM)) for s in range(seeds))
+    bound = 1 / (2 * k)
+    assert 0.8 * bound <= found / seeds <= 1.25 * bound, (found / seeds, bound)
+
+
+def test_hot_pct_counts_only_quantum_ends_as_steps_not_synchronization_decisions() -> None:
+    policy = Pct(hot_config(0, 1))  # the change point is step 1
+    for t in (0, 1, 2):
+        policy.on_spawn(t)
+    top = max([0, 1, 2], key=policy.priorities().__getitem__)
+    for reason in (SwitchReason.YIELDED, SwitchReason.SPAWNED, SwitchReason.BLOCKED):
+        assert policy.pick([0, 1, 2], top, reason) == top  # priorities decide, nothing changes
+    assert policy.describe()["steps"] == 0 and policy.describe()["choices"] == 3
+    assert policy.pick([0, 1, 2], top, SwitchReason.PREEMPTED) != top  # step 1: the change point
+    assert policy.priorities()[top] == 1
+    assert policy.describe()["changes"] == [[1, top, 1]]
+
+
+def test_classic_pct_counts_every_decision_with_a_choice() -> None:
+    policy = Pct(PolicyConfig(seed=0, depth=2, pct_steps=1))
+    for t in (0, 1):
+        policy.on_spawn(t)
+    top = max([0, 1], key=policy.priorities().__getitem__)
+    assert policy.pick([0, 1], top, SwitchReason.SPAWNED) != top  # step 1 is a spawn: the change point
+    assert policy.describe()["steps"] == policy.describe()["choices"] == 1
+
+
+def test_hot_pct_quanta_average_the_hot_access_cost() -> None:
+    hot = Pct(PolicyConfig(seed=3, slice=10, hot_cost=1_000_000))
+    slices = [hot.slice_for(0) for _ in range(200)]
+    assert 750_000 < sum(slices) / len(slices) < 1_250_000
+    assert Pct(PolicyConfig(seed=3, slice=10)).describe()["mean_slice"] == 10

@@ -31,9 +31,9 @@ def test_make_policy_builds_the_policy_registered_under_its_name(name: str) -> N
 
 
 def test_make_policy_rejects_an_unknown_name_and_lists_the_valid_ones() -> None:
-    expected = r"unknown scheduling policy 'dfs'; valid names: pct, random, replay, rr"
+    expected = r"unknown scheduling policy 'chess'; valid names: dfs, pct, portfolio, random, replay, rr"
     with pytest.raises(ValueError, match=expected):
-        make_policy("dfs", PolicyConfig())
+        make_policy("chess", PolicyConfig())
 
 
 @pytest.mark.parametrize("name", ["rr", "random", "pct"])
@@ -46,14 +46,14 @@ def test_default_policy_is_a_registered_policy() -> None:
     assert DEFAULT_POLICY == "random" and DEFAULT_POLICY in POLICIES
 
 
-@pytest.mark.parametrize("name", ["rr", "random", "pct"])
+@pytest.mark.parametrize("name", ["rr", "random", "pct", "dfs"])
 def test_every_policy_describes_itself_in_json(name: str) -> None:
     policy = make_policy(name, PctConfig(seed=5, slice=6, pct_steps=20))
     run(policy, busy_program())
     json.dumps(policy.describe())
 
 
-@pytest.mark.parametrize("name", ["rr", "random", "pct"])
+@pytest.mark.parametrize("name", ["rr", "random", "pct", "dfs"])
 def test_a_single_execution_is_reproducible_from_name_and_config(name: str) -> None:
     config = PctConfig(seed=derive_seed(2024, 3), slice=6, depth=2, pct_steps=25)
     veteran = make_policy(name, config)

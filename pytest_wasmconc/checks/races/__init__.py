@@ -17,7 +17,9 @@ orders its joiner), and host locks (`LockEvent`s).
     lines.py          source lines of sites from the guest's DWARF line table
     tables.py         libc's sync functions and the default suppressions, each justified
     detector.py       vector clocks with FastTrack epochs over threads, sync keys and shadow memory
-    recorder.py       the attachment to one execution: reports in, races out
+    recorder.py       the attachment to one execution: reports in, races out (Python: the reference)
+    native.py         the recorder the check uses by default: the reports and the detector in C
+    _native_c/        that C: detector.py's algorithm over growable tables, called by Wasmtime directly
     probe.py          the fuel-mode replay that stops a thread at one access (its backtrace)
     report.py         the text of a race
     check.py          `RaceCheck` and `races_of`

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from ...runtime.errors import ModuleError
 from ...runtime.extensions import Check, CheckFailure
 from .access_pass import RaceInstrumentation, RacePass, SyncFunction
 from .detector import Race
+from .native import NativeRecorder
 from .probe import ProbeExtension, backtrace_of
 from .recorder import Probe, Recorder
 from .report import RaceReport, no_names_message
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["OUTCOME_KEY", "ExecutionRaces", "RaceCheck", "races_of"]
 
 OUTCOME_KEY = "races"
+# The per-access work in C unless WASMCONC_NATIVE_RACES=0 (the Python reference, as WASMCONC_NATIVE_LANE).
+NATIVE_DEFAULT = os.environ.get("WASMCONC_NATIVE_RACES", "1") != "0"
 
 
 @dataclass
@@ -57,11 +61,14 @@ class RaceCheck(Check):
     (default: musl's, `tables.DEFAULT_SYNC_FUNCTIONS`).
     `backtraces`: in fuel mode, replay an execution to take both accesses'
     full backtraces (at most `max_replays` replays per execution).
+    `native`: do the per-access work in C (native.py); False keeps it in
+    Python (recorder.py with detector.py, the reference). Default: native,
+    unless the environment sets WASMCONC_NATIVE_RACES=0.
     """
 
     def __init__(self, suppress: Iterable[str] = (), *, sync_functions: Sequence[SyncFunction] | None = None,
                  default_suppressions: bool = True, backtraces: bool = True, max_replays: int = 16,
-                 max_races: int = 20) -> None:
+                 max_races: int = 20, native: bool | None = None) -> None:
         own = check_patterns(suppress)
         defaults = tuple(p for p, _ in DEFAULT_SUPPRESSIONS) if default_suppressions else ()
         self.suppress = defaults + own
@@ -71,6 +78,7 @@ class RaceCheck(Check):
         self.backtraces = backtraces
         self.max_replays = max_replays
         self.max_races = max_races
+        self.native = NATIVE_DEFAULT if native is None else bool(native)
         self.reported: set[frozenset[int]] = set()  # pairs of sites already reported
         self.executions = 0
         self._mutex = threading.Lock()
@@ -85,7 +93,8 @@ class RaceCheck(Check):
         problem = self.problem_with(program)
         if problem is not None:
             raise ModuleError(problem)
-        return Recorder(self.pass_key, program, settings, next(self._numbers), is_new=self._is_new,
+        recorder = NativeRecorder if self.native else Recorder
+        return recorder(self.pass_key, program, settings, next(self._numbers), is_new=self._is_new,
                         finished=self._finished, max_races=self.max_races)
 
     def inspect(self, outcome: Outcome) -> CheckFailure | None:
@@ -155,7 +164,7 @@ class RaceCheck(Check):
         outcome.extra[OUTCOME_KEY] = ExecutionRaces(self, rec.number, reports, rerun, summary)
 
     def _probe_extension(self, probe: Probe) -> ProbeExtension:
-        return ProbeExtension(self.pass_key, self.instrument, probe)
+        return ProbeExtension(self.pass_key, self.instrument, probe, NativeRecorder if self.native else Recorder)
 
 
 def races_of(outcome: Outcome) -> ExecutionRaces | None:

@@ -38,6 +38,7 @@ __all__ = ["Access", "Detector", "Race", "race_of", "words"]
 
 _TID_BITS = 30  # wasi-threads ids are below 2**29 (runtime MAX_TID)
 _TID_MASK = (1 << _TID_BITS) - 1
+_ADDRESS_END = 1 << 64
 _WORD = 8  # shadow granule: an aligned 8-byte double or i64 is one granule, like TSan's
 
 
@@ -116,7 +117,9 @@ class Detector:
         self._version: dict[Hashable, int] = {}  # key -> releases into it so far
         self._seen: dict[tuple[int, Hashable], int] = {}  # (tid, key) -> the version it last acquired
         self._raised: dict[int, int] = {}  # tid -> how often an acquire raised its clock
-        self._joined: dict[tuple[Hashable, int], int] = {}  # (key, tid) -> its _raised at its last full join
+        # key -> {tid: its _raised at its last full join}; forgotten with the key (handoff), since
+        # a key made again from another thread's clock holds nothing of the earlier joins
+        self._joined: dict[Hashable, dict[int, int]] = {}
 
     # -- threads and synchronization ---------------------------------------------------------
 
@@ -152,9 +155,12 @@ class Detector:
         vc = self.clock(tid)
         released = self.sync.get(key)
         raised = self._raised.get(tid, 0)
+        joined = self._joined.get(key)
+        if joined is None:
+            joined = self._joined[key] = {}
         if released is None:
             self.sync[key] = dict(vc)
-        elif self._joined.get((key, tid)) == raised:
+        elif joined.get(tid) == raised:
             # Since this thread's last full join into the key only its own entry moved
             # (no acquire raised its clock): the join is that one entry.
             if released.get(tid, 0) < vc[tid]:
@@ -163,7 +169,7 @@ class Detector:
             for t, c in vc.items():
                 if released.get(t, 0) < c:
                     released[t] = c
-        self._joined[(key, tid)] = raised
+        joined[tid] = raised
         self._version[key] = self._version.get(key, 0) + 1
         vc[tid] += 1
 
@@ -175,6 +181,7 @@ class Detector:
         """Acquire `key` and forget it: a one-time edge (a spawn to the thread it started)."""
         self.acquire(tid, key)
         self.sync.pop(key, None)
+        self._joined.pop(key, None)
 
     def fork(self, parent: int, child: int) -> None:
         """Everything `parent` did so far happens before everything `child` does."""
@@ -194,8 +201,12 @@ class Detector:
 
     def check(self, tid: int, addr: int, size: int, write: bool, site: int,
               seq: int) -> list[tuple[_Info, _Info]] | None:
-        """The hot path of `read`/`write`: the races as (previous, current) tuples, None when there is none."""
-        if self.solo:
+        """The hot path of `read`/`write`: the races as (previous, current) tuples, None when there is none.
+
+        Not recorded: accesses while the program has one thread, of no bytes, or of bytes past
+        2**64 (such an access traps).
+        """
+        if self.solo or size <= 0 or addr + size > _ADDRESS_END:
             return None
         self.accesses += 1
         vc = self.clocks.get(tid)

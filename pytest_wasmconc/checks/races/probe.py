@@ -29,17 +29,18 @@ class ProbeExtension:
     """A replay of one execution that stops a thread at one access (same pass, so the same program)."""
 
     def __init__(self, pass_key: str, instrument: Callable[[ModuleRewriter, dict[int, str]], RaceInstrumentation],
-                 probe: Probe) -> None:
+                 probe: Probe, recorder: type[Recorder] = Recorder) -> None:
         self.pass_key = pass_key
         self._instrument = instrument
         self.probe = probe
+        self._recorder_type = recorder  # the Python one or the native one: both number reports alike
         self.recorder: Recorder | None = None
 
     def instrument(self, rw: ModuleRewriter, names: dict[int, str]) -> RaceInstrumentation:
         return self._instrument(rw, names)
 
     def attach(self, program: Program, settings: RunSettings) -> Recorder:
-        self.recorder = Recorder(self.pass_key, program, settings, 0, probe=self.probe)
+        self.recorder = self._recorder_type(self.pass_key, program, settings, 0, probe=self.probe)
         return self.recorder
 
 

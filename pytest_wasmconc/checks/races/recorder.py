@@ -25,6 +25,7 @@ from .access_pass import ACCESS, ACCESS64, HOST_MODULE, RANGE, AccessSite, RaceI
 from .detector import Detector, Race, race_of
 
 if TYPE_CHECKING:
+    from ._native import Detector as NativeDetector
     from ...runtime.extensions import Rerun
     from ...runtime.loading.program import Program
     from ...runtime.outcome import Outcome
@@ -65,11 +66,11 @@ class Recorder:
         self.program_name = program.name
         self.settings = settings
         self.number = number
-        self.detector = Detector(solo=True)  # one thread until the first spawn
         self.races: list[Race] = []  # new pairs of sites, in the order found
         self.max_races = max_races
         self.probe = probe
-        self.probe_result: tuple[bool, str] | None = None  # (at the expected site, what was found)
+        self._probe_found: int | None = None  # the site the probe stopped at
+        self.detector: Detector | NativeDetector = self._new_detector()
         self._is_new = is_new
         self._finished = finished
         self._seq: dict[int, int] = {}
@@ -77,6 +78,17 @@ class Recorder:
                  _SPAWN: _SPAWN_CODE, _START: _START_CODE}
         self._codes = [(codes[s.kind], s.offset, s.size) for s in self.sites]  # by site: what _access needs
         self._mutex = threading.Lock()  # os mode: threads report concurrently
+
+    def _new_detector(self) -> Detector | NativeDetector:
+        return Detector(solo=True)  # one thread until the first spawn
+
+    @property
+    def probe_result(self) -> tuple[bool, str] | None:
+        """A probe's finding: (it stopped at the expected site, where it stopped); None: it never stopped."""
+        found = self._probe_found
+        if self.probe is None or found is None:
+            return None
+        return (found == self.probe.site, self.sites[found].where)
 
     # -- Attachment ----------------------------------------------------------------------------
 
@@ -153,8 +165,8 @@ class Recorder:
             if self.probe is not None:
                 self._at_probe(tid, seq, site_index)
                 return
-            if length == 0:
-                return
+            if length == 0 or addr + length > call.memory.size():
+                return  # nothing accessed, or the instruction traps before touching any byte
             races = self.detector.check(tid, addr, length, site.kind == _WRITE, site_index, seq)
             if races:
                 self._found(races)
@@ -171,5 +183,5 @@ class Recorder:
         probe = self.probe
         assert probe is not None
         if tid == probe.tid and seq == probe.seq:
-            self.probe_result = (site_index == probe.site, self.sites[site_index].where)
+            self._probe_found = site_index
             raise GuestTrap(PROBE_MESSAGE)

@@ -5,6 +5,7 @@ Shared by core modules (runner.py) and components (components.py).
 
 from __future__ import annotations
 
+from ...instrument.shared_accesses import HOT_ACCESS_COST
 from ...schedulers import make_policy
 from ...schedulers.base import PolicyConfig
 from ...schedulers.recording import Recording
@@ -14,11 +15,18 @@ from ..outcome import Outcome
 from .serial import run_serial
 from ..settings import Preempt, RunSettings
 
-__all__ = ["drive", "policy_config", "stamp_schedule"]
+__all__ = ["POLICY_STATE", "SEARCH_PICKS", "drive", "policy_config", "stamp_schedule"]
+
+POLICY_STATE = "policy"
+# Outcome.extra's key for the decisions a search policy (dfs) took, each with the runnable threads
+# and the thread that could have continued: what the bounded search reads back (runner.explore).
+SEARCH_PICKS = "search_picks"
 
 
 def policy_config(s: RunSettings) -> PolicyConfig:
-    return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices)
+    return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices,
+                        pct_steps=s.pct_steps, pct_choices=s.pct_choices,
+                        hot_cost=HOT_ACCESS_COST if s.hot_sites else 0)
 
 
 def drive(ex: Execution, settings: RunSettings) -> Recording | None:
@@ -36,3 +44,8 @@ def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording
     if recording is not None:
         outcome.decisions = tuple(recording.decisions)
         outcome.slices = tuple(recording.slices)
+        # What the policy says of its execution (PCT: its step count, which an explorer sizes k from).
+        outcome.extra[POLICY_STATE] = recording.describe()
+        execution = getattr(recording.policy, "execution", None)
+        if execution is not None:
+            outcome.extra[SEARCH_PICKS] = execution()

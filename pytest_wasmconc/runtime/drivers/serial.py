@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from ...instrument.shared_accesses import ACCESS_COST
 from ...schedulers.base import NativePlan, Policy, SwitchReason
 from .. import lane
 from ..lane import _lane
@@ -93,6 +94,10 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     threads = ex.threads
     native = ex.native
     lane = _native_lane(ex, policy, wall_deadline, tick_ns)
+    # Step mode (a policy that decides at every visible operation, schedulers/dfs.py): while a thread
+    # has company, a visible plain access charges this much, so its quantum ends right before the next
+    # one; alone, it charges as compiled (no decision to make, and no step per access).
+    step_cost: int | None = getattr(policy, "step_access_cost", None) if fuel else None
     current: int | None = None
     reason = SwitchReason.START
     while ex.end is None:
@@ -142,6 +147,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             t.start()
         began_ns = 0
         if fuel:
+            if step_cost is not None:
+                t.set_access_cost(ACCESS_COST if solo else step_cost)
             t.begin_quantum(settings.slice * _SOLO_SLICES if solo else policy.slice_for(tid))
         elif timed:
             began_ns = time.monotonic_ns()
@@ -168,6 +175,9 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
                   timed: bool, tick_ns: int) -> SwitchReason:
     if fuel:
         used = t.fuel_used()
+        step_cost = t.access_cost
+        if step_cost is not None and step_cost > ACCESS_COST and used >= step_cost:
+            used -= step_cost - ACCESS_COST  # the one access that ended a step-mode quantum, at its usual cost
         ex.clock.advance(used)
         if solo:
             ex.steps += max(0, used // ex.settings.slice - 1)  # the slices it replaced

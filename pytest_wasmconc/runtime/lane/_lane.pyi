@@ -4,6 +4,8 @@ from typing import Any
 
 NATIVE_HOST: int
 PYTHON_HOST: int
+CALLER_THREAD_ID: int
+CALLER_MEMORY_SIZE: int
 HOST_PREEMPT: int
 HOST_SCHED_POINT: int
 HOST_WAIT32: int

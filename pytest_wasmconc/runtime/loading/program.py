@@ -21,7 +21,7 @@ from ...instrument.memory_import import share_defined_memory
 from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
 from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
 from ...instrument.reader import Reader
-from ...instrument.shared_accesses import ACCESS_COST
+from ...instrument.shared_accesses import ACCESS_COST, HOT_ACCESS_COST
 from .cache import CompileCache
 from .engine import engine_for
 from .text import WASM_MAGIC, binary_of
@@ -95,6 +95,8 @@ class Program:
     source_wasm: bytes = field(default=b"", repr=False, compare=False)
     # Extra load-time passes (see `load_program(passes=...)`): their keys, and what each returned.
     passes: tuple[str, ...] = ()
+    # Hot sites (see `load_program`): byte offsets of the visible accesses that charge HOT_ACCESS_COST.
+    hot_sites: frozenset[int] = frozenset()
     pass_results: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -211,17 +213,23 @@ def load_program(
     level: InstrumentLevel | str = InstrumentLevel.ATOMICS,
     cache: CompileCache | None = None,
     passes: Sequence[tuple[str, LoadPass]] = (),
+    hot_sites: frozenset[int] = frozenset(),
 ) -> Program:
     """Read, check, instrument and compile a guest.
 
     `passes`: extra instrumentation passes as (key, pass), run after the
     atomics pass; a Program loaded with other passes is loaded again.
+    `hot_sites`: at the shared level, byte offsets (in the guest as given) of
+    plain accesses that charge the preemption counter HOT_ACCESS_COST instead
+    of ACCESS_COST: accesses found racy, where a policy should preempt.
     """
     keys = tuple(k for k, _ in passes)
+    hot_sites = frozenset(hot_sites)
     known_name = None
     if isinstance(source, Program):
         wanted_level = level.value if isinstance(level, InstrumentLevel) else level
-        if source.engine_settings != engine_settings or source.passes != keys or source.level.value != wanted_level:
+        if (source.engine_settings != engine_settings or source.passes != keys
+                or source.level.value != wanted_level or source.hot_sites != hot_sites):
             # Compiled for another mode or with other passes: load the same bytes again.
             known_name = source.name
             source = source.source_wasm or source.wasm
@@ -239,13 +247,13 @@ def load_program(
     memo_key = None
     if not passes:
         # Passes of extensions may carry state of their own; only plain loads are shared.
-        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level)
+        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level, hot_sites)
         known = _LOADED.get(memo_key)
         if known is not None:
             _LOADED.move_to_end(memo_key)
             return known
     try:
-        extra = [p for _, p in passes] + _engine_passes(engine_settings, level)
+        extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites)
         inst = instrument(share_defined_memory(data), level, extra)
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
@@ -337,6 +345,7 @@ def load_program(
         func_names=dict(inst.func_names),
         source_wasm=data,
         passes=keys,
+        hot_sites=hot_sites,
         pass_results=dict(zip(keys, inst.pass_results)),
     )
     _check_shape(prog, export_funcs)
@@ -351,16 +360,18 @@ def load_program(
 # the same guest in test after test, and instrumenting a libc-sized module
 # takes a good fraction of a second. A Program is only read after loading
 # (every execution makes its own stores and instances), so sharing it is safe.
-_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel], Program] = OrderedDict()
+_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int]], Program] = OrderedDict()
 _LOADED_MAX = 64
 
 
-def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel) -> list[LoadPass]:
+def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,
+                   hot_sites: frozenset[int] = frozenset()) -> list[LoadPass]:
     """Passes the engine configuration itself needs (run after the user's)."""
     if engine_settings.counter:
-        cost = ACCESS_COST if level is InstrumentLevel.SHARED else None
-        return [PreemptCounterPass(DEFAULT_SLICE, access_cost=cost,
-                                   host_call_points=level is not InstrumentLevel.WAITS)]
+        shared = level is InstrumentLevel.SHARED
+        return [PreemptCounterPass(DEFAULT_SLICE, access_cost=ACCESS_COST if shared else None,
+                                   host_call_points=level is not InstrumentLevel.WAITS,
+                                   hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST)]
     return []
 
 

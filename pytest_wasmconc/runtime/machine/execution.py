@@ -22,6 +22,7 @@ import wasmtime
 
 from .. import lane
 from ..lane import _lane
+from ..native import define_native_imports
 from ..wasmtime import capi
 from ..report import render_report
 from .builtins import builtin_functions
@@ -180,6 +181,7 @@ class Execution:
                 capi.define_shared_memory(linker, main_store, mem.module, mem.name, self.shared_memory)
             else:
                 linker.define(main_store, mem.module, mem.name, wasmtime.Memory(main_store, mtype))
+        define_native_imports(linker, self.impls.values())  # this execution's own env for each
         try:
             self.instance_pre = linker.instantiate_pre(self.program.module)
         except wasmtime.WasmtimeError as exc:

@@ -95,6 +95,9 @@ class GuestThread:
         # Python host calls made so far, and the spin streak they give
         # (spin_tick): consecutive clock reads and yields with nothing else between.
         self.host_calls = 0
+        # What this thread's visible plain accesses charge, when the driver set it (step mode, see
+        # set_access_cost); None: what the instrumenter compiled in (or the policy's charges_accesses).
+        self.access_cost: int | None = None
         self._spin_mark = -2
         self._spin_streak = 0
         # OS-thread mode: where this thread sleeps while parked (on the execution's lock).
@@ -309,7 +312,9 @@ class GuestThread:
             if counter is not None:  # absent: the module defines no function
                 self.slot.set_budget(context, counter)
             charges = self.execution.charges_accesses
-            if charges is not None and not charges(self.tid):
+            if self.access_cost is not None:
+                self._apply_access_cost()
+            elif charges is not None and not charges(self.tid):
                 cost = calls.instance_export(self.store, self._raw_instance, ACCESS_COST_EXPORT)
                 if isinstance(cost, wasmtime.Global):  # only at the shared level
                     cost.set_value(self.store, wasmtime.Val.i64(0))
@@ -322,6 +327,21 @@ class GuestThread:
         if func is None:
             raise RuntimeError("entry point vanished after load-time checks")
         self.future = calls.call_raw_async(self.store, func, args, 0)
+
+    def set_access_cost(self, cost: int) -> None:
+        """Make this thread's visible plain accesses charge `cost` counter units (the shared level;
+        applied when its call starts if it has not yet). The serial driver's step mode."""
+        if cost == self.access_cost:
+            return
+        self.access_cost = cost
+        if self.phase is Phase.RUNNING:
+            self._apply_access_cost()
+
+    def _apply_access_cost(self) -> None:
+        assert self.store is not None and self.access_cost is not None
+        cost = calls.instance_export(self.store, self._raw_instance, ACCESS_COST_EXPORT)
+        if isinstance(cost, wasmtime.Global):  # only at the shared level
+            cost.set_value(self.store, wasmtime.Val.i64(self.access_cost))
 
     def _memory_view(self) -> Any:
         ex = self.execution

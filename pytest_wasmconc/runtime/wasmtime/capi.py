@@ -25,7 +25,8 @@ from ..hostapi import ValType
 from ..lane import _lane
 
 __all__ = [
-    "NO_FINALIZER", "VALKIND", "VOID_P", "begin_fuel_quantum", "check_error", "clone_linker", "define_shared_memory",
+    "NO_FINALIZER", "VALKIND", "VOID_P", "address_of", "begin_fuel_quantum", "check_error", "clone_linker",
+    "define_shared_memory",
     "fuel_remaining", "own_function", "set_async_stack_size", "set_fuel_yield_interval", "set_store_key",
     "store_context",
 ]
@@ -57,7 +58,8 @@ def begin_fuel_quantum(context: Any, interval: int, reserve: int) -> None:
         check_error(err)
 
 
-def _address_of(name: str) -> int:
+def address_of(name: str) -> int:
+    """The address of one of Wasmtime's C functions (for native code that calls it)."""
     address = ctypes.cast(getattr(ffi.dll, name), ctypes.c_void_p).value
     assert address is not None
     return address
@@ -70,7 +72,7 @@ def own_function(name: str, restype: Any, *argtypes: Any) -> Any:
     are) and take typed pointers, whose conversion costs more than the call
     itself; this one takes ints. It releases the GIL like any CDLL function.
     """
-    return ctypes.CFUNCTYPE(restype, *argtypes)(_address_of(name))
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address_of(name))
 
 
 VOID_P = ctypes.c_void_p
@@ -78,7 +80,7 @@ NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function poin
 _raw_store_context = own_function("wasmtime_store_context", VOID_P, VOID_P)
 
 
-_lane.init(*(_address_of(name) for name in (
+_lane.init(*(address_of(name) for name in (
     "wasmtime_call_future_poll", "wasmtime_context_get_data", "wasmtime_caller_context", "wasmtime_global_get",
     "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete", "wasmtime_sharedmemory_data_size")))
 

@@ -31,6 +31,7 @@ from .capi import F32, F64, I32, I64, NO_FINALIZER, VOID_P, check_error, own_fun
 
 __all__ = [
     "Binding", "HostDispatcher", "Pending", "TrapRequest", "YieldAfter", "define_async_host", "define_native_host",
+    "define_unchecked_host",
     "set_trap", "trap_request", "write_results",
 ]
 
@@ -325,6 +326,24 @@ def define_native_host(linker: wasmtime.Linker, module: str, name: str, params: 
     nm = name.encode()
     err = ffi.wasmtime_linker_define_async_func(linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(),
                                                 _NATIVE_HOST, native, NO_FINALIZER)
+    del functype  # alive until after the call (see define_async_host)
+    check_error(err)
+
+
+def define_unchecked_host(linker: wasmtime.Linker, module: str, name: str, params: tuple[ValType, ...],
+                          results: tuple[ValType, ...], callback: int, env: int) -> None:
+    """Define `module.name` as a synchronous C function of Wasmtime's unchecked type (runtime/native.py).
+
+    Wasmtime calls it directly with raw values: no future, no Python. It may
+    not suspend, so it suits host functions that never block (a check's
+    reports); it shadows a definition of the same name already in `linker`.
+    """
+    functype = wasmtime.FuncType([_valtype(t) for t in params], [_valtype(t) for t in results])
+    mod = module.encode()
+    nm = name.encode()
+    cb = ctypes.cast(ctypes.c_void_p(callback), ffi.wasmtime_func_unchecked_callback_t)
+    err = ffi.wasmtime_linker_define_func_unchecked(linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(), cb,
+                                                    env, NO_FINALIZER)
     del functype  # alive until after the call (see define_async_host)
     check_error(err)
 

@@ -119,6 +119,26 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
         arm(s, YIELD_SCHED, trap_ret, cont);
 }
 
+/* ---- what a native host function may ask about its caller (runtime/native.py) ----
+ * A check's own C host functions (defined per execution by Execution.link) get
+ * Wasmtime's caller; these answer from the calling store's slot, without Python. */
+
+/* The calling guest thread's id, or -1 when the caller is not a live guest thread. */
+int64_t caller_thread_id(void *caller) {
+    SlotObject *s = (SlotObject *)p_context_get_data(p_caller_context(caller));
+    if (s == NULL || s->magic != SLOT_MAGIC || s->exec == NULL)
+        return -1;
+    return s->tid;
+}
+
+/* The size in bytes of the caller's shared memory now (UINT64_MAX: none, or not a guest thread). */
+uint64_t caller_memory_size(void *caller) {
+    SlotObject *s = (SlotObject *)p_context_get_data(p_caller_context(caller));
+    if (s == NULL || s->magic != SLOT_MAGIC || s->exec == NULL || s->exec->shared_memory == NULL)
+        return UINT64_MAX;
+    return p_sharedmemory_data_size(s->exec->shared_memory);
+}
+
 /* ---- Python host functions ----
  * Every other host function is Python, entered here rather than through a
  * ctypes callback (which converts each argument through ctypes' machinery).

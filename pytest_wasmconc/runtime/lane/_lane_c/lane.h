@@ -156,6 +156,8 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
 void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results, size_t nresults,
                  void **trap_ret, wt_cont *cont);
 PyObject *set_python_host(PyObject *mod, PyObject *args);
+int64_t caller_thread_id(void *caller);
+uint64_t caller_memory_size(void *caller);
 
 /* futex.c: the futex table and the native memory.atomic.wait/notify */
 int futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr);

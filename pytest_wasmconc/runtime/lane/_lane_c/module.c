@@ -102,6 +102,8 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObjectRef(m, "Lane", (PyObject *)&LaneType) < 0 ||
         PyModule_AddObject(m, "NATIVE_HOST", PyLong_FromVoidPtr((void *)native_host)) < 0 ||
         PyModule_AddObject(m, "PYTHON_HOST", PyLong_FromVoidPtr((void *)python_host)) < 0 ||
+        PyModule_AddObject(m, "CALLER_THREAD_ID", PyLong_FromVoidPtr((void *)caller_thread_id)) < 0 ||
+        PyModule_AddObject(m, "CALLER_MEMORY_SIZE", PyLong_FromVoidPtr((void *)caller_memory_size)) < 0 ||
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_WAIT32", HOST_WAIT32) < 0 ||

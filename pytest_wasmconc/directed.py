@@ -1,0 +1,168 @@
+"""Race-directed exploration: find the racy accesses first, then make them where schedules preempt.
+
+At the `shared` level every plain access to shared memory may end a quantum,
+so the preemptions of a schedule are spread over thousands of accesses, most
+of them libc's own or the program's private data; a bug whose window is one
+racy store wide is then hit rarely. Thomson, Donaldson and Betts ("Concurrency
+Testing Using Controlled Schedulers", TOPC 2016) found nearly every bug of
+their benchmark with PCT by first running a data-race detector and treating
+only the racy accesses (and synchronization) as visible operations. This does
+the same with the project's own pieces:
+
+1. Discovery: a few executions under the race check (checks/races); the
+   sites of every race found are the hot sites. A race shows only in an
+   execution where both accesses run unordered, and libc's own locks order
+   many: a thread that finished and exited before its creator made the next
+   one is ordered before that one by the thread list's lock. So discovery
+   alternates PCT schedules (strict priorities: a creator that outranks its
+   threads makes them all before any runs, so they overlap) with random ones
+   with short quanta, and runs longer when the first ones found nothing.
+2. The guest is loaded again with the hot sites charging the preemption
+   counter HOT_ACCESS_COST (instrument/shared_accesses.py): a policy whose
+   quanta average that cost ends nearly every quantum right before a hot
+   access.
+3. One PCT execution with an unbounded k counts PCT's steps; k is half that
+   count, so the change points fall within the execution, and more often in
+   its first half, where threads start and the windows of lazy
+   initialisation and publication are (measured: half the count found the
+   race guests' order violations about twice as fast as the whole count,
+   benchmarks/README.md "Bug hunt: race-directed").
+
+The settings that come out (hot sites, k) go into every schedule's token:
+each schedule replays from its token alone. Discovery runs are executions of
+the guest like any other; the explorer counts them in its schedules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .checks.races import RaceCheck, races_of
+from .runtime.drivers.driving import POLICY_STATE
+from .runtime.errors import WasmconcError
+from .runtime.extensions import Check, Extension
+from .runtime.guestio import GuestIO
+from .runtime.loading.program import GuestSource
+from .runtime.runner import Runner
+from .runtime.settings import Preempt, RunSettings
+from .runtime.userhost.api import ImportsSpec
+from .runtime.hostapi import HostFunction
+from .schedulers import Portfolio, RandomWalk, derive_seed
+
+__all__ = ["DISCOVERY_SCHEDULES", "Direction", "direct", "is_directable"]
+
+# Executions under the race check before exploring: at least DISCOVERY_SCHEDULES, and up to
+# DISCOVERY_MAX while none found a race. Each costs about twice an ordinary one (the check's
+# price, benchmarks/README.md "The race check"). Measured on guests whose races libc's locks can
+# hide (check_act_lazy_init, SCTBench's reorder_5): one PCT execution shows the race in 23-32 of
+# 40 seeds, one random execution in 6-13 of 40.
+DISCOVERY_SCHEDULES = 4
+DISCOVERY_MAX = 8
+# Above this many threads the exploration is the random walk alone, undirected: PCT decides in
+# Python over every runnable thread (the random walk's decisions run in the native lane), so a
+# schedule of a thousand threads at a barrier took 34 s under PCT against 0.9 s (measured).
+PCT_THREAD_LIMIT = 64
+# Their mean quantum: short, so that threads overlap and races show instead of being ordered by
+# a thread running to its end (a few dozen plain accesses at ACCESS_COST each).
+DISCOVERY_SLICE = 2_000
+# Stream offsets of the discovery and pilot seeds: far from any schedule index an explorer uses.
+_DISCOVERY_INDEX = 1 << 40
+_PILOT_INDEX = (1 << 40) + 1000
+_UNBOUNDED_STEPS = 1 << 30
+RANDOM = RandomWalk.name
+
+
+@dataclass(frozen=True)
+class Direction:
+    """What race-directed set-up found, and what it cost."""
+
+    settings: RunSettings  # the exploration's settings, hot sites and k included
+    hot_sites: tuple[int, ...]
+    pct_steps: int | None
+    executions: int  # guest executions the set-up ran (discovery + pilot)
+    elapsed: float
+    too_many_threads: int | None = None  # the threads that made PCT too slow (settings: the random walk)
+
+    def summary(self) -> str:
+        if self.too_many_threads is not None:
+            return (f"race-directed: not at {self.too_many_threads} threads (more than {PCT_THREAD_LIMIT}): "
+                    f"the random walk explores ({self.executions} set-up execution)")
+        if not self.hot_sites:
+            return (f"race-directed: no racy access found; every shared access stays a preemption point "
+                    f"({self.executions} set-up executions, {self.elapsed:.2f} s)")
+        return (f"race-directed: {len(self.hot_sites)} racy access site{'s' if len(self.hot_sites) != 1 else ''} "
+                f"made preemption points (PCT k={self.pct_steps}), {self.executions} set-up executions, "
+                f"{self.elapsed:.2f} s")
+
+
+def is_directable(settings: RunSettings, guest: GuestSource) -> bool:
+    """Whether race direction applies: fuel mode (deterministic) at the shared level, a core module."""
+    from .runtime.components import is_component  # noqa: PLC0415 (heavy; only when exploring)
+
+    return settings.preempt is Preempt.FUEL and settings.level == "shared" and not is_component(guest)
+
+
+def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
+           settings: RunSettings | None = None, host_functions: Iterable[HostFunction] = (),
+           extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
+           expect_exit: int | None = 0) -> Direction:
+    """Discover the guest's racy accesses and PCT's k; the settings an exploration should use (the
+    portfolio policy, or the random walk for guests of many threads).
+
+    A set-up execution that fails (`Outcome.failed(expect_exit)`) ends the set-up at once: a guest
+    that fails without steering needs none, and its exploration finds the failure at once too.
+    """
+    base = settings or runner.settings
+    t0 = time.perf_counter()
+    if not is_directable(base, guest):
+        return Direction(base, (), base.pct_steps, 0, 0.0)
+    io = io or GuestIO()
+    fns = list(host_functions)
+    # The user's checks stay out of the set-up: they remember what they reported (a race check
+    # reports each pair once), and set-up executions are not the exploration's.
+    worlds = [e for e in extensions if not isinstance(e, Check)]
+    sites: set[int] = set()
+    executions = 0
+    while executions < DISCOVERY_MAX and (executions < DISCOVERY_SCHEDULES or not sites):
+        i = executions
+        executions += 1
+        check = RaceCheck(backtraces=False)
+        s = base.with_(policy="random" if i % 2 == 0 else "pct", seed=derive_seed(base.seed, _DISCOVERY_INDEX + i),
+                       slice=DISCOVERY_SLICE, hot_sites=(), pct_steps=None)
+        try:
+            outcome = runner.run(guest, io, settings=s, host_functions=fns, extensions=[*worlds, check],
+                                 imports=imports)
+        except WasmconcError:
+            # The guest cannot run this way (the exploration will say why): explore undirected.
+            return Direction(base, (), base.pct_steps, i, time.perf_counter() - t0)
+        if outcome.failed(expect_exit):
+            return Direction(base, (), base.pct_steps, executions, time.perf_counter() - t0)
+        threads = len(set(outcome.decisions))
+        if threads > PCT_THREAD_LIMIT:
+            return Direction(base.with_(policy=RANDOM), (), None, executions, time.perf_counter() - t0, threads)
+        found = races_of(outcome)
+        for report in found.reports if found is not None else ():
+            sites.add(report.previous_site.at)
+            sites.add(report.current_site.at)
+    hot = tuple(sorted(sites))
+    # The pilot: one PCT execution on the program the exploration runs, k unbounded; it counts PCT's
+    # steps (quantum ends, with hot sites) and every decision with a choice (the classic PCT's steps).
+    pilot = base.with_(policy="pct", seed=derive_seed(base.seed, _PILOT_INDEX), hot_sites=hot,
+                       pct_steps=_UNBOUNDED_STEPS)
+    try:
+        outcome = runner.run(guest, io, settings=pilot, host_functions=fns, extensions=worlds, imports=imports)
+    except WasmconcError:
+        return Direction(base, (), base.pct_steps, executions, time.perf_counter() - t0)
+    executions += 1
+    state = outcome.extra.get(POLICY_STATE, {})
+    steps, choices = _half(state.get("steps")) if hot else None, _half(state.get("choices"))
+    directed = base.with_(policy=Portfolio.name, hot_sites=hot, pct_steps=base.pct_steps or steps,
+                          pct_choices=base.pct_choices or choices)
+    return Direction(directed, hot, directed.pct_steps, executions, time.perf_counter() - t0)
+
+
+def _half(counted: object) -> int | None:
+    """k from a pilot's count: half of it (module docstring, step 3)."""
+    return max(1, counted // 2) if isinstance(counted, int) else None

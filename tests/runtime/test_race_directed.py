@@ -1,0 +1,94 @@
+"""Race-directed exploration (directed.py): racy accesses found first become where schedules preempt."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from child_processes import CHILD_LIMIT_S
+
+from pytest_wasmconc import Runner, RunSettings
+from pytest_wasmconc.directed import DISCOVERY_MAX, DISCOVERY_SCHEDULES, direct
+from pytest_wasmconc.instrument.preempt import PreemptCounterPass
+from pytest_wasmconc.instrument.shared_accesses import HOT_ACCESS_COST
+from pytest_wasmconc.runtime.loading.program import load_program
+from pytest_wasmconc.runtime.settings import EngineSettings, Preempt
+from pytest_wasmconc.runtime.token import decode_token, encode_token, ReplayToken, GuestIdentity
+
+RACES = Path(__file__).resolve().parents[2] / "guests" / "races"
+LAZY = RACES / "check_act_lazy_init.wasm"
+
+
+def wasmconc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_wasmconc", *args], capture_output=True, text=True,
+                          timeout=CHILD_LIMIT_S)
+
+
+def test_discovery_finds_the_racy_sites_of_a_racy_guest_and_none_of_its_fixed_twin() -> None:
+    found = direct(Runner(RunSettings(seed=5)), LAZY)
+    assert found.hot_sites, found.summary()
+    assert found.settings.hot_sites == found.hot_sites
+    assert found.pct_steps is not None and found.settings.pct_steps == found.pct_steps
+    assert found.executions == DISCOVERY_SCHEDULES + 1  # and one PCT pilot to measure k
+    clean = direct(Runner(RunSettings(seed=5)), RACES / "check_act_lazy_init_fixed.wasm")
+    assert clean.hot_sites == () and clean.settings.hot_sites == ()
+    assert clean.executions == DISCOVERY_MAX + 1  # it looked longer before giving up; then the pilot
+    assert clean.settings.pct_choices is not None  # the classic PCT's k, measured all the same
+    assert "no racy access found" in clean.summary()
+
+
+def test_discovery_is_a_function_of_the_seed() -> None:
+    first = direct(Runner(RunSettings(seed=9)), LAZY)
+    again = direct(Runner(RunSettings(seed=9)), LAZY)
+    assert (first.hot_sites, first.pct_steps) == (again.hot_sites, again.pct_steps)
+
+
+def test_hot_sites_charge_the_hot_cost_and_load_as_another_program() -> None:
+    engine = EngineSettings.for_mode(Preempt.FUEL)
+    sites = direct(Runner(RunSettings(seed=5)), LAZY).hot_sites
+    plain = load_program(LAZY, engine, level="shared")
+    hot = load_program(LAZY, engine, level="shared", hot_sites=frozenset(sites))
+    assert hot is not plain and hot.hot_sites == frozenset(sites)
+    cost = b"\x42" + _sleb(HOT_ACCESS_COST)  # i64.const HOT_ACCESS_COST
+    assert hot.wasm.count(cost) >= len(sites) > 0
+    assert plain.wasm.count(cost) == 0
+    assert PreemptCounterPass(1).hot_sites == frozenset()
+
+
+def test_a_token_carries_hot_sites_and_k_and_applies_them() -> None:
+    token = ReplayToken.for_run(RunSettings(seed=3, hot_sites=(10, 20), pct_steps=7, pct_choices=30),
+                                guest=GuestIdentity("0" * 16, "g.wasm"))
+    back = decode_token(encode_token(token))
+    assert (back.hot_sites, back.pct_steps, back.pct_choices) == ((10, 20), 7, 30)
+    applied = back.apply(RunSettings())
+    assert (applied.hot_sites, applied.pct_steps, applied.pct_choices) == ((10, 20), 7, 30)
+
+
+def test_default_explore_finds_the_lazy_init_race_and_its_replay_fails_the_same_way() -> None:
+    explored = wasmconc("explore", str(LAZY), "--seed", "1", "--schedules", "100")
+    assert explored.returncode == 1, explored.stdout + explored.stderr
+    assert "race-directed:" in explored.stdout
+    token = re.search(r"(wc1-\S+)", explored.stdout.split("replay:")[1]).group(1)  # type: ignore[union-attr]
+    for _ in range(3):
+        replayed = wasmconc("replay", str(LAZY), token)
+        assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+
+
+def test_an_explicit_policy_explores_undirected() -> None:
+    explored = wasmconc("explore", str(RACES / "order_flags_fixed.wasm"), "--seed", "1", "--schedules", "5",
+                        "--policy", "random")
+    assert explored.returncode == 0, explored.stdout + explored.stderr
+    assert "race-directed" not in explored.stdout
+
+
+def _sleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40):
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)

@@ -1,0 +1,41 @@
+"""Portfolio: each schedule is the random walk's, PCT's over hot accesses or the classic PCT's, by its seed."""
+
+from __future__ import annotations
+
+from programs import busy_program
+from schedsim import run
+
+from pytest_wasmconc.schedulers import PolicyConfig, Portfolio, make_policy
+from pytest_wasmconc.schedulers._common import stream
+from pytest_wasmconc.schedulers.portfolio import MEMBERS
+
+
+def _member_index(seed: int) -> int:
+    return stream(seed, "portfolio.member").randrange(len(MEMBERS))
+
+
+def test_portfolio_members_are_a_function_of_the_seed_and_each_gets_a_third() -> None:
+    chosen = [_member_index(s) for s in range(300)]
+    assert [Portfolio(PolicyConfig(seed=s)).member.name for s in range(300)] == [
+        "random" if i == 0 else "pct" for i in chosen]
+    assert all(70 < chosen.count(i) < 130 for i in range(3))
+
+
+def test_a_portfolio_schedule_is_exactly_its_members_schedule() -> None:
+    for seed in range(30):
+        config = PolicyConfig(seed=seed, slice=5, hot_cost=3, pct_steps=4, pct_choices=9)
+        mixed = run(Portfolio(config), busy_program())
+        alone = run(MEMBERS[_member_index(seed)](config), busy_program())
+        assert (mixed.decisions, mixed.slices) == (alone.decisions, alone.slices)
+
+
+def test_the_classic_member_counts_every_decision_and_takes_its_own_k() -> None:
+    config = PolicyConfig(seed=1, hot_cost=1_000_000, pct_steps=4, pct_choices=9)
+    hot, classic = MEMBERS[1](config), MEMBERS[2](config)
+    assert hot.describe()["steps_estimate"] == 4 and hot.describe()["mean_slice"] == 1_000_000
+    assert classic.describe()["steps_estimate"] == 9 and classic.describe()["mean_slice"] == config.slice
+
+
+def test_portfolio_is_registered_and_describes_its_member() -> None:
+    policy = make_policy("portfolio", PolicyConfig(seed=1))
+    assert policy.describe()["member"] in ("pct", "random")
