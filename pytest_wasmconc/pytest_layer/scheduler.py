@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..directed import direct, is_directable
-from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
 from ..schedulers import Portfolio
 from ..runtime.token import GuestIdentity
 from . import hostimports, legacy_checks, timeouts
@@ -103,9 +103,9 @@ class WasmScheduler:
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
-            raise GuestLoadError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
+            raise ConfigError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
         if expect_exit is not None and (isinstance(expect_exit, bool) or not isinstance(expect_exit, int)):
-            raise GuestLoadError(f"explore(expect_exit={expect_exit!r}): expected an exit code (int) or None")
+            raise ConfigError(f"explore(expect_exit={expect_exit!r}): expected an exit code (int) or None")
         base = self.settings
         program = self._load(guest, base)
         io = self._io(args, sandbox, None)

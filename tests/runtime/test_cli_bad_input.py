@@ -51,9 +51,10 @@ def test_not_wasm(tmp_path: Path) -> None:
     assert_one_line_error(wasmconc("run", str(tmp_path / "text.wasm")), "text.wasm", "not a WebAssembly module")
 
 
-def test_wat_text_instead_of_binary(tmp_path: Path) -> None:
-    (tmp_path / "prog.wasm").write_text("(module)")
-    assert_one_line_error(wasmconc("run", str(tmp_path / "prog.wasm")), "text format")
+def test_malformed_text_instead_of_binary(tmp_path: Path) -> None:
+    # text is accepted (test_wat_runtime_and_cli.py); this text is not
+    (tmp_path / "prog.wasm").write_text("(module (func)))")
+    assert_one_line_error(wasmconc("run", str(tmp_path / "prog.wasm")), "prog.wasm:1:16: invalid WebAssembly text")
 
 
 def test_truncated_module(tmp_path: Path) -> None:
