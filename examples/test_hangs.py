@@ -15,7 +15,9 @@ def test_producer_and_consumer_always_finish(wasm_scheduler, c_guest):
 
 # lock_order.c takes two mutexes in opposite orders: some schedules deadlock.
 # A real suite would not keep such a test: it shows what the failure raises.
-@pytest.mark.wasm_settings(preempt="fuel")
+# The seed is pinned: a strict xfail must fail every run, and about one random seed in
+# fifty explores 100 schedules of this guest without the deadlock.
+@pytest.mark.wasm_settings(preempt="fuel", seed=4)
 @pytest.mark.wasm_no_hang
 @pytest.mark.xfail(raises=GuestHangError, reason="lock_order.c: a lock-order deadlock", strict=True)
 def test_two_threads_taking_two_locks_never_deadlock(wasm_scheduler, c_guest):
