@@ -56,6 +56,7 @@ from .checks.lock_order import LockOrderCheck, lock_order_of
 from .checks.races import RaceCheck, SuppressionError, races_of
 from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
+from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
 from .directed import direct, is_directable
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
@@ -70,6 +71,7 @@ EXIT_HANG = 124
 EXIT_USAGE = 2
 EXIT_CHECK = 1  # a --check found a violation
 CHECKS = ("streams", "lock-order", "races")
+GUEST_ARGS = "[-- ARGS...]"
 STREAM_FAULTS = ("lost-wakeup",)
 
 
@@ -78,10 +80,30 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line instead of printing the usage block."""
+    """argparse that reports a usage error in one line instead of printing the usage block.
+
+    `guest_args=True` (the subcommands): the usage line ends in `[-- ARGS...]`, the
+    arguments main() takes off after `--` for the guest before argparse sees them.
+    """
+
+    def __init__(self, *args: Any, guest_args: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.guest_args = guest_args
 
     def error(self, message: str) -> NoReturn:
         raise _UsageError(message)
+
+    def format_usage(self) -> str:
+        return self._with_guest_args(super().format_usage())
+
+    def format_help(self) -> str:
+        return self._with_guest_args(super().format_help())
+
+    def _with_guest_args(self, text: str) -> str:
+        if not self.guest_args:
+            return text
+        usage, sep, rest = text.partition("\n\n")  # the usage paragraph comes first
+        return f"{usage.rstrip()} {GUEST_ARGS}{sep or chr(10)}{rest}"
 
 
 def _positive_int(text: str) -> int:
@@ -136,7 +158,7 @@ def _table_options(p: argparse.ArgumentParser, command: str) -> None:
 
 
 def _common(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("guest", metavar="GUEST.wasm", help="the guest module")
+    p.add_argument("guest", metavar="GUEST.wasm", help="the guest module: a .wasm binary or .wat text")
     p.add_argument("--dir", dest="dirs", action="append", type=_dir, default=[], metavar="HOST[::GUEST]",
                    help="preopen a host directory at a guest path (HOST alone: the same path)")
     p.add_argument("--env", dest="env", action="append", type=_env, default=[], metavar="NAME=VALUE",
@@ -159,7 +181,8 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--stream-budget", type=_positive_int, default=StreamConfig.budget, metavar="BYTES",
                    help=f"bytes one check-write grants (default {StreamConfig.budget})")
     p.add_argument("--stream-flush-steps", type=_nonnegative_int, default=0, metavar="K",
-                   help="a flush completes only after K device steps (default 0: at once)")
+                   help="a flush completes only after K more stream operations (any thread's stream calls and expired "
+                        "waits; default 0: at once)")
     p.add_argument("--stream-fault", dest="stream_faults", action="append", choices=STREAM_FAULTS, default=[],
                    help="lost-wakeup: stream readiness never fires again after the first flush")
     p.add_argument("--stream-expect", metavar="PATTERN", default=None,
@@ -167,18 +190,27 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
                         "'(check-write write flush subscribe poll ready)+'")
 
 
+_GUEST_ARGS_HELP = "ARGS after -- go to the guest, e.g. wasmconc run g.wasm -- 50 2"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="wasmconc", description="Run and explore multithreaded WebAssembly/WASI guests.")
+    parser = _Parser(prog="wasmconc", description="Run and explore multithreaded WebAssembly/WASI guests.",
+                     epilog="Arguments after -- go to the guest.")
+    parser.add_argument("--version", action="version",
+                        version=f"wasmconc (pytest-wasmconc) {package_version()}, wasmtime {wasmtime_version()}")
     sub = parser.add_subparsers(dest="command", metavar="{run,explore,replay}", parser_class=_Parser)
-    run = sub.add_parser("run", help="run a guest once", description="Run a guest once.")
+    run = sub.add_parser("run", help="run a guest once", description="Run a guest once.",
+                         epilog=_GUEST_ARGS_HELP, guest_args=True)
     _common(run, "run")
     exp = sub.add_parser("explore", help="run many schedules, stop at the first failure",
-                         description="Run up to N schedules; stop at the first failing one.")
+                         description="Run up to N schedules; stop at the first failing one.",
+                         epilog=_GUEST_ARGS_HELP, guest_args=True)
     exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
     _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
                          description="Replay the exact schedule of a replay token (which fixes the policy, "
-                                     "its seed, slice and depth, and the instrumentation level).")
+                                     "its seed, slice and depth, and the instrumentation level).",
+                         epilog=_GUEST_ARGS_HELP, guest_args=True)
     _common(rep, "replay")
     rep.add_argument("token", metavar="TOKEN", help="a replay token printed by a failure")
     return parser
@@ -190,6 +222,16 @@ def _split_guest_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
         i = argv.index("--")
         return argv[:i], argv[i + 1:]
     return argv, []
+
+
+def _unrecognized(ns: argparse.Namespace, extra: list[str]) -> str:
+    """argparse's message for arguments it does not know, with a hint when they look like the guest's."""
+    message = f"unrecognized arguments: {' '.join(extra)}"
+    if ns.command is None or getattr(ns, "guest", None) is None or extra[0].startswith("-"):
+        return message
+    token = " TOKEN" if ns.command == "replay" else ""
+    example = shlex.join(["wasmconc", ns.command, ns.guest]) + token + " -- " + shlex.join(extra)
+    return f"{message} (arguments for the guest go after --, as in: {example})"
 
 
 def _values(ns: argparse.Namespace) -> dict[str, Sourced[Any]]:
@@ -399,11 +441,12 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
-    if values["policy"].source == DEFAULT and is_directable(settings, guest):
-        # The default exploration is race-directed (directed.py); its set-up executions come on top
-        # of the schedules asked for, and its summary line says how many there were.
-        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions)
-        settings = direction.settings.with_(policy=Portfolio.name)
+    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
+        # The default exploration is the race-directed portfolio (directed.py); its set-up
+        # executions come on top of the schedules asked for, and its summary line says how many.
+        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions,
+                           expect_exit=ns.expect_exit)
+        settings = direction.settings
     result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
                             expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
                             is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
@@ -451,7 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     own, guest_args = _split_guest_args(args)
     parser = build_parser()
     try:
-        ns = parser.parse_args(own)
+        ns, extra = parser.parse_known_args(own)
+        if extra:
+            raise _UsageError(_unrecognized(ns, extra))
         if ns.command is None:
             raise _UsageError("missing command (run, explore or replay)")
         values = _values(ns)  # every bad option value before any guest is touched

@@ -49,17 +49,22 @@ from .runtime.runner import Runner
 from .runtime.settings import Preempt, RunSettings
 from .runtime.userhost.api import ImportsSpec
 from .runtime.hostapi import HostFunction
-from .schedulers import derive_seed
+from .schedulers import Portfolio, RandomWalk, derive_seed
 
 __all__ = ["DISCOVERY_SCHEDULES", "Direction", "direct", "is_directable"]
 
 # Executions under the race check before exploring: at least DISCOVERY_SCHEDULES, and up to
 # DISCOVERY_MAX while none found a race. Each costs about twice an ordinary one (the check's
 # price, benchmarks/README.md "The race check"). Measured on guests whose races libc's locks can
-# hide (check_act_lazy_init, SCTBench's reorder_5): one PCT execution shows the race in 23-32 of
-# 40 seeds, one random execution in 6-13 of 40.
+# hide (check_act_lazy_init, SCTBench's reorder_5): one PCT execution shows the race in 20-30 of
+# 40 seeds, one random execution in 6-10 of 40; 12 executions miss such a race about once in 150
+# explorations (8 missed it for 1 seed of 10).
 DISCOVERY_SCHEDULES = 4
-DISCOVERY_MAX = 8
+DISCOVERY_MAX = 12
+# Above this many threads the exploration is the random walk alone, undirected: PCT decides in
+# Python over every runnable thread (the random walk's decisions run in the native lane), so a
+# schedule of a thousand threads at a barrier took 34 s under PCT against 0.9 s (measured).
+PCT_THREAD_LIMIT = 64
 # Their mean quantum: short, so that threads overlap and races show instead of being ordered by
 # a thread running to its end (a few dozen plain accesses at ACCESS_COST each).
 DISCOVERY_SLICE = 2_000
@@ -67,6 +72,7 @@ DISCOVERY_SLICE = 2_000
 _DISCOVERY_INDEX = 1 << 40
 _PILOT_INDEX = (1 << 40) + 1000
 _UNBOUNDED_STEPS = 1 << 30
+RANDOM = RandomWalk.name
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,12 @@ class Direction:
     pct_steps: int | None
     executions: int  # guest executions the set-up ran (discovery + pilot)
     elapsed: float
+    too_many_threads: int | None = None  # the threads that made PCT too slow (settings: the random walk)
 
     def summary(self) -> str:
+        if self.too_many_threads is not None:
+            return (f"race-directed: not at {self.too_many_threads} threads (more than {PCT_THREAD_LIMIT}): "
+                    f"the random walk explores ({self.executions} set-up execution)")
         if not self.hot_sites:
             return (f"race-directed: no racy access found; every shared access stays a preemption point "
                     f"({self.executions} set-up executions, {self.elapsed:.2f} s)")
@@ -97,8 +107,14 @@ def is_directable(settings: RunSettings, guest: GuestSource) -> bool:
 
 def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
            settings: RunSettings | None = None, host_functions: Iterable[HostFunction] = (),
-           extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Direction:
-    """Discover the guest's racy accesses and PCT's k; the settings an exploration should use."""
+           extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
+           expect_exit: int | None = 0) -> Direction:
+    """Discover the guest's racy accesses and PCT's k; the settings an exploration should use (the
+    portfolio policy, or the random walk for guests of many threads).
+
+    A set-up execution that fails (`Outcome.failed(expect_exit)`) ends the set-up at once: a guest
+    that fails without steering needs none, and its exploration finds the failure at once too.
+    """
     base = settings or runner.settings
     t0 = time.perf_counter()
     if not is_directable(base, guest):
@@ -114,7 +130,7 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
         i = executions
         executions += 1
         check = RaceCheck(backtraces=False)
-        s = base.with_(policy="pct" if i % 2 == 0 else "random", seed=derive_seed(base.seed, _DISCOVERY_INDEX + i),
+        s = base.with_(policy="random" if i % 2 == 0 else "pct", seed=derive_seed(base.seed, _DISCOVERY_INDEX + i),
                        slice=DISCOVERY_SLICE, hot_sites=(), pct_steps=None)
         try:
             outcome = runner.run(guest, io, settings=s, host_functions=fns, extensions=[*worlds, check],
@@ -122,6 +138,11 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
         except WasmconcError:
             # The guest cannot run this way (the exploration will say why): explore undirected.
             return Direction(base, (), base.pct_steps, i, time.perf_counter() - t0)
+        if outcome.failed(expect_exit):
+            return Direction(base, (), base.pct_steps, executions, time.perf_counter() - t0)
+        threads = len(set(outcome.decisions))
+        if threads > PCT_THREAD_LIMIT:
+            return Direction(base.with_(policy=RANDOM), (), None, executions, time.perf_counter() - t0, threads)
         found = races_of(outcome)
         for report in found.reports if found is not None else ():
             sites.add(report.previous_site.at)
@@ -138,7 +159,8 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
     executions += 1
     state = outcome.extra.get(POLICY_STATE, {})
     steps, choices = _half(state.get("steps")) if hot else None, _half(state.get("choices"))
-    directed = base.with_(hot_sites=hot, pct_steps=base.pct_steps or steps, pct_choices=base.pct_choices or choices)
+    directed = base.with_(policy=Portfolio.name, hot_sites=hot, pct_steps=base.pct_steps or steps,
+                          pct_choices=base.pct_choices or choices)
     return Direction(directed, hot, directed.pct_steps, executions, time.perf_counter() - t0)
 
 

@@ -3,7 +3,8 @@
     python scripts/sctbench.py SCTBENCH_DIR [--out DIR] [--configs LIST] [--seeds S] [--schedules N]
                                [--jobs J] [--json FILE] [--markdown]
 
-SCTBENCH_DIR is a clone of https://github.com/mc-imperial/sctbench (Thomson, Donaldson and Betts,
+SCTBENCH_DIR is a clone of https://github.com/mc-imperial/sctbench, a checkout or a bare git
+directory (Thomson, Donaldson and Betts,
 "Concurrency Testing Using Controlled Schedulers", TOPC 2016). Nothing of it is committed here:
 the programs are compiled at run time from that clone. The script takes the small C programs of
 `benchmarks/concurrent-software-benchmarks` (account, reorder_N, twostage, wronglock, token_ring,
@@ -30,9 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = Path("benchmarks") / "concurrent-software-benchmarks"
 DEFAULT_CC = ROOT.parent / "shared" / "toolchain" / "cc-threads"
-# The suite's programs call pthread_exit(NULL) as their threads' last statement; wasi-libc's
+CFLAGS = ["-O1", "-w"]
+# Some programs call pthread_exit(NULL) as their threads' last statement; wasi-libc's
 # wasm32-wasip1-threads has no pthread_exit, and a return is the same thing there.
-CFLAGS = ["-O1", "-w", "-Dpthread_exit(x)=return x"]
+NO_PTHREAD_EXIT = ["-Dpthread_exit(x)=return x"]
 
 
 def build(suite: Path, out: Path, cc: str) -> tuple[list[Path], list[Path], list[str]]:
@@ -42,8 +44,12 @@ def build(suite: Path, out: Path, cc: str) -> tuple[list[Path], list[Path], list
     for source in sorted(suite.glob("*.c")):
         target = out / (source.stem + ".wasm")
         if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+            # As is first: some sources are preprocessed glibc code, which declares pthread_exit.
             done = subprocess.run([cc, *CFLAGS, f"-I{suite}", str(source), "-o", str(target)],
                                   capture_output=True, text=True)
+            if done.returncode != 0:
+                done = subprocess.run([cc, *CFLAGS, *NO_PTHREAD_EXIT, f"-I{suite}", str(source), "-o", str(target)],
+                                      capture_output=True, text=True)
             if done.returncode != 0:
                 first = (done.stderr.strip().splitlines() or ["no message"])[0]
                 skipped.append(f"{source.name}: {first}")
@@ -53,6 +59,18 @@ def build(suite: Path, out: Path, cc: str) -> tuple[list[Path], list[Path], list
         else:
             ok.append(target)
     return bad, ok, skipped
+
+
+def _export(git_dir: Path, dest: Path) -> Path:
+    """The suite's folder of a bare git directory, written out under `dest` (the clone is only read)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    listed = subprocess.run(["git", "--git-dir", str(git_dir), "ls-tree", "--name-only", "HEAD", f"{SUITE}/"],
+                            capture_output=True, text=True)
+    for name in listed.stdout.split():
+        if name.endswith((".c", ".inc")):
+            blob = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"HEAD:{name}"], capture_output=True)
+            (dest / Path(name).name).write_bytes(blob.stdout)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true")
     ns = parser.parse_args(argv)
     suite = ns.sctbench / SUITE
+    if not suite.is_dir() and (ns.sctbench / "HEAD").is_file():
+        suite = _export(ns.sctbench, ns.out / "src")
     if not suite.is_dir():
         print(f"sctbench.py: error: {suite} is not a directory (give a clone of mc-imperial/sctbench)",
               file=sys.stderr)

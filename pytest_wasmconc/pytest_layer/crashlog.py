@@ -308,10 +308,21 @@ def crash_note(entry: LogEntry) -> str:
     return "\n".join([first, *("  " + ln for ln in keep)])
 
 
+# Options with which pytest only describes itself (and never runs a test): the crash
+# log is then neither created nor rotated, so `pytest --help` writes nothing.
+_DESCRIBING_OPTIONS = ("help", "markers", "showfixtures", "show_fixtures_per_test")
+
+
+def _only_describing(config: pytest.Config) -> bool:
+    return any(getattr(config.option, name, False) for name in _DESCRIBING_OPTIONS)
+
+
 def configure(config: pytest.Config, setting: CrashLogSetting) -> None:
     """Set up the crash log of this process (see the module doc); a no-op when it is off."""
-    directory = _directory(config, setting)
     config.stash[CRASH_LOG_KEY] = None
+    if _only_describing(config):
+        return
+    directory = _directory(config, setting)
     if directory is None:
         return
     workerinput = getattr(config, "workerinput", None)

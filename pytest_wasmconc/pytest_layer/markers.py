@@ -54,8 +54,8 @@ MARKERS = {
     "wasm_stream_sequence": (
         "wasm_stream_sequence(expect=None, *, budget=4096, flush_steps=0, lost_wakeup=False, fail_after=None, "
         "busy_poll=3): run the guests on observed output streams (budget bytes per check-write, flushes "
-        "complete after flush_steps steps, faults); fail on any stream protocol violation, on a deadlock or "
-        "hang (with the stream history), and on an event sequence that does not match expect"
+        "complete after flush_steps more stream operations, faults); fail on any stream protocol violation, "
+        "on a deadlock or hang (with the stream history), and on an event sequence that does not match expect"
     ),
 }
 

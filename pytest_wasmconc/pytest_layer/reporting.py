@@ -180,7 +180,8 @@ def write_trace(directory: Path, item: pytest.Item, section: str, outcome: Outco
     if outcome is not None:
         parts += ["", "--- guest stdout ---", outcome.stdout, "--- guest stderr ---", outcome.stderr]
         if outcome.trace:
-            parts += ["--- WASI calls (last first-to-last) ---"] + [str(e) for e in outcome.trace]
+            parts.append(f"--- the last {len(outcome.trace)} WASI calls, oldest first ---")
+            parts += [str(e) for e in outcome.trace]
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path
 

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from ..directed import direct, is_directable
-from ..options import DEFAULT
-from ..runtime import GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
+from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
 from ..schedulers import Portfolio
 from ..runtime.token import GuestIdentity
 from . import hostimports, legacy_checks, timeouts
@@ -104,24 +103,26 @@ class WasmScheduler:
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
-            raise GuestLoadError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
+            raise ConfigError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
         if expect_exit is not None and (isinstance(expect_exit, bool) or not isinstance(expect_exit, int)):
-            raise GuestLoadError(f"explore(expect_exit={expect_exit!r}): expected an exit code (int) or None")
+            raise ConfigError(f"explore(expect_exit={expect_exit!r}): expected an exit code (int) or None")
         base = self.settings
         program = self._load(guest, base)
         io = self._io(args, sandbox, None)
         if self.plan.replaying:
             self._check_replay(program, io)
             return self._replay_once(program, io, base, sandbox, expect_exit, imports)
-        if self.plan.sources.get("policy") == DEFAULT and is_directable(base, program):
-            # Race-directed by default, as `wasmconc explore` (directed.py): the set-up executions
-            # come on top of the schedules, and every schedule's token carries what they found.
+        if base.policy == Portfolio.name and is_directable(base, program):
+            # The portfolio explores race-directed, as `wasmconc explore` by default (directed.py):
+            # the set-up executions come on top of the schedules, and every schedule's token carries
+            # what they found. Not the fixture's default: the set-up costs up to 13 executions under
+            # the race check per explore() call, a price a whole suite should opt into.
             try:
-                direction = direct(self._runner, program, io, settings=base.with_(policy=Portfolio.name),
-                                   imports=self._imports(imports))
+                direction = direct(self._runner, program, io, settings=base,
+                                   imports=self._imports(imports), expect_exit=expect_exit)
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
-            base = direction.settings.with_(policy=Portfolio.name)
+            base = direction.settings
             program = self._load(guest, base)
         total = schedules if schedules is not None else self.plan.schedules
         if base.policy == "dfs":

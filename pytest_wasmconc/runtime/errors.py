@@ -13,8 +13,8 @@ class ModuleError(WasmconcError):
     """The guest cannot be loaded: not wasm, unsupported, missing exports, unknown imports."""
 
 
-class ConfigError(WasmconcError):
-    """A setting or argument is invalid."""
+class ConfigError(WasmconcError, ValueError):
+    """A setting or argument is invalid: a usage error (also a ValueError, as Python's own bad arguments are)."""
 
 
 class ReplayError(WasmconcError):

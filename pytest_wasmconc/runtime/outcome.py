@@ -17,6 +17,10 @@ class Status(str, enum.Enum):
     HANG = "hang"  # step budget or wall-clock backstop exceeded
 
 
+# Outcome.hang_limit -> the words a label uses for it.
+_HANG_LIMITS = {"max-steps": "step budget", "timeout": "wall-clock backstop"}
+
+
 @dataclass
 class ThreadReport:
     """One guest thread's state at the end of an execution."""
@@ -102,12 +106,21 @@ class Outcome:
         return expect_exit is not None and self.exit_code != expect_exit
 
     def summary(self) -> str:
+        """A short label of how the execution ended, the class statistics count it in.
+
+        No paths and no advice: "exited with code 1", "trapped in thread 1: <the
+        trap's first line>", "deadlock", "hang (step budget)". The whole story is
+        in `report`.
+        """
         if self.status is Status.EXITED:
             return f"exited with code {self.exit_code}"
         if self.status is Status.TRAPPED:
             where = f" in thread {self.trap_thread}" if self.trap_thread is not None else ""
-            return f"trapped{where}: {self.trap_message}"
-        return self.report.splitlines()[0] if self.report else self.status.value
+            message = (self.trap_message or "").strip().splitlines()
+            return f"trapped{where}: {message[0]}" if message else f"trapped{where}"
+        if self.status is Status.HANG and self.hang_limit in _HANG_LIMITS:
+            return f"hang ({_HANG_LIMITS[self.hang_limit]})"
+        return self.status.value
 
     def __repr__(self) -> str:
         return f"<Outcome {self.status.value} exit_code={self.exit_code} steps={self.steps}>"

@@ -117,6 +117,9 @@ class Pct:
         # Hence all priorities are distinct and the highest runnable one is
         # unique: no tie-breaking rule can leak into the schedule.
         self._ranked: list[int] = []
+        # Invariant: `_position[t]` is t's index in `_ranked`, for every t in it (a lookup per
+        # priority comparison: with a thousand threads, `list.index` made each decision quadratic).
+        self._position: dict[int, int] = {}
         self._lowered: dict[int, int] = {}
         # Invariant: the number of decisions with a choice made so far in
         # this execution (the paper's step counter).
@@ -137,7 +140,7 @@ class Pct:
 
     def _register(self, thread: int) -> None:
         """Give a thread not seen before a random initial priority."""
-        if thread in self._lowered or thread in self._ranked:
+        if thread in self._lowered or thread in self._position:
             # Idempotent, so that the runtime may announce the initial thread
             # or not: `pick` registers any thread it has not heard of.
             return
@@ -145,13 +148,20 @@ class Pct:
         # len+1 gaps yields a uniformly random order of all threads, however
         # many are spawned later: the paper's "random distinct priorities"
         # without knowing n in advance.
-        self._ranked.insert(self._priority_rng.randrange(len(self._ranked) + 1), thread)
+        at = self._priority_rng.randrange(len(self._ranked) + 1)
+        self._ranked.insert(at, thread)
+        self._renumber(at)
+
+    def _renumber(self, start: int) -> None:
+        """Restore `_position` for `_ranked[start:]` after an insertion or removal at `start`."""
+        for i in range(start, len(self._ranked)):
+            self._position[self._ranked[i]] = i
 
     def _priority(self, thread: int) -> int:
         lowered = self._lowered.get(thread)
         if lowered is not None:
             return lowered
-        return self.depth + self._ranked.index(thread)
+        return self.depth + self._position[thread]
 
     def priorities(self) -> dict[int, int]:
         """Each known thread's current priority (higher runs first)."""
@@ -185,8 +195,10 @@ class Pct:
             # choice, so the choice below is where the preemption happens. If
             # it blocked, the drop outlasts the wait, as in the paper; if it
             # exited, the change point is spent without effect, as in the paper.
-            if ran in self._ranked:
-                self._ranked.remove(ran)
+            at = self._position.pop(ran, None)
+            if at is not None:
+                del self._ranked[at]
+                self._renumber(at)
             self._lowered[ran] = j
             self._changes.append((self._steps, ran, j))
 

@@ -9,8 +9,9 @@ link is read and resolved by `Lookup.follow`, inside the sandbox.
 Trailing slashes follow cap-std (and so wasmtime): for most calls
 "name/" means "name/." (the directory itself); mkdir and rename treat it
 as "name, which must be a directory"; path_open as "name, followed, which
-must be a directory". One deliberate exception: rmdir of "dir/" removes
-dir, as POSIX and wasi-testsuite want (wasmtime refuses it with EINVAL).
+must be a directory". rmdir of "name/" follows Linux and wasmtime 51:
+a directory is removed, a symlink is ENOTDIR (wasmtime 50 read it as
+"name/." too: EINVAL for a directory).
 """
 
 from __future__ import annotations
@@ -175,15 +176,20 @@ def path_remove_directory(
 ) -> int:
     path = read_path(call.memory, path_ptr, path_len)
     with _lookup(st, fd) as lookup:
-        # "dir/" naming a directory (not a symlink to one) removes it, as POSIX
-        # rmdir does and wasi-testsuite's remove_directory_trailing_slashes
-        # requires; wasmtime takes it as "dir/." and answers EINVAL. Every
-        # other path keeps cap-std's reading ("name/" = "name/.", so
-        # "dir/." is EINVAL and "link/" resolves as wasmtime resolves it).
+        # "name/" is read as Linux rmdir(2) and wasmtime 51 read it: a real
+        # directory is removed (wasi-testsuite's remove_directory_trailing_slashes
+        # requires it), a symlink is ENOTDIR without being followed (whatever it
+        # points at). Every other path keeps cap-std's reading ("name/" =
+        # "name/.", so "dir/." is EINVAL and "file/" ENOTDIR). wasmtime 50 read
+        # every "name/" as "name/." (EINVAL for a directory).
         name, trailing = lookup.parent_keep_slash(path)
-        if trailing and name not in (".", "..") and _is_real_dir(lookup, name):
-            os.rmdir(name, dir_fd=lookup.dir_fd)
-            return 0
+        if trailing and name not in (".", ".."):
+            mode = _lstat_mode(lookup, name)
+            if mode is not None and host_stat.S_ISLNK(mode):
+                raise WasiError(Errno.NOTDIR, f"{path!r} names a symlink")
+            if mode is not None and host_stat.S_ISDIR(mode):
+                os.rmdir(name, dir_fd=lookup.dir_fd)
+                return 0
         if trailing:
             lookup.walk([name])
             name = "."
@@ -191,12 +197,11 @@ def path_remove_directory(
     return 0
 
 
-def _is_real_dir(lookup: Lookup, name: str) -> bool:
+def _lstat_mode(lookup: Lookup, name: str) -> int | None:
     try:
-        mode = os.stat(name, dir_fd=lookup.dir_fd, follow_symlinks=False).st_mode
+        return os.stat(name, dir_fd=lookup.dir_fd, follow_symlinks=False).st_mode
     except FileNotFoundError:
-        return False
-    return host_stat.S_ISDIR(mode)
+        return None
 
 
 def path_unlink_file(st: WasiState, call: HostCall, fd: int, path_ptr: int, path_len: int) -> int:

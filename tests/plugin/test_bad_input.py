@@ -132,6 +132,10 @@ def test_stdin_missing_file(wasm_scheduler): wasm_scheduler.run(HELLO, stdin=BAD
 def test_stdin_missing_file_of_component(wasm_scheduler): wasm_scheduler.run(COMPONENT, stdin=BAD / "no-input.txt")
 def test_stdin_directory(wasm_scheduler): wasm_scheduler.run(HELLO, stdin=BAD)
 def test_schedules_str(wasm_scheduler): wasm_scheduler.explore(HELLO, schedules="3")
+def test_schedules_zero(wasm_scheduler): wasm_scheduler.explore(HELLO, schedules=0)
+def test_schedules_zero_is_a_value_error(wasm_scheduler):
+    with pytest.raises(ValueError, match="explore.schedules=0.: expected a whole number"):
+        wasm_scheduler.explore(HELLO, schedules=0)
 def test_expect_exit_str(wasm_scheduler): wasm_scheduler.explore(HELLO, expect_exit="0")
 def test_sandbox_not_a_sandbox(wasm_scheduler): wasm_scheduler.run(HELLO, sandbox="sandbox")
 def test_sandbox_env_not_str(wasm_scheduler, wasi_sandbox):
@@ -200,8 +204,10 @@ def test_every_bad_fixture_input_fails_its_test_with_one_message(pytester: pytes
         "test_stdin_missing_file": ("GuestLoadError", "no-input.txt", "No such file"),
         "test_stdin_missing_file_of_component": ("GuestLoadError", "no-input.txt", "No such file"),
         "test_stdin_directory": ("GuestLoadError", "is a directory"),
-        "test_schedules_str": ("GuestLoadError", "explore(schedules='3')"),
-        "test_expect_exit_str": ("GuestLoadError", "explore(expect_exit='0')"),
+        # usage errors, not load errors: the runtime's ConfigError (a ValueError)
+        "test_schedules_str": ("ConfigError", "explore(schedules='3'): expected a whole number >= 1"),
+        "test_schedules_zero": ("ConfigError", "explore(schedules=0): expected a whole number >= 1"),
+        "test_expect_exit_str": ("ConfigError", "explore(expect_exit='0')"),
         "test_sandbox_not_a_sandbox": ("GuestLoadError", "sandbox must be the wasi_sandbox fixture"),
         "test_sandbox_env_not_str": ("GuestLoadError", "'COUNT'=3", "must be str"),
         "test_sandbox_unknown_option": ("GuestLoadError", "unknown WASI option no_such_option"),
@@ -218,9 +224,10 @@ def test_every_bad_fixture_input_fails_its_test_with_one_message(pytester: pytes
         "test_imports_not_imported_by_the_guest": ("GuestLoadError", "host.ad", "does not import it"),
         "test_imports_factory_returns_junk": ("GuestLoadError", "the function returned list"),
     }
-    assert set(got) == set(expected), set(got) ^ set(expected)
+    assert set(got) == set(expected) | {"test_schedules_zero_is_a_value_error"}, set(got) ^ set(expected)
     for test, needles in expected.items():
         assert_failed_with(got, test, load, *needles)
+    assert got["test_schedules_zero_is_a_value_error"].kind == "passed"
     assert "pytest_wasmconc/" not in result.stdout.str()  # no frame of ours in any traceback
 
 
@@ -300,7 +307,7 @@ def test_every_misused_marker_errors_its_own_test_at_setup(pytester: pytest.Pyte
     expected: dict[str, tuple[str, ...]] = {
         "test_settings_preempt": (err, "wasm_settings(preempt='turbo')", "valid: fuel, epoch, os"),
         "test_settings_preempt_int": (err, "wasm_settings(preempt=5)"),
-        "test_settings_policy": (err, "wasm_settings(policy='chaos')", "valid: dfs, pct, random, rr"),
+        "test_settings_policy": (err, "wasm_settings(policy='chaos')", "valid: dfs, pct, portfolio, random, rr"),
         "test_settings_seed": (err, "wasm_settings(seed='x')", "whole number"),
         "test_settings_slice": (err, "wasm_settings(slice=0): invalid value (valid: a whole number from 1 to "),
         "test_settings_schedules": (err, "wasm_settings(schedules='3')"),
@@ -362,7 +369,7 @@ SHOW = "def test_show(wasm_scheduler):\n    pass\n"
                                                    "command line (valid: a whole number from 1 to "),
     (["--wasm-policy=replay"], {}, "", ("--wasm-policy: invalid value 'replay' from the command line (the replay "
                                         "policy needs a recorded schedule: pass the token a failure printed as "
-                                        "--wasm-replay=TOKEN; valid: dfs, pct, random, rr)")),
+                                        "--wasm-replay=TOKEN; valid: dfs, pct, portfolio, random, rr)")),
     (["--wasm-schedules=0"], {}, "", "--wasm-schedules: invalid value '0' from the command line"),
     (["--wasm-seed=1.5"], {}, "", "--wasm-seed: invalid value '1.5' from the command line"),
     ([], {"PYTEST_WASM_POLICY": "chaos"}, "", ("--wasm-policy: invalid value 'chaos' from the PYTEST_WASM_POLICY "

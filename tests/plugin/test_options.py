@@ -43,7 +43,7 @@ def test_a_bad_preempt_value_is_a_usage_error_naming_its_source_and_the_valid_va
     ("flag", "expected"),
     [
         ("--wasm-policy=chess",
-         "--wasm-policy: invalid value 'chess' from the command line (valid: dfs, pct, random, rr)"),
+         "--wasm-policy: invalid value 'chess' from the command line (valid: dfs, pct, portfolio, random, rr)"),
         ("--wasm-seed=twelve",
          "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, or random)"),
         ("--wasm-slice=0",

@@ -1,4 +1,4 @@
-"""The fixture's explore() is race-directed by default, like `wasmconc explore`; its failures replay."""
+"""The fixture's explore() under the portfolio policy is race-directed, like `wasmconc explore`; failures replay."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ def test_lazy_init(wasm_scheduler):
 '''
 
 
-def test_the_default_explore_finds_a_race_at_the_start_of_new_threads_and_replays_it(
+def test_the_portfolio_finds_a_race_at_the_start_of_new_threads_and_replays_it(
         wasm_project: pytest.Pytester) -> None:
     wasm_project.makepyfile(test_lazy=TESTS)
-    first = wasm_project.runpytest_subprocess("--wasm-seed=1", timeout=CHILD_LIMIT_S)
+    first = wasm_project.runpytest_subprocess("--wasm-seed=1", "--wasm-policy=portfolio", timeout=CHILD_LIMIT_S)
     first.assert_outcomes(failed=1)
     again = wasm_project.runpytest_subprocess(replay_flag(first.stdout.str()), timeout=CHILD_LIMIT_S)
     again.assert_outcomes(failed=1)
@@ -35,16 +35,16 @@ from pathlib import Path
 
 LAZY = Path({str(RACES / "check_act_lazy_init.wasm")!r})
 
+@pytest.mark.wasm_settings(policy="portfolio")
 def test_directed(wasm_scheduler):
     assert wasm_scheduler.explore(LAZY, schedules=3).exit_code == 0
 
-@pytest.mark.wasm_settings(policy="random")
-def test_random_walk_alone(wasm_scheduler):
+def test_random_walk_alone(wasm_scheduler):  # the fixture's default policy
     assert wasm_scheduler.explore(LAZY, schedules=3).exit_code == 0
 '''
 
 
-def test_an_explicit_policy_is_not_directed(wasm_project: pytest.Pytester) -> None:
+def test_only_the_portfolio_is_directed(wasm_project: pytest.Pytester) -> None:
     # The same 3 schedules of seed 1: directed, the race shows; the random walk alone misses it
     # (benchmarks/README.md: it finds this guest for 3 seeds of 10 within 100 schedules).
     wasm_project.makepyfile(test_lazy=CONTRAST)

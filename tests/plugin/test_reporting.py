@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from child_processes import CHILD_LIMIT_S
 
@@ -101,3 +103,5 @@ def test_ok(wasm_scheduler, guest):
     assert "exit3.wasm: exited with code 3" in text
     assert "replay: pytest test_exit.py::test_exit --wasm-replay=wc1-" in text
     assert "proc_exit(3) -> exit(3)" in text  # the WASI call trace
+    (heading,) = [ln for ln in text.splitlines() if "WASI calls" in ln]
+    assert re.fullmatch(r"--- the last \d+ WASI calls, oldest first ---", heading), heading

@@ -112,6 +112,13 @@ def test_bad_explore_arguments_are_config_errors(runner: Runner, kwargs: dict[st
         runner.explore(HELLO, **kwargs)
 
 
+@pytest.mark.parametrize("schedules", [0, -1])
+def test_exploring_no_schedules_is_a_usage_error_before_the_guest_is_read(runner: Runner, schedules: int) -> None:
+    with pytest.raises(ConfigError, match=f"schedules must be a whole number >= 1, got {schedules}") as info:
+        runner.explore("no/such/guest.wasm", schedules=schedules)
+    assert isinstance(info.value, ValueError)  # a usage error reads as Python's own bad-argument error
+
+
 @pytest.mark.parametrize(("token", "needle"), [
     (None, "not NoneType"),
     ("garbage", "not a wasmconc replay token"),

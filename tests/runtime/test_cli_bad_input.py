@@ -51,9 +51,10 @@ def test_not_wasm(tmp_path: Path) -> None:
     assert_one_line_error(wasmconc("run", str(tmp_path / "text.wasm")), "text.wasm", "not a WebAssembly module")
 
 
-def test_wat_text_instead_of_binary(tmp_path: Path) -> None:
-    (tmp_path / "prog.wasm").write_text("(module)")
-    assert_one_line_error(wasmconc("run", str(tmp_path / "prog.wasm")), "text format")
+def test_malformed_text_instead_of_binary(tmp_path: Path) -> None:
+    # text is accepted (test_wat_runtime_and_cli.py); this text is not
+    (tmp_path / "prog.wasm").write_text("(module (func)))")
+    assert_one_line_error(wasmconc("run", str(tmp_path / "prog.wasm")), "prog.wasm:1:16: invalid WebAssembly text")
 
 
 def test_truncated_module(tmp_path: Path) -> None:
@@ -234,7 +235,7 @@ HELLO = str(GUESTS / "wat" / "single_hello.wasm")
     (["explore", "--level", "all", HELLO], "--level: invalid value 'all' from the command line "
                                            "(valid: waits, atomics, memory, shared)"),
     (["explore", "--policy", "chess", HELLO], "--policy: invalid value 'chess' from the command line "
-                                            "(valid: dfs, pct, random, rr)"),
+                                            "(valid: dfs, pct, portfolio, random, rr)"),
     (["replay", "--level", "memory", HELLO, "wc1-x"], "unrecognized arguments: --level"),
     (["replay", "--seed", "3", HELLO, "wc1-x"], "unrecognized arguments: --seed"),
     (["run", "--stream-budget", "0", HELLO], "--stream-budget: must be at least 1"),
@@ -335,7 +336,7 @@ def test_the_replay_policy_without_a_token_is_a_usage_error(command: str) -> Non
     assert_one_line_error(wasmconc(command, "--policy", "replay", HELLO),
                           "--policy: invalid value 'replay' from the command line (the replay policy needs a recorded "
                           "schedule: use `wasmconc replay GUEST TOKEN` with the token a failure printed; "
-                          "valid: dfs, pct, random, rr)")
+                          "valid: dfs, pct, portfolio, random, rr)")
 
 
 def test_replay_of_a_missing_guest_names_it(tmp_path: Path) -> None:

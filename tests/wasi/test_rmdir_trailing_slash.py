@@ -1,9 +1,9 @@
-"""path_remove_directory with a trailing slash: "dir/" removes dir, as POSIX rmdir does.
+"""path_remove_directory with a trailing slash: read as Linux rmdir(2) and wasmtime 51 read it.
 
-wasi-testsuite's remove_directory_trailing_slashes requires it (wasmtime
-reads "dir/" as "dir/." and answers EINVAL, which traps that test). Every
-other reading of a trailing slash stays cap-std's, and nothing outside the
-preopen is touched.
+"dir/" removes dir (wasi-testsuite's remove_directory_trailing_slashes
+requires it; wasmtime 50 read "dir/" as "dir/." and answered EINVAL, which
+trapped that test), "symlink/" is ENOTDIR whatever the link points at, and
+nothing outside the preopen is touched.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ def test_an_empty_directory_named_with_a_trailing_slash_is_removed(
     ("sub/", Errno.NOTEMPTY, "sub"),        # a directory with entries stays
     ("f/", Errno.NOTDIR, "f"),              # a file named as a directory
     ("empty/.", Errno.INVAL, "empty"),      # "." is never removable
-    ("link_sub/", Errno.INVAL, "link_sub"),  # a symlink: wasmtime's reading, the link and its target stay
+    ("link_sub/", Errno.NOTDIR, "link_sub"),  # a symlink is not followed: the link and its target stay
+    ("link_sub//", Errno.NOTDIR, "link_sub"),
+    ("dangling/", Errno.NOTDIR, "dangling"),
+    ("loop1/", Errno.NOTDIR, "loop1"),
+    ("rel_out_dir/", Errno.NOTDIR, "rel_out_dir"),  # a link out of the sandbox: refused before it is read
     ("nonexist/", Errno.NOENT, "sub"),
     ("link_out/odir/", Errno.PERM, "link_out"),  # out of the sandbox
 ])

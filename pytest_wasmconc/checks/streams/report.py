@@ -94,7 +94,7 @@ def _backtrace_lines(v: Violation, outcome: Outcome) -> list[str]:
 
 def render_history(world: StreamWorld, tail: int = _HISTORY_TAIL, focus: int | None = None) -> list[str]:
     """Each stream's state and events: the last `tail`, or those leading up to event `focus`."""
-    lines = [f"stream history ({world.describe()}; {world.step} device steps):"]
+    lines = [f"stream history ({world.describe()}; {world.step} stream operations):"]
     for name, s in world.by_name.items():
         events = world.events_of(name)
         lines.append(f"  {name}: {s.describe_state()}; {len(events)} events")

@@ -24,6 +24,7 @@ from ...instrument.reader import Reader
 from ...instrument.shared_accesses import ACCESS_COST, HOT_ACCESS_COST
 from .cache import CompileCache
 from .engine import engine_for
+from .text import WASM_MAGIC, binary_of
 from ..errors import ConfigError, ModuleError
 from ..hostapi import ValType
 from ..settings import DEFAULT_SLICE, EngineSettings
@@ -32,7 +33,6 @@ __all__ = ["FuncImport", "GuestSource", "MemoryImport", "Program", "load_program
 
 GuestSource = Union[str, os.PathLike, bytes, "Program"]
 
-WASM_MAGIC = b"\0asm"
 CORE_VERSION = b"\x01\x00\x00\x00"
 THREAD_SPAWN = ("wasi", "thread-spawn")
 THREAD_START = "wasi_thread_start"
@@ -119,11 +119,12 @@ class Program:
 
 
 def read_guest_bytes(source: str | os.PathLike | bytes) -> tuple[str, bytes]:
-    """Read a guest from a path or take its bytes; errors name the file."""
+    """Read a guest from a path or take its bytes, as a binary (text is converted); errors name the file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return "<bytes>", bytes(source)
+        data = bytes(source)
+        return "<bytes>", binary_of("<bytes>", data) if data else data
     if not isinstance(source, (str, os.PathLike)):
-        raise ModuleError(f"a guest is a path to a .wasm file, its bytes or a compiled Program, "
+        raise ModuleError(f"a guest is a path to a .wasm (or .wat) file, its bytes or a compiled Program, "
                           f"not {type(source).__name__}")
     try:
         text = os.fspath(source)
@@ -142,15 +143,13 @@ def read_guest_bytes(source: str | os.PathLike | bytes) -> tuple[str, bytes]:
         raise ModuleError(f"{path}: is a directory, not a WebAssembly module") from None
     except OSError as exc:
         raise ModuleError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return str(path), data
+    return str(path), binary_of(str(path), data) if data else data
 
 
 def _check_header(name: str, data: bytes) -> None:
     if not data:
         raise ModuleError(f"{name}: empty file, not a WebAssembly module")
     if data[:4] != WASM_MAGIC:
-        if data.lstrip()[:1] == b"(":
-            raise ModuleError(f"{name}: WebAssembly text format; compile it to a .wasm binary first (wat2wasm)")
         raise ModuleError(f"{name}: not a WebAssembly module (no \\0asm header)")
     if len(data) < 8:
         raise ModuleError(f"{name}: truncated WebAssembly module ({len(data)} bytes)")

@@ -2,7 +2,7 @@
 
 events   the history's vocabulary: one `Event` per stream operation
 stream   one output stream: the host's behaviour (`StreamConfig`: budget, flush delay, faults) and state
-model    `StreamWorld`: one execution's streams, device steps, blocking waits, history and observer
+model    `StreamWorld`: one execution's streams, operation count, blocking waits, history and observer
 core     the `wasmconc_streams` import module: the same operations for core guests
 host     `Wasi2Host`: the WASI 0.2 imports of a component (cli, clocks, io, random, filesystem)
 

@@ -1,12 +1,12 @@
-"""The observed streams of one guest execution: device steps, blocking waits, the event history.
+"""The observed streams of one guest execution: its operation count, blocking waits, the event history.
 
 One `StreamWorld` serves one guest execution: its output streams (stream.py)
 and their pollables, the operations both faces call (the `wasmconc_streams`
 import module of core guests, core.py, and the WASI 0.2 host of components,
 host.py), and the history of those operations.
 
-Device steps make delays deterministic: every stream operation of any guest
-thread is one step, and so is every expiry of a blocked wait's short timeout
+Counting stream operations makes delays deterministic: every stream call of any
+guest thread is one, and so is every expiry of a blocked wait's short timeout
 (virtual time in fuel mode). Blocking operations are generators yielding
 `Until` waits, so the runtime sees them: it schedules around them, and a wait
 that can never end (the lost wake-up) is a deadlock it reports with every
@@ -57,7 +57,7 @@ __all__ = [
     "echo_sinks",
 ]
 
-# A blocked stream wait re-checks after this much (virtual, in fuel mode) time: one device step.
+# A blocked stream wait re-checks after this much (virtual, in fuel mode) time: one stream operation.
 STEP_NS = 1_000
 _HISTORY_LIMIT = 200_000  # events kept per world (the observer still sees every one)
 
@@ -140,7 +140,7 @@ class StreamWorld:
     # -- events --------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """One device step: every stream op and every expired wait is one."""
+        """One stream operation: every stream call and every expired wait is one."""
         self.step += 1
 
     def record(self, s: OutputStream, kind: str, *, arg: int | None = None, result: int | str | None = None,

@@ -3,7 +3,7 @@
 An `OutputStream` behaves like a wasi:io/streams output-stream under a configurable host:
 
 * check-write grants at most `budget` bytes, and 0 while a flush is in flight;
-* a flush stays in flight for the next `flush_steps` device steps (0: it
+* a flush stays in flight for the next `flush_steps` stream operations (0: it
   completes at once); its bytes are delivered when it completes, so bytes
   never flushed are lost at exit;
 * a pollable is ready when check-write would return non-zero or an error;
@@ -11,7 +11,7 @@ An `OutputStream` behaves like a wasi:io/streams output-stream under a configura
   issued, as with Wasmtime #8781/#7144) and `fail_after` (the flush that would
   deliver byte number `fail_after` + 1 fails: last-operation-failed once, then closed).
 
-The stream keeps no clock of its own: it reads the device step and the
+The stream keeps no clock of its own: it reads the operation count and the
 delivered byte count of the world it belongs to (model.py), through `Device`.
 """
 
@@ -86,7 +86,7 @@ class StreamConfig:
 
     def describe(self) -> str:
         parts = [f"budget {self.budget} byte{'s' if self.budget != 1 else ''} per check-write",
-                 f"flush delay {self.flush_steps} step{'s' if self.flush_steps != 1 else ''}"]
+                 f"flush delay {self.flush_steps} stream operation{'s' if self.flush_steps != 1 else ''}"]
         if self.lost_wakeup:
             parts.append("lost wake-up fault")
         if self.fail_after is not None:
@@ -113,12 +113,12 @@ class OutputStream:
         self.sink = sink
         self.buffer = bytearray()  # written, not flushed yet
         self.flushing = bytearray()  # handed to the flush in flight
-        self.flush_issued: int | None = None  # device step the flush in flight was issued at
+        self.flush_issued: int | None = None  # stream operation the flush in flight was issued at
         self.delivered = bytearray()
         self.lost_at_exit = 0
         self.error: str | None = None  # FAILED, then CLOSED
         self.error_reported = False
-        self.first_flush_done: int | None = None  # device step the first flush completed at
+        self.first_flush_done: int | None = None  # stream operation the first flush completed at
         self.dropped = False
 
     # -- device state ------------------------------------------------------------------
@@ -155,7 +155,7 @@ class OutputStream:
         return self.error is not None or self.flush_issued is None
 
     def wakeups_lost(self, since: int | None = None) -> bool:
-        """Under the lost wake-up fault, readiness never fires for a wait that began (at device step
+        """Under the lost wake-up fault, readiness never fires for a wait that began (at stream operation
         `since`, default now) after the first flush completed."""
         if not self.world.config.lost_wakeup or self.first_flush_done is None:
             return False
@@ -202,7 +202,7 @@ class OutputStream:
         self.settle()
         parts = []
         if self.flush_issued is not None:
-            parts.append(f"a flush of {len(self.flushing)} bytes was still in flight (issued at device step "
+            parts.append(f"a flush of {len(self.flushing)} bytes was still in flight (issued at stream operation "
                          f"{self.flush_issued}); the guest did not wait for it")
         lost = len(self.buffer) + len(self.flushing)
         self.lost_at_exit = lost
@@ -213,13 +213,13 @@ class OutputStream:
         if self.buffer:
             bits.append(f"{len(self.buffer)} bytes written, not flushed")
         if self.flush_issued is not None:
-            bits.append(f"a flush of {len(self.flushing)} bytes in flight since device step {self.flush_issued}")
+            bits.append(f"a flush of {len(self.flushing)} bytes in flight since stream operation {self.flush_issued}")
         if self.lost_at_exit:
             bits.append(f"{self.lost_at_exit} bytes lost at exit")
         if self.error:
             bits.append(f"error: {self.error}")
         if self.wakeups_lost():
-            bits.append(f"wake-ups lost since the first flush completed (device step {self.first_flush_done})")
+            bits.append(f"wake-ups lost since the first flush completed (stream operation {self.first_flush_done})")
         return "; ".join(bits)
 
 

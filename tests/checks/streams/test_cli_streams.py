@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,15 @@ def test_an_unexpected_sequence_exits_1(capfd: pytest.CaptureFixture[str]) -> No
 def test_the_lost_wakeup_fault_is_reported_as_a_hang_with_the_stream_history(
         capfd: pytest.CaptureFixture[str]) -> None:
     code = main(["run", str(GUESTS / "components" / "stream_lines.wasm"), "--check", "streams",
-                 "--stream-fault", "lost-wakeup"])
+                 "--stream-fault", "lost-wakeup", "--stream-flush-steps", "2"])
     _, err = capfd.readouterr()
     assert code == 124
     assert "deadlock!" in err and "lost wake-up fault" in err and "at printf (" in err
-    assert "stream history (" in err
+    # in the user's terms: stream operations, not "device steps"
+    assert re.search(r"^stream history \(budget 4096 bytes per check-write, flush delay 2 stream operations, "
+                     r"lost wake-up fault; \d+ stream operations\):$", err, re.M), err
+    assert re.search(r"wake-ups lost since the first flush completed \(stream operation \d+\)", err), err
+    assert "device step" not in err
 
 
 def test_explore_stops_at_the_first_failing_schedule(capfd: pytest.CaptureFixture[str]) -> None:
