@@ -29,6 +29,16 @@ fail under wasmtime itself, and one summary line per mode, e.g.
 "fuel: 40/42 pass (of 42 passing under wasmtime 36)". `--json FILE` keeps
 every result; `--keep DIR` keeps the built .wasm files.
 
+`--check races` runs the wasmconc modes under the data-race check, builds
+with -g (so each report names both accesses' source lines), and reads the
+races known to be in the tests' own code from conformance_race_suppressions.txt
+next to this script (`--race-suppressions FILE`; `--no-race-suppressions`
+reports everything): each entry names a test and a function pattern, passed
+as `--race-suppress` to that test's runs only, so a race anywhere else still
+fails its run. Each such test also runs once per mode without its patterns,
+to count the reports they hide: printed per test, with the entries that
+matched nothing, then the tests whose runs reported a race anyway.
+
 Exit status 0 if no mode mismatches wasmtime, 1 otherwise, 2 on bad input
 (a missing toolchain or wasmtime, a path that is not the repository) with
 one line saying what.
@@ -52,6 +62,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+# The sibling module, also when this file is loaded by path (the tests do).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conformance_races import DEFAULT_FILE as RACE_SUPPRESSIONS  # noqa: E402
+from conformance_races import Suppression, SuppressionsError, race_report, read_suppressions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CC = ROOT.parent / "shared" / "toolchain" / "cc-threads"
@@ -219,6 +234,8 @@ class TestRecord:
     name: str
     build_error: str | None = None
     runs: dict[str, RunResult] = field(default_factory=dict)
+    # under --check races, for a test with suppression entries: its runs without its patterns
+    unsuppressed: dict[str, RunResult] = field(default_factory=dict)
 
 
 def run_command(argv: list[str], timeout: float, cwd: Path) -> RunResult:
@@ -247,12 +264,13 @@ def build(test: Test, cc: Path, plan: Plan, extra_cflags: list[str], src: Path, 
 
 
 def mode_command(mode: str, wasm: Path, wasmtime: Path | None, schedules: int,
-                 checks: Sequence[str] = ()) -> list[str]:
+                 checks: Sequence[str] = (), race_suppress: Sequence[str] = ()) -> list[str]:
     if mode == "wasmtime":
         assert wasmtime is not None
         return [str(wasmtime), "run", "-W", "threads=y", "-S", "threads=y", str(wasm)]
     wasmconc = [sys.executable, "-m", "pytest_wasmconc"]
     with_checks = [arg for check in checks for arg in ("--check", check)]
+    with_checks += [arg for pattern in race_suppress for arg in ("--race-suppress", pattern)]
     if mode == "explore":
         # A fixed seed: the same schedules on every run of the script, so results compare across runs.
         return [*wasmconc, "explore", *with_checks, "--seed", "0", "--schedules", str(schedules), str(wasm)]
@@ -388,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, metavar="DIR", help="copy the built .wasm files into DIR")
     ap.add_argument("--check", dest="checks", action="append", default=[], metavar="CHECK",
                     help="run the wasmconc modes with `--check CHECK` (repeatable; e.g. races)")
+    ap.add_argument("--race-suppressions", type=Path, metavar="FILE",
+                    help="with --check races: the races known to be in the tests' own code, by test and "
+                         f"function (default {RACE_SUPPRESSIONS.relative_to(ROOT)})")
+    ap.add_argument("--no-race-suppressions", action="store_true",
+                    help="with --check races: suppress nothing, report every race")
     a = ap.parse_args(argv)
     try:
         modes = [m.strip() for m in a.modes.split(",") if m.strip()]
@@ -396,6 +419,17 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--modes {a.modes!r}: unknown mode {', '.join(bad) or '(none)'} (of {', '.join(MODES)})")
         if a.jobs < 1 or a.timeout <= 0 or a.schedules < 1:
             raise UsageError("--jobs and --schedules must be at least 1, --timeout positive")
+        races = "races" in a.checks
+        if (a.race_suppressions is not None or a.no_race_suppressions) and not races:
+            raise UsageError("--race-suppressions and --no-race-suppressions need --check races")
+        suppressions: list[Suppression] = []
+        suppressions_path = a.race_suppressions or RACE_SUPPRESSIONS
+        if races and not a.no_race_suppressions:
+            try:
+                suppressions = read_suppressions(suppressions_path)
+            except SuppressionsError as exc:
+                raise UsageError(f"--race-suppressions {exc}") from None
+        source = _shown(suppressions_path)
         wasmtime = find_wasmtime(a.wasmtime) if "wasmtime" in modes else None
         wasmtime_label = "wasmtime"
         if wasmtime is not None:
@@ -410,6 +444,13 @@ def main(argv: list[str] | None = None) -> int:
         tests = [t for t in plan.tests if not a.only or fnmatch.fnmatch(t.name, f"*{a.only}*")]
         if not tests:
             raise UsageError(f"--only {a.only!r}: matches none of the {len(plan.tests)} tests")
+        known = {t.name for t in plan.tests}
+        for sup in suppressions:
+            if sup.test not in known:
+                print(f"race suppression {source}:{sup.line}: no test {sup.test} in this wasi-libc (stale entry)")
+        race_suppress: dict[str, list[str]] = {}
+        for sup in suppressions:
+            race_suppress.setdefault(sup.test, []).append(sup.pattern)
         with tempfile.TemporaryDirectory(prefix="libc-conformance-") as tmp:
             work = Path(tmp)
             check_cc(a.cc.resolve(), plan.link_flags, work)
@@ -422,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wasi-libc {wasi_libc.describe()}, libc-test {libc_test.describe(rev)}"
                   f"{' (pinned by ' + CMAKELISTS + ')' if rev != 'HEAD' else ''}; {len(tests)} tests; "
                   f"modes {', '.join(modes)}; timeout {a.timeout:g} s; {a.jobs} job(s)", flush=True)
-            records = run_all(tests, plan, a, modes, wasmtime, work)
+            records = run_all(tests, plan, a, modes, wasmtime, work, race_suppress)
             if a.keep:
                 keep = a.keep.resolve()
                 keep.mkdir(parents=True, exist_ok=True)
@@ -430,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.copy(wasm, keep / wasm.name)
                 # Reports and replay commands then name files that still exist.
                 for r in records:
-                    for res in r.runs.values():
+                    for res in [*r.runs.values(), *r.unsuppressed.values()]:
                         res.output = res.output.replace(str(work / "out"), str(keep))
     except UsageError as exc:
         print(f"libc_conformance.py: {exc}", file=sys.stderr)
@@ -438,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         a.json.write_text(json.dumps([asdict(r) for r in records], indent=1))
     mismatches = report(records, modes, wasmtime_label, print)
+    if races:
+        race_report(records, [m for m in modes if m != "wasmtime"], suppressions, source, print)
     return 1 if mismatches else 0
 
 
@@ -445,28 +488,43 @@ def _wasm_name(test: Test) -> str:
     return test.name.replace("/", "_") + ".wasm"
 
 
+def _shown(path: Path) -> str:
+    """A path as the report names it: relative to the project when it is in it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
+
+
 def run_all(tests: list[Test], plan: Plan, a: argparse.Namespace, modes: list[str], wasmtime: Path | None,
-            work: Path) -> list[TestRecord]:
+            work: Path, race_suppress: dict[str, list[str]] | None = None) -> list[TestRecord]:
+    """Build every test and run it in every mode; under --check races a test with suppression
+    entries runs with them, and once more per wasmconc mode without them (to count what they hide)."""
     out_dir = work / "out"
     out_dir.mkdir()
     records = {t.name: TestRecord(t.name) for t in tests}
+    race_suppress = race_suppress or {}
     extra = a.cflags.split()
+    if "races" in a.checks and "-g" not in extra:
+        extra.append("-g")  # DWARF lines: a race report names both accesses' source lines
     with ThreadPoolExecutor(max_workers=a.jobs) as pool:
         errors = pool.map(lambda t: build(t, a.cc.resolve(), plan, extra, work, out_dir / _wasm_name(t)), tests)
         for t, err in zip(tests, errors):
             records[t.name].build_error = err
-        jobs = [(t, mode) for t in tests if records[t.name].build_error is None for mode in modes]
+        built = [t for t in tests if records[t.name].build_error is None]
+        jobs = [(t, mode, False) for t in built for mode in modes]
+        jobs += [(t, mode, True) for t in built if race_suppress.get(t.name) for mode in modes if mode != "wasmtime"]
         done = 0
 
-        def one(job: tuple[Test, str]) -> tuple[Test, str, RunResult]:
-            t, mode = job
+        def one(job: tuple[Test, str, bool]) -> tuple[Test, str, bool, RunResult]:
+            t, mode, unsuppressed = job
             wasm = out_dir / _wasm_name(t)
-            return t, mode, run_command(mode_command(mode, wasm, wasmtime, a.schedules, a.checks), a.timeout, work)
+            patterns = () if unsuppressed else race_suppress.get(t.name, ())
+            argv = mode_command(mode, wasm, wasmtime, a.schedules, a.checks, patterns)
+            return t, mode, unsuppressed, run_command(argv, a.timeout, work)
 
-        for t, mode, res in pool.map(one, jobs):
-            records[t.name].runs[mode] = res
+        for t, mode, unsuppressed, res in pool.map(one, jobs):
+            (records[t.name].unsuppressed if unsuppressed else records[t.name].runs)[mode] = res
             done += 1
-            if not res.passed:
+            if not res.passed and not unsuppressed:
                 print(f"[{done}/{len(jobs)}] {t.name} {mode}: {res.verdict()} ({res.seconds:.1f} s)", flush=True)
     return list(records.values())
 
