@@ -65,6 +65,10 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
             record.preemption_bound = kwargs.get("preemption_bound")
             return super().explore(*args, **kwargs)
 
+        def explore_plan(self, *args: Any, **kwargs: Any) -> Any:  # the default, race-directed exploration
+            record.schedules = kwargs["schedules"]
+            return super().explore_plan(*args, **kwargs)
+
     monkeypatch.setattr(cli, "Runner", NotingRunner)
     return record
 
@@ -131,8 +135,9 @@ def test_without_flags_every_option_has_the_table_default_and_the_seed_is_random
     assert cli.main([command, HELLO]) == 0
     first = seen.settings[0]
     if command == "explore":
-        # The race-directed set-up runs first (directed.py); the exploration proper is the portfolio.
+        # Race-directed (directed.py): the random walk leads; the directed schedules are the portfolio's.
         first = next(s for s in seen.settings if s.policy == "portfolio")
+        assert seen.settings[0].policy == "random"
     for opt in options_of(command):
         if opt.name == "policy" and command == "explore":
             continue
@@ -144,7 +149,7 @@ def test_without_flags_every_option_has_the_table_default_and_the_seed_is_random
         printed = re.search(r"^seed (\d+) \(a random choice\): --seed \1 explores the same schedules again$",
                             capfd.readouterr().out, re.M)
         assert printed, "explore prints the seed it chose"
-        assert first.seed == derive_seed(int(printed.group(1)), 0)
+        assert seen.settings[0].seed == derive_seed(int(printed.group(1)), 0)
 
 
 def test_a_failed_fuel_run_prints_the_random_seed_that_runs_its_schedule_again(
