@@ -1,0 +1,59 @@
+"""Timelines as both front ends write them: the checks' findings marked, both files written, one line naming them.
+
+The runtime's timeline (runtime/timeline/) marks what the runtime knows: a
+trap, a deadlock, a hang, a failing exit. A check's verdict lives above the
+runtime, so it is marked here: a data race as an arrow between the two
+threads of each racing pair (the race check knows their threads and sites,
+not the moment of either access: both marks sit at the end), a lock-order
+inversion and a stream violation as marks of the whole execution.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .checks.lock_order import lock_order_of
+from .checks.races import races_of
+from .checks.streams import verdict_of
+from .runtime.timeline.files import write_timeline
+from .runtime.timeline.model import RACE, Arrow
+
+if TYPE_CHECKING:
+    from .runtime import Outcome
+    from .runtime.timeline import Timeline
+
+__all__ = ["mark_checks", "save"]
+
+
+def mark_checks(tl: Timeline, outcome: Outcome) -> None:
+    """Mark what the checks found in `outcome` (the execution `tl` shows) on `tl`."""
+    found = races_of(outcome)
+    if found is not None:
+        for report in found.reports:
+            a, b = report.current, report.previous
+            fa, fb = report.functions
+            what = (f"data race on {a.addr:#x}: {'write' if a.write else 'read'} in {fa} by thread {a.tid}, "
+                    f"{'write' if b.write else 'read'} in {fb} by thread {b.tid}")
+            tl.mark_failure(a.tid, what)
+            if b.tid != a.tid:
+                tl.mark_failure(b.tid, what)
+                tl.arrows.append(Arrow(RACE, b.tid, tl.end, a.tid, tl.end, what))
+        tl.failed = True
+    check = lock_order_of(outcome)
+    if check is not None and check.failed:
+        tl.mark_failure(None, "lock-order inversion (a potential deadlock): see the report")
+        tl.failed = True
+    verdict = verdict_of(outcome)
+    if verdict is not None and verdict.failed:
+        tl.mark_failure(None, "stream protocol violation: see the report")
+        tl.failed = True
+
+
+def save(tl: Timeline, outcome: Outcome, directory: Path, stem: str, *, failed: bool | None = None) -> str:
+    """Mark the checks, write both files; the line that names them ("timeline: A.trace.json, A.timeline.html")."""
+    if failed is not None:
+        tl.failed = failed
+    mark_checks(tl, outcome)
+    trace, page = write_timeline(tl, directory, stem)
+    return f"timeline: {trace} (Chrome trace events: Perfetto, chrome://tracing), {page} (open in a browser)"
