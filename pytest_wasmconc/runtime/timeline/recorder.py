@@ -55,8 +55,8 @@ _LOCK_KINDS = {BEFORE: "acquiring", AFTER: "acquired", RELEASING: "released", US
 class Recorder:
     """Collects one execution's events (see the module docstring); `timeline()` once it ended."""
 
-    def __init__(self, max_events: int = MAX_EVENTS) -> None:
-        self.events: deque[tuple[Any, ...]] = deque(maxlen=max_events)
+    def __init__(self, max_events: int | None = None) -> None:
+        self.events: deque[tuple[Any, ...]] = deque(maxlen=max_events or MAX_EVENTS)
         self.appended = 0
         self._ex: Execution | None = None
         self._virtual = True
