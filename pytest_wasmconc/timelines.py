@@ -10,6 +10,7 @@ inversion and a stream violation as marks of the whole execution.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,10 +51,20 @@ def mark_checks(tl: Timeline, outcome: Outcome) -> None:
         tl.failed = True
 
 
+def _relative(path: str) -> str:
+    """A guest path under the current directory as the user would type it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") or os.path.isabs(rel) else rel
+
+
 def save(tl: Timeline, outcome: Outcome, directory: Path, stem: str, *, failed: bool | None = None) -> str:
     """Mark the checks, write both files; the line that names them ("timeline: A.trace.json, A.timeline.html")."""
     if failed is not None:
         tl.failed = failed
+    tl.title = _relative(tl.title)
     mark_checks(tl, outcome)
     trace, page = write_timeline(tl, directory, stem)
     return f"timeline: {trace} (Chrome trace events: Perfetto, chrome://tracing), {page} (open in a browser)"

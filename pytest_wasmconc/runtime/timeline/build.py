@@ -287,7 +287,7 @@ def build_timeline(events: list[tuple[Any, ...]], outcome: Outcome, title: str, 
     b.mark_failure(outcome, end)
     tl.info = {"status": outcome.status.value, "steps": outcome.steps, "mode": outcome.preempt}
     if outcome.seed is not None:
-        tl.info["seed"] = outcome.seed
+        tl.info["schedule seed"] = outcome.seed
     if dropped:
         tl.notes.append(f"the first {dropped} events of this execution were dropped (the last {len(events)} kept)")
     return tl

@@ -142,7 +142,7 @@ class _View:
         while k * step_us * 1000 <= tl.end:
             ns = k * step_us * 1000
             x = self.x(ns)
-            if x < self.end_x - 50 or ns == tl.end:
+            if x < self.end_x - (50 if self.tail else 280):  # clear of the end's label
                 out.append(f'<line x1="{x}" y1="{_AXIS_H - 6}" x2="{x}" y2="{self.height}" stroke="#eceff1"/>')
                 out.append(f'<text x="{x + 3}" y="{_AXIS_H - 12}" fill="#607d8b">{_e(_time(ns, self.unit_ms))}'
                            '</text>')
@@ -153,7 +153,9 @@ class _View:
         dash = ' stroke-dasharray="6 4"' if tl.failed else ""
         out.append(f'<line x1="{ex}" y1="{_AXIS_H - 10}" x2="{ex}" y2="{self.height}" stroke="{color}" '
                    f'stroke-width="2"{dash}><title>{_e("end: " + tl.summary)}</title></line>')
-        out.append(f'<text x="{ex + 6}" y="{_AXIS_H - 12}" fill="{color}" font-weight="600">'
+        anchor, tx = ("start", ex + 6) if self.tail else ("end", ex - 6)  # no tail: no room right of the end
+        out.append(f'<text x="{tx}" y="{_AXIS_H - 12}" text-anchor="{anchor}" fill="{color}" font-weight="600" '
+                   f'paint-order="stroke" stroke="#fff" stroke-width="4">'
                    f'{_e("end: " + tl.summary)} ({_e(_time(tl.end, self.unit_ms))})</text>')
         return out
 
@@ -372,7 +374,8 @@ def _short_state(tl: Timeline, tid: int, state: str) -> str:
     if state.startswith("parked"):
         for s in reversed(tl.spans):
             if s.tid == tid and s.kind == PARKED:
-                return f"parked: {s.label}"
+                label = s.label.split(": futex ")[0] if ": futex " in s.label else s.label.split(" (")[0]
+                return f"parked: {label}"
     return state
 
 
