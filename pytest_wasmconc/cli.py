@@ -35,6 +35,13 @@ schedule that completes a cycle and exits 1, `run`/`replay` exit 1 (or 124
 after a deadlock), with the report ("lock-order inversion", the cycle, each
 edge's thread and backtraces).
 
+`--trace-dir DIR` writes the timeline of a failing execution (`explore`: of the
+failing schedule, run once more with the recorder on; `run`/`replay`: recorded as
+it runs) as DIR/GUEST-COMMAND.trace.json (Chrome trace events: Perfetto,
+chrome://tracing) and DIR/GUEST-COMMAND.timeline.html (a page that opens
+offline), and prints a `timeline:` line naming both; `--trace-schedules all`
+also for a passing run and a passing exploration's last schedule.
+
 `--check races` reports data races: plain accesses to shared memory that no
 happens-before (spawn, atomics, locks) orders, found in the one execution
 that made both; `run`/`replay` exit 1 (or 124/134 after a hang/trap) and
