@@ -31,24 +31,31 @@ def mark_checks(tl: Timeline, outcome: Outcome) -> None:
     """Mark what the checks found in `outcome` (the execution `tl` shows) on `tl`."""
     found = races_of(outcome)
     if found is not None:
+        pairs: set[tuple[int, int]] = set()
         for report in found.reports:
             a, b = report.current, report.previous
             fa, fb = report.functions
-            what = (f"data race on {a.addr:#x}: {'write' if a.write else 'read'} in {fa} by thread {a.tid}, "
-                    f"{'write' if b.write else 'read'} in {fb} by thread {b.tid}")
-            tl.mark_failure(a.tid, what)
+            ka, kb = ("write" if a.write else "read"), ("write" if b.write else "read")
+            what = f"data race on {a.addr:#x}: {ka} in {fa} by thread {a.tid}, {kb} in {fb} by thread {b.tid}"
+            # Each thread's mark says its own access; the arrow, the pair.
+            tl.mark_failure(a.tid, f"data race on {a.addr:#x}: {ka} in {fa}", pair=what)
             if b.tid != a.tid:
-                tl.mark_failure(b.tid, what)
-                tl.arrows.append(Arrow(RACE, b.tid, tl.end, a.tid, tl.end, what))
+                tl.mark_failure(b.tid, f"data race on {b.addr:#x}: {kb} in {fb}", pair=what)
+                if (b.tid, a.tid) not in pairs:  # one arrow per pair of threads
+                    pairs.add((b.tid, a.tid))
+                    tl.arrows.append(Arrow(RACE, b.tid, tl.end, a.tid, tl.end, what))
         tl.failed = True
+        tl.summary += ", data race"
     check = lock_order_of(outcome)
     if check is not None and check.failed:
         tl.mark_failure(None, "lock-order inversion (a potential deadlock): see the report")
         tl.failed = True
+        tl.summary += ", lock-order inversion"
     verdict = verdict_of(outcome)
     if verdict is not None and verdict.failed:
         tl.mark_failure(None, "stream protocol violation: see the report")
         tl.failed = True
+        tl.summary += ", stream protocol violation"
 
 
 def _relative(path: str) -> str:

@@ -255,19 +255,28 @@ class _View:
 
     def failure(self) -> list[str]:
         tl, out = self.tl, []
+        marks: dict[tuple[int, int], list[str]] = {}  # one cross per thread and moment, however many reasons
         for i in tl.instants:
-            if i.kind != FAILURE or i.tid is None or i.tid not in self.rows:
-                continue
-            x = self.x(i.ts)
-            y = self.y(i.tid) + _BAR_Y + _BAR_H / 2
+            if i.kind == FAILURE and i.tid is not None and i.tid in self.rows:
+                labels = marks.setdefault((i.tid, i.ts), [])
+                if i.label not in labels:
+                    labels.append(i.label)
+        for (tid, ts), labels in marks.items():
+            x = self.x(ts)
+            y = self.y(tid) + _BAR_Y + _BAR_H / 2
+            tip = _e("\n".join(labels))
             out.append(f'<g stroke="{COLORS["failure"]}" stroke-width="3" stroke-linecap="round">'
                        f'<line x1="{x - 6}" y1="{y - 6}" x2="{x + 6}" y2="{y + 6}"/>'
-                       f'<line x1="{x - 6}" y1="{y + 6}" x2="{x + 6}" y2="{y - 6}"/><title>{_e(i.label)}</title></g>')
-            if not i.label.startswith("blocked: "):  # a blocked thread's wait is labelled in the tail
-                room = (self.width - x - 16) if self.tail else max(x - 20, self.width - x - 16)
+                       f'<line x1="{x - 6}" y1="{y + 6}" x2="{x + 6}" y2="{y - 6}"/><title>{tip}</title></g>')
+            shown = [label for label in labels if not label.startswith("blocked: ")]  # those are in the tail
+            if shown:
+                more = f" (+{len(shown) - 1} more)" if len(shown) > 1 else ""
+                edges = (min(self.edge_xs) - 10) if self.edge_xs else self.width - 8
+                room = (edges - x - 10) if self.tail else max(x - 20, self.width - x - 16)
                 anchor, tx = ("start", x + 10) if self.tail or x < self.width * 0.55 else ("end", x - 10)
+                text = _fit(shown[0], room - 6.6 * len(more)) + more
                 out.append(f'<text x="{tx}" y="{y - 13}" text-anchor="{anchor}" fill="{COLORS["failure"]}" '
-                           f'font-weight="600">{_e(_fit(i.label, room))}<title>{_e(i.label)}</title></text>')
+                           f'font-weight="600">{_e(text)}<title>{tip}</title></text>')
         waits = [a for a in tl.arrows if a.kind in (WAITS_FOR, RACE)]
         for n, a in enumerate(waits):
             # In the tail, side by side: each blocked thread's edge to the thread it waits for.
@@ -403,12 +412,15 @@ def html_page(tl: Timeline) -> str:
     failures = [i for i in tl.instants if i.kind == FAILURE]
     details = ""
     if failures:
-        details = '<h2>What failed</h2><ul class="fail">' + "".join(
-            f"<li>{_e(('thread ' + str(i.tid) + ': ') if i.tid is not None else '')}{_e(i.label)}"
-            f" (at {_e(_time(i.ts, False))})</li>" for i in failures) + "</ul>"
+        items = dict.fromkeys(f"<li>{_e(('thread ' + str(i.tid) + ': ') if i.tid is not None else '')}"
+                              f"{_e(i.label)} (at {_e(_time(i.ts, False))})</li>" for i in failures)
+        details = '<h2>What failed</h2><ul class="fail">' + "".join(items) + "</ul>"
         waits = [a for a in tl.arrows if a.kind == WAITS_FOR]  # a race's pair is in its marks already
         if waits:
             details += "<ul>" + "".join(f"<li>{_e(a.label)}</li>" for a in waits) + "</ul>"
+        if any(a.kind == RACE for a in tl.arrows):
+            details += ("<p>The race check names each racing access's thread and code, not its moment: the "
+                        "marks stand at the end.</p>")
     states = "".join(f"<tr><td>{_e(lane.name)}</td><td>{_e(lane.final_state or '-')}</td></tr>" for lane in tl.lanes)
     notes = "".join(f'<div class="notes">note: {_e(n)}</div>' for n in tl.notes)
     return (
