@@ -67,7 +67,7 @@ from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
 from . import timelines
-from .directed import direct, is_directable
+from .directed import DirectedPlan, is_directable
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .runtime.extensions import Extension
 from .runtime.timeline.files import file_stem
@@ -470,17 +470,21 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
+
+    def is_failure(o: Outcome) -> bool:
+        return (o.failed(ns.expect_exit) or _stream_failure(o) is not None or _lock_order_failure(o) is not None
+                or races_of(o) is not None)
+
     if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
-        # The default exploration is the race-directed portfolio (directed.py); its set-up
-        # executions come on top of the schedules asked for, and its summary line says how many.
-        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions,
-                           expect_exit=ns.expect_exit)
-        settings = direction.settings
-    result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
-                            expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
-                            is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
-                                                  or _lock_order_failure(o) is not None
-                                                  or races_of(o) is not None))
+        # The default exploration is race-directed (directed.py): the random walk's schedules first,
+        # then interleaved with the set-up and the directed schedules, all within --schedules.
+        plan = DirectedPlan(settings.with_(policy=Portfolio.name), extensions)
+        result = runner.explore_plan(guest, io, plan, schedules=values["schedules"].value, is_failure=is_failure)
+        direction = plan.direction(result.elapsed)
+    else:
+        result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
+                                expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
+                                is_failure=is_failure)
     o = result.outcome
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")

@@ -26,6 +26,7 @@ from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .machine.execution import Execution
 from .outcome import Outcome
+from .plan import SchedulePlan
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .timeline.locks import TimelineLocks, needs_lock_pass
@@ -243,6 +244,38 @@ class Runner:
         assert outcome is not None
         return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
 
+    def explore_plan(
+        self,
+        guest: GuestSource,
+        io: GuestIO | None,
+        plan: SchedulePlan,
+        *,
+        schedules: int,
+        is_failure: Callable[[Outcome], bool],
+        host_functions: Iterable[HostFunction] = (),
+        imports: ImportsSpec | None = None,
+    ) -> Exploration:
+        """Run up to `schedules` schedules as `plan` decides them (runtime/plan.py); stop at the first
+        failure. The failure's index is its position in the plan."""
+        if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
+            raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
+        io = io or GuestIO()
+        fns = list(host_functions)
+        distinct: Counter[str] = Counter()
+        t0 = time.perf_counter()
+        outcome: Outcome | None = None
+        with interrupts.interrupts_deferred():
+            for position in range(schedules):
+                planned = plan.next_run(position)
+                outcome = self.run(guest, io, settings=planned.settings, host_functions=fns,
+                                   extensions=planned.extensions, imports=imports)
+                plan.observe(position, outcome)
+                distinct[outcome.summary()] += 1
+                if is_failure(outcome):
+                    return Exploration(outcome, position + 1, True, time.perf_counter() - t0, distinct, position)
+        assert outcome is not None
+        return Exploration(outcome, schedules, False, time.perf_counter() - t0, distinct)
+
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
                 imports: ImportsSpec | None, bound: int | None, time_budget: float | None) -> Exploration:
@@ -285,6 +318,7 @@ class Runner:
         if not outcome.token or isinstance(program, ComponentProgram):
             return None
         replay = decode_token(outcome.token).apply(settings)
+        program = self.load(program, replay, extensions=extensions)  # the schedule's level and hot sites
         again = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
                              timeline=True)
         if not _same_execution(outcome, again) and needs_lock_pass(extensions):

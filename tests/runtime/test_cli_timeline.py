@@ -27,7 +27,9 @@ def test_explore_writes_the_failing_schedule_s_timeline_and_names_it(tmp_path: P
                   re.M)
     assert m, proc.stdout
     trace, page = Path(m[1]), Path(m[2])
-    assert trace.parent == tmp_path and trace.name == "lock_order-explore-schedule2.trace.json"
+    index = re.search(r"^schedule (\d+) failed:$", proc.stdout, re.M)
+    assert index, proc.stdout
+    assert trace.parent == tmp_path and trace.name == f"lock_order-explore-schedule{index[1]}.trace.json"
     doc = json.loads(trace.read_text())
     assert doc["otherData"]["summary"] == "deadlock" and doc["otherData"]["clock"] == "virtual"
     assert "thread 2 (spawned by 0)" in page.read_text()
