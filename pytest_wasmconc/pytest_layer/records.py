@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import pytest
 
 if TYPE_CHECKING:  # types only: the plugin reads records in every failing test's report hook
     from ..runtime import Outcome, RunSettings
+    from ..runtime.timeline import Timeline
 
 __all__ = ["ACTIVITY_KEY", "RECORDS_KEY", "GuestRecord", "add_record", "failing_record", "records_of"]
 
@@ -31,6 +33,8 @@ class GuestRecord:
     statement: str | None = None  # what a bounded exhaustive search (policy dfs) proved
     check_failures: list[str] = field(default_factory=list)
     raised: bool = False  # the test already failed with this record's report as its exception
+    # Under --wasm-trace-dir: gives the outcome's timeline (recorded, or its schedule run again; timeline_files.py).
+    timeline: Callable[[], Timeline | None] | None = field(default=None, repr=False)
 
     @property
     def failed(self) -> bool:

@@ -34,12 +34,17 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "timeout": ("42", 42.0),
     "schedules": ("7", 7),
     "preemption_bound": ("2", 2),
+    "trace_dir": ("traces", Path("traces")),
+    "trace_schedules": ("all", "all"),
 }
 # A value each row refuses.
 BAD = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
-       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1"}
+       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1", "trace_dir": "",
+       "trace_schedules": "some"}
 # Rows a sampling policy's exploration refuses (they bound the dfs policy's search): tested on their own.
 SEARCH_ONLY = ("preemption_bound",)
+# Rows that are no RunSettings field: where timelines go (tests/runtime/test_cli_timeline.py).
+NOT_SETTINGS = ("trace_dir", "trace_schedules")
 
 
 class Seen:
@@ -74,13 +79,13 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
 
 
 def _flags(command: str) -> list[str]:
-    return [arg for opt in options_of(command) if opt.name not in SEARCH_ONLY
+    return [arg for opt in options_of(command) if opt.name not in (*SEARCH_ONLY, *NOT_SETTINGS)
             for arg in (opt.cli_flag, KNOBS[opt.name][0])]
 
 
 def _expected(command: str) -> dict[str, Any]:
     return {opt.name: KNOBS[opt.name][1] for opt in options_of(command)
-            if opt.name != "schedules" and opt.name not in SEARCH_ONLY}
+            if opt.name != "schedules" and opt.name not in (*SEARCH_ONLY, *NOT_SETTINGS)}
 
 
 def _of(settings: RunSettings, names: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +146,7 @@ def test_without_flags_every_option_has_the_table_default_and_the_seed_is_random
     for opt in options_of(command):
         if opt.name == "policy" and command == "explore":
             continue
-        if opt.name not in ("seed", "schedules", *SEARCH_ONLY):
+        if opt.name not in ("seed", "schedules", *SEARCH_ONLY, *NOT_SETTINGS):
             assert getattr(first, opt.name) == opt.default, opt.name
     if command == "explore":
         assert seen.schedules == OPTIONS["schedules"].default
