@@ -30,6 +30,11 @@ host sees an exact counter, since it runs only inside calls. A path the
 spills miss (an exception unwinding through) only changes how much the
 quantum is charged, never determinism: every count stays a function of the
 execution.
+
+At the `shared` level each visible access is a check of its own (charging the
+access cost global); a straight-line run of them is first checked as a whole
+(`access_runs.py`): when the counter covers the run, it is charged once and an
+unchecked copy runs, with the same counts and quantum ends.
 """
 
 from __future__ import annotations
