@@ -85,9 +85,12 @@ class LoggingRunner(Runner):
             self._exploring = None
 
     def execute(self, program: Any, io: GuestIO, settings: RunSettings, host_functions: Sequence[Any] = (), *,
-                extensions: Sequence[Any] = (), imports: Any = None) -> Outcome:
-        if self._depth:  # a check's rerun of the same schedule: the entry already describes it
-            return super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports)
+                extensions: Sequence[Any] = (), imports: Any = None, policy: Any = None) -> Outcome:
+        if self._depth or policy is not None:
+            # A check's rerun of the same schedule (the entry already describes it), or a shrinker's
+            # candidate schedule (no token names it; the failure it shrinks is in the log).
+            return super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports,
+                                   policy=policy)
         ctx = self._exploring
         index: int | None = None
         if ctx is not None:
