@@ -80,23 +80,30 @@ class Shrunk:
                 f"{'s' if self.preemptions != 1 else ''} in {self.elapsed:.1f} s ({counted}){budget}; "
                 f"it fails the same way ({self.target.describe() if self.target else 'same class'})")
 
-    def lines(self, replay: Callable[[str], str]) -> list[str]:
-        """The report: the headline, the shrunk replay, the original's, the interleaving.
-
-        `replay(token)` is the front end's replay command for a token.
+    def lines(self, replay: Callable[[str], str], label: str = "replay (shrunk schedule)") -> list[str]:
+        """The report: the headline, the shrunk schedule's replay command (as `label: command`), the
+        original's, the interleaving. `replay(token)` is the front end's replay command for a token.
         """
         lines = [self.headline()]
         if self.improved and self.outcome.token:
-            lines.append(f"replay (shrunk schedule): {replay(self.outcome.token)}")
+            lines.append(f"{label}: {replay(self.outcome.token)}")
+        return lines + self.after_replay(replay)
+
+    def after_replay(self, replay: Callable[[str], str]) -> list[str]:
+        """What follows the shrunk schedule's replay command: the original's, then the interleaving."""
+        lines = []
         if self.improved and self.original.token:
             lines.append(f"replay (original schedule, {self.original_preemptions} preemptions): "
                          f"{replay(self.original.token)}")
-        if self.switches:
-            which = "shrunk" if self.improved else "failing"
-            lines.append(f"interleaving of the {which} schedule ({self.total_switches} context switch"
-                         f"{'es' if self.total_switches != 1 else ''}; {OFFSETS_NOTE}):")
-            lines += render_switches(self.switches, self.total_switches)
-        return lines
+        return lines + self.interleaving()
+
+    def interleaving(self) -> list[str]:
+        if not self.switches:
+            return []
+        which = "shrunk" if self.improved else "failing"
+        return [f"interleaving of the {which} schedule ({self.total_switches} context switch"
+                f"{'es' if self.total_switches != 1 else ''}; {OFFSETS_NOTE}):",
+                *render_switches(self.switches, self.total_switches)]
 
 
 def not_shrunk(outcome: Outcome, note: str) -> Shrunk:
@@ -121,8 +128,7 @@ def why_not(outcome: Outcome, settings: RunSettings, expect_exit: int | None,
 
 def shrink_failure(runner: Runner, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
                    budget: float, expect_exit: int | None = 0, host_functions: Sequence[HostFunction] = (),
-                   extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
-                   before_run: Callable[[], None] | None = None) -> Shrunk | None:
+                   extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Shrunk | None:
     """Shrink `outcome`, a failing schedule of `program` run with `settings`, within `budget` seconds.
 
     None when `budget` is 0 (shrinking turned off); a Shrunk with a note when this failure is not shrunk.
@@ -132,19 +138,23 @@ def shrink_failure(runner: Runner, program: Program, io: GuestIO, outcome: Outco
     note = why_not(outcome, settings, expect_exit, extensions)
     if note is not None:
         return not_shrunk(outcome, note)
-    job = _Job(runner, program, io, outcome, settings, budget, list(host_functions),
-               [e for e in extensions if not isinstance(e, Check)], imports, before_run)
+    job = _Job(runner, program, io, outcome, settings, budget, list(host_functions), list(extensions), imports)
     return job.run()
 
 
 class _Job:
     def __init__(self, runner: Runner, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings,
-                 budget: float, fns: list[HostFunction], worlds: list[Extension], imports: ImportsSpec | None,
-                 before_run: Callable[[], None] | None) -> None:
+                 budget: float, fns: list[HostFunction], extensions: list[Extension],
+                 imports: ImportsSpec | None) -> None:
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + budget
         self.runner, self.program, self.io, self.original = runner, program, io, outcome
-        self.fns, self.worlds, self.imports, self.before_run = fns, worlds, imports, before_run
+        self.fns, self.imports = fns, imports
+        # Candidates run without the checks (none of them instruments the guest, see why_not): a check
+        # remembers what it saw. The replay that gives the shrunk schedule its token runs with them, as a
+        # replay of its token does.
+        self.extensions = extensions
+        self.worlds = [e for e in extensions if not isinstance(e, Check)]
         self.settings = settings.with_(seed=outcome.seed if outcome.seed is not None else settings.seed)
         state = outcome.extra.get(POLICY_STATE, {})
         free = state.get("accesses_free", ()) if isinstance(state, dict) else ()
@@ -158,10 +168,9 @@ class _Job:
         return self.deadline - time.perf_counter()
 
     def execute(self, policy: CandidatePolicy | None, settings: RunSettings) -> Outcome | None:
-        if self.before_run is not None:
-            self.before_run()
         try:
-            return self.runner.execute(self.program, self.io, settings, self.fns, extensions=self.worlds,
+            return self.runner.execute(self.program, self.io, settings, self.fns,
+                                       extensions=self.worlds if policy is not None else self.extensions,
                                        imports=self.imports, policy=policy)
         except WasmconcError:
             return None  # a candidate the guest cannot run: not the same failure
