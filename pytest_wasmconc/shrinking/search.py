@@ -22,7 +22,10 @@ fails the same way, else None. A candidate is kept when it is smaller:
    thread's work: only the order between threads changes.
 
 Last, each preemption alone: cut there (no preemption from there on), moved
-either way. The search stops at a schedule none of these makes smaller, at 0 preemptions, or when `out_of_time` says so.
+either way, or shifted a few of the preempted thread's quanta later or earlier
+and made the last one (`shifted`: a preemption must often fall inside a window
+of the preempted thread, and where the schedule first preempted it may not
+be). The search stops at a schedule none of these makes smaller, at 0 preemptions, or when `out_of_time` says so.
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ from dataclasses import dataclass
 
 from .policy import Entry, Pick
 
-__all__ = ["Attempt", "Search", "advanced", "delayed", "preemption_points", "switch_count", "without"]
+__all__ = ["SHIFTS", "Attempt", "Search", "advanced", "delayed", "preemption_points", "shifted", "switch_count",
+           "without"]
+
+# How far `shifted` moves a preemption, in quanta of the preempted thread, each way: a window the
+# preemption must fall into is a few quanta wide at most once runs of quanta were moved together.
+SHIFTS = 8
 
 
 def preemption_points(picks: Sequence[Pick]) -> list[int]:
@@ -85,6 +93,20 @@ def advanced(entries: Sequence[Entry], i: int, thread: int) -> tuple[Entry, ...]
         return None
     end = _run_end(entries, j)
     return tuple(list(entries[:i]) + list(entries[j:end]) + list(entries[i:j]) + list(entries[end:]))
+
+
+def shifted(entries: Sequence[Entry], i: int, k: int, thread: int) -> tuple[Entry, ...] | None:
+    """The preemption at i (of `thread`) made k of that thread's quanta later (k < 0: earlier), and the last
+    one: the schedule is cut right after the preempting quantum (no preemption from there on)."""
+    if k > 0:
+        ahead = [e for e in entries[i:] if e.thread == thread][:k]
+        if len(ahead) < k:
+            return None
+        return tuple(entries[:i]) + tuple(ahead) + (entries[i],)
+    behind = i + k
+    if behind < 0 or any(e.thread != thread for e in entries[behind:i]):
+        return None
+    return tuple(entries[:behind]) + (entries[i],)
 
 
 def without(entries: Sequence[Entry], points: Sequence[int]) -> tuple[Entry, ...]:
@@ -158,7 +180,9 @@ class Search:
             for i in preemption_points(best.picks):
                 current = best.picks[i].current
                 assert current is not None
-                for entries in (best.entries[:i], delayed(best.entries, i), advanced(best.entries, i, current)):
+                moves = [best.entries[:i], delayed(best.entries, i), advanced(best.entries, i, current)]
+                moves += [shifted(best.entries, i, k, current) for d in range(1, SHIFTS + 1) for k in (d, -d)]
+                for entries in moves:
                     got = self._try(entries, best)
                     if got is not None:
                         best, improved = got, True
