@@ -113,8 +113,10 @@ def not_shrunk(outcome: Outcome, note: str) -> Shrunk:
 def why_not(outcome: Outcome, settings: RunSettings, expect_exit: int | None,
             extensions: Sequence[Extension]) -> str | None:
     """Why this failure is not shrunk (None: it is)."""
-    if settings.preempt is not Preempt.FUEL or not outcome.decisions:
+    if settings.preempt is not Preempt.FUEL:
         return "only fuel-mode schedules are shrunk (they are the deterministic ones)"
+    if not outcome.decisions:
+        return "nothing to shrink: the failing execution made no scheduling decision"
     if settings.policy == Dfs.name:
         return "not needed: the dfs search's first failure has the fewest preemptions of any it explored"
     if outcome.status is Status.HANG and outcome.hang_limit != "max-steps":
