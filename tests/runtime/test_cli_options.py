@@ -34,12 +34,15 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "timeout": ("42", 42.0),
     "schedules": ("7", 7),
     "preemption_bound": ("2", 2),
+    "shrink_time": ("2.5", 2.5),
 }
 # A value each row refuses.
 BAD = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
-       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1"}
+       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1", "shrink_time": "-1"}
 # Rows a sampling policy's exploration refuses (they bound the dfs policy's search): tested on their own.
 SEARCH_ONLY = ("preemption_bound",)
+# Rows of an exploration, not of its executions' settings: tested on their own.
+EXPLORATION_ONLY = ("schedules", "shrink_time")
 
 
 class Seen:
@@ -76,7 +79,7 @@ def _flags(command: str) -> list[str]:
 
 def _expected(command: str) -> dict[str, Any]:
     return {opt.name: KNOBS[opt.name][1] for opt in options_of(command)
-            if opt.name != "schedules" and opt.name not in SEARCH_ONLY}
+            if opt.name not in EXPLORATION_ONLY and opt.name not in SEARCH_ONLY}
 
 
 def _of(settings: RunSettings, names: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +117,21 @@ def test_the_preemption_bound_reaches_the_dfs_search(seen: Seen, capfd: pytest.C
     assert "explored all 1 schedule: every schedule" in capfd.readouterr().out  # one thread: nothing to choose
 
 
+def test_the_shrink_time_reaches_the_shrinker_of_a_failing_exploration(monkeypatch: pytest.MonkeyPatch,
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    budgets: list[float] = []
+
+    def noting(*args: Any, budget: float, **kwargs: Any) -> None:
+        budgets.append(budget)
+
+    monkeypatch.setattr(cli, "shrink_failure", noting)
+    fails = str(GUESTS / "c" / "lost_update.wasm")
+    assert cli.main(["explore", "--policy", "random", "--seed", "3", fails]) == 1
+    assert cli.main(["explore", "--policy", "random", "--seed", "3", "--shrink-time", "2.5", fails]) == 1
+    assert budgets == [OPTIONS["shrink_time"].default, 2.5]
+    capfd.readouterr()
+
+
 def test_every_replay_option_reaches_the_replayed_execution(seen: Seen, capfd: pytest.CaptureFixture[str]) -> None:
     token = Runner(RunSettings(policy="pct", seed=9, depth=4, level="waits")).run(HELLO).token
     assert token is not None
@@ -136,7 +154,7 @@ def test_without_flags_every_option_has_the_table_default_and_the_seed_is_random
     for opt in options_of(command):
         if opt.name == "policy" and command == "explore":
             continue
-        if opt.name not in ("seed", "schedules", *SEARCH_ONLY):
+        if opt.name not in ("seed", *EXPLORATION_ONLY, *SEARCH_ONLY):
             assert getattr(first, opt.name) == opt.default, opt.name
     if command == "explore":
         assert seen.schedules == OPTIONS["schedules"].default
