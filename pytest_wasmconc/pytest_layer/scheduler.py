@@ -100,7 +100,8 @@ class WasmScheduler:
 
     def explore(self, guest: Guest, args: Sequence[str] = (), *, schedules: int | None = None,
                 sandbox: WasiSandbox | None = None, expect_exit: int | None = 0, imports: Any = None) -> Outcome:
-        """Run up to `schedules` schedules; return the first failing outcome, or the last when all passed."""
+        """Run up to `schedules` schedules; return the first failing outcome (shrunk, see shrinking/), or the last
+        when all passed."""
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
