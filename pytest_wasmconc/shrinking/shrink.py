@@ -6,12 +6,13 @@ runs (`policy.CandidatePolicy` through `Runner.execute`), the replay that gives 
 its token (the replay policy, which must fail the same way too), and the probes that locate each
 context switch (`interleaving`).
 
-Not shrunk, each with a note saying so: a failure outside fuel mode (not deterministic); one
-of the dfs policy (its search raises the preemption bound from 0, so its first failure has
-the fewest preemptions already); a hang at the wall-clock backstop (no schedule's doing); a failure
-only a check reported (the guest itself passed: a schedule is then kept for the check's finding,
-which candidates run without checks cannot judge); a run with a check that instruments the guest
-(races, lock order: its schedules run on another program).
+Not shrunk: a failure outside fuel mode (not deterministic; nothing is said, the report already
+says its schedule cannot be replayed). Not shrunk, with a note saying why: a failure of the dfs
+policy (its search raises the preemption bound from 0, so its first failure has the fewest
+preemptions already); a hang at the wall-clock backstop (no schedule's doing); a failure only a
+check reported (the guest itself passed: the check's finding belongs to that schedule, and
+candidates run without checks: a check remembers what it saw); a run with a check that instruments
+the guest (races, lock order: their findings, too); a component (its schedule is Wasmtime's fuel).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..runtime.components import ComponentProgram
 from ..runtime.drivers.driving import POLICY_STATE
 from ..runtime.errors import WasmconcError
 from ..runtime.extensions import Check, Extension
@@ -113,8 +115,6 @@ def not_shrunk(outcome: Outcome, note: str) -> Shrunk:
 def why_not(outcome: Outcome, settings: RunSettings, expect_exit: int | None,
             extensions: Sequence[Extension]) -> str | None:
     """Why this failure is not shrunk (None: it is)."""
-    if settings.preempt is not Preempt.FUEL:
-        return "only fuel-mode schedules are shrunk (they are the deterministic ones)"
     if not outcome.decisions:
         return "nothing to shrink: the failing execution made no scheduling decision"
     if settings.policy == Dfs.name:
@@ -133,11 +133,14 @@ def shrink_failure(runner: Runner, program: Program, io: GuestIO, outcome: Outco
                    extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Shrunk | None:
     """Shrink `outcome`, a failing schedule of `program` run with `settings`, within `budget` seconds.
 
-    None when `budget` is 0 (shrinking turned off); a Shrunk with a note when this failure is not shrunk.
+    None when `budget` is 0 (shrinking turned off) or outside fuel mode; a Shrunk with a note when this
+    failure is not shrunk.
     """
-    if budget <= 0:
-        return None
+    if budget <= 0 or settings.preempt is not Preempt.FUEL:
+        return None  # off, or not deterministic (the report already says a schedule cannot be replayed)
     note = why_not(outcome, settings, expect_exit, extensions)
+    if note is None and isinstance(program, ComponentProgram):
+        note = "not for components (their schedules are Wasmtime's fuel, which no candidate policy steers)"
     if note is not None:
         return not_shrunk(outcome, note)
     job = _Job(runner, program, io, outcome, settings, budget, list(host_functions), list(extensions), imports)
