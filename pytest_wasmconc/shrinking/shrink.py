@@ -75,9 +75,13 @@ class Shrunk:
             return f"shrinking: {self.note}"
         budget = " (the time budget ended the search)" if self.exhausted else ""
         counted = f"{self.candidates} candidate schedule{'s' if self.candidates != 1 else ''}"
+        if not self.improved and self.exhausted:
+            return (f"shrinking: the time budget ran out before a schedule with fewer than "
+                    f"{self.original_preemptions} preemptions failing the same way was found ({counted} in "
+                    f"{self.elapsed:.1f} s; --shrink-time, pytest --wasm-shrink-time, gives it more)")
         if not self.improved:
             return (f"shrinking: no schedule with fewer than {self.original_preemptions} preemptions failed the same "
-                    f"way ({counted} in {self.elapsed:.1f} s){budget}")
+                    f"way ({counted} in {self.elapsed:.1f} s)")
         return (f"shrunk from {self.original_preemptions} to {self.preemptions} preemption"
                 f"{'s' if self.preemptions != 1 else ''} in {self.elapsed:.1f} s ({counted}){budget}; "
                 f"it fails the same way ({self.target.describe() if self.target else 'same class'})")
@@ -152,6 +156,7 @@ class _Job:
                  budget: float, fns: list[HostFunction], extensions: list[Extension],
                  imports: ImportsSpec | None) -> None:
         self.t0 = time.perf_counter()
+        self.budget = budget
         self.deadline = self.t0 + budget
         self.runner, self.program, self.io, self.original = runner, program, io, outcome
         self.fns, self.imports = fns, imports
@@ -229,7 +234,8 @@ class _Job:
         switches = switch_points(attempt.picks)
         result.total_switches = len(switches)
         for s in switches[:MAX_PROBED]:
-            ran = self.candidate(attempt.entries, pause_at=s.decision)
+            # Probes get half the budget again at most (a hang's may each run long): past it, switches unlocated.
+            ran = self.candidate(attempt.entries, pause_at=s.decision) if self.remaining() > -self.budget / 2 else None
             result.switches.append(located(s, ran[0].threads) if ran is not None else s)
 
     def done(self, note: str) -> Shrunk:

@@ -88,3 +88,12 @@ def test_what_is_not_shrunk_says_why() -> None:
     assert shrunk.headline() == ("shrinking: not needed: the dfs search's first failure has the fewest preemptions "
                                  "of any it explored")
     assert shrink_failure(runner, program, GuestIO(), found.outcome, runner.settings, budget=0) is None
+
+
+def test_a_hang_at_the_step_budget_shrinks_to_a_hang_at_the_step_budget() -> None:
+    guest = str(GUESTS / "wat" / "spin_forever.wasm")  # a worker spins on a flag nobody sets
+    runner, shrunk = explore_and_shrink(guest, RunSettings(policy="random", seed=1, max_steps=2000))
+    assert shrunk.original.hang_limit == "max-steps"
+    assert shrunk.improved and shrunk.preemptions == 0
+    assert (shrunk.outcome.status.value, shrunk.outcome.hang_limit) == ("hang", "max-steps")
+    assert runner.replay(guest, shrunk.outcome.token or "").hang_limit == "max-steps"
