@@ -148,7 +148,10 @@ def shrink_failure(runner: Runner, program: Program, io: GuestIO, outcome: Outco
     if note is not None:
         return not_shrunk(outcome, note)
     job = _Job(runner, program, io, outcome, settings, budget, list(host_functions), list(extensions), imports)
-    return job.run()
+    try:
+        return job.run()
+    except Exception as exc:  # noqa: BLE001  (shrinking must never hide the failure it was given)
+        return job.done(f"failed ({type(exc).__name__}: {exc}); the original schedule is reported")
 
 
 class _Job:

@@ -97,3 +97,17 @@ def test_a_hang_at_the_step_budget_shrinks_to_a_hang_at_the_step_budget() -> Non
     assert shrunk.improved and shrunk.preemptions == 0
     assert (shrunk.outcome.status.value, shrunk.outcome.hang_limit) == ("hang", "max-steps")
     assert runner.replay(guest, shrunk.outcome.token or "").hang_limit == "max-steps"
+
+
+def test_a_shrinker_that_breaks_reports_the_original_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = Runner(RunSettings(policy="random", seed=3))
+    program = runner.load(LOST_UPDATE)
+    found = runner.explore(program, GuestIO(), schedules=200)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runner, "execute", broken)
+    shrunk = shrink_failure(runner, program, GuestIO(), found.outcome, runner.settings, budget=5)
+    assert shrunk is not None and shrunk.outcome is found.outcome and not shrunk.improved
+    assert shrunk.headline() == "shrinking: failed (RuntimeError: boom); the original schedule is reported"
