@@ -79,6 +79,7 @@ class PluginOptions:
     shrink_time: Sourced[float]  # 0: no shrinking
     replay: Sourced[ReplayToken | None]
     trace_dir: Sourced[Path | None]
+    trace_schedules: Sourced[str]  # "failing" or "all": which tests' executions get a timeline
     crash_log: Sourced[Path | Literal[False] | None]  # None: under the pytest cache (crashlog.py)
 
     @property

@@ -17,7 +17,7 @@ from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSetting
 from ..schedulers import Portfolio
 from ..shrinking import Shrunk, shrink_failure
 from ..runtime.token import GuestIdentity
-from . import hostimports, legacy_checks, timeouts
+from . import hostimports, legacy_checks, timeline_files, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
 from .marked import MarkedCheck
 from .precedence import TestPlan
@@ -93,6 +93,7 @@ class WasmScheduler:
                                 imports)
         record = GuestRecord(program.name, "replay" if self.plan.replaying else "run", outcome,
                              expect_exit=None, settings=settings, cut_by_timeout=cut)
+        self._traced(record, program, io, imports)
         self._finish(record)
         return outcome
 
@@ -153,7 +154,8 @@ class WasmScheduler:
                     sandbox.before_run()
                 result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
                                               settings=settings, extensions=self._extensions(),
-                                              imports=self._imports(imports))
+                                              imports=self._imports(imports),
+                                              timeline=timeline_files.live(self._item, settings))
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
             finally:
@@ -173,6 +175,7 @@ class WasmScheduler:
         record = GuestRecord(program.name, "explore", outcome, expect_exit, settings, schedules_run=ran,
                              schedules_planned=len(indices), schedule_index=failed_at, distinct=distinct,
                              cut_by_timeout=cut, shrink=shrunk)
+        self._traced(record, program, io, imports)
         self._finish(record)
         return outcome
 
@@ -191,9 +194,8 @@ class WasmScheduler:
         extensions = self._extensions()
         try:
             self._item.stash[ACTIVITY_KEY] = note
-            return shrink_failure(self._runner, self._runner.load(program, settings, extensions=extensions), io,
-                                  outcome, settings, budget=budget, expect_exit=expect_exit, extensions=extensions,
-                                  imports=self._imports(imports))
+            return shrink_failure(self._runner, program, io, outcome, settings, budget=budget,
+                                  expect_exit=expect_exit, extensions=extensions, imports=self._imports(imports))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -227,6 +229,7 @@ class WasmScheduler:
                              schedules_run=result.schedules_run, schedules_planned=total,
                              schedule_index=result.first_failure_index, distinct=result.distinct,
                              cut_by_timeout=cut, statement=result.statement)
+        self._traced(record, program, io, imports)
         self._finish(record)
         return result.outcome
 
@@ -238,7 +241,9 @@ class WasmScheduler:
         __tracebackhide__ = True
         settings, cut = self._bounded(base)
         outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)", imports)
-        self._finish(GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut))
+        record = GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut)
+        self._traced(record, program, io, imports)
+        self._finish(record)
         return outcome
 
     def _check_replay(self, program: Program, io: GuestIO) -> None:
@@ -297,7 +302,8 @@ class WasmScheduler:
             if sandbox is not None:
                 sandbox.before_run()
             outcome = self._runner.run(program, io, settings=settings, extensions=self._extensions(),
-                                       imports=self._imports(imports))
+                                       imports=self._imports(imports),
+                                       timeline=timeline_files.live(self._item, settings))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -305,6 +311,12 @@ class WasmScheduler:
         if sandbox is not None:
             sandbox.after_run(outcome)
         return outcome
+
+    def _traced(self, record: GuestRecord, program: Program, io: GuestIO, imports: Any) -> None:
+        """Under --wasm-trace-dir: how to get this record's timeline when its report wants it."""
+        if timeline_files.tracing(self._item):
+            record.timeline = timeline_files.source(self._runner, program, io, record.settings, record.outcome,
+                                                    self._extensions(), self._imports(imports))
 
     def _imports(self, imports: Any) -> Any:
         __tracebackhide__ = True

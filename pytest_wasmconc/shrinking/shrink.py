@@ -27,10 +27,11 @@ from ..runtime.errors import WasmconcError
 from ..runtime.extensions import Check, Extension
 from ..runtime.guestio import GuestIO
 from ..runtime.hostapi import HostFunction
-from ..runtime.loading.program import Program
+from ..runtime.loading.program import GuestSource, Program
 from ..runtime.outcome import Outcome, Status
 from ..runtime.runner import Runner
 from ..runtime.settings import Preempt, RunSettings
+from ..runtime.token import decode_token
 from ..runtime.userhost.api import ImportsSpec
 from ..schedulers import Dfs
 from .classes import OutcomeClass, outcome_class
@@ -132,21 +133,26 @@ def why_not(outcome: Outcome, settings: RunSettings, expect_exit: int | None,
     return None
 
 
-def shrink_failure(runner: Runner, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
+def shrink_failure(runner: Runner, guest: GuestSource, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
                    budget: float, expect_exit: int | None = 0, host_functions: Sequence[HostFunction] = (),
                    extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Shrunk | None:
-    """Shrink `outcome`, a failing schedule of `program` run with `settings`, within `budget` seconds.
+    """Shrink `outcome`, a failing schedule of `guest` explored from `settings` with `extensions`, within
+    `budget` seconds. The schedule's own settings (policy, seed, level, hot sites, ...) come from its token:
+    an exploration's schedules need not all share them (runtime/plan.py).
 
     None when `budget` is 0 (shrinking turned off) or outside fuel mode; a Shrunk with a note when this
     failure is not shrunk.
     """
-    if budget <= 0 or settings.preempt is not Preempt.FUEL:
+    if budget <= 0 or settings.preempt is not Preempt.FUEL or not outcome.token:
         return None  # off, or not deterministic (the report already says a schedule cannot be replayed)
+    settings = decode_token(outcome.token).apply(settings)
     note = why_not(outcome, settings, expect_exit, extensions)
-    if note is None and isinstance(program, ComponentProgram):
-        note = "not for components (their schedules are Wasmtime's fuel, which no candidate policy steers)"
     if note is not None:
         return not_shrunk(outcome, note)
+    program = runner.load(guest, settings, extensions=extensions)  # as the schedule ran: its level, hot sites
+    if isinstance(program, ComponentProgram):
+        return not_shrunk(outcome, "not for components (their schedules are Wasmtime's fuel, which no candidate "
+                                   "policy steers)")
     job = _Job(runner, program, io, outcome, settings, budget, list(host_functions), list(extensions), imports)
     try:
         return job.run()
