@@ -73,3 +73,21 @@ def test_switches_name_who_stopped_how_and_who_ran() -> None:
                ThreadReport(1, "runnable", None, [])]
     shown = located(switches[0], threads)
     assert shown.render(1) == "  1. thread 0 (main) preempted in f (@0x10) in main (@0x20) -> thread 1 runs (starts)"
+
+
+def test_a_race_checks_pairs_are_part_of_the_class_unless_left_out() -> None:
+    from types import SimpleNamespace
+
+    from pytest_wasmconc.checks.races.check import OUTCOME_KEY, ExecutionRaces
+
+    def raced(*pairs: tuple[int, int]) -> Outcome:
+        reports = [SimpleNamespace(previous_site=SimpleNamespace(at=a), current_site=SimpleNamespace(at=b))
+                   for a, b in pairs]
+        out = outcome(Status.EXITED, exit_code=0)
+        out.extra[OUTCOME_KEY] = ExecutionRaces(None, 1, reports, None, "")  # type: ignore[arg-type]
+        return out
+
+    assert outcome_class(raced((1, 2))) == outcome_class(raced((2, 1)))  # a pair, either way round
+    assert outcome_class(raced((1, 2))) != outcome_class(raced((1, 3)))
+    assert outcome_class(raced((1, 2)), races=False) == outcome_class(outcome(Status.EXITED, exit_code=0))
+    assert outcome_class(raced((1, 2))).describe() == "exit code 0, 1 racing pair"
