@@ -10,9 +10,13 @@ Not shrunk: a failure outside fuel mode (not deterministic; nothing is said, the
 says its schedule cannot be replayed). Not shrunk, with a note saying why: a failure of the dfs
 policy (its search raises the preemption bound from 0, so its first failure has the fewest
 preemptions already); a hang at the wall-clock backstop (no schedule's doing); a failure only a
-check reported (the guest itself passed: the check's finding belongs to that schedule, and
-candidates run without checks: a check remembers what it saw); a run with a check that instruments
-the guest (races, lock order: their findings, too); a component (its schedule is Wasmtime's fuel).
+check other than the race check reported (the guest itself passed; candidates run without checks,
+which remember what they saw); a run with the lock-order check (it instruments the guest, and its
+findings are those of every schedule it saw); a component (its schedule is Wasmtime's fuel).
+
+The race check is the exception: each candidate runs under a copy of it made new (`fresh`), and its
+racing pairs are part of the class, so a shrunk schedule shows the same races (and, when the guest
+failed too, fails the same way besides).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..checks.races import races_of
 from ..runtime.components import ComponentProgram
 from ..runtime.drivers.driving import POLICY_STATE
 from ..runtime.errors import WasmconcError
@@ -126,11 +131,16 @@ def why_not(outcome: Outcome, settings: RunSettings, expect_exit: int | None,
         return "not needed: the dfs search's first failure has the fewest preemptions of any it explored"
     if outcome.status is Status.HANG and outcome.hang_limit != "max-steps":
         return "not for a hang at the wall-clock backstop (no schedule's doing)"
-    if not outcome.failed(expect_exit):
-        return "not for a failure only a check reported (the guest itself passed)"
-    if any(isinstance(e, Check) and e.pass_key is not None for e in extensions):
-        return "not with a check that instruments the guest (races, lock order)"
+    if not outcome.failed(expect_exit) and races_of(outcome) is None:
+        return "not for a failure only a check other than the race check reported (the guest itself passed)"
+    if any(isinstance(e, Check) and e.pass_key is not None and not _renewable(e) for e in extensions):
+        return "not with the lock-order check on (its findings belong to the schedules it saw)"
     return None
+
+
+def _renewable(ext: Extension) -> bool:
+    """A check a candidate can run under anew (`fresh()`: the race check), its findings part of the class."""
+    return callable(getattr(ext, "fresh", None))
 
 
 def shrink_failure(runner: Runner, guest: GuestSource, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
@@ -174,11 +184,15 @@ class _Job:
         # replay of its token does.
         self.extensions = extensions
         self.worlds = [e for e in extensions if not isinstance(e, Check)]
+        # The race check runs anew with every candidate (it reports a pair once), and its pairs are part of
+        # the class: a shrunk schedule must show the same races.
+        self.renewable = [e for e in extensions if _renewable(e)]
+        self.races = bool(self.renewable)
         self.settings = settings.with_(seed=outcome.seed if outcome.seed is not None else settings.seed)
         state = outcome.extra.get(POLICY_STATE, {})
         free = state.get("accesses_free", ()) if isinstance(state, dict) else ()
         self.free = tuple(sorted(free)) if settings.policy != "replay" else tuple(settings.free_accesses)
-        self.target = outcome_class(outcome, races=False)
+        self.target = outcome_class(outcome, races=self.races)
         steps = max(MIN_STEP_BUDGET, STEP_FACTOR * outcome.steps)
         hang = outcome.status is Status.HANG
         self.max_steps = settings.max_steps if hang or settings.max_steps is None else min(settings.max_steps, steps)
@@ -189,10 +203,17 @@ class _Job:
     def execute(self, policy: CandidatePolicy | None, settings: RunSettings) -> Outcome | None:
         try:
             return self.runner.execute(self.program, self.io, settings, self.fns,
-                                       extensions=self.worlds if policy is not None else self.extensions,
+                                       extensions=self.extensions_for(policy is not None),
                                        imports=self.imports, policy=policy)
         except WasmconcError:
             return None  # a candidate the guest cannot run: not the same failure
+
+    def extensions_for(self, candidate: bool) -> list[Extension]:
+        """A candidate's: the worlds and the race check anew (no backtraces); the shrunk schedule's replay:
+        every extension, the race check anew (its report, backtraces and all, is the test's)."""
+        fresh = [e.fresh(backtraces=False) if candidate else e.fresh() for e in self.renewable]  # type: ignore[attr-defined]
+        kept = self.worlds if candidate else [e for e in self.extensions if e not in self.renewable]
+        return [*kept, *fresh]
 
     def candidate(self, entries: Sequence[Entry],
                   pause_at: int | None = None) -> tuple[Outcome, CandidatePolicy] | None:
@@ -206,7 +227,7 @@ class _Job:
 
     def evaluate(self, entries: tuple[Entry, ...]) -> Attempt | None:
         ran = self.candidate(entries)
-        if ran is None or outcome_class(ran[0], races=False) != self.target:
+        if ran is None or outcome_class(ran[0], races=self.races) != self.target:
             return None
         policy = ran[1]
         picks = tuple(policy.picks)
@@ -236,7 +257,7 @@ class _Job:
         s = self.settings.with_(policy="replay", decisions=tuple(e.thread for e in best.entries),
                                 slices=tuple(e.fuel for e in best.entries), free_accesses=self.free)
         out = self.execute(None, s)
-        return out if out is not None and outcome_class(out, races=False) == self.target else None
+        return out if out is not None and outcome_class(out, races=self.races) == self.target else None
 
     def locate(self, result: Shrunk, attempt: Attempt) -> None:
         """The schedule's context switches, the first MAX_PROBED located by a replay paused at each."""

@@ -88,3 +88,45 @@ def test_wasm_shrink_time_0_reports_the_failing_schedule_whole(pytester: pytest.
     result.assert_outcomes(failed=1)
     assert not any(ln.startswith(("shrunk from", "interleaving")) for ln in result.outlines)
     result.stdout.fnmatch_lines(["replay: pytest test_shrink.py::test_lost_update --wasm-replay=wc1-*"])
+
+
+PAIR = str(Path(__file__).resolve().parents[2] / "guests" / "races" / "lost_update_pair.wasm")
+
+
+def test_cli_a_race_checks_failure_shrinks_to_a_schedule_with_the_same_races() -> None:
+    done = wasmconc("explore", PAIR, "--check", "races", "--policy", "random", "--seed", "2")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert sum(ln.startswith("WARNING: data race between count_primes") for ln in lines) == 2
+    head = next(ln for ln in lines if ln.startswith("shrunk from "))
+    assert head.endswith("it fails the same way (exit code 1, 2 racing pairs)")
+    replay = next(ln for ln in lines if ln.startswith("replay: "))
+    command = shlex.split(replay.split(": ", 1)[1])
+    assert command[:4] == ["wasmconc", "replay", "--check", "races"]
+    again = wasmconc(*command[1:])
+    assert again.returncode == 1
+    assert again.stderr.count("WARNING: data race between count_primes") == 2
+
+
+def test_a_wasm_no_data_race_failure_reports_the_shrunk_schedules_races(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_race=f'''
+import pytest
+
+@pytest.mark.wasm_no_data_race
+@pytest.mark.wasm_settings(policy="random", seed=5)
+def test_pair(wasm_scheduler):
+    wasm_scheduler.explore({PAIR!r}, schedules=20)
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E   *GuestCheckError: wasm_no_data_race: WARNING: data race between count_primes*",
+        "E  *shrunk from * to 0 preemptions in * s (* candidate schedules); it fails the same way (exit code 0, "
+        "2 racing pairs)",
+        "E  *replay: pytest test_race.py::test_pair --wasm-replay=wc1-*",
+        "E  *replay (original schedule, * preemptions): pytest test_race.py::test_pair --wasm-replay=wc1-*",
+    ])
+    token = next(ln for ln in result.outlines if "replay token: " in ln).split()[-1]
+    again = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--wasm-replay={token}", timeout=CHILD_LIMIT_S)
+    again.assert_outcomes(failed=1)
+    again.stdout.fnmatch_lines(["*wasm_no_data_race: WARNING: data race between count_primes*"])
