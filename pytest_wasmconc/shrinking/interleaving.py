@@ -88,8 +88,10 @@ def located(switch: Switch, threads: Sequence[ThreadReport]) -> Switch:
     how, left_at = switch.how, None
     if left is not None:
         left_at = place(left.frames) or None
-        if switch.alone:  # seen at the next decision: how it stopped is its state then
-            how = {"parked": "blocked", "finished": "exited"}.get(left.state, how)
+        if switch.alone:
+            # Seen at the next decision, where it may have been woken again: a thread that stopped with no
+            # decision and can run now had blocked (one that could have gone on would have been a choice).
+            how = {"parked": "blocked", "finished": "exited"}.get(left.state, "blocked (and was woken since)")
         if left.waiting_on and how == "blocked":
             left_at = f"{left.waiting_on}" + (f", at {left_at}" if left_at else "")
         if how == "exited":

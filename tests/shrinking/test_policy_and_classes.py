@@ -91,3 +91,15 @@ def test_a_race_checks_pairs_are_part_of_the_class_unless_left_out() -> None:
     assert outcome_class(raced((1, 2))) != outcome_class(raced((1, 3)))
     assert outcome_class(raced((1, 2)), races=False) == outcome_class(outcome(Status.EXITED, exit_code=0))
     assert outcome_class(raced((1, 2))).describe() == "exit code 0, 1 racing pair"
+
+
+def test_a_thread_that_stopped_without_a_decision_is_told_by_its_state_at_the_next_one() -> None:
+    from pytest_wasmconc.shrinking.interleaving import Switch
+
+    alone = Switch(4, 0, "stopped", 2, alone=True)
+    woken = located(alone, [ThreadReport(0, "runnable", None, ["join (@0x5)"]), ThreadReport(2, "running")])
+    assert woken.render(3) == ("  3. thread 0 (main) blocked (and was woken since) in join (@0x5) -> thread 2 runs "
+                               "alone (the only thread that could run)")
+    parked = located(alone, [ThreadReport(0, "parked", "futex 0x10", ["join (@0x5)"])])
+    assert parked.how == "blocked" and parked.left_at == "futex 0x10, at join (@0x5)"
+    assert located(alone, [ThreadReport(0, "finished")]).how == "exited"
