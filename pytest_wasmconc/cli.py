@@ -68,6 +68,7 @@ from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
 from . import timelines
 from .directed import DirectedPlan, is_directable
+from .shrinking import shrink_failure
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .runtime.extensions import Extension
 from .runtime.timeline.files import file_stem
@@ -486,7 +487,12 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
                                 expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
                                 is_failure=is_failure)
     o = result.outcome
+    shrunk = None
     if result.failed:
+        # The failure retold with as few preemptions as fail the same way (shrinking/), reported first.
+        shrunk = shrink_failure(runner, guest, io, o, settings, budget=values["shrink_time"].value,
+                                expect_exit=ns.expect_exit, extensions=extensions)
+        o = shrunk.outcome if shrunk is not None else o
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
         hint = _backstop_hint(o, values["timeout"].value)
@@ -507,7 +513,13 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         if o.stderr:
             print("--- guest stderr ---")
             print(o.stderr.rstrip("\n"))
-        print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+        if shrunk is not None and shrunk.improved:
+            # The shrunk schedule's replay command first, on the usual "replay:" line; the original's after it.
+            print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token), label="replay")))
+        else:
+            print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+            if shrunk is not None:
+                print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token))))
     if values["trace_dir"].value is not None and (result.failed or values["trace_schedules"].value == "all"):
         # The schedule again, recorded (one more execution, only now): fuel mode replays it exactly.
         index = result.first_failure_index if result.failed else result.schedules_run - 1

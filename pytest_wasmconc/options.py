@@ -31,6 +31,7 @@ from .runtime.settings import (
     DEFAULT_DEPTH,
     DEFAULT_LEVEL,
     DEFAULT_MAX_STEPS,
+    DEFAULT_SHRINK_TIME,
     DEFAULT_SLICE,
     DEFAULT_TIMEOUT,
     LEVELS,
@@ -198,6 +199,17 @@ def parse_timeout(text: str) -> float | None:
     if not math.isfinite(seconds) or seconds < 0:
         raise InvalidValue()
     return seconds if seconds > 0 else None
+
+
+def parse_shrink_time(text: str) -> float:
+    """Seconds >= 0 (0: no shrinking)."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        raise InvalidValue() from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidValue()
+    return seconds
 
 
 def parse_token(text: str) -> Any:
@@ -372,6 +384,10 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
            "turn", "K", parse_preemption_bound, None, "a whole number >= 0, or none",
            default_text="none: raised from 0 while schedules are left", commands=("explore",), in_code="int",
            nullable=True),
+    Option("shrink_time", "time an exploration may spend shrinking its failing schedule: searching for one with "
+           "fewer preemptions that fails the same way, reported (with its token and its context switches) before "
+           "the original", "SECONDS", parse_shrink_time, DEFAULT_SHRINK_TIME, "seconds >= 0; 0 turns shrinking off",
+           commands=("explore",), in_code="seconds", show=lambda v: f"{v:g}"),
     Option("replay", "replay token printed by a failure: every guest execution replays that exact schedule",
            "TOKEN", parse_token, None, "a token printed by a failing run of this installation",
            default_text="none", cli_instead="`wasmconc replay GUEST TOKEN`"),

@@ -168,7 +168,12 @@ def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int =
     lines += _tail("stderr", o.stderr)
     if failed_count > 1:
         lines.append(f"({failed_count} guest executions of this test failed; this is the last one)")
+    shrunk = record.shrink
+    if shrunk is not None:
+        lines.append(shrunk.headline())
     lines += _reproduce_lines(item, record)
+    if shrunk is not None:  # the original schedule's replay after the shrunk one's, then the interleaving
+        lines += shrunk.after_replay(lambda token: replay_command(item, token))
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import pytest
 from ..directed import direct, is_directable
 from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
 from ..schedulers import Portfolio
+from ..shrinking import Shrunk, shrink_failure
 from ..runtime.token import GuestIdentity
 from . import hostimports, legacy_checks, timeline_files, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
@@ -100,7 +101,8 @@ class WasmScheduler:
 
     def explore(self, guest: Guest, args: Sequence[str] = (), *, schedules: int | None = None,
                 sandbox: WasiSandbox | None = None, expect_exit: int | None = 0, imports: Any = None) -> Outcome:
-        """Run up to `schedules` schedules; return the first failing outcome, or the last when all passed."""
+        """Run up to `schedules` schedules; return the first failing outcome (shrunk, see shrinking/), or the last
+        when all passed."""
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
@@ -167,12 +169,37 @@ class WasmScheduler:
                 failed_at = index
                 break
         assert outcome is not None
+        shrunk = self._shrink(program, io, outcome, settings, expect_exit, imports) if failed_at is not None else None
+        if shrunk is not None:
+            outcome = shrunk.outcome
         record = GuestRecord(program.name, "explore", outcome, expect_exit, settings, schedules_run=ran,
                              schedules_planned=len(indices), schedule_index=failed_at, distinct=distinct,
-                             cut_by_timeout=cut)
+                             cut_by_timeout=cut, shrink=shrunk)
         self._traced(record, program, io, imports)
         self._finish(record)
         return outcome
+
+    def _shrink(self, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings,
+                expect_exit: int | None, imports: Any) -> Shrunk | None:
+        """The failing schedule shrunk (shrinking/) within --wasm-shrink-time and half the test's
+        pytest-timeout budget left; None when shrinking is off."""
+        __tracebackhide__ = True
+        budget = self.plan.shrink_time
+        left = timeouts.remaining(self._item)
+        if left is not None:
+            budget = min(budget, left[0] / 2)
+        if budget <= 0:
+            return None
+        note = f"{program.name} (shrinking the failing schedule, seed {settings.seed})"
+        extensions = self._extensions()
+        try:
+            self._item.stash[ACTIVITY_KEY] = note
+            return shrink_failure(self._runner, program, io, outcome, settings, budget=budget,
+                                  expect_exit=expect_exit, extensions=extensions, imports=self._imports(imports))
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+        finally:
+            self._item.stash[ACTIVITY_KEY] = ""
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, total: int, sandbox: WasiSandbox | None,
                 expect_exit: int | None, imports: Any) -> Outcome:

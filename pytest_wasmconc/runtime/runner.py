@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..schedulers import PolicyError, derive_seed, replays_from_decisions
+from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
 from ..schedulers.dfs import Dfs
 from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
@@ -117,14 +117,18 @@ class Runner:
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
-                timeline: bool = False, timeline_locks: bool = True) -> Outcome:
+                timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None) -> Outcome:
         """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
         fuel mode takes the same schedule as without, with every step in Python), with the lock pass
-        (lock acquisitions and releases) unless `timeline_locks` is False."""
+        (lock acquisitions and releases) unless `timeline_locks` is False. `policy`: answer with this policy
+        object instead of the settings' (fuel or epoch mode, core modules; the outcome then has no token: no
+        token names such a policy)."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
                               "(Runner.replay, `wasmconc replay`, --wasm-replay)")
+        if policy is not None and (isinstance(program, ComponentProgram) or settings.preempt is Preempt.OS):
+            raise ConfigError("a policy object schedules core modules in fuel or epoch mode only")
         if isinstance(program, ComponentProgram):
             with _divergence_is_a_replay_error():
                 outcome = execute_component(program, io, settings, host_functions, extensions=extensions,
@@ -155,7 +159,7 @@ class Runner:
             if user is not None:
                 user.attach(ex)
             with _divergence_is_a_replay_error():
-                recording = drive(ex, settings)
+                recording = drive(ex, settings, policy)
         finally:
             wasi.close()
             if user is not None:
@@ -166,7 +170,8 @@ class Runner:
         outcome.trace = list(wasi.trace)
         append_trace_tail(outcome, dropped=wasi.trace_dropped)
         stamp_schedule(outcome, settings, recording)
-        _stamp_token(outcome, settings, program, io)
+        if policy is None:
+            _stamp_token(outcome, settings, program, io)
         if recorder is not None:
             outcome.timeline = recorder.timeline(outcome, program.name)
         if ex.stuck_threads:
@@ -174,7 +179,8 @@ class Runner:
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
         if attachments:
             def run_again(exts: Sequence[Extension]) -> Outcome:
-                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports)
+                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports,
+                                    policy=policy)
 
             # Only fuel mode is deterministic: the same execution again.
             rerun: Rerun | None = run_again if settings.preempt is Preempt.FUEL else None
