@@ -200,9 +200,10 @@ class DirectedPlan:
     (it changes no decision) and the directed positions run PCT discovery executions (strict
     priorities make threads overlap where libc's locks would order them); once discovery is over,
     the next directed position is the PCT pilot and the ones after it the `portfolio` policy on the
-    guest whose racy accesses are hot, its PCT members only (the walk has its own positions). A guest of more than PCT_THREAD_LIMIT threads is explored by
-    the random walk alone. Discovery's own race reports are taken out of each outcome: they steer,
-    they are not the user's check (a `--check races` of the user's own reports as always).
+    guest whose racy accesses are hot, its PCT members only (the walk has its own positions). A
+    guest of more than PCT_THREAD_LIMIT threads is explored by the random walk alone. Discovery's
+    own race reports are taken out of each outcome: they steer, they are not the user's check (a
+    `--check races` of the user's own reports as always).
     """
 
     def __init__(self, base: RunSettings, extensions: Sequence[Extension] = ()) -> None:
