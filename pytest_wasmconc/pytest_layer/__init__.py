@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         GuestCheckError,
         GuestHangError,
         GuestLoadError,
+        GuestOutcomeError,
         WasmconcWarning,
         WasmGuestFailure,
     )
@@ -43,14 +44,15 @@ if TYPE_CHECKING:
     from .scheduler import Shard, WasmScheduler
 
 __all__ = [
-    "GuestCheck", "GuestCheckError", "GuestHangError", "GuestLoadError", "Shard", "WasiSandbox",
+    "GuestCheck", "GuestCheckError", "GuestHangError", "GuestLoadError", "GuestOutcomeError", "Shard", "WasiSandbox",
     "WasmGuestFailure", "WasmScheduler", "WasmconcWarning", "register_check",
 ]
 
 _HOME = {
     "GuestCheck": "guards", "register_check": "guards", "WasiSandbox": "sandbox", "Shard": "scheduler",
     "WasmScheduler": "scheduler", "GuestCheckError": "errors", "GuestHangError": "errors",
-    "GuestLoadError": "errors", "WasmGuestFailure": "errors", "WasmconcWarning": "errors",
+    "GuestLoadError": "errors", "GuestOutcomeError": "errors", "WasmGuestFailure": "errors",
+    "WasmconcWarning": "errors",
 }
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .expectation import Expectation
+
 if TYPE_CHECKING:  # types only: the plugin reads records in every failing test's report hook
     from ..runtime import Outcome, RunSettings
 
@@ -19,9 +21,9 @@ class GuestRecord:
     """One `run()` or one `explore()` call of a test."""
 
     guest: str
-    kind: str  # "run", "explore" or "replay"
+    kind: str  # "run", "explore", "replay" or "memory" (a schedule that failed the test last time)
     outcome: Outcome
-    expect_exit: int | None
+    expected: Expectation
     settings: RunSettings
     schedules_run: int = 1
     schedules_planned: int = 1
@@ -31,10 +33,14 @@ class GuestRecord:
     statement: str | None = None  # what a bounded exhaustive search (policy dfs) proved
     check_failures: list[str] = field(default_factory=list)
     raised: bool = False  # the test already failed with this record's report as its exception
+    unexpected: str | None = None  # why the call failed the test: the outcome was not the expected one
+    elapsed: float = 0.0  # seconds the call's executions took
+    # Distinct schedules (hashes of their decisions); none recorded in os and epoch mode.
+    interleavings: set[int] = field(default_factory=set)
 
     @property
     def failed(self) -> bool:
-        return self.outcome.failed(self.expect_exit) or bool(self.check_failures)
+        return not self.expected.met_by(self.outcome) or bool(self.check_failures)
 
 
 RECORDS_KEY = pytest.StashKey[list[GuestRecord]]()
