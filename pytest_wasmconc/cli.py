@@ -60,6 +60,7 @@ from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
 from .directed import direct, is_directable
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .progress import ProgressLine
 from .runtime.extensions import Extension
 from .schedulers import Dfs, Portfolio
 from .wasi.p2.stream import echo_sinks
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run up to N schedules; stop at the first failing one.",
                          epilog=_GUEST_ARGS_HELP, guest_args=True)
     exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
+    exp.add_argument("--progress", action="store_true",
+                     help="show the progress line (schedules done, rate, outcomes, elapsed) on stderr even when it "
+                          "is no terminal (on a terminal it is always shown)")
     _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
                          description="Replay the exact schedule of a replay token (which fixes the policy, "
@@ -441,17 +445,26 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
-    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
-        # The default exploration is the race-directed portfolio (directed.py); its set-up
-        # executions come on top of the schedules asked for, and its summary line says how many.
-        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions,
-                           expect_exit=ns.expect_exit)
-        settings = direction.settings
-    result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
-                            expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
-                            is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
-                                                  or _lock_order_failure(o) is not None
-                                                  or races_of(o) is not None))
+    tty = sys.stderr.isatty()
+    progress = ProgressLine(values["schedules"].value, sys.stderr, redraw=tty, visible=tty or ns.progress)
+    try:
+        if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
+            # The default exploration is the race-directed portfolio (directed.py); its set-up
+            # executions come on top of the schedules asked for, and its summary line says how many.
+            direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name),
+                               extensions=extensions, expect_exit=ns.expect_exit)
+            settings = direction.settings
+        result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
+                                expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
+                                is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
+                                                      or _lock_order_failure(o) is not None
+                                                      or races_of(o) is not None),
+                                progress=progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        print(progress.interrupted(values["seed"].value, values["seed"].source), file=sys.stderr)
+        raise
+    progress.finish()
     o = result.outcome
     if result.failed:
         print(f"schedule {result.first_failure_index} failed:")

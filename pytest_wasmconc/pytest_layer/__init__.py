@@ -13,6 +13,10 @@ hardexit    what is written before pytest-timeout's thread method exits
 distributed pytest-xdist: shared seed, shards, crashed-worker reports
 reporting   header, report sections, replay commands, trace files
 records     what a test's guest executions ended with, kept on the item
+expectation what a run()/explore() call expects of each execution (no silent passes)
+memory      failure memory: failing schedules in pytest's cache, replayed first next time
+statistics  --wasm-statistics: each wasm test's figures in the terminal summary
+reportdata  what a wasm test's call report carries (memory, statistics, JUnit properties)
 crashlog    the crash log: what each test process runs, in a file that outlives it
 crashrunner the runner that writes each guest execution of a test into the crash log
 state       the plugin's per-session state in config.stash
