@@ -33,6 +33,7 @@ class Expectation:
     @classmethod
     def of(cls, call: str, expect: Any, expect_exit: Any) -> Expectation:
         """The expectation of `call` ("run", "explore") from its arguments; ConfigError when one is bad."""
+        __tracebackhide__ = True  # a bad argument shows at the test's line
         status = getattr(expect, "value", expect)  # Status.DEADLOCK as well as "deadlock"
         if not isinstance(status, str) or status not in ENDINGS:
             raise ConfigError(f"{call}(expect={expect!r}): expected one of {', '.join(ENDINGS)}")

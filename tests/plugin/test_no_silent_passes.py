@@ -96,7 +96,8 @@ def test_an_unexpected_ending_fails_the_test_and_expect_or_check_false_say_other
     result.stdout.fnmatch_lines(["*wasm_scheduler.explore() expected exit code 0, got exited with code 3*",
                                  "*(schedule 0 failed after 1 of 3 schedules; *",
                                  "*replay: pytest test_expect.py::test_explore_fails --wasm-replay=wc1-*"])
-    result.stdout.fnmatch_lines(["*ConfigError: run(expect='crashed'): expected one of exited, trapped, deadlock, hang"])
+    result.stdout.fnmatch_lines(
+        ["*ConfigError: run(expect='crashed'): expected one of exited, trapped, deadlock, hang"])
     result.stdout.fnmatch_lines(["*ConfigError: explore(expect_exit='0'): expected an exit code (int) or None"])
 
 
