@@ -27,13 +27,13 @@ def report_data(item: pytest.Item) -> dict[str, Any] | None:
     if not records:
         return None
     outcomes: Counter[str] = Counter()
-    keys: set[int] = set()
+    keys: set[tuple[str, int]] = set()  # per guest: two guests' schedules are never the same interleaving
     schedules = 0
     elapsed = 0.0
     for record in records:
         schedules += record.schedules_run
         elapsed += record.elapsed
-        keys |= record.interleavings
+        keys |= {(record.guest, key) for key in record.interleavings}
         if record.distinct:
             outcomes.update(record.distinct)
         else:

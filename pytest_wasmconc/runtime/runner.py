@@ -42,8 +42,8 @@ Progress = Callable[[int, Outcome], None]
 
 def schedule_key(outcome: Outcome) -> int | None:
     """The identity of an execution's interleaving (its decisions and slices), to count distinct ones;
-    None where none were recorded (os and epoch mode)."""
-    return hash((outcome.decisions, outcome.slices)) if outcome.decisions else None
+    None where none are recorded (os and epoch mode). A guest of one thread has one: no decisions."""
+    return hash((outcome.decisions, outcome.slices)) if outcome.preempt == "fuel" else None
 
 
 @dataclass
