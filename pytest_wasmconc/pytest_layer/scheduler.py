@@ -251,9 +251,9 @@ class WasmScheduler:
                       call: str) -> Outcome | None:
         """Replay the schedule that failed this test last time, when one fits this guest and its arguments.
 
-        Returns its outcome when it still ends otherwise than expected (the call is over: it fails the test
-        as it did last time, or, under check=False, hands that outcome to the test); None when it now
-        passes, and the call goes on as usual.
+        Returns its outcome when that is the call's result: for `run()` always (its one execution is the
+        replay), for `explore()` when it still ends otherwise than expected (it fails the test as last
+        time) or under check=False (the test judges it, as last time). None: the exploration goes on.
         """
         __tracebackhide__ = True
         if self._memory is None:
@@ -265,7 +265,7 @@ class WasmScheduler:
         replayed = self._load(guest, settings)  # the token's level and hot sites: instrumented as it was
         outcome = self._replay_once(replayed, io, settings, sandbox, expected, imports, check, "memory", call)
         record = self.records[-1]
-        return outcome if record.failed else None
+        return outcome if call == "run" or not check or record.failed else None
 
     def _check_replay(self, program: Program, io: GuestIO) -> None:
         """Under --wasm-replay, refuse an execution of another guest or with other arguments than the token's."""

@@ -122,3 +122,21 @@ def test_under_xdist_the_controller_stores_and_workers_replay(racy: pytest.Pytes
     again.assert_outcomes(failed=1)
     again.stdout.fnmatch_lines([REPLAYED])
     assert _token(again) == token
+
+
+def test_a_run_that_failed_the_tests_own_assertion_is_that_schedule_next_time(pytester: pytest.Pytester) -> None:
+    shutil.copy(C_GUESTS / "lost_update.wasm", pytester.path / "g.wasm")
+    pytester.makepyfile(test_own='''
+import pathlib
+
+def test_own(wasm_scheduler):
+    outcome = wasm_scheduler.run(pathlib.Path(__file__).parent / "g.wasm", check=False)
+    assert outcome.stdout == "counter=100\\n"
+''')
+    first = _session(pytester, "--wasm-seed=1")  # seed 1 loses updates; seed 2 does not
+    first.assert_outcomes(failed=1)
+    counter = next(ln for ln in first.outlines if ln.startswith("  counter="))  # the guest's stdout
+    again = _session(pytester, "--lf", "--wasm-seed=2")
+    again.assert_outcomes(failed=1)
+    again.stdout.fnmatch_lines([REPLAYED, "guest stdout:", counter])
+    assert _token(again) == _token(first)
