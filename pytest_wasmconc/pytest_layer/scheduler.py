@@ -88,6 +88,8 @@ class WasmScheduler:
         Expected by default: an exit with code 0. `expect="trapped"`, `"deadlock"` or `"hang"` expects
         that ending instead, `expect_exit=N` another exit code (None: any); `check=False` returns the
         outcome whatever it is, for a test that asserts on it itself. A marker's checks apply either way.
+        When the schedule that failed this test last time fits this guest and these arguments (the
+        failure memory in pytest's cache), this execution replays it.
         `imports`: user host functions {"module": {"name": callable}} (or a function returning
         that, called per execution); a Python exception from one fails the test as itself.
         """
