@@ -333,6 +333,7 @@ def _one_of(name: str, summary: str, choices: tuple[str, ...], default: Any, *,
                   ", ".join(choices), choices=choices, commands=commands, in_code="choice")
 
 
+TRACE_SCHEDULES = ("failing", "all")
 TIMEOUT_NOTE = ("less when pytest-timeout's deadline is nearer; wasm_no_hang(timeout=...) overrides it "
                 "per test")
 
@@ -375,8 +376,16 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
     Option("replay", "replay token printed by a failure: every guest execution replays that exact schedule",
            "TOKEN", parse_token, None, "a token printed by a failing run of this installation",
            default_text="none", cli_instead="`wasmconc replay GUEST TOKEN`"),
-    Option("trace_dir", "write each failing test's guest report, output and WASI call trace into this "
-           "directory", "DIR", parse_dir, None, "a directory path", default_text="none"),
+    Option("trace_dir", "write the timeline of each failing guest execution into this directory: a Chrome "
+           "trace-event file (NAME.trace.json: Perfetto, chrome://tracing) and an HTML page that opens offline "
+           "(NAME.timeline.html); the failure report names them", "DIR", parse_dir, None, "a directory path",
+           default_text="none", commands=("run", "explore", "replay"),
+           pytest_note="one of each per failing test, beside its guest report, output and WASI call trace "
+                       "(NAME.txt)"),
+    Option("trace_schedules", "which executions --trace-dir gets a timeline of: failing ones, or all (also "
+           "a passing run's, and the last schedule of a passing exploration)", "{failing,all}",
+           _choice(TRACE_SCHEDULES), "failing", ", ".join(TRACE_SCHEDULES), choices=TRACE_SCHEDULES,
+           commands=("run", "explore", "replay"), pytest_note="all: every test that ran a guest"),
     Option("crash_log", "directory of the crash log: each test process (xdist worker) notes the guest "
            "execution it runs and how to replay it, for when the process dies", "DIR", parse_crash_log, None,
            "a directory path, or off", default_text=".pytest_cache/d/wasmconc"),

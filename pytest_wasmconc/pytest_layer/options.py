@@ -83,6 +83,7 @@ class PluginOptions:
     preemption_bound: Sourced[int | None]  # None: raised from 0 while schedules are left
     replay: Sourced[ReplayToken | None]
     trace_dir: Sourced[Path | None]
+    trace_schedules: Sourced[str]  # "failing" or "all": which tests' executions get a timeline
     crash_log: Sourced[Path | Literal[False] | None]  # None: under the pytest cache (crashlog.py)
     failure_memory: Sourced[str]  # on, off, clear (memory.py)
 

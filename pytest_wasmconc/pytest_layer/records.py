@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from .expectation import Expectation
 
 if TYPE_CHECKING:  # types only: the plugin reads records in every failing test's report hook
     from ..runtime import Outcome, RunSettings
+    from ..runtime.timeline import Timeline
 
 __all__ = ["ACTIVITY_KEY", "RECORDS_KEY", "GuestRecord", "add_record", "failing_record", "records_of"]
 
@@ -37,6 +39,8 @@ class GuestRecord:
     elapsed: float = 0.0  # seconds the call's executions took
     # Distinct schedules (hashes of their decisions); none recorded in os and epoch mode.
     interleavings: set[int] = field(default_factory=set)
+    # Under --wasm-trace-dir: gives the outcome's timeline (recorded, or its schedule run again; timeline_files.py).
+    timeline: Callable[[], Timeline | None] | None = field(default=None, repr=False)
 
     @property
     def failed(self) -> bool:

@@ -18,7 +18,7 @@ from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSetting
 from ..schedulers import Portfolio
 from ..runtime.runner import schedule_key
 from ..runtime.token import GuestIdentity
-from . import hostimports, legacy_checks, timeouts
+from . import hostimports, legacy_checks, timeline_files, timeouts
 from .errors import GuestLoadError, GuestOutcomeError, WasmconcWarning, WasmGuestFailure
 from .expectation import Expectation
 from .marked import MarkedCheck
@@ -109,6 +109,7 @@ class WasmScheduler:
         record = GuestRecord(program.name, "replay" if self.plan.replaying else "run", outcome,
                              expected, settings=settings, cut_by_timeout=cut,
                              elapsed=time.perf_counter() - started, interleavings=_keys(outcome))
+        self._traced(record, program, io, imports)
         self._finish(record, check, "run")
         return outcome
 
@@ -181,7 +182,8 @@ class WasmScheduler:
                 result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
                                               settings=settings, extensions=self._extensions(),
                                               imports=self._imports(imports),
-                                              is_failure=lambda o: not expected.met_by(o))
+                                              is_failure=lambda o: not expected.met_by(o),
+                                              timeline=timeline_files.live(self._item, settings))
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
             finally:
@@ -199,6 +201,7 @@ class WasmScheduler:
         record = GuestRecord(program.name, "explore", outcome, expected, settings, schedules_run=ran,
                              schedules_planned=len(indices), schedule_index=failed_at, distinct=distinct,
                              cut_by_timeout=cut, elapsed=time.perf_counter() - started, interleavings=keys)
+        self._traced(record, program, io, imports)
         self._finish(record, check)
         return outcome
 
@@ -231,6 +234,7 @@ class WasmScheduler:
                              schedule_index=result.first_failure_index, distinct=result.distinct,
                              cut_by_timeout=cut, statement=result.statement, elapsed=result.elapsed,
                              interleavings=set(result.interleavings))
+        self._traced(record, program, io, imports)
         self._finish(record, check)
         return result.outcome
 
@@ -244,8 +248,10 @@ class WasmScheduler:
         settings, cut = self._bounded(base)
         started = time.perf_counter()
         outcome = self._execute(program, io, settings, sandbox, f"{program.name} ({kind})", imports)
-        self._finish(GuestRecord(program.name, kind, outcome, expected, settings, cut_by_timeout=cut,
-                                 elapsed=time.perf_counter() - started, interleavings=_keys(outcome)), check, call)
+        record = GuestRecord(program.name, kind, outcome, expected, settings, cut_by_timeout=cut,
+                             elapsed=time.perf_counter() - started, interleavings=_keys(outcome))
+        self._traced(record, program, io, imports)
+        self._finish(record, check, call)
         return outcome
 
     def _memory_first(self, guest: Guest, program: Program, io: GuestIO, base: RunSettings,
@@ -330,7 +336,8 @@ class WasmScheduler:
             if sandbox is not None:
                 sandbox.before_run()
             outcome = self._runner.run(program, io, settings=settings, extensions=self._extensions(),
-                                       imports=self._imports(imports))
+                                       imports=self._imports(imports),
+                                       timeline=timeline_files.live(self._item, settings))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -338,6 +345,12 @@ class WasmScheduler:
         if sandbox is not None:
             sandbox.after_run(outcome)
         return outcome
+
+    def _traced(self, record: GuestRecord, program: Program, io: GuestIO, imports: Any) -> None:
+        """Under --wasm-trace-dir: how to get this record's timeline when its report wants it."""
+        if timeline_files.tracing(self._item):
+            record.timeline = timeline_files.source(self._runner, program, io, record.settings, record.outcome,
+                                                    self._extensions(), self._imports(imports))
 
     def _imports(self, imports: Any) -> Any:
         __tracebackhide__ = True

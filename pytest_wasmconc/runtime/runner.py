@@ -26,8 +26,12 @@ from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .machine.execution import Execution
 from .outcome import Outcome
+from .plan import SchedulePlan
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
+from .timeline.locks import TimelineLocks, needs_lock_pass
+from .timeline.model import Timeline
+from .timeline.recorder import Recorder
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
 from .userhost.api import ImportsSpec
 from .userhost.run import HostRun
@@ -112,16 +116,22 @@ class Runner:
         host_functions: Iterable[HostFunction] = (),
         extensions: Sequence[Extension] = (),
         imports: ImportsSpec | None = None,
+        timeline: bool = False,
     ) -> Outcome:
-        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/)."""
+        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/);
+        `timeline`: record its timeline (`outcome.timeline`, see `execute`)."""
         s = settings or self.settings
         program = self.load(guest, s, extensions=extensions)
         return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions,
-                            imports=imports)
+                            imports=imports, timeline=timeline)
 
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
-                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
+                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
+                timeline: bool = False, timeline_locks: bool = True) -> Outcome:
+        """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
+        fuel mode takes the same schedule as without, with every step in Python), with the lock pass
+        (lock acquisitions and releases) unless `timeline_locks` is False."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
@@ -132,6 +142,9 @@ class Runner:
                                             worlds=self.worlds)
             _stamp_token(outcome, settings, program, io)
             return outcome
+        recorder = Recorder() if timeline else None
+        if timeline and timeline_locks and needs_lock_pass(extensions):
+            extensions = [*extensions, TimelineLocks()]  # lock acquisitions and releases on the lanes
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         for fn in host_functions:
@@ -148,7 +161,7 @@ class Runner:
         started = time.perf_counter()
         try:
             ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
-                           native_wasi=native, observers=attachments)
+                           native_wasi=native, observers=attachments, recorder=recorder)
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
@@ -165,6 +178,8 @@ class Runner:
         append_trace_tail(outcome, dropped=wasi.trace_dropped)
         stamp_schedule(outcome, settings, recording)
         _stamp_token(outcome, settings, program, io)
+        if recorder is not None:
+            outcome.timeline = recorder.timeline(outcome, program.name)
         if ex.stuck_threads:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
@@ -196,6 +211,7 @@ class Runner:
         imports: ImportsSpec | None = None,
         preemption_bound: int | None = None,
         time_budget: float | None = None,
+        timeline: bool = False,
         progress: Progress | None = None,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
@@ -205,8 +221,9 @@ class Runner:
         The dfs policy instead enumerates schedules (`DfsSearch`): up to `schedules` of
         them, with at most `preemption_bound` preemptions (None: raising the bound from 0
         while schedules are left), within `time_budget` seconds when given; its
-        `Exploration.statement` says what it proved. `progress(schedules_run, outcome)` is called
-        after each schedule (a front end's progress line).
+        `Exploration.statement` says what it proved. `timeline`: record every schedule's timeline (the
+        way to have one in epoch mode; in fuel mode `retrace` gives the one of interest afterwards).
+        `progress(schedules_run, outcome)` is called after each schedule (a front end's progress line).
         """
         if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
             raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
@@ -232,7 +249,8 @@ class Runner:
             for n in range(schedules):
                 index = start + n * step
                 s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
-                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports)
+                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports,
+                                       timeline=timeline)
                 count += 1
                 distinct[outcome.summary()] += 1
                 _add_key(keys, outcome)
@@ -243,6 +261,44 @@ class Runner:
                                        interleavings=keys)
         assert outcome is not None
         return Exploration(outcome, count, False, time.perf_counter() - t0, distinct, interleavings=keys)
+
+    def explore_plan(
+        self,
+        guest: GuestSource,
+        io: GuestIO | None,
+        plan: SchedulePlan,
+        *,
+        schedules: int,
+        is_failure: Callable[[Outcome], bool],
+        host_functions: Iterable[HostFunction] = (),
+        imports: ImportsSpec | None = None,
+        progress: Progress | None = None,
+    ) -> Exploration:
+        """Run up to `schedules` schedules as `plan` decides them (runtime/plan.py); stop at the first
+        failure. The failure's index is its position in the plan. `progress` as in `explore`."""
+        if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
+            raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
+        io = io or GuestIO()
+        fns = list(host_functions)
+        distinct: Counter[str] = Counter()
+        keys: set[int] = set()
+        t0 = time.perf_counter()
+        outcome: Outcome | None = None
+        with interrupts.interrupts_deferred():
+            for position in range(schedules):
+                planned = plan.next_run(position)
+                outcome = self.run(guest, io, settings=planned.settings, host_functions=fns,
+                                   extensions=planned.extensions, imports=imports)
+                plan.observe(position, outcome)
+                distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(position + 1, outcome)
+                if is_failure(outcome):
+                    return Exploration(outcome, position + 1, True, time.perf_counter() - t0, distinct, position,
+                                       interleavings=keys)
+        assert outcome is not None
+        return Exploration(outcome, schedules, False, time.perf_counter() - t0, distinct, interleavings=keys)
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
@@ -281,9 +337,36 @@ class Runner:
         return Exploration(outcome, search.schedules, False, time.perf_counter() - t0, distinct,
                            statement=search.statement(), interleavings=keys)
 
+    def retrace(self, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
+                host_functions: Sequence[HostFunction] = (), extensions: Sequence[Extension] = (),
+                imports: ImportsSpec | None = None) -> Timeline | None:
+        """The timeline of `outcome`'s execution: recorded already, or (fuel mode) its schedule run again
+        with the recorder on. None when there is neither (epoch and os mode run without a recorder)."""
+        if outcome.timeline is not None:
+            return outcome.timeline
+        if not outcome.token or isinstance(program, ComponentProgram):
+            return None
+        replay = decode_token(outcome.token).apply(settings)
+        program = self.load(program, replay, extensions=extensions)  # the schedule's level and hot sites
+        again = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
+                             timeline=True)
+        if not _same_execution(outcome, again) and needs_lock_pass(extensions):
+            # The lock pass is the one difference a recording run adds to the module: try without it.
+            plain = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
+                                 timeline=True, timeline_locks=False)
+            if _same_execution(outcome, plain):
+                again = plain
+        tl = again.timeline
+        if tl is not None and not _same_execution(outcome, again):
+            tl.notes.append(f"this timeline is of a re-run that ended otherwise ({again.summary()}, "
+                            f"{again.steps} steps) than the execution it retraces ({outcome.summary()}, "
+                            f"{outcome.steps} steps): the guest depends on more than its schedule "
+                            "(files it changed, the outside world)")
+        return tl
+
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
                host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = (),
-               imports: ImportsSpec | None = None) -> Outcome:
+               imports: ImportsSpec | None = None, timeline: bool = False) -> Outcome:
         """Run `guest` on the schedule `token` describes; ReplayError when it was made for another guest,
         other arguments, another wasmtime or engine configuration, or when the execution leaves it."""
         tok = decode_token(token)
@@ -292,7 +375,8 @@ class Runner:
         settings = tok.apply(self.settings)
         program = self.load(guest, settings, extensions=extensions)
         tok.check_guest(GuestIdentity.of(program, io.args))
-        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports)
+        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports,
+                            timeline=timeline)
 
 
 def _add_key(keys: set[int], outcome: Outcome) -> None:
@@ -310,6 +394,11 @@ def _divergence_is_a_replay_error() -> Iterator[None]:
         raise ReplayError(f"the replayed schedule does not fit this execution: {exc} (the guest's input, "
                           "files or environment differ from the run that made the token, or the guest is "
                           "not deterministic)") from None
+
+
+def _same_execution(a: Outcome, b: Outcome) -> bool:
+    return (a.status, a.exit_code, a.steps, a.decisions, a.slices) == (b.status, b.exit_code, b.steps, b.decisions,
+                                                                      b.slices)
 
 
 def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: GuestIO) -> None:

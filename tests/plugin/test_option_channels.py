@@ -112,7 +112,8 @@ def test_the_header_shows_every_option_that_is_not_its_default(pytester: pytest.
 
 BAD_TEXT = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
             "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1", "replay": "wc1-",
-            "trace_dir": "notes.txt", "crash_log": "notes.txt/sub", "failure_memory": "sometimes"}
+            "trace_dir": "notes.txt", "trace_schedules": "some", "crash_log": "notes.txt/sub",
+            "failure_memory": "sometimes"}
 # What pytest accepts beyond the table's valid values (--wasm-seed=last: a seed in pytest's cache).
 PYTEST_VALID = {"seed": "a whole number, random, or last"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from child_processes import CHILD_LIMIT_S
 
 from pytest_wasmconc import Runner, RunSettings
-from pytest_wasmconc.directed import DISCOVERY_MAX, DISCOVERY_SCHEDULES, direct
+from pytest_wasmconc.directed import DISCOVERY_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST, direct
 from pytest_wasmconc.instrument.preempt import PreemptCounterPass
 from pytest_wasmconc.instrument.shared_accesses import HOT_ACCESS_COST
 from pytest_wasmconc.runtime.loading.program import load_program
@@ -92,3 +92,19 @@ def _sleb(value: int) -> bytes:
             out.append(byte)
             return bytes(out)
         out.append(byte | 0x80)
+
+
+def test_the_defaults_first_schedules_are_the_random_walks_own_failure_and_token_included() -> None:
+    guest = str(RACES / "order_flags.wasm")
+    for seed in range(1, 9):
+        walk = wasmconc("explore", guest, "--seed", str(seed), "--schedules", str(LEAD_FIRST), "--policy", "random")
+        if walk.returncode == 1:
+            break
+    else:
+        raise AssertionError("the random walk never failed order_flags within its first schedules")
+    default = wasmconc("explore", guest, "--seed", str(seed), "--schedules", str(LEAD_FIRST))
+    assert default.returncode == 1, default.stdout + default.stderr
+    failed = re.compile(r"^schedule \d+ failed:$", re.M)
+    assert failed.findall(default.stdout) == failed.findall(walk.stdout)
+    token = re.compile(r"replay: .*? (wc1-\S+)")
+    assert token.findall(default.stdout) == token.findall(walk.stdout)

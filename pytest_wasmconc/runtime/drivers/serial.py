@@ -94,6 +94,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     threads = ex.threads
     native = ex.native
     lane = _native_lane(ex, policy, wall_deadline, tick_ns)
+    recorder = ex.recorder  # a timeline's (runtime/timeline/): None unless one was asked for
     # Step mode (a policy that decides at every visible operation, schedulers/dfs.py): while a thread
     # has company, a visible plain access charges this much, so its quantum ends right before the next
     # one; alone, it charges as compiled (no decision to make, and no step per access).
@@ -154,9 +155,19 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             began_ns = time.monotonic_ns()
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
-        finished = t.poll()
+        if recorder is None:
+            finished = t.poll()
+            current = progress.current = tid
+            reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+            continue
+        recorder.quantum_begins(t)
+        try:
+            finished = t.poll()
+        finally:
+            recorder.quantum_polled()
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+        recorder.quantum_ends(tid, reason.value, ex.steps)
 
 
 def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began_ns: int, fuel: bool, timed: bool,
@@ -209,6 +220,8 @@ _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
 def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int) -> _lane.Lane | None:
     """The native step loop for this execution, when its mode and policy have one."""
     if not lane.NATIVE or not ex.program.engine_settings.counter or ex.settings.preempt is Preempt.OS:
+        return None
+    if ex.recorder is not None:  # a timeline sees the steps only in Python
         return None
     plan_of = getattr(policy, "native_plan", None)
     plan: NativePlan | None = plan_of() if plan_of is not None else None
