@@ -15,7 +15,6 @@ from ..runtime import backstop, wasmtime_version
 from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
 from .markers import SETTINGS_ARGUMENTS
 from .options import PluginOptions
-from . import timeline_files
 from .records import GuestRecord, failing_record, records_of
 from .state import STATE_KEY
 
@@ -220,6 +219,8 @@ def report_failure(item: pytest.Item, report: pytest.TestReport, trace_dir: Path
             files.append(f"trace: {write_trace(trace_dir, item, section, record.outcome)}")
         except OSError as exc:  # never an INTERNALERROR: say so in the failing test's report
             files.append(f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}")
+        from . import timeline_files  # here: timelines import the checks, and with them wasmtime
+
         line = timeline_files.write(item, record, trace_dir, failed=True)
         if line is not None:
             files.append(line)
@@ -236,6 +237,8 @@ def report_timeline(item: pytest.Item, report: pytest.TestReport, trace_dir: Pat
     record = failing_record(item)
     if record is None:
         return
+    from . import timeline_files  # here: timelines import the checks, and with them wasmtime
+
     line = timeline_files.write(item, record, trace_dir, failed=any(r.failed for r in records))
     if line is not None:
         report.sections.append((SECTION_TITLE + " (timeline)", line))
