@@ -70,6 +70,7 @@ from . import timelines
 from .directed import DirectedPlan, is_directable
 from .shrinking import shrink_failure
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .progress import ProgressLine
 from .runtime.extensions import Extension
 from .runtime.timeline.files import file_stem
 from .schedulers import Dfs, Portfolio
@@ -218,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run up to N schedules; stop at the first failing one.",
                          epilog=_GUEST_ARGS_HELP, guest_args=True)
     exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
+    exp.add_argument("--progress", action="store_true",
+                     help="show the progress line (schedules done, rate, outcomes, elapsed) on stderr even when it "
+                          "is no terminal (on a terminal it is always shown)")
     _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
                          description="Replay the exact schedule of a replay token (which fixes the policy, "
@@ -471,21 +475,32 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
+    tty = sys.stderr.isatty()
+    progress = ProgressLine(values["schedules"].value, sys.stderr, redraw=tty, visible=tty or ns.progress)
 
     def is_failure(o: Outcome) -> bool:
         return (o.failed(ns.expect_exit) or _stream_failure(o) is not None or _lock_order_failure(o) is not None
                 or races_of(o) is not None)
 
-    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
-        # The default exploration is race-directed (directed.py): the random walk's schedules first,
-        # then interleaved with the set-up and the directed schedules, all within --schedules.
-        plan = DirectedPlan(settings.with_(policy=Portfolio.name), extensions)
-        result = runner.explore_plan(guest, io, plan, schedules=values["schedules"].value, is_failure=is_failure)
-        direction = plan.direction(result.elapsed)
-    else:
-        result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
-                                expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
-                                is_failure=is_failure)
+    directed = (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(
+        settings, guest)
+    try:
+        if directed:
+            # The default exploration is race-directed (directed.py): the random walk's schedules first,
+            # then interleaved with the set-up and the directed schedules, all within --schedules.
+            plan = DirectedPlan(settings.with_(policy=Portfolio.name), extensions)
+            result = runner.explore_plan(guest, io, plan, schedules=values["schedules"].value, is_failure=is_failure,
+                                         progress=progress)
+            direction = plan.direction(result.elapsed)
+        else:
+            result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
+                                    expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
+                                    is_failure=is_failure, progress=progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        print(progress.interrupted(values["seed"].value, values["seed"].source), file=sys.stderr)
+        raise
+    progress.finish()
     o = result.outcome
     shrunk = None
     if result.failed:

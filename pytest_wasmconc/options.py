@@ -358,7 +358,8 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
     Option("seed", "seed of the scheduling policy; an exploration derives each schedule's seed from it",
            "N", parse_seed, None, "a whole number, or random", default_text="random, printed",
            commands=("run", "explore"), in_code="int", valid_in_code="a whole number",
-           pytest_note="shared by all xdist workers; printed in the header"),
+           pytest_note="shared by all xdist workers; printed in the header; last: the seed of the last session "
+           "that ran wasm tests (pytest's cache)"),
     Option("slice", "mean quantum in fuel mode, in wasm instructions counted at loop headers and calls",
            "FUEL", _ranged(1, MAX_SLICE), DEFAULT_SLICE, f"a whole number from 1 to {MAX_SLICE}",
            commands=("run", "explore"), in_code="int"),
@@ -404,6 +405,10 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
     Option("crash_log", "directory of the crash log: each test process (xdist worker) notes the guest "
            "execution it runs and how to replay it, for when the process dies", "DIR", parse_crash_log, None,
            "a directory path, or off", default_text=".pytest_cache/d/wasmconc"),
+    Option("failure_memory", "failure memory: the schedule that failed a test is stored in pytest's cache and "
+           "replayed first when the test runs again (pytest --lf fails the same way); off neither stores nor "
+           "replays, clear forgets every stored schedule first", "{on,off,clear}", _choice(("on", "off", "clear")),
+           "on", "on, off, clear", choices=("on", "off", "clear"), show=str),
 )}
 
 

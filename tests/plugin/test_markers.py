@@ -22,10 +22,10 @@ def test_the_markers_are_clean_under_strict_markers(pytester: pytest.Pytester) -
     pytester.makepyfile('''
 import pytest
 
-@pytest.mark.wasm_settings(preempt="fuel")
-@pytest.mark.wasm_no_hang(timeout=5, max_steps=1000)
-@pytest.mark.wasm_no_lock_inversion
-@pytest.mark.wasm_stream_sequence("open", "write")
+# On the module: on a test function that does not use wasm_scheduler, a marker errors the test.
+pytestmark = [pytest.mark.wasm_settings(preempt="fuel"), pytest.mark.wasm_no_hang(timeout=5, max_steps=1000),
+              pytest.mark.wasm_no_lock_inversion, pytest.mark.wasm_stream_sequence("open", "write")]
+
 def test_marked():
     pass
 ''')

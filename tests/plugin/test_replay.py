@@ -21,7 +21,7 @@ import pytest
 
 @pytest.mark.wasm_settings(seed=4)
 def test_lost_update(wasm_scheduler, guest):
-    o = wasm_scheduler.explore(guest("lost_update"), schedules=300)
+    o = wasm_scheduler.explore(guest("lost_update"), schedules=300, check=False)  # the test's own assert
     assert o.exit_code == 0, o.stdout
 '''
 
@@ -64,7 +64,7 @@ def test_a_wrong_exit_code_replays_identically_even_over_a_seed_in_code(wasm_pro
     wasm_project.makepyfile(test_counter=LOST_UPDATE)
     first = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     first.assert_outcomes(failed=1)
-    first.stdout.fnmatch_lines(["*wasm guest report*", "*lost_update.wasm: exited with code 1 (expected 0)*"])
+    first.stdout.fnmatch_lines(["*wasm guest report*", "*lost_update.wasm: exited with code 1 (expected exit code 0)*"])
     flag = replay_flag(first.stdout.str())
 
     again = wasm_project.runpytest_subprocess("test_counter.py::test_lost_update", flag, timeout=CHILD_LIMIT_S)
