@@ -18,7 +18,7 @@ from ..schedulers.dfs import Dfs
 from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .drivers.driving import SEARCH_PICKS, drive, stamp_schedule
-from .errors import ConfigError, ReplayError
+from .errors import ConfigError, ReplayError, WasmconcError
 from .extensions import Extension, Rerun, load_passes
 from .guestio import GuestIO
 from .hostapi import HostFunction
@@ -293,8 +293,15 @@ class Runner:
         with interrupts.interrupts_deferred():
             for position in range(schedules):
                 planned = plan.next_run(position)
-                outcome = self.run(guest, io, settings=planned.settings, host_functions=fns,
-                                   extensions=planned.extensions, imports=imports)
+                try:
+                    outcome = self.run(guest, io, settings=planned.settings, host_functions=fns,
+                                       extensions=planned.extensions, imports=imports)
+                except WasmconcError as exc:
+                    fallback = plan.cannot_run(position, exc)  # e.g. without a check this guest cannot take
+                    if fallback is None:
+                        raise
+                    outcome = self.run(guest, io, settings=fallback.settings, host_functions=fns,
+                                       extensions=fallback.extensions, imports=imports)
                 plan.observe(position, outcome)
                 distinct[outcome.summary()] += 1
                 _add_key(keys, outcome)
