@@ -299,7 +299,7 @@ class DirectedPlan:
         for report in found.reports if found is not None else ():
             self._sites.add(report.previous_site.at)
             self._sites.add(report.current_site.at)
-        enough = self._discovered >= DISCOVERY_SCHEDULES and self._pct_discovered >= 1 and bool(self._sites)
+        enough = self._discovered >= DISCOVERY_SCHEDULES and bool(self._sites)
         if enough or self._pct_discovered >= DISCOVERY_PCT_MAX:
             self._discovering = False
 

@@ -87,18 +87,19 @@ def test_after_the_lead_the_random_walk_keeps_most_positions_and_the_rest_go_dis
         if s.policy == "random":
             kinds.append("walk")
             random_seeds.append(s.seed)
-            plan.observe(position, outcome(sites=(5, 9)))
+            # The walk's checked schedules find no race: the first directed position is discovery's.
+            plan.observe(position, outcome())
         elif s.policy == "pct" and s.pct_steps is None:
             kinds.append("discovery")
             assert has_discovery_check(run) and s.hot_sites == ()
             plan.observe(position, outcome(sites=(7, 9)))
         elif s.policy == "pct":
             kinds.append("pilot")
-            assert not has_discovery_check(run) and s.hot_sites == (5, 7, 9)
+            assert not has_discovery_check(run) and s.hot_sites == (7, 9)
             plan.observe(position, outcome(steps=20, choices=41))
         else:
             kinds.append("portfolio")
-            assert s.policy == "portfolio" and s.hot_sites == (5, 7, 9)
+            assert s.policy == "portfolio" and s.hot_sites == (7, 9)
             assert MEMBERS[member_of(s.seed)] is not RandomWalk  # the walk has positions of its own
             assert (s.pct_steps, s.pct_choices) == (10, 20)  # half the pilot's counts
             plan.observe(position, outcome())
@@ -108,8 +109,9 @@ def test_after_the_lead_the_random_walk_keeps_most_positions_and_the_rest_go_dis
     assert [k for p, k in enumerate(kinds) if not is_directed_position(p)] == ["walk"] * (positions - len(directed))
     assert directed == ["discovery", "pilot", "portfolio", "portfolio"]
     direction = plan.direction(1.0)
-    assert direction.ready and direction.hot_sites == (5, 7, 9) and direction.executions == 2
-    assert "3 racy access sites" in direction.summary()
+    assert direction.ready and direction.hot_sites == (7, 9)
+    assert direction.executions == 2
+    assert "2 racy access sites" in direction.summary()
 
 
 def test_discovery_goes_on_while_no_race_shows_and_stops_after_its_last_pct_execution() -> None:
@@ -164,3 +166,13 @@ def test_an_error_not_of_discoverys_making_is_left_to_end_the_exploration() -> N
     plan = DirectedPlan(BASE, [RaceCheck()])  # the user's own check: no discovery check of the plan's
     plan.next_run(0)
     assert plan.cannot_run(0, ValueError("cannot create its shared memory")) is None
+
+
+def test_races_the_walks_checked_schedules_found_end_discovery_without_a_pct_execution() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(LEAD_FIRST):
+        plan.next_run(position)
+        plan.observe(position, outcome(sites=(3, 4)))
+    first_directed = next(p for p in range(LEAD_FIRST, LEAD_FIRST + DIRECTED_EVERY) if is_directed_position(p))
+    run = plan.next_run(first_directed)
+    assert run.settings.policy == "pct" and run.settings.hot_sites == (3, 4) and not has_discovery_check(run)
