@@ -13,6 +13,7 @@ from collections.abc import Callable
 from .decode import Instr, decode_expr
 from .errors import InstrumentError
 from .module import FuncBody, FuncSig, ModuleInfo
+from .offsets import OffsetMapBuilder
 from .opcodes import BLOCK_START, DELEGATE, END, FUNC_INDEX_OPS
 from .reader import uleb
 from .snippet import FuncRef, Snippet
@@ -93,9 +94,14 @@ class BodyEditor:
     # -- what the writer calls ------------------------------------------
 
     def encode(
-        self, remap: Callable[[int], int], resolve: Callable[[FuncRef], int]
+        self, remap: Callable[[int], int], resolve: Callable[[FuncRef], int],
+        marks: OffsetMapBuilder | None = None, at: int = 0,
     ) -> bytes | None:
-        """The new size-prefixed body, or None when it would be byte-identical."""
+        """The new size-prefixed body, or None when it would be byte-identical.
+
+        `marks`: where each piece of the new body comes from is recorded there
+        (instrument/offsets.py), the body being written at output position `at`.
+        """
         data = self.data
         body = self.body
         touched: set[int] = set(self._before) | set(self._after) | set(self._replace)
@@ -104,27 +110,59 @@ class BodyEditor:
                 touched.add(i)
         if not touched and not self._new_locals:
             return None
+        # (position in the content, original offset, copied?) of each piece, when marks are wanted.
+        spans: list[tuple[int, int, bool]] | None = [] if marks is not None else None
         if self._new_locals:
             groups = [uleb(n) + vt for n, vt in body.locals]
             groups += [b"\x01" + vt for vt in self._new_locals]
             pieces = [uleb(len(groups)), *groups]
         else:
             pieces = [data[body.locals_start : body.code_start]]
+        size = sum(len(p) for p in pieces)
+        if spans is not None:
+            spans.append((0, body.locals_start, not self._new_locals))
         last = body.code_start
         for i in sorted(touched):
             ins = self.instrs[i]
-            pieces.append(data[last : ins.start])
+            if spans is not None:
+                spans.append((size, last, True))
+            piece = data[last : ins.start]
+            pieces.append(piece)
+            size += len(piece)
+            if spans is not None:
+                spans.append((size, ins.start, False))
             for snip in self._before.get(i, ()):
-                pieces.append(snip.encode(resolve))
+                piece = snip.encode(resolve)
+                pieces.append(piece)
+                size += len(piece)
             if i in self._replace:
-                pieces.append(self._replace[i].encode(resolve))
+                piece = self._replace[i].encode(resolve)
             elif ins.op in FUNC_INDEX_OPS:
-                pieces.append(bytes((ins.op,)) + uleb(remap(ins.imm[0])))
+                piece = bytes((ins.op,)) + uleb(remap(ins.imm[0]))
             else:
-                pieces.append(data[ins.start : ins.end])
+                if spans is not None:
+                    spans.append((size, ins.start, True))
+                piece = data[ins.start : ins.end]
+            pieces.append(piece)
+            size += len(piece)
+            if spans is not None and i in self._after:
+                spans.append((size, ins.start, False))
             for snip in self._after.get(i, ()):
-                pieces.append(snip.encode(resolve))
+                piece = snip.encode(resolve)
+                pieces.append(piece)
+                size += len(piece)
             last = ins.end
+        if spans is not None:
+            spans.append((size, last, True))
         pieces.append(data[last : body.end])
         content = b"".join(pieces)
-        return uleb(len(content)) + content
+        prefix = uleb(len(content))
+        if marks is not None and spans is not None:
+            marks.stands_for(at, body.start)  # the size field
+            base = at + len(prefix)
+            for pos, orig, copied in spans:
+                if copied:
+                    marks.copy(base + pos, orig)
+                else:
+                    marks.stands_for(base + pos, orig)
+        return prefix + content
