@@ -8,6 +8,7 @@ and re-encoding only the function indices that shift.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from .decode import Instr, decode_expr
@@ -110,59 +111,44 @@ class BodyEditor:
                 touched.add(i)
         if not touched and not self._new_locals:
             return None
-        # (position in the content, original offset, copied?) of each piece, when marks are wanted.
-        spans: list[tuple[int, int, bool]] | None = [] if marks is not None else None
+        # Per piece, where it comes from: the original offset it is copied from, or ~offset of the
+        # instruction it stands for (inserted code, a replacement, a re-encoded call).
+        origins: list[int] = []
         if self._new_locals:
             groups = [uleb(n) + vt for n, vt in body.locals]
             groups += [b"\x01" + vt for vt in self._new_locals]
             pieces = [uleb(len(groups)), *groups]
+            origins += [~body.code_start] * len(pieces)
         else:
             pieces = [data[body.locals_start : body.code_start]]
-        size = sum(len(p) for p in pieces)
-        if spans is not None:
-            spans.append((0, body.locals_start, not self._new_locals))
+            origins.append(body.locals_start)
         last = body.code_start
         for i in sorted(touched):
             ins = self.instrs[i]
-            if spans is not None:
-                spans.append((size, last, True))
-            piece = data[last : ins.start]
-            pieces.append(piece)
-            size += len(piece)
-            if spans is not None:
-                spans.append((size, ins.start, False))
+            start = ins.start
+            pieces.append(data[last:start])
+            origins.append(last)
             for snip in self._before.get(i, ()):
-                piece = snip.encode(resolve)
-                pieces.append(piece)
-                size += len(piece)
+                pieces.append(snip.encode(resolve))
+                origins.append(~start)
             if i in self._replace:
-                piece = self._replace[i].encode(resolve)
+                pieces.append(self._replace[i].encode(resolve))
+                origins.append(~start)
             elif ins.op in FUNC_INDEX_OPS:
-                piece = bytes((ins.op,)) + uleb(remap(ins.imm[0]))
+                pieces.append(bytes((ins.op,)) + uleb(remap(ins.imm[0])))
+                origins.append(~start)
             else:
-                if spans is not None:
-                    spans.append((size, ins.start, True))
-                piece = data[ins.start : ins.end]
-            pieces.append(piece)
-            size += len(piece)
-            if spans is not None and i in self._after:
-                spans.append((size, ins.start, False))
+                pieces.append(data[start : ins.end])
+                origins.append(start)
             for snip in self._after.get(i, ()):
-                piece = snip.encode(resolve)
-                pieces.append(piece)
-                size += len(piece)
+                pieces.append(snip.encode(resolve))
+                origins.append(~start)  # code after an instruction belongs to it (a hook after a call)
             last = ins.end
-        if spans is not None:
-            spans.append((size, last, True))
         pieces.append(data[last : body.end])
+        origins.append(last)
         content = b"".join(pieces)
         prefix = uleb(len(content))
-        if marks is not None and spans is not None:
+        if marks is not None:
             marks.stands_for(at, body.start)  # the size field
-            base = at + len(prefix)
-            for pos, orig, copied in spans:
-                if copied:
-                    marks.copy(base + pos, orig)
-                else:
-                    marks.stands_for(base + pos, orig)
+            marks.add_pieces(at + len(prefix), array("q", map(len, pieces)), origins)
         return prefix + content

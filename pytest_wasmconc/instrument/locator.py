@@ -41,6 +41,7 @@ class _Original:
     def __init__(self, data: bytes) -> None:
         self.lines: LineTable | None = None
         self.starts: list[int] = []  # each defined function's body start, ascending
+        self.code_starts: list[int] = []  # and its first instruction
         self.indices: list[int] = []
         self.names: dict[int, str] = {}
         if not data:
@@ -51,12 +52,22 @@ class _Original:
             return
         self.lines = line_table(info)
         self.starts = [fb.start for fb in info.bodies]
+        self.code_starts = [fb.code_start for fb in info.bodies]
         self.indices = [fb.index for fb in info.bodies]
         self.names = function_names_of(info)
 
     def function_at(self, offset: int) -> int | None:
         i = bisect.bisect_right(self.starts, offset) - 1
         return self.indices[i] if i >= 0 else None
+
+    def instruction_at(self, offset: int) -> int:
+        """`offset`, or the function's first instruction when it falls in the body's header (size and
+        locals): wasmtime gives code before the first instruction (a prologue, a check at entry, a
+        body that is one `unreachable`) the header's offset, which `wasm-objdump -d` shows no instruction at."""
+        i = bisect.bisect_right(self.starts, offset) - 1
+        if i >= 0 and offset < self.code_starts[i]:
+            return self.code_starts[i]
+        return offset
 
 
 class Locator:
@@ -72,8 +83,9 @@ class Locator:
     # -- offsets ------------------------------------------------------------------------------------
 
     def original_offset(self, offset: int) -> int:
-        """The offset in the user's file of byte `offset` of the module wasmtime runs (the rewritten one)."""
-        return self.offsets.original(offset)
+        """The offset in the user's file of byte `offset` of the module wasmtime runs (the rewritten one):
+        the instruction `wasm-objdump -d` of that file shows there."""
+        return self.original.instruction_at(self.offsets.original(offset))
 
     def input_offset(self, offset: int) -> int:
         """The offset in the user's file of an instruction a load-time pass recorded (a site's offset)."""
@@ -123,5 +135,6 @@ class Locator:
     def original_position(self, at: int) -> str:
         """`func (@0x..) file.c:12` of offset `at` of the user's file."""
         orig = self.original
+        at = orig.instruction_at(at)
         index = orig.function_at(at)
         return located(orig.names.get(index) if index is not None else None, index, at, self.source(at))

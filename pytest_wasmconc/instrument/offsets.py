@@ -23,41 +23,60 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from dataclasses import dataclass, field
 
 __all__ = ["OffsetMap", "OffsetMapBuilder"]
 
 
-def _q() -> array[int]:
-    return array("q")
+# A piece of the map as the writer records it: from output position `base` on, pieces of the given
+# lengths, each copied from an original offset (>= 0) or standing for the instruction at ~value.
+# Merging them into segments waits for the first lookup: most programs never print a position,
+# and the writer's time is every load's.
+_Part = tuple[int, "array[int]", "list[int]"]
 
 
-def _b() -> array[int]:
-    return array("b")
-
-
-@dataclass(frozen=True)
 class OffsetMap:
     """Rewritten module offsets -> original module offsets (the code section; elsewhere unchanged).
 
     An empty map is the identity (the module was not rewritten).
-    `added_imports` / `imported_funcs`: the rewriter's function-index shift, to
+    `imported_funcs` / `added_imports`: the rewriter's function-index shift, to
     name a function of the original module by its index.
     """
 
-    new: array[int] = field(default_factory=_q)  # segment starts in the rewritten module
-    orig: array[int] = field(default_factory=_q)  # what each start maps to in the original
-    linear: array[int] = field(default_factory=_b)  # 1: copied bytes (offset + delta); 0: one instruction
-    imported_funcs: int = 0
-    added_imports: int = 0
+    __slots__ = ("_delta", "_linear", "_new", "_orig", "_parts", "added_imports", "imported_funcs")
+
+    def __init__(self, parts: list[_Part] | None = None, imported_funcs: int = 0, added_imports: int = 0,
+                 delta: int = 0) -> None:
+        self._parts = parts or []
+        self._delta = delta
+        self.imported_funcs = imported_funcs
+        self.added_imports = added_imports
+        self._new: array[int] | None = None
+        self._orig: array[int] = array("q")
+        self._linear: array[int] = array("b")
+
+    @property
+    def new(self) -> array[int]:
+        """Segment starts in the rewritten module, ascending."""
+        return self._segments()[0]
+
+    @property
+    def orig(self) -> array[int]:
+        """What each segment's start maps to in the original."""
+        return self._segments()[1]
+
+    @property
+    def linear(self) -> array[int]:
+        """Per segment, 1: copied bytes (offset + distance); 0: code standing for one instruction."""
+        return self._segments()[2]
 
     def original(self, offset: int) -> int:
         """The original offset of rewritten byte `offset` (the instruction it stands for)."""
-        i = bisect.bisect_right(self.new, offset) - 1
+        new, orig, linear = self._segments()
+        i = bisect.bisect_right(new, offset) - 1
         if i < 0:
-            return offset
-        base = self.orig[i]
-        return base + (offset - self.new[i]) if self.linear[i] else base
+            return offset + self._delta if not new and self._delta else offset
+        base = orig[i]
+        return base + (offset - new[i]) if linear[i] else base
 
     def original_func(self, index: int) -> int | None:
         """The original index of rewritten function `index`; None for an import the rewriter added."""
@@ -71,70 +90,68 @@ class OffsetMap:
         """This map followed by a constant shift of the original side (a section moved before the code)."""
         if not delta:
             return self
-        if not len(self.new):
-            # The identity, then the shift: one linear segment from the module's start.
-            return OffsetMap(array("q", [0]), array("q", [delta]), array("b", [1]),
-                             self.imported_funcs, self.added_imports)
-        return OffsetMap(self.new, array("q", (o + delta for o in self.orig)), self.linear,
-                         self.imported_funcs, self.added_imports)
+        return OffsetMap(self._parts, self.imported_funcs, self.added_imports, self._delta + delta)
 
     def __len__(self) -> int:
         return len(self.new)
 
+    def _segments(self) -> tuple[array[int], array[int], array[int]]:
+        if self._new is None:
+            new, orig, linear = _merge(self._parts, self._delta)
+            self._orig, self._linear = orig, linear
+            self._new = new  # last: another thread sees all three or builds them again
+        return self._new, self._orig, self._linear
+
+
+def _merge(parts: list[_Part], delta: int) -> tuple[array[int], array[int], array[int]]:
+    """The segments of `parts`: empty pieces dropped, continuations merged."""
+    new: list[int] = []
+    orig: list[int] = []
+    linear: list[int] = []
+    for base, lengths, origins in parts:
+        pos = base
+        for length, origin in zip(lengths, origins):
+            if length:
+                lin = 1 if origin >= 0 else 0
+                at = (origin if lin else ~origin) + delta
+                if new and new[-1] == pos:  # a mark whose piece ended before it began
+                    new.pop()
+                    orig.pop()
+                    linear.pop()
+                if not (new and linear[-1] == lin
+                        and (orig[-1] + (pos - new[-1]) == at if lin else orig[-1] == at)):
+                    new.append(pos)
+                    orig.append(at)
+                    linear.append(lin)
+                pos += length
+    return array("q", new), array("q", orig), array("b", linear)
+
 
 class OffsetMapBuilder:
-    """Collects segments while the writer appends bytes (positions relative to one output base).
+    """Collects the map while the writer appends bytes (positions relative to one output base).
 
-    `copy(pos, orig)` / `stands_for(pos, orig)` say that the output from `pos`
-    on is copied from `orig` on, or is code standing for the instruction at
-    `orig`; `rebase` turns the relative positions into module-absolute ones
-    once the writer knows where the code section's payload lands.
+    `copy(pos, orig)` / `stands_for(pos, orig)`: the output from `pos` on is
+    copied from `orig` on, or is code standing for the instruction at `orig`,
+    up to the next mark; `add_pieces(base, lengths, origins)`: a whole body's
+    pieces (see `_Part`). Positions must come in ascending order. `build(base)`
+    moves them all by `base`, once the writer knows where the code section's
+    payload lands.
     """
 
+    _OPEN = array("q", (1 << 62,))  # a mark's piece runs until the next mark: longer than any module
+
     def __init__(self) -> None:
-        self.new: array[int] = array("q")
-        self.orig: array[int] = array("q")
-        self.linear: array[int] = array("b")
+        self.parts: list[_Part] = []
 
     def copy(self, pos: int, orig: int) -> None:
-        self._add(pos, orig, 1)
+        self.parts.append((pos, self._OPEN, [orig]))
 
     def stands_for(self, pos: int, orig: int) -> None:
-        self._add(pos, orig, 0)
+        self.parts.append((pos, self._OPEN, [~orig]))
 
-    def _add(self, pos: int, orig: int, linear: int) -> None:
-        new = self.new
-        if new:
-            last = len(new) - 1
-            if new[last] == pos:  # nothing was written under the previous segment
-                self.orig[last], self.linear[last] = orig, linear
-                self._merge_last()
-                return
-            if self.linear[last] == linear:
-                if not linear and self.orig[last] == orig:
-                    return  # more code standing for the same instruction
-                if linear and self.orig[last] + (pos - new[last]) == orig:
-                    return  # the copy simply goes on
-        new.append(pos)
-        self.orig.append(orig)
-        self.linear.append(linear)
-
-    def _merge_last(self) -> None:
-        """Drop the last segment if it merely continues the one before it."""
-        n = len(self.new)
-        if n < 2:
-            return
-        a, b = n - 2, n - 1
-        if self.linear[a] != self.linear[b]:
-            return
-        if self.linear[a]:
-            same = self.orig[a] + (self.new[b] - self.new[a]) == self.orig[b]
-        else:
-            same = self.orig[a] == self.orig[b]
-        if same:
-            del self.new[b], self.orig[b], self.linear[b]
+    def add_pieces(self, base: int, lengths: array[int], origins: list[int]) -> None:
+        self.parts.append((base, lengths, origins))
 
     def build(self, base: int, imported_funcs: int, added_imports: int) -> OffsetMap:
-        """The map, with every position moved by `base` (the output offset the positions count from)."""
-        new = array("q", (p + base for p in self.new)) if base else self.new
-        return OffsetMap(new, self.orig, self.linear, imported_funcs, added_imports)
+        parts = [(b + base, lengths, origins) for b, lengths, origins in self.parts] if base else self.parts
+        return OffsetMap(parts, imported_funcs, added_imports)
