@@ -9,6 +9,7 @@ rewriter) and a module left unchanged map right too.
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,6 @@ def check_program(prog: Program, original: bytes) -> None:
 
 
 def _segment(offsets: OffsetMap, at: int) -> int:
-    import bisect
-
     return bisect.bisect_right(offsets.new, at) - 1
 
 
@@ -92,7 +91,7 @@ def test_a_defined_memory_moved_into_the_imports_keeps_the_files_offsets() -> No
     new_index = next(i for i in functions(prog.wasm) if prog.locator.original_func(i) == 1)
     unreachable = next(i for i in functions(prog.wasm)[new_index] if i.op == 0x00)
     assert prog.frame_text("crash", new_index, unreachable.start) == f"crash (@{trap.start:#x})"
-    assert prog.locator.position(unreachable.start) == f"crash (@{trap.start:#x})"
+    assert prog.position_text(unreachable.start) == f"crash (@{trap.start:#x})"
 
 
 def test_an_unchanged_module_maps_to_itself_and_headers_snap_to_the_first_instruction() -> None:

@@ -118,6 +118,13 @@ class Program:
         """A wasm frame wasmtime reported (rewritten module) as reports print it: `f (@0xd8) f.c:12`."""
         return self.locator.frame(func, func_index, offset)
 
+    def position_text(self, offset: int) -> str:
+        """Any byte offset of the module wasmtime runs (where a thread was switched out, stopped, ...)
+        as reports print it, `f (@0xd8) f.c:12`: the function found from the offset, the offset
+        that of the user's file. For an offset a load-time pass recorded (`Site.offset`, a race or
+        lock site), use `self.locator.site(func, func_index, offset)`."""
+        return self.locator.position(offset)
+
     @property
     def engine(self) -> wasmtime.Engine:
         return engine_for(self.engine_settings)
