@@ -31,7 +31,7 @@ __all__ = ["OffsetMap", "OffsetMapBuilder"]
 # lengths, each copied from an original offset (>= 0) or standing for the instruction at ~value.
 # Merging them into segments waits for the first lookup: most programs never print a position,
 # and the writer's time is every load's.
-_Part = tuple[int, "array[int]", "list[int]"]
+_Part = tuple[int, "array[int]", "array[int]"]
 
 
 class OffsetMap:
@@ -144,13 +144,14 @@ class OffsetMapBuilder:
         self.parts: list[_Part] = []
 
     def copy(self, pos: int, orig: int) -> None:
-        self.parts.append((pos, self._OPEN, [orig]))
+        self.parts.append((pos, self._OPEN, array("q", (orig,))))
 
     def stands_for(self, pos: int, orig: int) -> None:
-        self.parts.append((pos, self._OPEN, [~orig]))
+        self.parts.append((pos, self._OPEN, array("q", (~orig,))))
 
     def add_pieces(self, base: int, lengths: array[int], origins: list[int]) -> None:
-        self.parts.append((base, lengths, origins))
+        # Kept as machine integers: a program keeps its map for as long as it is loaded.
+        self.parts.append((base, lengths, array("q", origins)))
 
     def build(self, base: int, imported_funcs: int, added_imports: int) -> OffsetMap:
         parts = [(b + base, lengths, origins) for b, lengths, origins in self.parts] if base else self.parts
