@@ -12,11 +12,13 @@ rewritten to original offsets (both module-absolute):
   inserted before instruction i, or in its place, maps to i's offset; code
   inserted after i (the hook after a lock call, the counter check at a loop
   header) maps to i too, the instruction it belongs to;
-- a function's rewritten locals header maps to the original body's start.
+- a body's size field maps to the original's, a locals vector that grew to
+  the body's first instruction (the locator snaps any offset in a body's
+  header to its first instruction: Wasmtime reports code before it there).
 
-Kept compact, as three parallel arrays sorted by rewritten offset and
-searched with `bisect`: a libc-sized guest at the shared level has a few
-hundred thousand segments.
+The writer only appends piece lengths and origins (its time is every load's);
+they are merged into segments at the first lookup, kept compact as three
+parallel arrays sorted by rewritten offset and searched with `bisect`.
 """
 
 from __future__ import annotations
