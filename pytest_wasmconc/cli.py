@@ -35,6 +35,13 @@ schedule that completes a cycle and exits 1, `run`/`replay` exit 1 (or 124
 after a deadlock), with the report ("lock-order inversion", the cycle, each
 edge's thread and backtraces).
 
+`--trace-dir DIR` writes the timeline of a failing execution (`explore`: of the
+failing schedule, run once more with the recorder on; `run`/`replay`: recorded as
+it runs) as DIR/GUEST-COMMAND.trace.json (Chrome trace events: Perfetto,
+chrome://tracing) and DIR/GUEST-COMMAND.timeline.html (a page that opens
+offline), and prints a `timeline:` line naming both; `--trace-schedules all`
+also for a passing run and a passing exploration's last schedule.
+
 `--check races` reports data races: plain accesses to shared memory that no
 happens-before (spawn, atomics, locks) orders, found in the one execution
 that made both; `run`/`replay` exit 1 (or 124/134 after a hang/trap) and
@@ -50,6 +57,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from .checks.lock_order import LockOrderCheck, lock_order_of
@@ -58,9 +66,12 @@ from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, Ru
 from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
+from . import timelines
 from .directed import DirectedPlan, is_directable
+from .shrinking import shrink_failure
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .runtime.extensions import Extension
+from .runtime.timeline.files import file_stem
 from .schedulers import Dfs, Portfolio
 from .wasi.p2.stream import echo_sinks
 
@@ -73,6 +84,7 @@ EXIT_CHECK = 1  # a --check found a violation
 CHECKS = ("streams", "lock-order", "races")
 GUEST_ARGS = "[-- ARGS...]"
 STREAM_FAULTS = ("lost-wakeup",)
+_TIMELINE_OPTIONS = ("trace_dir", "trace_schedules")  # where timelines go: not part of a replay command
 
 
 class _UsageError(Exception):
@@ -352,7 +364,7 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
     values = _values(ns)
     for opt in options_of("replay"):  # where a replayed hang is declared; the token carries the rest
         value = values[opt.name].value
-        if value != opt.default:
+        if value != opt.default and opt.name not in _TIMELINE_OPTIONS:
             parts += [opt.cli_flag, opt.show(value)]
     for check in ns.checks:
         parts += ["--check", check]
@@ -394,15 +406,30 @@ def _seed_note(values: dict[str, Sourced[Any]]) -> str:
     return f"wasmconc: the seed was {seed} (a random choice): --seed {seed} runs this schedule again"
 
 
+def _timeline(ns: argparse.Namespace, outcome: Outcome, failed: bool, stem: str) -> str | None:
+    """Write the outcome's timeline where --trace-dir says (when it failed, or --trace-schedules all);
+    the line naming the files."""
+    values = _values(ns)
+    directory = values["trace_dir"].value
+    tl = outcome.timeline
+    if directory is None or tl is None or not (failed or values["trace_schedules"].value == "all"):
+        return None
+    try:
+        return timelines.save(tl, outcome, directory, file_stem(f"{Path(ns.guest).stem}-{stem}"), failed=failed)
+    except OSError as exc:
+        return f"wasmconc: --trace-dir {directory}: cannot write the timeline: {exc.strerror or exc}"
+
+
 def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *, token: str | None = None) -> int:
     values = _values(ns)
     runner = Runner(_settings(ns, preempt))
     io = _io(ns, guest_args, stdin="inherit", passthrough=True)
     extensions = _extensions(ns, echo=True)
+    record = values["trace_dir"].value is not None  # one execution: recorded as it runs
     if token is not None:
-        outcome = runner.replay(ns.guest, token, io, extensions=extensions)
+        outcome = runner.replay(ns.guest, token, io, extensions=extensions, timeline=record)
     else:
-        outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions)
+        outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions, timeline=record)
     sys.stdout.flush()
     _print_report(outcome, values["timeout"].value)
     streams = _stream_failure(outcome)
@@ -418,6 +445,9 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
                   or races is not None) and outcome.token
     if replayable:
         print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
+    saved = _timeline(ns, outcome, bool(replayable) or _exit_code_of(outcome) != 0, ns.command)
+    if saved is not None:
+        print(saved, file=sys.stderr)
     if streams is not None and outcome.status in (Status.EXITED, Status.TRAPPED):
         return EXIT_CHECK  # a violation (a trap it caused) or an unexpected sequence
     if (locks is not None or races is not None) and outcome.status is Status.EXITED:
@@ -457,7 +487,12 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
                                 expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
                                 is_failure=is_failure)
     o = result.outcome
+    shrunk = None
     if result.failed:
+        # The failure retold with as few preemptions as fail the same way (shrinking/), reported first.
+        shrunk = shrink_failure(runner, guest, io, o, settings, budget=values["shrink_time"].value,
+                                expect_exit=ns.expect_exit, extensions=extensions)
+        o = shrunk.outcome if shrunk is not None else o
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
         hint = _backstop_hint(o, values["timeout"].value)
@@ -478,7 +513,21 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         if o.stderr:
             print("--- guest stderr ---")
             print(o.stderr.rstrip("\n"))
-        print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+        if shrunk is not None and shrunk.improved:
+            # The shrunk schedule's replay command first, on the usual "replay:" line; the original's after it.
+            print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token), label="replay")))
+        else:
+            print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+            if shrunk is not None:
+                print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token))))
+    if values["trace_dir"].value is not None and (result.failed or values["trace_schedules"].value == "all"):
+        # The schedule again, recorded (one more execution, only now): fuel mode replays it exactly.
+        index = result.first_failure_index if result.failed else result.schedules_run - 1
+        program = guest if isinstance(guest, Program) else runner.load(guest, settings, extensions=extensions)
+        o.timeline = runner.retrace(program, io, o, settings, extensions=extensions)
+        saved = _timeline(ns, o, result.failed, f"explore-schedule{index}")
+        if saved is not None:
+            print(saved)
     if direction is not None:
         print(direction.summary())
     print(f"explored {result.summary()}")

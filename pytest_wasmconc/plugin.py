@@ -154,7 +154,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.failed and call.when != "teardown":
+    xfailed = report.skipped and hasattr(report, "wasxfail")  # an expected failure: its guest failed all the same
+    if (report.failed or xfailed) and call.when != "teardown":
         from .pytest_layer import records
 
         if records.records_of(item):  # a test that ran no guest has nothing to add
@@ -162,6 +163,15 @@ def pytest_runtest_makereport(
             from .pytest_layer.state import state_of
 
             reporting.report_failure(item, report, state_of(item.config).options.trace_dir.value)
+    elif report.passed and call.when == "call":
+        from .pytest_layer.state import state_of
+
+        options = state_of(item.config).options
+        if options.trace_dir.value is not None and options.trace_schedules.value == "all":
+            from .pytest_layer import records, reporting
+
+            if records.records_of(item):
+                reporting.report_timeline(item, report, options.trace_dir.value)
     return report
 
 

@@ -12,6 +12,7 @@ timeouts    ending guests before pytest-timeout acts
 hardexit    what is written before pytest-timeout's thread method exits
 distributed pytest-xdist: shared seed, shards, crashed-worker reports
 reporting   header, report sections, replay commands, trace files
+timeline_files  the timelines --wasm-trace-dir gets: recorded or retraced, written beside the trace files
 records     what a test's guest executions ended with, kept on the item
 crashlog    the crash log: what each test process runs, in a file that outlives it
 crashrunner the runner that writes each guest execution of a test into the crash log

@@ -76,8 +76,10 @@ class PluginOptions:
     timeout: Sourced[float | None]  # None: turned off on purpose
     schedules: Sourced[int]
     preemption_bound: Sourced[int | None]  # None: raised from 0 while schedules are left
+    shrink_time: Sourced[float]  # 0: no shrinking
     replay: Sourced[ReplayToken | None]
     trace_dir: Sourced[Path | None]
+    trace_schedules: Sourced[str]  # "failing" or "all": which tests' executions get a timeline
     crash_log: Sourced[Path | Literal[False] | None]  # None: under the pytest cache (crashlog.py)
 
     @property

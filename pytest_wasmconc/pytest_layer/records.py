@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,8 @@ import pytest
 
 if TYPE_CHECKING:  # types only: the plugin reads records in every failing test's report hook
     from ..runtime import Outcome, RunSettings
+    from ..runtime.timeline import Timeline
+    from ..shrinking import Shrunk
 
 __all__ = ["ACTIVITY_KEY", "RECORDS_KEY", "GuestRecord", "add_record", "failing_record", "records_of"]
 
@@ -29,8 +32,11 @@ class GuestRecord:
     distinct: Counter[str] = field(default_factory=Counter)
     cut_by_timeout: float | None = None  # the test's pytest-timeout, when it bounded this execution
     statement: str | None = None  # what a bounded exhaustive search (policy dfs) proved
+    shrink: Shrunk | None = None  # an explore()'s failure shrunk (`outcome` is then the shrunk schedule's)
     check_failures: list[str] = field(default_factory=list)
     raised: bool = False  # the test already failed with this record's report as its exception
+    # Under --wasm-trace-dir: gives the outcome's timeline (recorded, or its schedule run again; timeline_files.py).
+    timeline: Callable[[], Timeline | None] | None = field(default=None, repr=False)
 
     @property
     def failed(self) -> bool:

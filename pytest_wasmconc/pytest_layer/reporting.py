@@ -14,6 +14,7 @@ from ..runtime import backstop, wasmtime_version
 from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
 from .markers import SETTINGS_ARGUMENTS
 from .options import PluginOptions
+from . import timeline_files
 from .records import GuestRecord, failing_record, records_of
 from .state import STATE_KEY
 
@@ -27,6 +28,7 @@ __all__ = [
     "render_record",
     "replay_command",
     "report_failure",
+    "report_timeline",
     "strip_shard_id",
     "trace_file_name",
     "write_trace",
@@ -55,7 +57,9 @@ def header_lines(options: PluginOptions) -> list[str]:
             flags.append(f"{opt.pytest_flag}={opt.show(value)}")
     lines = [f"wasmconc: {' '.join(flags)} (wasmtime {wasmtime_version()})"]
     if options.trace_dir.value is not None:
-        lines.append(f"wasmconc: guest traces of failing tests go to {options.trace_dir.value}")
+        which = "every test's" if options.trace_schedules.value == "all" else "failing tests'"
+        lines.append(f"wasmconc: guest traces and timelines of {which} guest executions go to "
+                     f"{options.trace_dir.value}")
     return lines
 
 
@@ -164,7 +168,12 @@ def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int =
     lines += _tail("stderr", o.stderr)
     if failed_count > 1:
         lines.append(f"({failed_count} guest executions of this test failed; this is the last one)")
+    shrunk = record.shrink
+    if shrunk is not None:
+        lines.append(shrunk.headline())
     lines += _reproduce_lines(item, record)
+    if shrunk is not None:  # the original schedule's replay after the shrunk one's, then the interleaving
+        lines += shrunk.after_replay(lambda token: replay_command(item, token))
     return "\n".join(lines)
 
 
@@ -187,17 +196,35 @@ def write_trace(directory: Path, item: pytest.Item, section: str, outcome: Outco
 
 
 def report_failure(item: pytest.Item, report: pytest.TestReport, trace_dir: Path | None) -> None:
-    """Give a failing test's report its guest section (unless its exception is that report) and trace file."""
+    """Give a failing test's report its guest section (unless its exception is that report), trace file and
+    timeline (the section, or a section of its own, names the files)."""
     record = failing_record(item)
     if record is None:
         return
     failed = sum(1 for r in records_of(item) if r.failed)
     section = render_record(item, record, failed_count=max(failed, 1))
-    if not record.raised:
-        report.sections.append((SECTION_TITLE, section))
+    files: list[str] = []
     if trace_dir is not None:
         try:
-            write_trace(trace_dir, item, section, record.outcome)
+            files.append(f"trace: {write_trace(trace_dir, item, section, record.outcome)}")
         except OSError as exc:  # never an INTERNALERROR: say so in the failing test's report
-            note = f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}"
-            report.sections.append((SECTION_TITLE + " (trace file)", note))
+            files.append(f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}")
+        line = timeline_files.write(item, record, trace_dir, failed=True)
+        if line is not None:
+            files.append(line)
+    if not record.raised:
+        report.sections.append((SECTION_TITLE, "\n".join([section, *files])))
+    elif files:
+        report.sections.append((SECTION_TITLE + " (trace files)", "\n".join(files)))
+
+
+def report_timeline(item: pytest.Item, report: pytest.TestReport, trace_dir: Path) -> None:
+    """A test that did not fail (passed, or xfailed) under --wasm-trace-schedules=all: its timeline, named in a
+    section of its report (shown with -rA)."""
+    records = records_of(item)
+    record = failing_record(item)
+    if record is None:
+        return
+    line = timeline_files.write(item, record, trace_dir, failed=any(r.failed for r in records))
+    if line is not None:
+        report.sections.append((SECTION_TITLE + " (timeline)", line))

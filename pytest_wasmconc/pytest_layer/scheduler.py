@@ -15,8 +15,9 @@ import pytest
 from ..directed import direct, is_directable
 from ..runtime import ConfigError, GuestIO, Outcome, Program, Runner, RunSettings, WasmconcError
 from ..schedulers import Portfolio
+from ..shrinking import Shrunk, shrink_failure
 from ..runtime.token import GuestIdentity
-from . import hostimports, legacy_checks, timeouts
+from . import hostimports, legacy_checks, timeline_files, timeouts
 from .errors import GuestLoadError, WasmconcWarning, WasmGuestFailure
 from .marked import MarkedCheck
 from .precedence import TestPlan
@@ -92,6 +93,7 @@ class WasmScheduler:
                                 imports)
         record = GuestRecord(program.name, "replay" if self.plan.replaying else "run", outcome,
                              expect_exit=None, settings=settings, cut_by_timeout=cut)
+        self._traced(record, program, io, imports)
         self._finish(record)
         return outcome
 
@@ -99,7 +101,8 @@ class WasmScheduler:
 
     def explore(self, guest: Guest, args: Sequence[str] = (), *, schedules: int | None = None,
                 sandbox: WasiSandbox | None = None, expect_exit: int | None = 0, imports: Any = None) -> Outcome:
-        """Run up to `schedules` schedules; return the first failing outcome, or the last when all passed."""
+        """Run up to `schedules` schedules; return the first failing outcome (shrunk, see shrinking/), or the last
+        when all passed."""
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
@@ -151,7 +154,8 @@ class WasmScheduler:
                     sandbox.before_run()
                 result = self._runner.explore(program, io, schedules=1, start=index, expect_exit=expect_exit,
                                               settings=settings, extensions=self._extensions(),
-                                              imports=self._imports(imports))
+                                              imports=self._imports(imports),
+                                              timeline=timeline_files.live(self._item, settings))
             except WasmconcError as exc:
                 raise GuestLoadError(str(exc)) from None
             finally:
@@ -165,11 +169,37 @@ class WasmScheduler:
                 failed_at = index
                 break
         assert outcome is not None
+        shrunk = self._shrink(program, io, outcome, settings, expect_exit, imports) if failed_at is not None else None
+        if shrunk is not None:
+            outcome = shrunk.outcome
         record = GuestRecord(program.name, "explore", outcome, expect_exit, settings, schedules_run=ran,
                              schedules_planned=len(indices), schedule_index=failed_at, distinct=distinct,
-                             cut_by_timeout=cut)
+                             cut_by_timeout=cut, shrink=shrunk)
+        self._traced(record, program, io, imports)
         self._finish(record)
         return outcome
+
+    def _shrink(self, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings,
+                expect_exit: int | None, imports: Any) -> Shrunk | None:
+        """The failing schedule shrunk (shrinking/) within --wasm-shrink-time and half the test's
+        pytest-timeout budget left; None when shrinking is off."""
+        __tracebackhide__ = True
+        budget = self.plan.shrink_time
+        left = timeouts.remaining(self._item)
+        if left is not None:
+            budget = min(budget, left[0] / 2)
+        if budget <= 0:
+            return None
+        note = f"{program.name} (shrinking the failing schedule, seed {settings.seed})"
+        extensions = self._extensions()
+        try:
+            self._item.stash[ACTIVITY_KEY] = note
+            return shrink_failure(self._runner, program, io, outcome, settings, budget=budget,
+                                  expect_exit=expect_exit, extensions=extensions, imports=self._imports(imports))
+        except WasmconcError as exc:
+            raise GuestLoadError(str(exc)) from None
+        finally:
+            self._item.stash[ACTIVITY_KEY] = ""
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, total: int, sandbox: WasiSandbox | None,
                 expect_exit: int | None, imports: Any) -> Outcome:
@@ -199,6 +229,7 @@ class WasmScheduler:
                              schedules_run=result.schedules_run, schedules_planned=total,
                              schedule_index=result.first_failure_index, distinct=result.distinct,
                              cut_by_timeout=cut, statement=result.statement)
+        self._traced(record, program, io, imports)
         self._finish(record)
         return result.outcome
 
@@ -210,7 +241,9 @@ class WasmScheduler:
         __tracebackhide__ = True
         settings, cut = self._bounded(base)
         outcome = self._execute(program, io, settings, sandbox, f"{program.name} (replay)", imports)
-        self._finish(GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut))
+        record = GuestRecord(program.name, "replay", outcome, expect_exit, settings, cut_by_timeout=cut)
+        self._traced(record, program, io, imports)
+        self._finish(record)
         return outcome
 
     def _check_replay(self, program: Program, io: GuestIO) -> None:
@@ -269,7 +302,8 @@ class WasmScheduler:
             if sandbox is not None:
                 sandbox.before_run()
             outcome = self._runner.run(program, io, settings=settings, extensions=self._extensions(),
-                                       imports=self._imports(imports))
+                                       imports=self._imports(imports),
+                                       timeline=timeline_files.live(self._item, settings))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None
         finally:
@@ -277,6 +311,12 @@ class WasmScheduler:
         if sandbox is not None:
             sandbox.after_run(outcome)
         return outcome
+
+    def _traced(self, record: GuestRecord, program: Program, io: GuestIO, imports: Any) -> None:
+        """Under --wasm-trace-dir: how to get this record's timeline when its report wants it."""
+        if timeline_files.tracing(self._item):
+            record.timeline = timeline_files.source(self._runner, program, io, record.settings, record.outcome,
+                                                    self._extensions(), self._imports(imports))
 
     def _imports(self, imports: Any) -> Any:
         __tracebackhide__ = True

@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .timeline.model import Timeline
 
 __all__ = ["Outcome", "Status", "ThreadReport"]
 
@@ -81,6 +84,9 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
     # A hang: the limit that ended it, "timeout" (the wall-clock backstop) or "max-steps".
     hang_limit: str | None = None
+    # The execution's timeline (runtime/timeline/), when one was recorded: Runner.execute(timeline=True)
+    # or Runner.retrace(...).
+    timeline: Timeline | None = field(default=None, repr=False, compare=False)
     # The replay token is encoded on first use: exploration makes thousands of
     # outcomes and reads the token of a few.
     _token: str | None = field(default=None, repr=False, compare=False)

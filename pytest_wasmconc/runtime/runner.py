@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..schedulers import PolicyError, derive_seed, replays_from_decisions
+from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
 from ..schedulers.dfs import Dfs
 from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
@@ -29,6 +29,9 @@ from .outcome import Outcome
 from .plan import SchedulePlan
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
+from .timeline.locks import TimelineLocks, needs_lock_pass
+from .timeline.model import Timeline
+from .timeline.recorder import Recorder
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
 from .userhost.api import ImportsSpec
 from .userhost.run import HostRun
@@ -102,26 +105,39 @@ class Runner:
         host_functions: Iterable[HostFunction] = (),
         extensions: Sequence[Extension] = (),
         imports: ImportsSpec | None = None,
+        timeline: bool = False,
     ) -> Outcome:
-        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/)."""
+        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/);
+        `timeline`: record its timeline (`outcome.timeline`, see `execute`)."""
         s = settings or self.settings
         program = self.load(guest, s, extensions=extensions)
         return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions,
-                            imports=imports)
+                            imports=imports, timeline=timeline)
 
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
-                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
+                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
+                timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None) -> Outcome:
+        """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
+        fuel mode takes the same schedule as without, with every step in Python), with the lock pass
+        (lock acquisitions and releases) unless `timeline_locks` is False. `policy`: answer with this policy
+        object instead of the settings' (fuel or epoch mode, core modules; the outcome then has no token: no
+        token names such a policy)."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
                               "(Runner.replay, `wasmconc replay`, --wasm-replay)")
+        if policy is not None and (isinstance(program, ComponentProgram) or settings.preempt is Preempt.OS):
+            raise ConfigError("a policy object schedules core modules in fuel or epoch mode only")
         if isinstance(program, ComponentProgram):
             with _divergence_is_a_replay_error():
                 outcome = execute_component(program, io, settings, host_functions, extensions=extensions,
                                             worlds=self.worlds)
             _stamp_token(outcome, settings, program, io)
             return outcome
+        recorder = Recorder() if timeline else None
+        if timeline and timeline_locks and needs_lock_pass(extensions):
+            extensions = [*extensions, TimelineLocks()]  # lock acquisitions and releases on the lanes
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         for fn in host_functions:
@@ -138,12 +154,12 @@ class Runner:
         started = time.perf_counter()
         try:
             ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
-                           native_wasi=native, observers=attachments)
+                           native_wasi=native, observers=attachments, recorder=recorder)
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
             with _divergence_is_a_replay_error():
-                recording = drive(ex, settings)
+                recording = drive(ex, settings, policy)
         finally:
             wasi.close()
             if user is not None:
@@ -154,13 +170,17 @@ class Runner:
         outcome.trace = list(wasi.trace)
         append_trace_tail(outcome, dropped=wasi.trace_dropped)
         stamp_schedule(outcome, settings, recording)
-        _stamp_token(outcome, settings, program, io)
+        if policy is None:
+            _stamp_token(outcome, settings, program, io)
+        if recorder is not None:
+            outcome.timeline = recorder.timeline(outcome, program.name)
         if ex.stuck_threads:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
         if attachments:
             def run_again(exts: Sequence[Extension]) -> Outcome:
-                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports)
+                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports,
+                                    policy=policy)
 
             # Only fuel mode is deterministic: the same execution again.
             rerun: Rerun | None = run_again if settings.preempt is Preempt.FUEL else None
@@ -186,6 +206,7 @@ class Runner:
         imports: ImportsSpec | None = None,
         preemption_bound: int | None = None,
         time_budget: float | None = None,
+        timeline: bool = False,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
@@ -194,7 +215,8 @@ class Runner:
         The dfs policy instead enumerates schedules (`DfsSearch`): up to `schedules` of
         them, with at most `preemption_bound` preemptions (None: raising the bound from 0
         while schedules are left), within `time_budget` seconds when given; its
-        `Exploration.statement` says what it proved.
+        `Exploration.statement` says what it proved. `timeline`: record every schedule's timeline (the
+        way to have one in epoch mode; in fuel mode `retrace` gives the one of interest afterwards).
         """
         if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
             raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
@@ -219,7 +241,8 @@ class Runner:
             for n in range(schedules):
                 index = start + n * step
                 s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
-                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports)
+                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports,
+                                       timeline=timeline)
                 count += 1
                 distinct[outcome.summary()] += 1
                 if failed_check(outcome):
@@ -291,9 +314,36 @@ class Runner:
         return Exploration(outcome, search.schedules, False, time.perf_counter() - t0, distinct,
                            statement=search.statement())
 
+    def retrace(self, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
+                host_functions: Sequence[HostFunction] = (), extensions: Sequence[Extension] = (),
+                imports: ImportsSpec | None = None) -> Timeline | None:
+        """The timeline of `outcome`'s execution: recorded already, or (fuel mode) its schedule run again
+        with the recorder on. None when there is neither (epoch and os mode run without a recorder)."""
+        if outcome.timeline is not None:
+            return outcome.timeline
+        if not outcome.token or isinstance(program, ComponentProgram):
+            return None
+        replay = decode_token(outcome.token).apply(settings)
+        program = self.load(program, replay, extensions=extensions)  # the schedule's level and hot sites
+        again = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
+                             timeline=True)
+        if not _same_execution(outcome, again) and needs_lock_pass(extensions):
+            # The lock pass is the one difference a recording run adds to the module: try without it.
+            plain = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
+                                 timeline=True, timeline_locks=False)
+            if _same_execution(outcome, plain):
+                again = plain
+        tl = again.timeline
+        if tl is not None and not _same_execution(outcome, again):
+            tl.notes.append(f"this timeline is of a re-run that ended otherwise ({again.summary()}, "
+                            f"{again.steps} steps) than the execution it retraces ({outcome.summary()}, "
+                            f"{outcome.steps} steps): the guest depends on more than its schedule "
+                            "(files it changed, the outside world)")
+        return tl
+
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
                host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = (),
-               imports: ImportsSpec | None = None) -> Outcome:
+               imports: ImportsSpec | None = None, timeline: bool = False) -> Outcome:
         """Run `guest` on the schedule `token` describes; ReplayError when it was made for another guest,
         other arguments, another wasmtime or engine configuration, or when the execution leaves it."""
         tok = decode_token(token)
@@ -302,7 +352,8 @@ class Runner:
         settings = tok.apply(self.settings)
         program = self.load(guest, settings, extensions=extensions)
         tok.check_guest(GuestIdentity.of(program, io.args))
-        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports)
+        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports,
+                            timeline=timeline)
 
 
 @contextlib.contextmanager
@@ -314,6 +365,11 @@ def _divergence_is_a_replay_error() -> Iterator[None]:
         raise ReplayError(f"the replayed schedule does not fit this execution: {exc} (the guest's input, "
                           "files or environment differ from the run that made the token, or the guest is "
                           "not deterministic)") from None
+
+
+def _same_execution(a: Outcome, b: Outcome) -> bool:
+    return (a.status, a.exit_code, a.steps, a.decisions, a.slices) == (b.status, b.exit_code, b.steps, b.decisions,
+                                                                      b.slices)
 
 
 def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: GuestIO) -> None:

@@ -32,6 +32,12 @@ def failure_lines(result: pytest.RunResult) -> list[str]:
     for ln in result.outlines:
         if re.search(r"\.wasm: \w+ \((schedule|replayed|all)", ln) or "outcomes explored:" in ln:
             continue
+        # An exploration's failure is shrunk: the lines on the shrinking, the schedule it came from and the
+        # interleaving are the exploration's (a replay reports the schedule it replays, the shrunk one).
+        text = ln[2:].strip() if ln.startswith("E ") else ln.strip()
+        if text.startswith(("shrunk from", "shrinking:", "replay (original schedule", "interleaving of")) \
+                or re.match(r"\d+\. thread", text):
+            continue
         if ln.startswith(("E ", "  thread", "      at ", "guest threads", "guest std", "replay", "deadlock!",
                           "  counter=")):
             out.append(ln)

@@ -96,10 +96,12 @@ def test_ok(wasm_scheduler, guest):
 ''')
     result = wasm_project.runpytest_subprocess("--wasm-trace-dir=traces", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=1, passed=1)
-    result.stdout.fnmatch_lines(["wasmconc: guest traces of failing tests go to traces"])
+    result.stdout.fnmatch_lines(["wasmconc: guest traces and timelines of failing tests' guest executions go to "
+                                 "traces"])
     files = sorted(p.name for p in (wasm_project.path / "traces").iterdir())
-    assert files == ["test_exit.py_test_exit.txt"]
-    text = (wasm_project.path / "traces" / files[0]).read_text()
+    assert files == ["test_exit.py_test_exit.timeline.html", "test_exit.py_test_exit.trace.json",
+                     "test_exit.py_test_exit.txt"]
+    text = (wasm_project.path / "traces" / "test_exit.py_test_exit.txt").read_text()
     assert "exit3.wasm: exited with code 3" in text
     assert "replay: pytest test_exit.py::test_exit --wasm-replay=wc1-" in text
     assert "proc_exit(3) -> exit(3)" in text  # the WASI call trace

@@ -12,12 +12,13 @@ import pytest
 
 from pytest_wasmconc.checks.races import RaceCheck
 from pytest_wasmconc.checks.races.check import OUTCOME_KEY, ExecutionRaces
-from pytest_wasmconc.directed import (DISCOVERY_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST, PCT_THREAD_LIMIT,
-                                      DirectedPlan)
+from pytest_wasmconc.directed import (DIRECTED_EVERY, DISCOVERY_PCT_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST,
+                                      PCT_THREAD_LIMIT, DirectedPlan)
 from pytest_wasmconc.runtime.drivers.driving import POLICY_STATE
 from pytest_wasmconc.runtime.outcome import Outcome, Status
 from pytest_wasmconc.runtime.settings import RunSettings
-from pytest_wasmconc.schedulers import derive_seed
+from pytest_wasmconc.schedulers import RandomWalk, derive_seed
+from pytest_wasmconc.schedulers.portfolio import MEMBERS, member_of
 
 BASE = RunSettings(seed=11, policy="portfolio")
 
@@ -70,12 +71,17 @@ def test_a_users_own_race_check_does_discovery_and_keeps_its_reports() -> None:
     assert plan.hot_sites == (1, 2)
 
 
-def test_after_the_lead_random_walk_and_directed_positions_alternate_through_discovery_pilot_and_portfolio(
+def is_directed_position(position: int) -> bool:
+    return position >= LEAD_FIRST and (position - LEAD_FIRST) % DIRECTED_EVERY == DIRECTED_EVERY - 1
+
+
+def test_after_the_lead_the_random_walk_keeps_most_positions_and_the_rest_go_discovery_pilot_portfolio(
 ) -> None:
     plan = DirectedPlan(BASE)
     kinds: list[str] = []
     random_seeds: list[int] = []
-    for position in range(LEAD_FIRST + 8):
+    positions = LEAD_FIRST + 4 * DIRECTED_EVERY
+    for position in range(positions):
         run = plan.next_run(position)
         s = run.settings
         if s.policy == "random":
@@ -93,32 +99,33 @@ def test_after_the_lead_random_walk_and_directed_positions_alternate_through_dis
         else:
             kinds.append("portfolio")
             assert s.policy == "portfolio" and s.hot_sites == (5, 7, 9)
+            assert MEMBERS[member_of(s.seed)] is not RandomWalk  # the walk has positions of its own
             assert (s.pct_steps, s.pct_choices) == (10, 20)  # half the pilot's counts
             plan.observe(position, outcome())
     # The walk keeps its own sequence of seeds whatever runs between its schedules.
     assert random_seeds == [derive_seed(BASE.seed, i) for i in range(len(random_seeds))]
-    assert kinds[:LEAD_FIRST] == ["walk"] * LEAD_FIRST
-    assert kinds[LEAD_FIRST::2] == ["walk"] * 4
-    assert kinds[LEAD_FIRST + 1::2] == ["discovery", "pilot", "portfolio", "portfolio"]
+    directed = [k for p, k in enumerate(kinds) if is_directed_position(p)]
+    assert [k for p, k in enumerate(kinds) if not is_directed_position(p)] == ["walk"] * (positions - len(directed))
+    assert directed == ["discovery", "pilot", "portfolio", "portfolio"]
     direction = plan.direction(1.0)
     assert direction.ready and direction.hot_sites == (5, 7, 9) and direction.executions == 2
     assert "3 racy access sites" in direction.summary()
 
 
-def test_discovery_goes_on_while_no_race_shows_and_stops_at_its_maximum() -> None:
+def test_discovery_goes_on_while_no_race_shows_and_stops_after_its_last_pct_execution() -> None:
     plan = DirectedPlan(BASE)
-    checked = 0
     position = 0
-    while checked < DISCOVERY_MAX:
+    pct = 0
+    while pct < DISCOVERY_PCT_MAX:
         run = plan.next_run(position)
         assert has_discovery_check(run), position
-        checked += 1
+        pct += run.settings.policy == "pct"
         plan.observe(position, outcome())
         position += 1
-    assert checked > DISCOVERY_SCHEDULES
-    later = [plan.next_run(p) for p in range(position, position + 4)]
+    assert position > DISCOVERY_SCHEDULES
+    later = [plan.next_run(p) for p in range(position, position + DIRECTED_EVERY)]
     assert not any(has_discovery_check(r) for r in later)
-    assert "no racy access found" in plan.direction(1.0).summary() or not plan.direction(1.0).ready
+    assert [r.settings.policy for r in later if r.settings.policy != "random"] == ["pct"]  # the pilot
 
 
 @pytest.mark.parametrize("position", [0, LEAD_FIRST + 1])
