@@ -129,6 +129,11 @@ class BodyEditor:
             pieces.append(data[last:start])
             origins.append(last)
             for snip in self._before.get(i, ()):
+                if snip.has_copies:  # original code copied into it: those bytes map to themselves
+                    for piece, origin in snip.encode_pieces(resolve, ~start):
+                        pieces.append(piece)
+                        origins.append(origin)
+                    continue
                 pieces.append(snip.encode(resolve))
                 origins.append(~start)
             if i in self._replace:

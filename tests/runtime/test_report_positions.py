@@ -16,11 +16,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import wasmtime
 from child_processes import CHILD_LIMIT_S
 
 from pytest_wasmconc.instrument.decode import Instr, decode_expr
 from pytest_wasmconc.instrument.module import parse_module
 from pytest_wasmconc.instrument.names import function_names_of
+from pytest_wasmconc.runtime import Preempt
+from pytest_wasmconc.runtime.loading.program import load_program
+from pytest_wasmconc.runtime.settings import EngineSettings
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 WHERE = GUESTS / "reports" / "where.wasm"
@@ -164,3 +168,36 @@ def test_a_wat_guest_trap_prints_the_offsets_wasm_objdump_shows() -> None:
     assert frame(out, "crash_in_worker")[0] == original.offsets("crash_in_worker", UNREACHABLE)[0] == 0xD8
     assert frame(out, "wasi_thread_start")[0] == original.offsets("wasi_thread_start", CALL, "crash_in_worker")[0]
     assert frame(out, "_start")[0] == original.offsets("_start", CALL, "wait_forever")[0]
+
+
+# Straight-line copies within shared memory: at the shared level in fuel mode they form a run the
+# instrumenter duplicates (an unchecked copy beside the checked one, instrument/access_runs.py); the
+# third load traps, in the copy the counter lets run. (Each loaded value is stored at once: a load
+# whose value feeds arithmetic may be fused into it by Cranelift, which then reports the trap at
+# the arithmetic.)
+RUN_TRAP = """(module
+  (import "env" "memory" (memory 1 1 shared))
+  (func $copy_three
+    (i32.store (i32.const 8) (i32.load (i32.const 0)))
+    (i32.store (i32.const 12) (i32.load (i32.const 4)))
+    (i32.store (i32.const 16) (i32.load (i32.const 65536))))
+  (func $_start (export "_start") (call $copy_three)))"""
+
+
+def _functions(data: bytes) -> dict[int, list[Instr]]:
+    return {fb.index: decode_expr(data, fb.code_start, fb.end)[0] for fb in parse_module(data).bodies}
+
+
+def test_a_trap_inside_copied_code_names_the_instruction_it_copies(tmp_path: Path) -> None:
+    wasm = tmp_path / "run_trap.wasm"
+    wasm.write_bytes(bytes(wasmtime.wat2wasm(RUN_TRAP)))
+    original = Original(wasm)
+    prog = load_program(wasm, EngineSettings.for_mode(Preempt.FUEL), level="shared")
+    index = {name: i for i, name in prog.func_names.items()}["copy_three"]  # (in the rewritten module)
+    copies = [i for i in _functions(prog.wasm)[index] if i.op == I32_LOAD]
+    assert len(copies) == 6, "the run is no longer copied: this test tests nothing"
+    out = wasmconc("run", "--level", "shared", "--seed", "0", "--timeout", str(BACKSTOP_S), str(wasm))
+    assert "out of bounds memory access" in out, out
+    assert_every_frame_is_the_files(out, original)
+    assert frame(out, "copy_three")[0] == original.offsets("copy_three", I32_LOAD)[2], out
+    assert frame(out, "_start")[0] == original.offsets("_start", CALL, "copy_three")[0], out
