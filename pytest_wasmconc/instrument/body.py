@@ -137,8 +137,14 @@ class BodyEditor:
                 pieces.append(snip.encode(resolve))
                 origins.append(~start)
             if i in self._replace:
-                pieces.append(self._replace[i].encode(resolve))
-                origins.append(~start)
+                snip = self._replace[i]
+                if snip.has_copies:
+                    for piece, origin in snip.encode_pieces(resolve, ~start):
+                        pieces.append(piece)
+                        origins.append(origin)
+                else:
+                    pieces.append(snip.encode(resolve))
+                    origins.append(~start)
             elif ins.op in FUNC_INDEX_OPS:
                 pieces.append(bytes((ins.op,)) + uleb(remap(ins.imm[0])))
                 origins.append(~start)
