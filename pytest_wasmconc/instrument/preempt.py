@@ -355,7 +355,7 @@ def _wrap_run(ed: BodyEditor, run: Run, counter: int, local: int, scratch: int, 
     head.raw(b"\x04\x40").local_get(scratch)  # if (no results)
     head.local_set(local) if cached else head.raw(b"\x24" + g)  # global.set
     first, last = ed.instrs[run.start], ed.instrs[run.end - 1]
-    head.raw(ed.data[first.start : last.end])  # the run, unchecked: no index in it shifts
+    head.copy_of(ed.data, first.start, last.end)  # the run, unchecked: no index in it shifts
     head.raw(b"\x05")  # else
     ed.insert_before(run.start, head)
     ed.insert_after(run.end - 1, Snippet().raw(b"\x0b"))  # end

@@ -26,13 +26,20 @@ _HANG_LIMITS = {"max-steps": "step budget", "timeout": "wall-clock backstop"}
 
 @dataclass
 class ThreadReport:
-    """One guest thread's state at the end of an execution."""
+    """One guest thread's state at the end of an execution.
+
+    `waiting_on` is set only for a parked thread; `woken_from`, the wait a
+    runnable (or running) thread had been woken from but not yet returned
+    from when the execution ended. Each frame reads `func (@0xOFFSET) file.c:LINE`,
+    the offset that of the file the user built (Program.locator).
+    """
 
     tid: int
     state: str  # "running", "runnable", "parked", "finished", "trapped"
     waiting_on: str | None = None
     frames: list[str] = field(default_factory=list)
     trap: str | None = None
+    woken_from: str | None = None
 
     @property
     def label(self) -> str:
@@ -42,6 +49,8 @@ class ThreadReport:
         head = f"  {self.label}: {self.state}"
         if self.waiting_on:
             head += f" in {self.waiting_on}"
+        elif self.woken_from:
+            head += f" (woken from {self.woken_from})"
         if self.trap:
             head += f": {self.trap}"
         lines = [head]

@@ -3,8 +3,9 @@ where the thread that stopped was and where the next one goes on.
 
 Where a thread was comes from a replay paused right at the switch (`schedulers.base.Pause`):
 the driver stops every thread there and takes its backtrace, so a preempted thread's innermost
-frames are the exact point it was preempted. Offsets are those of the module as it runs (the
-instrumented one); every place goes through `place`, the one function that formats them.
+frames are the exact point it was preempted. The frames are the reports' own (Program.frame_text:
+offsets of the guest file as `wasm-objdump -d` shows them, `file.c:LINE` with DWARF); `place` picks
+the ones a switch shows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .policy import Pick
 
 __all__ = ["OFFSETS_NOTE", "Switch", "place", "render_switches", "switch_points"]
 
-OFFSETS_NOTE = "offsets in the instrumented module"
+OFFSETS_NOTE = "offsets of the guest file"
 _FRAMES_SHOWN = 2  # the innermost frame and its caller
 
 

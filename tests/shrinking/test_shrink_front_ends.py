@@ -69,7 +69,7 @@ def test_a_failing_test_reports_the_shrunk_schedule_the_original_and_the_interle
         "replay token: wc1-*",
         "replay: pytest test_shrink.py::test_lost_update --wasm-replay=wc1-*",
         "replay (original schedule, * preemptions): pytest test_shrink.py::test_lost_update --wasm-replay=wc1-*",
-        "interleaving of the shrunk schedule (* context switch*; offsets in the instrumented module):",
+        "interleaving of the shrunk schedule (* context switch*; offsets of the guest file):",
         "  1. thread *",
     ])
     shrunk = next(ln for ln in result.outlines if ln.startswith("replay token: ")).split()[-1]

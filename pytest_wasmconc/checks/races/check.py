@@ -170,7 +170,7 @@ class RaceCheck(Check):
         if settings.preempt.value == "fuel" and settings.seed is not None:
             how += f", seed {settings.seed}"
         reports = [RaceReport(r.previous, r.current, rec.sites[r.previous.site], rec.sites[r.current.site],
-                              rec.program_name, rec.number, how) for r in rec.races]
+                              rec.program_name, rec.number, how, locator=rec.locator) for r in rec.races]
         more = " (more not listed)" if len(rec.races) >= rec.max_races else ""
         stats = rec.detector.stats()
         summary = (f"race check: {len(reports)} data race{'s' if len(reports) != 1 else ''}{more} in "

@@ -481,18 +481,7 @@ class Execution:
             self.shared_memory = None
 
     def thread_reports(self) -> list[ThreadReport]:
-        out = []
-        for tid in sorted(self.threads):
-            t = self.threads[tid]
-            state = t.ended_by or t.state.value
-            waiting = _describe_wait(t.wait) if t.wait is not None and not isinstance(t.wait, Yield) else None
-            trap = None
-            if t.failure is not None and t.kill_message is None and t.failure.exit_status is None:
-                if trap_reason(t.failure.message) != EXIT_MARK:
-                    trap = trap_reason(t.failure.message)
-                    state = "trapped"
-            out.append(ThreadReport(tid, state, waiting, list(t.frames), trap))
-        return out
+        return [_thread_report(self.threads[tid]) for tid in sorted(self.threads)]
 
     def outcome(self, stdout: bytes, stderr: bytes, elapsed: float) -> Outcome:
         end = self.end or End(Status.TRAPPED, message="execution ended without a cause")
@@ -514,6 +503,31 @@ class Execution:
         )
         out.report = render_report(out, end, self.program)
         return out
+
+
+def _thread_report(t: GuestThread) -> ThreadReport:
+    """One thread's state, in words that agree with each other: a finished thread waits on nothing,
+    a thread the guest's end unwound (it did not finish) was parked or running, a woken thread is
+    not "in" the wait it was woken from."""
+    state = t.ended_by or t.state.value
+    wait = t.wait
+    waiting = _describe_wait(wait) if wait is not None and not isinstance(wait, Yield) else None
+    trap = None
+    failure = t.failure
+    if failure is not None and t.kill_message is None and failure.exit_status is None:
+        reason = trap_reason(failure.message)
+        if reason != EXIT_MARK:
+            trap, state = reason, "trapped"
+        elif state == ThreadState.FINISHED.value:
+            # Unwound by the guest's end (another thread exited or trapped) before any driver
+            # stopped it for the report (os mode: it made a host call first): it did not finish.
+            state = "parked" if waiting else "running"
+    if state == ThreadState.FINISHED.value:
+        waiting = None  # it returned: whatever it once waited for is over
+    woken = None
+    if waiting is not None and state != "parked":
+        woken, waiting = waiting, None
+    return ThreadReport(t.tid, state, waiting, list(t.frames), trap, woken)
 
 
 def _lane_enabled() -> bool:

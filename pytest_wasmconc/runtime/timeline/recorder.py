@@ -30,6 +30,7 @@ from ...instrument.locks import (
     USER_RELEASED,
     USER_TRY_ACQUIRED,
     LockInstrumentation,
+    LockSite,
 )
 from ..hostapi import HostFunction
 from ..native import NativeHostFunction
@@ -63,6 +64,7 @@ class Recorder:
         self._origin = 0
         self._running: GuestThread | None = None  # the thread inside its quantum (serial modes)
         self._locks: list[LockInstrumentation] = []
+        self._wheres: dict[tuple[int, int], str] = {}  # (lock pass, site) -> its position as reports print it
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -152,8 +154,17 @@ class Recorder:
 
         return watched
 
+    def _where(self, n: int, site: LockSite) -> str:
+        """`caller (@0xe4) file.c:30`: the call in the guest file, as every report prints it (once per site)."""
+        where = self._wheres.get((n, site.index))
+        if where is None:
+            locator = getattr(self._ex.program, "locator", None) if self._ex is not None else None
+            where = site.where if locator is None else locator.site(site.caller, site.caller_index, site.offset)
+            self._wheres[(n, site.index)] = where
+        return where
+
     def _lock_event(self, tid: int, lock_id: int, result: int, site: int) -> None:
-        for found in self._locks:
+        for n, found in enumerate(self._locks):
             if 0 <= site < len(found.sites):
                 s = found.sites[site]
                 kind = _LOCK_KINDS.get(s.kind, s.kind)
@@ -161,7 +172,7 @@ class Recorder:
                     acquired = s.entry.succeeded(result) if s.entry is not None else True
                     if not acquired:
                         kind = "not acquired"
-                self._add("lock", self.now(), tid, kind, lock_id, s.callee, s.where, s.blocking)
+                self._add("lock", self.now(), tid, kind, lock_id, s.callee, self._where(n, s), s.blocking)
                 return
 
     # -- the result ----------------------------------------------------------------------------------
