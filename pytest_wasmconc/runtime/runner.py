@@ -264,11 +264,21 @@ class Runner:
         distinct: Counter[str] = Counter()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
+        # The plan's schedules load the guest a few ways (with the discovery's race pass, with hot
+        # sites): each way once. A load with extension passes is not shared across loads
+        # (load_program), and instrumenting a libc guest again for each schedule was most of the
+        # exploration's time. Within one exploration a pass key names its pass (as it does for a
+        # Program given to load_program), so the Program loaded for a key is the one to reuse.
+        programs: dict[tuple[Any, ...], Program] = {}
         with interrupts.interrupts_deferred():
             for position in range(schedules):
                 planned = plan.next_run(position)
-                outcome = self.run(guest, io, settings=planned.settings, host_functions=fns,
-                                   extensions=planned.extensions, imports=imports)
+                s = planned.settings
+                way = (s.engine, s.level, frozenset(s.hot_sites), tuple(e.pass_key for e in planned.extensions))
+                program = programs.get(way)
+                if program is None:
+                    program = programs[way] = self.load(guest, s, extensions=planned.extensions)
+                outcome = self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
                 plan.observe(position, outcome)
                 distinct[outcome.summary()] += 1
                 if is_failure(outcome):
