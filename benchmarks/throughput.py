@@ -33,6 +33,7 @@ never how fast. Speed is judged on a machine chosen for it (benchmarks/README.md
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import functools
 import io
@@ -162,7 +163,7 @@ def _wall(cmd: list[str], expect: bytes | None = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one run of `cmd`; exits the script when it fails."""
     cpu0 = _cpu_of_children()
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, env=_CHILD_ENV, check=False)
+    done = subprocess.run(cmd, capture_output=True, env=_CHILD_ENV, cwd=_CHILD_CWD, check=False)
     elapsed = time.perf_counter() - t0
     cpu = _cpu_of_children() - cpu0
     if done.returncode != 0 or (expect is not None and expect not in done.stdout):
@@ -171,9 +172,21 @@ def _wall(cmd: list[str], expect: bytes | None = None) -> tuple[float, float]:
     return elapsed, cpu
 
 
-# Children write and use bytecode caches, as a user's Python does (an environment that sets
-# PYTHONDONTWRITEBYTECODE would have every run compile every module from source).
-_CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+def _child_env() -> dict[str, str]:
+    """The children import the pytest_wasmconc this script imported (not whatever `python -m` finds in the
+    current directory: they run in a temporary one), and write and use bytecode caches as a user's Python
+    does (an environment that sets PYTHONDONTWRITEBYTECODE would have every run compile every module)."""
+    import pytest_wasmconc  # noqa: PLC0415
+
+    here = str(Path(pytest_wasmconc.__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+    return env
+
+
+_CHILD_ENV = _child_env()
+_CHILD_CWD = tempfile.mkdtemp(prefix="wasmconc-throughput-cwd-")
+atexit.register(shutil.rmtree, _CHILD_CWD, ignore_errors=True)
 
 
 @dataclass
