@@ -93,8 +93,8 @@ def sizes(rounds: int | None, quick: bool) -> Sizes:
 # -- schedules per second ----------------------------------------------------------------------------
 
 
-def _explore_once(guest_args: list[str], schedules: int, seed: int, policy: str | None) -> tuple[float, int]:
-    """(wall seconds, schedules run) of one `wasmconc explore` in this process, output captured."""
+def _explore_once(guest_args: list[str], schedules: int, seed: int, policy: str | None) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, schedules run) of one `wasmconc explore` in this process, output captured."""
     from pytest_wasmconc.cli import main  # noqa: PLC0415 (measured code: imported when measuring)
 
     argv = ["explore", "--schedules", str(schedules), "--seed", str(seed)]
@@ -102,15 +102,15 @@ def _explore_once(guest_args: list[str], schedules: int, seed: int, policy: str 
         argv += ["--policy", policy]
     argv += [str(MUTEX_GUEST), "--", *guest_args]
     out = io.StringIO()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = main(argv)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     text = out.getvalue()
     found = _EXPLORED.search(text)
     if code != 0 or found is None:
         raise SystemExit(f"throughput.py: wasmconc {' '.join(argv)} exited {code}:\n{text}")
-    return elapsed, int(found.group(1))
+    return elapsed, cpu, int(found.group(1))
 
 
 def explore_rows(size: Sizes) -> list[Row]:
@@ -118,21 +118,24 @@ def explore_rows(size: Sizes) -> list[Row]:
     for key, (guest_args, schedules) in size.explore.items():
         variants = {"default": None, "random": "random"}
         rates: dict[str, list[float]] = {v: [] for v in variants}
+        cpu_rates: dict[str, list[float]] = {v: [] for v in variants}
         for policy in variants.values():  # warm-up: compile cache, loaded programs
             _explore_once(guest_args, 2, 0, policy)
         for i in range(size.rounds):
             order = list(variants) if i % 2 == 0 else list(reversed(variants))
             for name in order:
-                elapsed, ran = _explore_once(guest_args, schedules, i + 1, variants[name])
+                elapsed, cpu, ran = _explore_once(guest_args, schedules, i + 1, variants[name])
                 rates[name].append(ran / elapsed)
+                cpu_rates[name].append(ran / max(cpu, 1e-9))
         label = f"{guest_args[0]} threads x {guest_args[1]} locks each"
         args = " ".join(guest_args)
         for name in variants:
             flag = "" if name == "default" else " --policy random"
             rows.append(Row(f"explore_{key}_{name}", f"explore{flag}: mutex_many_threads {args}",
                             statistics.median(rates[name]), "/s", ">=", RATE_TARGETS[key],
-                            note=f"{label}; {schedules} schedules x {size.rounds} rounds, seeds 1..; "
-                                 "wall time of the command in-process"))
+                            note=f"{label}; {schedules} schedules x {size.rounds} rounds, seeds 1..; wall time "
+                                 f"of the command in-process (per CPU second: "
+                                 f"{statistics.median(cpu_rates[name]):,.0f}/s)"))
     return rows
 
 
@@ -410,7 +413,7 @@ def phase_rows(size: Sizes) -> list[Row]:
         if not name.startswith("  "):
             known += value
         key = "phase_" + re.sub(r"[^a-z]+", "_", name.strip().lower()).strip("_")
-        rows.append(Row(key[:40], f"  {name.strip()}" if not name.startswith("  ") else f"    {name.strip()}",
+        rows.append(Row(key, f"  {name.strip()}" if not name.startswith("  ") else f"    {name.strip()}",
                         value * 1e6, "us", "report", note=f"{value / wall:.0%} of a schedule"))
     rest = max(0.0, wall - known)
     rows.append(Row("phase_rest", "  the rest (explore loop, Runner.execute)", rest * 1e6, "us", "report",
