@@ -9,7 +9,8 @@ function names): that description is kept beside the compile cache's entries, an
 hit reads it back instead of checking, rewriting and parsing the guest again; the
 compile cache then deserializes the module. The instrumenter is named by a hash of its
 own source files (and the loader's), so an edited instrumenter never reads an entry an
-older one wrote.
+older one wrote. Entries are pickles: the cache directory is trusted as it already is for
+the compiled modules beside them (native code that wasmtime deserializes).
 """
 
 from __future__ import annotations
