@@ -65,6 +65,7 @@ from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .progress import ProgressLine
 from .runtime.extensions import Extension
 from .wasi.p2.stream import echo_sinks
 
@@ -219,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run up to N schedules; stop at the first failing one.",
                          epilog=_GUEST_ARGS_HELP, guest_args=True)
     exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
+    exp.add_argument("--progress", action="store_true",
+                     help="show the progress line (schedules done, rate, outcomes, elapsed) on stderr even when it "
+                          "is no terminal (on a terminal it is always shown)")
     _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
                          description="Replay the exact schedule of a replay token (which fixes the policy, "
@@ -489,6 +493,13 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     return code
 
 
+def shrink_failure(*args: Any, **kwargs: Any) -> Any:
+    """`shrinking.shrink_failure`, imported on first use (it imports the race check)."""
+    from .shrinking import shrink_failure as shrink
+
+    return shrink(*args, **kwargs)
+
+
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     from .directed import DirectedPlan, is_directable
     from .schedulers import Dfs, Portfolio
@@ -504,23 +515,39 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
+    tty = sys.stderr.isatty()
+    progress = ProgressLine(values["schedules"].value, sys.stderr, redraw=tty, visible=tty or ns.progress)
 
     def is_failure(o: Outcome) -> bool:
         return (o.failed(ns.expect_exit) or _stream_failure(o) is not None or _lock_order_failure(o) is not None
                 or _races_of(o) is not None)
 
-    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
-        # The default exploration is race-directed (directed.py): the random walk's schedules first,
-        # then interleaved with the set-up and the directed schedules, all within --schedules.
-        plan = DirectedPlan(settings.with_(policy=Portfolio.name), extensions)
-        result = runner.explore_plan(guest, io, plan, schedules=values["schedules"].value, is_failure=is_failure)
-        direction = plan.direction(result.elapsed)
-    else:
-        result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
-                                expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
-                                is_failure=is_failure)
+    directed = (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(
+        settings, guest)
+    try:
+        if directed:
+            # The default exploration is race-directed (directed.py): the random walk's schedules first,
+            # then interleaved with the set-up and the directed schedules, all within --schedules.
+            plan = DirectedPlan(settings.with_(policy=Portfolio.name), extensions)
+            result = runner.explore_plan(guest, io, plan, schedules=values["schedules"].value, is_failure=is_failure,
+                                         progress=progress)
+            direction = plan.direction(result.elapsed)
+        else:
+            result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
+                                    expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
+                                    is_failure=is_failure, progress=progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        print(progress.interrupted(values["seed"].value, values["seed"].source), file=sys.stderr)
+        raise
+    progress.finish()
     o = result.outcome
+    shrunk = None
     if result.failed:
+        # The failure retold with as few preemptions as fail the same way (shrinking/), reported first.
+        shrunk = shrink_failure(runner, guest, io, o, settings, budget=values["shrink_time"].value,
+                                expect_exit=ns.expect_exit, extensions=extensions)
+        o = shrunk.outcome if shrunk is not None else o
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
         hint = _backstop_hint(o, values["timeout"].value)
@@ -541,7 +568,13 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         if o.stderr:
             print("--- guest stderr ---")
             print(o.stderr.rstrip("\n"))
-        print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+        if shrunk is not None and shrunk.improved:
+            # The shrunk schedule's replay command first, on the usual "replay:" line; the original's after it.
+            print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token), label="replay")))
+        else:
+            print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+            if shrunk is not None:
+                print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token))))
     if values["trace_dir"].value is not None and (result.failed or values["trace_schedules"].value == "all"):
         # The schedule again, recorded (one more execution, only now): fuel mode replays it exactly.
         index = result.first_failure_index if result.failed else result.schedules_run - 1

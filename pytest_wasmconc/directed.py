@@ -53,6 +53,7 @@ from .runtime.settings import Preempt, RunSettings
 from .runtime.userhost.api import ImportsSpec
 from .runtime.hostapi import HostFunction
 from .schedulers import Portfolio, RandomWalk, derive_seed
+from .schedulers.portfolio import MEMBERS, member_of
 
 __all__ = ["DISCOVERY_SCHEDULES", "DirectedPlan", "Direction", "direct", "is_directable"]
 
@@ -82,11 +83,11 @@ PCT = "pct"
 # in its first few schedules (benchmarks/README.md "Bug hunt"), and these are exactly the schedules
 # `--policy random` runs first, so the default loses nothing there. After them, the random walk's
 # next schedules alternate with the directed ones.
-LEAD_FIRST = 4
-# After them, of every DIRECTED_EVERY positions the last is directed: the walk keeps two thirds, so a
-# bug it finds at its schedule n is found by the default at about 1.5 n at worst (measured: the
-# project's bug guests within 20% of the walk alone, benchmarks/README.md "Bug hunt: race-directed").
-DIRECTED_EVERY = 3
+LEAD_FIRST = 6
+# After them, of every DIRECTED_EVERY positions the last is directed: every other one, so a bug the
+# walk finds at its schedule n > LEAD_FIRST is found by the default at 2 n - LEAD_FIRST at worst
+# (measured on the project's bug guests and SCTBench: benchmarks/README.md "Bug hunt: race-directed").
+DIRECTED_EVERY = 2
 # Discovery's PCT executions (in directed positions) while no race showed: with the walk's
 # checked schedules beside them, a race libc's locks hide from the walk still gets these chances.
 DISCOVERY_PCT_MAX = 6
@@ -193,15 +194,16 @@ class DirectedPlan:
     """The default exploration of `wasmconc explore` as a plan (runtime/plan.py): race-directed set-up
     and exploration inside the schedules asked for, every execution counted and replayable.
 
-    Positions 0..LEAD_FIRST-1, then two of every three, run the random walk's schedules 0, 1, 2, ...
+    Positions 0..LEAD_FIRST-1, then every other one, run the random walk's schedules 0, 1, 2, ...
     (the very schedules of `--policy random` with the same seed); the positions between them are the
     directed ones. While discovering, the race check rides along on the random walk's schedules
     (it changes no decision) and the directed positions run PCT discovery executions (strict
     priorities make threads overlap where libc's locks would order them); once discovery is over,
     the next directed position is the PCT pilot and the ones after it the `portfolio` policy on the
-    guest whose racy accesses are hot. A guest of more than PCT_THREAD_LIMIT threads is explored by
-    the random walk alone. Discovery's own race reports are taken out of each outcome: they steer,
-    they are not the user's check (a `--check races` of the user's own reports as always).
+    guest whose racy accesses are hot, its PCT members only (the walk has its own positions). A
+    guest of more than PCT_THREAD_LIMIT threads is explored by the random walk alone. Discovery's
+    own race reports are taken out of each outcome: they steer, they are not the user's check (a
+    `--check races` of the user's own reports as always).
     """
 
     def __init__(self, base: RunSettings, extensions: Sequence[Extension] = ()) -> None:
@@ -247,9 +249,12 @@ class DirectedPlan:
                                 pct_steps=_UNBOUNDED_STEPS)
             return PlannedRun(s, self.extensions)
         assert self._directed is not None
-        s = self._directed.with_(seed=derive_seed(self.base.seed, _DIRECTED_INDEX + self._directed_index))
-        self._directed_index += 1
-        return PlannedRun(s, self.extensions)
+        # The portfolio's schedules whose seed picks a PCT member: the walk has the other positions.
+        while True:
+            seed = derive_seed(self.base.seed, _DIRECTED_INDEX + self._directed_index)
+            self._directed_index += 1
+            if MEMBERS[member_of(seed)] is not RandomWalk:
+                return PlannedRun(self._directed.with_(seed=seed), self.extensions)
 
     def observe(self, position: int, outcome: Outcome) -> None:
         if self._pending_pilot:

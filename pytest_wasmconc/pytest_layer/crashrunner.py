@@ -86,7 +86,9 @@ class LoggingRunner(Runner):
 
     def execute(self, program: Any, io: GuestIO, settings: RunSettings, host_functions: Sequence[Any] = (), *,
                 extensions: Sequence[Any] = (), imports: Any = None, **kwargs: Any) -> Outcome:
-        if self._depth:  # a check's rerun of the same schedule: the entry already describes it
+        if self._depth or kwargs.get("policy") is not None:
+            # A check's rerun of the same schedule (the entry already describes it), or a shrinker's
+            # candidate schedule (no token names it; the failure it shrinks is in the log).
             return super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports,
                                    **kwargs)
         ctx = self._exploring

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ..options import DEFAULT, OPTIONS
 from ..runtime import backstop, wasmtime_version
 from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
 from .markers import SETTINGS_ARGUMENTS
 from .options import PluginOptions
-from . import timeline_files
 from .records import GuestRecord, failing_record, records_of
 from .state import STATE_KEY
 
@@ -25,6 +25,7 @@ __all__ = [
     "SECTION_TITLE",
     "header_lines",
     "nodeid_argument",
+    "not_replayable_command",
     "render_record",
     "replay_command",
     "report_failure",
@@ -55,12 +56,19 @@ def header_lines(options: PluginOptions) -> list[str]:
         value = options.value(opt).value
         if opt.name in _ALWAYS_SHOWN or value != opt.default:
             flags.append(f"{opt.pytest_flag}={opt.show(value)}")
-    lines = [f"wasmconc: {' '.join(flags)} (wasmtime {wasmtime_version()})"]
+    lines = [f"wasmconc: {' '.join(flags)} (wasmtime {wasmtime_version()})", _sources_line(options)]
     if options.trace_dir.value is not None:
         which = "every test's" if options.trace_schedules.value == "all" else "failing tests'"
         lines.append(f"wasmconc: guest traces and timelines of {which} guest executions go to "
                      f"{options.trace_dir.value}")
     return lines
+
+
+def _sources_line(options: PluginOptions) -> str:
+    """Where each setting that is not the default came from (the option table's precedence decided it)."""
+    given = [f"{opt.name} from {options.value(opt).source}" for opt in OPTIONS.values()
+             if opt.name != "replay" and options.value(opt).source != DEFAULT]
+    return f"wasmconc: {'; '.join(given)}; the rest are defaults" if given else "wasmconc: every setting is a default"
 
 
 def strip_shard_id(nodeid: str) -> str:
@@ -101,14 +109,19 @@ def bound_flags(item: pytest.Item) -> str:
     return flags
 
 
+def not_replayable_command(item: pytest.Item, record: GuestRecord) -> str:
+    """The command that runs the test in fuel mode with the same policy and seed (os and epoch mode have no token)."""
+    s = record.settings
+    return f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}"
+
+
 def _reproduce_lines(item: pytest.Item, record: GuestRecord) -> list[str]:
     o = record.outcome
     if o.token:
         return [f"replay token: {o.token}", f"replay: {replay_command(item, o.token)}"]
-    s = record.settings
-    mode = s.preempt.value
+    mode = record.settings.preempt.value
     return [(f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
-            f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}")]
+            f"{not_replayable_command(item, record)}")]
 
 
 def _head(record: GuestRecord) -> str:
@@ -120,8 +133,8 @@ def _head(record: GuestRecord) -> str:
         what = o.summary()
     else:
         what = o.status.value  # the report's first line says more
-    if record.expect_exit is not None and o.status.value == "exited" and o.exit_code != record.expect_exit:
-        what += f" (expected {record.expect_exit})"
+    if not record.expected.met_by(o) and (o.status.value == "exited" or record.expected.status != "exited"):
+        what += f" (expected {record.expected.describe()})"
     where = f"{s.preempt.value} mode, policy {s.policy}, seed {s.seed}" if s.preempt is not Preempt.OS \
         else "os mode"
     if record.kind == "explore":
@@ -134,6 +147,8 @@ def _head(record: GuestRecord) -> str:
             where = f"{record.statement}; " + where
     elif record.kind == "replay":
         where = "replayed; " + where
+    elif record.kind == "memory":
+        where = "the schedule that failed this test last time, replayed first (failure memory); " + where
     return f"{record.guest}: {what} ({where})"
 
 
@@ -150,7 +165,7 @@ def _tail(label: str, text: str) -> list[str]:
 def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int = 1) -> str:
     """The report section of a failing test: what ended how, each thread, how to replay it."""
     o = record.outcome
-    lines = record.check_failures + [_head(record)]
+    lines = record.check_failures + ([record.unexpected] if record.unexpected else []) + [_head(record)]
     if o.report and (o.status.value != "exited" or "\n" in o.report):
         lines += o.report.splitlines()
     if not backstop.reached(o, record.settings.timeout):
@@ -168,7 +183,12 @@ def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int =
     lines += _tail("stderr", o.stderr)
     if failed_count > 1:
         lines.append(f"({failed_count} guest executions of this test failed; this is the last one)")
+    shrunk = record.shrink
+    if shrunk is not None:
+        lines.append(shrunk.headline())
     lines += _reproduce_lines(item, record)
+    if shrunk is not None:  # the original schedule's replay after the shrunk one's, then the interleaving
+        lines += shrunk.after_replay(lambda token: replay_command(item, token))
     return "\n".join(lines)
 
 
@@ -204,6 +224,8 @@ def report_failure(item: pytest.Item, report: pytest.TestReport, trace_dir: Path
             files.append(f"trace: {write_trace(trace_dir, item, section, record.outcome)}")
         except OSError as exc:  # never an INTERNALERROR: say so in the failing test's report
             files.append(f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}")
+        from . import timeline_files  # here: timelines import the checks, and with them wasmtime
+
         line = timeline_files.write(item, record, trace_dir, failed=True)
         if line is not None:
             files.append(line)
@@ -220,6 +242,8 @@ def report_timeline(item: pytest.Item, report: pytest.TestReport, trace_dir: Pat
     record = failing_record(item)
     if record is None:
         return
+    from . import timeline_files  # here: timelines import the checks, and with them wasmtime
+
     line = timeline_files.write(item, record, trace_dir, failed=any(r.failed for r in records))
     if line is not None:
         report.sections.append((SECTION_TITLE + " (timeline)", line))

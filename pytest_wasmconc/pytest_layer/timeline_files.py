@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import timelines
-from ..runtime.timeline.files import file_stem
 from .records import GuestRecord
 from .state import STATE_KEY
 
@@ -57,6 +55,10 @@ def write(item: pytest.Item, record: GuestRecord, directory: Path, *, failed: bo
         tl = record.timeline()
         if tl is None:
             return None
+        # Imported here: they load the checks and Wasmtime, which a session without wasm tests never needs.
+        from .. import timelines  # noqa: PLC0415
+        from ..runtime.timeline.files import file_stem  # noqa: PLC0415
+
         return timelines.save(tl, record.outcome, directory, file_stem(item.nodeid), failed=failed)
     except OSError as exc:
         return f"--wasm-trace-dir {directory}: cannot write the timeline: {exc.strerror or exc}"

@@ -9,11 +9,11 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..schedulers import PolicyError, derive_seed, replays_from_decisions
+from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
 from ..schedulers.dfs import Dfs
 from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
@@ -41,7 +41,16 @@ if TYPE_CHECKING:
 # use them: a run without either does not pay their import (start-up, benchmarks/README.md
 # "Throughput (issue 20)").
 
-__all__ = ["Exploration", "GuestIO", "Runner"]
+__all__ = ["Exploration", "GuestIO", "Progress", "Runner", "schedule_key"]
+
+# Called after each schedule of an exploration with the schedules run so far and the latest outcome.
+Progress = Callable[[int, Outcome], None]
+
+
+def schedule_key(outcome: Outcome) -> int | None:
+    """The identity of an execution's interleaving (its decisions and slices), to count distinct ones;
+    None where none are recorded (os and epoch mode). A guest of one thread has one: no decisions."""
+    return hash((outcome.decisions, outcome.slices)) if outcome.preempt == "fuel" else None
 
 
 @dataclass
@@ -57,6 +66,8 @@ class Exploration:
     # The bounded exhaustive search (policy dfs): what it proved, e.g. "explored all 12 schedules with at
     # most 2 preemptions (reduction: sleep sets, 3 pruned); no failure". None for sampling policies.
     statement: str | None = None
+    # Distinct interleavings: hashes of the schedules' decisions (none recorded in os and epoch mode).
+    interleavings: set[int] = field(default_factory=set)
 
     @property
     def rate(self) -> float:
@@ -120,14 +131,18 @@ class Runner:
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
-                timeline: bool = False, timeline_locks: bool = True) -> Outcome:
+                timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None) -> Outcome:
         """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
         fuel mode takes the same schedule as without, with every step in Python), with the lock pass
-        (lock acquisitions and releases) unless `timeline_locks` is False."""
+        (lock acquisitions and releases) unless `timeline_locks` is False. `policy`: answer with this policy
+        object instead of the settings' (fuel or epoch mode, core modules; the outcome then has no token: no
+        token names such a policy)."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
                               "(Runner.replay, `wasmconc replay`, --wasm-replay)")
+        if policy is not None and (isinstance(program, ComponentProgram) or settings.preempt is Preempt.OS):
+            raise ConfigError("a policy object schedules core modules in fuel or epoch mode only")
         if isinstance(program, ComponentProgram):
             with _divergence_is_a_replay_error():
                 outcome = execute_component(program, io, settings, host_functions, extensions=extensions,
@@ -167,7 +182,7 @@ class Runner:
             if user is not None:
                 user.attach(ex)
             with _divergence_is_a_replay_error():
-                recording = drive(ex, settings)
+                recording = drive(ex, settings, policy)
         finally:
             wasi.close()
             if user is not None:
@@ -178,7 +193,8 @@ class Runner:
         outcome.trace = list(wasi.trace)
         append_trace_tail(outcome, dropped=wasi.trace_dropped)
         stamp_schedule(outcome, settings, recording)
-        _stamp_token(outcome, settings, program, io)
+        if policy is None:
+            _stamp_token(outcome, settings, program, io)
         if recorder is not None:
             outcome.timeline = recorder.timeline(outcome, program.name)
         if ex.stuck_threads:
@@ -186,7 +202,8 @@ class Runner:
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
         if attachments:
             def run_again(exts: Sequence[Extension]) -> Outcome:
-                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports)
+                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports,
+                                    policy=policy)
 
             # Only fuel mode is deterministic: the same execution again.
             rerun: Rerun | None = run_again if settings.preempt is Preempt.FUEL else None
@@ -213,6 +230,7 @@ class Runner:
         preemption_bound: int | None = None,
         time_budget: float | None = None,
         timeline: bool = False,
+        progress: Progress | None = None,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
@@ -223,6 +241,7 @@ class Runner:
         while schedules are left), within `time_budget` seconds when given; its
         `Exploration.statement` says what it proved. `timeline`: record every schedule's timeline (the
         way to have one in epoch mode; in fuel mode `retrace` gives the one of interest afterwards).
+        `progress(schedules_run, outcome)` is called after each schedule (a front end's progress line).
         """
         if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
             raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
@@ -237,8 +256,9 @@ class Runner:
             if start != 0 or step != 1:
                 raise ConfigError("the dfs policy's search cannot be split into slices (start/step): it runs whole")
             return self._search(program, io, base, fns, schedules, failed_check, extensions, imports,
-                                preemption_bound, time_budget)
+                                preemption_bound, time_budget, progress)
         distinct: Counter[str] = Counter()
+        keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         count = 0
@@ -251,10 +271,14 @@ class Runner:
                                        timeline=timeline)
                 count += 1
                 distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(count, outcome)
                 if failed_check(outcome):
-                    return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index)
+                    return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index,
+                                       interleavings=keys)
         assert outcome is not None
-        return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
+        return Exploration(outcome, count, False, time.perf_counter() - t0, distinct, interleavings=keys)
 
     def explore_plan(
         self,
@@ -266,14 +290,16 @@ class Runner:
         is_failure: Callable[[Outcome], bool],
         host_functions: Iterable[HostFunction] = (),
         imports: ImportsSpec | None = None,
+        progress: Progress | None = None,
     ) -> Exploration:
         """Run up to `schedules` schedules as `plan` decides them (runtime/plan.py); stop at the first
-        failure. The failure's index is its position in the plan."""
+        failure. The failure's index is its position in the plan. `progress` as in `explore`."""
         if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
             raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
         io = io or GuestIO()
         fns = list(host_functions)
         distinct: Counter[str] = Counter()
+        keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         # The plan's schedules load the guest a few ways (with the discovery's race pass, with hot
@@ -293,20 +319,26 @@ class Runner:
                 outcome = self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
                 plan.observe(position, outcome)
                 distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(position + 1, outcome)
                 if is_failure(outcome):
-                    return Exploration(outcome, position + 1, True, time.perf_counter() - t0, distinct, position)
+                    return Exploration(outcome, position + 1, True, time.perf_counter() - t0, distinct, position,
+                                       interleavings=keys)
         assert outcome is not None
-        return Exploration(outcome, schedules, False, time.perf_counter() - t0, distinct)
+        return Exploration(outcome, schedules, False, time.perf_counter() - t0, distinct, interleavings=keys)
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
-                imports: ImportsSpec | None, bound: int | None, time_budget: float | None) -> Exploration:
+                imports: ImportsSpec | None, bound: int | None, time_budget: float | None,
+                progress: Progress | None = None) -> Exploration:
         """The dfs policy's exploration: the next schedule is the search's, until it is over or the budget is."""
         if base.preempt is not Preempt.FUEL:
             raise ConfigError(f"the dfs policy enumerates schedules in fuel mode only, not in {base.preempt.value} "
                               "mode (--preempt fuel)")
         search = DfsSearch(bound)
         distinct: Counter[str] = Counter()
+        keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         with interrupts.interrupts_deferred():
@@ -323,12 +355,15 @@ class Runner:
                 except NondeterminismError as exc:
                     raise ReplayError(f"the dfs search cannot go on: {exc}") from None
                 distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(search.schedules, outcome)
                 if failed_check(outcome):
                     return Exploration(outcome, search.schedules, True, time.perf_counter() - t0, distinct,
-                                       search.schedules - 1, search.statement(failed=True))
+                                       search.schedules - 1, search.statement(failed=True), keys)
         assert outcome is not None
         return Exploration(outcome, search.schedules, False, time.perf_counter() - t0, distinct,
-                           statement=search.statement())
+                           statement=search.statement(), interleavings=keys)
 
     def retrace(self, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
                 host_functions: Sequence[HostFunction] = (), extensions: Sequence[Extension] = (),
@@ -372,6 +407,12 @@ class Runner:
         tok.check_guest(GuestIdentity.of(program, io.args))
         return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports,
                             timeline=timeline)
+
+
+def _add_key(keys: set[int], outcome: Outcome) -> None:
+    key = schedule_key(outcome)
+    if key is not None:
+        keys.add(key)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ TESTS = '''
 import pytest
 
 def test_counter(wasm_scheduler, guest):
-    o = wasm_scheduler.explore(guest("lost_update"), schedules=300)
+    o = wasm_scheduler.explore(guest("lost_update"), schedules=300, check=False)  # the test's own assert
     assert o.exit_code == 0
 
 @pytest.mark.wasm_settings(preempt="fuel", seed=4)

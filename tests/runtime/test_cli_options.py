@@ -34,17 +34,19 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "timeout": ("42", 42.0),
     "schedules": ("7", 7),
     "preemption_bound": ("2", 2),
+    "shrink_time": ("2.5", 2.5),
     "trace_dir": ("traces", Path("traces")),
     "trace_schedules": ("all", "all"),
 }
 # A value each row refuses.
 BAD = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
-       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1", "trace_dir": "",
-       "trace_schedules": "some"}
+       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1", "shrink_time": "-1",
+       "trace_dir": "", "trace_schedules": "some"}
 # Rows a sampling policy's exploration refuses (they bound the dfs policy's search): tested on their own.
 SEARCH_ONLY = ("preemption_bound",)
-# Rows that are no RunSettings field: where timelines go (tests/runtime/test_cli_timeline.py).
-NOT_SETTINGS = ("trace_dir", "trace_schedules")
+# Rows that are no RunSettings field: where timelines go (tests/runtime/test_cli_timeline.py), how long a
+# failure is shrunk (below).
+NOT_SETTINGS = ("trace_dir", "trace_schedules", "shrink_time")
 
 
 class Seen:
@@ -121,6 +123,21 @@ def test_the_preemption_bound_reaches_the_dfs_search(seen: Seen, capfd: pytest.C
                      "--schedules", "3", HELLO]) == 0
     assert seen.preemption_bound == KNOBS["preemption_bound"][1]
     assert "explored all 1 schedule: every schedule" in capfd.readouterr().out  # one thread: nothing to choose
+
+
+def test_the_shrink_time_reaches_the_shrinker_of_a_failing_exploration(monkeypatch: pytest.MonkeyPatch,
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    budgets: list[float] = []
+
+    def noting(*args: Any, budget: float, **kwargs: Any) -> None:
+        budgets.append(budget)
+
+    monkeypatch.setattr(cli, "shrink_failure", noting)
+    fails = str(GUESTS / "c" / "lost_update.wasm")
+    assert cli.main(["explore", "--policy", "random", "--seed", "3", fails]) == 1
+    assert cli.main(["explore", "--policy", "random", "--seed", "3", "--shrink-time", "2.5", fails]) == 1
+    assert budgets == [OPTIONS["shrink_time"].default, 2.5]
+    capfd.readouterr()
 
 
 def test_every_replay_option_reaches_the_replayed_execution(seen: Seen, capfd: pytest.CaptureFixture[str]) -> None:

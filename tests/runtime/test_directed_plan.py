@@ -17,7 +17,8 @@ from pytest_wasmconc.directed import (DIRECTED_EVERY, DISCOVERY_PCT_MAX, DISCOVE
 from pytest_wasmconc.runtime.drivers.driving import POLICY_STATE
 from pytest_wasmconc.runtime.outcome import Outcome, Status
 from pytest_wasmconc.runtime.settings import RunSettings
-from pytest_wasmconc.schedulers import derive_seed
+from pytest_wasmconc.schedulers import RandomWalk, derive_seed
+from pytest_wasmconc.schedulers.portfolio import MEMBERS, member_of
 
 BASE = RunSettings(seed=11, policy="portfolio")
 
@@ -98,6 +99,7 @@ def test_after_the_lead_the_random_walk_keeps_most_positions_and_the_rest_go_dis
         else:
             kinds.append("portfolio")
             assert s.policy == "portfolio" and s.hot_sites == (5, 7, 9)
+            assert MEMBERS[member_of(s.seed)] is not RandomWalk  # the walk has positions of its own
             assert (s.pct_steps, s.pct_choices) == (10, 20)  # half the pilot's counts
             plan.observe(position, outcome())
     # The walk keeps its own sequence of seeds whatever runs between its schedules.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from ...instrument.shared_accesses import ACCESS_COST
-from ...schedulers.base import NativePlan, Policy, SwitchReason
+from ...schedulers.base import NativePlan, Pause, Policy, SwitchReason
 from .. import lane
 from ..lane import _lane
 from ..wasmtime import interrupts
@@ -25,7 +25,10 @@ from ..settings import Preempt
 from ..machine.threads import GuestThread, ThreadState
 from .ticker import EpochTicker
 
-__all__ = ["run_serial"]
+__all__ = ["PAUSE_LIMIT", "run_serial"]
+
+# Outcome.hang_limit of an execution a policy paused (schedulers.base.Pause).
+PAUSE_LIMIT = "pause"
 
 # While every thread waits on the outside world (stdin), how often to re-check
 # the wall-clock backstop.
@@ -142,7 +145,11 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             # Deterministic without asking the policy: there is no choice.
             tid = runnable[0]
         else:
-            tid = policy.pick(runnable, current if current in runnable else None, reason)
+            try:
+                tid = policy.pick(runnable, current if current in runnable else None, reason)
+            except Pause as pause:
+                ex.declare(Status.HANG, f"paused by the scheduling policy: {pause}", limit=PAUSE_LIMIT)
+                break
         t = threads[tid]
         if t.state is ThreadState.NEW:
             t.start()
