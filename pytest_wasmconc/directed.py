@@ -104,12 +104,15 @@ class Direction:
     elapsed: float
     too_many_threads: int | None = None  # the threads that made PCT too slow (settings: the random walk)
     ready: bool = True  # the set-up ended (a failure can end an exploration before it does)
+    no_discovery: str | None = None  # why no race check could run on the guest
 
     def summary(self) -> str:
         runs = f"{self.executions} set-up schedule{'s' if self.executions != 1 else ''}"
         if self.too_many_threads is not None:
             return (f"race-directed: not at {self.too_many_threads} threads (more than {PCT_THREAD_LIMIT}): "
                     f"the random walk explored alone")
+        if self.no_discovery is not None:
+            return f"race-directed: no discovery, the race check cannot run on this guest ({self.no_discovery})"
         if not self.ready:
             return (f"race-directed: the set-up had not ended ({runs} so far; racy access sites found: "
                     f"{len(self.hot_sites)})")
@@ -224,6 +227,7 @@ class DirectedPlan:
         self._pending_check: RaceCheck | None = None
         self._pending_pilot = False
         self._setup_runs = 0  # discovery PCT executions and the pilot (the directed positions of the set-up)
+        self._no_discovery: str | None = None  # why the race check could not run, when it could not
 
     # -- the plan ------------------------------------------------------------------------------------
 
@@ -255,6 +259,21 @@ class DirectedPlan:
             self._directed_index += 1
             if MEMBERS[member_of(seed)] is not RandomWalk:
                 return PlannedRun(self._directed.with_(seed=seed), self.extensions)
+
+    def cannot_run(self, position: int, error: Exception) -> PlannedRun | None:
+        """A schedule with discovery's race check could not run (a guest the check cannot instrument, e.g.
+        one without a name section): discovery ends with no hot site and the position runs without it."""
+        if self._pending_check is None:
+            return None  # not discovery's doing: the exploration reports the error
+        self._discovering = False
+        self._no_discovery = str(error).splitlines()[0]
+        self._pending_check = None
+        if self._is_lead(position):
+            self._lead_index -= 1
+        else:
+            self._pct_discovered -= 1
+            self._setup_runs -= 1
+        return self.next_run(position)
 
     def observe(self, position: int, outcome: Outcome) -> None:
         if self._pending_pilot:
@@ -296,7 +315,7 @@ class DirectedPlan:
             return Direction(self._lead, (), None, self._setup_runs, elapsed, self._too_many_threads)
         directed = self._directed or self.base
         return Direction(directed, self.hot_sites, directed.pct_steps, self._setup_runs, elapsed,
-                         ready=self._pilot_done)
+                         ready=self._pilot_done, no_discovery=self._no_discovery)
 
     # -- helpers -------------------------------------------------------------------------------------
 

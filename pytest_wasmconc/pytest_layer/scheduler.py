@@ -121,8 +121,9 @@ class WasmScheduler:
                 imports: Any = None, check: bool = True) -> Outcome:
         """Run up to `schedules` schedules, stopping at the first that ends otherwise than expected.
 
-        The test fails with that schedule's report (shrunk first, see shrinking/) and replay command; with `check=False` its outcome is
-        returned instead (the last one when every schedule ended as expected). Expected by default: an
+        The test fails with that schedule's report (shrunk first, see shrinking/) and replay command;
+        with `check=False` its outcome is returned instead (the last one when every schedule ended as
+        expected). Expected by default: an
         exit with code 0 (`expect=` and `expect_exit=` as in `run`). A schedule that failed this test
         last time (pytest's cache) runs first.
         """

@@ -34,6 +34,10 @@ class SchedulePlan(Protocol):
     def next_run(self, position: int) -> PlannedRun:
         """The schedule at `position` (0, 1, 2, ... in order), from what the earlier ones showed."""
 
+    def cannot_run(self, position: int, error: Exception) -> PlannedRun | None:
+        """The schedule at `position` could not run (`error`, a WasmconcError: the guest cannot be loaded
+        or run that way); another way to run that position, or None to let the error end the exploration."""
+
     def observe(self, position: int, outcome: Outcome) -> None:
         """What the schedule at `position` did; called before the exploration judges it, so a plan
         may take out of the outcome what only it asked for (a check of its own)."""

@@ -18,7 +18,7 @@ from ..schedulers.dfs import Dfs
 from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .drivers.driving import SEARCH_PICKS, drive, stamp_schedule
-from .errors import ConfigError, ReplayError
+from .errors import ConfigError, ReplayError, WasmconcError
 from .extensions import Extension, Rerun, load_passes
 from .guestio import GuestIO
 from .hostapi import HostFunction
@@ -26,7 +26,7 @@ from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .machine.execution import Execution
 from .outcome import Outcome
-from .plan import SchedulePlan
+from .plan import PlannedRun, SchedulePlan
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
@@ -308,15 +308,25 @@ class Runner:
         # exploration's time. Within one exploration a pass key names its pass (as it does for a
         # Program given to load_program), so the Program loaded for a key is the one to reuse.
         programs: dict[tuple[Any, ...], Program] = {}
+
+        def run_planned(planned: PlannedRun) -> Outcome:
+            s = planned.settings
+            way = (s.engine, s.level, frozenset(s.hot_sites), tuple(e.pass_key for e in planned.extensions))
+            program = programs.get(way)
+            if program is None:
+                program = programs[way] = self.load(guest, s, extensions=planned.extensions)
+            return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
+
         with interrupts.interrupts_deferred():
             for position in range(schedules):
                 planned = plan.next_run(position)
-                s = planned.settings
-                way = (s.engine, s.level, frozenset(s.hot_sites), tuple(e.pass_key for e in planned.extensions))
-                program = programs.get(way)
-                if program is None:
-                    program = programs[way] = self.load(guest, s, extensions=planned.extensions)
-                outcome = self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
+                try:
+                    outcome = run_planned(planned)
+                except WasmconcError as exc:
+                    fallback = plan.cannot_run(position, exc)  # e.g. without a check this guest cannot take
+                    if fallback is None:
+                        raise
+                    outcome = run_planned(fallback)
                 plan.observe(position, outcome)
                 distinct[outcome.summary()] += 1
                 _add_key(keys, outcome)

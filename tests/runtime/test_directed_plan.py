@@ -144,3 +144,23 @@ def test_a_failure_before_the_set_up_ended_is_said_so() -> None:
     plan.next_run(0)
     plan.observe(0, outcome(sites=(3, 4)))
     assert "had not ended" in plan.direction(0.1).summary()
+
+
+def test_a_guest_the_race_check_cannot_take_runs_each_position_without_it_and_discovery_ends() -> None:
+    plan = DirectedPlan(BASE)
+    first = plan.next_run(0)
+    assert has_discovery_check(first)
+    again = plan.cannot_run(0, ValueError("g.wasm has no name section"))
+    assert again is not None and not has_discovery_check(again)
+    assert again.settings == first.settings  # the same schedule of the walk
+    plan.observe(0, outcome())
+    later = [plan.next_run(p) for p in range(1, LEAD_FIRST + DIRECTED_EVERY)]
+    assert not any(has_discovery_check(r) for r in later)
+    assert [r.settings.policy for r in later if r.settings.policy != "random"] == ["pct"]  # the pilot, no discovery
+    assert "no discovery" in plan.direction(0.1).summary()
+
+
+def test_an_error_not_of_discoverys_making_is_left_to_end_the_exploration() -> None:
+    plan = DirectedPlan(BASE, [RaceCheck()])  # the user's own check: no discovery check of the plan's
+    plan.next_run(0)
+    assert plan.cannot_run(0, ValueError("cannot create its shared memory")) is None
