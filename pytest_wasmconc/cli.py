@@ -58,23 +58,24 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
-from .checks.lock_order import LockOrderCheck, lock_order_of
-from .checks.races import RaceCheck, SuppressionError, races_of
 from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
-from . import timelines
-from .directed import DirectedPlan, is_directable
-from .shrinking import shrink_failure
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .progress import ProgressLine
 from .runtime.extensions import Extension
-from .runtime.timeline.files import file_stem
-from .schedulers import Dfs, Portfolio
 from .wasi.p2.stream import echo_sinks
+
+if TYPE_CHECKING:
+    from .checks.lock_order import LockOrderCheck
+    from .checks.races import RaceCheck
+
+# The checks of --check lock-order and races, race direction (explore), timelines (--trace-dir) and
+# the dfs search are imported where a command uses them: `wasmconc run` of a guest without them
+# does not pay their import (benchmarks/README.md "Throughput (issue 20)").
 
 __all__ = ["main"]
 
@@ -291,6 +292,8 @@ def _wasi_options(ns: argparse.Namespace) -> dict[str, object]:
 
 def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
     """The stream world every execution runs on: checked with --check streams, else only observed."""
+    from .checks.races import SuppressionError
+
     try:
         config = StreamConfig(budget=ns.stream_budget, flush_steps=ns.stream_flush_steps,
                               lost_wakeup="lost-wakeup" in ns.stream_faults)
@@ -300,10 +303,14 @@ def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
         exts: list[Extension] = [StreamCheck(config, expect=ns.stream_expect, check=check,
                                              sinks=echo_sinks() if echo else None)]
         if "lock-order" in ns.checks:
+            from .checks.lock_order import LockOrderCheck
+
             exts.append(LockOrderCheck())
         if ns.race_suppress and "races" not in ns.checks:
             raise _UsageError("--race-suppress needs --check races")
         if "races" in ns.checks:
+            from .checks.races import RaceCheck
+
             exts.append(RaceCheck(ns.race_suppress))
         return exts
     except SuppressionError as exc:
@@ -323,7 +330,7 @@ def _stream_failure(outcome: Outcome) -> str | None:
 def _guest(runner: Runner, ns: argparse.Namespace, extensions: list[Extension]) -> str | Program:
     """The guest; loaded first under --check lock-order or races, which refuse a guest they cannot see into."""
     for ext in extensions:
-        if isinstance(ext, (LockOrderCheck, RaceCheck)):
+        if _is_a_program_check(ext):
             settings = runner.settings
             program = runner.load(ns.guest, settings, extensions=extensions)
             problem = ext.problem_with(program)
@@ -333,17 +340,37 @@ def _guest(runner: Runner, ns: argparse.Namespace, extensions: list[Extension]) 
     return str(ns.guest)
 
 
+def _is_a_program_check(ext: Extension) -> TypeGuard[LockOrderCheck | RaceCheck]:
+    """--check lock-order or races (each imported only when asked for)."""
+    lock_order = sys.modules.get(f"{__package__}.checks.lock_order")
+    races = sys.modules.get(f"{__package__}.checks.races")
+    return ((lock_order is not None and isinstance(ext, lock_order.LockOrderCheck))
+            or (races is not None and isinstance(ext, races.RaceCheck)))
+
+
 def _lock_order_failure(outcome: Outcome) -> str | None:
     """The lock-order check's report when it found an inversion (None: none, or not checked)."""
-    check = lock_order_of(outcome)
+    check = _lock_order_of(outcome)
     if check is None or not check.failed:
         return None
     return check.report()
 
 
+def _lock_order_of(outcome: Outcome) -> Any:
+    """The lock-order check's state of this outcome (None: not checked, or the check never imported)."""
+    module = sys.modules.get(f"{__package__}.checks.lock_order")
+    return module.lock_order_of(outcome) if module is not None else None
+
+
+def _races_of(outcome: Outcome) -> Any:
+    """The race check's findings of this outcome (None: none, not checked, or the check never imported)."""
+    module = sys.modules.get(f"{__package__}.checks.races")
+    return module.races_of(outcome) if module is not None else None
+
+
 def _race_failure(outcome: Outcome) -> str | None:
     """The race check's report when this execution found a race (None: none, or not checked)."""
-    found = races_of(outcome)
+    found = _races_of(outcome)
     return found.text() if found is not None else None
 
 
@@ -418,6 +445,9 @@ def _timeline(ns: argparse.Namespace, outcome: Outcome, failed: bool, stem: str)
     tl = outcome.timeline
     if directory is None or tl is None or not (failed or values["trace_schedules"].value == "all"):
         return None
+    from . import timelines
+    from .runtime.timeline.files import file_stem
+
     try:
         return timelines.save(tl, outcome, directory, file_stem(f"{Path(ns.guest).stem}-{stem}"), failed=failed)
     except OSError as exc:
@@ -463,7 +493,17 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     return code
 
 
+def shrink_failure(*args: Any, **kwargs: Any) -> Any:
+    """`shrinking.shrink_failure`, imported on first use (it imports the race check)."""
+    from .shrinking import shrink_failure as shrink
+
+    return shrink(*args, **kwargs)
+
+
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
+    from .directed import DirectedPlan, is_directable
+    from .schedulers import Dfs, Portfolio
+
     values = _values(ns)
     runner = Runner(_settings(ns, Preempt.FUEL))
     bound = values["preemption_bound"].value
@@ -480,7 +520,7 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
 
     def is_failure(o: Outcome) -> bool:
         return (o.failed(ns.expect_exit) or _stream_failure(o) is not None or _lock_order_failure(o) is not None
-                or races_of(o) is not None)
+                or _races_of(o) is not None)
 
     directed = (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(
         settings, guest)
@@ -551,7 +591,7 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     else:
         seed = values["seed"]  # random by default: the line that makes the exploration repeatable
         print(f"seed {seed.value} ({seed.source}): --seed {seed.value} explores the same schedules again")
-    check = lock_order_of(o)
+    check = _lock_order_of(o)
     if check is not None and not result.failed:
         print(f"{check.summary()}; no lock-order inversion")
     return 1 if result.failed else 0

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
 from ..schedulers.dfs import Dfs
@@ -26,17 +26,20 @@ from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .machine.execution import Execution
 from .outcome import Outcome
-from .plan import SchedulePlan
+from .plan import PlannedRun, SchedulePlan
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
-from .timeline.locks import TimelineLocks, needs_lock_pass
-from .timeline.model import Timeline
-from .timeline.recorder import Recorder
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
-from .userhost.api import ImportsSpec
-from .userhost.run import HostRun
 from .wasmtime import interrupts, traphandlers
 from .worlds import CoreWorld, Worlds, default_worlds
+
+if TYPE_CHECKING:
+    from .timeline.model import Timeline
+    from .userhost.api import ImportsSpec
+
+# Timelines (timeline/) and user host functions (userhost/) are imported by the executions that
+# use them: a run without either does not pay their import (start-up, benchmarks/README.md
+# "Throughput (issue 20)").
 
 __all__ = ["Exploration", "GuestIO", "Progress", "Runner", "schedule_key"]
 
@@ -146,9 +149,14 @@ class Runner:
                                             worlds=self.worlds)
             _stamp_token(outcome, settings, program, io)
             return outcome
-        recorder = Recorder() if timeline else None
-        if timeline and timeline_locks and needs_lock_pass(extensions):
-            extensions = [*extensions, TimelineLocks()]  # lock acquisitions and releases on the lanes
+        recorder = None
+        if timeline:
+            from .timeline.locks import TimelineLocks, needs_lock_pass
+            from .timeline.recorder import Recorder
+
+            recorder = Recorder()
+            if timeline_locks and needs_lock_pass(extensions):
+                extensions = [*extensions, TimelineLocks()]  # lock acquisitions and releases on the lanes
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         for fn in host_functions:
@@ -156,7 +164,11 @@ class Runner:
                 raise ConfigError(f"host_functions must be HostFunction objects, got {type(fn).__name__} {fn!r}")
         attachments = [ext.attach(program, settings) for ext in extensions]
         extra = [fn for a in attachments for fn in a.host_functions()]
-        user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
+        user = None
+        if imports is not None:
+            from .userhost.run import HostRun
+
+            user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
         if user is not None:
             extra += user.functions()
         argv = [io.program_name or Path(program.name).name] + list(io.args)
@@ -290,18 +302,31 @@ class Runner:
         keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
+        # The plan's schedules load the guest a few ways (with the discovery's race pass, with hot
+        # sites): each way once. A load with extension passes is not shared across loads
+        # (load_program), and instrumenting a libc guest again for each schedule was most of the
+        # exploration's time. Within one exploration a pass key names its pass (as it does for a
+        # Program given to load_program), so the Program loaded for a key is the one to reuse.
+        programs: dict[tuple[Any, ...], Program] = {}
+
+        def run_planned(planned: PlannedRun) -> Outcome:
+            s = planned.settings
+            way = (s.engine, s.level, frozenset(s.hot_sites), tuple(e.pass_key for e in planned.extensions))
+            program = programs.get(way)
+            if program is None:
+                program = programs[way] = self.load(guest, s, extensions=planned.extensions)
+            return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
+
         with interrupts.interrupts_deferred():
             for position in range(schedules):
                 planned = plan.next_run(position)
                 try:
-                    outcome = self.run(guest, io, settings=planned.settings, host_functions=fns,
-                                       extensions=planned.extensions, imports=imports)
+                    outcome = run_planned(planned)
                 except WasmconcError as exc:
                     fallback = plan.cannot_run(position, exc)  # e.g. without a check this guest cannot take
                     if fallback is None:
                         raise
-                    outcome = self.run(guest, io, settings=fallback.settings, host_functions=fns,
-                                       extensions=fallback.extensions, imports=imports)
+                    outcome = run_planned(fallback)
                 plan.observe(position, outcome)
                 distinct[outcome.summary()] += 1
                 _add_key(keys, outcome)
@@ -363,6 +388,8 @@ class Runner:
         program = self.load(program, replay, extensions=extensions)  # the schedule's level and hot sites
         again = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
                              timeline=True)
+        from .timeline.locks import needs_lock_pass
+
         if not _same_execution(outcome, again) and needs_lock_pass(extensions):
             # The lock pass is the one difference a recording run adds to the module: try without it.
             plain = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,

@@ -24,6 +24,7 @@ from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
 from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
 from ...instrument.reader import Reader
 from ...instrument.shared_accesses import ACCESS_COST, HOT_ACCESS_COST
+from . import saved
 from .cache import CompileCache
 from .engine import engine_for
 from .text import WASM_MAGIC, binary_of
@@ -278,6 +279,17 @@ def load_program(
         if known is not None:
             _LOADED.move_to_end(memo_key)
             return known
+    saved_key = None
+    if memo_key is not None and cache is not None:
+        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites)
+        fields = saved.read(cache, saved_key) if saved_key is not None else None
+        if fields is not None:
+            # An earlier process loaded these bytes this way: no checking, rewriting or parsing again.
+            prog = Program(name=name, module=cache.compile(engine_for(engine_settings), engine_settings,
+                                                           fields["wasm"]),
+                           engine_settings=engine_settings, source_wasm=data, **fields)
+            _remember(memo_key, prog)
+            return prog
     try:
         extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites)
         shared = share_defined_memory(data)
@@ -380,10 +392,16 @@ def load_program(
     )
     _check_shape(prog, export_funcs)
     if memo_key is not None:
-        _LOADED[memo_key] = prog
-        while len(_LOADED) > _LOADED_MAX:
-            _LOADED.popitem(last=False)
+        _remember(memo_key, prog)
+    if saved_key is not None and cache is not None:
+        saved.write(cache, saved_key, {k: getattr(prog, k) for k in saved.FIELDS})
     return prog
+
+
+def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int]], prog: Program) -> None:
+    _LOADED[key] = prog
+    while len(_LOADED) > _LOADED_MAX:
+        _LOADED.popitem(last=False)
 
 
 # Programs loaded in this process, most recently used last: a test suite loads
