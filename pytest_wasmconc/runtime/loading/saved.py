@@ -27,11 +27,13 @@ from ..settings import EngineSettings
 __all__ = ["FIELDS", "entry_key", "read", "write"]
 
 SUFFIX = ".program"
-_FORMAT = b"1"
+_FORMAT = b"2"
 # The Program fields an entry holds: everything a load computes from the bytes, except the
 # compiled module (the compile cache's) and the name (the caller's path).
 FIELDS = ("wasm", "original_size", "level", "func_imports", "memory_import", "other_imports", "exports",
-          "exported_memory", "export_sigs", "sites", "func_names", "hot_sites")
+          "exported_memory", "export_sigs", "sites", "func_names", "hot_sites",
+          # Where each rewritten offset came from: reports print the file's offsets (instrument/offsets.py).
+          "offsets", "input_shift")
 _PACKAGE = Path(__file__).resolve().parents[2]
 # Source files whose code decides what a plain load produces.
 _SOURCES = ("instrument/*.py", "runtime/loading/program.py", "runtime/loading/saved.py",
