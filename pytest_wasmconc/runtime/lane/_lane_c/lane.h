@@ -92,8 +92,9 @@ typedef struct {
      * mode (`count_points`) each is charged to the step budget like
      * QUIET_POINT_COST units of fuel, about what its host call costs in time:
      * fuel alone counted a lone thread spinning through host calls (an atomic
-     * load and its scheduling point: 4 units, ~150 ns) as taking a step per
-     * 2,500 calls, minutes for a budget a spin without them spends in seconds.
+     * load and its scheduling point: 4 units and ~65 ns; a wait on a stale
+     * value ~130 ns) as taking a step per 2,500 calls: 130-190 s of CPU for
+     * the default budget, which a spin without them spends in 0.5-1 s.
      * `points`: this poll's, turned into steps after it (exec_point_steps);
      * `point_fuel`: the charge not yet a whole step; `points_left`: how many
      * more spend the budget (-1: no budget), where a quiet point yields so the
