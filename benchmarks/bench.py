@@ -12,7 +12,11 @@ Rows (each against the issue's target, with a PASS/FAIL mark):
   fuel, and the epoch / fuel time ratio on the same exploration;
 - scale (scale.py): 100 live guest threads, memory per thread, a 4-thread
   execution of 100,000 scheduling decisions;
-- xdist (xdist_speedup.py): a generated 2,000-schedule test suite on -n 2 vs -n 0.
+- xdist (xdist_speedup.py): a generated 2,000-schedule test suite on -n 2 vs -n 0;
+- shared (shared_level.py): the default `shared` level (every plain access to shared memory a
+  visible operation) / plain wasmtime-py on the C dot product and matmul built for
+  wasm32-wasip1-threads: one thread (target <= 3x), and two threads under the default policy
+  and with few switches, against plain wasmtime-py doing the same work on one thread.
 
 Ratios are medians of per-round ratios: each round runs every variant once, in
 rotating order, so load from the rest of the machine hits them alike. The
@@ -71,14 +75,15 @@ class Sizes:
     xdist_tests: int
     xdist_schedules: int
     xdist_rounds: int
+    shared_seeds: int  # default-policy runs per sample of the threaded shared-level rows
 
 
 def sizes(rounds: int, quick: bool) -> Sizes:
     if quick:
         return Sizes(rounds=rounds, switch_rounds=1, explore_schedules=30, threads=100, decisions=20_000,
-                     xdist_tests=4, xdist_schedules=10, xdist_rounds=1)
+                     xdist_tests=4, xdist_schedules=10, xdist_rounds=1, shared_seeds=2)
     return Sizes(rounds=rounds, switch_rounds=rounds, explore_schedules=100, threads=100, decisions=100_000,
-                 xdist_tests=20, xdist_schedules=100, xdist_rounds=max(1, min(3, rounds // 2)))
+                 xdist_tests=20, xdist_schedules=100, xdist_rounds=max(1, min(3, rounds // 2)), shared_seeds=5)
 
 
 def plain_call(wat: str) -> Callable[[], None]:
@@ -181,11 +186,12 @@ def exploration_rows(rounds: int, schedules: int) -> list[Row]:
     ]
 
 
-SECTIONS = ("kernels", "switch", "explore", "scale", "xdist")
+SECTIONS = ("kernels", "switch", "explore", "scale", "xdist", "shared")
 
 
 def measure(size: Sizes, only: set[str]) -> list[Row]:
     import scale
+    import shared_level
     import xdist_speedup
 
     steps: dict[str, Callable[[], list[Row]]] = {
@@ -194,6 +200,8 @@ def measure(size: Sizes, only: set[str]) -> list[Row]:
         "explore": lambda: exploration_rows(size.rounds, size.explore_schedules),
         "scale": lambda: scale.thread_rows(size.threads) + [scale.decisions_row(size.decisions)],
         "xdist": lambda: [xdist_speedup.speedup_row(size.xdist_tests, size.xdist_schedules, size.xdist_rounds)],
+        "shared": lambda: shared_level.shared_rows(size.rounds) + shared_level.threaded_rows(size.rounds,
+                                                                                             size.shared_seeds),
     }
     rows: list[Row] = []
     for name in SECTIONS:

@@ -2,7 +2,8 @@
 # Rebuild every guest .wasm of pytest-wasmconc from source.
 #
 #   guests/build.sh            # everything
-#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, races, racecheck, dfs)
+#   guests/build.sh c wat zig wasi  # only some kinds (also: streams, components, libc, races, racecheck, dfs,
+#                                   # reports)
 #
 # C guests: Debian clang-19 + lld-19 + wasi-libc (+ libclang-rt-19-dev-wasm32), our own
 # pthread layer (guests/support/pthread), shared imported+exported memory.  Objects are
@@ -237,6 +238,9 @@ build_libc() {
 # Built the same way.
 # guests/dfs/*.c: the bounded exhaustive search's guests (issue 18, tests/runtime/test_dfs_exploration.py):
 # a bug that needs exactly two preemptions, and a correct pair. Built the same way.
+# guests/reports/*.c: a trap, a deadlock, a lock-order inversion and a race in code built with -g, whose
+# reports must print the file's own offsets and source lines (tests/runtime/test_report_positions.py).
+# Built the same way.
 build_libc_dwarf() {  # build_libc_dwarf DIR: every DIR/*.c
     local dir=$1
     local cc="${CC_THREADS:-$HERE/../../shared/toolchain/cc-threads}"
@@ -256,7 +260,7 @@ build_libc_dwarf() {  # build_libc_dwarf DIR: every DIR/*.c
 # ---- end of races and racecheck ------------------------------------------------------------
 
 kinds=("$@")
-[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc races racecheck dfs)
+[ ${#kinds[@]} -gt 0 ] || kinds=(c wat zig wasi streams components libc races racecheck dfs reports)
 for k in "${kinds[@]}"; do
     case "$k" in
         c) build_c ;;
@@ -269,6 +273,7 @@ for k in "${kinds[@]}"; do
         races) build_libc_dwarf races ;;
         racecheck) build_libc_dwarf racecheck ;;
         dfs) build_libc_dwarf dfs ;;
-        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races, racecheck, dfs)" ;;
+        reports) build_libc_dwarf reports ;;
+        *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races, racecheck, dfs, reports)" ;;
     esac
 done

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         GuestCheckError,
         GuestHangError,
         GuestLoadError,
+        GuestOutcomeError,
         WasmconcWarning,
         WasmGuestFailure,
     )
@@ -123,14 +124,16 @@ _HOME: dict[str, str] = {
     # what pytest tests see: the fixtures' objects, the exceptions and the warning
     **dict.fromkeys(["WasmScheduler", "Shard"], ".pytest_layer.scheduler"),
     "WasiSandbox": ".pytest_layer.sandbox",
-    **dict.fromkeys(["GuestCheckError", "GuestHangError", "GuestLoadError", "WasmGuestFailure", "WasmconcWarning"],
+    **dict.fromkeys(["GuestCheckError", "GuestHangError", "GuestLoadError", "GuestOutcomeError", "WasmGuestFailure",
+                     "WasmconcWarning"],
                     ".pytest_layer.errors"),
 }
 
 __all__ = [
     "BoundedSemaphore", "Check", "CheckFailure", "CompileCache", "Condition", "ConfigError", "Empty", "Errno",
     "Event", "Exploration", "FaultPlan", "Full", "GuestCall", "GuestCallError", "GuestCallTrap", "GuestCheckError",
-    "GuestExit", "GuestHangError", "GuestIO", "GuestLoadError", "GuestTrap", "HostCall", "HostCallAborted",
+    "GuestExit", "GuestHangError", "GuestIO", "GuestLoadError", "GuestOutcomeError", "GuestTrap", "HostCall",
+    "HostCallAborted",
     "HostFunction", "HostImportError", "HostLock", "HostSyncError", "Lock", "LockEvent", "ModuleError", "Outcome",
     "Preempt", "Program", "Queue", "RLock", "ReplayError", "ReplayToken", "RunSettings", "Runner", "Semaphore",
     "Shard", "Sleep", "Status", "SyncEvent", "ThreadReport", "Until", "UserImports", "ValType", "Wait",

@@ -59,6 +59,8 @@ MOVED: dict[str, str | tuple[str, ...]] = {
     "streams.model": "wasi.p2.model",
     "streams.core": "wasi.p2.core",
     "streams.wasi2": "wasi.p2.host",
+    # the DWARF line reader serves every report now, not only the race check's
+    "checks.races.lines": "instrument.lines",
 }
 
 

@@ -35,6 +35,13 @@ schedule that completes a cycle and exits 1, `run`/`replay` exit 1 (or 124
 after a deadlock), with the report ("lock-order inversion", the cycle, each
 edge's thread and backtraces).
 
+`--trace-dir DIR` writes the timeline of a failing execution (`explore`: of the
+failing schedule, run once more with the recorder on; `run`/`replay`: recorded as
+it runs) as DIR/GUEST-COMMAND.trace.json (Chrome trace events: Perfetto,
+chrome://tracing) and DIR/GUEST-COMMAND.timeline.html (a page that opens
+offline), and prints a `timeline:` line naming both; `--trace-schedules all`
+also for a passing run and a passing exploration's last schedule.
+
 `--check races` reports data races: plain accesses to shared memory that no
 happens-before (spawn, atomics, locks) orders, found in the one execution
 that made both; `run`/`replay` exit 1 (or 124/134 after a hang/trap) and
@@ -50,19 +57,25 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 
-from .checks.lock_order import LockOrderCheck, lock_order_of
-from .checks.races import RaceCheck, SuppressionError, races_of
 from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
 from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
-from .directed import direct, is_directable
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
+from .progress import ProgressLine
 from .runtime.extensions import Extension
-from .schedulers import Dfs, Portfolio
 from .wasi.p2.stream import echo_sinks
+
+if TYPE_CHECKING:
+    from .checks.lock_order import LockOrderCheck
+    from .checks.races import RaceCheck
+
+# The checks of --check lock-order and races, race direction (explore), timelines (--trace-dir) and
+# the dfs search are imported where a command uses them: `wasmconc run` of a guest without them
+# does not pay their import (benchmarks/README.md "Throughput (issue 20)").
 
 __all__ = ["main"]
 
@@ -73,6 +86,7 @@ EXIT_CHECK = 1  # a --check found a violation
 CHECKS = ("streams", "lock-order", "races")
 GUEST_ARGS = "[-- ARGS...]"
 STREAM_FAULTS = ("lost-wakeup",)
+_TIMELINE_OPTIONS = ("trace_dir", "trace_schedules")  # where timelines go: not part of a replay command
 
 
 class _UsageError(Exception):
@@ -206,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run up to N schedules; stop at the first failing one.",
                          epilog=_GUEST_ARGS_HELP, guest_args=True)
     exp.add_argument("--expect-exit", type=_int, default=0, help="the exit code that counts as passing (default 0)")
+    exp.add_argument("--progress", action="store_true",
+                     help="show the progress line (schedules done, rate, outcomes, elapsed) on stderr even when it "
+                          "is no terminal (on a terminal it is always shown)")
     _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
                          description="Replay the exact schedule of a replay token (which fixes the policy, "
@@ -275,6 +292,8 @@ def _wasi_options(ns: argparse.Namespace) -> dict[str, object]:
 
 def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
     """The stream world every execution runs on: checked with --check streams, else only observed."""
+    from .checks.races import SuppressionError
+
     try:
         config = StreamConfig(budget=ns.stream_budget, flush_steps=ns.stream_flush_steps,
                               lost_wakeup="lost-wakeup" in ns.stream_faults)
@@ -284,10 +303,14 @@ def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
         exts: list[Extension] = [StreamCheck(config, expect=ns.stream_expect, check=check,
                                              sinks=echo_sinks() if echo else None)]
         if "lock-order" in ns.checks:
+            from .checks.lock_order import LockOrderCheck
+
             exts.append(LockOrderCheck())
         if ns.race_suppress and "races" not in ns.checks:
             raise _UsageError("--race-suppress needs --check races")
         if "races" in ns.checks:
+            from .checks.races import RaceCheck
+
             exts.append(RaceCheck(ns.race_suppress))
         return exts
     except SuppressionError as exc:
@@ -307,7 +330,7 @@ def _stream_failure(outcome: Outcome) -> str | None:
 def _guest(runner: Runner, ns: argparse.Namespace, extensions: list[Extension]) -> str | Program:
     """The guest; loaded first under --check lock-order or races, which refuse a guest they cannot see into."""
     for ext in extensions:
-        if isinstance(ext, (LockOrderCheck, RaceCheck)):
+        if _is_a_program_check(ext):
             settings = runner.settings
             program = runner.load(ns.guest, settings, extensions=extensions)
             problem = ext.problem_with(program)
@@ -317,17 +340,37 @@ def _guest(runner: Runner, ns: argparse.Namespace, extensions: list[Extension]) 
     return str(ns.guest)
 
 
+def _is_a_program_check(ext: Extension) -> TypeGuard[LockOrderCheck | RaceCheck]:
+    """--check lock-order or races (each imported only when asked for)."""
+    lock_order = sys.modules.get(f"{__package__}.checks.lock_order")
+    races = sys.modules.get(f"{__package__}.checks.races")
+    return ((lock_order is not None and isinstance(ext, lock_order.LockOrderCheck))
+            or (races is not None and isinstance(ext, races.RaceCheck)))
+
+
 def _lock_order_failure(outcome: Outcome) -> str | None:
     """The lock-order check's report when it found an inversion (None: none, or not checked)."""
-    check = lock_order_of(outcome)
+    check = _lock_order_of(outcome)
     if check is None or not check.failed:
         return None
     return check.report()
 
 
+def _lock_order_of(outcome: Outcome) -> Any:
+    """The lock-order check's state of this outcome (None: not checked, or the check never imported)."""
+    module = sys.modules.get(f"{__package__}.checks.lock_order")
+    return module.lock_order_of(outcome) if module is not None else None
+
+
+def _races_of(outcome: Outcome) -> Any:
+    """The race check's findings of this outcome (None: none, not checked, or the check never imported)."""
+    module = sys.modules.get(f"{__package__}.checks.races")
+    return module.races_of(outcome) if module is not None else None
+
+
 def _race_failure(outcome: Outcome) -> str | None:
     """The race check's report when this execution found a race (None: none, or not checked)."""
-    found = races_of(outcome)
+    found = _races_of(outcome)
     return found.text() if found is not None else None
 
 
@@ -352,7 +395,7 @@ def _replay_command(ns: argparse.Namespace, guest_args: list[str], token: str | 
     values = _values(ns)
     for opt in options_of("replay"):  # where a replayed hang is declared; the token carries the rest
         value = values[opt.name].value
-        if value != opt.default:
+        if value != opt.default and opt.name not in _TIMELINE_OPTIONS:
             parts += [opt.cli_flag, opt.show(value)]
     for check in ns.checks:
         parts += ["--check", check]
@@ -394,15 +437,33 @@ def _seed_note(values: dict[str, Sourced[Any]]) -> str:
     return f"wasmconc: the seed was {seed} (a random choice): --seed {seed} runs this schedule again"
 
 
+def _timeline(ns: argparse.Namespace, outcome: Outcome, failed: bool, stem: str) -> str | None:
+    """Write the outcome's timeline where --trace-dir says (when it failed, or --trace-schedules all);
+    the line naming the files."""
+    values = _values(ns)
+    directory = values["trace_dir"].value
+    tl = outcome.timeline
+    if directory is None or tl is None or not (failed or values["trace_schedules"].value == "all"):
+        return None
+    from . import timelines
+    from .runtime.timeline.files import file_stem
+
+    try:
+        return timelines.save(tl, outcome, directory, file_stem(f"{Path(ns.guest).stem}-{stem}"), failed=failed)
+    except OSError as exc:
+        return f"wasmconc: --trace-dir {directory}: cannot write the timeline: {exc.strerror or exc}"
+
+
 def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *, token: str | None = None) -> int:
     values = _values(ns)
     runner = Runner(_settings(ns, preempt))
     io = _io(ns, guest_args, stdin="inherit", passthrough=True)
     extensions = _extensions(ns, echo=True)
+    record = values["trace_dir"].value is not None  # one execution: recorded as it runs
     if token is not None:
-        outcome = runner.replay(ns.guest, token, io, extensions=extensions)
+        outcome = runner.replay(ns.guest, token, io, extensions=extensions, timeline=record)
     else:
-        outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions)
+        outcome = runner.run(_guest(runner, ns, extensions), io, extensions=extensions, timeline=record)
     sys.stdout.flush()
     _print_report(outcome, values["timeout"].value)
     streams = _stream_failure(outcome)
@@ -418,6 +479,9 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
                   or races is not None) and outcome.token
     if replayable:
         print(f"replay: {_replay_command(ns, guest_args, outcome.token)}", file=sys.stderr)
+    saved = _timeline(ns, outcome, bool(replayable) or _exit_code_of(outcome) != 0, ns.command)
+    if saved is not None:
+        print(saved, file=sys.stderr)
     if streams is not None and outcome.status in (Status.EXITED, Status.TRAPPED):
         return EXIT_CHECK  # a violation (a trap it caused) or an unexpected sequence
     if (locks is not None or races is not None) and outcome.status is Status.EXITED:
@@ -429,7 +493,17 @@ def _cmd_run(ns: argparse.Namespace, guest_args: list[str], preempt: Preempt, *,
     return code
 
 
+def shrink_failure(*args: Any, **kwargs: Any) -> Any:
+    """`shrinking.shrink_failure`, imported on first use (it imports the race check)."""
+    from .shrinking import shrink_failure as shrink
+
+    return shrink(*args, **kwargs)
+
+
 def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
+    from .directed import DirectedPlan, is_directable
+    from .schedulers import Dfs, Portfolio
+
     values = _values(ns)
     runner = Runner(_settings(ns, Preempt.FUEL))
     bound = values["preemption_bound"].value
@@ -441,19 +515,39 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     guest = _guest(runner, ns, extensions)
     settings = runner.settings
     direction = None
-    if (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(settings, guest):
-        # The default exploration is the race-directed portfolio (directed.py); its set-up
-        # executions come on top of the schedules asked for, and its summary line says how many.
-        direction = direct(runner, guest, io, settings=settings.with_(policy=Portfolio.name), extensions=extensions,
-                           expect_exit=ns.expect_exit)
-        settings = direction.settings
-    result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
-                            expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
-                            is_failure=lambda o: (o.failed(ns.expect_exit) or _stream_failure(o) is not None
-                                                  or _lock_order_failure(o) is not None
-                                                  or races_of(o) is not None))
+    tty = sys.stderr.isatty()
+    progress = ProgressLine(values["schedules"].value, sys.stderr, redraw=tty, visible=tty or ns.progress)
+
+    def is_failure(o: Outcome) -> bool:
+        return (o.failed(ns.expect_exit) or _stream_failure(o) is not None or _lock_order_failure(o) is not None
+                or _races_of(o) is not None)
+
+    directed = (values["policy"].source == DEFAULT or settings.policy == Portfolio.name) and is_directable(
+        settings, guest)
+    try:
+        if directed:
+            # The default exploration is race-directed (directed.py): the random walk's schedules first,
+            # then interleaved with the set-up and the directed schedules, all within --schedules.
+            plan = DirectedPlan(settings.with_(policy=Portfolio.name), extensions)
+            result = runner.explore_plan(guest, io, plan, schedules=values["schedules"].value, is_failure=is_failure,
+                                         progress=progress)
+            direction = plan.direction(result.elapsed)
+        else:
+            result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
+                                    expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
+                                    is_failure=is_failure, progress=progress)
+    except KeyboardInterrupt:
+        progress.finish()
+        print(progress.interrupted(values["seed"].value, values["seed"].source), file=sys.stderr)
+        raise
+    progress.finish()
     o = result.outcome
+    shrunk = None
     if result.failed:
+        # The failure retold with as few preemptions as fail the same way (shrinking/), reported first.
+        shrunk = shrink_failure(runner, guest, io, o, settings, budget=values["shrink_time"].value,
+                                expect_exit=ns.expect_exit, extensions=extensions)
+        o = shrunk.outcome if shrunk is not None else o
         print(f"schedule {result.first_failure_index} failed:")
         print(o.report or o.summary())
         hint = _backstop_hint(o, values["timeout"].value)
@@ -474,7 +568,21 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         if o.stderr:
             print("--- guest stderr ---")
             print(o.stderr.rstrip("\n"))
-        print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+        if shrunk is not None and shrunk.improved:
+            # The shrunk schedule's replay command first, on the usual "replay:" line; the original's after it.
+            print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token), label="replay")))
+        else:
+            print(f"replay: {_replay_command(ns, guest_args, o.token)}")
+            if shrunk is not None:
+                print("\n".join(shrunk.lines(lambda token: _replay_command(ns, guest_args, token))))
+    if values["trace_dir"].value is not None and (result.failed or values["trace_schedules"].value == "all"):
+        # The schedule again, recorded (one more execution, only now): fuel mode replays it exactly.
+        index = result.first_failure_index if result.failed else result.schedules_run - 1
+        program = guest if isinstance(guest, Program) else runner.load(guest, settings, extensions=extensions)
+        o.timeline = runner.retrace(program, io, o, settings, extensions=extensions)
+        saved = _timeline(ns, o, result.failed, f"explore-schedule{index}")
+        if saved is not None:
+            print(saved)
     if direction is not None:
         print(direction.summary())
     print(f"explored {result.summary()}")
@@ -483,7 +591,7 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     else:
         seed = values["seed"]  # random by default: the line that makes the exploration repeatable
         print(f"seed {seed.value} ({seed.source}): --seed {seed.value} explores the same schedules again")
-    check = lock_order_of(o)
+    check = _lock_order_of(o)
     if check is not None and not result.failed:
         print(f"{check.summary()}; no lock-order inversion")
     return 1 if result.failed else 0

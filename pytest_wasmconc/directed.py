@@ -40,18 +40,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .checks.races import RaceCheck, races_of
+from .checks.races.check import OUTCOME_KEY as RACES_KEY
 from .runtime.drivers.driving import POLICY_STATE
 from .runtime.errors import WasmconcError
 from .runtime.extensions import Check, Extension
 from .runtime.guestio import GuestIO
 from .runtime.loading.program import GuestSource
+from .runtime.outcome import Outcome
+from .runtime.plan import PlannedRun
 from .runtime.runner import Runner
 from .runtime.settings import Preempt, RunSettings
 from .runtime.userhost.api import ImportsSpec
 from .runtime.hostapi import HostFunction
 from .schedulers import Portfolio, RandomWalk, derive_seed
+from .schedulers.portfolio import MEMBERS, member_of
 
-__all__ = ["DISCOVERY_SCHEDULES", "Direction", "direct", "is_directable"]
+__all__ = ["DISCOVERY_SCHEDULES", "DirectedPlan", "Direction", "direct", "is_directable"]
 
 # Executions under the race check before exploring: at least DISCOVERY_SCHEDULES, and up to
 # DISCOVERY_MAX while none found a race. Each costs about twice an ordinary one (the check's
@@ -71,8 +75,22 @@ DISCOVERY_SLICE = 2_000
 # Stream offsets of the discovery and pilot seeds: far from any schedule index an explorer uses.
 _DISCOVERY_INDEX = 1 << 40
 _PILOT_INDEX = (1 << 40) + 1000
+_DIRECTED_INDEX = 1 << 41
 _UNBOUNDED_STEPS = 1 << 30
 RANDOM = RandomWalk.name
+PCT = "pct"
+# The plan's first schedules are the random walk's alone: of the bugs it finds at all, it finds most
+# in its first few schedules (benchmarks/README.md "Bug hunt"), and these are exactly the schedules
+# `--policy random` runs first, so the default loses nothing there. After them, the random walk's
+# next schedules alternate with the directed ones.
+LEAD_FIRST = 6
+# After them, of every DIRECTED_EVERY positions the last is directed: every other one, so a bug the
+# walk finds at its schedule n > LEAD_FIRST is found by the default at 2 n - LEAD_FIRST at worst
+# (measured on the project's bug guests and SCTBench: benchmarks/README.md "Bug hunt: race-directed").
+DIRECTED_EVERY = 2
+# Discovery's PCT executions (in directed positions) while no race showed: with the walk's
+# checked schedules beside them, a race libc's locks hide from the walk still gets these chances.
+DISCOVERY_PCT_MAX = 6
 
 
 @dataclass(frozen=True)
@@ -85,17 +103,23 @@ class Direction:
     executions: int  # guest executions the set-up ran (discovery + pilot)
     elapsed: float
     too_many_threads: int | None = None  # the threads that made PCT too slow (settings: the random walk)
+    ready: bool = True  # the set-up ended (a failure can end an exploration before it does)
+    no_discovery: str | None = None  # why no race check could run on the guest
 
     def summary(self) -> str:
+        runs = f"{self.executions} set-up schedule{'s' if self.executions != 1 else ''}"
         if self.too_many_threads is not None:
             return (f"race-directed: not at {self.too_many_threads} threads (more than {PCT_THREAD_LIMIT}): "
-                    f"the random walk explores ({self.executions} set-up execution)")
+                    f"the random walk explored alone")
+        if self.no_discovery is not None:
+            return f"race-directed: no discovery, the race check cannot run on this guest ({self.no_discovery})"
+        if not self.ready:
+            return (f"race-directed: the set-up had not ended ({runs} so far; racy access sites found: "
+                    f"{len(self.hot_sites)})")
         if not self.hot_sites:
-            return (f"race-directed: no racy access found; every shared access stays a preemption point "
-                    f"({self.executions} set-up executions, {self.elapsed:.2f} s)")
+            return f"race-directed: no racy access found; every shared access stays a preemption point ({runs})"
         return (f"race-directed: {len(self.hot_sites)} racy access site{'s' if len(self.hot_sites) != 1 else ''} "
-                f"made preemption points (PCT k={self.pct_steps}), {self.executions} set-up executions, "
-                f"{self.elapsed:.2f} s")
+                f"made preemption points (PCT k={self.pct_steps}; {runs} among the schedules)")
 
 
 def is_directable(settings: RunSettings, guest: GuestSource) -> bool:
@@ -167,3 +191,141 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
 def _half(counted: object) -> int | None:
     """k from a pilot's count: half of it (module docstring, step 3)."""
     return max(1, counted // 2) if isinstance(counted, int) else None
+
+
+class DirectedPlan:
+    """The default exploration of `wasmconc explore` as a plan (runtime/plan.py): race-directed set-up
+    and exploration inside the schedules asked for, every execution counted and replayable.
+
+    Positions 0..LEAD_FIRST-1, then every other one, run the random walk's schedules 0, 1, 2, ...
+    (the very schedules of `--policy random` with the same seed); the positions between them are the
+    directed ones. While discovering, the race check rides along on the random walk's schedules
+    (it changes no decision) and the directed positions run PCT discovery executions (strict
+    priorities make threads overlap where libc's locks would order them); once discovery is over,
+    the next directed position is the PCT pilot and the ones after it the `portfolio` policy on the
+    guest whose racy accesses are hot, its PCT members only (the walk has its own positions). A
+    guest of more than PCT_THREAD_LIMIT threads is explored by the random walk alone. Discovery's
+    own race reports are taken out of each outcome: they steer, they are not the user's check (a
+    `--check races` of the user's own reports as always).
+    """
+
+    def __init__(self, base: RunSettings, extensions: Sequence[Extension] = ()) -> None:
+        self.base = base
+        self.extensions = tuple(extensions)
+        # The user's own race check, when there is one, does discovery's work and keeps its reports.
+        self._user_races = any(isinstance(e, RaceCheck) for e in self.extensions)
+        self._lead = base.with_(policy=RANDOM, hot_sites=())
+        self._sites: set[int] = set()
+        self._discovered = 0  # executions that ran under a race check
+        self._pct_discovered = 0
+        self._discovering = True
+        self._pilot_done = False
+        self._directed: RunSettings | None = None
+        self._lead_index = 0
+        self._directed_index = 0
+        self._too_many_threads: int | None = None
+        self._pending_check: RaceCheck | None = None
+        self._pending_pilot = False
+        self._setup_runs = 0  # discovery PCT executions and the pilot (the directed positions of the set-up)
+        self._no_discovery: str | None = None  # why the race check could not run, when it could not
+
+    # -- the plan ------------------------------------------------------------------------------------
+
+    def next_run(self, position: int) -> PlannedRun:
+        self._pending_check = None
+        self._pending_pilot = False
+        if self._is_lead(position):
+            s = self._lead.with_(seed=derive_seed(self.base.seed, self._lead_index))
+            self._lead_index += 1
+            return PlannedRun(s, self._with_discovery_check())
+        if self._discovering:
+            s = self.base.with_(policy=PCT, seed=derive_seed(self.base.seed, _DISCOVERY_INDEX + self._pct_discovered),
+                                slice=DISCOVERY_SLICE, hot_sites=(), pct_steps=None)
+            self._pct_discovered += 1
+            self._setup_runs += 1
+            return PlannedRun(s, self._with_discovery_check())
+        if not self._pilot_done:
+            # One PCT execution with k unbounded on the program the exploration runs: it counts PCT's
+            # steps (quantum ends, with hot sites) and every decision with a choice (classic PCT's steps).
+            self._pending_pilot = True
+            self._setup_runs += 1
+            s = self.base.with_(policy=PCT, seed=derive_seed(self.base.seed, _PILOT_INDEX), hot_sites=self.hot_sites,
+                                pct_steps=_UNBOUNDED_STEPS)
+            return PlannedRun(s, self.extensions)
+        assert self._directed is not None
+        # The portfolio's schedules whose seed picks a PCT member: the walk has the other positions.
+        while True:
+            seed = derive_seed(self.base.seed, _DIRECTED_INDEX + self._directed_index)
+            self._directed_index += 1
+            if MEMBERS[member_of(seed)] is not RandomWalk:
+                return PlannedRun(self._directed.with_(seed=seed), self.extensions)
+
+    def cannot_run(self, position: int, error: Exception) -> PlannedRun | None:
+        """A schedule with discovery's race check could not run (a guest the check cannot instrument, e.g.
+        one without a name section): discovery ends with no hot site and the position runs without it."""
+        if self._pending_check is None:
+            return None  # not discovery's doing: the exploration reports the error
+        self._discovering = False
+        self._no_discovery = str(error).splitlines()[0]
+        self._pending_check = None
+        if self._is_lead(position):
+            self._lead_index -= 1
+        else:
+            self._pct_discovered -= 1
+            self._setup_runs -= 1
+        return self.next_run(position)
+
+    def observe(self, position: int, outcome: Outcome) -> None:
+        if self._pending_pilot:
+            self._pilot_done = True
+            state = outcome.extra.get(POLICY_STATE, {})
+            hot = self.hot_sites
+            steps = _half(state.get("steps")) if hot else None
+            choices = _half(state.get("choices"))
+            self._directed = self.base.with_(policy=Portfolio.name, hot_sites=hot,
+                                             pct_steps=self.base.pct_steps or steps,
+                                             pct_choices=self.base.pct_choices or choices)
+            return
+        if not self._discovering:
+            return
+        threads = len(set(outcome.decisions))
+        if threads > PCT_THREAD_LIMIT:
+            self._too_many_threads = threads
+            self._discovering = False
+        found = races_of(outcome)
+        if self._pending_check is not None:
+            outcome.extra.pop(RACES_KEY, None)  # discovery's reports steer; they are no failure of the guest
+        self._discovered += 1
+        for report in found.reports if found is not None else ():
+            self._sites.add(report.previous_site.at)
+            self._sites.add(report.current_site.at)
+        enough = self._discovered >= DISCOVERY_SCHEDULES and bool(self._sites)
+        if enough or self._pct_discovered >= DISCOVERY_PCT_MAX:
+            self._discovering = False
+
+    # -- what it found -------------------------------------------------------------------------------
+
+    @property
+    def hot_sites(self) -> tuple[int, ...]:
+        return tuple(sorted(self._sites))
+
+    def direction(self, elapsed: float) -> Direction:
+        """The set-up's summary, as the exploration left it."""
+        if self._too_many_threads is not None:
+            return Direction(self._lead, (), None, self._setup_runs, elapsed, self._too_many_threads)
+        directed = self._directed or self.base
+        return Direction(directed, self.hot_sites, directed.pct_steps, self._setup_runs, elapsed,
+                         ready=self._pilot_done, no_discovery=self._no_discovery)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _is_lead(self, position: int) -> bool:
+        if self._too_many_threads is not None:
+            return True
+        return position < LEAD_FIRST or (position - LEAD_FIRST) % DIRECTED_EVERY != DIRECTED_EVERY - 1
+
+    def _with_discovery_check(self) -> tuple[Extension, ...]:
+        if not self._discovering or self._user_races:
+            return self.extensions
+        self._pending_check = RaceCheck(backtraces=False)
+        return (*self.extensions, self._pending_check)

@@ -31,6 +31,7 @@ from .runtime.settings import (
     DEFAULT_DEPTH,
     DEFAULT_LEVEL,
     DEFAULT_MAX_STEPS,
+    DEFAULT_SHRINK_TIME,
     DEFAULT_SLICE,
     DEFAULT_TIMEOUT,
     LEVELS,
@@ -200,6 +201,17 @@ def parse_timeout(text: str) -> float | None:
     return seconds if seconds > 0 else None
 
 
+def parse_shrink_time(text: str) -> float:
+    """Seconds >= 0 (0: no shrinking)."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        raise InvalidValue() from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidValue()
+    return seconds
+
+
 def parse_token(text: str) -> Any:
     from .runtime.errors import ReplayError
     from .runtime.token import decode_token  # tokens are read rarely; the module is not needed otherwise
@@ -333,6 +345,7 @@ def _one_of(name: str, summary: str, choices: tuple[str, ...], default: Any, *,
                   ", ".join(choices), choices=choices, commands=commands, in_code="choice")
 
 
+TRACE_SCHEDULES = ("failing", "all")
 TIMEOUT_NOTE = ("less when pytest-timeout's deadline is nearer; wasm_no_hang(timeout=...) overrides it "
                 "per test")
 
@@ -345,7 +358,8 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
     Option("seed", "seed of the scheduling policy; an exploration derives each schedule's seed from it",
            "N", parse_seed, None, "a whole number, or random", default_text="random, printed",
            commands=("run", "explore"), in_code="int", valid_in_code="a whole number",
-           pytest_note="shared by all xdist workers; printed in the header"),
+           pytest_note="shared by all xdist workers; printed in the header; last: the seed of the last session "
+           "that ran wasm tests (pytest's cache)"),
     Option("slice", "mean quantum in fuel mode, in wasm instructions counted at loop headers and calls",
            "FUEL", _ranged(1, MAX_SLICE), DEFAULT_SLICE, f"a whole number from 1 to {MAX_SLICE}",
            commands=("run", "explore"), in_code="int"),
@@ -371,14 +385,30 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in (
            "turn", "K", parse_preemption_bound, None, "a whole number >= 0, or none",
            default_text="none: raised from 0 while schedules are left", commands=("explore",), in_code="int",
            nullable=True),
+    Option("shrink_time", "time an exploration may spend shrinking its failing schedule: searching for one with "
+           "fewer preemptions that fails the same way, reported (with its token and its context switches) before "
+           "the original", "SECONDS", parse_shrink_time, DEFAULT_SHRINK_TIME, "seconds >= 0; 0 turns shrinking off",
+           commands=("explore",), in_code="seconds", show=lambda v: f"{v:g}"),
     Option("replay", "replay token printed by a failure: every guest execution replays that exact schedule",
            "TOKEN", parse_token, None, "a token printed by a failing run of this installation",
            default_text="none", cli_instead="`wasmconc replay GUEST TOKEN`"),
-    Option("trace_dir", "write each failing test's guest report, output and WASI call trace into this "
-           "directory", "DIR", parse_dir, None, "a directory path", default_text="none"),
+    Option("trace_dir", "write the timeline of each failing guest execution into this directory: a Chrome "
+           "trace-event file (NAME.trace.json: Perfetto, chrome://tracing) and an HTML page that opens offline "
+           "(NAME.timeline.html); the failure report names them", "DIR", parse_dir, None, "a directory path",
+           default_text="none", commands=("run", "explore", "replay"),
+           pytest_note="one of each per failing test, beside its guest report, output and WASI call trace "
+                       "(NAME.txt)"),
+    Option("trace_schedules", "which executions --trace-dir gets a timeline of: failing ones, or all (also "
+           "a passing run's, and the last schedule of a passing exploration)", "{failing,all}",
+           _choice(TRACE_SCHEDULES), "failing", ", ".join(TRACE_SCHEDULES), choices=TRACE_SCHEDULES,
+           commands=("run", "explore", "replay"), pytest_note="all: every test that ran a guest"),
     Option("crash_log", "directory of the crash log: each test process (xdist worker) notes the guest "
            "execution it runs and how to replay it, for when the process dies", "DIR", parse_crash_log, None,
            "a directory path, or off", default_text=".pytest_cache/d/wasmconc"),
+    Option("failure_memory", "failure memory: the schedule that failed a test is stored in pytest's cache and "
+           "replayed first when the test runs again (pytest --lf fails the same way); off neither stores nor "
+           "replays, clear forgets every stored schedule first", "{on,off,clear}", _choice(("on", "off", "clear")),
+           "on", "on, off, clear", choices=("on", "off", "clear"), show=str),
 )}
 
 

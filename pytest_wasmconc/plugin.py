@@ -24,6 +24,7 @@ from .pytest_layer.errors import (
     GuestCheckError,
     GuestHangError,
     GuestLoadError,
+    GuestOutcomeError,
     WasmconcWarning,
     WasmGuestFailure,
 )
@@ -43,8 +44,8 @@ _UNLIMITED = 1 << 62
 _WASM_FIXTURES = frozenset({"wasm_engine", "wasm_store", "wasm_scheduler", "wasm_host_lock", "wasi_sandbox"})
 
 __all__ = [
-    "GuestCheckError", "GuestHangError", "GuestLoadError", "WasiSandbox", "WasmGuestFailure", "WasmScheduler",
-    "WasmconcWarning",
+    "GuestCheckError", "GuestHangError", "GuestLoadError", "GuestOutcomeError", "WasiSandbox", "WasmGuestFailure",
+    "WasmScheduler", "WasmconcWarning",
 ]
 
 
@@ -72,15 +73,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(trylast=True)  # after xdist, so a worker knows it is one
 def pytest_configure(config: pytest.Config) -> None:
-    from .pytest_layer import crashlog, distributed, markers, options
+    from .pytest_layer import crashlog, distributed, markers, memory, options
     from .pytest_layer.state import STATE_KEY, new_state
 
     markers.register_markers(config)
-    opts = options.read_options(config, shared=distributed.shared_seed(config))
+    opts = options.read_options(config, shared=distributed.shared_seed(config),
+                                last_seed=lambda: memory.last_seed(config))
     config.stash[STATE_KEY] = new_state(opts, worker_count=distributed.worker_count(config),
                                         crash_dir=distributed.crash_dir(config))
-    if config.pluginmanager.hasplugin("xdist") and distributed.worker_input(config) is None:
+    main_process = distributed.worker_input(config) is None
+    if config.pluginmanager.hasplugin("xdist") and main_process:
         config.pluginmanager.register(distributed.XdistHooks(config), "wasmconc-xdist")
+    if main_process:  # the one that sees every report (the xdist controller): it writes the cache and summaries
+        config.pluginmanager.register(memory.MemoryWriter(config, opts.failure_memory.value, opts.seed.value),
+                                      "wasmconc-memory")
+        if config.getoption("wasm_statistics", False):
+            from .pytest_layer.statistics import StatisticsReporter
+
+            config.pluginmanager.register(StatisticsReporter(), "wasmconc-statistics")
     crashlog.configure(config, opts.crash_log.value)
 
 
@@ -112,6 +122,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "wasm_scheduler" not in getattr(item, "fixturenames", ()):
+        from .pytest_layer import markers  # loaded at configure already
+
+        markers.require_scheduler(item)
     # An in-process pytester run (its faulthandler teardown) or a test's own
     # signal handler may have displaced Wasmtime's trap handlers; a guest trap
     # would then kill the worker. Without wasmtime loaded there is none to restore.
@@ -154,7 +168,12 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.failed and call.when != "teardown":
+    if call.when == "call" and "wasm_scheduler" in getattr(item, "fixturenames", ()):
+        from .pytest_layer import reportdata
+
+        reportdata.annotate(item, report, statistics_on=item.config.getoption("wasm_statistics", False))
+    xfailed = report.skipped and hasattr(report, "wasxfail")  # an expected failure: its guest failed all the same
+    if (report.failed or xfailed) and call.when != "teardown":
         from .pytest_layer import records
 
         if records.records_of(item):  # a test that ran no guest has nothing to add
@@ -162,6 +181,15 @@ def pytest_runtest_makereport(
             from .pytest_layer.state import state_of
 
             reporting.report_failure(item, report, state_of(item.config).options.trace_dir.value)
+    elif report.passed and call.when == "call":
+        from .pytest_layer.state import state_of
+
+        options = state_of(item.config).options
+        if options.trace_dir.value is not None and options.trace_schedules.value == "all":
+            from .pytest_layer import records, reporting
+
+            if records.records_of(item):
+                reporting.report_timeline(item, report, options.trace_dir.value)
     return report
 
 
@@ -228,7 +256,7 @@ def wasm_imports() -> Any:
 @pytest.fixture
 def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_imports: Any) -> WasmScheduler:
     """Runs and explores guests under the test's mode, policy, seed and marker checks."""
-    from .pytest_layer import crashrunner, guards, markers, precedence
+    from .pytest_layer import crashrunner, guards, markers, memory, precedence
     from .pytest_layer.scheduler import WasmScheduler
     from .pytest_layer.state import state_of
 
@@ -243,4 +271,4 @@ def wasm_scheduler(request: pytest.FixtureRequest, wasm_shard: Shard, wasm_impor
     if misuse is not None:  # failed outside the handler: no chained "during handling" traceback
         pytest.fail(misuse, pytrace=False)
     return WasmScheduler(item, crashrunner.logged_runner(item, state.runner), plan, checks, wasm_shard,
-                         imports=wasm_imports)
+                         imports=wasm_imports, memory=memory.for_item(item))

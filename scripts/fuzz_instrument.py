@@ -527,6 +527,10 @@ def check_module(wasm: bytes, seed: int = 0, fuel: int = FUEL) -> Verdict:
     results = {}
     variants = [(level.name, level, ()) for level in InstrumentLevel]
     variants.append(("PREEMPT", InstrumentLevel.ATOMICS, (PreemptCounterPass(PREEMPT_BUDGET),)))
+    # The shared level's access checks, runs of them checked at once included (access_runs.py); a
+    # charge below the budget, so both arms of a run execute.
+    variants.append(("PREEMPT_SHARED", InstrumentLevel.SHARED,
+                     (PreemptCounterPass(PREEMPT_BUDGET, access_cost=7, host_call_points=True),)))
     for name, level, passes in variants:
         r = instrument(wasm, level, passes)
         try:

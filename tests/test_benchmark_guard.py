@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Every section but xdist, whose run starts worker processes for seconds;
 # tests/plugin/test_xdist.py covers xdist itself.
-SECTIONS = "kernels,switch,explore,scale"
+SECTIONS = "kernels,switch,explore,scale,shared"
 EXPECTED_KEYS = {"fuel_fib_wat", "fuel_dot_c", "context_switch", "schedules_per_s", "threads_100",
-                 "decisions_100k", "epoch_matmul_c", "epoch_explore"}
+                 "decisions_100k", "epoch_matmul_c", "epoch_explore", "shared_dot_c",
+                 "shared2_matmul_default"}
 
 
 def _ratio(value: float, target: float = 1.2, key: str = "fuel_fib_wat") -> Row:

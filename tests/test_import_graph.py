@@ -4,7 +4,7 @@ Layers, top to bottom (a module may import its own layer and the ones below):
 
     front ends    pytest_wasmconc (the package's names), plugin.py, cli.py, __main__.py
     pytest glue   pytest_layer/
-    assembly      session.py, options.py, host.py
+    assembly      session.py, options.py, host.py, directed.py, timelines.py
     plug-ins      checks/, wasi/     (checks may use wasi's models; wasi never uses checks)
     core          runtime/
     foundations   instrument/, schedulers/
@@ -29,9 +29,10 @@ LAYERS: list[tuple[str, int]] = [
     ("instrument", 0), ("schedulers", 0),
     ("runtime", 1),
     ("wasi", 2), ("checks", 2),
-    ("session", 3), ("options", 3), ("host", 3), ("directed", 3), ("_moved", 3),
+    ("session", 3), ("options", 3), ("host", 3), ("directed", 3), ("timelines", 3), ("shrinking", 3),
+    ("_moved", 3),
     ("pytest_layer", 4),
-    ("plugin", 5), ("cli", 5), ("__main__", 5), ("", 5),  # "": the package's __init__
+    ("plugin", 5), ("cli", 5), ("progress", 5), ("__main__", 5), ("", 5),  # "": the package's __init__
 ]
 # Plug-ins share a layer but not every direction: WASI is below the checks that observe it.
 FORBIDDEN_WITHIN_LAYER = {("wasi", "checks")}

@@ -264,6 +264,6 @@ def test_a_seed_not_given_is_chosen_at_random_and_says_so() -> None:
 
 
 def test_options_of_a_command_follow_the_table_order() -> None:
-    assert [o.name for o in options_of("replay")] == ["max_steps", "timeout"]
+    assert [o.name for o in options_of("replay")] == ["max_steps", "timeout", "trace_dir", "trace_schedules"]
     assert [o.name for o in options_of("run")][0] == "preempt"
     assert all(isinstance(o, Option) for o in options_of("explore"))

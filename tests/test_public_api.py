@@ -30,7 +30,7 @@ PUBLIC = [
     "Errno", "FaultPlan",
     # pytest: the fixtures' objects, the exceptions and the warning
     "WasmScheduler", "Shard", "WasiSandbox",
-    "GuestCheckError", "GuestHangError", "GuestLoadError", "WasmGuestFailure", "WasmconcWarning",
+    "GuestCheckError", "GuestHangError", "GuestLoadError", "GuestOutcomeError", "WasmGuestFailure", "WasmconcWarning",
 ]
 
 

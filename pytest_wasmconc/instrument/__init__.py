@@ -48,6 +48,7 @@ from .body import BodyEditor
 from .errors import InstrumentError
 from .module import MemoryInfo
 from .names import function_names, function_names_of
+from .offsets import OffsetMap
 from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
 
@@ -63,6 +64,7 @@ __all__ = [
     "LoadPass",
     "MemoryInfo",
     "ModuleRewriter",
+    "OffsetMap",
     "Site",
     "Snippet",
     "function_names",
@@ -97,6 +99,8 @@ class Instrumented:
     pass_results: list[Any] = field(default_factory=list)
     # Atomics left without a sched point: they touch their function's own frame.
     frame_local: list[FrameLocalAtomic] = field(default_factory=list)
+    # Offsets of `wasm` back to the input's (offsets.py): what reports print.
+    offsets: OffsetMap = field(default_factory=OffsetMap)
 
 
 # An extra pass run after the atomics pass on the same rewriter: (rewriter,
@@ -123,9 +127,9 @@ def instrument(
     memories = list(rw.info.memories)
     if not rw.changed:
         data = wasm if isinstance(wasm, bytes) else rw.data
-        return Instrumented(data, [], [], False, names, memories, results, atomics.frame_local)
+        return Instrumented(data, [], [], False, names, memories, results, atomics.frame_local, rw.offsets)
     out = rw.emit()
     new_names = {rw.remap(i): n for i, n in names.items()}
     return Instrumented(
-        out, sites, rw.imports_added, True, new_names, memories, results, atomics.frame_local
+        out, sites, rw.imports_added, True, new_names, memories, results, atomics.frame_local, rw.offsets
     )

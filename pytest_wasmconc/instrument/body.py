@@ -8,11 +8,13 @@ and re-encoding only the function indices that shift.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from .decode import Instr, decode_expr
 from .errors import InstrumentError
 from .module import FuncBody, FuncSig, ModuleInfo
+from .offsets import OffsetMapBuilder
 from .opcodes import BLOCK_START, DELEGATE, END, FUNC_INDEX_OPS
 from .reader import uleb
 from .snippet import FuncRef, Snippet
@@ -93,9 +95,14 @@ class BodyEditor:
     # -- what the writer calls ------------------------------------------
 
     def encode(
-        self, remap: Callable[[int], int], resolve: Callable[[FuncRef], int]
+        self, remap: Callable[[int], int], resolve: Callable[[FuncRef], int],
+        marks: OffsetMapBuilder | None = None, at: int = 0,
     ) -> bytes | None:
-        """The new size-prefixed body, or None when it would be byte-identical."""
+        """The new size-prefixed body, or None when it would be byte-identical.
+
+        `marks`: where each piece of the new body comes from is recorded there
+        (instrument/offsets.py), the body being written at output position `at`.
+        """
         data = self.data
         body = self.body
         touched: set[int] = set(self._before) | set(self._after) | set(self._replace)
@@ -104,27 +111,55 @@ class BodyEditor:
                 touched.add(i)
         if not touched and not self._new_locals:
             return None
+        # Per piece, where it comes from: the original offset it is copied from, or ~offset of the
+        # instruction it stands for (inserted code, a replacement, a re-encoded call).
+        origins: list[int] = []
         if self._new_locals:
             groups = [uleb(n) + vt for n, vt in body.locals]
             groups += [b"\x01" + vt for vt in self._new_locals]
             pieces = [uleb(len(groups)), *groups]
+            origins += [~body.code_start] * len(pieces)
         else:
             pieces = [data[body.locals_start : body.code_start]]
+            origins.append(body.locals_start)
         last = body.code_start
         for i in sorted(touched):
             ins = self.instrs[i]
-            pieces.append(data[last : ins.start])
+            start = ins.start
+            pieces.append(data[last:start])
+            origins.append(last)
             for snip in self._before.get(i, ()):
+                if snip.has_copies:  # original code copied into it: those bytes map to themselves
+                    for piece, origin in snip.encode_pieces(resolve, ~start):
+                        pieces.append(piece)
+                        origins.append(origin)
+                    continue
                 pieces.append(snip.encode(resolve))
+                origins.append(~start)
             if i in self._replace:
-                pieces.append(self._replace[i].encode(resolve))
+                snip = self._replace[i]
+                if snip.has_copies:
+                    for piece, origin in snip.encode_pieces(resolve, ~start):
+                        pieces.append(piece)
+                        origins.append(origin)
+                else:
+                    pieces.append(snip.encode(resolve))
+                    origins.append(~start)
             elif ins.op in FUNC_INDEX_OPS:
                 pieces.append(bytes((ins.op,)) + uleb(remap(ins.imm[0])))
+                origins.append(~start)
             else:
-                pieces.append(data[ins.start : ins.end])
+                pieces.append(data[start : ins.end])
+                origins.append(start)
             for snip in self._after.get(i, ()):
                 pieces.append(snip.encode(resolve))
+                origins.append(~start)  # code after an instruction belongs to it (a hook after a call)
             last = ins.end
         pieces.append(data[last : body.end])
+        origins.append(last)
         content = b"".join(pieces)
-        return uleb(len(content)) + content
+        prefix = uleb(len(content))
+        if marks is not None:
+            marks.stands_for(at, body.start)  # the size field
+            marks.add_pieces(at + len(prefix), array("q", map(len, pieces)), origins)
+        return prefix + content

@@ -30,12 +30,18 @@ host sees an exact counter, since it runs only inside calls. A path the
 spills miss (an exception unwinding through) only changes how much the
 quantum is charged, never determinism: every count stays a function of the
 execution.
+
+At the `shared` level each visible access is a check of its own (charging the
+access cost global); a straight-line run of them is first checked as a whole
+(`access_runs.py`): when the counter covers the run, it is charged once and an
+unchecked copy runs, with the same counts and quantum ends.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .access_runs import Run, runs
 from .atomics import HOST_MODULE
 from .body import BodyEditor
 from .decode import Instr
@@ -142,18 +148,27 @@ class PreemptCounterPass:
             earlier = ed.edited_positions() if cached else set()
             if cached:
                 _sync_around_other_code(ed, counter, local)
+            # Every position other code goes to so far (earlier passes, the spills): no run holds one.
+            edited = ed.edited_positions()
             ed.insert_before(0, _check(counter, local, _const(entry_cost), slow, entry=True, cached=cached))
             checks += 1
             for index, cost in loops:
                 ed.insert_after(index, _check(counter, local, _const(cost), slow, entry=False, cached=cached))
                 checks += 1
             if accesses is not None and cost_global is not None:
+                visible = list(accesses.visible(ed.instrs))
+                found = runs(ed.instrs, visible, edited)
+                scratch_local = ed.add_local(_I64) if found else -1
+                for run in found:
+                    hot_count = sum(ed.instrs[i].start in self.hot_sites for i in run.accesses)
+                    _wrap_run(ed, run, counter, local, scratch_local, cost_global,
+                              len(run.accesses) - hot_count, hot_count * self.hot_cost, cached)
                 # Outside a cached function the counter lives in the global: read it there.
                 charge = Snippet().raw(b"\x23" + uleb(cost_global))  # global.get: the host may zero it
                 check = _check(counter, local, charge, slow, entry=not cached, cached=cached)
                 hot = _check(counter, local, _const(self.hot_cost), slow, entry=not cached, cached=cached)
                 keep = Snippet().local_get(local).raw(b"\x24" + uleb(counter))  # global.set
-                for index in accesses.visible(ed.instrs):
+                for index in visible:
                     ed.insert_before(index, hot if ed.instrs[index].start in self.hot_sites else check)
                     if index in earlier:
                         # That read-back would undo this access's charge: write it to the global
@@ -318,6 +333,32 @@ def _slow_path(preempt: FuncRef, saved: dict[bytes, list[int]], scratch: dict[by
     for loc, g in pairs:
         snip.raw(b"\x23" + uleb(g)).local_set(loc)
     return snip.raw(b"\x23" + uleb(counter)).local_set(local)  # the host refilled the counter
+
+
+def _wrap_run(ed: BodyEditor, run: Run, counter: int, local: int, scratch: int, cost_global: int, plain: int,
+              hot_total: int, cached: bool) -> None:
+    """`if` the counter covers the run's charges: take them at once and run an unchecked copy of
+    the run; `else` the run with its per-access checks (access_runs.py says why that is exact)."""
+    total = Snippet()
+    if plain:
+        total.raw(b"\x23" + uleb(cost_global))  # global.get: what an access charges now
+        if plain > 1:
+            total.i64_const(plain).raw(b"\x7e")  # i64.mul
+    if hot_total:
+        total.i64_const(hot_total)
+        if plain:
+            total.raw(b"\x7c")  # i64.add
+    g = uleb(counter)
+    head = Snippet().local_get(local) if cached else Snippet().raw(b"\x23" + g)
+    head.extend(total).raw(b"\x7d").local_tee(scratch)  # i64.sub
+    head.raw(b"\x42\x00\x59")  # i64.const 0; i64.ge_s
+    head.raw(b"\x04\x40").local_get(scratch)  # if (no results)
+    head.local_set(local) if cached else head.raw(b"\x24" + g)  # global.set
+    first, last = ed.instrs[run.start], ed.instrs[run.end - 1]
+    head.copy_of(ed.data, first.start, last.end)  # the run, unchecked: no index in it shifts
+    head.raw(b"\x05")  # else
+    ed.insert_before(run.start, head)
+    ed.insert_after(run.end - 1, Snippet().raw(b"\x0b"))  # end
 
 
 def _const(cost: int) -> Snippet:

@@ -15,8 +15,9 @@ from collections.abc import Iterator, Sequence
 
 from .body import BodyEditor
 from .errors import InstrumentError
-from .module import FUNC, GLOBAL, SECTION_ORDER, FuncBody, FuncSig, ModuleInfo, parse_module
+from .module import FUNC, GLOBAL, SECTION_ORDER, FuncBody, FuncSig, ModuleInfo, Section, parse_module
 from .names import remap_name_section
+from .offsets import OffsetMap, OffsetMapBuilder
 from .reader import Reader, encode_name, uleb
 from .sections import remap_elements, remap_exports, remap_globals, remap_start, remap_tables
 from .snippet import FuncRef
@@ -67,6 +68,10 @@ class ModuleRewriter:
         self._globals: list[bytes] = []  # encoded global entries, appended to the section
         self._exports: list[bytes] = []  # encoded export entries, appended to the section
         self._export_names: set[str] | None = None
+        self._marks = OffsetMapBuilder()
+        # Rewritten -> original offsets of the module `emit()` wrote (the identity before that,
+        # or when nothing changed).
+        self.offsets = OffsetMap(imported_funcs=self.info.num_imported_funcs)
 
     # -- for passes -------------------------------------------------------
 
@@ -199,9 +204,11 @@ class ModuleRewriter:
     def emit(self) -> bytes:
         """The rewritten module; the input itself when nothing changed."""
         if not self.changed:
+            self.offsets = OffsetMap(imported_funcs=self.info.num_imported_funcs)
             return self.data
         data = self.data
         out = [data[:8]]
+        size = 8  # bytes in `out` so far
         pending = []
         if self._new_types and self.info.section(1) is None:
             pending.append((1, self._prepend_count(None, self._new_types)))
@@ -215,16 +222,33 @@ class ModuleRewriter:
             if sec.id != 0:
                 while pending and SECTION_ORDER[pending[0][0]] < SECTION_ORDER[sec.id]:
                     sid, payload = pending.pop(0)
-                    out.append(bytes((sid,)) + uleb(len(payload)) + payload)
+                    piece = bytes((sid,)) + uleb(len(payload)) + payload
+                    out.append(piece)
+                    size += len(piece)
             new = self._payload(sec.id, sec.payload, sec.body, sec.end, sec.name)
             new = self._append_entries(sec.id, sec.payload, sec.end, new)
             if new is None:
-                out.append(data[sec.start : sec.end])
+                piece = data[sec.start : sec.end]
             else:
-                out.append(bytes((sec.id,)) + uleb(len(new)) + new)
+                piece = bytes((sec.id,)) + uleb(len(new)) + new
+            if sec.id == 10:
+                self._map_code(size, sec, piece, new)
+            out.append(piece)
+            size += len(piece)
         for sid, payload in pending:
             out.append(bytes((sid,)) + uleb(len(payload)) + payload)
         return b"".join(out)
+
+    def _map_code(self, at: int, sec: Section, piece: bytes, new: bytes | None) -> None:
+        """Record the offset map once the code section lands at output offset `at`."""
+        imported, added = self.info.num_imported_funcs, len(self._imports)
+        if new is None:  # copied whole: one linear segment
+            marks = OffsetMapBuilder()
+            marks.copy(0, sec.payload)
+            self.offsets = marks.build(at + sec.payload - sec.start, imported, added)
+            return
+        payload_at = at + len(piece) - len(new)
+        self.offsets = self._marks.build(payload_at, imported, added)
 
     def _append_entries(self, sid: int, payload: int, end: int, new: bytes | None) -> bytes | None:
         """Add this rewriter's own globals/exports to an existing section's vector."""
@@ -272,13 +296,18 @@ class ModuleRewriter:
         return None
 
     def _code_payload(self, payload: int, end: int) -> bytes | None:
+        """The new code section payload (None: unchanged), its offset map left in `self._marks`
+        with positions relative to the payload's first byte."""
         shifted = bool(self._imports)
         if not shifted and not any(ed.edited for ed in self._editors.values()):
             return None
         data = self.data
+        marks = self._marks = OffsetMapBuilder()
         r = Reader(data, payload, end)
         r.u32()
         pieces = [data[payload : r.pos]]
+        marks.copy(0, payload)
+        size = r.pos - payload
         last = r.pos
         for fb in self.info.bodies:
             ed = self._editors.get(fb.index)
@@ -286,11 +315,14 @@ class ModuleRewriter:
                 if not shifted:
                     continue
                 ed = BodyEditor(self.info, fb)  # decoded only to shift its calls
-            new = ed.encode(self.remap, self.resolve)
+            at = size + fb.start - last
+            new = ed.encode(self.remap, self.resolve, marks, at)
             if new is None:
                 continue
             pieces.append(data[last : fb.start])
             pieces.append(new)
+            size = at + len(new)
             last = fb.end
+            marks.copy(size, last)
         pieces.append(data[last:end])
         return b"".join(pieces)

@@ -5,7 +5,9 @@ shared memory is where the order-violation, lost-update and check-then-act
 bugs live: two threads' accesses to one location in a window with no call or
 atomic in it. At the `shared` level each such access is a scheduling point:
 the preemption counter (`preempt.py`) is checked right before it, so a
-quantum can end between any two visible operations. Accesses that provably
+quantum can end between any two visible operations (a straight-line run of
+them is checked once when the counter covers the whole run, `access_runs.py`:
+no check of it could fire then). Accesses that provably
 touch the running function's own stack frame (`stack_frame.py`) are not
 visible: no other thread can reach that memory, so a decision there changes
 no outcome. Accesses to a memory that is not shared are not visible either.

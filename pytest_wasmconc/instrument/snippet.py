@@ -32,16 +32,24 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
+class _Copied(bytes):
+    """Bytes copied verbatim from the original module, and the offset they were copied from
+    (so the writer's offset map sends a position inside them to the instruction they copy)."""
+
+    origin: int
+
+
 _Part = bytes | FuncRef
 
 
 class Snippet:
     """A straight-line instruction sequence; chainable builder methods."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_copies", "_parts")
 
     def __init__(self) -> None:
         self._parts: list[_Part] = []
+        self._copies = False
 
     def raw(self, code: bytes) -> Snippet:
         """Append already-encoded instructions (no function indices inside)."""
@@ -71,12 +79,43 @@ class Snippet:
         self._parts.append(func)
         return self
 
+    def copy_of(self, data: bytes, start: int, end: int) -> Snippet:
+        """Append instructions copied from `data[start:end]` of the original module (no function
+        indices inside); reports map a position inside the copy to the instruction it copies."""
+        part = _Copied(data[start:end])
+        part.origin = start
+        self._parts.append(part)
+        self._copies = True
+        return self
+
     def extend(self, other: Snippet) -> Snippet:
         self._parts.extend(other._parts)
+        self._copies = self._copies or other._copies
         return self
 
     def encode(self, resolve: Callable[[FuncRef], int]) -> bytes:
         return b"".join(p if isinstance(p, bytes) else uleb(resolve(p)) for p in self._parts)
+
+    @property
+    def has_copies(self) -> bool:
+        return self._copies
+
+    def encode_pieces(self, resolve: Callable[[FuncRef], int], stands_for: int) -> list[tuple[bytes, int]]:
+        """The encoding in pieces, each with its origin as the offset map takes it: a copy's
+        original offset, or `stands_for` (~offset of the instruction the snippet stands for)."""
+        out: list[tuple[bytes, int]] = []
+        own: list[bytes] = []
+        for p in self._parts:
+            if isinstance(p, _Copied):
+                if own:
+                    out.append((b"".join(own), stands_for))
+                    own = []
+                out.append((bytes(p), p.origin))
+            else:
+                own.append(p if isinstance(p, bytes) else uleb(resolve(p)))
+        if own:
+            out.append((b"".join(own), stands_for))
+        return out
 
     def __len__(self) -> int:
         return len(self._parts)

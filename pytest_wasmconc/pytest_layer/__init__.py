@@ -12,7 +12,12 @@ timeouts    ending guests before pytest-timeout acts
 hardexit    what is written before pytest-timeout's thread method exits
 distributed pytest-xdist: shared seed, shards, crashed-worker reports
 reporting   header, report sections, replay commands, trace files
+timeline_files  the timelines --wasm-trace-dir gets: recorded or retraced, written beside the trace files
 records     what a test's guest executions ended with, kept on the item
+expectation what a run()/explore() call expects of each execution (no silent passes)
+memory      failure memory: failing schedules in pytest's cache, replayed first next time
+statistics  --wasm-statistics: each wasm test's figures in the terminal summary
+reportdata  what a wasm test's call report carries (memory, statistics, JUnit properties)
 crashlog    the crash log: what each test process runs, in a file that outlives it
 crashrunner the runner that writes each guest execution of a test into the crash log
 state       the plugin's per-session state in config.stash
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
         GuestCheckError,
         GuestHangError,
         GuestLoadError,
+        GuestOutcomeError,
         WasmconcWarning,
         WasmGuestFailure,
     )
@@ -43,14 +49,15 @@ if TYPE_CHECKING:
     from .scheduler import Shard, WasmScheduler
 
 __all__ = [
-    "GuestCheck", "GuestCheckError", "GuestHangError", "GuestLoadError", "Shard", "WasiSandbox",
+    "GuestCheck", "GuestCheckError", "GuestHangError", "GuestLoadError", "GuestOutcomeError", "Shard", "WasiSandbox",
     "WasmGuestFailure", "WasmScheduler", "WasmconcWarning", "register_check",
 ]
 
 _HOME = {
     "GuestCheck": "guards", "register_check": "guards", "WasiSandbox": "sandbox", "Shard": "scheduler",
     "WasmScheduler": "scheduler", "GuestCheckError": "errors", "GuestHangError": "errors",
-    "GuestLoadError": "errors", "WasmGuestFailure": "errors", "WasmconcWarning": "errors",
+    "GuestLoadError": "errors", "GuestOutcomeError": "errors", "WasmGuestFailure": "errors",
+    "WasmconcWarning": "errors",
 }
 
 

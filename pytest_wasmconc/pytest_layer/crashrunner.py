@@ -85,9 +85,12 @@ class LoggingRunner(Runner):
             self._exploring = None
 
     def execute(self, program: Any, io: GuestIO, settings: RunSettings, host_functions: Sequence[Any] = (), *,
-                extensions: Sequence[Any] = (), imports: Any = None) -> Outcome:
-        if self._depth:  # a check's rerun of the same schedule: the entry already describes it
-            return super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports)
+                extensions: Sequence[Any] = (), imports: Any = None, **kwargs: Any) -> Outcome:
+        if self._depth or kwargs.get("policy") is not None:
+            # A check's rerun of the same schedule (the entry already describes it), or a shrinker's
+            # candidate schedule (no token names it; the failure it shrinks is in the log).
+            return super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports,
+                                   **kwargs)
         ctx = self._exploring
         index: int | None = None
         if ctx is not None:
@@ -98,7 +101,8 @@ class LoggingRunner(Runner):
                                                      ctx.base_seed if ctx is not None else None))
         self._depth += 1
         try:
-            outcome = super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports)
+            outcome = super().execute(program, io, settings, host_functions, extensions=extensions, imports=imports,
+                                      **kwargs)
         except BaseException as exc:
             self._log.execution_ended(nodeid, f"raised {type(exc).__name__}")
             raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["GuestCheckError", "GuestHangError", "GuestLoadError", "WasmGuestFailure", "WasmconcWarning"]
+__all__ = [
+    "GuestCheckError", "GuestHangError", "GuestLoadError", "GuestOutcomeError", "WasmGuestFailure", "WasmconcWarning",
+]
 
 import pytest
 
@@ -19,6 +21,11 @@ class GuestCheckError(WasmGuestFailure):
     """A marker's check (lock order, stream sequence, ...) failed on a guest execution."""
 
 
+class GuestOutcomeError(WasmGuestFailure):
+    """A guest execution of `wasm_scheduler.run()`/`explore()` ended otherwise than the call expected
+    (by default: an exit with code 0; `expect=`, `expect_exit=`; `check=False` returns the outcome instead)."""
+
+
 class GuestLoadError(Exception):
     """The guest or its WASI world cannot be set up (bad module, bad argument, bad setting)."""
 
@@ -28,5 +35,5 @@ class WasmconcWarning(pytest.PytestWarning):
 
 
 # Tracebacks name exceptions by module: show the one users import them from.
-for _cls in (WasmGuestFailure, GuestHangError, GuestCheckError, GuestLoadError, WasmconcWarning):
+for _cls in (WasmGuestFailure, GuestHangError, GuestCheckError, GuestOutcomeError, GuestLoadError, WasmconcWarning):
     _cls.__module__ = "pytest_wasmconc.plugin"

@@ -48,6 +48,7 @@ __all__ = [
     "MarkedCheck",
     "checks_for",
     "register_check",
+    "registered_markers",
 ]
 
 GuestCheck = Check  # the name of the check protocol in 0.1
@@ -99,6 +100,11 @@ def register_check(marker: str, factory: CheckFactory, *, replace: bool = False)
             f"register_check({marker!r}, ...) replaces {whose} of @pytest.mark.{marker}; "
             "pass replace=True if that is meant"), stacklevel=2)
     _factories[marker] = factory
+
+
+def registered_markers() -> list[str]:
+    """The markers that put a check on a test (the plugin's and the registered ones)."""
+    return list(_factories)
 
 
 def checks_for(item: pytest.Item) -> list[MarkedCheck]:

@@ -37,6 +37,12 @@ class MarkedCheck:
         """What the runtime attaches to each execution of the test."""
         return [self.check]
 
+    def cannot_act(self, program: object) -> str | None:
+        """Why the marker can do nothing for this guest (a check's optional `cannot_act`), or None."""
+        why = getattr(self.check, "cannot_act", None)
+        reason = why(program) if callable(why) else None
+        return f"@pytest.mark.{self.marker}: {reason}" if reason else None
+
     def failure(self, outcome: Outcome) -> WasmGuestFailure | None:
         """The exception this outcome fails the test with, or None."""
         __tracebackhide__ = True

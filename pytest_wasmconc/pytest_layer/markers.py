@@ -6,6 +6,7 @@ marker and the argument), never a session-wide usage error.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "SettingsMarker",
     "no_hang_marker",
     "register_markers",
+    "require_scheduler",
     "settings_marker",
 ]
 
@@ -63,6 +65,22 @@ MARKERS = {
 def register_markers(config: pytest.Config) -> None:
     for line in MARKERS.values():
         config.addinivalue_line("markers", line)
+
+
+def require_scheduler(item: pytest.Item) -> None:
+    """Error a test (at setup) whose own wasm marker would do nothing: every one acts on the executions of
+    the wasm_scheduler fixture, which the test does not use. (A marker on its module or class applies
+    where it can: it may mark tests of every kind.)"""
+    names = set(MARKERS)
+    guards = sys.modules.get(f"{__package__}.guards")  # checks registered by a conftest (register_check)
+    if guards is not None:
+        names |= set(guards.registered_markers())
+    used = sorted({mark.name for mark in getattr(item, "own_markers", ())} & names)
+    if used:
+        marks = ", ".join(f"@pytest.mark.{name}" for name in used)
+        pytest.fail(f"{marks} acts on the guest executions of the wasm_scheduler fixture, which this test does "
+                    f"not use: it would check nothing (use wasm_scheduler to run the guest, or remove the marker)",
+                    pytrace=False)
 
 
 class MarkerError(Exception):

@@ -10,7 +10,8 @@ what the valid values are, like pytest-timeout's "Invalid ... from config file".
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +26,7 @@ from ..options import (
     OptionError,
     Sourced,
     chosen_seed,
+    parse_seed,
     session_value,
 )
 
@@ -60,6 +62,9 @@ def add_options(parser: pytest.Parser) -> None:
         group.addoption(opt.pytest_flag, dest=opt.dest, metavar=opt.metavar, default=None,
                         help=f"{opt.help(PYTEST)} {channels(opt)}".replace("%", "%%"))
         parser.addini(opt.ini, opt.help(PYTEST), type="string", default="")
+    group.addoption("--wasm-statistics", dest="wasm_statistics", action="store_true", default=False,
+                    help="print each wasm test's statistics after the run: schedules, distinct outcomes, distinct "
+                         "interleavings, schedules per second, time (as --hypothesis-show-statistics)")
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,12 @@ class PluginOptions:
     timeout: Sourced[float | None]  # None: turned off on purpose
     schedules: Sourced[int]
     preemption_bound: Sourced[int | None]  # None: raised from 0 while schedules are left
+    shrink_time: Sourced[float]  # 0: no shrinking
     replay: Sourced[ReplayToken | None]
     trace_dir: Sourced[Path | None]
+    trace_schedules: Sourced[str]  # "failing" or "all": which tests' executions get a timeline
     crash_log: Sourced[Path | Literal[False] | None]  # None: under the pytest cache (crashlog.py)
+    failure_memory: Sourced[str]  # on, off, clear (memory.py)
 
     @property
     def replay_text(self) -> str | None:
@@ -90,17 +98,42 @@ class PluginOptions:
         return value
 
 
+# --wasm-seed=last: pytest's own value of the seed (the CLI keeps no seeds), resolved from the cache.
+_LAST = "last"
+
+
+def _parse_seed_or_last(text: str) -> int | str | None:
+    return _LAST if text.strip() == _LAST else parse_seed(text)
+
+
+_PYTEST_ROWS = {**OPTIONS, "seed": replace(OPTIONS["seed"], parse=_parse_seed_or_last,
+                                           valid="a whole number, random, or last")}
+
+
+def _seed(value: Sourced[Any], last_seed: Callable[[], int | None]) -> Sourced[int]:
+    """The session's seed: given, the last session's (`last`), or a random one."""
+    if value.value != _LAST:
+        return chosen_seed(value)
+    stored = last_seed()
+    if stored is None:
+        return chosen_seed(Sourced(None, f"a random choice: --wasm-seed=last from {value.source}, and no seed is "
+                                        "stored in the pytest cache yet"))
+    return Sourced(stored, f"the last session's seed in the pytest cache (last, from {value.source})", _LAST)
+
+
 def read_options(config: pytest.Config, *, env: dict[str, str] | None = None,
-                 shared: tuple[int, str] | None = None) -> PluginOptions:
+                 shared: tuple[int, str] | None = None,
+                 last_seed: Callable[[], int | None] = lambda: None) -> PluginOptions:
     """Resolve every option (CLI > env > ini > default); raise pytest.UsageError on a bad value.
 
     `shared` is the (seed, source) an xdist controller resolved for its
     workers: every worker then uses the same seed, random ones included.
+    `last_seed` reads the seed --wasm-seed=last stands for (memory.py: the pytest cache).
     """
     env = dict(os.environ) if env is None else env
     where = config.inipath.name if config.inipath else "the config file"
     values: dict[str, Sourced[Any]] = {}
-    for opt in OPTIONS.values():
+    for opt in _PYTEST_ROWS.values():
         ini = config.getini(opt.ini)
         try:
             values[opt.name] = session_value(opt, PYTEST, cli=config.getoption(opt.dest, default=None),
@@ -108,5 +141,5 @@ def read_options(config: pytest.Config, *, env: dict[str, str] | None = None,
                                              ini_file=where)
         except OptionError as exc:
             raise pytest.UsageError(str(exc)) from None
-    values["seed"] = Sourced(*shared) if shared is not None else chosen_seed(values["seed"])
+    values["seed"] = Sourced(*shared) if shared is not None else _seed(values["seed"], last_seed)
     return PluginOptions(**values)

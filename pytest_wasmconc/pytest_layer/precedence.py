@@ -30,6 +30,7 @@ class TestPlan:
     settings: RunSettings
     schedules: int
     preemption_bound: int | None = None  # the dfs policy's (None: raised from 0 while schedules are left)
+    shrink_time: float = 0.0  # seconds an explore() may spend shrinking its failure (0: none)
     replay: ReplayToken | None = None
     replay_text: str | None = None
     no_hang: NoHang | None = None
@@ -57,5 +58,6 @@ def resolve(options: PluginOptions, marker: SettingsMarker, no_hang: NoHang | No
         for name in ("preempt", "policy", "seed", "slice", "depth", "level"):
             sources[name] = f"the replay token ({options.replay.source})"
     return TestPlan(settings=settings, schedules=chosen["schedules"].value,
-                    preemption_bound=chosen["preemption_bound"].value, replay=token,
+                    preemption_bound=chosen["preemption_bound"].value, shrink_time=chosen["shrink_time"].value,
+                    replay=token,
                     replay_text=options.replay_text, no_hang=no_hang, sources=sources)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pytest
 
+from .expectation import Expectation
+
 if TYPE_CHECKING:  # types only: the plugin reads records in every failing test's report hook
     from ..runtime import Outcome, RunSettings
+    from ..runtime.timeline import Timeline
+    from ..shrinking import Shrunk
 
 __all__ = ["ACTIVITY_KEY", "RECORDS_KEY", "GuestRecord", "add_record", "failing_record", "records_of"]
 
@@ -19,9 +24,9 @@ class GuestRecord:
     """One `run()` or one `explore()` call of a test."""
 
     guest: str
-    kind: str  # "run", "explore" or "replay"
+    kind: str  # "run", "explore", "replay" or "memory" (a schedule that failed the test last time)
     outcome: Outcome
-    expect_exit: int | None
+    expected: Expectation
     settings: RunSettings
     schedules_run: int = 1
     schedules_planned: int = 1
@@ -29,12 +34,19 @@ class GuestRecord:
     distinct: Counter[str] = field(default_factory=Counter)
     cut_by_timeout: float | None = None  # the test's pytest-timeout, when it bounded this execution
     statement: str | None = None  # what a bounded exhaustive search (policy dfs) proved
+    shrink: Shrunk | None = None  # an explore()'s failure shrunk (`outcome` is then the shrunk schedule's)
     check_failures: list[str] = field(default_factory=list)
     raised: bool = False  # the test already failed with this record's report as its exception
+    unexpected: str | None = None  # why the call failed the test: the outcome was not the expected one
+    elapsed: float = 0.0  # seconds the call's executions took
+    # Distinct schedules (hashes of their decisions); none recorded in os and epoch mode.
+    interleavings: set[int] = field(default_factory=set)
+    # Under --wasm-trace-dir: gives the outcome's timeline (recorded, or its schedule run again; timeline_files.py).
+    timeline: Callable[[], Timeline | None] | None = field(default=None, repr=False)
 
     @property
     def failed(self) -> bool:
-        return self.outcome.failed(self.expect_exit) or bool(self.check_failures)
+        return not self.expected.met_by(self.outcome) or bool(self.check_failures)
 
 
 RECORDS_KEY = pytest.StashKey[list[GuestRecord]]()

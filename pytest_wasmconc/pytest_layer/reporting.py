@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from ..options import DEFAULT, OPTIONS
 from ..runtime import backstop, wasmtime_version
 from ..runtime.settings import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Preempt
 from .markers import SETTINGS_ARGUMENTS
@@ -24,9 +25,11 @@ __all__ = [
     "SECTION_TITLE",
     "header_lines",
     "nodeid_argument",
+    "not_replayable_command",
     "render_record",
     "replay_command",
     "report_failure",
+    "report_timeline",
     "strip_shard_id",
     "trace_file_name",
     "write_trace",
@@ -53,10 +56,19 @@ def header_lines(options: PluginOptions) -> list[str]:
         value = options.value(opt).value
         if opt.name in _ALWAYS_SHOWN or value != opt.default:
             flags.append(f"{opt.pytest_flag}={opt.show(value)}")
-    lines = [f"wasmconc: {' '.join(flags)} (wasmtime {wasmtime_version()})"]
+    lines = [f"wasmconc: {' '.join(flags)} (wasmtime {wasmtime_version()})", _sources_line(options)]
     if options.trace_dir.value is not None:
-        lines.append(f"wasmconc: guest traces of failing tests go to {options.trace_dir.value}")
+        which = "every test's" if options.trace_schedules.value == "all" else "failing tests'"
+        lines.append(f"wasmconc: guest traces and timelines of {which} guest executions go to "
+                     f"{options.trace_dir.value}")
     return lines
+
+
+def _sources_line(options: PluginOptions) -> str:
+    """Where each setting that is not the default came from (the option table's precedence decided it)."""
+    given = [f"{opt.name} from {options.value(opt).source}" for opt in OPTIONS.values()
+             if opt.name != "replay" and options.value(opt).source != DEFAULT]
+    return f"wasmconc: {'; '.join(given)}; the rest are defaults" if given else "wasmconc: every setting is a default"
 
 
 def strip_shard_id(nodeid: str) -> str:
@@ -97,14 +109,19 @@ def bound_flags(item: pytest.Item) -> str:
     return flags
 
 
+def not_replayable_command(item: pytest.Item, record: GuestRecord) -> str:
+    """The command that runs the test in fuel mode with the same policy and seed (os and epoch mode have no token)."""
+    s = record.settings
+    return f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}"
+
+
 def _reproduce_lines(item: pytest.Item, record: GuestRecord) -> list[str]:
     o = record.outcome
     if o.token:
         return [f"replay token: {o.token}", f"replay: {replay_command(item, o.token)}"]
-    s = record.settings
-    mode = s.preempt.value
+    mode = record.settings.preempt.value
     return [(f"replay: not available: {mode} mode is not deterministic; for a replayable schedule run "
-            f"pytest {nodeid_argument(item)} --wasm-preempt=fuel --wasm-policy={s.policy} --wasm-seed={s.seed}")]
+            f"{not_replayable_command(item, record)}")]
 
 
 def _head(record: GuestRecord) -> str:
@@ -116,8 +133,8 @@ def _head(record: GuestRecord) -> str:
         what = o.summary()
     else:
         what = o.status.value  # the report's first line says more
-    if record.expect_exit is not None and o.status.value == "exited" and o.exit_code != record.expect_exit:
-        what += f" (expected {record.expect_exit})"
+    if not record.expected.met_by(o) and (o.status.value == "exited" or record.expected.status != "exited"):
+        what += f" (expected {record.expected.describe()})"
     where = f"{s.preempt.value} mode, policy {s.policy}, seed {s.seed}" if s.preempt is not Preempt.OS \
         else "os mode"
     if record.kind == "explore":
@@ -130,6 +147,8 @@ def _head(record: GuestRecord) -> str:
             where = f"{record.statement}; " + where
     elif record.kind == "replay":
         where = "replayed; " + where
+    elif record.kind == "memory":
+        where = "the schedule that failed this test last time, replayed first (failure memory); " + where
     return f"{record.guest}: {what} ({where})"
 
 
@@ -146,7 +165,7 @@ def _tail(label: str, text: str) -> list[str]:
 def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int = 1) -> str:
     """The report section of a failing test: what ended how, each thread, how to replay it."""
     o = record.outcome
-    lines = record.check_failures + [_head(record)]
+    lines = record.check_failures + ([record.unexpected] if record.unexpected else []) + [_head(record)]
     if o.report and (o.status.value != "exited" or "\n" in o.report):
         lines += o.report.splitlines()
     if not backstop.reached(o, record.settings.timeout):
@@ -164,7 +183,12 @@ def render_record(item: pytest.Item, record: GuestRecord, *, failed_count: int =
     lines += _tail("stderr", o.stderr)
     if failed_count > 1:
         lines.append(f"({failed_count} guest executions of this test failed; this is the last one)")
+    shrunk = record.shrink
+    if shrunk is not None:
+        lines.append(shrunk.headline())
     lines += _reproduce_lines(item, record)
+    if shrunk is not None:  # the original schedule's replay after the shrunk one's, then the interleaving
+        lines += shrunk.after_replay(lambda token: replay_command(item, token))
     return "\n".join(lines)
 
 
@@ -187,17 +211,39 @@ def write_trace(directory: Path, item: pytest.Item, section: str, outcome: Outco
 
 
 def report_failure(item: pytest.Item, report: pytest.TestReport, trace_dir: Path | None) -> None:
-    """Give a failing test's report its guest section (unless its exception is that report) and trace file."""
+    """Give a failing test's report its guest section (unless its exception is that report), trace file and
+    timeline (the section, or a section of its own, names the files)."""
     record = failing_record(item)
     if record is None:
         return
     failed = sum(1 for r in records_of(item) if r.failed)
     section = render_record(item, record, failed_count=max(failed, 1))
-    if not record.raised:
-        report.sections.append((SECTION_TITLE, section))
+    files: list[str] = []
     if trace_dir is not None:
         try:
-            write_trace(trace_dir, item, section, record.outcome)
+            files.append(f"trace: {write_trace(trace_dir, item, section, record.outcome)}")
         except OSError as exc:  # never an INTERNALERROR: say so in the failing test's report
-            note = f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}"
-            report.sections.append((SECTION_TITLE + " (trace file)", note))
+            files.append(f"--wasm-trace-dir {trace_dir}: cannot write the trace: {exc.strerror or exc}")
+        from . import timeline_files  # here: timelines import the checks, and with them wasmtime
+
+        line = timeline_files.write(item, record, trace_dir, failed=True)
+        if line is not None:
+            files.append(line)
+    if not record.raised:
+        report.sections.append((SECTION_TITLE, "\n".join([section, *files])))
+    elif files:
+        report.sections.append((SECTION_TITLE + " (trace files)", "\n".join(files)))
+
+
+def report_timeline(item: pytest.Item, report: pytest.TestReport, trace_dir: Path) -> None:
+    """A test that did not fail (passed, or xfailed) under --wasm-trace-schedules=all: its timeline, named in a
+    section of its report (shown with -rA)."""
+    records = records_of(item)
+    record = failing_record(item)
+    if record is None:
+        return
+    from . import timeline_files  # here: timelines import the checks, and with them wasmtime
+
+    line = timeline_files.write(item, record, trace_dir, failed=any(r.failed for r in records))
+    if line is not None:
+        report.sections.append((SECTION_TITLE + " (timeline)", line))

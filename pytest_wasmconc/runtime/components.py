@@ -32,6 +32,7 @@ from wasmtime import StoreContext
 from wasmtime import _ffi as ffi
 from wasmtime import component as cm
 
+from ..instrument.locator import located
 from .drivers.driving import drive, stamp_schedule
 from .loading.engine import engine_for
 from .wasmtime import calls, hostcalls
@@ -113,6 +114,11 @@ class ComponentProgram:
     def import_names(self) -> list[tuple[str, str]]:
         """(interface without version, function) of every imported function."""
         return [(inst.base, f) for inst in self.instances for f in inst.funcs]
+
+    def frame_text(self, func: str | None, func_index: int, offset: int) -> str:
+        """A wasm frame as reports print it (Program.frame_text). A component runs as it was
+        built (no rewriting), so the offset is Wasmtime's own (within its core module)."""
+        return located(func, func_index, offset)
 
 
 _compiled: dict[tuple[EngineSettings, str], cm.Component] = {}

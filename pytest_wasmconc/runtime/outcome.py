@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .timeline.model import Timeline
 
 __all__ = ["Outcome", "Status", "ThreadReport"]
 
@@ -23,13 +26,20 @@ _HANG_LIMITS = {"max-steps": "step budget", "timeout": "wall-clock backstop"}
 
 @dataclass
 class ThreadReport:
-    """One guest thread's state at the end of an execution."""
+    """One guest thread's state at the end of an execution.
+
+    `waiting_on` is set only for a parked thread; `woken_from`, the wait a
+    runnable (or running) thread had been woken from but not yet returned
+    from when the execution ended. Each frame reads `func (@0xOFFSET) file.c:LINE`,
+    the offset that of the file the user built (Program.locator).
+    """
 
     tid: int
     state: str  # "running", "runnable", "parked", "finished", "trapped"
     waiting_on: str | None = None
     frames: list[str] = field(default_factory=list)
     trap: str | None = None
+    woken_from: str | None = None
 
     @property
     def label(self) -> str:
@@ -39,6 +49,8 @@ class ThreadReport:
         head = f"  {self.label}: {self.state}"
         if self.waiting_on:
             head += f" in {self.waiting_on}"
+        elif self.woken_from:
+            head += f" (woken from {self.woken_from})"
         if self.trap:
             head += f": {self.trap}"
         lines = [head]
@@ -72,6 +84,9 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
     # A hang: the limit that ended it, "timeout" (the wall-clock backstop) or "max-steps".
     hang_limit: str | None = None
+    # The execution's timeline (runtime/timeline/), when one was recorded: Runner.execute(timeline=True)
+    # or Runner.retrace(...).
+    timeline: Timeline | None = field(default=None, repr=False, compare=False)
     # The replay token is encoded on first use: exploration makes thousands of
     # outcomes and reads the token of a few.
     _token: str | None = field(default=None, repr=False, compare=False)

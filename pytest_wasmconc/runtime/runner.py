@@ -9,16 +9,16 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..schedulers import PolicyError, derive_seed, replays_from_decisions
+from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
 from ..schedulers.dfs import Dfs
 from ..schedulers.dfs_search import DfsSearch, NondeterminismError
 from .components import ComponentProgram, execute_component, is_component, load_component
 from .drivers.driving import SEARCH_PICKS, drive, stamp_schedule
-from .errors import ConfigError, ReplayError
+from .errors import ConfigError, ReplayError, WasmconcError
 from .extensions import Extension, Rerun, load_passes
 from .guestio import GuestIO
 from .hostapi import HostFunction
@@ -26,15 +26,31 @@ from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .machine.execution import Execution
 from .outcome import Outcome
+from .plan import PlannedRun, SchedulePlan
 from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
-from .userhost.api import ImportsSpec
-from .userhost.run import HostRun
 from .wasmtime import interrupts, traphandlers
 from .worlds import CoreWorld, Worlds, default_worlds
 
-__all__ = ["Exploration", "GuestIO", "Runner"]
+if TYPE_CHECKING:
+    from .timeline.model import Timeline
+    from .userhost.api import ImportsSpec
+
+# Timelines (timeline/) and user host functions (userhost/) are imported by the executions that
+# use them: a run without either does not pay their import (start-up, benchmarks/README.md
+# "Throughput (issue 20)").
+
+__all__ = ["Exploration", "GuestIO", "Progress", "Runner", "schedule_key"]
+
+# Called after each schedule of an exploration with the schedules run so far and the latest outcome.
+Progress = Callable[[int, Outcome], None]
+
+
+def schedule_key(outcome: Outcome) -> int | None:
+    """The identity of an execution's interleaving (its decisions and slices), to count distinct ones;
+    None where none are recorded (os and epoch mode). A guest of one thread has one: no decisions."""
+    return hash((outcome.decisions, outcome.slices)) if outcome.preempt == "fuel" else None
 
 
 @dataclass
@@ -50,6 +66,8 @@ class Exploration:
     # The bounded exhaustive search (policy dfs): what it proved, e.g. "explored all 12 schedules with at
     # most 2 preemptions (reduction: sleep sets, 3 pruned); no failure". None for sampling policies.
     statement: str | None = None
+    # Distinct interleavings: hashes of the schedules' decisions (none recorded in os and epoch mode).
+    interleavings: set[int] = field(default_factory=set)
 
     @property
     def rate(self) -> float:
@@ -101,26 +119,44 @@ class Runner:
         host_functions: Iterable[HostFunction] = (),
         extensions: Sequence[Extension] = (),
         imports: ImportsSpec | None = None,
+        timeline: bool = False,
     ) -> Outcome:
-        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/)."""
+        """Run once; `imports` are user host functions {"module": {"name": callable}} (userhost/);
+        `timeline`: record its timeline (`outcome.timeline`, see `execute`)."""
         s = settings or self.settings
         program = self.load(guest, s, extensions=extensions)
         return self.execute(program, io or GuestIO(), s, list(host_functions), extensions=extensions,
-                            imports=imports)
+                            imports=imports, timeline=timeline)
 
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
-                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None) -> Outcome:
+                extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
+                timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None) -> Outcome:
+        """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
+        fuel mode takes the same schedule as without, with every step in Python), with the lock pass
+        (lock acquisitions and releases) unless `timeline_locks` is False. `policy`: answer with this policy
+        object instead of the settings' (fuel or epoch mode, core modules; the outcome then has no token: no
+        token names such a policy)."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
                               "(Runner.replay, `wasmconc replay`, --wasm-replay)")
+        if policy is not None and (isinstance(program, ComponentProgram) or settings.preempt is Preempt.OS):
+            raise ConfigError("a policy object schedules core modules in fuel or epoch mode only")
         if isinstance(program, ComponentProgram):
             with _divergence_is_a_replay_error():
                 outcome = execute_component(program, io, settings, host_functions, extensions=extensions,
                                             worlds=self.worlds)
             _stamp_token(outcome, settings, program, io)
             return outcome
+        recorder = None
+        if timeline:
+            from .timeline.locks import TimelineLocks, needs_lock_pass
+            from .timeline.recorder import Recorder
+
+            recorder = Recorder()
+            if timeline_locks and needs_lock_pass(extensions):
+                extensions = [*extensions, TimelineLocks()]  # lock acquisitions and releases on the lanes
         if extensions:
             program = self.load(program, settings, extensions=extensions)  # as is when already instrumented
         for fn in host_functions:
@@ -128,7 +164,11 @@ class Runner:
                 raise ConfigError(f"host_functions must be HostFunction objects, got {type(fn).__name__} {fn!r}")
         attachments = [ext.attach(program, settings) for ext in extensions]
         extra = [fn for a in attachments for fn in a.host_functions()]
-        user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
+        user = None
+        if imports is not None:
+            from .userhost.run import HostRun
+
+            user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
         if user is not None:
             extra += user.functions()
         argv = [io.program_name or Path(program.name).name] + list(io.args)
@@ -137,12 +177,12 @@ class Runner:
         started = time.perf_counter()
         try:
             ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
-                           native_wasi=native, observers=attachments)
+                           native_wasi=native, observers=attachments, recorder=recorder)
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
             with _divergence_is_a_replay_error():
-                recording = drive(ex, settings)
+                recording = drive(ex, settings, policy)
         finally:
             wasi.close()
             if user is not None:
@@ -153,13 +193,17 @@ class Runner:
         outcome.trace = list(wasi.trace)
         append_trace_tail(outcome, dropped=wasi.trace_dropped)
         stamp_schedule(outcome, settings, recording)
-        _stamp_token(outcome, settings, program, io)
+        if policy is None:
+            _stamp_token(outcome, settings, program, io)
+        if recorder is not None:
+            outcome.timeline = recorder.timeline(outcome, program.name)
         if ex.stuck_threads:
             outcome.report += ("\nwarning: these guest threads did not stop (a host function is blocking "
                                f"outside the runtime's control): {', '.join(ex.stuck_threads)}")
         if attachments:
             def run_again(exts: Sequence[Extension]) -> Outcome:
-                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports)
+                return self.execute(program, io, settings, host_functions, extensions=exts, imports=imports,
+                                    policy=policy)
 
             # Only fuel mode is deterministic: the same execution again.
             rerun: Rerun | None = run_again if settings.preempt is Preempt.FUEL else None
@@ -185,6 +229,8 @@ class Runner:
         imports: ImportsSpec | None = None,
         preemption_bound: int | None = None,
         time_budget: float | None = None,
+        timeline: bool = False,
+        progress: Progress | None = None,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
@@ -193,7 +239,9 @@ class Runner:
         The dfs policy instead enumerates schedules (`DfsSearch`): up to `schedules` of
         them, with at most `preemption_bound` preemptions (None: raising the bound from 0
         while schedules are left), within `time_budget` seconds when given; its
-        `Exploration.statement` says what it proved.
+        `Exploration.statement` says what it proved. `timeline`: record every schedule's timeline (the
+        way to have one in epoch mode; in fuel mode `retrace` gives the one of interest afterwards).
+        `progress(schedules_run, outcome)` is called after each schedule (a front end's progress line).
         """
         if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
             raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
@@ -208,8 +256,9 @@ class Runner:
             if start != 0 or step != 1:
                 raise ConfigError("the dfs policy's search cannot be split into slices (start/step): it runs whole")
             return self._search(program, io, base, fns, schedules, failed_check, extensions, imports,
-                                preemption_bound, time_budget)
+                                preemption_bound, time_budget, progress)
         distinct: Counter[str] = Counter()
+        keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         count = 0
@@ -218,23 +267,88 @@ class Runner:
             for n in range(schedules):
                 index = start + n * step
                 s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
-                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports)
+                outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports,
+                                       timeline=timeline)
                 count += 1
                 distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(count, outcome)
                 if failed_check(outcome):
-                    return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index)
+                    return Exploration(outcome, count, True, time.perf_counter() - t0, distinct, index,
+                                       interleavings=keys)
         assert outcome is not None
-        return Exploration(outcome, count, False, time.perf_counter() - t0, distinct)
+        return Exploration(outcome, count, False, time.perf_counter() - t0, distinct, interleavings=keys)
+
+    def explore_plan(
+        self,
+        guest: GuestSource,
+        io: GuestIO | None,
+        plan: SchedulePlan,
+        *,
+        schedules: int,
+        is_failure: Callable[[Outcome], bool],
+        host_functions: Iterable[HostFunction] = (),
+        imports: ImportsSpec | None = None,
+        progress: Progress | None = None,
+    ) -> Exploration:
+        """Run up to `schedules` schedules as `plan` decides them (runtime/plan.py); stop at the first
+        failure. The failure's index is its position in the plan. `progress` as in `explore`."""
+        if isinstance(schedules, bool) or not isinstance(schedules, int) or schedules < 1:
+            raise ConfigError(f"schedules must be a whole number >= 1, got {schedules!r}")
+        io = io or GuestIO()
+        fns = list(host_functions)
+        distinct: Counter[str] = Counter()
+        keys: set[int] = set()
+        t0 = time.perf_counter()
+        outcome: Outcome | None = None
+        # The plan's schedules load the guest a few ways (with the discovery's race pass, with hot
+        # sites): each way once. A load with extension passes is not shared across loads
+        # (load_program), and instrumenting a libc guest again for each schedule was most of the
+        # exploration's time. Within one exploration a pass key names its pass (as it does for a
+        # Program given to load_program), so the Program loaded for a key is the one to reuse.
+        programs: dict[tuple[Any, ...], Program] = {}
+
+        def run_planned(planned: PlannedRun) -> Outcome:
+            s = planned.settings
+            way = (s.engine, s.level, frozenset(s.hot_sites), tuple(e.pass_key for e in planned.extensions))
+            program = programs.get(way)
+            if program is None:
+                program = programs[way] = self.load(guest, s, extensions=planned.extensions)
+            return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
+
+        with interrupts.interrupts_deferred():
+            for position in range(schedules):
+                planned = plan.next_run(position)
+                try:
+                    outcome = run_planned(planned)
+                except WasmconcError as exc:
+                    fallback = plan.cannot_run(position, exc)  # e.g. without a check this guest cannot take
+                    if fallback is None:
+                        raise
+                    outcome = run_planned(fallback)
+                plan.observe(position, outcome)
+                distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(position + 1, outcome)
+                if is_failure(outcome):
+                    return Exploration(outcome, position + 1, True, time.perf_counter() - t0, distinct, position,
+                                       interleavings=keys)
+        assert outcome is not None
+        return Exploration(outcome, schedules, False, time.perf_counter() - t0, distinct, interleavings=keys)
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
-                imports: ImportsSpec | None, bound: int | None, time_budget: float | None) -> Exploration:
+                imports: ImportsSpec | None, bound: int | None, time_budget: float | None,
+                progress: Progress | None = None) -> Exploration:
         """The dfs policy's exploration: the next schedule is the search's, until it is over or the budget is."""
         if base.preempt is not Preempt.FUEL:
             raise ConfigError(f"the dfs policy enumerates schedules in fuel mode only, not in {base.preempt.value} "
                               "mode (--preempt fuel)")
         search = DfsSearch(bound)
         distinct: Counter[str] = Counter()
+        keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         with interrupts.interrupts_deferred():
@@ -251,16 +365,48 @@ class Runner:
                 except NondeterminismError as exc:
                     raise ReplayError(f"the dfs search cannot go on: {exc}") from None
                 distinct[outcome.summary()] += 1
+                _add_key(keys, outcome)
+                if progress is not None:
+                    progress(search.schedules, outcome)
                 if failed_check(outcome):
                     return Exploration(outcome, search.schedules, True, time.perf_counter() - t0, distinct,
-                                       search.schedules - 1, search.statement(failed=True))
+                                       search.schedules - 1, search.statement(failed=True), keys)
         assert outcome is not None
         return Exploration(outcome, search.schedules, False, time.perf_counter() - t0, distinct,
-                           statement=search.statement())
+                           statement=search.statement(), interleavings=keys)
+
+    def retrace(self, program: Program, io: GuestIO, outcome: Outcome, settings: RunSettings, *,
+                host_functions: Sequence[HostFunction] = (), extensions: Sequence[Extension] = (),
+                imports: ImportsSpec | None = None) -> Timeline | None:
+        """The timeline of `outcome`'s execution: recorded already, or (fuel mode) its schedule run again
+        with the recorder on. None when there is neither (epoch and os mode run without a recorder)."""
+        if outcome.timeline is not None:
+            return outcome.timeline
+        if not outcome.token or isinstance(program, ComponentProgram):
+            return None
+        replay = decode_token(outcome.token).apply(settings)
+        program = self.load(program, replay, extensions=extensions)  # the schedule's level and hot sites
+        again = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
+                             timeline=True)
+        from .timeline.locks import needs_lock_pass
+
+        if not _same_execution(outcome, again) and needs_lock_pass(extensions):
+            # The lock pass is the one difference a recording run adds to the module: try without it.
+            plain = self.execute(program, io, replay, host_functions, extensions=extensions, imports=imports,
+                                 timeline=True, timeline_locks=False)
+            if _same_execution(outcome, plain):
+                again = plain
+        tl = again.timeline
+        if tl is not None and not _same_execution(outcome, again):
+            tl.notes.append(f"this timeline is of a re-run that ended otherwise ({again.summary()}, "
+                            f"{again.steps} steps) than the execution it retraces ({outcome.summary()}, "
+                            f"{outcome.steps} steps): the guest depends on more than its schedule "
+                            "(files it changed, the outside world)")
+        return tl
 
     def replay(self, guest: GuestSource, token: str, io: GuestIO | None = None, *,
                host_functions: Iterable[HostFunction] = (), extensions: Sequence[Extension] = (),
-               imports: ImportsSpec | None = None) -> Outcome:
+               imports: ImportsSpec | None = None, timeline: bool = False) -> Outcome:
         """Run `guest` on the schedule `token` describes; ReplayError when it was made for another guest,
         other arguments, another wasmtime or engine configuration, or when the execution leaves it."""
         tok = decode_token(token)
@@ -269,7 +415,14 @@ class Runner:
         settings = tok.apply(self.settings)
         program = self.load(guest, settings, extensions=extensions)
         tok.check_guest(GuestIdentity.of(program, io.args))
-        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports)
+        return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports,
+                            timeline=timeline)
+
+
+def _add_key(keys: set[int], outcome: Outcome) -> None:
+    key = schedule_key(outcome)
+    if key is not None:
+        keys.add(key)
 
 
 @contextlib.contextmanager
@@ -281,6 +434,11 @@ def _divergence_is_a_replay_error() -> Iterator[None]:
         raise ReplayError(f"the replayed schedule does not fit this execution: {exc} (the guest's input, "
                           "files or environment differ from the run that made the token, or the guest is "
                           "not deterministic)") from None
+
+
+def _same_execution(a: Outcome, b: Outcome) -> bool:
+    return (a.status, a.exit_code, a.steps, a.decisions, a.slices) == (b.status, b.exit_code, b.steps, b.decisions,
+                                                                      b.slices)
 
 
 def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: GuestIO) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SLICE", "DEFAULT_TIMEOUT", "MAX_SLICE", "EngineSettings", "Preempt",
-           "RunSettings"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SHRINK_TIME", "DEFAULT_SLICE", "DEFAULT_TIMEOUT", "MAX_SLICE",
+           "EngineSettings", "Preempt", "RunSettings"]
 
 DEFAULT_SLICE = 10_000
 # The largest quantum accepted anywhere (settings, tokens, front ends). The
@@ -33,6 +33,9 @@ DEFAULT_TIMEOUT = 300.0
 LEVELS = ("waits", "atomics", "memory", "shared")  # instrument.InstrumentLevel's values (without importing it)
 DEFAULT_LEVEL = "shared"
 DEFAULT_DEPTH = 3  # PCT's bug depth
+# Seconds an exploration may spend shrinking a failing schedule (shrinking/): the searches measured
+# end well within it (a lost update: 1-2 s), and a failing test should not take much longer to report.
+DEFAULT_SHRINK_TIME = 10.0
 DEFAULT_ASYNC_STACK = 8 * 1024 * 1024  # a 10k-deep host recursion overflowed the default
 
 
@@ -124,6 +127,8 @@ class RunSettings:
     # decision with a choice, takes its own k from `pct_choices`.
     pct_steps: int | None = None
     pct_choices: int | None = None
+    # A replayed schedule's threads whose plain accesses were free (schedulers/random_walk.py).
+    free_accesses: tuple[int, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.preempt, Preempt):
@@ -155,6 +160,8 @@ class RunSettings:
                 raise ConfigError(f"{name.replace('_', '-')} must be a whole number >= 1, got {value!r}")
         if any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in self.hot_sites):
             raise ConfigError("hot sites must be byte offsets (whole numbers >= 0)")
+        if any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in self.free_accesses):
+            raise ConfigError("free-access threads must be thread ids (whole numbers >= 0)")
 
     @property
     def engine(self) -> EngineSettings:

@@ -51,7 +51,7 @@ _FORMAT_VERSION = 2
 _MAX_TID = 0x1FFF_FFFF
 _DIGEST_HEX = 16  # 64 bits of sha256: tells guests apart, keeps tokens short
 _HEX = re.compile(r"[0-9a-f]+")
-_KNOWN_KEYS = frozenset("vipsqdlweDQgnahkc")
+_KNOWN_KEYS = frozenset("vipsqdlweDQgnahkcf")
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -115,6 +115,7 @@ class ReplayToken:
     hot_sites: tuple[int, ...] = field(default=())  # race-directed exploration's hot accesses
     pct_steps: int | None = None  # PCT's k when an explorer measured it
     pct_choices: int | None = None  # the portfolio's classic PCT's k
+    free_accesses: tuple[int, ...] = field(default=())  # a recorded schedule's threads with free accesses
 
     @classmethod
     def for_run(cls, settings: RunSettings, decisions: tuple[int, ...] = (),
@@ -133,6 +134,7 @@ class ReplayToken:
             hot_sites=tuple(settings.hot_sites),
             pct_steps=settings.pct_steps,
             pct_choices=settings.pct_choices,
+            free_accesses=tuple(settings.free_accesses) if slices else (),
         )
 
     def check_compatible(self) -> None:
@@ -176,7 +178,7 @@ class ReplayToken:
         return settings.with_(
             preempt=Preempt.FUEL, policy=policy, seed=self.seed, slice=self.slice, depth=self.depth,
             level=self.level, decisions=self.decisions, slices=self.slices, hot_sites=self.hot_sites,
-            pct_steps=self.pct_steps, pct_choices=self.pct_choices,
+            pct_steps=self.pct_steps, pct_choices=self.pct_choices, free_accesses=self.free_accesses,
         )
 
 
@@ -201,6 +203,8 @@ def encode_token(token: ReplayToken) -> str:
         doc["k"] = token.pct_steps
     if token.pct_choices is not None:
         doc["c"] = token.pct_choices
+    if token.free_accesses:
+        doc["f"] = list(token.free_accesses)
     if token.decisions or token.slices:
         doc["D"] = list(token.decisions)
         doc["Q"] = list(token.slices)
@@ -268,6 +272,7 @@ def _fields(doc: dict[str, Any]) -> ReplayToken:
         hot_sites=_int_list(doc, "h", "hot site", 0, (1 << 32) - 1),
         pct_steps=_int(doc, "k", "PCT's step estimate", 1, 1 << 31) if "k" in doc else None,
         pct_choices=_int(doc, "c", "PCT's decision estimate", 1, 1 << 31) if "c" in doc else None,
+        free_accesses=_int_list(doc, "f", "free-access thread", 0, _MAX_TID),
     )
 
 

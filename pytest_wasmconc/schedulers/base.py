@@ -16,11 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["NativePlan", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
+__all__ = ["NativePlan", "Pause", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
 
 
 class PolicyError(Exception):
     """A policy cannot continue (e.g. a replayed schedule diverged)."""
+
+
+class Pause(Exception):  # noqa: N818 (a request, not an error)
+    """Raised by `pick` to end the execution right there, every thread where it stands.
+
+    The serial driver ends the execution as a hang (limit "pause") and takes every live
+    thread's backtrace: a thread suspended at the end of its quantum shows the exact place it
+    was preempted. The schedule shrinker pauses a replay at each context switch it prints.
+    """
 
 
 class SwitchReason(enum.Enum):
@@ -48,6 +57,9 @@ class PolicyConfig:
     # What a hot (racy) access charges the counter, 0 when the program has none: a policy that wants
     # its preemptions right before hot accesses sizes its quanta to that cost (PCT does).
     hot_cost: int = 0
+    # The threads whose visible plain accesses were free in the execution a replay reproduces (the random
+    # walk's `charges_accesses`): the replay policy charges them alike, or its quanta would end elsewhere.
+    free_accesses: tuple[int, ...] = ()
 
 
 class Policy(Protocol):

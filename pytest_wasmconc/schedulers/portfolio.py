@@ -29,7 +29,7 @@ from .base import NativePlan, Policy, PolicyConfig, SwitchReason
 from .pct import Pct
 from .random_walk import RandomWalk
 
-__all__ = ["MEMBERS", "Portfolio"]
+__all__ = ["MEMBERS", "Portfolio", "member_of"]
 
 
 def _classic_pct(config: PolicyConfig) -> Policy:
@@ -41,6 +41,11 @@ def _classic_pct(config: PolicyConfig) -> Policy:
 MEMBERS: tuple[Callable[[PolicyConfig], Policy], ...] = (RandomWalk, Pct, _classic_pct)
 
 
+def member_of(seed: int) -> int:
+    """The index in MEMBERS of the policy schedule `seed` runs (an explorer may pick seeds by it)."""
+    return stream(seed, "portfolio.member").randrange(len(MEMBERS))
+
+
 class Portfolio:
     """Delegates every question to the policy its seed chose (see the module docstring)."""
 
@@ -48,8 +53,7 @@ class Portfolio:
 
     def __init__(self, config: PolicyConfig) -> None:
         self.config = config
-        member = stream(config.seed, "portfolio.member").randrange(len(MEMBERS))
-        self.member: Policy = MEMBERS[member](config)
+        self.member: Policy = MEMBERS[member_of(config.seed)](config)
 
     def new_execution(self) -> None:
         self.member.new_execution()

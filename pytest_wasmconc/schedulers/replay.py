@@ -23,6 +23,7 @@ class Replay:
         self.config = config
         self._decisions = tuple(config.decisions)
         self._slices = tuple(config.slices)
+        self._free = frozenset(config.free_accesses)
         # Reject a corrupt recording up front rather than at the quantum that
         # uses it: no policy ever hands out a slice below 1, and no thread id is negative.
         for i, fuel in enumerate(self._slices):
@@ -70,6 +71,10 @@ class Replay:
             )
         self._next_slice = i + 1
         return self._slices[i]
+
+    def charges_accesses(self, thread: int) -> bool:
+        """Whether `thread`'s plain accesses charge the counter: as in the recorded execution."""
+        return thread not in self._free
 
     def on_spawn(self, thread: int) -> None:
         # Spawns are implied by the recording; a divergent spawn shows up as a

@@ -150,7 +150,7 @@ def test_other_code(wasm_scheduler, guest):
     assert wasm_scheduler.run(guest("hello")).exit_code == 0
 
 def test_unmarked(wasm_scheduler, guest):
-    assert wasm_scheduler.run(guest("exit3")).exit_code == 3
+    assert wasm_scheduler.run(guest("exit3"), expect_exit=3).exit_code == 3
 
 @pytest.mark.wasm_quiet_is_a_hang
 def test_quiet(wasm_scheduler, guest):
@@ -192,7 +192,7 @@ import pytest
 
 @pytest.mark.wasm_no_hang
 def test_deadlock_passes_under_the_replacement(wasm_scheduler, guest):
-    assert wasm_scheduler.run(guest("park")).status == "deadlock"
+    assert wasm_scheduler.run(guest("park"), expect="deadlock").status == "deadlock"
 ''')
     result = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=1)

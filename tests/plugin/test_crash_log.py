@@ -164,7 +164,7 @@ def test_every_failure_report_also_goes_to_the_failures_file(wasm_project: pytes
     text = (default_dir(wasm_project) / "failures-main.txt").read_text()
     assert text.count("==== FAILED ") == 1
     assert "==== FAILED test_failing.py::test_exit3 (call) at " in text
-    assert "exit3.wasm: exited with code 3 (expected 0) (schedule 0 failed after 1 of 3 schedules;" in text
+    assert "exit3.wasm: exited with code 3 (expected exit code 0) (schedule 0 failed after 1 of 3 schedules;" in text
     assert re.search(r"replay: pytest test_failing\.py::test_exit3 --wasm-replay=wc1-", text)
     entry = fields(default_dir(wasm_project) / "crash-main.txt")
     assert entry["state"] == "finished"  # a failing test still finished normally

@@ -35,11 +35,12 @@ def test_a_bounded_search_in_a_test_states_what_it_proved_and_reports_its_failur
         "no failure*",
     ])
     result.stdout.fnmatch_lines([
-        "*two_flags.wasm: exited with code 1 (expected 0) (failure found at preemption bound 2, after * schedules "
+        "*two_flags.wasm: exited with code 1 (expected exit code 0) (failure found at preemption bound 2, after * "
+        "schedules "
         "(reduction: sleep sets, 0 pruned); schedule * failed after * schedules; fuel mode, policy dfs*",
         "*replay: pytest *test_two_preemptions_find_the_bug --wasm-replay=wc1-*",
     ])
-    token = next(ln for ln in result.outlines if ln.startswith("replay token: ")).split()[-1]
+    token = next(ln for ln in result.outlines if "replay token: " in ln).split()[-1]
     again = wasm_project.runpytest_subprocess("-p", "no:cacheprovider", "-k", "two_preemptions",
                                               f"--wasm-replay={token}", timeout=CHILD_LIMIT_S)
     again.assert_outcomes(failed=1)

@@ -10,7 +10,7 @@ def test_every_marker_is_registered_with_its_signature(pytester: pytest.Pytester
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines_random([
         ("@pytest.mark.wasm_settings(*, preempt=None, policy=None, seed=None, slice=None, depth=None, level=None, "
-         "max_steps=None, timeout=None, schedules=None, preemption_bound=None, shards=None):*"),
+         "max_steps=None, timeout=None, schedules=None, preemption_bound=None, shrink_time=None, shards=None):*"),
         "@pytest.mark.wasm_no_hang(timeout=None, max_steps=None):*",
         "@pytest.mark.wasm_no_lock_inversion(*, table=None, extra=None):*",
         ("@pytest.mark.wasm_stream_sequence(expect=None, *, budget=4096, flush_steps=0, lost_wakeup=False, "
@@ -22,10 +22,10 @@ def test_the_markers_are_clean_under_strict_markers(pytester: pytest.Pytester) -
     pytester.makepyfile('''
 import pytest
 
-@pytest.mark.wasm_settings(preempt="fuel")
-@pytest.mark.wasm_no_hang(timeout=5, max_steps=1000)
-@pytest.mark.wasm_no_lock_inversion
-@pytest.mark.wasm_stream_sequence("open", "write")
+# On the module: on a test function that does not use wasm_scheduler, a marker errors the test.
+pytestmark = [pytest.mark.wasm_settings(preempt="fuel"), pytest.mark.wasm_no_hang(timeout=5, max_steps=1000),
+              pytest.mark.wasm_no_lock_inversion, pytest.mark.wasm_stream_sequence("open", "write")]
+
 def test_marked():
     pass
 ''')

@@ -102,6 +102,6 @@ def test_fine(wasm_scheduler):
         "*@pytest.mark.wasm_no_hang(timeout='soon'): expected positive seconds*",
         "*@pytest.mark.wasm_settings(preempt='fast'): invalid value (valid: fuel, epoch, os)",
         ("*@pytest.mark.wasm_settings got an unknown argument 'seeds' (valid: preempt, policy, seed, slice, "
-         "depth, level, max_steps, timeout, schedules, preemption_bound, shards)"),
+         "depth, level, max_steps, timeout, schedules, preemption_bound, shrink_time, shards)"),
     ])
     assert "During handling" not in result.stdout.str()  # one message, no chained traceback

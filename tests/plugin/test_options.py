@@ -45,7 +45,7 @@ def test_a_bad_preempt_value_is_a_usage_error_naming_its_source_and_the_valid_va
         ("--wasm-policy=chess",
          "--wasm-policy: invalid value 'chess' from the command line (valid: dfs, pct, portfolio, random, rr)"),
         ("--wasm-seed=twelve",
-         "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, or random)"),
+         "--wasm-seed: invalid value 'twelve' from the command line (valid: a whole number, random, or last)"),
         ("--wasm-slice=0",
          "--wasm-slice: invalid value '0' from the command line (valid: a whole number from 1 to 1099511627776)"),
         ("--wasm-schedules=-3",
@@ -84,7 +84,8 @@ def test_defaults_are_fuel_random_and_a_random_seed_shown_in_the_header(pytester
     pytester.makepyfile(SHOW_SETTINGS)
     result = pytester.runpytest("-s")
     header = [ln for ln in result.outlines if ln.startswith("wasmconc: ")]
-    assert len(header) == 1, result.stdout.str()
+    assert len(header) == 2, result.stdout.str()
+    assert header[1] == "wasmconc: seed from a random choice; the rest are defaults"
     seed = header[0].split("--wasm-seed=")[1].split()[0]
     assert header[0].startswith(f"wasmconc: --wasm-preempt=fuel --wasm-policy=random --wasm-seed={seed} ")
     assert settings_line(result) == f"SETTINGS preempt=fuel policy=random seed={seed} slice=10000 schedules=100"

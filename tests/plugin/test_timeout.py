@@ -9,7 +9,7 @@ STUCK = '''
 import pytest
 
 def test_stuck_guest(wasm_scheduler, guest):
-    o = wasm_scheduler.run(guest("spin"))
+    o = wasm_scheduler.run(guest("spin"), check=False)  # the test's own assert: a report section
     assert o.status == "exited"
 
 @pytest.mark.wasm_no_hang
@@ -78,7 +78,7 @@ def test_a_test_stuck_outside_the_guest_still_gets_its_guest_report_when_the_wor
 import time
 
 def test_sleepy(wasm_scheduler, guest):
-    wasm_scheduler.run(guest("exit3"))
+    wasm_scheduler.run(guest("exit3"), check=False)
     time.sleep(60)
 ''')
     # 10 s: room for the guest run before the sleep even on a busy machine (the report must

@@ -133,6 +133,6 @@ def test_first_schedule_fails(wasm_scheduler, guest):
     result = wasm_project.runpytest_subprocess("-n", "2", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines_random([
-        "*exit3.wasm: exited with code 3 (expected 0) (schedule 0 failed after 1 of 5 schedules;*",
-        "*exit3.wasm: exited with code 3 (expected 0) (schedule 1 failed after 1 of 5 schedules;*",
+        "*exit3.wasm: exited with code 3 (expected exit code 0) (schedule 0 failed after 1 of 5 schedules;*",
+        "*exit3.wasm: exited with code 3 (expected exit code 0) (schedule 1 failed after 1 of 5 schedules;*",
     ])

@@ -34,12 +34,19 @@ KNOBS: dict[str, tuple[str, Any]] = {
     "timeout": ("42", 42.0),
     "schedules": ("7", 7),
     "preemption_bound": ("2", 2),
+    "shrink_time": ("2.5", 2.5),
+    "trace_dir": ("traces", Path("traces")),
+    "trace_schedules": ("all", "all"),
 }
 # A value each row refuses.
 BAD = {"preempt": "fast", "policy": "chess", "seed": "twelve", "slice": "0", "depth": "0", "level": "all",
-       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1"}
+       "max_steps": "0", "timeout": "-1", "schedules": "0", "preemption_bound": "-1", "shrink_time": "-1",
+       "trace_dir": "", "trace_schedules": "some"}
 # Rows a sampling policy's exploration refuses (they bound the dfs policy's search): tested on their own.
 SEARCH_ONLY = ("preemption_bound",)
+# Rows that are no RunSettings field: where timelines go (tests/runtime/test_cli_timeline.py), how long a
+# failure is shrunk (below).
+NOT_SETTINGS = ("trace_dir", "trace_schedules", "shrink_time")
 
 
 class Seen:
@@ -65,18 +72,22 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
             record.preemption_bound = kwargs.get("preemption_bound")
             return super().explore(*args, **kwargs)
 
+        def explore_plan(self, *args: Any, **kwargs: Any) -> Any:  # the default, race-directed exploration
+            record.schedules = kwargs["schedules"]
+            return super().explore_plan(*args, **kwargs)
+
     monkeypatch.setattr(cli, "Runner", NotingRunner)
     return record
 
 
 def _flags(command: str) -> list[str]:
-    return [arg for opt in options_of(command) if opt.name not in SEARCH_ONLY
+    return [arg for opt in options_of(command) if opt.name not in (*SEARCH_ONLY, *NOT_SETTINGS)
             for arg in (opt.cli_flag, KNOBS[opt.name][0])]
 
 
 def _expected(command: str) -> dict[str, Any]:
     return {opt.name: KNOBS[opt.name][1] for opt in options_of(command)
-            if opt.name != "schedules" and opt.name not in SEARCH_ONLY}
+            if opt.name != "schedules" and opt.name not in (*SEARCH_ONLY, *NOT_SETTINGS)}
 
 
 def _of(settings: RunSettings, names: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +125,21 @@ def test_the_preemption_bound_reaches_the_dfs_search(seen: Seen, capfd: pytest.C
     assert "explored all 1 schedule: every schedule" in capfd.readouterr().out  # one thread: nothing to choose
 
 
+def test_the_shrink_time_reaches_the_shrinker_of_a_failing_exploration(monkeypatch: pytest.MonkeyPatch,
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    budgets: list[float] = []
+
+    def noting(*args: Any, budget: float, **kwargs: Any) -> None:
+        budgets.append(budget)
+
+    monkeypatch.setattr(cli, "shrink_failure", noting)
+    fails = str(GUESTS / "c" / "lost_update.wasm")
+    assert cli.main(["explore", "--policy", "random", "--seed", "3", fails]) == 1
+    assert cli.main(["explore", "--policy", "random", "--seed", "3", "--shrink-time", "2.5", fails]) == 1
+    assert budgets == [OPTIONS["shrink_time"].default, 2.5]
+    capfd.readouterr()
+
+
 def test_every_replay_option_reaches_the_replayed_execution(seen: Seen, capfd: pytest.CaptureFixture[str]) -> None:
     token = Runner(RunSettings(policy="pct", seed=9, depth=4, level="waits")).run(HELLO).token
     assert token is not None
@@ -131,12 +157,13 @@ def test_without_flags_every_option_has_the_table_default_and_the_seed_is_random
     assert cli.main([command, HELLO]) == 0
     first = seen.settings[0]
     if command == "explore":
-        # The race-directed set-up runs first (directed.py); the exploration proper is the portfolio.
+        # Race-directed (directed.py): the random walk leads; the directed schedules are the portfolio's.
         first = next(s for s in seen.settings if s.policy == "portfolio")
+        assert seen.settings[0].policy == "random"
     for opt in options_of(command):
         if opt.name == "policy" and command == "explore":
             continue
-        if opt.name not in ("seed", "schedules", *SEARCH_ONLY):
+        if opt.name not in ("seed", "schedules", *SEARCH_ONLY, *NOT_SETTINGS):
             assert getattr(first, opt.name) == opt.default, opt.name
     if command == "explore":
         assert seen.schedules == OPTIONS["schedules"].default
@@ -144,7 +171,7 @@ def test_without_flags_every_option_has_the_table_default_and_the_seed_is_random
         printed = re.search(r"^seed (\d+) \(a random choice\): --seed \1 explores the same schedules again$",
                             capfd.readouterr().out, re.M)
         assert printed, "explore prints the seed it chose"
-        assert first.seed == derive_seed(int(printed.group(1)), 0)
+        assert seen.settings[0].seed == derive_seed(int(printed.group(1)), 0)
 
 
 def test_a_failed_fuel_run_prints_the_random_seed_that_runs_its_schedule_again(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
+import pytest
 import wasmtime
 
 from child_processes import CHILD_LIMIT_S
-from pytest_wasmconc.runtime import CompileCache, EngineSettings, engine_for
+from pytest_wasmconc.runtime import CompileCache, EngineSettings, GuestIO, Program, Runner, RunSettings, engine_for
+from pytest_wasmconc.runtime.loading import program as program_mod
+from pytest_wasmconc.runtime.loading import saved
 
 WAT = '(module (func (export "f") (result i32) i32.const 42))'
 
@@ -67,3 +71,65 @@ def test_concurrent_processes_fill_the_cache_without_corrupting_it(tmp_path: Pat
     assert all(p.returncode == 0 for p in procs)
     assert len(list(tmp_path.rglob("*.cwasm"))) == 1
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+# -- instrumented programs kept beside the compiled modules (runtime/loading/saved.py) ------------------
+
+GUEST = Path(__file__).resolve().parents[2] / "guests" / "libc" / "mutex_many_threads.wasm"
+
+
+def _fresh_process_load(cache_dir: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> Program:
+    """Load GUEST as a new process would: nothing loaded in memory, the cache directory as left."""
+    monkeypatch.setattr(program_mod, "_LOADED", OrderedDict())
+    return Runner(RunSettings(**kwargs), cache=CompileCache(cache_dir)).load(GUEST)  # type: ignore[arg-type]
+
+
+def _forbid_instrumenting(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("instrumented or parsed again on a cache hit")
+
+    monkeypatch.setattr(program_mod, "instrument", refuse)
+    monkeypatch.setattr(program_mod, "parse_module", refuse)
+
+
+def test_a_later_process_loads_without_instrumenting_and_runs_the_same(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _fresh_process_load(tmp_path, monkeypatch, seed=3)
+    assert list(tmp_path.rglob("*.program"))
+    _forbid_instrumenting(monkeypatch)
+    again = _fresh_process_load(tmp_path, monkeypatch, seed=3)
+    assert again is not first
+    for name in saved.FIELDS + ("name", "engine_settings", "source_wasm", "passes"):
+        assert getattr(again, name) == getattr(first, name), name
+    runner = Runner(RunSettings(seed=3), cache=CompileCache(tmp_path))
+    io = GuestIO(args=["3", "20"])
+    a, b = (runner.execute(p, io, runner.settings) for p in (first, again))
+    assert (a.status, a.exit_code, a.stdout, a.decisions, a.slices, a.steps) == \
+        (b.status, b.exit_code, b.stdout, b.decisions, b.slices, b.steps)
+    assert a.token == b.token
+
+
+def test_other_levels_hot_sites_and_instrumenters_use_other_entries(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _fresh_process_load(tmp_path, monkeypatch)
+    _fresh_process_load(tmp_path, monkeypatch, level="atomics")
+    _fresh_process_load(tmp_path, monkeypatch, hot_sites=(1234,))
+    assert len(list(tmp_path.rglob("*.program"))) == 3
+    monkeypatch.setattr(saved, "_instrumenter_fingerprint", lambda: b"an edited instrumenter")
+    _fresh_process_load(tmp_path, monkeypatch)
+    assert len(list(tmp_path.rglob("*.program"))) == 4
+
+
+def test_a_damaged_program_entry_is_a_miss_and_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _fresh_process_load(tmp_path, monkeypatch)
+    entry = next(tmp_path.rglob("*.program"))
+    entry.write_bytes(b"not a pickle")
+    again = _fresh_process_load(tmp_path, monkeypatch)
+    assert again.wasm == first.wasm and again.sites == first.sites
+    assert entry.read_bytes() != b"not a pickle"
+
+
+def test_a_disabled_cache_keeps_no_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(program_mod, "_LOADED", OrderedDict())
+    Runner(cache=CompileCache(tmp_path, enabled=False)).load(GUEST)
+    assert not list(tmp_path.rglob("*"))

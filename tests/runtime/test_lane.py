@@ -8,6 +8,7 @@ way, and a token recorded with the lane replays without it.
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from pytest_wasmconc.runtime import GuestIO, ModuleError, Preempt, Runner, RunSettings, Status
 from pytest_wasmconc.runtime import lane as lane_package
+from pytest_wasmconc.runtime.lane import _lane
 from pytest_wasmconc.runtime.drivers import serial
 from pytest_wasmconc.runtime.outcome import Outcome
 
@@ -47,6 +49,8 @@ CORPUS: list[tuple[str, list[str]]] = [
     ("wat/own_memory_threads.wasm", []),
     ("wasi/clock_random.wasm", []),
     ("wasi/sleep10_threads.wasm", []),
+    # real wasi-libc, a plain access to shared memory at every step: a switch every few accesses
+    ("racecheck/kernels.wasm", ["dot", "2000", "1", "2"]),
 ]
 
 
@@ -109,6 +113,23 @@ def test_lane_and_python_driver_take_the_same_steps(guest: str, args: list[str],
     # the two-thread counters must.
     if guest in ("c/mutex_counter.wasm", "c/lost_update.wasm", "zig/zig_threads.wasm"):
         assert lane_steps.taken > 0
+
+
+def test_the_lane_draws_the_policies_random_numbers_in_c_on_cpython() -> None:
+    # The comparisons above then check the C draws against Python's getrandbits.
+    assert _lane.native_streams() is (platform.python_implementation() == "CPython")
+
+
+def test_at_the_default_slice_the_lane_makes_the_schedules_python_makes(monkeypatch: pytest.MonkeyPatch,
+                                                                     lane_steps: type[_CountingLane]) -> None:
+    # Default slice and policy: slices drawn from up to 2 * 10000 (14-bit draws, many rejected),
+    # the quantum scale mixed per seed, the virtual clock moved by every quantum.
+    for seed in range(6):
+        settings = RunSettings(preempt=Preempt.FUEL, seed=seed, max_steps=20_000)
+        reference = _run("racecheck/kernels.wasm", ["matmul", "12", "2"], settings, False, monkeypatch)
+        with_lane = _run("racecheck/kernels.wasm", ["matmul", "12", "2"], settings, True, monkeypatch)
+        assert _observable(with_lane) == _observable(reference), f"seed {seed}"
+    assert lane_steps.taken > 0
 
 
 def test_the_lane_takes_most_steps_of_a_contended_counter(monkeypatch: pytest.MonkeyPatch,

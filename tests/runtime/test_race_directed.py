@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from child_processes import CHILD_LIMIT_S
+from child_processes import CHILD_LIMIT_S, wasm_tools
 
 from pytest_wasmconc import Runner, RunSettings
-from pytest_wasmconc.directed import DISCOVERY_MAX, DISCOVERY_SCHEDULES, direct
+from pytest_wasmconc.directed import DISCOVERY_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST, direct
 from pytest_wasmconc.instrument.preempt import PreemptCounterPass
 from pytest_wasmconc.instrument.shared_accesses import HOT_ACCESS_COST
 from pytest_wasmconc.runtime.loading.program import load_program
@@ -92,3 +92,33 @@ def _sleb(value: int) -> bytes:
             out.append(byte)
             return bytes(out)
         out.append(byte | 0x80)
+
+
+def test_the_defaults_first_schedules_are_the_random_walks_own_failure_and_token_included() -> None:
+    guest = str(RACES / "order_flags.wasm")
+    for seed in range(1, 9):
+        walk = wasmconc("explore", guest, "--seed", str(seed), "--schedules", str(LEAD_FIRST), "--policy", "random")
+        if walk.returncode == 1:
+            break
+    else:
+        raise AssertionError("the random walk never failed order_flags within its first schedules")
+    default = wasmconc("explore", guest, "--seed", str(seed), "--schedules", str(LEAD_FIRST))
+    assert default.returncode == 1, default.stdout + default.stderr
+    failed = re.compile(r"^schedule \d+ failed:$", re.M)
+    assert failed.findall(default.stdout) == failed.findall(walk.stdout)
+    token = re.compile(r"replay: .*? (wc1-\S+)")
+    assert token.findall(default.stdout) == token.findall(walk.stdout)
+
+
+def test_a_guest_the_race_check_cannot_take_is_explored_without_discovery(tmp_path: Path) -> None:
+    stripped = tmp_path / "stripped.wasm"  # no name section: the race check refuses it (libc's locks unknown)
+    subprocess.run([wasm_tools(), "strip", "--all", str(RACES / "order_flags.wasm"), "-o", str(stripped)],
+                   check=True, timeout=CHILD_LIMIT_S)
+    explored = wasmconc("explore", str(stripped), "--seed", "1", "--schedules", "12")
+    assert explored.returncode in (0, 1), explored.stdout + explored.stderr
+    assert "race-directed: no discovery, the race check cannot run on this guest" in explored.stdout
+    assert "no name section" in explored.stdout
+    walk = wasmconc("explore", str(stripped), "--seed", "1", "--schedules", "12", "--policy", "random")
+    failed = re.compile(r"^schedule (\d+) failed:$", re.M)
+    if failed.search(walk.stdout) and int(failed.findall(walk.stdout)[0]) < LEAD_FIRST:
+        assert failed.findall(explored.stdout) == failed.findall(walk.stdout)  # the walk's own schedules

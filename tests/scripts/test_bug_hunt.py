@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from child_processes import CHILD_LIMIT_S
 
-from pytest_wasmconc.directed import DISCOVERY_MAX
-
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "bug_hunt.py"
 ALWAYS_FAILS = REPO / "guests" / "wat" / "exit_main_procexit_worker_busy.wasm"  # proc_exit(11), every schedule
@@ -57,13 +55,12 @@ def test_the_json_has_schedules_to_the_first_failure_per_seed_the_median_and_eac
     assert fails["guest"] == str(buggy) and fails["twin"] == str(tmp_path / "always_fails_fixed.wasm")
     for config in data["configs"]:
         cell = fails["cells"][config]
-        # 2: the race-directed set-up's first execution fails (ending the set-up), then schedule 0.
-        assert cell["schedules_to_failure"] == [2, 2, 2] and cell["found"] == 3 and cell["seeds"] == 3
-        assert cell["median"] == 2 and cell["errors"] == []
+        # 1: the first schedule (the race-directed set-up runs among the schedules, none before them).
+        assert cell["schedules_to_failure"] == [1, 1, 1] and cell["found"] == 3 and cell["seeds"] == 3
+        assert cell["median"] == 1 and cell["errors"] == []
         assert str(buggy) in cell["failure"] and "exited with code 11" in cell["failure"]  # the report's line
-        # The twin's 2 schedules and the set-up's executions: all 8 discovery ones find no race, then the pilot.
-        set_up = DISCOVERY_MAX + 1
-        assert fails["twin_runs"][config] == {"schedules": 2 + set_up, "failed_at": None, "failure": None,
+        # The twin's 2 schedules, whatever discovery did in them.
+        assert fails["twin_runs"][config] == {"schedules": 2, "failed_at": None, "failure": None,
                                               "error": None}
         missed = never["cells"][config]
         assert missed["schedules_to_failure"] == [None, None, None] and missed["found"] == 0
@@ -72,12 +69,11 @@ def test_the_json_has_schedules_to_the_first_failure_per_seed_the_median_and_eac
     lines = proc.stdout.splitlines()
     header = next(ln for ln in lines if ln.startswith("guest "))
     assert header.split() == ["guest", "default", "--slice", "5"]
-    assert next(ln for ln in lines if ln.startswith("always_fails ")).split() == ["always_fails", "2", "(3/3)", "2",
+    assert next(ln for ln in lines if ln.startswith("always_fails ")).split() == ["always_fails", "1", "(3/3)", "1",
                                                                                     "(3/3)"]
     assert next(ln for ln in lines if ln.startswith("never_fails ")).split() == ["never_fails", ">4", "(0/3)", ">4",
                                                                                   "(0/3)"]
-    twin_runs = 2 + DISCOVERY_MAX + 1  # its 2 schedules and the set-up's executions
-    assert f"fixed twins: each of the 1 passed every configuration ({twin_runs} schedules each)" in proc.stdout
+    assert "fixed twins: each of the 1 passed every configuration (2 schedules each)" in proc.stdout
     assert "no twin: never_fails" in proc.stdout
 
 
@@ -103,9 +99,8 @@ def test_a_failing_twin_is_listed_with_its_failure_and_the_script_exits_1(tmp_pa
     assert "fixed twins: 1 exploration(s) failed (a false alarm or a bad twin):" in proc.stdout
     row = next(ln for ln in proc.stdout.splitlines() if ln.startswith("lonely_fixed "))
     assert row.split(None, 3)[1:3] == ["default", "FAILED"]
-    assert row.split(None, 3)[3].startswith("at schedule 2: ") and str(twin) in row and "code 11" in row
-    # 2: the set-up's first execution failed, then schedule 0
-    assert load(out)["guests"][0]["twin_runs"]["default"]["failed_at"] == 2
+    assert row.split(None, 3)[3].startswith("at schedule 1: ") and str(twin) in row and "code 11" in row
+    assert load(out)["guests"][0]["twin_runs"]["default"]["failed_at"] == 1  # its first schedule
 
 
 def test_a_race_guest_is_hunted_and_its_fixed_twin_passes(tmp_path: Path) -> None:

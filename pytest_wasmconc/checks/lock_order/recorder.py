@@ -35,6 +35,7 @@ from .graph import LockKey, LockOrderGraph, Taken, Witness
 
 if TYPE_CHECKING:
     from ...runtime.extensions import Rerun
+    from ...instrument.locator import Locator
     from ...runtime.loading.program import Program
     from ...runtime.outcome import Outcome
     from ...runtime.settings import RunSettings
@@ -98,6 +99,8 @@ class Recorder:
         self.info: LockInstrumentation | None = info if isinstance(info, LockInstrumentation) else None
         self.digest = self.info.digest if self.info is not None else program.name
         self.program_name = program.name
+        self._locator: Locator | None = getattr(program, "locator", None)  # (a stand-in program may have none)
+        self._wheres: dict[int, str] = {}  # site index -> its position as reports print it
         self.held: dict[int, list[_Held]] = {}
         self.pending: dict[int, Taken] = {}  # per thread: the blocking acquire in progress
         self.seq = 0
@@ -139,7 +142,7 @@ class Recorder:
         tid = call.thread_id
         kind = site.kind
         with self._mutex:
-            taken = self._next(tid, site.where, site.callee)
+            taken = self._next(tid, self._where(site), site.callee)
             if kind == BEFORE or kind == USER_ACQUIRED:
                 self._lock_info(key, lock_id, site)
                 self._request(tid, key, taken)
@@ -158,6 +161,15 @@ class Recorder:
                 self._push(tid, key, taken)
             elif kind in (RELEASING, USER_RELEASED):
                 self._pop(tid, key)
+
+    def _where(self, site: LockSite) -> str:
+        """`caller (@0xe4) file.c:30`: the call, at its offset in the file the user built (once per site)."""
+        where = self._wheres.get(site.index)
+        if where is None:
+            locator = self._locator
+            where = site.where if locator is None else locator.site(site.caller, site.caller_index, site.offset)
+            self._wheres[site.index] = where
+        return where
 
     def _lock_info(self, key: LockKey, lock_id: int, site: LockSite) -> None:
         if self.probe is not None or key in self.graph.locks:

@@ -13,8 +13,8 @@ orders its joiner), and host locks (`LockEvent`s).
     outcome = Runner().run("guest.wasm", extensions=[check])
     failure = check.inspect(outcome)           # CheckFailure with the report, or None
 
-    access_pass.py    the load-time pass: each shared-memory access reports itself
-    lines.py          source lines of sites from the guest's DWARF line table
+    access_pass.py    the load-time pass: each shared-memory access reports itself (its source line:
+                      instrument/lines.py, the DWARF reader every report uses)
     tables.py         libc's sync functions and the default suppressions, each justified
     detector.py       vector clocks with FastTrack epochs over threads, sync keys and shadow memory
     recorder.py       the attachment to one execution: reports in, races out (Python: the reference)

@@ -47,7 +47,7 @@ from ...instrument.module import FUNC, ModuleInfo
 from ...instrument.opcodes import CALL, RETURN_CALL, key
 from ...instrument.reader import Reader
 from ...instrument.stack_frame import PLAIN_ACCESS_WIDTHS, FrameAnalysis, stack_pointer_global
-from .lines import LineTable, line_table
+from ...instrument.lines import LineTable, line_table
 
 __all__ = [
     "ACCESS",

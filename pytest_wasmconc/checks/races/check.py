@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import threading
@@ -83,6 +84,7 @@ class RaceCheck(Check):
         self.executions = 0
         self._mutex = threading.Lock()
         self._numbers = itertools.count(1)
+        self._reports_as: RaceCheck = self  # whose findings an execution's races are (see `fresh`)
 
     # -- the Check protocol ----------------------------------------------------------------------
 
@@ -102,6 +104,19 @@ class RaceCheck(Check):
         if found is None or found.check is not self or not found.reports:
             return None
         return CheckFailure(found.text())
+
+    def fresh(self, *, backtraces: bool | None = None) -> RaceCheck:
+        """This check as new: the same pass (so the same program), no pair reported yet, its findings
+        reported as this check's (`inspect` and `render` are this one's). The schedule shrinker runs its
+        candidates under such copies: a candidate must show the race again, which this check, having
+        reported it, would not."""
+        clone = copy.copy(self)
+        clone.reported, clone.executions = set(), 0
+        clone._mutex, clone._numbers = threading.Lock(), itertools.count(1)
+        clone._reports_as = self._reports_as
+        if backtraces is not None:
+            clone.backtraces = backtraces
+        return clone
 
     # -- what the front ends ask -------------------------------------------------------------------
 
@@ -155,13 +170,13 @@ class RaceCheck(Check):
         if settings.preempt.value == "fuel" and settings.seed is not None:
             how += f", seed {settings.seed}"
         reports = [RaceReport(r.previous, r.current, rec.sites[r.previous.site], rec.sites[r.current.site],
-                              rec.program_name, rec.number, how) for r in rec.races]
+                              rec.program_name, rec.number, how, locator=rec.locator) for r in rec.races]
         more = " (more not listed)" if len(rec.races) >= rec.max_races else ""
         stats = rec.detector.stats()
         summary = (f"race check: {len(reports)} data race{'s' if len(reports) != 1 else ''}{more} in "
                    f"{rec.program_name}; {stats['accesses']} plain accesses and {stats['sync_ops']} "
                    f"synchronizations checked over {stats['threads']} threads")
-        outcome.extra[OUTCOME_KEY] = ExecutionRaces(self, rec.number, reports, rerun, summary)
+        outcome.extra[OUTCOME_KEY] = ExecutionRaces(self._reports_as, rec.number, reports, rerun, summary)
 
     def _probe_extension(self, probe: Probe) -> ProbeExtension:
         return ProbeExtension(self.pass_key, self.instrument, probe, NativeRecorder if self.native else Recorder)

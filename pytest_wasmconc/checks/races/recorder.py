@@ -27,6 +27,7 @@ from .detector import Detector, Race, race_of
 if TYPE_CHECKING:
     from ._native import Detector as NativeDetector
     from ...runtime.extensions import Rerun
+    from ...instrument.locator import Locator
     from ...runtime.loading.program import Program
     from ...runtime.outcome import Outcome
     from ...runtime.settings import RunSettings
@@ -64,6 +65,8 @@ class Recorder:
         self.info: RaceInstrumentation | None = info if isinstance(info, RaceInstrumentation) else None
         self.sites: list[AccessSite] = self.info.sites if self.info is not None else []
         self.program_name = program.name
+        # How reports print the sites (the file's offsets, source lines); a stand-in program may have none.
+        self.locator: Locator | None = getattr(program, "locator", None)
         self.settings = settings
         self.number = number
         self.races: list[Race] = []  # new pairs of sites, in the order found

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .access_pass import AccessSite
 from .detector import Access
+
+if TYPE_CHECKING:
+    from ...instrument.locator import Locator
 
 __all__ = ["TITLE", "RaceReport", "no_names_message"]
 
@@ -16,7 +20,8 @@ TITLE = "WARNING: data race"
 class RaceReport:
     """One race, by pair of sites: the two accesses, where they are, and how the execution ran.
 
-    `frames` holds each access's backtrace once taken (fuel mode), else a note why not.
+    `frames` holds each access's backtrace once taken (fuel mode), else a note why not;
+    `locator` prints the sites (the program's, instrument/locator.py: the file's offsets and lines).
     """
 
     previous: Access
@@ -27,6 +32,7 @@ class RaceReport:
     execution: int
     how: str  # "fuel mode, seed 5", "os mode"
     frames: dict[str, list[str] | str] = field(default_factory=dict)
+    locator: Locator | None = None
 
     @property
     def functions(self) -> tuple[str, str]:
@@ -36,8 +42,9 @@ class RaceReport:
         a, b = self.functions
         pair = f"{a}" if a == b else f"{a} and {b}"
         lines = [f"{TITLE} between {pair} in {self.guest} (execution {self.execution}, {self.how})"]
-        lines += _access_lines(self.current, self.current_site, "", self.frames.get("current"))
-        lines += _access_lines(self.previous, self.previous_site, "Previous ", self.frames.get("previous"))
+        lines += _access_lines(self.current, self.current_site, "", self.frames.get("current"), self.locator)
+        lines += _access_lines(self.previous, self.previous_site, "Previous ", self.frames.get("previous"),
+                               self.locator)
         return lines
 
 
@@ -49,20 +56,26 @@ def _thread(tid: int) -> str:
     return "thread 0 (main)" if tid == 0 else f"thread {tid}"
 
 
-def _access_lines(access: Access, site: AccessSite, prefix: str, frames: list[str] | str | None) -> list[str]:
+def _site_text(site: AccessSite, locator: Locator | None) -> str:
+    """`func (@0x1f3) file.c:12`: the accessing instruction, at its offset in the file the user built."""
+    if locator is not None:
+        return locator.site(site.func, site.func_index, site.at)
+    return f"{site.where} {site.source}" if site.source else site.where
+
+
+def _access_lines(access: Access, site: AccessSite, prefix: str, frames: list[str] | str | None,
+                  locator: Locator | None) -> list[str]:
     kind = access.kind if prefix else access.kind.capitalize()
     what = f"of size {access.size}" if site.size else f"of {access.size} bytes ({site.instr})"
     out = [f"  {prefix}{kind} {what} at {access.addr:#010x} by {_thread(access.tid)}:"]
-    source = f" {site.source}" if site.source else ""
     if isinstance(frames, list) and frames:
         lines = [f"      at {f}" for f in frames]
-        if source and frames[0].split(" (@")[0] == _func(site):
-            lines[0] += source  # the innermost frame is the access (its offset is the instrumented module's)
-        elif source:
-            lines.insert(0, f"      at {site.where}{source}  (the access)")
+        if frames[0].split(" (@")[0] != _func(site):
+            # The innermost frame is not the accessing function (a call from the host): name the access.
+            lines.insert(0, f"      at {_site_text(site, locator)}  (the access)")
         out += lines
     else:
-        out.append(f"      at {site.where}{source}  (the accessing function)")
+        out.append(f"      at {_site_text(site, locator)}  (the accessing function)")
         if isinstance(frames, str):
             out.append(f"      ({frames})")
     return out

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...runtime.extensions import Check, CheckAttachment, CheckFailure
 from ...runtime.outcome import Status
-from ...wasi.p2.core import core_functions
+from ...wasi.p2.core import STREAMS_MODULE, core_functions
 from ...wasi.p2.model import StreamWorld
 from ...wasi.p2.stream import StreamConfig, echo_sinks
 from .checker import ProtocolChecker
@@ -55,6 +55,16 @@ class StreamCheck(Check):
                     compile_pattern(p)
             else:
                 compile_pattern(expect)  # type: ignore[arg-type]
+
+    def cannot_act(self, program: Program) -> str | None:
+        """Why this check would observe nothing of `program` (None: it can act): a core module that imports
+        no observed stream (the `wasmconc_streams` module). A component's wasi:io streams are all observed."""
+        if getattr(program, "run_export", None) is not None:  # a ComponentProgram
+            return None
+        if any(f.module == STREAMS_MODULE for f in program.func_imports):
+            return None
+        return (f"{program.name} imports no observed stream (no {STREAMS_MODULE} function; a component's "
+                "wasi:io streams are observed), so there is nothing to check")
 
     def attach(self, program: Program, settings: RunSettings) -> StreamAttachment:
         checker = ProtocolChecker(busy_poll_limit=self.config.busy_poll_limit)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...instrument.shared_accesses import HOT_ACCESS_COST
 from ...schedulers import make_policy
-from ...schedulers.base import PolicyConfig
+from ...schedulers.base import Policy, PolicyConfig
 from ...schedulers.recording import Recording
 from ..machine.execution import Execution
 from .os_threads import run_os
@@ -26,15 +26,18 @@ SEARCH_PICKS = "search_picks"
 def policy_config(s: RunSettings) -> PolicyConfig:
     return PolicyConfig(seed=s.seed, slice=s.slice, depth=s.depth, decisions=s.decisions, slices=s.slices,
                         pct_steps=s.pct_steps, pct_choices=s.pct_choices,
-                        hot_cost=HOT_ACCESS_COST if s.hot_sites else 0)
+                        hot_cost=HOT_ACCESS_COST if s.hot_sites else 0, free_accesses=s.free_accesses)
 
 
-def drive(ex: Execution, settings: RunSettings) -> Recording | None:
-    """Run `ex` to its end; the recorded schedule in the serial modes, None in OS mode."""
+def drive(ex: Execution, settings: RunSettings, policy: Policy | None = None) -> Recording | None:
+    """Run `ex` to its end; the recorded schedule in the serial modes, None in OS mode.
+
+    `policy`: answer with this one instead of the settings' (the shrinker's candidate schedules,
+    which no token names: their result is replayed under the replay policy)."""
     if settings.preempt is Preempt.OS:
         run_os(ex)
         return None
-    recording = Recording(make_policy(settings.policy, policy_config(settings)))
+    recording = Recording(policy if policy is not None else make_policy(settings.policy, policy_config(settings)))
     run_serial(ex, recording)
     return recording
 

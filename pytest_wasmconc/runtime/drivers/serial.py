@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from ...instrument.shared_accesses import ACCESS_COST
-from ...schedulers.base import NativePlan, Policy, SwitchReason
+from ...schedulers.base import NativePlan, Pause, Policy, SwitchReason
 from .. import lane
 from ..lane import _lane
 from ..wasmtime import interrupts
@@ -25,7 +25,10 @@ from ..settings import Preempt
 from ..machine.threads import GuestThread, ThreadState
 from .ticker import EpochTicker
 
-__all__ = ["run_serial"]
+__all__ = ["PAUSE_LIMIT", "run_serial"]
+
+# Outcome.hang_limit of an execution a policy paused (schedulers.base.Pause).
+PAUSE_LIMIT = "pause"
 
 # While every thread waits on the outside world (stdin), how often to re-check
 # the wall-clock backstop.
@@ -99,6 +102,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     threads = ex.threads
     native = ex.native
     lane = _native_lane(ex, policy, wall_deadline, tick_ns)
+    recorder = ex.recorder  # a timeline's (runtime/timeline/): None unless one was asked for
     # Step mode (a policy that decides at every visible operation, schedulers/dfs.py): while a thread
     # has company, a visible plain access charges this much, so its quantum ends right before the next
     # one; alone, it charges as compiled (no decision to make, and no step per access).
@@ -146,7 +150,11 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             # Deterministic without asking the policy: there is no choice.
             tid = runnable[0]
         else:
-            tid = policy.pick(runnable, current if current in runnable else None, reason)
+            try:
+                tid = policy.pick(runnable, current if current in runnable else None, reason)
+            except Pause as pause:
+                ex.declare(Status.HANG, f"paused by the scheduling policy: {pause}", limit=PAUSE_LIMIT)
+                break
         t = threads[tid]
         if t.state is ThreadState.NEW:
             t.start()
@@ -160,9 +168,19 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
         native.begin_points(-1 if max_steps is None else max_steps - (ex.steps - native.idle_since), settings.slice)
-        finished = t.poll()
+        if recorder is None:
+            finished = t.poll()
+            current = progress.current = tid
+            reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+            continue
+        recorder.quantum_begins(t)
+        try:
+            finished = t.poll()
+        finally:
+            recorder.quantum_polled()
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
+        recorder.quantum_ends(tid, reason.value, ex.steps)
 
 
 def _after_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, began_ns: int, fuel: bool, timed: bool,
@@ -216,6 +234,8 @@ _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
 def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int) -> _lane.Lane | None:
     """The native step loop for this execution, when its mode and policy have one."""
     if not lane.NATIVE or not ex.program.engine_settings.counter or ex.settings.preempt is Preempt.OS:
+        return None
+    if ex.recorder is not None:  # a timeline sees the steps only in Python
         return None
     plan_of = getattr(policy, "native_plan", None)
     plan: NativePlan | None = plan_of() if plan_of is not None else None

@@ -27,6 +27,8 @@ SOLO_SLICES: int
 QUIET_POINT_COST: int
 EPOCH_CHECK: int
 
+def native_streams() -> bool: ...
+
 def init(future_poll: int, context_get_data: int, caller_context: int, global_get: int, global_set: int,
          trap_new: int, error_delete: int, sharedmemory_data_size: int, /) -> None: ...
 

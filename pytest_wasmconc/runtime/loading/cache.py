@@ -95,15 +95,37 @@ class CompileCache:
             return None
 
     def _store(self, key: str, mod: wasmtime.Module) -> None:
+        if self.enabled:
+            self.write_entry(key, ".cwasm", mod.serialize())
+
+    # -- other entries kept beside the compiled modules (loading/saved.py) -------------------------
+
+    def read_entry(self, key: str, suffix: str) -> bytes | None:
+        """The bytes of entry `key` + `suffix`, or None (absent, unreadable, or the cache is off)."""
+        if not self.enabled:
+            return None
+        try:
+            return (self.directory / key[:2] / f"{key}{suffix}").read_bytes()
+        except OSError:
+            return None
+
+    def drop_entry(self, key: str, suffix: str) -> None:
+        try:
+            (self.directory / key[:2] / f"{key}{suffix}").unlink()
+        except OSError:
+            pass
+
+    def write_entry(self, key: str, suffix: str, data: bytes | bytearray) -> None:
+        """Write an entry atomically (a private temporary file renamed into place); never fails a run."""
         if not self.enabled:
             return
-        path = self._path(key)
+        path = self.directory / key[:2] / f"{key}{suffix}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(mod.serialize())
+                    f.write(data)
                 os.replace(tmp, path)
             except BaseException:
                 try:

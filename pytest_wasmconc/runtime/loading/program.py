@@ -17,11 +17,14 @@ from typing import Any, Union
 import wasmtime
 
 from ...instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
+from ...instrument.locator import Locator
 from ...instrument.memory_import import share_defined_memory
+from ...instrument.offsets import OffsetMap
 from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
 from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
 from ...instrument.reader import Reader
 from ...instrument.shared_accesses import ACCESS_COST, HOT_ACCESS_COST
+from . import saved
 from .cache import CompileCache
 from .engine import engine_for
 from .text import WASM_MAGIC, binary_of
@@ -98,6 +101,30 @@ class Program:
     # Hot sites (see `load_program`): byte offsets of the visible accesses that charge HOT_ACCESS_COST.
     hot_sites: frozenset[int] = frozenset()
     pass_results: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Offsets of `wasm` back to the file's (instrument/offsets.py), and the code's shift between the
+    # file and the rewriter's input (a defined memory moved into the imports), where sites are counted.
+    offsets: OffsetMap = field(default_factory=OffsetMap, repr=False, compare=False)
+    input_shift: int = 0
+    _locator: Locator | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def locator(self) -> Locator:
+        """Every position a report prints goes through this (instrument/locator.py): the offsets of
+        the file the user built, function names, `file.c:LINE` from its DWARF."""
+        if self._locator is None:
+            self._locator = Locator(self.offsets, self.source_wasm or self.wasm, self.input_shift)
+        return self._locator
+
+    def frame_text(self, func: str | None, func_index: int, offset: int) -> str:
+        """A wasm frame wasmtime reported (rewritten module) as reports print it: `f (@0xd8) f.c:12`."""
+        return self.locator.frame(func, func_index, offset)
+
+    def position_text(self, offset: int) -> str:
+        """Any byte offset of the module wasmtime runs (where a thread was switched out, stopped, ...)
+        as reports print it, `f (@0xd8) f.c:12`: the function found from the offset, the offset
+        that of the user's file. For an offset a load-time pass recorded (`Site.offset`, a race or
+        lock site), use `self.locator.site(func, func_index, offset)`."""
+        return self.locator.position(offset)
 
     @property
     def engine(self) -> wasmtime.Engine:
@@ -252,9 +279,22 @@ def load_program(
         if known is not None:
             _LOADED.move_to_end(memo_key)
             return known
+    saved_key = None
+    if memo_key is not None and cache is not None:
+        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites)
+        fields = saved.read(cache, saved_key) if saved_key is not None else None
+        if fields is not None:
+            # An earlier process loaded these bytes this way: no checking, rewriting or parsing again.
+            prog = Program(name=name, module=cache.compile(engine_for(engine_settings), engine_settings,
+                                                           fields["wasm"]),
+                           engine_settings=engine_settings, source_wasm=data, **fields)
+            _remember(memo_key, prog)
+            return prog
     try:
         extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites)
-        inst = instrument(share_defined_memory(data), level, extra)
+        shared = share_defined_memory(data)
+        inst = instrument(shared, level, extra)
+        input_shift = 0 if shared is data else _code_start(data) - _code_start(shared)
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
     engine = engine_for(engine_settings)
@@ -347,13 +387,21 @@ def load_program(
         passes=keys,
         hot_sites=hot_sites,
         pass_results=dict(zip(keys, inst.pass_results)),
+        offsets=inst.offsets.shifted(input_shift),
+        input_shift=input_shift,
     )
     _check_shape(prog, export_funcs)
     if memo_key is not None:
-        _LOADED[memo_key] = prog
-        while len(_LOADED) > _LOADED_MAX:
-            _LOADED.popitem(last=False)
+        _remember(memo_key, prog)
+    if saved_key is not None and cache is not None:
+        saved.write(cache, saved_key, {k: getattr(prog, k) for k in saved.FIELDS})
     return prog
+
+
+def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int]], prog: Program) -> None:
+    _LOADED[key] = prog
+    while len(_LOADED) > _LOADED_MAX:
+        _LOADED.popitem(last=False)
 
 
 # Programs loaded in this process, most recently used last: a test suite loads
@@ -362,6 +410,12 @@ def load_program(
 # (every execution makes its own stores and instances), so sharing it is safe.
 _LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int]], Program] = OrderedDict()
 _LOADED_MAX = 64
+
+
+def _code_start(wasm: bytes) -> int:
+    """Where the code section's payload begins (0 without one)."""
+    sec = parse_module(wasm).section(10)
+    return sec.payload if sec is not None else 0
 
 
 def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,

@@ -133,6 +133,8 @@ def _notify(serial: bool) -> Any:
             return 0
         ex = call._thread.execution
         woken = ex.futex.wake(ea, count)
+        if woken and ex.recorder is not None:
+            ex.recorder.notified(call._thread, ea, [w.thread.tid for w in woken])
         if woken:
             if serial:
                 # The driver polls on this very thread, so there is nobody to poke.

@@ -16,7 +16,7 @@ import random
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
@@ -37,6 +37,9 @@ from ..settings import Preempt, RunSettings
 from .ends import EXIT_MARK, End, trap_reason
 from .routing import ThreadCall, program_linker
 from .threads import THREADS, GuestThread, ThreadState
+
+if TYPE_CHECKING:
+    from ..timeline.recorder import Recorder
 
 __all__ = ["Execution"]
 
@@ -67,6 +70,7 @@ class Execution:
         *,
         native_wasi: Any = None,
         observers: Iterable[Any] = (),
+        recorder: Recorder | None = None,
     ) -> None:
         self.program = program
         self.settings = settings
@@ -103,7 +107,10 @@ class Execution:
                                  alone=lambda tid: self.alone(self.threads[tid]),
                                  wake=lambda tid: self.try_wake(self.threads[tid], self.clock.now_ns()),
                                  start=lambda tid: self.threads[tid].start(), exit_mark=EXIT_MARK)
-        if _lane_enabled() and settings.preempt is not Preempt.OS:
+        # A timeline's recorder (runtime/timeline/) sees what Python sees: it keeps every step and
+        # wait in Python, the reference path the native lane takes the same steps as.
+        self.recorder = recorder
+        if _lane_enabled() and settings.preempt is not Preempt.OS and recorder is None:
             # wait/notify in C in their common case; one table for both sides
             self.native.native_futex = True
             self.futex = NativeFutexTable(self.native)
@@ -124,6 +131,8 @@ class Execution:
         # None: all do.
         self.charges_accesses: Callable[[int], bool] | None = None
         self._resolve_imports(list(host_functions) + self._builtins())
+        if recorder is not None:
+            recorder.attach(self)
 
     # -- set-up ------------------------------------------------------------
 
@@ -201,6 +210,8 @@ class Execution:
             self.unsettled.add(t)
             self.native.add(t.slot)
         THREADS[t.key] = t
+        if self.recorder is not None and start_arg is None:
+            self.recorder.thread_new(tid, None)
         return t
 
     def spawn(self, parent: GuestThread, start_arg: int) -> int:
@@ -211,6 +222,8 @@ class Execution:
         if self.native.nlive >= cap or self._last_tid >= MAX_TID:
             return -1
         t = self.new_thread(start_arg)
+        if self.recorder is not None:
+            self.recorder.thread_new(t.tid, parent.tid)
         self.spawned_in_step = True
         self.native.progressed = 1
         if self.on_spawn is not None:
@@ -239,6 +252,11 @@ class Execution:
         """A host call parked `thread` on `wait` (called from the thread's poll)."""
         thread.wait = wait
         thread.wake_result = WaitResult.READY
+        if self.recorder is not None:
+            if isinstance(wait, Yield):
+                self.recorder.yielded(thread)
+            else:
+                self.recorder.parked(thread, _describe_wait(wait))
         if isinstance(wait, Yield):
             thread.deadline_ns = None
             # A thread that only yields lets virtual time pass (see GuestThread.spin_tick).
@@ -308,6 +326,8 @@ class Execution:
         thread.waiter = None
         thread.deadline_ns = None
         thread.state = ThreadState.RUNNABLE
+        if self.recorder is not None:
+            self.recorder.woken(thread, "timed out" if thread.wake_result is WaitResult.TIMED_OUT else "ready")
         return True
 
     def poke(self) -> None:
@@ -407,6 +427,8 @@ class Execution:
         try:
             self._apply_exit(thread)
         finally:
+            if self.recorder is not None:
+                self.recorder.finished(thread, _how_it_ended(thread))
             self.native.progressed = 1
             with self.cond:
                 thread.settle()
@@ -436,6 +458,8 @@ class Execution:
             if self.end is None:
                 self.end = end
                 self.native.ended = True
+                if self.recorder is not None:
+                    self.recorder.ended(end.status.value, end.message or "", end.thread)
             self.wake_everyone()
 
     # -- teardown and reports --------------------------------------------------------
@@ -457,18 +481,7 @@ class Execution:
             self.shared_memory = None
 
     def thread_reports(self) -> list[ThreadReport]:
-        out = []
-        for tid in sorted(self.threads):
-            t = self.threads[tid]
-            state = t.ended_by or t.state.value
-            waiting = _describe_wait(t.wait) if t.wait is not None and not isinstance(t.wait, Yield) else None
-            trap = None
-            if t.failure is not None and t.kill_message is None and t.failure.exit_status is None:
-                if trap_reason(t.failure.message) != EXIT_MARK:
-                    trap = trap_reason(t.failure.message)
-                    state = "trapped"
-            out.append(ThreadReport(tid, state, waiting, list(t.frames), trap))
-        return out
+        return [_thread_report(self.threads[tid]) for tid in sorted(self.threads)]
 
     def outcome(self, stdout: bytes, stderr: bytes, elapsed: float) -> Outcome:
         end = self.end or End(Status.TRAPPED, message="execution ended without a cause")
@@ -492,8 +505,45 @@ class Execution:
         return out
 
 
+def _thread_report(t: GuestThread) -> ThreadReport:
+    """One thread's state, in words that agree with each other: a finished thread waits on nothing,
+    a thread the guest's end unwound (it did not finish) was parked or running, a woken thread is
+    not "in" the wait it was woken from."""
+    state = t.ended_by or t.state.value
+    wait = t.wait
+    waiting = _describe_wait(wait) if wait is not None and not isinstance(wait, Yield) else None
+    trap = None
+    failure = t.failure
+    if failure is not None and t.kill_message is None and failure.exit_status is None:
+        reason = trap_reason(failure.message)
+        if reason != EXIT_MARK:
+            trap, state = reason, "trapped"
+        elif state == ThreadState.FINISHED.value:
+            # Unwound by the guest's end (another thread exited or trapped) before any driver
+            # stopped it for the report (os mode: it made a host call first): it did not finish.
+            state = "parked" if waiting else "running"
+    if state == ThreadState.FINISHED.value:
+        waiting = None  # it returned: whatever it once waited for is over
+    woken = None
+    if waiting is not None and state != "parked":
+        woken, waiting = waiting, None
+    return ThreadReport(t.tid, state, waiting, list(t.frames), trap, woken)
+
+
 def _lane_enabled() -> bool:
     return lane.NATIVE  # read at each use: tests switch it
+
+
+def _how_it_ended(thread: GuestThread) -> str:
+    """A finished thread's end, in a word or a line (a timeline's exit mark)."""
+    f = thread.failure
+    if f is None:
+        return "returned"
+    if f.exit_status is not None or trap_reason(f.message) == EXIT_MARK:
+        return "exited"
+    if thread.kill_message is not None:
+        return "stopped"
+    return f"trapped: {trap_reason(f.message)}"
 
 
 def _describe_wait(wait: Wait) -> str:

@@ -375,7 +375,12 @@ class GuestThread:
 
     # -- reports -----------------------------------------------------------
 
+    def frame_texts(self, frames: list[failures.Frame]) -> list[str]:
+        """Wasm frames as reports print them: the offsets of the file the user built, with source lines."""
+        text = self.execution.program.frame_text
+        return [text(f.func_name, f.func_index, f.module_offset) for f in frames]
+
     def capture_frames(self) -> None:
         if self.failure is not None and not self.frames:
-            frames = [str(f) for f in self.failure.frames]
+            frames = self.frame_texts(self.failure.frames)
             self.frames = self.decorate_frames(frames) if self.decorate_frames is not None else frames

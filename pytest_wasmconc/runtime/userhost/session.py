@@ -138,10 +138,10 @@ class HostSession:
                 fut.close()
                 stopping = thread.kill_message is not None or ex.end is not None
                 if stopping:
-                    frames = [str(f) for f in failure.frames] if failure is not None else None
+                    frames = thread.frame_texts(failure.frames) if failure is not None else None
                     return self._stop(pending, nested_frames=frames)
                 if failure is not None:
-                    reply: Any = ("trap", (trap_reason(failure.message), [str(f) for f in failure.frames]))
+                    reply: Any = ("trap", (trap_reason(failure.message), thread.frame_texts(failure.frames)))
                 else:
                     reply = ("ok", _export_value(values or [], self.nested_results))
                 self.state = _RUNNING

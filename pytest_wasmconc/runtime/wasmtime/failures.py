@@ -13,7 +13,9 @@ __all__ = ["Frame", "NativeFailure", "take_error", "take_trap", "trap_frames"]
 
 @dataclass(frozen=True)
 class Frame:
-    """One wasm frame of a backtrace."""
+    """One wasm frame of a backtrace, as Wasmtime reports it: the index and byte offset are those
+    of the module Wasmtime runs (the rewritten one). Reports print `Program.frame_text` of it,
+    which gives the offset of the user's file and its source line; `str()` is the raw form."""
 
     func_index: int
     func_name: str | None

@@ -50,6 +50,7 @@ static int alone_native(ExecObject *e, SlotObject *self) {
 
 static int alone_python(ExecObject *e, SlotObject *s) {
     PyGILState_STATE g = PyGILState_Ensure();
+    lane_clock_enter_python();
     int answer = -1;
     if (e->alone) {
         PyObject *r = PyObject_CallFunction(e->alone, "i", s->tid);
@@ -62,6 +63,7 @@ static int alone_python(ExecObject *e, SlotObject *s) {
         PyErr_WriteUnraisable(e->alone ? e->alone : Py_None);
         answer = 0; /* a scheduling point too many is harmless */
     }
+    lane_clock_left_python();
     PyGILState_Release(g);
     return answer;
 }
@@ -155,6 +157,7 @@ static void *call_failed(PyObject *fn, const char *what) {
 
 static bool pending_continuation(void *env) {
     PyGILState_STATE g = PyGILState_Ensure();
+    lane_clock_enter_python();
     bool finished = true;
     PyObject *key = PyLong_FromVoidPtr(env);
     PyObject *r = key ? PyObject_CallOneArg(py_resume, key) : NULL;
@@ -165,12 +168,14 @@ static bool pending_continuation(void *env) {
     } else {
         PyErr_WriteUnraisable(py_resume); /* capi turns every failure into a trap: this is a last resort */
     }
+    lane_clock_left_python();
     PyGILState_Release(g);
     return finished;
 }
 
 static void pending_finalizer(void *env) {
     PyGILState_STATE g = PyGILState_Ensure();
+    lane_clock_enter_python();
     PyObject *key = PyLong_FromVoidPtr(env);
     PyObject *r = key ? PyObject_CallOneArg(py_finalize, key) : NULL;
     Py_XDECREF(key);
@@ -178,6 +183,7 @@ static void pending_finalizer(void *env) {
         Py_DECREF(r);
     else
         PyErr_WriteUnraisable(py_finalize);
+    lane_clock_left_python();
     PyGILState_Release(g);
 }
 
@@ -202,6 +208,7 @@ void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
     cont->finalizer = NULL;
     void *store_key = p_context_get_data(p_caller_context(caller));
     PyGILState_STATE g = PyGILState_Ensure();
+    lane_clock_enter_python();
     PyObject *argv[7] = {PyLong_FromVoidPtr(env), PyLong_FromVoidPtr(store_key), PyLong_FromVoidPtr((void *)args),
                          PyLong_FromSize_t(nargs), PyLong_FromVoidPtr(results), PyLong_FromVoidPtr(trap_ret),
                          PyLong_FromVoidPtr(cont)};
@@ -228,6 +235,7 @@ void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
             end_expired_slice(store_key, trap_ret, cont);
         }
     }
+    lane_clock_left_python();
     PyGILState_Release(g);
 }
 

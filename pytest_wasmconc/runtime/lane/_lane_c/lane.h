@@ -198,5 +198,11 @@ void futex_host(void *env, SlotObject *s, const wt_val *args, wt_val *results, v
 
 /* steps.c */
 int steps_init(void);
+PyObject *native_streams(PyObject *mod, PyObject *unused);
+/* The fuel-mode virtual clock while a lane runs: the lane keeps the time in C and writes it to
+ * the Python VirtualClock only before Python code can run (the Python entries of host.c, the
+ * lane's own calls into Python, its return), and reads it back after (Python may move it). */
+void lane_clock_enter_python(void); /* GIL held: publish the running lane's time */
+void lane_clock_left_python(void);  /* Python ran: the clock may have moved */
 
 #endif

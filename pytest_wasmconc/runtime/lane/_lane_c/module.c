@@ -79,6 +79,8 @@ static PyObject *lane_module_init(PyObject *mod, PyObject *args) {
 static PyMethodDef module_methods[] = {
     {"set_python_host", set_python_host, METH_VARARGS,
      "(call, resume, finalize): the Python side of every non-native host function."},
+    {"native_streams", native_streams, METH_NOARGS,
+     "Whether the lane draws the policies' random numbers in C (CPython's Random layout checked)."},
     {"init", lane_module_init, METH_VARARGS,
      "(future_poll, context_get_data, caller_context, global_get, global_set, trap_new, error_delete,\n"
      " sharedmemory_data_size) addresses."},

@@ -11,6 +11,7 @@ typedef struct {
     int policy;
     long long policy_slice;     /* rr: its slice; random: the execution's scale */
     PyObject *choice_bits, *slice_bits; /* random: the streams' getrandbits */
+    struct MTObject *choice_mt, *slice_mt; /* the same streams drawn from in C, or NULL (see mt_stream) */
     PyObject *decisions, *slices;       /* Recording's lists, or None */
     PyObject *clock;            /* VirtualClock (fuel mode) */
     PyObject *interrupted;      /* capi's one-item flag: Ctrl-C seen */
@@ -24,9 +25,140 @@ typedef struct {
 
 static PyObject *str_now;
 
+/* ---- The policies' random streams, drawn from in C ----
+ *
+ * A pick or a slice is `randrange(n)` on a `random.Random` stream: `getrandbits(k)`, k the
+ * bit length of n, until the draw is below n. Calling getrandbits from C cost a third of a
+ * scheduling step (two or three calls per step, an int made and freed each). The streams are
+ * CPython's `_random.Random` objects: a Mersenne Twister whose state is the object's `index`
+ * and `state[624]`, and getrandbits(k) takes ceil(k / 32) 32-bit outputs, the first as the
+ * lowest word, the last shifted right to k's remaining bits. mt_getrandbits does exactly that
+ * on the object's own state, so every draw is the one Python would have made and the stream
+ * stays where Python would have left it (Python draws from it too, before and after the
+ * lane). The layout is CPython's private struct: steps_init checks it on two streams seeded
+ * alike, one drawn in C and one in Python, across two state refills, and the lane draws in C
+ * only when that check passed and the stream's getrandbits is that very C method. */
+#define MT_N 624
+#define MT_M 397
+
+typedef struct MTObject {
+    PyObject_HEAD
+    int index;
+    uint32_t state[MT_N];
+} MTObject;
+
+static PyTypeObject *mt_type;   /* _random.Random, when the layout check passed */
+static PyCFunction mt_method;   /* its getrandbits */
+
+static uint32_t mt_next(MTObject *r) {
+    uint32_t *mt = r->state, y;
+    static const uint32_t mag01[2] = {0x0U, 0x9908b0dfU};
+    if (r->index >= MT_N) {
+        int kk;
+        for (kk = 0; kk < MT_N - MT_M; kk++) {
+            y = (mt[kk] & 0x80000000U) | (mt[kk + 1] & 0x7fffffffU);
+            mt[kk] = mt[kk + MT_M] ^ (y >> 1) ^ mag01[y & 0x1U];
+        }
+        for (; kk < MT_N - 1; kk++) {
+            y = (mt[kk] & 0x80000000U) | (mt[kk + 1] & 0x7fffffffU);
+            mt[kk] = mt[kk + (MT_M - MT_N)] ^ (y >> 1) ^ mag01[y & 0x1U];
+        }
+        y = (mt[MT_N - 1] & 0x80000000U) | (mt[0] & 0x7fffffffU);
+        mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ mag01[y & 0x1U];
+        r->index = 0;
+    }
+    y = mt[r->index++];
+    y ^= (y >> 11);
+    y ^= (y << 7) & 0x9d2c5680U;
+    y ^= (y << 15) & 0xefc60000U;
+    y ^= (y >> 18);
+    return y;
+}
+
+/* getrandbits(k) for 1 <= k <= 64 */
+static unsigned long long mt_getrandbits(MTObject *r, int k) {
+    unsigned long long v = 0;
+    for (int i = 0; k > 0; i++, k -= 32) {
+        uint32_t w = mt_next(r);
+        if (k < 32)
+            w >>= (32 - k);
+        v |= (unsigned long long)w << (32 * i);
+    }
+    return v;
+}
+
+/* The stream behind `bits` (a bound getrandbits) when C may draw from it, else NULL. */
+static MTObject *mt_stream(PyObject *bits) {
+    if (mt_type == NULL || !PyCFunction_Check(bits) || PyCFunction_GET_FUNCTION(bits) != mt_method)
+        return NULL;
+    PyObject *self = PyCFunction_GET_SELF(bits);
+    return self != NULL && PyObject_TypeCheck(self, mt_type) ? (MTObject *)self : NULL;
+}
+
+/* Checks the layout assumption on this interpreter (see above); leaves mt_type NULL if it fails. */
+static int mt_check(void) {
+    PyObject *mod = PyImport_ImportModule("_random");
+    if (!mod)
+        return -1;
+    PyObject *type = PyObject_GetAttrString(mod, "Random");
+    Py_DECREF(mod);
+    if (!type)
+        return -1;
+    PyObject *a = NULL, *b = NULL, *bits = NULL;
+    int ok = PyType_Check(type) && ((PyTypeObject *)type)->tp_basicsize >= (Py_ssize_t)sizeof(MTObject);
+    if (ok) {
+        a = PyObject_CallFunction(type, "i", 20260101);
+        b = PyObject_CallFunction(type, "i", 20260101);
+        bits = b ? PyObject_GetAttrString(b, "getrandbits") : NULL;
+        if (!a || !bits) {
+            Py_XDECREF(a);
+            Py_XDECREF(b);
+            Py_XDECREF(bits);
+            Py_DECREF(type);
+            return -1;
+        }
+        ok = PyCFunction_Check(bits) && ((MTObject *)a)->index >= 0 && ((MTObject *)a)->index <= MT_N;
+        static const int widths[] = {32, 1, 2, 7, 31, 33, 40, 63, 64};
+        for (int i = 0; ok && i < 1500; i++) { /* 1500 draws and more words: past two refills */
+            int k = widths[i % 9];
+            unsigned long long mine = mt_getrandbits((MTObject *)a, k);
+            PyObject *o = PyObject_CallFunction(bits, "i", k);
+            if (!o) {
+                ok = -1;
+                break;
+            }
+            unsigned long long theirs = PyLong_AsUnsignedLongLong(o);
+            Py_DECREF(o);
+            if (theirs == (unsigned long long)-1 && PyErr_Occurred()) {
+                ok = -1;
+                break;
+            }
+            ok = mine == theirs;
+        }
+    }
+    if (ok == 1) {
+        mt_type = (PyTypeObject *)Py_NewRef(type);
+        mt_method = PyCFunction_GET_FUNCTION(bits);
+    }
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(bits);
+    Py_DECREF(type);
+    return ok < 0 ? -1 : 0;
+}
+
 int steps_init(void) {
     str_now = PyUnicode_InternFromString("_now");
-    return str_now ? 0 : -1;
+    if (!str_now)
+        return -1;
+    return mt_check();
+}
+
+/* For tests: whether the lane draws the policies' random numbers in C on this interpreter. */
+PyObject *native_streams(PyObject *mod, PyObject *unused) {
+    (void)mod;
+    (void)unused;
+    return PyBool_FromLong(mt_type != NULL);
 }
 
 static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
@@ -54,6 +186,9 @@ static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     Py_XSETREF(self->exec, (ExecObject *)Py_NewRef(exec));
     Py_XSETREF(self->choice_bits, Py_NewRef(choice));
     Py_XSETREF(self->slice_bits, Py_NewRef(slicebits));
+    /* borrowed: each bound method holds its stream */
+    self->choice_mt = mt_stream(choice);
+    self->slice_mt = mt_stream(slicebits);
     Py_XSETREF(self->decisions, Py_NewRef(decisions));
     Py_XSETREF(self->slices, Py_NewRef(slices));
     Py_XSETREF(self->clock, Py_NewRef(clock));
@@ -64,6 +199,7 @@ static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
 }
 
 static int lane_clear(LaneObject *self) {
+    self->choice_mt = self->slice_mt = NULL;
     Py_CLEAR(self->exec);
     Py_CLEAR(self->choice_bits);
     Py_CLEAR(self->slice_bits);
@@ -91,11 +227,19 @@ static void lane_dealloc(LaneObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* random.Random.randrange(n) for n >= 1: getrandbits(n.bit_length()) until below n. */
-static long long rand_below(PyObject *getrandbits, long long n) {
+/* random.Random.randrange(n) for n >= 1: getrandbits(n.bit_length()) until below n; in C on
+ * `mt` when it is not NULL (the same draws), else through the stream's `getrandbits`. */
+static long long rand_below(MTObject *mt, PyObject *getrandbits, long long n) {
     int k = 0;
     for (unsigned long long v = (unsigned long long)n; v; v >>= 1)
         k++;
+    if (mt != NULL) {
+        unsigned long long r;
+        do
+            r = mt_getrandbits(mt, k);
+        while (r >= (unsigned long long)n);
+        return (long long)r;
+    }
     PyObject *bits = PyLong_FromLong(k);
     if (!bits)
         return -1;
@@ -159,7 +303,7 @@ static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
     } else if (n == 1) {
         choice = run[0]->tid; /* RandomWalk.pick: no choice, no randomness drawn */
     } else {
-        long long i = rand_below(L->choice_bits, n);
+        long long i = rand_below(L->choice_mt, L->choice_bits, n);
         if (i < 0)
             return -1;
         choice = run[i]->tid;
@@ -174,7 +318,7 @@ static long long slice_for(LaneObject *L) {
     if (L->policy == POLICY_RR) {
         q = L->policy_slice;
     } else {
-        long long r = rand_below(L->slice_bits, 2 * L->policy_slice - 1);
+        long long r = rand_below(L->slice_mt, L->slice_bits, 2 * L->policy_slice - 1);
         if (r < 0)
             return -1;
         q = 1 + r;
@@ -184,27 +328,70 @@ static long long slice_for(LaneObject *L) {
     return q;
 }
 
-/* The virtual clock (fuel mode) moved on by `used` units, and its reading
- * into *now: fresh, since host calls during the poll may have moved it too. */
-static int advance_clock(PyObject *clock, long long used, long long *now) {
-    PyObject *o = PyObject_GetAttr(clock, str_now);
+/* The virtual clock of the running lane (fuel mode). Every step moves it by the units its
+ * quantum used; through the Python object's attribute that was a lookup, a new int and a
+ * store per step. The lane keeps the time here instead and publishes it to the clock
+ * (`_now`) only when Python code may read or move it: before every Python host call, the
+ * lane's own calls into Python and its return (lane_clock_enter_python), reading it back
+ * after them (`stale`). Python sees the same time at the same points as before, so the
+ * decisions, slices and every time a guest reads are unchanged. One lane runs on an OS
+ * thread at a time (a host call runs on its guest's fiber, on the lane's thread). */
+typedef struct {
+    PyObject *clock;
+    long long now;
+    int dirty; /* `now` moved since it was last published */
+    int stale; /* Python ran since `now` was read: the clock may have moved */
+} LaneClock;
+
+static _Thread_local LaneClock *lane_clock;
+
+static int clock_read(LaneClock *c) {
+    PyObject *o = PyObject_GetAttr(c->clock, str_now);
     if (!o)
         return -1;
     long long value = PyLong_AsLongLong(o);
     Py_DECREF(o);
     if (value == -1 && PyErr_Occurred())
         return -1;
+    c->now = value;
+    c->stale = 0;
+    return 0;
+}
+
+static int clock_publish(LaneClock *c) {
+    if (!c->dirty)
+        return 0;
+    PyObject *o = PyLong_FromLongLong(c->now);
+    if (!o)
+        return -1;
+    int rc = PyObject_SetAttr(c->clock, str_now, o);
+    Py_DECREF(o);
+    if (rc == 0)
+        c->dirty = 0;
+    return rc;
+}
+
+void lane_clock_enter_python(void) {
+    LaneClock *c = lane_clock;
+    if (c && clock_publish(c) < 0)
+        PyErr_WriteUnraisable(c->clock); /* an int that cannot be made: the host call reads the older time */
+}
+
+void lane_clock_left_python(void) {
+    if (lane_clock)
+        lane_clock->stale = 1;
+}
+
+/* The virtual clock moved on by `used` units, and its reading into *now: fresh, since host
+ * calls during the poll may have moved it too. */
+static int advance_clock(LaneClock *c, long long used, long long *now) {
+    if (c->stale && clock_read(c) < 0)
+        return -1;
     if (used > 0) {
-        value += used;
-        PyObject *sum = PyLong_FromLongLong(value);
-        if (!sum)
-            return -1;
-        int rc = PyObject_SetAttr(clock, str_now, sum);
-        Py_DECREF(sum);
-        if (rc < 0)
-            return -1;
+        c->now += used;
+        c->dirty = 1;
     }
-    *now = value;
+    *now = c->now;
     return 0;
 }
 
@@ -213,7 +400,9 @@ static int call_tid(PyObject *fn, int tid) {
         PyErr_SetString(PyExc_RuntimeError, "wasmconc: internal error: the execution was released");
         return -1;
     }
+    lane_clock_enter_python();
     PyObject *r = PyObject_CallFunction(fn, "i", tid);
+    lane_clock_left_python();
     if (!r)
         return -1;
     Py_DECREF(r);
@@ -247,8 +436,13 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
     PyObject *result = NULL;
     int code = RUN_PYTHON_STEP;
     long long vnow = 0;
-    if (L->fuel && advance_clock(L->clock, 0, &vnow) < 0)
-        goto fail;
+    LaneClock clock = {L->clock, 0, 0, 1};
+    LaneClock *outer = lane_clock;
+    if (L->fuel) {
+        if (advance_clock(&clock, 0, &vnow) < 0)
+            goto fail;
+        lane_clock = &clock;
+    }
     for (;;) {
         if (e->ended)
             break;
@@ -341,7 +535,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
         }
         if (L->fuel) {
             long long used = fuel_used(t);
-            if (advance_clock(L->clock, used, &vnow) < 0)
+            if (advance_clock(&clock, used, &vnow) < 0)
                 goto fail;
             if (solo && used / L->slice > 1)
                 L->steps += used / L->slice - 1;
@@ -375,6 +569,18 @@ counter_fail:
 fail:
     result = NULL;
 out:
+    if (lane_clock == &clock) {
+        /* Python takes over: it reads the time the steps moved it to */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (clock_publish(&clock) < 0)
+            Py_CLEAR(result);
+        lane_clock = outer;
+        if (type) {
+            PyErr_Clear();
+            PyErr_Restore(type, value, tb);
+        }
+    }
     PyMem_Free(run);
     return result;
 }

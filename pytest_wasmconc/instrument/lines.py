@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from ...instrument.module import ModuleInfo
+from .module import ModuleInfo
 
 __all__ = ["LineTable", "line_table"]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import wasmtime
 
 from pytest_wasmconc.checks.races import RaceCheck, RaceInstrumentation
-from pytest_wasmconc.checks.races.lines import line_table
+from pytest_wasmconc.instrument.lines import line_table
 from pytest_wasmconc.instrument import instrument
 from pytest_wasmconc.instrument.module import parse_module
 
-GUESTS = Path(__file__).resolve().parents[3] / "guests"
+GUESTS = Path(__file__).resolve().parents[2] / "guests"
 RACY = GUESTS / "racecheck" / "racy.wasm"
 
 

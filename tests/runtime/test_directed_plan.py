@@ -1,0 +1,178 @@
+"""The default exploration's plan (directed.py DirectedPlan), position by position, against fake outcomes.
+
+No wasm here: the plan only reads an outcome's decisions, policy state and race reports.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pytest_wasmconc.checks.races import RaceCheck
+from pytest_wasmconc.checks.races.check import OUTCOME_KEY, ExecutionRaces
+from pytest_wasmconc.directed import (DIRECTED_EVERY, DISCOVERY_PCT_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST,
+                                      PCT_THREAD_LIMIT, DirectedPlan)
+from pytest_wasmconc.runtime.drivers.driving import POLICY_STATE
+from pytest_wasmconc.runtime.outcome import Outcome, Status
+from pytest_wasmconc.runtime.settings import RunSettings
+from pytest_wasmconc.schedulers import RandomWalk, derive_seed
+from pytest_wasmconc.schedulers.portfolio import MEMBERS, member_of
+
+BASE = RunSettings(seed=11, policy="portfolio")
+
+
+def outcome(*, sites: tuple[int, ...] = (), threads: int = 2, steps: int | None = None,
+            choices: int | None = None) -> Outcome:
+    """A passing execution of `threads` threads whose race check (if any) reported `sites` in pairs."""
+    extra: dict[str, Any] = {}
+    if sites:
+        reports = [SimpleNamespace(previous_site=SimpleNamespace(at=a), current_site=SimpleNamespace(at=b))
+                   for a, b in zip(sites[::2], sites[1::2])]
+        extra[OUTCOME_KEY] = ExecutionRaces(RaceCheck(), 1, reports, None, "races")  # type: ignore[arg-type]
+    if steps is not None or choices is not None:
+        extra[POLICY_STATE] = {"steps": steps, "choices": choices}
+    return Outcome(Status.EXITED, 0, decisions=tuple(range(threads)), extra=extra)
+
+
+def has_discovery_check(run: Any) -> bool:
+    return any(isinstance(e, RaceCheck) for e in run.extensions)
+
+
+def test_the_first_schedules_are_the_random_walks_own_with_the_race_check_riding_along() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(LEAD_FIRST):
+        run = plan.next_run(position)
+        assert run.settings.policy == "random"
+        assert run.settings.seed == derive_seed(BASE.seed, position)  # schedule `position` of --policy random
+        assert run.settings.hot_sites == ()
+        assert has_discovery_check(run)
+        plan.observe(position, outcome())
+
+
+def test_discovery_reports_are_taken_out_of_the_outcome_they_steer() -> None:
+    plan = DirectedPlan(BASE)
+    plan.next_run(0)
+    seen = outcome(sites=(100, 200))
+    plan.observe(0, seen)
+    assert OUTCOME_KEY not in seen.extra  # not a failure of the guest: the user asked for no race check
+    assert plan.hot_sites == (100, 200)
+
+
+def test_a_users_own_race_check_does_discovery_and_keeps_its_reports() -> None:
+    mine = RaceCheck()
+    plan = DirectedPlan(BASE, [mine])
+    run = plan.next_run(0)
+    assert list(run.extensions) == [mine]
+    seen = outcome(sites=(1, 2))
+    plan.observe(0, seen)
+    assert OUTCOME_KEY in seen.extra
+    assert plan.hot_sites == (1, 2)
+
+
+def is_directed_position(position: int) -> bool:
+    return position >= LEAD_FIRST and (position - LEAD_FIRST) % DIRECTED_EVERY == DIRECTED_EVERY - 1
+
+
+def test_after_the_lead_the_random_walk_keeps_most_positions_and_the_rest_go_discovery_pilot_portfolio(
+) -> None:
+    plan = DirectedPlan(BASE)
+    kinds: list[str] = []
+    random_seeds: list[int] = []
+    positions = LEAD_FIRST + 4 * DIRECTED_EVERY
+    for position in range(positions):
+        run = plan.next_run(position)
+        s = run.settings
+        if s.policy == "random":
+            kinds.append("walk")
+            random_seeds.append(s.seed)
+            # The walk's checked schedules find no race: the first directed position is discovery's.
+            plan.observe(position, outcome())
+        elif s.policy == "pct" and s.pct_steps is None:
+            kinds.append("discovery")
+            assert has_discovery_check(run) and s.hot_sites == ()
+            plan.observe(position, outcome(sites=(7, 9)))
+        elif s.policy == "pct":
+            kinds.append("pilot")
+            assert not has_discovery_check(run) and s.hot_sites == (7, 9)
+            plan.observe(position, outcome(steps=20, choices=41))
+        else:
+            kinds.append("portfolio")
+            assert s.policy == "portfolio" and s.hot_sites == (7, 9)
+            assert MEMBERS[member_of(s.seed)] is not RandomWalk  # the walk has positions of its own
+            assert (s.pct_steps, s.pct_choices) == (10, 20)  # half the pilot's counts
+            plan.observe(position, outcome())
+    # The walk keeps its own sequence of seeds whatever runs between its schedules.
+    assert random_seeds == [derive_seed(BASE.seed, i) for i in range(len(random_seeds))]
+    directed = [k for p, k in enumerate(kinds) if is_directed_position(p)]
+    assert [k for p, k in enumerate(kinds) if not is_directed_position(p)] == ["walk"] * (positions - len(directed))
+    assert directed == ["discovery", "pilot", "portfolio", "portfolio"]
+    direction = plan.direction(1.0)
+    assert direction.ready and direction.hot_sites == (7, 9)
+    assert direction.executions == 2
+    assert "2 racy access sites" in direction.summary()
+
+
+def test_discovery_goes_on_while_no_race_shows_and_stops_after_its_last_pct_execution() -> None:
+    plan = DirectedPlan(BASE)
+    position = 0
+    pct = 0
+    while pct < DISCOVERY_PCT_MAX:
+        run = plan.next_run(position)
+        assert has_discovery_check(run), position
+        pct += run.settings.policy == "pct"
+        plan.observe(position, outcome())
+        position += 1
+    assert position > DISCOVERY_SCHEDULES
+    later = [plan.next_run(p) for p in range(position, position + DIRECTED_EVERY)]
+    assert not any(has_discovery_check(r) for r in later)
+    assert [r.settings.policy for r in later if r.settings.policy != "random"] == ["pct"]  # the pilot
+
+
+@pytest.mark.parametrize("position", [0, LEAD_FIRST + 1])
+def test_a_guest_of_many_threads_is_explored_by_the_random_walk_alone(position: int) -> None:
+    plan = DirectedPlan(BASE)
+    for p in range(position + 1):
+        plan.next_run(p)
+        plan.observe(p, outcome(threads=PCT_THREAD_LIMIT + 1 if p == position else 2))
+    runs = [plan.next_run(p) for p in range(position + 1, position + 9)]
+    assert all(r.settings.policy == "random" and not has_discovery_check(r) for r in runs)
+    assert f"not at {PCT_THREAD_LIMIT + 1} threads" in plan.direction(1.0).summary()
+
+
+def test_a_failure_before_the_set_up_ended_is_said_so() -> None:
+    plan = DirectedPlan(BASE)
+    plan.next_run(0)
+    plan.observe(0, outcome(sites=(3, 4)))
+    assert "had not ended" in plan.direction(0.1).summary()
+
+
+def test_a_guest_the_race_check_cannot_take_runs_each_position_without_it_and_discovery_ends() -> None:
+    plan = DirectedPlan(BASE)
+    first = plan.next_run(0)
+    assert has_discovery_check(first)
+    again = plan.cannot_run(0, ValueError("g.wasm has no name section"))
+    assert again is not None and not has_discovery_check(again)
+    assert again.settings == first.settings  # the same schedule of the walk
+    plan.observe(0, outcome())
+    later = [plan.next_run(p) for p in range(1, LEAD_FIRST + DIRECTED_EVERY)]
+    assert not any(has_discovery_check(r) for r in later)
+    assert [r.settings.policy for r in later if r.settings.policy != "random"] == ["pct"]  # the pilot, no discovery
+    assert "no discovery" in plan.direction(0.1).summary()
+
+
+def test_an_error_not_of_discoverys_making_is_left_to_end_the_exploration() -> None:
+    plan = DirectedPlan(BASE, [RaceCheck()])  # the user's own check: no discovery check of the plan's
+    plan.next_run(0)
+    assert plan.cannot_run(0, ValueError("cannot create its shared memory")) is None
+
+
+def test_races_the_walks_checked_schedules_found_end_discovery_without_a_pct_execution() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(LEAD_FIRST):
+        plan.next_run(position)
+        plan.observe(position, outcome(sites=(3, 4)))
+    first_directed = next(p for p in range(LEAD_FIRST, LEAD_FIRST + DIRECTED_EVERY) if is_directed_position(p))
+    run = plan.next_run(first_directed)
+    assert run.settings.policy == "pct" and run.settings.hot_sites == (3, 4) and not has_discovery_check(run)
