@@ -101,6 +101,8 @@ CASES = [
          stderr_has="crash_in_worker"),
     Case("wat/deadlock_forever.wasm", rc=HANG, timeout=3),
     Case("wat/spin_forever.wasm", rc=HANG, timeout=3),
+    Case("wat/wait_spin_forever.wasm", rc=HANG, timeout=3),
+    Case("wat/lone_atomic_work.wasm", runs=3),
     Case("wat/musl_lock_order.wasm", rc={0, HANG}, stdout=re.compile(r"(no deadlock\n)?"), timeout=3, runs=5,
          note="lock_order with musl-named mutexes: short threads, deadlocks now and then"),
     Case("wat/single_hello.wasm", stdout="hello\n"),

@@ -37,7 +37,8 @@ _EXTERNAL_WAIT_SLICE_S = 0.05
 # can become runnable without a host call, and host calls that wake or spawn
 # are scheduling points anyway, so preempting it often would only cost time.
 # It still yields now and then so the step budget and the wall-clock
-# backstop are checked; its quantum counts as the slices it replaced.
+# backstop are checked; its quantum counts as the slices it replaced, and each
+# scheduling point it passed as a quiet point (_lane_c/lane.h).
 _SOLO_SLICES = _lane.SOLO_SLICES
 # Epoch mode: counter units before the first look at the clock in a slice (the
 # thread then sizes its refills by its own speed, see GuestThread.begin_quantum).
@@ -63,6 +64,10 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     # atomics level): the thread's instance's cost global is set when it starts (threads.py).
     ex.charges_accesses = getattr(policy, "charges_accesses", None)
     policy.on_spawn(0)
+    # Fuel mode: quiet points (a lone thread's scheduling points, waits that return at once) count
+    # toward the step budget (_lane_c/lane.h). Epoch mode counts time, and its points inside a
+    # slice are not steps even with company.
+    ex.native.count_points = settings.preempt is Preempt.FUEL
 
     progress = _Progress()
     try:
@@ -162,6 +167,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             began_ns = time.monotonic_ns()
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
+        native.begin_points(-1 if max_steps is None else max_steps - (ex.steps - native.idle_since), settings.slice)
         if recorder is None:
             finished = t.poll()
             current = progress.current = tid
@@ -199,6 +205,7 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
         ex.clock.advance(used)
         if solo:
             ex.steps += max(0, used // ex.settings.slice - 1)  # the slices it replaced
+        ex.steps += ex.native.point_steps(ex.settings.slice)  # its quiet points (_lane_c/lane.h), as the lane does
     elif timed and solo:
         ex.steps += max(0, (time.monotonic_ns() - began_ns) // tick_ns - 1)  # the ticks it replaced
     if finished:

@@ -115,7 +115,8 @@ def _wait(width: int) -> Any:
         with futex.lock:
             current = mem.load_u32(ea) if width == 4 else mem.load_u64(ea)
             if current != expected:
-                return WAIT_NOT_EQUAL
+                # A quiet point (_lane_c/lane.h), as in the native wait (futex.c).
+                return YieldAfter(WAIT_NOT_EQUAL) if thread.execution.native.quiet_point() else WAIT_NOT_EQUAL
             waiter = futex.enqueue(thread, ea)
         t = _signed64(timeout)
         what = f"memory.atomic.wait{width * 8} @ {ea:#x} (expected {expected})"

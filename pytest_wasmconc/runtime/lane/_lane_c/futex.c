@@ -236,6 +236,8 @@ void futex_host(void *env, SlotObject *s, const wt_val *args, wt_val *results, v
     *handled = 1;
     if (current != expected) {
         set_i32(&results[0], WAIT_NOT_EQUAL);
+        if (quiet_point(e)) /* builtins.py's wait does the same */
+            arm(s, YIELD_SCHED, trap_ret, cont);
         return;
     }
     /* Execution.begin_wait for a futex wait with no timeout: parked until a notify */

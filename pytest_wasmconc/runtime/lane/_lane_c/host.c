@@ -117,7 +117,7 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
     int alone = alone_native(e, s);
     if (alone < 0)
         alone = alone_python(e, s);
-    if (!alone)
+    if (!alone || quiet_point(e))
         arm(s, YIELD_SCHED, trap_ret, cont);
 }
 

@@ -52,6 +52,8 @@ enum { POLICY_RR = 1, POLICY_RANDOM = 2 };
 #define EPOCH_CHECK 50000
 #define MIN_REFILL 1000
 #define MAX_REFILL (1LL << 32)
+/* What a quiet point (ExecObject.points) is charged to the step budget, in units of fuel. */
+#define QUIET_POINT_COST 1000
 
 static inline int64_t monotonic_ns(void) {
     struct timespec ts;
@@ -84,6 +86,21 @@ typedef struct {
      * move `idle_since` to the current step. */
     int progressed;
     long long idle_since;
+    /* Quiet points: visible operations at which the scheduler had nothing to
+     * decide and the thread went on within its quantum (a scheduling point of
+     * a thread running alone, a futex wait that returned at once). In fuel
+     * mode (`count_points`) each is charged to the step budget like
+     * QUIET_POINT_COST units of fuel, about what its host call costs in time:
+     * fuel alone counted a lone thread spinning through host calls (an atomic
+     * load and its scheduling point: 4 units and ~65 ns; a wait on a stale
+     * value ~130 ns) as taking a step per 2,500 calls: 130-190 s of CPU for
+     * the default budget, which a spin without them spends in 0.5-1 s.
+     * `points`: this poll's, turned into steps after it (exec_point_steps);
+     * `point_fuel`: the charge not yet a whole step; `points_left`: how many
+     * more spend the budget (-1: no budget), where a quiet point yields so the
+     * step loop can end the run. */
+    int count_points;
+    long long points, points_left, point_fuel;
     int serial;
     int ended;                  /* Execution.end is set */
     int spawned;                /* Execution.spawned_in_step */
@@ -132,6 +149,14 @@ typedef struct SlotObject {
     uint64_t wait_expected;
 } SlotObject;
 
+/* A quiet point reached (see ExecObject.points): 1 when the caller should
+ * yield there, the budget being spent with no progress since the poll began. */
+static inline int quiet_point(ExecObject *e) {
+    if (!e->count_points)
+        return 0;
+    e->points++;
+    return e->points_left >= 0 && e->points >= e->points_left && !e->progressed;
+}
 
 extern PyTypeObject SlotType, ExecType, LaneType;
 
@@ -139,6 +164,10 @@ extern PyTypeObject SlotType, ExecType, LaneType;
 int slot_set_state(SlotObject *s, int state);
 int slot_set_blocked(SlotObject *s, int blocked);
 int slot_assign_future(SlotObject *s, void *future);
+
+/* slots.c: quiet points (ExecObject.points), around each poll */
+void exec_begin_points(ExecObject *e, long long steps_left, long long slice);
+long long exec_point_steps(ExecObject *e, long long slice);
 
 /* slots.c: the preemption counter of a slot */
 int64_t counter_get(SlotObject *s);

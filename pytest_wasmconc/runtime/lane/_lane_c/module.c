@@ -124,6 +124,7 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddIntConstant(m, "RUN_PYTHON_STEP", RUN_PYTHON_STEP) < 0 ||
         PyModule_AddIntConstant(m, "RUN_POST_POLL", RUN_POST_POLL) < 0 ||
         PyModule_AddIntConstant(m, "SOLO_SLICES", SOLO_SLICES) < 0 ||
+        PyModule_AddIntConstant(m, "QUIET_POINT_COST", QUIET_POINT_COST) < 0 ||
         PyModule_AddIntConstant(m, "EPOCH_CHECK", EPOCH_CHECK) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -91,6 +91,31 @@ int slot_assign_future(SlotObject *s, void *future) {
 }
 int slot_set_blocked(SlotObject *s, int blocked) { return resync(s, &s->blocked, blocked); }
 
+/* ---- quiet points ---- */
+
+/* Before a poll: no quiet points yet, and how many would spend the `steps_left` steps
+ * of the budget (-1: no budget) on top of the charge already carried. */
+void exec_begin_points(ExecObject *e, long long steps_left, long long slice) {
+    e->points = 0;
+    e->points_left = -1;
+    if (!e->count_points || steps_left < 0)
+        return;
+    __int128 fuel = (__int128)steps_left * slice - e->point_fuel;
+    __int128 n = fuel <= 0 ? 0 : (fuel + QUIET_POINT_COST - 1) / QUIET_POINT_COST;
+    if (n < (__int128)LLONG_MAX)
+        e->points_left = (long long)n;
+}
+
+/* After a poll: the whole steps its quiet points add (the rest is carried). */
+long long exec_point_steps(ExecObject *e, long long slice) {
+    if (!e->points)
+        return 0;
+    __int128 fuel = (__int128)e->points * QUIET_POINT_COST + e->point_fuel;
+    e->points = 0;
+    e->point_fuel = (long long)(fuel % slice);
+    return (long long)(fuel / slice);
+}
+
 /* ---- the counter ---- */
 
 int64_t counter_get(SlotObject *s) {
@@ -333,6 +358,8 @@ static int exec_init(ExecObject *self, PyObject *args, PyObject *kw) {
         return -1;
     self->serial = serial;
     self->next_deadline_ns = -1;
+    self->points_left = -1;
+    self->point_fuel = 0;
     Py_XSETREF(self->alone, Py_NewRef(alone));
     Py_XSETREF(self->wake, Py_NewRef(wake));
     Py_XSETREF(self->start, Py_NewRef(start));
@@ -489,7 +516,41 @@ static PyObject *exec_active(ExecObject *self, PyObject *unused) {
     return out;
 }
 
+static PyObject *exec_py_begin_points(ExecObject *self, PyObject *args) {
+    long long steps_left, slice;
+    if (!PyArg_ParseTuple(args, "LL", &steps_left, &slice))
+        return NULL;
+    if (slice < 1) {
+        PyErr_SetString(PyExc_ValueError, "slice must be >= 1");
+        return NULL;
+    }
+    exec_begin_points(self, steps_left, slice);
+    Py_RETURN_NONE;
+}
+
+static PyObject *exec_py_point_steps(ExecObject *self, PyObject *arg) {
+    long long slice = PyLong_AsLongLong(arg);
+    if (slice == -1 && PyErr_Occurred())
+        return NULL;
+    if (slice < 1) {
+        PyErr_SetString(PyExc_ValueError, "slice must be >= 1");
+        return NULL;
+    }
+    return PyLong_FromLongLong(exec_point_steps(self, slice));
+}
+
+static PyObject *exec_py_quiet_point(ExecObject *self, PyObject *unused) {
+    (void)unused;
+    return PyBool_FromLong(quiet_point(self));
+}
+
 static PyMethodDef exec_methods[] = {
+    {"begin_points", (PyCFunction)exec_py_begin_points, METH_VARARGS,
+     "(steps left in the budget or -1, slice): before a poll, as the lane does."},
+    {"point_steps", (PyCFunction)exec_py_point_steps, METH_O,
+     "(slice): after a poll, the whole steps its quiet points add."},
+    {"quiet_point", (PyCFunction)exec_py_quiet_point, METH_NOARGS,
+     "Count a quiet point; True: yield there (the budget is spent)."},
     {"active", (PyCFunction)exec_active, METH_NOARGS,
      "The tids of the live threads that are not blocked or timed-parked, in order."},
     {"add", (PyCFunction)exec_add, METH_O, "Register a thread's slot (in tid order)."},
@@ -510,6 +571,8 @@ static PyMemberDef exec_members[] = {
     {"serial", T_INT, offsetof(ExecObject, serial), READONLY, "a serial mode (not OS threads)"},
     {"progressed", T_INT, offsetof(ExecObject, progressed), 0, "progress since the step loop last looked"},
     {"idle_since", T_LONGLONG, offsetof(ExecObject, idle_since), 0, "the step of the last progress"},
+    {"count_points", T_INT, offsetof(ExecObject, count_points), 0, "quiet points count toward the step budget"},
+    {"points", T_LONGLONG, offsetof(ExecObject, points), READONLY, "quiet points in the current poll"},
     {"nlive", T_PYSSIZET, offsetof(ExecObject, nlive), READONLY, "threads not finished"},
     {"nparked", T_PYSSIZET, offsetof(ExecObject, nparked), READONLY, "threads parked"},
     {"ntimed", T_PYSSIZET, offsetof(ExecObject, ntimed), READONLY, "threads parked with a deadline (TIMED)"},

@@ -518,6 +518,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
                 goto counter_fail;
         }
         e->spawned = 0;
+        exec_begin_points(e, L->max_steps >= 0 ? L->max_steps - (L->steps - e->idle_since) : -1, L->slice);
         bool finished;
         Py_BEGIN_ALLOW_THREADS
         finished = p_future_poll(t->future);
@@ -538,6 +539,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
                 goto fail;
             if (solo && used / L->slice > 1)
                 L->steps += used / L->slice - 1;
+            L->steps += exec_point_steps(e, L->slice);
         } else if (solo) {
             long long ticks = (monotonic_ns() - began) / L->tick_ns;
             if (ticks > 1)
