@@ -69,6 +69,22 @@ DISCOVERY_MAX = 12
 # Python over every runnable thread (the random walk's decisions run in the native lane), so a
 # schedule of a thousand threads at a barrier took 34 s under PCT against 0.9 s (measured).
 PCT_THREAD_LIMIT = 64
+# Above this many scheduling decisions in one execution, too: each of PCT's costs about 30 us of
+# Python against 1-2 us in the lane, so a PCT schedule of 24 threads x 1,000 mutex rounds (400,000
+# decisions) took 3 s against the walk's 0.3 s, and an exploration of 50 schedules five times as long.
+PCT_DECISION_LIMIT = 100_000
+
+
+def walk_alone_because(outcome: Outcome) -> str | None:
+    """Why the guest of this execution is explored by the random walk alone (PCT would cost too much), or None."""
+    threads = len(set(outcome.decisions))
+    if threads > PCT_THREAD_LIMIT:
+        return f"{threads} threads (more than {PCT_THREAD_LIMIT})"
+    if len(outcome.decisions) > PCT_DECISION_LIMIT:
+        return f"{len(outcome.decisions):,} decisions in a schedule (more than {PCT_DECISION_LIMIT:,})"
+    return None
+
+
 # Their mean quantum: short, so that threads overlap and races show instead of being ordered by
 # a thread running to its end (a few dozen plain accesses at ACCESS_COST each).
 DISCOVERY_SLICE = 2_000
@@ -102,15 +118,14 @@ class Direction:
     pct_steps: int | None
     executions: int  # guest executions the set-up ran (discovery + pilot)
     elapsed: float
-    too_many_threads: int | None = None  # the threads that made PCT too slow (settings: the random walk)
+    walk_alone: str | None = None  # what made PCT too slow for this guest (settings: the random walk)
     ready: bool = True  # the set-up ended (a failure can end an exploration before it does)
     no_discovery: str | None = None  # why no race check could run on the guest
 
     def summary(self) -> str:
         runs = f"{self.executions} set-up schedule{'s' if self.executions != 1 else ''}"
-        if self.too_many_threads is not None:
-            return (f"race-directed: not at {self.too_many_threads} threads (more than {PCT_THREAD_LIMIT}): "
-                    f"the random walk explored alone")
+        if self.walk_alone is not None:
+            return f"race-directed: not at {self.walk_alone}: the random walk explored alone"
         if self.no_discovery is not None:
             return f"race-directed: no discovery, the race check cannot run on this guest ({self.no_discovery})"
         if not self.ready:
@@ -164,9 +179,9 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
             return Direction(base, (), base.pct_steps, i, time.perf_counter() - t0)
         if outcome.failed(expect_exit):
             return Direction(base, (), base.pct_steps, executions, time.perf_counter() - t0)
-        threads = len(set(outcome.decisions))
-        if threads > PCT_THREAD_LIMIT:
-            return Direction(base.with_(policy=RANDOM), (), None, executions, time.perf_counter() - t0, threads)
+        alone = walk_alone_because(outcome)
+        if alone is not None:
+            return Direction(base.with_(policy=RANDOM), (), None, executions, time.perf_counter() - t0, alone)
         found = races_of(outcome)
         for report in found.reports if found is not None else ():
             sites.add(report.previous_site.at)
@@ -204,7 +219,7 @@ class DirectedPlan:
     priorities make threads overlap where libc's locks would order them); once discovery is over,
     the next directed position is the PCT pilot and the ones after it the `portfolio` policy on the
     guest whose racy accesses are hot, its PCT members only (the walk has its own positions). A
-    guest of more than PCT_THREAD_LIMIT threads is explored by the random walk alone. Discovery's
+    guest that PCT would decide too slowly for (`walk_alone_because`) is explored by the random walk alone. Discovery's
     own race reports are taken out of each outcome: they steer, they are not the user's check (a
     `--check races` of the user's own reports as always).
     """
@@ -223,7 +238,7 @@ class DirectedPlan:
         self._directed: RunSettings | None = None
         self._lead_index = 0
         self._directed_index = 0
-        self._too_many_threads: int | None = None
+        self._walk_alone: str | None = None
         self._pending_check: RaceCheck | None = None
         self._pending_pilot = False
         self._setup_runs = 0  # discovery PCT executions and the pilot (the directed positions of the set-up)
@@ -288,9 +303,9 @@ class DirectedPlan:
             return
         if not self._discovering:
             return
-        threads = len(set(outcome.decisions))
-        if threads > PCT_THREAD_LIMIT:
-            self._too_many_threads = threads
+        alone = walk_alone_because(outcome)
+        if alone is not None:
+            self._walk_alone = alone
             self._discovering = False
         found = races_of(outcome)
         if self._pending_check is not None:
@@ -311,8 +326,8 @@ class DirectedPlan:
 
     def direction(self, elapsed: float) -> Direction:
         """The set-up's summary, as the exploration left it."""
-        if self._too_many_threads is not None:
-            return Direction(self._lead, (), None, self._setup_runs, elapsed, self._too_many_threads)
+        if self._walk_alone is not None:
+            return Direction(self._lead, (), None, self._setup_runs, elapsed, self._walk_alone)
         directed = self._directed or self.base
         return Direction(directed, self.hot_sites, directed.pct_steps, self._setup_runs, elapsed,
                          ready=self._pilot_done, no_discovery=self._no_discovery)
@@ -320,7 +335,7 @@ class DirectedPlan:
     # -- helpers -------------------------------------------------------------------------------------
 
     def _is_lead(self, position: int) -> bool:
-        if self._too_many_threads is not None:
+        if self._walk_alone is not None:
             return True
         return position < LEAD_FIRST or (position - LEAD_FIRST) % DIRECTED_EVERY != DIRECTED_EVERY - 1
 

@@ -13,7 +13,7 @@ import pytest
 from pytest_wasmconc.checks.races import RaceCheck
 from pytest_wasmconc.checks.races.check import OUTCOME_KEY, ExecutionRaces
 from pytest_wasmconc.directed import (DIRECTED_EVERY, DISCOVERY_PCT_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST,
-                                      PCT_THREAD_LIMIT, DirectedPlan)
+                                      PCT_DECISION_LIMIT, PCT_THREAD_LIMIT, DirectedPlan)
 from pytest_wasmconc.runtime.drivers.driving import POLICY_STATE
 from pytest_wasmconc.runtime.outcome import Outcome, Status
 from pytest_wasmconc.runtime.settings import RunSettings
@@ -24,7 +24,7 @@ BASE = RunSettings(seed=11, policy="portfolio")
 
 
 def outcome(*, sites: tuple[int, ...] = (), threads: int = 2, steps: int | None = None,
-            choices: int | None = None) -> Outcome:
+            choices: int | None = None, decisions: int | None = None) -> Outcome:
     """A passing execution of `threads` threads whose race check (if any) reported `sites` in pairs."""
     extra: dict[str, Any] = {}
     if sites:
@@ -33,7 +33,8 @@ def outcome(*, sites: tuple[int, ...] = (), threads: int = 2, steps: int | None 
         extra[OUTCOME_KEY] = ExecutionRaces(RaceCheck(), 1, reports, None, "races")  # type: ignore[arg-type]
     if steps is not None or choices is not None:
         extra[POLICY_STATE] = {"steps": steps, "choices": choices}
-    return Outcome(Status.EXITED, 0, decisions=tuple(range(threads)), extra=extra)
+    made = tuple(range(threads)) if decisions is None else tuple(i % threads for i in range(decisions))
+    return Outcome(Status.EXITED, 0, decisions=made, extra=extra)
 
 
 def has_discovery_check(run: Any) -> bool:
@@ -176,3 +177,14 @@ def test_races_the_walks_checked_schedules_found_end_discovery_without_a_pct_exe
     first_directed = next(p for p in range(LEAD_FIRST, LEAD_FIRST + DIRECTED_EVERY) if is_directed_position(p))
     run = plan.next_run(first_directed)
     assert run.settings.policy == "pct" and run.settings.hot_sites == (3, 4) and not has_discovery_check(run)
+
+
+def test_a_guest_whose_schedules_make_too_many_decisions_for_pct_is_explored_by_the_random_walk_alone() -> None:
+    plan = DirectedPlan(BASE)
+    plan.next_run(0)
+    plan.observe(0, outcome(threads=25, decisions=PCT_DECISION_LIMIT))  # at the limit: still directed
+    assert has_discovery_check(plan.next_run(1))
+    plan.observe(1, outcome(threads=25, decisions=PCT_DECISION_LIMIT + 1))
+    runs = [plan.next_run(p) for p in range(2, LEAD_FIRST + 4 * DIRECTED_EVERY)]
+    assert all(r.settings.policy == "random" and not has_discovery_check(r) for r in runs)
+    assert f"not at {PCT_DECISION_LIMIT + 1:,} decisions in a schedule" in plan.direction(1.0).summary()
