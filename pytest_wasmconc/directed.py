@@ -21,12 +21,17 @@ the same with the project's own pieces:
    counter HOT_ACCESS_COST (instrument/shared_accesses.py): a policy whose
    quanta average that cost ends nearly every quantum right before a hot
    access.
-3. One PCT execution with an unbounded k counts PCT's steps; k is half that
-   count, so the change points fall within the execution, and more often in
-   its first half, where threads start and the windows of lazy
-   initialisation and publication are (measured: half the count found the
-   race guests' order violations about twice as fast as the whole count,
-   benchmarks/README.md "Bug hunt: race-directed").
+3. PCT's k is half a count of its steps, so the change points fall within
+   the execution, and more often in its first half, where threads start and
+   the windows of lazy initialisation and publication are (measured: half the
+   count found the race guests' order violations about twice as fast as the
+   whole count, benchmarks/README.md "Bug hunt: race-directed"; the
+   portfolio's hot member halves k again for half its schedules,
+   schedulers/portfolio.py). The count: in `DirectedPlan`, the accesses the
+   discovery executions made at the hot sites (each ends a quantum of the
+   hot program, a step of its PCT) for the first directed schedule, then the
+   steps that schedule counted; in `direct()`, and in the plan when no race
+   was found, one PCT execution with k unbounded (the pilot).
 
 The settings that come out (hot sites, k) go into every schedule's token:
 each schedule replays from its token alone. Discovery runs are executions of
@@ -53,7 +58,7 @@ from .runtime.settings import Preempt, RunSettings
 from .runtime.userhost.api import ImportsSpec
 from .runtime.hostapi import HostFunction
 from .schedulers import Portfolio, RandomWalk, derive_seed
-from .schedulers.portfolio import MEMBERS, member_of
+from .schedulers.portfolio import CLASSIC_PCT, HOT_PCT, member_of
 
 __all__ = ["DISCOVERY_SCHEDULES", "DirectedPlan", "Direction", "direct", "is_directable"]
 
@@ -107,6 +112,13 @@ DIRECTED_EVERY = 2
 # Discovery's PCT executions (in directed positions) while no race showed: with the walk's
 # checked schedules beside them, a race libc's locks hide from the walk still gets these chances.
 DISCOVERY_PCT_MAX = 6
+# The portfolio members of the directed positions, in turn: PCT over the hot accesses twice, then
+# the classic PCT. A guest whose discovery found races has its bugs at racy accesses more often
+# than not (every bug of the project's race guests; measured on check_act_lazy_init, the classic
+# member found the bug in 0 of 200 schedules, the hot one in a quarter to a half of them); the
+# classic member keeps a place for bugs between locked regions (lock_order: its slowest seeds).
+# The first is the hot member: its execution counts the steps and choices the others' k need.
+DIRECTED_MEMBERS = (HOT_PCT, HOT_PCT, CLASSIC_PCT)
 
 
 @dataclass(frozen=True)
@@ -216,31 +228,41 @@ class DirectedPlan:
     (the very schedules of `--policy random` with the same seed); the positions between them are the
     directed ones. While discovering, the race check rides along on the random walk's schedules
     (it changes no decision) and the directed positions run PCT discovery executions (strict
-    priorities make threads overlap where libc's locks would order them); once discovery is over,
-    the next directed position is the PCT pilot and the ones after it the `portfolio` policy on the
-    guest whose racy accesses are hot, its PCT members only (the walk has its own positions). A
-    guest that PCT would decide too slowly for (`walk_alone_because`) is explored by the random walk alone. Discovery's
-    own race reports are taken out of each outcome: they steer, they are not the user's check (a
-    `--check races` of the user's own reports as always).
+    priorities make threads overlap where libc's locks would order them). Once discovery is over,
+    the directed positions run the `portfolio` policy on the guest whose racy accesses are hot, its
+    PCT members only (the walk has its own positions), in the turn DIRECTED_MEMBERS. Their k comes
+    from counts: the first directed schedule takes the number of accesses the discovery executions
+    made at the hot sites (each is a step of that PCT: it ends a quantum), and its own execution
+    counts the steps and choices the next ones use. Without racy sites there is nothing to count
+    before, and the first directed position is a pilot: one PCT execution with k unbounded. A guest
+    that PCT would decide too slowly for (`walk_alone_because`) is explored by the random walk alone.
+    Discovery's own race reports are taken out of each outcome: they steer, they are not the user's
+    check (a `--check races` of the user's own reports as always).
     """
 
     def __init__(self, base: RunSettings, extensions: Sequence[Extension] = ()) -> None:
         self.base = base
         self.extensions = tuple(extensions)
-        # The user's own race check, when there is one, does discovery's work and keeps its reports.
-        self._user_races = any(isinstance(e, RaceCheck) for e in self.extensions)
+        # The user's own race check, when there is one, does discovery's work and keeps its reports
+        # (asked to count its sites' accesses too: what k is sized by).
+        self._user_races = next((e for e in self.extensions if isinstance(e, RaceCheck)), None)
+        if self._user_races is not None:
+            self._user_races.count_sites = True
         self._lead = base.with_(policy=RANDOM, hot_sites=())
         self._sites: set[int] = set()
+        self._site_hits: list[dict[int, int]] = []  # per discovery execution: site offset -> accesses
         self._discovered = 0  # executions that ran under a race check
         self._pct_discovered = 0
         self._discovering = True
-        self._pilot_done = False
-        self._directed: RunSettings | None = None
+        self._directed: RunSettings | None = None  # the directed schedules' settings, once discovery is over
+        self._counted = False  # k measured by a directed execution (the pilot or the first directed schedule)
         self._lead_index = 0
         self._directed_index = 0
+        self._directed_turn = 0
         self._walk_alone: str | None = None
         self._pending_check: RaceCheck | None = None
         self._pending_pilot = False
+        self._pending_count = False
         self._setup_runs = 0  # discovery PCT executions and the pilot (the directed positions of the set-up)
         self._no_discovery: str | None = None  # why the race check could not run, when it could not
 
@@ -249,6 +271,7 @@ class DirectedPlan:
     def next_run(self, position: int) -> PlannedRun:
         self._pending_check = None
         self._pending_pilot = False
+        self._pending_count = False
         if self._is_lead(position):
             s = self._lead.with_(seed=derive_seed(self.base.seed, self._lead_index))
             self._lead_index += 1
@@ -259,20 +282,22 @@ class DirectedPlan:
             self._pct_discovered += 1
             self._setup_runs += 1
             return PlannedRun(s, self._with_discovery_check())
-        if not self._pilot_done:
-            # One PCT execution with k unbounded on the program the exploration runs: it counts PCT's
-            # steps (quantum ends, with hot sites) and every decision with a choice (classic PCT's steps).
+        if self._directed is None:
+            # Nothing to size k by: one PCT execution with k unbounded on the program the exploration
+            # runs counts PCT's steps (quantum ends, with hot sites) and every decision with a choice.
             self._pending_pilot = True
             self._setup_runs += 1
             s = self.base.with_(policy=PCT, seed=derive_seed(self.base.seed, _PILOT_INDEX), hot_sites=self.hot_sites,
                                 pct_steps=_UNBOUNDED_STEPS)
             return PlannedRun(s, self.extensions)
-        assert self._directed is not None
-        # The portfolio's schedules whose seed picks a PCT member: the walk has the other positions.
+        want = DIRECTED_MEMBERS[self._directed_turn % len(DIRECTED_MEMBERS)]
+        self._directed_turn += 1
+        self._pending_count = not self._counted
+        # The portfolio's schedules whose seed picks the member whose turn it is.
         while True:
             seed = derive_seed(self.base.seed, _DIRECTED_INDEX + self._directed_index)
             self._directed_index += 1
-            if MEMBERS[member_of(seed)] is not RandomWalk:
+            if member_of(seed) == want:
                 return PlannedRun(self._directed.with_(seed=seed), self.extensions)
 
     def cannot_run(self, position: int, error: Exception) -> PlannedRun | None:
@@ -291,15 +316,8 @@ class DirectedPlan:
         return self.next_run(position)
 
     def observe(self, position: int, outcome: Outcome) -> None:
-        if self._pending_pilot:
-            self._pilot_done = True
-            state = outcome.extra.get(POLICY_STATE, {})
-            hot = self.hot_sites
-            steps = _half(state.get("steps")) if hot else None
-            choices = _half(state.get("choices"))
-            self._directed = self.base.with_(policy=Portfolio.name, hot_sites=hot,
-                                             pct_steps=self.base.pct_steps or steps,
-                                             pct_choices=self.base.pct_choices or choices)
+        if self._pending_pilot or self._pending_count:
+            self._count(outcome)
             return
         if not self._discovering:
             return
@@ -308,15 +326,19 @@ class DirectedPlan:
             self._walk_alone = alone
             self._discovering = False
         found = races_of(outcome)
+        check = self._pending_check or self._user_races
         if self._pending_check is not None:
             outcome.extra.pop(RACES_KEY, None)  # discovery's reports steer; they are no failure of the guest
         self._discovered += 1
+        if check is not None:
+            self._site_hits.append(dict(check.site_hits))
         for report in found.reports if found is not None else ():
             self._sites.add(report.previous_site.at)
             self._sites.add(report.current_site.at)
         enough = self._discovered >= DISCOVERY_SCHEDULES and bool(self._sites)
         if enough or self._pct_discovered >= DISCOVERY_PCT_MAX:
             self._discovering = False
+            self._end_discovery()
 
     # -- what it found -------------------------------------------------------------------------------
 
@@ -330,9 +352,36 @@ class DirectedPlan:
             return Direction(self._lead, (), None, self._setup_runs, elapsed, self._walk_alone)
         directed = self._directed or self.base
         return Direction(directed, self.hot_sites, directed.pct_steps, self._setup_runs, elapsed,
-                         ready=self._pilot_done, no_discovery=self._no_discovery)
+                         ready=self._directed is not None, no_discovery=self._no_discovery)
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _end_discovery(self) -> None:
+        """The directed settings, when the discovery's counts can size k (no pilot then)."""
+        hot = self.hot_sites
+        if self._walk_alone is not None or not hot:
+            return
+        # Each access at a hot site ends a quantum of the hot program's PCT: its steps. The most any
+        # discovery execution made (executions differ in how long their threads spin).
+        steps = max((sum(hits.get(at, 0) for at in hot) for hits in self._site_hits), default=0)
+        if steps <= 0:
+            return
+        self._directed = self.base.with_(policy=Portfolio.name, hot_sites=hot,
+                                         pct_steps=self.base.pct_steps or _half(steps),
+                                         pct_choices=self.base.pct_choices)
+
+    def _count(self, outcome: Outcome) -> None:
+        """k from a directed execution's own counts (module docstring, step 3): the pilot's, or the first
+        directed schedule's; the user's `--pct-steps`/classic k stay as given."""
+        self._counted = True
+        state = outcome.extra.get(POLICY_STATE, {})
+        hot = self.hot_sites
+        steps = _half(state.get("steps")) if hot else None
+        choices = _half(state.get("choices"))
+        self._directed = self.base.with_(policy=Portfolio.name, hot_sites=hot,
+                                         pct_steps=self.base.pct_steps or steps or
+                                         (self._directed.pct_steps if self._directed else None),
+                                         pct_choices=self.base.pct_choices or choices)
 
     def _is_lead(self, position: int) -> bool:
         if self._walk_alone is not None:
@@ -340,7 +389,7 @@ class DirectedPlan:
         return position < LEAD_FIRST or (position - LEAD_FIRST) % DIRECTED_EVERY != DIRECTED_EVERY - 1
 
     def _with_discovery_check(self) -> tuple[Extension, ...]:
-        if not self._discovering or self._user_races:
+        if not self._discovering or self._user_races is not None:
             return self.extensions
-        self._pending_check = RaceCheck(backtraces=False)
+        self._pending_check = RaceCheck(backtraces=False, count_sites=True)
         return (*self.extensions, self._pending_check)

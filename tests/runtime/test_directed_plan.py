@@ -18,7 +18,7 @@ from pytest_wasmconc.runtime.drivers.driving import POLICY_STATE
 from pytest_wasmconc.runtime.outcome import Outcome, Status
 from pytest_wasmconc.runtime.settings import RunSettings
 from pytest_wasmconc.schedulers import RandomWalk, derive_seed
-from pytest_wasmconc.schedulers.portfolio import MEMBERS, member_of
+from pytest_wasmconc.schedulers.portfolio import CLASSIC_PCT, HOT_PCT, MEMBERS, member_of
 
 BASE = RunSettings(seed=11, policy="portfolio")
 
@@ -39,6 +39,13 @@ def outcome(*, sites: tuple[int, ...] = (), threads: int = 2, steps: int | None 
 
 def has_discovery_check(run: Any) -> bool:
     return any(isinstance(e, RaceCheck) for e in run.extensions)
+
+
+def counted(run: Any, hits: dict[int, int]) -> None:
+    """What the run's race check counted, as an execution under it would have left it."""
+    (check,) = [e for e in run.extensions if isinstance(e, RaceCheck)]
+    assert check.count_sites
+    check.site_hits = hits
 
 
 def test_the_first_schedules_are_the_random_walks_own_with_the_race_check_riding_along() -> None:
@@ -188,3 +195,60 @@ def test_a_guest_whose_schedules_make_too_many_decisions_for_pct_is_explored_by_
     runs = [plan.next_run(p) for p in range(2, LEAD_FIRST + 4 * DIRECTED_EVERY)]
     assert all(r.settings.policy == "random" and not has_discovery_check(r) for r in runs)
     assert f"not at {PCT_DECISION_LIMIT + 1:,} decisions in a schedule" in plan.direction(1.0).summary()
+
+
+def test_counts_of_the_racy_sites_accesses_size_k_so_the_first_directed_position_is_no_pilot() -> None:
+    plan = DirectedPlan(BASE)
+    # Sites 3 and 4 race; 5 is no racy site (its accesses count for nothing). The most any
+    # discovery execution made at the racy sites: 30 + 12 = 42 steps.
+    hits = [{3: 20, 4: 10, 5: 900}, {3: 30, 4: 12, 5: 1}, {3: 1, 4: 1}, {}]
+    for position in range(DISCOVERY_SCHEDULES):
+        run = plan.next_run(position)
+        counted(run, hits[position])
+        plan.observe(position, outcome(sites=(3, 4)))
+    kinds = []
+    for position in range(DISCOVERY_SCHEDULES, LEAD_FIRST + 3 * DIRECTED_EVERY):
+        run = plan.next_run(position)
+        s = run.settings
+        assert not has_discovery_check(run)
+        if s.policy == "random":
+            plan.observe(position, outcome())
+            continue
+        assert s.policy == "portfolio" and s.hot_sites == (3, 4)
+        kinds.append(member_of(s.seed))
+        if len(kinds) == 1:
+            assert (s.pct_steps, s.pct_choices) == (21, None)  # half the count; classic k not known yet
+            plan.observe(position, outcome(steps=50, choices=90))  # the first directed schedule counts
+        else:
+            assert (s.pct_steps, s.pct_choices) == (25, 45)  # half of what it counted
+            plan.observe(position, outcome(steps=400, choices=800))  # later counts change nothing
+    assert kinds == [HOT_PCT, HOT_PCT, CLASSIC_PCT]
+    direction = plan.direction(1.0)
+    assert direction.ready and direction.executions == 0  # no set-up of its own: no pilot, no PCT discovery
+    assert direction.settings.pct_steps == 25
+
+
+def test_the_directed_members_take_turns_hot_hot_classic_and_each_seed_still_names_its_member() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(DISCOVERY_SCHEDULES):
+        counted(plan.next_run(position), {7: 4})
+        plan.observe(position, outcome(sites=(7, 8)))
+    members = []
+    for position in range(DISCOVERY_SCHEDULES, LEAD_FIRST + 12 * DIRECTED_EVERY):
+        s = plan.next_run(position).settings
+        if s.policy == "portfolio":
+            members.append(member_of(s.seed))
+        plan.observe(position, outcome(steps=10, choices=10))
+    assert members == [HOT_PCT, HOT_PCT, CLASSIC_PCT] * 4
+
+
+def test_a_users_race_check_is_asked_to_count_and_its_counts_size_k() -> None:
+    mine = RaceCheck()
+    plan = DirectedPlan(BASE, [mine])
+    assert mine.count_sites
+    for position in range(DISCOVERY_SCHEDULES):
+        plan.next_run(position)
+        mine.site_hits = {1: 8, 2: 8}
+        plan.observe(position, outcome(sites=(1, 2)))
+    directed = [plan.next_run(p).settings for p in range(DISCOVERY_SCHEDULES, LEAD_FIRST + DIRECTED_EVERY)]
+    assert [s.pct_steps for s in directed if s.policy == "portfolio"] == [8]

@@ -39,3 +39,12 @@ def test_the_classic_member_counts_every_decision_and_takes_its_own_k() -> None:
 def test_portfolio_is_registered_and_describes_its_member() -> None:
     policy = make_policy("portfolio", PolicyConfig(seed=1))
     assert policy.describe()["member"] in ("pct", "random")
+
+
+def test_the_hot_member_takes_the_configs_k_or_half_of_it_by_the_seed() -> None:
+    ks = [MEMBERS[1](PolicyConfig(seed=s, hot_cost=1_000_000, pct_steps=40)).describe()["steps_estimate"]
+          for s in range(200)]
+    assert set(ks) == {20, 40} and 70 < ks.count(20) < 130
+    assert ks == [MEMBERS[1](PolicyConfig(seed=s, hot_cost=1_000_000, pct_steps=40)).describe()["steps_estimate"]
+                  for s in range(200)]  # a function of the seed: each schedule replays
+    assert MEMBERS[1](PolicyConfig(seed=3, hot_cost=1_000_000, pct_steps=1)).describe()["steps_estimate"] == 1

@@ -65,11 +65,14 @@ class RaceCheck(Check):
     `native`: do the per-access work in C (native.py); False keeps it in
     Python (recorder.py with detector.py, the reference). Default: native,
     unless the environment sets WASMCONC_NATIVE_RACES=0.
+    `count_sites`: after each execution, `site_hits` maps each access site's
+    offset to the plain accesses checked there (race direction sizes PCT's k
+    by the racy sites' counts, directed.py).
     """
 
     def __init__(self, suppress: Iterable[str] = (), *, sync_functions: Sequence[SyncFunction] | None = None,
                  default_suppressions: bool = True, backtraces: bool = True, max_replays: int = 16,
-                 max_races: int = 20, native: bool | None = None) -> None:
+                 max_races: int = 20, native: bool | None = None, count_sites: bool = False) -> None:
         own = check_patterns(suppress)
         defaults = tuple(p for p, _ in DEFAULT_SUPPRESSIONS) if default_suppressions else ()
         self.suppress = defaults + own
@@ -85,6 +88,8 @@ class RaceCheck(Check):
         self._mutex = threading.Lock()
         self._numbers = itertools.count(1)
         self._reports_as: RaceCheck = self  # whose findings an execution's races are (see `fresh`)
+        self.count_sites = count_sites
+        self.site_hits: dict[int, int] = {}  # the last execution's, by site offset (`count_sites`)
 
     # -- the Check protocol ----------------------------------------------------------------------
 
@@ -163,6 +168,12 @@ class RaceCheck(Check):
     def _finished(self, rec: Recorder, outcome: Outcome, rerun: Rerun | None) -> None:
         with self._mutex:
             self.executions += 1
+            if self.count_sites:
+                hits: dict[int, int] = {}
+                for index, count in rec.detector.site_hits().items():
+                    at = rec.sites[index].at
+                    hits[at] = hits.get(at, 0) + count
+                self.site_hits = hits
         if not rec.races:
             return
         settings = rec.settings

@@ -111,6 +111,7 @@ class Detector:
         self.sync: dict[Hashable, dict[int, int]] = {}
         self.shadow: dict[int, dict[int, _Entry]] = {}
         self.accesses = 0  # plain accesses checked
+        self._site_hits: dict[int, int] = {}  # site -> its plain accesses checked
         self.sync_ops = 0
         # Vector clocks cost O(threads) to join, and a guest that made 800 threads spins on
         # lock words thousands of times: these let a join that cannot change anything be skipped.
@@ -209,6 +210,7 @@ class Detector:
         if self.solo or size <= 0 or addr + size > _ADDRESS_END:
             return None
         self.accesses += 1
+        self._site_hits[site] = self._site_hits.get(site, 0) + 1
         vc = self.clocks.get(tid)
         if vc is None:
             vc = self.clock(tid)
@@ -287,6 +289,10 @@ class Detector:
     @staticmethod
     def _races(found: list[tuple[_Info, _Info]] | None) -> list[Race]:
         return [race_of(prev, cur) for prev, cur in found] if found else []
+
+    def site_hits(self) -> dict[int, int]:
+        """{site: plain accesses checked} for every site with any (race direction sizes PCT's k by them)."""
+        return dict(self._site_hits)
 
     def stats(self) -> dict[str, Any]:
         return {"threads": len(self.clocks), "sync_keys": len(self.sync), "shadow_words": len(self.shadow),

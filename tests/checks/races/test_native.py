@@ -68,7 +68,7 @@ def script(seed: int, length: int, threads: int = 5) -> list[Event]:
 def play(detector: Any, events: list[Event]) -> list[Any]:
     """What the detector answers to each event, then its statistics and every thread's clock."""
     answers = [getattr(detector, name)(*args) for name, *args in events]
-    stats = detector.stats()
+    stats = {**detector.stats(), "site_hits": detector.site_hits()}
     clocks = {tid: detector.clock(tid) for tid in sorted({e[1] for e in events if len(e) > 1})}
     return [*answers, stats, clocks]
 
@@ -175,6 +175,9 @@ class Tee:
     def stats(self) -> dict[str, Any]:
         return self._both("stats")  # type: ignore[no-any-return]
 
+    def site_hits(self) -> dict[int, int]:
+        return self._both("site_hits")  # type: ignore[no-any-return]
+
 
 class TeeCheck(RaceCheck):
     def __init__(self) -> None:
@@ -210,6 +213,7 @@ def test_a_real_guests_events_give_the_same_answers_from_both_detectors(guest: P
                                                                        extensions=[check])
     assert outcome.status is Status.EXITED, outcome.report
     (tee,) = check.tees
+    assert tee.site_hits()  # the accesses each site made: the same from both (race direction's counts)
     assert tee.differences == []
     assert tee.calls > 50
 

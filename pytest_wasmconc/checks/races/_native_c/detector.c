@@ -169,6 +169,7 @@ void det_free(Det *d) {
     free(d->scratch.v);
     free(d->found.v);
     free(d->sites);
+    free(d->site_hits);
     free(d->probe_message);
     pthread_mutex_destroy(&d->mu);
     memset(d, 0, sizeof(*d));
@@ -482,6 +483,18 @@ int det_check(Det *d, uint32_t tid, uint64_t addr, uint64_t size, bool write, ui
     if (d->solo || size == 0 || addr + (size - 1) < addr)
         return 0; /* one thread so far; nothing accessed; bytes past 2**64 (the access traps) */
     d->accesses++;
+    if (site >= d->cap_hits) {
+        size_t cap = d->cap_hits ? d->cap_hits : 64;
+        while (cap <= site)
+            cap *= 2;
+        uint64_t *hits = realloc(d->site_hits, cap * sizeof(uint64_t));
+        if (!hits)
+            return -1;
+        memset(hits + d->cap_hits, 0, (cap - d->cap_hits) * sizeof(uint64_t));
+        d->site_hits = hits;
+        d->cap_hits = cap;
+    }
+    d->site_hits[site]++;
     VC *vc = det_clock(d, tid);
     if (!vc)
         return -1;

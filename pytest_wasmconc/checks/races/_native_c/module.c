@@ -379,6 +379,31 @@ static PyObject *detector_stats(DetectorObject *self, PyObject *unused) {
     return out;
 }
 
+/* site_hits(): {site index: plain accesses checked} for every site with any, as detector.py's. */
+static PyObject *detector_site_hits(DetectorObject *self, PyObject *unused) {
+    (void)unused;
+    PyObject *out = PyDict_New();
+    if (!out)
+        return NULL;
+    lock(self);
+    Det *d = &self->det;
+    for (size_t k = 0; k < d->cap_hits; k++) {
+        if (!d->site_hits[k])
+            continue;
+        PyObject *key = PyLong_FromSize_t(k), *value = PyLong_FromUnsignedLongLong(d->site_hits[k]);
+        int rc = key && value ? PyDict_SetItem(out, key, value) : -1;
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        if (rc < 0) {
+            unlock(self);
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    unlock(self);
+    return out;
+}
+
 static PyObject *detector_get_address(DetectorObject *self, void *closure) {
     (void)closure;
     return PyLong_FromVoidPtr(&self->det);
@@ -406,6 +431,7 @@ static PyMethodDef detector_methods[] = {
     {"take_races", (PyCFunction)detector_take_races, METH_NOARGS, "the races of new pairs of sites so far"},
     {"clock", (PyCFunction)detector_clock, METH_O, "clock(tid): the thread's vector clock as a dict"},
     {"stats", (PyCFunction)detector_stats, METH_NOARGS, "counts, as detector.py's stats()"},
+    {"site_hits", (PyCFunction)detector_site_hits, METH_NOARGS, "{site: plain accesses checked}, as detector.py's"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -87,6 +87,8 @@ typedef struct Det {
     RaceBuf found;              /* races of new pairs of sites, in the order found (the recorder's) */
     Site *sites;
     size_t nsites;
+    uint64_t *site_hits;        /* per site index: its plain accesses checked (race direction sizes PCT's k by them) */
+    size_t cap_hits;
     bool concurrent;            /* os mode: threads report at once, `mu` serializes them */
     /* A probe (probe.py): nothing is checked; the report numbered `probe_seq` of thread
      * `probe_tid` traps with `probe_message`, and its site index is kept in `probe_hit`. */
