@@ -71,3 +71,12 @@ def test_ci_installs_the_newest_supported_major() -> None:
 
 def test_the_installed_wasmtime_is_a_supported_major() -> None:
     assert Version(wasmtime_version()).major in SUPPORTED_WASMTIME_MAJORS
+
+
+def test_the_version_read_beside_the_package_is_importlib_metadatas() -> None:
+    from importlib import metadata
+
+    from pytest_wasmconc.runtime.version import _version_beside
+
+    assert _version_beside("wasmtime", "wasmtime") == metadata.version("wasmtime")
+    assert _version_beside("no_such_package_here", "no_such_package_here") is None
