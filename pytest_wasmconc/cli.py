@@ -63,11 +63,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeGuard
 from .runtime import GuestIO, ModuleError, Outcome, Preempt, Program, Runner, RunSettings, Status, WasmconcError
 from .runtime import backstop
 from .runtime.version import package_version, wasmtime_version
-from .checks.streams import PatternError, StreamCheck, StreamConfig, verdict_of
+from .checks.streams.extension import StreamCheck, verdict_of
 from .options import DEFAULT, RANDOM_CHOICE, SETTING_FIELDS, WASMCONC, Sourced, chosen_seed, options_of, session_value
 from .progress import ProgressLine
 from .runtime.extensions import Extension
-from .wasi.p2.stream import echo_sinks
+from .wasi.p2.stream import StreamConfig, echo_sinks
 
 if TYPE_CHECKING:
     from .checks.lock_order import LockOrderCheck
@@ -207,11 +207,24 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
 _GUEST_ARGS_HELP = "ARGS after -- go to the guest, e.g. wasmconc run g.wasm -- 50 2"
 
 
+class _VersionAction(argparse.Action):
+    """--version: the versions are read when asked (this package's through importlib.metadata, whose
+    import is a tenth of a run's start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show program's version number and exit") -> None:  # noqa: A002
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"wasmconc (pytest-wasmconc) {package_version()}, wasmtime {wasmtime_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wasmconc", description="Run and explore multithreaded WebAssembly/WASI guests.",
                      epilog="Arguments after -- go to the guest.")
-    parser.add_argument("--version", action="version",
-                        version=f"wasmconc (pytest-wasmconc) {package_version()}, wasmtime {wasmtime_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="{run,explore,replay}", parser_class=_Parser)
     run = sub.add_parser("run", help="run a guest once", description="Run a guest once.",
                          epilog=_GUEST_ARGS_HELP, guest_args=True)
@@ -292,8 +305,6 @@ def _wasi_options(ns: argparse.Namespace) -> dict[str, object]:
 
 def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
     """The stream world every execution runs on: checked with --check streams, else only observed."""
-    from .checks.races import SuppressionError
-
     try:
         config = StreamConfig(budget=ns.stream_budget, flush_steps=ns.stream_flush_steps,
                               lost_wakeup="lost-wakeup" in ns.stream_faults)
@@ -313,9 +324,13 @@ def _extensions(ns: argparse.Namespace, *, echo: bool) -> list[Extension]:
 
             exts.append(RaceCheck(ns.race_suppress))
         return exts
-    except SuppressionError as exc:
-        raise _UsageError(f"--race-{exc}") from None
-    except (ValueError, PatternError) as exc:
+    except ValueError as exc:
+        # Their modules are imported only when a run asked for them (the except clause does not load them).
+        from .checks.races.tables import SuppressionError  # noqa: PLC0415
+        from .checks.streams.sequence import PatternError  # noqa: PLC0415
+
+        if isinstance(exc, SuppressionError):
+            raise _UsageError(f"--race-{exc}") from None
         raise _UsageError(f"--stream-expect: {exc}" if isinstance(exc, PatternError) else str(exc)) from None
 
 

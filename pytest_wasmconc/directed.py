@@ -151,7 +151,7 @@ class Direction:
 
 def is_directable(settings: RunSettings, guest: GuestSource) -> bool:
     """Whether race direction applies: fuel mode (deterministic) at the shared level, a core module."""
-    from .runtime.components import is_component  # noqa: PLC0415 (heavy; only when exploring)
+    from .runtime.loading.kind import is_component  # noqa: PLC0415 (only when exploring)
 
     return settings.preempt is Preempt.FUEL and settings.level == "shared" and not is_component(guest)
 

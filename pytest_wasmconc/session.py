@@ -14,20 +14,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .runtime.errors import ConfigError
 from .runtime.guestio import GuestIO
 from .runtime.hostapi import HostFunction
 from .runtime.loading.program import Program
 from .runtime.worlds import ComponentWorld, CoreWorld
-from .checks.streams.extension import StreamAttachment
 from .wasi import Preopen, WasiConfig, WasiPreview1
 from .wasi.config import WasiConfigError
 from .wasi.native import NativeWasi
-from .wasi.p2.host import Wasi2Host
-from .wasi.p2.model import StreamWorld
-from .wasi.p2.stream import StreamConfig, echo_sinks
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wasi.p2.host import Wasi2Host
+    from .wasi.p2.model import StreamWorld
 
 __all__ = ["DefaultWorlds"]
 
@@ -61,6 +61,13 @@ class DefaultWorlds:
             raise ConfigError(f"WASI: {exc}") from None
 
     def component(self, program: Any, io: GuestIO, argv: list[str], observers: Sequence[Any]) -> ComponentWorld:
+        # The WASI 0.2 host and the stream check load with the first component (a core module's run
+        # never needs them: a tenth of `wasmconc run`'s start-up).
+        from .checks.streams.extension import StreamAttachment  # noqa: PLC0415
+        from .wasi.p2.host import Wasi2Host  # noqa: PLC0415
+        from .wasi.p2.model import StreamWorld  # noqa: PLC0415
+        from .wasi.p2.stream import StreamConfig, echo_sinks  # noqa: PLC0415
+
         # The stream check observes the world it brings; without it, a plain one (output echoed if asked).
         world = next((a.world for a in observers if isinstance(a, StreamAttachment)), None)
         if world is None:

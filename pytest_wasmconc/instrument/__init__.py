@@ -39,18 +39,37 @@ add imports before the single, central remapping in `emit()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .atomics import HOST_MODULE, AtomicsPass, FrameLocalAtomic, InstrumentLevel, Site
-from .body import BodyEditor
-from .errors import InstrumentError
-from .module import MemoryInfo
-from .names import function_names, function_names_of
-from .offsets import OffsetMap
-from .rewriter import ModuleRewriter
-from .snippet import FuncRef, Snippet
+from ..lazy_names import lazy_names
+from .abi import HOST_MODULE, SCHEDULE_VERSION
+
+if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checkers
+    from .abi import InstrumentLevel
+    from .records import FrameLocalAtomic, Site
+    from .body import BodyEditor
+    from .errors import InstrumentError
+    from .module import MemoryInfo
+    from .names import function_names
+    from .offsets import OffsetMap
+    from .pipeline import Instrumented, LoadPass, instrument
+    from .rewriter import ModuleRewriter
+    from .snippet import FuncRef, Snippet
+
+# Names load on first use: the runtime imports `instrument.abi` (and `offsets`) on every run, and
+# a package import that loaded every pass would make each of them pay for the rewriter.
+_HOMES = {
+    "abi": ("InstrumentLevel",),
+    "records": ("FrameLocalAtomic", "Site"),
+    "body": ("BodyEditor",),
+    "errors": ("InstrumentError",),
+    "module": ("MemoryInfo",),
+    "names": ("function_names",),
+    "offsets": ("OffsetMap",),
+    "pipeline": ("Instrumented", "LoadPass", "instrument"),
+    "rewriter": ("ModuleRewriter",),
+    "snippet": ("FuncRef", "Snippet"),
+}
 
 __all__ = [
     "HOST_MODULE",
@@ -71,65 +90,5 @@ __all__ = [
     "instrument",
 ]
 
-# Where the scheduling points and preemption checks go. A seed names one
-# schedule only for one placement, so replay tokens carry this number and
-# refuse another: bump it whenever a pass adds, moves or removes a point or a
-# counter check (1: no points before atomics on the function's own stack frame;
-# 2: points around host calls, counter checks before shared accesses at the shared level).
-SCHEDULE_VERSION = 2
 
-
-@dataclass
-class Instrumented:
-    """The result of `instrument()`.
-
-    `func_names` maps function indices of the *instrumented* module to their
-    names (original names at shifted indices). `memories` says, per memory
-    index, whether it is shared and/or 64-bit, which host wait/notify
-    implementations need (a wait on an unshared memory must trap).
-    """
-
-    wasm: bytes
-    sites: list[Site]
-    imports_added: list[tuple[str, str]]
-    changed: bool
-    func_names: dict[int, str]
-    memories: list[MemoryInfo] = field(default_factory=list)
-    # What each extra pass returned, in the order the passes were given.
-    pass_results: list[Any] = field(default_factory=list)
-    # Atomics left without a sched point: they touch their function's own frame.
-    frame_local: list[FrameLocalAtomic] = field(default_factory=list)
-    # Offsets of `wasm` back to the input's (offsets.py): what reports print.
-    offsets: OffsetMap = field(default_factory=OffsetMap)
-
-
-# An extra pass run after the atomics pass on the same rewriter: (rewriter,
-# function names by original index) -> whatever the pass reports.
-LoadPass = Callable[[ModuleRewriter, dict[int, str]], Any]
-
-
-def instrument(
-    wasm: bytes,
-    level: InstrumentLevel = InstrumentLevel.ATOMICS,
-    passes: Sequence[LoadPass] = (),
-) -> Instrumented:
-    """Rewrite a core wasm module; see the module docstring.
-
-    Returns the input bytes unchanged (and `changed=False`) when there is
-    nothing to rewrite. Raises `InstrumentError` for input that is not a
-    decodable core module (a component, truncated or malformed bytes).
-    """
-    rw = ModuleRewriter(wasm)
-    names = function_names_of(rw.info)
-    atomics = AtomicsPass(level)
-    sites = atomics.run(rw, names)
-    results = [p(rw, names) for p in passes]
-    memories = list(rw.info.memories)
-    if not rw.changed:
-        data = wasm if isinstance(wasm, bytes) else rw.data
-        return Instrumented(data, [], [], False, names, memories, results, atomics.frame_local, rw.offsets)
-    out = rw.emit()
-    new_names = {rw.remap(i): n for i, n in names.items()}
-    return Instrumented(
-        out, sites, rw.imports_added, True, new_names, memories, results, atomics.frame_local, rw.offsets
-    )
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, eager=__all__)

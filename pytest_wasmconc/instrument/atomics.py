@@ -13,9 +13,9 @@ changes no outcome (musl spins with a compare-exchange on such a local).
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 
+from .abi import HOST_MODULE, InstrumentLevel
+from .records import FrameLocalAtomic, Site
 from .errors import InstrumentError
 from .opcodes import atomic_kind
 from .rewriter import ModuleRewriter
@@ -24,23 +24,6 @@ from .stack_frame import FrameAnalysis, stack_pointer_global
 
 __all__ = ["HOST_MODULE", "AtomicsPass", "FrameLocalAtomic", "InstrumentLevel", "Site"]
 
-HOST_MODULE = "wasmconc"
-
-
-class InstrumentLevel(enum.Enum):
-    """How much to instrument.
-
-    WAITS: only wait/notify are rewritten. ATOMICS (default): also a
-    sched point before every atomic read-modify-write and compare-exchange.
-    MEMORY: also before every atomic load and atomic store. SHARED: also
-    every plain load and store to shared memory is a visible operation, where
-    a quantum may end (fuel mode: `shared_accesses.py`).
-    """
-
-    WAITS = "waits"
-    ATOMICS = "atomics"
-    MEMORY = "memory"
-    SHARED = "shared"
 
 
 _SCHED_KINDS = {
@@ -60,35 +43,6 @@ _SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "notify_m64": (("i64", "i32", "i64", "i32"), ("i32",)),
     "sched_point": (("i32",), ()),
 }
-
-
-@dataclass
-class Site:
-    """One instrumented instruction.
-
-    `index` is the number passed to `sched_point` (sites are numbered in
-    code order, waits and notifies included; frame-local atomics, which get
-    no host call, are not sites); `func_index` is the function's
-    index in the ORIGINAL module; `offset` is the byte offset of the atomic
-    instruction's opcode in the original module file.
-    """
-
-    index: int
-    kind: str
-    func_index: int
-    func_name: str | None
-    offset: int
-
-
-@dataclass
-class FrameLocalAtomic:
-    """An atomic access left without a sched point: it provably touches its
-    function's own stack frame (`stack_frame.py`). Fields as in `Site`."""
-
-    kind: str
-    func_index: int
-    func_name: str | None
-    offset: int
 
 
 class AtomicsPass:

@@ -37,6 +37,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .abi import HOST_MODULE, USER_ACQUIRED, USER_IMPORTS, USER_RELEASED, USER_TRY_ACQUIRED
 from .body import BodyEditor
 from .decode import Instr
 from .module import FUNC, FuncSig
@@ -48,7 +49,10 @@ __all__ = [
     "DEFAULT_LOCK_TABLE",
     "LOCK_EVENT",
     "LOCK_EVENT64",
+    "USER_ACQUIRED",
     "USER_IMPORTS",
+    "USER_RELEASED",
+    "USER_TRY_ACQUIRED",
     "LockFunction",
     "LockInstrumentation",
     "LockPass",
@@ -56,7 +60,6 @@ __all__ = [
     "table_fingerprint",
 ]
 
-HOST_MODULE = "wasmconc"
 LOCK_EVENT = "lock_event"
 LOCK_EVENT64 = "lock_event64"
 
@@ -65,16 +68,7 @@ ACQUIRE, RELEASE = "acquire", "release"
 BEFORE = "before"  # a blocking acquire is about to start
 AFTER = "after"  # an acquire function returned (its result says whether it acquired)
 RELEASING = "release"  # a release function is about to run
-USER_ACQUIRED = "acquired"  # wasmconc.lock_acquired(id): the guest's own blocking acquire
-USER_TRY_ACQUIRED = "try-acquired"  # wasmconc.lock_try_acquired(id): a non-blocking one
-USER_RELEASED = "released"  # wasmconc.lock_released(id)
-
-# The guest-callable imports and the site kind each becomes.
-USER_IMPORTS = {
-    "lock_acquired": USER_ACQUIRED,
-    "lock_try_acquired": USER_TRY_ACQUIRED,
-    "lock_released": USER_RELEASED,
-}
+# USER_ACQUIRED, USER_TRY_ACQUIRED, USER_RELEASED: the guest's own reports (abi.py, USER_IMPORTS).
 
 _I32, _I64 = b"\x7f", b"\x7e"
 _NUMERIC = (b"\x7f", b"\x7e", b"\x7d", b"\x7c")

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .abi import ACCESS_COST_EXPORT, BUDGET_EXPORT, PREEMPT_IMPORT
 from .access_runs import Run, runs
 from .atomics import HOST_MODULE
 from .body import BodyEditor
@@ -54,14 +55,9 @@ from .snippet import FuncRef, Snippet
 
 __all__ = ["ACCESS_COST_EXPORT", "BUDGET_EXPORT", "PREEMPT_IMPORT", "PreemptCounterPass", "PreemptReport"]
 
-PREEMPT_IMPORT = (HOST_MODULE, "preempt")
 # The site number of the scheduling points around host calls (the runtime ignores site numbers;
 # the atomics pass numbers its own from 0).
 HOST_CALL_SITE = -1
-BUDGET_EXPORT = "__wasmconc_budget"
-# What a visible access charges, in a global of each instance (the `shared` level): the host may
-# set it to 0 for an execution, which then runs as if accesses were not visible.
-ACCESS_COST_EXPORT = "__wasmconc_access_cost"
 
 _I64 = b"\x7e"
 # Value types whose locals are moved through globals around the preempt call,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from .abi import ACCESS_COST, HOT_ACCESS_COST
 from .decode import Instr
 from .module import ModuleInfo
 from .opcodes import key
@@ -24,16 +25,6 @@ from .stack_frame import PLAIN_ACCESS_WIDTHS, FrameAnalysis, stack_pointer_globa
 
 __all__ = ["ACCESS_COST", "HOT_ACCESS_COST", "SharedAccesses", "is_plain_access"]
 
-# What one visible access charges the preemption counter (an instruction charges 1). Above the
-# smallest mean quanta the policies draw (slice / 128 with the default slice), so a schedule at
-# that scale preempts before nearly every visible access, one at the largest scale every hundred.
-ACCESS_COST = 100
-# What a hot access charges: one a race check found racy (`load_program(hot_sites=...)`). Far above
-# every instruction count between two hot accesses of a small program, so a policy whose quanta
-# average this much ends nearly every quantum right before a hot access, and almost nowhere else:
-# its preemptions fall on the accesses that matter (Thomson et al., TOPC 2016, make only racy
-# accesses visible operations for the same reason).
-HOT_ACCESS_COST = 1_000_000
 
 # Plain (non-atomic) memory instructions other than the loads and stores of
 # PLAIN_ACCESS_WIDTHS: bulk memory and SIMD. Their memarg's memory index is imm[1].

@@ -10,8 +10,9 @@ every pytest process with the plugin installed would pay for it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy_names import lazy_names
 
 if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checkers
     from .machine.affinity import StoreThreadError, ThreadAffineStore
@@ -54,7 +55,6 @@ _HOMES = {
     "token": ("ReplayToken", "decode_token", "encode_token"),
     "version": ("wasmtime_version",),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "CompileCache", "ConfigError", "EngineSettings", "Exploration", "GuestExit", "GuestIO", "GuestTrap", "HostCall",
@@ -66,15 +66,4 @@ __all__ = [
 # (a literal for linters and readers; tests/test_public_api.py checks it against _HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    # Not cached here: the home module's object is the one answer, also after a
-    # test harness dropped and re-imported the module (pytester's inline runs do).
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, eager=__all__)

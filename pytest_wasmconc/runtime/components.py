@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,8 +41,8 @@ from .machine.execution import Execution
 from .machine.routing import ROUTER
 from .hostapi import GuestTrap, HostFunction
 from .outcome import Outcome
-from .loading.program import CORE_VERSION, WASM_MAGIC, read_guest_bytes
-from .loading.text import looks_like_text
+from .loading.kind import is_component
+from .loading.program import read_guest_bytes
 from .settings import EngineSettings, RunSettings
 from .machine.threads import THREADS, GuestThread, Phase, ThreadState
 
@@ -55,26 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["ComponentProgram", "execute_component", "is_component", "load_component"]
 
 RUN_INTERFACE = "wasi:cli/run"
-
-
-def is_component(source: Any) -> bool:
-    """True for a ComponentProgram, or bytes / a file that hold a WebAssembly component."""
-    if isinstance(source, ComponentProgram):
-        return True
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        head = bytes(source[:8])
-    else:
-        try:
-            with open(source, "rb") as f:
-                head = f.read(8)
-        except (OSError, TypeError, ValueError):  # not a readable file: load_program says why
-            return False
-    if head and looks_like_text(str(source) if isinstance(source, (str, os.PathLike)) else "", head):
-        try:
-            head = read_guest_bytes(source)[1][:8]  # text: what it compiles to says
-        except ModuleError:  # malformed text: load_program says why
-            return False
-    return head[:4] == WASM_MAGIC and head[4:8] != CORE_VERSION and head[6:8] == b"\x01\x00"
 
 
 # -- the program ----------------------------------------------------------------------------------

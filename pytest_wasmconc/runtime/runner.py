@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
-from ..schedulers.dfs import Dfs
-from ..schedulers.dfs_search import DfsSearch, NondeterminismError
-from .components import ComponentProgram, execute_component, is_component, load_component
+from .loading.kind import is_component, is_component_program
 from .drivers.driving import SEARCH_PICKS, drive, stamp_schedule
 from .errors import ConfigError, ReplayError, WasmconcError
 from .extensions import Extension, Rerun, load_passes
@@ -42,6 +40,9 @@ if TYPE_CHECKING:
 # "Throughput (issue 20)").
 
 __all__ = ["Exploration", "GuestIO", "Progress", "Runner", "schedule_key"]
+
+# The dfs policy's name (schedulers/dfs.py `Dfs.name`): its search is imported only when it explores.
+DFS = "dfs"
 
 # Called after each schedule of an exploration with the schedules run so far and the latest outcome.
 Progress = Callable[[int, Outcome], None]
@@ -104,6 +105,8 @@ class Runner:
              extensions: Sequence[Extension] = ()) -> Program:
         s = settings or self.settings
         if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
+            from .components import load_component  # noqa: PLC0415 (components only: see loading/kind.py)
+
             return load_component(guest, EngineSettings.for_components(s.preempt))  # type: ignore[return-value]
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions),
                             hot_sites=frozenset(s.hot_sites))
@@ -141,9 +144,11 @@ class Runner:
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
                               "(Runner.replay, `wasmconc replay`, --wasm-replay)")
-        if policy is not None and (isinstance(program, ComponentProgram) or settings.preempt is Preempt.OS):
+        if policy is not None and (is_component_program(program) or settings.preempt is Preempt.OS):
             raise ConfigError("a policy object schedules core modules in fuel or epoch mode only")
-        if isinstance(program, ComponentProgram):
+        if is_component_program(program):
+            from .components import execute_component  # noqa: PLC0415 (components only: see loading/kind.py)
+
             with _divergence_is_a_replay_error():
                 outcome = execute_component(program, io, settings, host_functions, extensions=extensions,
                                             worlds=self.worlds)
@@ -252,7 +257,7 @@ class Runner:
         io = io or GuestIO()
         fns = list(host_functions)
         failed_check = is_failure or (lambda o: o.failed(expect_exit))
-        if base.policy == Dfs.name:
+        if base.policy == DFS:
             if start != 0 or step != 1:
                 raise ConfigError("the dfs policy's search cannot be split into slices (start/step): it runs whole")
             return self._search(program, io, base, fns, schedules, failed_check, extensions, imports,
@@ -346,6 +351,8 @@ class Runner:
         if base.preempt is not Preempt.FUEL:
             raise ConfigError(f"the dfs policy enumerates schedules in fuel mode only, not in {base.preempt.value} "
                               "mode (--preempt fuel)")
+        from ..schedulers.dfs_search import DfsSearch, NondeterminismError  # noqa: PLC0415 (dfs only)
+
         search = DfsSearch(bound)
         distinct: Counter[str] = Counter()
         keys: set[int] = set()
@@ -382,7 +389,7 @@ class Runner:
         with the recorder on. None when there is neither (epoch and os mode run without a recorder)."""
         if outcome.timeline is not None:
             return outcome.timeline
-        if not outcome.token or isinstance(program, ComponentProgram):
+        if not outcome.token or is_component_program(program):
             return None
         replay = decode_token(outcome.token).apply(settings)
         program = self.load(program, replay, extensions=extensions)  # the schedule's level and hot sites

@@ -184,7 +184,7 @@ class ReplayToken:
 
 def _schedule_version() -> int:
     # The instrumenter's package is heavy to import; a token is made or read rarely.
-    from ..instrument import SCHEDULE_VERSION
+    from ..instrument.abi import SCHEDULE_VERSION
 
     return SCHEDULE_VERSION
 

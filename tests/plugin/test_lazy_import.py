@@ -92,7 +92,7 @@ def test_a_session_without_wasm_tests_never_loads_wasmtime(pytester: pytest.Pyte
 def test_the_runtime_package_lists_exactly_the_names_it_can_load() -> None:
     import pytest_wasmconc.runtime as runtime
 
-    assert sorted(runtime.__all__) == sorted(runtime._HOME_OF)
+    assert sorted(runtime.__all__) == sorted(name for names in runtime._HOMES.values() for name in names)
     for name in runtime.__all__:
         assert getattr(runtime, name) is not None
     assert _loaded_after("import pytest_wasmconc.runtime.settings, pytest_wasmconc.runtime.token") == [

@@ -141,7 +141,9 @@ def test_extra(wasm_scheduler, guest):
 
 @pytest.mark.wasm_no_lock_inversion(table=[])
 def test_empty_table_sees_nothing(wasm_scheduler, guest):
-    wasm_scheduler.run(guest("lock_order"))
+    # Whatever this schedule does (some seeds deadlock the guest: check=False takes that outcome),
+    # a check without table rows sees no lock and reports no inversion.
+    wasm_scheduler.run(guest("lock_order"), check=False)
 
 @pytest.mark.wasm_no_lock_inversion(tabel=[])
 def test_typo(wasm_scheduler):
@@ -151,7 +153,9 @@ def test_typo(wasm_scheduler):
 def test_bad_row(wasm_scheduler):
     pass
 ''')
-    result = wasm_project.runpytest_subprocess(timeout=CHILD_LIMIT_S)
+    # Seed 5: a schedule in which lock_order deadlocks (the test ran with a random seed, and failed
+    # for the seeds that deadlock it, about one in ten).
+    result = wasm_project.runpytest_subprocess("--wasm-seed=5", timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=2, errors=2)  # marker misuse: an error of the test, at its setup
     result.stdout.fnmatch_lines_random([
         "*@pytest.mark.wasm_no_lock_inversion got an unknown argument 'tabel' (valid: table, extra)*",

@@ -12,6 +12,8 @@ import wasmtime
 
 from child_processes import CHILD_LIMIT_S
 from pytest_wasmconc.runtime import CompileCache, EngineSettings, GuestIO, Program, Runner, RunSettings, engine_for
+from pytest_wasmconc.instrument import module as module_mod
+from pytest_wasmconc.instrument import pipeline as pipeline_mod
 from pytest_wasmconc.runtime.loading import program as program_mod
 from pytest_wasmconc.runtime.loading import saved
 
@@ -88,16 +90,18 @@ def _forbid_instrumenting(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("instrumented or parsed again on a cache hit")
 
-    monkeypatch.setattr(program_mod, "instrument", refuse)
-    monkeypatch.setattr(program_mod, "parse_module", refuse)
+    # The loader imports both where a first load needs them (program.py): refused at their homes.
+    monkeypatch.setattr(pipeline_mod, "instrument", refuse)
+    monkeypatch.setattr(module_mod, "parse_module", refuse)
 
 
 def test_a_later_process_loads_without_instrumenting_and_runs_the_same(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     first = _fresh_process_load(tmp_path, monkeypatch, seed=3)
     assert list(tmp_path.rglob("*.program"))
-    _forbid_instrumenting(monkeypatch)
-    again = _fresh_process_load(tmp_path, monkeypatch, seed=3)
+    with monkeypatch.context() as loading:  # the load only: a report's positions parse the module (locator.py)
+        _forbid_instrumenting(loading)
+        again = _fresh_process_load(tmp_path, loading, seed=3)
     assert again is not first
     for name in saved.FIELDS + ("name", "engine_settings", "source_wasm", "passes"):
         if name != "offsets":

@@ -13,14 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ...runtime.extensions import Check, CheckAttachment, CheckFailure
+from ...runtime.extensions import Attachment, Check, CheckAttachment, CheckFailure
 from ...runtime.outcome import Status
-from ...wasi.p2.core import STREAMS_MODULE, core_functions
-from ...wasi.p2.model import StreamWorld
-from ...wasi.p2.stream import StreamConfig, echo_sinks
-from .checker import ProtocolChecker
-from .report import Expect, StreamVerdict, judge
-from .sequence import compile_pattern
+from ...wasi.p2.stream import STREAMS_MODULE, StreamConfig, echo_sinks
 
 if TYPE_CHECKING:
     from ...runtime.extensions import Rerun
@@ -28,6 +23,12 @@ if TYPE_CHECKING:
     from ...runtime.loading.program import Program
     from ...runtime.outcome import Outcome
     from ...runtime.settings import RunSettings
+    from ...wasi.p2.model import StreamWorld
+    from .report import Expect, StreamVerdict
+
+# The world, the checker and the judge are imported by the first execution that observes a stream:
+# the CLI attaches this check to every run, and most guests (core modules without the
+# `wasmconc_streams` imports) have no stream to observe.
 
 __all__ = ["OUTCOME_KEY", "StreamAttachment", "StreamCheck", "echo_sinks", "verdict_of"]
 
@@ -50,6 +51,8 @@ class StreamCheck(Check):
         self.expect = expect
         self.sinks = dict(sinks or {})
         if expect is not None:  # fail on a bad pattern now, not after the run
+            from .sequence import compile_pattern  # noqa: PLC0415 (see the imports)
+
             if isinstance(expect, dict):
                 for p in expect.values():
                     compile_pattern(p)
@@ -66,7 +69,14 @@ class StreamCheck(Check):
         return (f"{program.name} imports no observed stream (no {STREAMS_MODULE} function; a component's "
                 "wasi:io streams are observed), so there is nothing to check")
 
-    def attach(self, program: Program, settings: RunSettings) -> StreamAttachment:
+    def attach(self, program: Program, settings: RunSettings) -> Attachment:
+        if not self.check and self.cannot_act(program) is not None:
+            # Only observing, and nothing to observe: no world for this execution (the outcome has no
+            # stream verdict, as without the check; `verdict_of` says None).
+            return CheckAttachment()
+        from ...wasi.p2.model import StreamWorld  # noqa: PLC0415 (see the imports)
+        from .checker import ProtocolChecker  # noqa: PLC0415
+
         checker = ProtocolChecker(busy_poll_limit=self.config.busy_poll_limit)
         return StreamAttachment(self, StreamWorld(self.config, sinks=self.sinks, observer=checker))
 
@@ -90,9 +100,13 @@ class StreamAttachment(CheckAttachment):
         self.verdict: StreamVerdict | None = None
 
     def host_functions(self) -> Sequence[HostFunction]:
+        from ...wasi.p2.core import core_functions  # noqa: PLC0415 (see the imports)
+
         return core_functions(self.world, wrap_proc_exit=self.check.check)
 
     def finished(self, outcome: Outcome, rerun: Rerun | None) -> None:
+        from .report import StreamVerdict, judge  # noqa: PLC0415 (see the imports)
+
         if self.check.check:
             self.verdict = judge(self.world, outcome, self.check.expect)
         else:
@@ -104,4 +118,8 @@ class StreamAttachment(CheckAttachment):
 def verdict_of(outcome: Outcome) -> StreamVerdict | None:
     """The stream verdict of an execution run with a `StreamCheck` (None without one)."""
     v = outcome.extra.get(OUTCOME_KEY)
+    if v is None:
+        return None
+    from .report import StreamVerdict  # noqa: PLC0415 (see the imports)
+
     return v if isinstance(v, StreamVerdict) else None

@@ -5,7 +5,7 @@ Shared by core modules (runner.py) and components (components.py).
 
 from __future__ import annotations
 
-from ...instrument.shared_accesses import HOT_ACCESS_COST
+from ...instrument.abi import HOT_ACCESS_COST
 from ...schedulers import make_policy
 from ...schedulers.base import Policy, PolicyConfig
 from ...schedulers.recording import Recording

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from ...instrument.shared_accesses import ACCESS_COST
+from ...instrument.abi import ACCESS_COST
 from ...schedulers.base import NativePlan, Pause, Policy, SwitchReason
 from .. import lane
 from ..lane import _lane

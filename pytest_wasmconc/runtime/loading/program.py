@@ -12,18 +12,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import wasmtime
 
-from ...instrument import InstrumentError, InstrumentLevel, LoadPass, Site, instrument
-from ...instrument.locator import Locator
-from ...instrument.memory_import import share_defined_memory
+# The instrumenter is imported where a guest is first loaded: a program the compile cache saved
+# (saved.py) needs none of it, and importing it was a fifth of `wasmconc run`'s start-up.
+from ...instrument.abi import ACCESS_COST, BUDGET_EXPORT, HOT_ACCESS_COST, InstrumentLevel
 from ...instrument.offsets import OffsetMap
-from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
-from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
-from ...instrument.reader import Reader
-from ...instrument.shared_accesses import ACCESS_COST, HOT_ACCESS_COST
 from . import saved
 from .cache import CompileCache
 from .engine import engine_for
@@ -31,6 +27,11 @@ from .text import WASM_MAGIC, binary_of
 from ..errors import ConfigError, ModuleError
 from ..hostapi import ValType
 from ..settings import DEFAULT_SLICE, EngineSettings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...instrument import LoadPass, Site
+    from ...instrument.locator import Locator
+    from ...instrument.module import FuncSig, ModuleInfo
 
 __all__ = ["FuncImport", "GuestSource", "MemoryImport", "Program", "load_program", "read_guest_bytes"]
 
@@ -112,6 +113,8 @@ class Program:
         """Every position a report prints goes through this (instrument/locator.py): the offsets of
         the file the user built, function names, `file.c:LINE` from its DWARF."""
         if self._locator is None:
+            from ...instrument.locator import Locator  # noqa: PLC0415 (reports only: see the imports)
+
             self._locator = Locator(self.offsets, self.source_wasm or self.wasm, self.input_shift)
         return self._locator
 
@@ -206,6 +209,9 @@ def _raw_valtypes(types: tuple[bytes, ...]) -> tuple[ValType, ...] | str:
 
 
 def _raw_export_funcs(info: ModuleInfo) -> dict[str, FuncSig | None]:
+    from ...instrument.module import FUNC  # noqa: PLC0415 (a first load: see the imports)
+    from ...instrument.reader import Reader  # noqa: PLC0415
+
     """Exported functions of a parsed (valid) module: name -> signature (None: not a plain function type)."""
     sec = info.section(7)
     out: dict[str, FuncSig | None] = {}
@@ -290,6 +296,10 @@ def load_program(
                            engine_settings=engine_settings, source_wasm=data, **fields)
             _remember(memo_key, prog)
             return prog
+    from ...instrument import InstrumentError, instrument  # noqa: PLC0415 (a first load: see the imports)
+    from ...instrument.memory_import import share_defined_memory  # noqa: PLC0415
+    from ...instrument.module import FUNC, parse_module  # noqa: PLC0415
+
     try:
         extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites)
         shared = share_defined_memory(data)
@@ -414,12 +424,16 @@ _LOADED_MAX = 64
 
 def _code_start(wasm: bytes) -> int:
     """Where the code section's payload begins (0 without one)."""
+    from ...instrument.module import parse_module  # noqa: PLC0415 (a first load: see the imports)
+
     sec = parse_module(wasm).section(10)
     return sec.payload if sec is not None else 0
 
 
 def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,
                    hot_sites: frozenset[int] = frozenset()) -> list[LoadPass]:
+    from ...instrument.preempt import PreemptCounterPass  # noqa: PLC0415 (a first load: see the imports)
+
     """Passes the engine configuration itself needs (run after the user's)."""
     if engine_settings.counter:
         shared = level is InstrumentLevel.SHARED
@@ -449,6 +463,8 @@ def _describe_compile_error(msg: str) -> str:
 
 def _check_export_sig(name: str, export: str, sig: FuncSig | None, params: tuple[bytes, ...],
                       results: tuple[bytes, ...]) -> None:
+    from ...instrument.module import FuncSig  # noqa: PLC0415 (a first load: see the imports)
+
     want = FuncSig(params, results)
     if sig != want:
         got = _signature_text(sig) if sig is not None else "a function of a non-plain type"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from ...instrument.locks import USER_IMPORTS as LOCK_REPORTS
-from ...instrument.preempt import PREEMPT_IMPORT
+from ...instrument.abi import PREEMPT_IMPORT
+from ...instrument.abi import USER_IMPORTS as LOCK_REPORTS
 from ..lane import _lane
 from ..wasmtime.hostcalls import YieldAfter
 from ..lane.futex import FutexWait

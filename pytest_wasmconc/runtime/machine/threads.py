@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from ...instrument.preempt import ACCESS_COST_EXPORT, BUDGET_EXPORT
+from ...instrument.abi import ACCESS_COST_EXPORT, BUDGET_EXPORT
 from ..lane import _lane
 from ..wasmtime import calls, capi, epochs, failures
 from ..errors import ModuleError

@@ -12,11 +12,26 @@ world through `StreamWorld.observer`.
 
 from __future__ import annotations
 
-from .core import STREAMS_MODULE, core_functions
-from .events import BLOCKING_WRITE_LIMIT, EVENT_KINDS, SEQUENCE_KINDS, Event
-from .host import Wasi2Host
-from .model import EventObserver, Finding, StreamWorld
-from .stream import DEFAULT_BUDGET, DEFAULT_BUSY_POLL_LIMIT, StreamConfig, StreamError, echo_sinks
+from typing import TYPE_CHECKING
+
+from ...lazy_names import lazy_names
+
+if TYPE_CHECKING:  # pragma: no cover - what the lazy names are, for type checkers
+    from .core import STREAMS_MODULE, core_functions
+    from .events import BLOCKING_WRITE_LIMIT, EVENT_KINDS, SEQUENCE_KINDS, Event
+    from .host import Wasi2Host
+    from .model import EventObserver, Finding, StreamWorld
+    from .stream import DEFAULT_BUDGET, DEFAULT_BUSY_POLL_LIMIT, StreamConfig, StreamError, echo_sinks
+
+# Loaded on first use: a core module's observed streams (core, model, stream) must not load the
+# component host (`host` imports wasmtime's component model).
+_HOMES = {
+    "core": ("STREAMS_MODULE", "core_functions"),
+    "events": ("BLOCKING_WRITE_LIMIT", "EVENT_KINDS", "SEQUENCE_KINDS", "Event"),
+    "host": ("Wasi2Host",),
+    "model": ("EventObserver", "Finding", "StreamWorld"),
+    "stream": ("DEFAULT_BUDGET", "DEFAULT_BUSY_POLL_LIMIT", "StreamConfig", "StreamError", "echo_sinks"),
+}
 
 __all__ = [
     "BLOCKING_WRITE_LIMIT",
@@ -35,3 +50,5 @@ __all__ = [
     "core_functions",
     "echo_sinks",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)

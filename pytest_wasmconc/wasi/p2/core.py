@@ -28,11 +28,10 @@ from typing import Any
 
 from ...runtime.hostapi import GuestExit, HostFunction, ValType, Wait, WaitResult
 from .model import StreamWorld
-from .stream import CLOSED, OutputStream, StreamError
+from .stream import CLOSED, STREAMS_MODULE, OutputStream, StreamError
 
 __all__ = ["ERR_CLOSED", "ERR_FAILED", "STREAMS_MODULE", "core_functions"]
 
-STREAMS_MODULE = "wasmconc_streams"
 ERR_CLOSED = -1
 ERR_FAILED = -2
 I32, I64 = ValType.I32, ValType.I64

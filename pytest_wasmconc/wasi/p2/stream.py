@@ -30,10 +30,14 @@ __all__ = [
     "Device",
     "OutputStream",
     "Pollable",
+    "STREAMS_MODULE",
     "StreamConfig",
     "StreamError",
     "echo_sinks",
 ]
+
+# The import module of the observed streams of core guests (core.py serves it).
+STREAMS_MODULE = "wasmconc_streams"
 
 DEFAULT_BUDGET = 4096
 # Consecutive check-write results of 0 on a never-subscribed stream that count as busy-polling:

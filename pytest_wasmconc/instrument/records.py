@@ -1,0 +1,41 @@
+"""What instrumentation tells about the program it rewrote (its sites): kept with the program.
+
+A program the compile cache saved (runtime/loading/saved.py) carries these
+records; reading it back must not load the rewriting passes, so they live here,
+apart from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FrameLocalAtomic", "Site"]
+
+
+@dataclass
+class Site:
+    """One instrumented instruction.
+
+    `index` is the number passed to `sched_point` (sites are numbered in
+    code order, waits and notifies included; frame-local atomics, which get
+    no host call, are not sites); `func_index` is the function's
+    index in the ORIGINAL module; `offset` is the byte offset of the atomic
+    instruction's opcode in the original module file.
+    """
+
+    index: int
+    kind: str
+    func_index: int
+    func_name: str | None
+    offset: int
+
+
+@dataclass
+class FrameLocalAtomic:
+    """An atomic access left without a sched point: it provably touches its
+    function's own stack frame (`stack_frame.py`). Fields as in `Site`."""
+
+    kind: str
+    func_index: int
+    func_name: str | None
+    offset: int
