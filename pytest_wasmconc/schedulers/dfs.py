@@ -32,13 +32,18 @@ the tree has one level per visible operation instead of one per loop iteration.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .base import PolicyConfig, PolicyError, SwitchReason
 
-__all__ = ["STEP_ACCESS_COST", "STEP_SLICE", "Dfs", "PickRecord", "count_preemptions", "default_choice"]
+__all__ = ["STEP_ACCESS_COST", "STEP_SLICE", "Access", "Dfs", "Footprint", "PickRecord", "count_preemptions",
+           "default_choice"]
+
+# What one step touches: (location, is_write) pairs; None when unknown (dependent on every step).
+Access = tuple[Hashable, bool]
+Footprint = frozenset[Access] | None
 
 # What a visible plain access charges in step mode, and the quantum granted (one less): the
 # counter goes negative at the first access after the one a quantum starts at, never at a
@@ -90,8 +95,10 @@ class Dfs:
         self.new_execution()
 
     def new_execution(self) -> None:
-        # Invariant: picks[i] is the i-th question of this execution and its answer.
+        # Invariant: picks[i] is the i-th question of this execution and its answer; footprints[i], once
+        # the step chosen there ran, what that step touched (the runtime's step_footprint).
         self.picks: list[PickRecord] = []
+        self.footprints: list[Footprint] = []
 
     def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
         i = len(self.picks)
@@ -117,6 +124,24 @@ class Dfs:
     def execution(self) -> tuple[PickRecord, ...]:
         """This execution's decisions so far (the search's input)."""
         return tuple(self.picks)
+
+    # What each chosen step touched, told by the serial driver (runtime/drivers/footprints.py).
+
+    def step_footprint(self, footprint: Footprint) -> None:
+        """The step chosen at the last decision ran and touched `footprint`."""
+        if len(self.footprints) < len(self.picks):
+            self.footprints.append(footprint)
+
+    def unseen_step(self) -> None:
+        """A step ran that was no decision (a thread alone): what follows the last decision is no longer one
+        step of one thread, so its footprint is unknown."""
+        if self.footprints:
+            self.footprints[-1] = None
+
+    def execution_footprints(self) -> tuple[Footprint, ...]:
+        """One footprint per decision (None where unknown or not told): the search's sleep sets read them."""
+        missing = len(self.picks) - len(self.footprints)
+        return tuple(self.footprints) + (None,) * missing
 
     def describe(self) -> dict[str, Any]:
         return {"forced": len(self._prefix), "decisions": len(self.picks),

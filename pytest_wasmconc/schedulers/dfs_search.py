@@ -37,18 +37,13 @@ programs: every outcome reachable within the bound is reached with reduction).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .base import PolicyError
-from .dfs import PickRecord
+from .dfs import Access, Footprint, PickRecord
 
 __all__ = ["Access", "BoundPass", "DfsSearch", "Footprint", "NondeterminismError", "dependent"]
-
-# What one step touches: (location, is_write) pairs; None when unknown.
-Access = tuple[Hashable, bool]
-Footprint = frozenset[Access] | None
-
 
 def dependent(a: Footprint, b: Footprint) -> bool:
     """Whether the order of two steps of different threads may matter."""

@@ -23,6 +23,7 @@ from ..outcome import Status
 from ..report import hang_message
 from ..settings import Preempt
 from ..machine.threads import GuestThread, ThreadState
+from .footprints import StepFootprints
 from .ticker import EpochTicker
 
 __all__ = ["PAUSE_LIMIT", "run_serial"]
@@ -107,6 +108,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     # has company, a visible plain access charges this much, so its quantum ends right before the next
     # one; alone, it charges as compiled (no decision to make, and no step per access).
     step_cost: int | None = getattr(policy, "step_access_cost", None) if fuel else None
+    # What each chosen step touched, for a policy that wants it (dfs: its search's sleep sets).
+    footprints = StepFootprints.for_policy(ex, policy) if fuel else None
     current: int | None = None
     reason = SwitchReason.START
     while ex.end is None:
@@ -168,8 +171,11 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
         native.begin_points(-1 if max_steps is None else max_steps - (ex.steps - native.idle_since), settings.slice)
+        running = footprints is not None and footprints.begin(t, solo)
         if recorder is None:
             finished = t.poll()
+            if footprints is not None:
+                footprints.end(t, finished, solo, running)
             current = progress.current = tid
             reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
             continue
@@ -178,6 +184,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             finished = t.poll()
         finally:
             recorder.quantum_polled()
+        if footprints is not None:
+            footprints.end(t, finished, solo, running)
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
         recorder.quantum_ends(tid, reason.value, ex.steps)

@@ -1,0 +1,196 @@
+"""Step footprints (dfs loads at the `shared` level): each scheduling point says what the next step touches.
+
+The bounded search (schedulers/dfs_search.py) prunes with sleep sets, which
+need to know whether two steps commute. A step of a thread runs from one of
+its scheduling points to the next, so the point that ends a step can say what
+the next one starts with: the pending access, which is all the step touches
+of shared state when the rest of it is private code (its own stack frame,
+locals, globals: every instance is one thread's). Four exported globals per
+instance carry it to the runtime (runtime/drivers/footprints.py):
+
+- `PEND_ADDR`, `PEND_DESC`: the pending operation, written right before the
+  call that suspends the thread (the counter check's slow path before a
+  visible plain access, the `sched_point` before an atomic): its effective
+  address, and `desc(size, write)`, or `DESC_EMPTY` (nothing shared before the
+  next point: a check at a loop header or function entry, the point after a
+  host call), or `DESC_UNKNOWN` (a host call, bulk memory, SIMD; the value
+  before the first point: instantiation may write memory).
+- `STEP_OPS`, `STEP_FUTEX`: what the step does beyond its pending operation
+  without a scheduling point before it. The runtime zeroes `STEP_OPS` when the
+  step begins; each wait or notify adds 1 and leaves its address in
+  `STEP_FUTEX` (waits and notifies are accesses of their word: a 4-byte
+  write); an operation whose effect is not known (`memory.grow`, a call of an
+  import that has no scheduling points around it, an indirect call that may
+  reach one, `wait64`) sets it to `OPS_UNKNOWN`. One wait or notify is added
+  to the footprint; more, or an unknown one, make it unknown.
+
+The code is uncharged (no counter charge changes), so a footprint load makes
+exactly the decisions of a load without: it only adds stores to these globals
+and saves of the access's operands into locals. Other policies load without.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+from .body import BodyEditor
+from .decode import Instr
+from .reader import uleb
+from .rewriter import ModuleRewriter
+from .snippet import Snippet
+from .stack_frame import PLAIN_ACCESS_WIDTHS
+
+__all__ = ["DESC_EMPTY", "DESC_UNKNOWN", "OPS_UNKNOWN", "PEND_ADDR_EXPORT", "PEND_DESC_EXPORT", "STEP_FUTEX_EXPORT",
+           "STEP_OPS_EXPORT", "FootprintGlobals", "OperandSaver", "atomic_access", "decode_desc", "desc",
+           "footprint_globals", "memarg_offset", "plain_access"]
+
+PEND_ADDR_EXPORT = "__wasmconc_pend_addr"
+PEND_DESC_EXPORT = "__wasmconc_pend_desc"
+STEP_OPS_EXPORT = "__wasmconc_step_ops"
+STEP_FUTEX_EXPORT = "__wasmconc_step_futex"
+
+DESC_EMPTY = 0
+DESC_UNKNOWN = -1
+# Far above any count of waits and notifies one step makes (a step of 2**30 of them would take hours).
+OPS_UNKNOWN = 1 << 30
+
+_I32, _I64 = b"\x7f", b"\x7e"
+_GLOBAL_GET, _GLOBAL_SET = b"\x23", b"\x24"
+_I64_EXTEND_I32_U, _I64_ADD, _I32_ADD = b"\xad", b"\x7c", b"\x6a"
+
+
+def desc(size: int, write: bool) -> int:
+    """The `PEND_DESC` of an access of `size` bytes (1..16)."""
+    return size << 1 | int(write)
+
+
+def decode_desc(value: int) -> tuple[int, bool] | None:
+    """(size, write) of a `PEND_DESC` that names an access, None for DESC_EMPTY or DESC_UNKNOWN."""
+    if value <= 0:
+        return None
+    return value >> 1, bool(value & 1)
+
+
+# Plain stores: the value's type (loads have none: only an address on the stack).
+_STORE_TYPES: dict[int, bytes] = {0x36: _I32, 0x37: _I64, 0x38: b"\x7d", 0x39: b"\x7c", 0x3A: _I32, 0x3B: _I32,
+                                  0x3C: _I64, 0x3D: _I64, 0x3E: _I64}
+# Atomic accesses (0xFE prefix): sub-opcode -> (width, value type, operands above the address, write).
+_ATOMICS: dict[int, tuple[int, bytes, int, bool]] = {}
+_GROUP = ((4, _I32), (8, _I64), (1, _I32), (2, _I32), (1, _I64), (2, _I64), (4, _I64))
+for _i, (_w, _t) in enumerate(_GROUP):
+    _ATOMICS[0x10 + _i] = (_w, _t, 0, False)  # loads
+    _ATOMICS[0x17 + _i] = (_w, _t, 1, True)  # stores
+    for _base in range(0x1E, 0x48, 7):  # add, sub, and, or, xor, xchg
+        _ATOMICS[_base + _i] = (_w, _t, 1, True)
+    _ATOMICS[0x48 + _i] = (_w, _t, 2, True)  # cmpxchg: expected, replacement
+
+
+@dataclass(frozen=True)
+class FootprintGlobals:
+    """The four globals of one instrumented module (indices in the rewritten module)."""
+
+    pend_addr: int
+    pend_desc: int
+    step_ops: int
+    step_futex: int
+
+    def announce(self, addr_local: int, m64: bool, offset: int, size: int, write: bool) -> Snippet:
+        """PEND := the access at `addr_local` + `offset`."""
+        snip = Snippet().local_get(addr_local)
+        if not m64:
+            snip.raw(_I64_EXTEND_I32_U)
+        if offset:
+            snip.i64_const(offset).raw(_I64_ADD)
+        snip.raw(_GLOBAL_SET + uleb(self.pend_addr))
+        return snip.i32_const(desc(size, write)).raw(_GLOBAL_SET + uleb(self.pend_desc))
+
+    def announce_const(self, value: int) -> Snippet:
+        """PEND := DESC_EMPTY or DESC_UNKNOWN."""
+        return Snippet().i32_const(value).raw(_GLOBAL_SET + uleb(self.pend_desc))
+
+    def futex_op(self, addr_local: int, m64: bool, offset: int) -> Snippet:
+        """A wait or notify of the word at `addr_local` + `offset`: STEP_OPS += 1, STEP_FUTEX := its address."""
+        snip = Snippet().local_get(addr_local)
+        if not m64:
+            snip.raw(_I64_EXTEND_I32_U)
+        if offset:
+            snip.i64_const(offset).raw(_I64_ADD)
+        snip.raw(_GLOBAL_SET + uleb(self.step_futex))
+        return snip.raw(_GLOBAL_GET + uleb(self.step_ops)).i32_const(1).raw(_I32_ADD).raw(
+            _GLOBAL_SET + uleb(self.step_ops))
+
+    def unknown_op(self) -> Snippet:
+        """An operation of this step whose effect is not known: STEP_OPS := OPS_UNKNOWN."""
+        return Snippet().i32_const(OPS_UNKNOWN).raw(_GLOBAL_SET + uleb(self.step_ops))
+
+
+_MADE: weakref.WeakKeyDictionary[ModuleRewriter, FootprintGlobals] = weakref.WeakKeyDictionary()
+
+
+def footprint_globals(rw: ModuleRewriter) -> FootprintGlobals:
+    """The module's footprint globals, added and exported by the first pass that asks."""
+    made = _MADE.get(rw)
+    if made is None:
+        made = FootprintGlobals(rw.add_global(_I64, b"\x42\x00"), rw.add_global(_I32, b"\x41" + b"\x7f"),
+                                rw.add_global(_I32, b"\x41\x00"), rw.add_global(_I64, b"\x42\x00"))
+        rw.export_global(PEND_ADDR_EXPORT, made.pend_addr)
+        rw.export_global(PEND_DESC_EXPORT, made.pend_desc)
+        rw.export_global(STEP_OPS_EXPORT, made.step_ops)
+        rw.export_global(STEP_FUTEX_EXPORT, made.step_futex)
+        _MADE[rw] = made
+    return made
+
+
+class OperandSaver:
+    """Copies an access's address out from under its other operands, into locals of one function."""
+
+    def __init__(self, ed: BodyEditor) -> None:
+        self._ed = ed
+        self._locals: dict[tuple[int, bytes], int] = {}
+
+    def _local(self, slot: int, valtype: bytes) -> int:
+        index = self._locals.get((slot, valtype))
+        if index is None:
+            index = self._locals[(slot, valtype)] = self._ed.add_local(valtype)
+        return index
+
+    def save(self, m64: bool, above: tuple[bytes, ...]) -> tuple[Snippet, int]:
+        """A stack-neutral snippet leaving the address (under `above`, the operand types above it,
+        bottom first) in a local, and that local."""
+        snip = Snippet()
+        saved = [self._local(i + 1, t) for i, t in enumerate(above)]
+        for index in reversed(saved):
+            snip.local_set(index)
+        addr = self._local(0, _I64 if m64 else _I32)
+        snip.local_tee(addr)
+        for index in saved:
+            snip.local_get(index)
+        return snip, addr
+
+
+def plain_access(ins: Instr) -> tuple[int, bool, tuple[bytes, ...]] | None:
+    """(width, write, operand types above the address) of a plain load or store; None for bulk memory
+    and SIMD (their footprint stays unknown)."""
+    width = PLAIN_ACCESS_WIDTHS.get(ins.op)
+    if width is None:
+        return None
+    store = _STORE_TYPES.get(ins.op)
+    return (width, True, (store,)) if store is not None else (width, False, ())
+
+
+def atomic_access(ins: Instr) -> tuple[int, bool, tuple[bytes, ...]] | None:
+    """As `plain_access`, for an atomic load, store, read-modify-write or compare-exchange."""
+    if ins.op >> 16 != 0xFE:
+        return None
+    entry = _ATOMICS.get(ins.op & 0xFFFF)
+    if entry is None:
+        return None
+    width, valtype, above, write = entry
+    return width, write, (valtype,) * above
+
+
+def memarg_offset(ins: Instr) -> int:
+    """The static offset of a memarg instruction (align, memory index, offset)."""
+    return int(ins.imm[2])
+
