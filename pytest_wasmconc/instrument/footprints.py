@@ -17,12 +17,15 @@ instance carry it to the runtime (runtime/drivers/footprints.py):
   before the first point: instantiation may write memory).
 - `STEP_OPS`, `STEP_FUTEX`: what the step does beyond its pending operation
   without a scheduling point before it. The runtime zeroes `STEP_OPS` when the
-  step begins; each wait or notify adds 1 and leaves its address in
-  `STEP_FUTEX` (waits and notifies are accesses of their word: a 4-byte
-  write); an operation whose effect is not known (`memory.grow`, a call of an
-  import that has no scheduling points around it, an indirect call that may
-  reach one, `wait64`) sets it to `OPS_UNKNOWN`. One wait or notify is added
-  to the footprint; more, or an unknown one, make it unknown.
+  step begins; each wait adds `OPS_WAIT` and each notify `OPS_NOTIFY`, and
+  leaves its address in `STEP_FUTEX` (waits and notifies are accesses of their
+  word: a 4-byte write); an operation whose effect is not known
+  (`memory.grow`, a call of an import that has no scheduling points around it,
+  an indirect call that may reach one, `wait64`) sets it to `OPS_UNKNOWN`. One
+  wait or notify is added to the footprint; more, or an unknown one, make it
+  unknown. (Waits are counted apart: a wait that returns at once is a quiet
+  point, and the runtime must tell it from a scheduling point the step passed
+  without yielding.)
 
 The code is uncharged (no counter charge changes), so a footprint load makes
 exactly the decisions of a load without: it only adds stores to these globals
@@ -41,9 +44,9 @@ from .rewriter import ModuleRewriter
 from .snippet import Snippet
 from .stack_frame import PLAIN_ACCESS_WIDTHS
 
-__all__ = ["DESC_EMPTY", "DESC_UNKNOWN", "OPS_UNKNOWN", "PEND_ADDR_EXPORT", "PEND_DESC_EXPORT", "STEP_FUTEX_EXPORT",
-           "STEP_OPS_EXPORT", "FootprintGlobals", "OperandSaver", "atomic_access", "decode_desc", "desc",
-           "footprint_globals", "memarg_offset", "plain_access"]
+__all__ = ["DESC_EMPTY", "DESC_UNKNOWN", "OPS_NOTIFY", "OPS_UNKNOWN", "OPS_WAIT", "PEND_ADDR_EXPORT",
+           "PEND_DESC_EXPORT", "STEP_FUTEX_EXPORT", "STEP_OPS_EXPORT", "FootprintGlobals", "OperandSaver",
+           "atomic_access", "decode_desc", "desc", "footprint_globals", "memarg_offset", "plain_access"]
 
 PEND_ADDR_EXPORT = "__wasmconc_pend_addr"
 PEND_DESC_EXPORT = "__wasmconc_pend_desc"
@@ -54,6 +57,9 @@ DESC_EMPTY = 0
 DESC_UNKNOWN = -1
 # Far above any count of waits and notifies one step makes (a step of 2**30 of them would take hours).
 OPS_UNKNOWN = 1 << 30
+# What a wait and a notify add to STEP_OPS: counted in two fields of 10 and 20 bits.
+OPS_WAIT = 1
+OPS_NOTIFY = 1 << 10
 
 _I32, _I64 = b"\x7f", b"\x7e"
 _GLOBAL_GET, _GLOBAL_SET = b"\x23", b"\x24"
@@ -109,15 +115,16 @@ class FootprintGlobals:
         """PEND := DESC_EMPTY or DESC_UNKNOWN."""
         return Snippet().i32_const(value).raw(_GLOBAL_SET + uleb(self.pend_desc))
 
-    def futex_op(self, addr_local: int, m64: bool, offset: int) -> Snippet:
-        """A wait or notify of the word at `addr_local` + `offset`: STEP_OPS += 1, STEP_FUTEX := its address."""
+    def futex_op(self, addr_local: int, m64: bool, offset: int, count: int) -> Snippet:
+        """A wait or notify of the word at `addr_local` + `offset`: STEP_OPS += `count` (OPS_WAIT or
+        OPS_NOTIFY), STEP_FUTEX := its address."""
         snip = Snippet().local_get(addr_local)
         if not m64:
             snip.raw(_I64_EXTEND_I32_U)
         if offset:
             snip.i64_const(offset).raw(_I64_ADD)
         snip.raw(_GLOBAL_SET + uleb(self.step_futex))
-        return snip.raw(_GLOBAL_GET + uleb(self.step_ops)).i32_const(1).raw(_I32_ADD).raw(
+        return snip.raw(_GLOBAL_GET + uleb(self.step_ops)).i32_const(count).raw(_I32_ADD).raw(
             _GLOBAL_SET + uleb(self.step_ops))
 
     def unknown_op(self) -> Snippet:

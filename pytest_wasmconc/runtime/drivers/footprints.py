@@ -35,8 +35,8 @@ from typing import Any
 
 from wasmtime import _ffi as ffi
 
-from ...instrument.footprints import (PEND_ADDR_EXPORT, PEND_DESC_EXPORT, STEP_FUTEX_EXPORT, STEP_OPS_EXPORT,
-                                      decode_desc)
+from ...instrument.footprints import (OPS_NOTIFY, OPS_UNKNOWN, PEND_ADDR_EXPORT, PEND_DESC_EXPORT,
+                                      STEP_FUTEX_EXPORT, STEP_OPS_EXPORT, decode_desc)
 from ...schedulers.dfs import Access, Footprint
 from ..machine.execution import Execution
 from ..machine.threads import GuestThread, Phase
@@ -115,7 +115,10 @@ class StepFootprints:
         points = int(self._ex.native.points)  # quiet points: read before the driver turns them into steps
         if ops == 0 and points == 0:
             return fp
-        if ops == 1 and points <= 1:  # one wait or notify (a wait that returned at once is a quiet point)
+        waits, notifies = ops % OPS_NOTIFY, ops // OPS_NOTIFY
+        # One wait or notify; a quiet point only if it is that wait's (one that returned at once): any other
+        # is a scheduling point the step went past, whose operation nothing announced.
+        if ops < OPS_UNKNOWN and waits + notifies == 1 and points <= waits:
             ea = g.i64(3)
             return fp | frozenset((b, True) for b in range(ea, ea + _FUTEX_WIDTH))
         return None
