@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 from .decode import Instr
 from .errors import InstrumentError
-from .footprints import (DESC_EMPTY, DESC_UNKNOWN, OPS_NOTIFY, OPS_WAIT, FootprintGlobals, OperandSaver, atomic_access,
-                         footprint_globals)
+from .footprints import DESC_EMPTY, DESC_UNKNOWN, FootprintGlobals, OperandSaver, atomic_access, footprint_globals
 from .module import MemoryInfo
 from .opcodes import atomic_kind
 from .rewriter import ModuleRewriter
@@ -188,8 +187,7 @@ def _futex_footprint(fp: FootprintGlobals, saver: OperandSaver, kind: str, m64: 
         snip.extend(fp.unknown_op())  # an 8-byte word: rare enough to leave unknown
     else:
         save, addr = saver.save(m64, _FUTEX_OPERANDS[kind])
-        count = OPS_NOTIFY if kind == "notify" else OPS_WAIT
-        snip.extend(save).extend(fp.futex_op(addr, m64, offset, count))
+        snip.extend(save).extend(fp.futex_op(addr, m64, offset, kind == "notify"))
     return snip.extend(fp.announce_const(DESC_EMPTY))
 
 

@@ -5,27 +5,33 @@ need to know whether two steps commute. A step of a thread runs from one of
 its scheduling points to the next, so the point that ends a step can say what
 the next one starts with: the pending access, which is all the step touches
 of shared state when the rest of it is private code (its own stack frame,
-locals, globals: every instance is one thread's). Four exported globals per
-instance carry it to the runtime (runtime/drivers/footprints.py):
+locals, globals: every instance is one thread's). Two exported globals per
+instance carry it to the runtime (runtime/drivers/footprints.py), which reads
+one i64 after each step it chose (one C call: the reading is a cost on every
+step of the search):
 
-- `PEND_ADDR`, `PEND_DESC`: the pending operation, written right before the
-  call that suspends the thread (the counter check's slow path before a
-  visible plain access, the `sched_point` before an atomic): its effective
-  address, and `desc(size, write)`, or `DESC_EMPTY` (nothing shared before the
-  next point: a check at a loop header or function entry, the point after a
-  host call), or `DESC_UNKNOWN` (a host call, bulk memory, SIMD; the value
-  before the first point: instantiation may write memory).
-- `STEP_OPS`, `STEP_FUTEX`: what the step does beyond its pending operation
-  without a scheduling point before it. The runtime zeroes `STEP_OPS` when the
-  step begins; each wait adds `OPS_WAIT` and each notify `OPS_NOTIFY`, and
-  leaves its address in `STEP_FUTEX` (waits and notifies are accesses of their
-  word: a 4-byte write); an operation whose effect is not known
-  (`memory.grow`, a call of an import that has no scheduling points around it,
-  an indirect call that may reach one, `wait64`) sets it to `OPS_UNKNOWN`. One
-  wait or notify is added to the footprint; more, or an unknown one, make it
-  unknown. (Waits are counted apart: a wait that returns at once is a quiet
-  point, and the runtime must tell it from a scheduling point the step passed
-  without yielding.)
+- `STEP_WORD`, bits 0-5: the pending operation, written right before the call
+  that suspends the thread (the counter check's slow path before a visible
+  plain access, the `sched_point` before an atomic): `desc(size, write)`, or
+  `DESC_EMPTY` (nothing shared before the next point: a check at a loop
+  header, the point after a host call, a spawn, a wait or notify), or
+  `DESC_UNKNOWN` (a host call, bulk memory, SIMD, a function entry whose first
+  instruction may be an atomic; the value before the first point:
+  instantiation may write memory). Bits 6-39: its effective address, modulo
+  2**34 (every address of a 32-bit memory; two addresses of a 64-bit memory
+  that agree there only look like one location, which is more dependence,
+  never less).
+- `STEP_WORD`, bits 40 and up: what the step did beyond its pending operation
+  without a point of its own: waits (bits 40-49) and notifies (bits 50-59)
+  counted, each leaving its address in `STEP_FUTEX` (waits and notifies are
+  accesses of their word: a 4-byte write); any bit of 60-63 when an operation
+  whose effect is not known ran (`memory.grow`, a call of an import without
+  points around it, an indirect call that may reach one, `wait64`), or a count
+  overflowed. The points keep these bits; the runtime clears them after
+  reading. One wait or notify is added to the footprint; more, or an unknown
+  operation, make it unknown. (Waits are counted apart: a wait that returns at
+  once is a quiet point, and the runtime must tell it from a scheduling point
+  the step passed without yielding.)
 
 The code is uncharged (no counter charge changes), so a footprint load makes
 exactly the decisions of a load without: it only adds stores to these globals
@@ -39,43 +45,57 @@ from dataclasses import dataclass
 
 from .body import BodyEditor
 from .decode import Instr
-from .reader import uleb
+from .reader import sleb, uleb
 from .rewriter import ModuleRewriter
 from .snippet import Snippet
 from .stack_frame import PLAIN_ACCESS_WIDTHS
 
-__all__ = ["DESC_EMPTY", "DESC_UNKNOWN", "OPS_NOTIFY", "OPS_UNKNOWN", "OPS_WAIT", "PEND_ADDR_EXPORT",
-           "PEND_DESC_EXPORT", "STEP_FUTEX_EXPORT", "STEP_OPS_EXPORT", "FootprintGlobals", "OperandSaver",
-           "atomic_access", "decode_desc", "desc", "footprint_globals", "memarg_offset", "plain_access"]
+__all__ = ["DESC_EMPTY", "DESC_UNKNOWN", "STEP_FUTEX_EXPORT", "STEP_WORD_EXPORT", "LOW_MASK",
+           "FootprintGlobals", "OperandSaver", "atomic_access", "decode_desc", "desc", "extras_of", "footprint_globals",
+           "memarg_offset", "pending_of", "plain_access"]
 
-PEND_ADDR_EXPORT = "__wasmconc_pend_addr"
-PEND_DESC_EXPORT = "__wasmconc_pend_desc"
-STEP_OPS_EXPORT = "__wasmconc_step_ops"
+STEP_WORD_EXPORT = "__wasmconc_step"
 STEP_FUTEX_EXPORT = "__wasmconc_step_futex"
 
 DESC_EMPTY = 0
-DESC_UNKNOWN = -1
-# Far above any count of waits and notifies one step makes (a step of 2**30 of them would take hours).
-OPS_UNKNOWN = 1 << 30
-# What a wait and a notify add to STEP_OPS: counted in two fields of 10 and 20 bits.
-OPS_WAIT = 1
-OPS_NOTIFY = 1 << 10
+DESC_UNKNOWN = 63
+_DESC_BITS = 6
+_LOW = 40  # the pending operation: desc and address
+LOW_MASK = (1 << _LOW) - 1  # a STEP_WORD without the step's extras (the runtime writes it back to clear them)
+_ADDRESS_MASK = LOW_MASK & ~((1 << _DESC_BITS) - 1)
+_WAIT = 1 << 40
+_NOTIFY = 1 << 50
+_UNKNOWN = 1 << 60
+
 
 _I32, _I64 = b"\x7f", b"\x7e"
 _GLOBAL_GET, _GLOBAL_SET = b"\x23", b"\x24"
-_I64_EXTEND_I32_U, _I64_ADD, _I32_ADD = b"\xad", b"\x7c", b"\x6a"
+_I64_EXTEND_I32_U, _I64_ADD, _I64_AND, _I64_OR, _I64_SHL = b"\xad", b"\x7c", b"\x83", b"\x84", b"\x86"
 
 
 def desc(size: int, write: bool) -> int:
-    """The `PEND_DESC` of an access of `size` bytes (1..16)."""
+    """The desc of an access of `size` bytes (1..16)."""
     return size << 1 | int(write)
 
 
 def decode_desc(value: int) -> tuple[int, bool] | None:
-    """(size, write) of a `PEND_DESC` that names an access, None for DESC_EMPTY or DESC_UNKNOWN."""
-    if value <= 0:
+    """(size, write) of a desc that names an access, None for DESC_EMPTY or DESC_UNKNOWN."""
+    if value == DESC_EMPTY or value == DESC_UNKNOWN:
         return None
     return value >> 1, bool(value & 1)
+
+
+def pending_of(word: int) -> tuple[int, int]:
+    """(address, desc) of the pending operation in a `STEP_WORD` (read as an unsigned 64-bit value)."""
+    return (word & _ADDRESS_MASK) >> _DESC_BITS, word & ((1 << _DESC_BITS) - 1)
+
+
+def extras_of(word: int) -> tuple[int, int] | None:
+    """(waits, notifies) a `STEP_WORD` says its step made beyond its pending operation, None when the step
+    did something unknown."""
+    if word >> 60:
+        return None
+    return (word >> 40) & 1023, (word >> 50) & 1023
 
 
 # Plain stores: the value's type (loads have none: only an address on the stack).
@@ -94,42 +114,44 @@ for _i, (_w, _t) in enumerate(_GROUP):
 
 @dataclass(frozen=True)
 class FootprintGlobals:
-    """The four globals of one instrumented module (indices in the rewritten module)."""
+    """The two globals of one instrumented module (indices in the rewritten module)."""
 
-    pend_addr: int
-    pend_desc: int
-    step_ops: int
+    step: int
     step_futex: int
 
+    def _keep_extras(self) -> Snippet:
+        return Snippet().raw(_GLOBAL_GET + uleb(self.step)).i64_const(~LOW_MASK).raw(_I64_AND)
+
     def announce(self, addr_local: int, m64: bool, offset: int, size: int, write: bool) -> Snippet:
-        """PEND := the access at `addr_local` + `offset`."""
-        snip = Snippet().local_get(addr_local)
+        """The pending operation := the access at `addr_local` + `offset`."""
+        snip = self._keep_extras().local_get(addr_local)
         if not m64:
             snip.raw(_I64_EXTEND_I32_U)
         if offset:
             snip.i64_const(offset).raw(_I64_ADD)
-        snip.raw(_GLOBAL_SET + uleb(self.pend_addr))
-        return snip.i32_const(desc(size, write)).raw(_GLOBAL_SET + uleb(self.pend_desc))
+        snip.i64_const(_DESC_BITS).raw(_I64_SHL).i64_const(_ADDRESS_MASK).raw(_I64_AND).raw(_I64_OR)
+        return snip.i64_const(desc(size, write)).raw(_I64_OR).raw(_GLOBAL_SET + uleb(self.step))
 
     def announce_const(self, value: int) -> Snippet:
-        """PEND := DESC_EMPTY or DESC_UNKNOWN."""
-        return Snippet().i32_const(value).raw(_GLOBAL_SET + uleb(self.pend_desc))
+        """The pending operation := DESC_EMPTY or DESC_UNKNOWN."""
+        return self._keep_extras().i64_const(value).raw(_I64_OR).raw(_GLOBAL_SET + uleb(self.step))
 
-    def futex_op(self, addr_local: int, m64: bool, offset: int, count: int) -> Snippet:
-        """A wait or notify of the word at `addr_local` + `offset`: STEP_OPS += `count` (OPS_WAIT or
-        OPS_NOTIFY), STEP_FUTEX := its address."""
+    def futex_op(self, addr_local: int, m64: bool, offset: int, notify: bool) -> Snippet:
+        """A wait or notify of the word at `addr_local` + `offset`: counted, STEP_FUTEX := its address."""
         snip = Snippet().local_get(addr_local)
         if not m64:
             snip.raw(_I64_EXTEND_I32_U)
         if offset:
             snip.i64_const(offset).raw(_I64_ADD)
         snip.raw(_GLOBAL_SET + uleb(self.step_futex))
-        return snip.raw(_GLOBAL_GET + uleb(self.step_ops)).i32_const(count).raw(_I32_ADD).raw(
-            _GLOBAL_SET + uleb(self.step_ops))
+        count = _NOTIFY if notify else _WAIT
+        return snip.raw(_GLOBAL_GET + uleb(self.step)).i64_const(count).raw(_I64_ADD).raw(
+            _GLOBAL_SET + uleb(self.step))
 
     def unknown_op(self) -> Snippet:
-        """An operation of this step whose effect is not known: STEP_OPS := OPS_UNKNOWN."""
-        return Snippet().i32_const(OPS_UNKNOWN).raw(_GLOBAL_SET + uleb(self.step_ops))
+        """An operation of this step whose effect is not known."""
+        return Snippet().raw(_GLOBAL_GET + uleb(self.step)).i64_const(_UNKNOWN).raw(_I64_OR).raw(
+            _GLOBAL_SET + uleb(self.step))
 
 
 _MADE: weakref.WeakKeyDictionary[ModuleRewriter, FootprintGlobals] = weakref.WeakKeyDictionary()
@@ -139,11 +161,8 @@ def footprint_globals(rw: ModuleRewriter) -> FootprintGlobals:
     """The module's footprint globals, added and exported by the first pass that asks."""
     made = _MADE.get(rw)
     if made is None:
-        made = FootprintGlobals(rw.add_global(_I64, b"\x42\x00"), rw.add_global(_I32, b"\x41" + b"\x7f"),
-                                rw.add_global(_I32, b"\x41\x00"), rw.add_global(_I64, b"\x42\x00"))
-        rw.export_global(PEND_ADDR_EXPORT, made.pend_addr)
-        rw.export_global(PEND_DESC_EXPORT, made.pend_desc)
-        rw.export_global(STEP_OPS_EXPORT, made.step_ops)
+        made = FootprintGlobals(rw.add_global(_I64, b"\x42" + sleb(DESC_UNKNOWN)), rw.add_global(_I64, b"\x42\x00"))
+        rw.export_global(STEP_WORD_EXPORT, made.step)
         rw.export_global(STEP_FUTEX_EXPORT, made.step_futex)
         _MADE[rw] = made
     return made

@@ -96,7 +96,7 @@ class Dfs:
 
     def new_execution(self) -> None:
         # Invariant: picks[i] is the i-th question of this execution and its answer; footprints[i], once
-        # the step chosen there ran, what that step touched (the runtime's step_footprint).
+        # the step chosen there ran, what that step touched (the runtime appends to it: footprint_log).
         self.picks: list[PickRecord] = []
         self.footprints: list[Footprint] = []
 
@@ -127,21 +127,16 @@ class Dfs:
 
     # What each chosen step touched, told by the serial driver (runtime/drivers/footprints.py).
 
-    def step_footprint(self, footprint: Footprint) -> None:
-        """The step chosen at the last decision ran and touched `footprint`."""
-        if len(self.footprints) < len(self.picks):
-            self.footprints.append(footprint)
-
-    def unseen_step(self) -> None:
-        """A step ran that was no decision (a thread alone): what follows the last decision is no longer one
-        step of one thread, so its footprint is unknown."""
-        if self.footprints:
-            self.footprints[-1] = None
+    def footprint_log(self) -> list[Footprint]:
+        """This execution's list of footprints, one per decision whose step ran, which the runtime appends to
+        (and sets the last one to None when a step that was no decision ran: what follows the decision is
+        then no longer one step of one thread)."""
+        return self.footprints
 
     def execution_footprints(self) -> tuple[Footprint, ...]:
         """One footprint per decision (None where unknown or not told): the search's sleep sets read them."""
         missing = len(self.picks) - len(self.footprints)
-        return tuple(self.footprints) + (None,) * missing
+        return tuple(self.footprints[:len(self.picks)]) + (None,) * missing
 
     def describe(self) -> dict[str, Any]:
         return {"forced": len(self._prefix), "decisions": len(self.picks),

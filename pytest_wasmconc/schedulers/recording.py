@@ -24,10 +24,9 @@ class Recording:
         if step_cost is not None:
             self.step_access_cost = step_cost
         # Step footprints (dfs), told by the serial driver (runtime/drivers/footprints.py).
-        for told in ("step_footprint", "unseen_step"):
-            method = getattr(policy, told, None)
-            if method is not None:
-                setattr(self, told, method)
+        log = getattr(policy, "footprint_log", None)
+        if log is not None:
+            self.footprint_log = log
         # Invariant: `decisions[i]` is the answer to the i-th `pick` and
         # `slices[i]` to the i-th `slice_for` of the current execution, only
         # answers actually returned (a call that raised records nothing).

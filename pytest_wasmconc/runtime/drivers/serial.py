@@ -171,11 +171,10 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
         ex.spawned_in_step = False
         native.begin_points(-1 if max_steps is None else max_steps - (ex.steps - native.idle_since), settings.slice)
-        running = footprints is not None and footprints.begin(t, solo)
         if recorder is None:
             finished = t.poll()
             if footprints is not None:
-                footprints.end(t, finished, solo, running)
+                footprints.step_ran(t, finished, solo)
             current = progress.current = tid
             reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
             continue
@@ -185,7 +184,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         finally:
             recorder.quantum_polled()
         if footprints is not None:
-            footprints.end(t, finished, solo, running)
+            footprints.step_ran(t, finished, solo)
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
         recorder.quantum_ends(tid, reason.value, ex.steps)
