@@ -91,6 +91,19 @@ def test_the_reduction_finds_the_two_preemption_bug_no_later_than_the_whole_sear
     assert reduced.schedules_run < whole.schedules_run
 
 
+def test_the_reduction_reaches_every_outcome_the_whole_search_reaches_on_a_race_guest() -> None:
+    """order_flags with one setter, one checker, one round: its bug (a trap) is within one preemption."""
+    guest = str(GUESTS.parent / "races" / "order_flags.wasm")
+    io = GuestIO(args=["1", "1", "1"])
+    reached: dict[bool, set[tuple[str, str]]] = {True: set(), False: set()}
+    for reduction, outcomes in reached.items():
+        result = dfs_runner().explore(guest, io, schedules=10_000, preemption_bound=1, reduction=reduction,
+                                      is_failure=lambda o, seen=outcomes: seen.add((o.summary(), o.stdout)) or False)
+        assert result.statement is not None and result.statement.startswith("explored all")
+    assert reached[True] == reached[False]
+    assert any("trapped" in summary for summary, _ in reached[True])
+
+
 def test_a_dfs_load_announces_each_step_and_decides_exactly_as_a_load_without() -> None:
     """The footprint code is uncharged: the same schedule, decision for decision; only the dfs policy loads it."""
     runner = dfs_runner()
