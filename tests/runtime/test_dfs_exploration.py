@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from child_processes import CHILD_LIMIT_S
 
-from pytest_wasmconc.runtime import ConfigError, GuestIO, Preempt, Runner, RunSettings
+from pytest_wasmconc.runtime import ConfigError, GuestIO, Outcome, Preempt, Runner, RunSettings
 from pytest_wasmconc.runtime.drivers.driving import SEARCH_FOOTPRINTS, SEARCH_PICKS
 from pytest_wasmconc.runtime.loading.program import load_program
 from pytest_wasmconc.schedulers.dfs import count_preemptions
@@ -97,8 +97,13 @@ def test_the_reduction_reaches_every_outcome_the_whole_search_reaches_on_a_race_
     io = GuestIO(args=["1", "1", "1"])
     reached: dict[bool, set[tuple[str, str]]] = {True: set(), False: set()}
     for reduction, outcomes in reached.items():
+
+        def note(o: Outcome, seen: set[tuple[str, str]] = outcomes) -> bool:
+            seen.add((o.summary(), o.stdout))
+            return False  # never stop: both searches run whole
+
         result = dfs_runner().explore(guest, io, schedules=10_000, preemption_bound=1, reduction=reduction,
-                                      is_failure=lambda o, seen=outcomes: seen.add((o.summary(), o.stdout)) or False)
+                                      is_failure=note)
         assert result.statement is not None and result.statement.startswith("explored all")
     assert reached[True] == reached[False]
     assert any("trapped" in summary for summary, _ in reached[True])

@@ -53,7 +53,7 @@ def _steps(runner: Runner, guest: bytes, decisions: tuple[int, ...] = ()) -> dic
 
 def test_each_step_is_the_access_its_point_announced_and_what_it_did_besides() -> None:
     runner = Runner(RunSettings(policy="dfs"))
-    guest = wasmtime.wat2wasm(GUEST)
+    guest = bytes(wasmtime.wat2wasm(GUEST))
     # Main runs first (no preemption) to its end, then the worker alone; preempt main right after its spawn
     # instead, so the worker's steps are decisions too: the first decision with a choice, then the worker.
     main_first = _steps(runner, guest)
@@ -72,7 +72,7 @@ def test_each_step_is_the_access_its_point_announced_and_what_it_did_besides() -
 
 def test_host_calls_and_memory_grow_make_a_step_unknown_and_what_follows_a_host_call_is_private() -> None:
     runner = Runner(RunSettings(policy="dfs"))
-    guest = wasmtime.wat2wasm(GUEST)
+    guest = bytes(wasmtime.wat2wasm(GUEST))
     # Main continues while the worker exists: preempt nothing, but make the worker's spawn a decision first.
     main = _steps(runner, guest, (0,))[0]
     # After the spawn (it announces what follows it: the thread's own code), the load of 4096 with
@@ -85,7 +85,7 @@ def test_host_calls_and_memory_grow_make_a_step_unknown_and_what_follows_a_host_
 
 
 def test_only_the_dfs_policy_at_the_shared_level_loads_with_footprints_and_the_caches_tell_them_apart() -> None:
-    guest = wasmtime.wat2wasm(GUEST)
+    guest = bytes(wasmtime.wat2wasm(GUEST))
     dfs = Runner(RunSettings(policy="dfs"))
     assert dfs.load(guest).footprints
     assert not Runner(RunSettings(policy="random")).load(guest).footprints
@@ -104,5 +104,5 @@ def test_only_the_dfs_policy_at_the_shared_level_loads_with_footprints_and_the_c
 def test_at_another_level_every_step_is_unknown() -> None:
     """Below the shared level plain accesses are no points: a step may touch what nothing announced."""
     runner = Runner(RunSettings(policy="dfs", level="atomics"))
-    steps = _steps(runner, wasmtime.wat2wasm(GUEST), (1,))
+    steps = _steps(runner, bytes(wasmtime.wat2wasm(GUEST)), (1,))
     assert all(fp is None for fps in steps.values() for fp in fps)
