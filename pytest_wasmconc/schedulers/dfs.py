@@ -28,6 +28,13 @@ preemption at a loop header or function entry is equivalent to one at the
 thread's next visible operation (what runs in between touches only the thread's
 own state), so deciding only at visible operations loses no behaviour, and
 the tree has one level per visible operation instead of one per loop iteration.
+
+Footprints. The dfs policy's loads at the `shared` level announce at every
+scheduling point what the next step touches (instrument/footprints.py); the
+serial driver logs, per decision, what the chosen step touched into
+`footprint_log()` (runtime/drivers/footprints.py), and the search's sleep
+sets read them back (`execution_footprints`; dfs_search.py says what a
+footprint covers).
 """
 
 from __future__ import annotations
