@@ -1,9 +1,10 @@
 """The dfs search with and without its partial-order reduction: schedules, time, and the outcomes both reach.
 
-    python benchmarks/dfs_reduction.py [--bound 2] [--schedules 100000] [GUEST[:ARGS] ...]
+    python benchmarks/dfs_reduction.py [--bound 2|none] [--schedules 100000] [GUEST[:ARGS] ...]
 
 For each guest (default: guests/dfs/atomic_pair.wasm and two_flags.wasm), the bounded search
-(`--policy dfs --preemption-bound K`) run whole twice, with the sleep sets and without
+(`--policy dfs --preemption-bound K`; `none`: raised until the search is exhausted or the schedules
+run out) run whole twice, with the sleep sets and without
 (`--no-reduction`), neither stopping at a failure: the schedules each ran (every pass, as
 `wasmconc explore` counts them), its statement, wall and CPU time, and whether both reached the
 same set of outcomes (exit status and stdout): the reduction must never lose one. ARGS are the
@@ -23,7 +24,7 @@ GUESTS = Path(__file__).resolve().parents[1] / "guests"
 DEFAULT = [str(GUESTS / "dfs" / "atomic_pair.wasm"), str(GUESTS / "dfs" / "two_flags.wasm")]
 
 
-def search(guest: str, args: list[str], bound: int, schedules: int, reduction: bool
+def search(guest: str, args: list[str], bound: int | None, schedules: int, reduction: bool
            ) -> tuple[int, str, float, float, set[tuple[str, str]]]:
     runner = Runner(RunSettings(policy="dfs", timeout=None))
     runner.run(guest, GuestIO(args=args))  # warm-up: the compile cache
@@ -42,7 +43,7 @@ def search(guest: str, args: list[str], bound: int, schedules: int, reduction: b
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bound", type=int, default=2)
+    parser.add_argument("--bound", type=lambda t: None if t == "none" else int(t), default=2)
     parser.add_argument("--schedules", type=int, default=100_000)
     parser.add_argument("guests", nargs="*", default=DEFAULT, metavar="GUEST[:ARGS]")
     ns = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 import wasmtime
@@ -109,58 +110,13 @@ def test_at_another_level_every_step_is_unknown() -> None:
     assert all(fp is None for fps in steps.values() for fp in fps)
 
 
-# Two workers each increment two plain counters (a lost update each) and then an atomic done count, notifying
-# main, which waits for both and exits with 10 * first counter + second: 11, 12, 21 or 22.
-LOST_UPDATES = """(module
-  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (import "env" "memory" (memory 1 1 shared))
-  (export "memory" (memory 0))
-  (func (export "wasi_thread_start") (param i32 i32)
-    (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
-    (i32.store (i32.const 16) (i32.add (i32.load (i32.const 16)) (i32.const 1)))
-    (drop (i32.atomic.rmw.add (i32.const 4) (i32.const 1)))
-    (drop (memory.atomic.notify (i32.const 4) (i32.const 1))))
-  (func (export "_start") (local $d i32)
-    (drop (call $spawn (i32.const 0)))
-    (drop (call $spawn (i32.const 0)))
-    (loop $l
-      (local.set $d (i32.atomic.load (i32.const 4)))
-      (if (i32.lt_u (local.get $d) (i32.const 2))
-        (then (drop (memory.atomic.wait32 (i32.const 4) (local.get $d) (i64.const -1))) (br $l))))
-    (call $exit (i32.add (i32.mul (i32.load (i32.const 0)) (i32.const 10)) (i32.load (i32.const 16))))))"""
-
-# Store buffering: main stores y and reads x, the worker stores x and reads y (plus byte accesses next to a
-# word, which overlap it), then publishes with an atomic store and a notify. Exit 2 * r1 + r2: 1, 2 or 3.
-STORE_BUFFERING = """(module
-  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (import "env" "memory" (memory 1 1 shared))
-  (export "memory" (memory 0))
-  (func (export "wasi_thread_start") (param i32 i32)
-    (i32.store (i32.const 32) (i32.const 1))
-    (i32.store (i32.const 40) (i32.load (i32.const 36)))
-    (i32.store8 (i32.const 44) (i32.const 7))
-    (i32.atomic.store (i32.const 4) (i32.const 1))
-    (drop (memory.atomic.notify (i32.const 4) (i32.const 1))))
-  (func (export "_start") (local $r i32)
-    (drop (call $spawn (i32.const 0)))
-    (i32.store (i32.const 36) (i32.const 1))
-    (local.set $r (i32.load (i32.const 32)))
-    (drop (i32.load16_u (i32.const 44)))
-    (block $b (loop $l
-      (br_if $b (i32.atomic.load (i32.const 4)))
-      (drop (memory.atomic.wait32 (i32.const 4) (i32.const 0) (i64.const -1)))
-      (br $l)))
-    (call $exit (i32.add (i32.mul (local.get $r) (i32.const 2)) (i32.load (i32.const 40))))))"""
+GUESTS = Path(__file__).resolve().parents[2] / "guests" / "dfs"
 
 
-@pytest.mark.parametrize(("text", "outcomes"), [
-    (LOST_UPDATES, {11, 12, 21, 22}),
-    (STORE_BUFFERING, {1, 2, 3}),
-], ids=["lost_updates", "store_buffering"])
-def test_the_reduction_reaches_every_outcome_of_the_whole_search(text: str, outcomes: set[int]) -> None:
-    guest = bytes(wasmtime.wat2wasm(text))
+@pytest.mark.parametrize(("name", "outcomes"), [("lost_updates", {11, 12, 21, 22}), ("store_buffering", {1, 2, 3})])
+def test_the_reduction_reaches_every_outcome_of_the_whole_search(name: str, outcomes: set[int]) -> None:
+    """Small WAT guests (guests/dfs/NAME.wat): plain races, waits and notifies, overlapping accesses."""
+    guest = str(GUESTS / f"{name}.wat")
     reached: dict[bool, set[int | None]] = {}
     counts: dict[bool, int] = {}
     for reduction in (True, False):
