@@ -237,7 +237,8 @@ build_libc() {
 # racy.c, the same update synchronised one way per mode of synced.c, the benchmark's kernels.
 # Built the same way.
 # guests/dfs/*.c: the bounded exhaustive search's guests (issue 18, tests/runtime/test_dfs_exploration.py):
-# a bug that needs exactly two preemptions, and a correct pair. Built the same way.
+# a bug that needs exactly two preemptions, and a correct pair. Built the same way. (guests/dfs/*.wat are
+# loaded as text: nothing to build.)
 # guests/reports/*.c: a trap, a deadlock, a lock-order inversion and a race in code built with -g, whose
 # reports must print the file's own offsets and source lines (tests/runtime/test_report_positions.py).
 # Built the same way.

@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--progress", action="store_true",
                      help="show the progress line (schedules done, rate, outcomes, elapsed) on stderr even when it "
                           "is no terminal (on a terminal it is always shown)")
+    exp.add_argument("--no-reduction", dest="reduction", action="store_false",
+                     help="dfs policy: turn the search's partial-order reduction (sleep sets) off, so that every "
+                          "schedule within the bound runs (to compare counts and times)")
     _common(exp, "explore")
     rep = sub.add_parser("replay", help="replay the schedule a token describes",
                          description="Replay the exact schedule of a replay token (which fixes the policy, "
@@ -525,6 +528,8 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
     searching = runner.settings.policy == Dfs.name
     if bound is not None and not searching:
         raise _UsageError("--preemption-bound bounds the dfs policy's search: add --policy dfs")
+    if not ns.reduction and not searching:
+        raise _UsageError("--no-reduction turns off the dfs policy's sleep sets: add --policy dfs")
     io = _io(ns, guest_args, stdin=None, passthrough=False)
     extensions = _extensions(ns, echo=False)
     guest = _guest(runner, ns, extensions)
@@ -550,7 +555,7 @@ def _cmd_explore(ns: argparse.Namespace, guest_args: list[str]) -> int:
         else:
             result = runner.explore(guest, io, schedules=values["schedules"].value, settings=settings,
                                     expect_exit=ns.expect_exit, extensions=extensions, preemption_bound=bound,
-                                    is_failure=is_failure, progress=progress)
+                                    is_failure=is_failure, progress=progress, reduction=ns.reduction)
     except KeyboardInterrupt:
         progress.finish()
         print(progress.interrupted(values["seed"].value, values["seed"].source), file=sys.stderr)

@@ -13,17 +13,18 @@ changes no outcome (musl spins with a compare-exchange on such a local).
 
 from __future__ import annotations
 
-
 from .abi import HOST_MODULE, InstrumentLevel
-from .records import FrameLocalAtomic, Site
+from .decode import Instr
 from .errors import InstrumentError
+from .footprints import DESC_EMPTY, DESC_UNKNOWN, FootprintGlobals, OperandSaver, atomic_access, footprint_globals
+from .module import MemoryInfo
 from .opcodes import atomic_kind
+from .records import FrameLocalAtomic, Site
 from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
 from .stack_frame import FrameAnalysis, stack_pointer_global
 
 __all__ = ["HOST_MODULE", "AtomicsPass", "FrameLocalAtomic", "InstrumentLevel", "Site"]
-
 
 
 _SCHED_KINDS = {
@@ -46,8 +47,11 @@ _SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 class AtomicsPass:
-    def __init__(self, level: InstrumentLevel = InstrumentLevel.ATOMICS) -> None:
+    def __init__(self, level: InstrumentLevel = InstrumentLevel.ATOMICS, *, footprints: bool = False) -> None:
         self.level = level
+        # Step footprints (footprints.py, the dfs policy's loads at the shared level): each sched point
+        # announces its atomic's address, and waits and notifies leave theirs for the runtime.
+        self.footprints = footprints
         # Sites are numbered densely, in code order, over the instructions that
         # got a host call; a frame-local atomic gets no number. (The runtime
         # ignores the number; `Instrumented.sites` and the CLI list them.)
@@ -63,6 +67,7 @@ class AtomicsPass:
         memories = rw.info.memories
         sp: int | None = None
         looked = False
+        fp: FootprintGlobals | None = None
         for fb in rw.bodies():
             # Cheap pre-filter: an atomic instruction needs a 0xFE byte.
             if b"\xfe" not in rw.body_bytes(fb):
@@ -72,6 +77,9 @@ class AtomicsPass:
                 sp = stack_pointer_global(rw.info)
             ed = rw.editor(fb.index)
             frame: FrameAnalysis | None = None  # built at the function's first sched candidate
+            saver = OperandSaver(ed) if self.footprints else None
+            if saver is not None and fp is None:
+                fp = footprint_globals(rw)
             for i, ins in enumerate(ed.instrs):
                 if ins.op >> 16 != 0xFE:
                     continue
@@ -86,6 +94,8 @@ class AtomicsPass:
                     # The memarg offset is an immediate the host cannot see:
                     # pass it (and the memory) as extra arguments.
                     snip = Snippet()
+                    if saver is not None and fp is not None:
+                        snip.extend(_futex_footprint(fp, saver, kind, m64, offset))
                     if m64:
                         snip.i64_const(offset)
                     else:
@@ -102,7 +112,10 @@ class AtomicsPass:
                                 FrameLocalAtomic(kind, fb.index, names.get(fb.index), ins.start)
                             )
                             continue
-                    snip = Snippet().i32_const(len(self.sites)).call(self._host(rw, "sched_point"))
+                    snip = Snippet()
+                    if saver is not None and fp is not None:
+                        snip.extend(_announce_atomic(fp, saver, ins, memories))
+                    snip.i32_const(len(self.sites)).call(self._host(rw, "sched_point"))
                     ed.insert_before(i, snip)
                 else:
                     continue
@@ -111,3 +124,32 @@ class AtomicsPass:
                 )
             rw.release(fb.index)
         return self.sites
+
+
+# The operands of wait32, wait64 and notify above the address.
+_FUTEX_OPERANDS = {"wait32": (b"\x7f", b"\x7e"), "wait64": (b"\x7e", b"\x7e"), "notify": (b"\x7f",)}
+
+
+def _futex_footprint(fp: FootprintGlobals, saver: OperandSaver, kind: str, m64: bool, offset: int) -> Snippet:
+    """Before a wait or notify: it is part of the step under way (no sched point before it), so it
+    goes to the step's extra operations; and when the thread resumes after it, what follows up to
+    the next point is its own code (PEND := empty)."""
+    snip = Snippet()
+    if kind == "wait64":
+        snip.extend(fp.unknown_op())  # an 8-byte word: rare enough to leave unknown
+    else:
+        save, addr = saver.save(m64, _FUTEX_OPERANDS[kind])
+        snip.extend(save).extend(fp.futex_op(addr, m64, offset, kind == "notify"))
+    return snip.extend(fp.announce_const(DESC_EMPTY))
+
+
+def _announce_atomic(fp: FootprintGlobals, saver: OperandSaver, ins: Instr, memories: list[MemoryInfo]) -> Snippet:
+    """Before an atomic's sched point: PEND := the atomic's access."""
+    access = atomic_access(ins)
+    memidx = int(ins.imm[1])
+    if access is None or memidx >= len(memories):
+        return fp.announce_const(DESC_UNKNOWN)
+    width, write, above = access
+    m64 = memories[memidx].memory64
+    save, addr = saver.save(m64, above)
+    return save.extend(fp.announce(addr, m64, int(ins.imm[2]), width, write))

@@ -48,8 +48,11 @@ def instrument(
     wasm: bytes,
     level: InstrumentLevel = InstrumentLevel.ATOMICS,
     passes: Sequence[LoadPass] = (),
+    *,
+    footprints: bool = False,
 ) -> Instrumented:
-    """Rewrite a core wasm module; see the module docstring.
+    """Rewrite a core wasm module; see the module docstring. `footprints`: the sched points announce
+    what follows them (footprints.py: the dfs policy's loads at the shared level).
 
     Returns the input bytes unchanged (and `changed=False`) when there is
     nothing to rewrite. Raises `InstrumentError` for input that is not a
@@ -57,7 +60,7 @@ def instrument(
     """
     rw = ModuleRewriter(wasm)
     names = function_names_of(rw.info)
-    atomics = AtomicsPass(level)
+    atomics = AtomicsPass(level, footprints=footprints)
     sites = atomics.run(rw, names)
     results = [p(rw, names) for p in passes]
     memories = list(rw.info.memories)

@@ -46,11 +46,14 @@ from .access_runs import Run, runs
 from .atomics import HOST_MODULE
 from .body import BodyEditor
 from .decode import Instr
+from .footprints import (DESC_EMPTY, DESC_UNKNOWN, FootprintGlobals, OperandSaver, footprint_globals, memarg_offset,
+                         plain_access)
 from .module import FUNC, FuncBody, ModuleInfo
-from .opcodes import BLOCK_START, CALL, DELEGATE, END, LOOP
+from .opcodes import BLOCK_START, CALL, DELEGATE, END, LOOP, REF_FUNC, RETURN_CALL
 from .reader import sleb, uleb
 from .rewriter import ModuleRewriter
-from .shared_accesses import SharedAccesses
+from .sections import remap_elements, remap_globals, remap_tables
+from .shared_accesses import SharedAccesses, memory_index
 from .snippet import FuncRef, Snippet
 
 __all__ = ["ACCESS_COST_EXPORT", "BUDGET_EXPORT", "PREEMPT_IMPORT", "PreemptCounterPass", "PreemptReport"]
@@ -89,7 +92,7 @@ class PreemptCounterPass:
 
     def __init__(self, initial_budget: int, *, access_cost: int | None = None,
                  host_call_points: bool = False, hot_sites: frozenset[int] = frozenset(),
-                 hot_cost: int = 0) -> None:
+                 hot_cost: int = 0, footprints: bool = False) -> None:
         # The counter's value before the host first sets it: what a start
         # function (run during instantiation, before the host can reach the
         # instance's global) gets as its first quantum.
@@ -107,6 +110,9 @@ class PreemptCounterPass:
         # should preempt right before them far more often than anywhere else.
         self.hot_sites = hot_sites
         self.hot_cost = hot_cost
+        # Step footprints (footprints.py; the dfs policy's loads at the shared level): each check's
+        # slow path announces what follows it, and what a step may do beyond that is recorded.
+        self.footprints = footprints
 
     def __call__(self, rw: ModuleRewriter, names: dict[int, str]) -> PreemptReport:
         plans = []
@@ -127,6 +133,9 @@ class PreemptCounterPass:
             rw.export_global(ACCESS_COST_EXPORT, cost_global)
         targets = _host_call_targets(rw.info) if self.host_call_points else frozenset()
         sched_point = rw.import_func(HOST_MODULE, "sched_point", ["i32"], []) if targets else None
+        fp = footprint_globals(rw) if self.footprints and accesses is not None else None
+        indirect = fp is not None and _imports_reachable_indirectly(rw.info, [ed for _, ed, _ in plans])
+        spawn = _spawn_index(rw.info)
         for fb, ed, (entry_cost, loops) in plans:
             saved = _saved_locals(ed, fb)
             for t, locs in saved.items():
@@ -137,8 +146,15 @@ class PreemptCounterPass:
             # (one check per call: nothing to gain from a local).
             cached = bool(loops)
             slow = _slow_path(preempt, saved, scratch, counter, local, cached)
+            # With footprints, what follows a check that fires at a loop header is the thread's own code
+            # up to its next point; at a function entry the first instruction may be an atomic or a call
+            # whose point the entry check follows (it is inserted there last): unknown.
+            entry_slow = loop_slow = slow
+            if fp is not None:
+                entry_slow = Snippet().extend(fp.announce_const(DESC_UNKNOWN)).extend(slow)
+                loop_slow = Snippet().extend(fp.announce_const(DESC_EMPTY)).extend(slow)
             if sched_point is not None:
-                _points_around_host_calls(ed, targets, sched_point)
+                _points_around_host_calls(ed, targets, sched_point, fp)
             # Where earlier passes put code (a check's report in place of an access), the counter
             # is read back from the global after the instruction (_sync_around_other_code).
             earlier = ed.edited_positions() if cached else set()
@@ -146,10 +162,10 @@ class PreemptCounterPass:
                 _sync_around_other_code(ed, counter, local)
             # Every position other code goes to so far (earlier passes, the spills): no run holds one.
             edited = ed.edited_positions()
-            ed.insert_before(0, _check(counter, local, _const(entry_cost), slow, entry=True, cached=cached))
+            ed.insert_before(0, _check(counter, local, _const(entry_cost), entry_slow, entry=True, cached=cached))
             checks += 1
             for index, cost in loops:
-                ed.insert_after(index, _check(counter, local, _const(cost), slow, entry=False, cached=cached))
+                ed.insert_after(index, _check(counter, local, _const(cost), loop_slow, entry=False, cached=cached))
                 checks += 1
             if accesses is not None and cost_global is not None:
                 visible = list(accesses.visible(ed.instrs))
@@ -164,13 +180,24 @@ class PreemptCounterPass:
                 check = _check(counter, local, charge, slow, entry=not cached, cached=cached)
                 hot = _check(counter, local, _const(self.hot_cost), slow, entry=not cached, cached=cached)
                 keep = Snippet().local_get(local).raw(b"\x24" + uleb(counter))  # global.set
+                saver = OperandSaver(ed) if fp is not None else None
                 for index in visible:
-                    ed.insert_before(index, hot if ed.instrs[index].start in self.hot_sites else check)
+                    is_hot = ed.instrs[index].start in self.hot_sites
+                    if fp is not None and saver is not None:
+                        save, announce = _announce_access(fp, saver, ed.instrs[index], rw.info)
+                        ed.insert_before(index, save)
+                        charge_here = _const(self.hot_cost) if is_hot else charge
+                        ed.insert_before(index, _check(counter, local, charge_here, announce.extend(slow),
+                                                       entry=not cached, cached=cached))
+                    else:
+                        ed.insert_before(index, hot if is_hot else check)
                     if index in earlier:
                         # That read-back would undo this access's charge: write it to the global
                         # first (else the race check's accesses charged nothing: 10x fewer switches).
                         ed.insert_before(index, keep)
                     checks += 1
+            if fp is not None:
+                _unknown_operations(ed, fp, rw.info.num_imported_funcs, spawn, indirect)
         return PreemptReport(counter, checks)
 
 
@@ -188,12 +215,91 @@ def _host_call_targets(info: ModuleInfo) -> frozenset[int]:
     return frozenset(out)
 
 
-def _points_around_host_calls(ed: BodyEditor, targets: frozenset[int], sched_point: FuncRef) -> None:
+def _points_around_host_calls(ed: BodyEditor, targets: frozenset[int], sched_point: FuncRef,
+                              fp: FootprintGlobals | None = None) -> None:
     point = Snippet().i32_const(HOST_CALL_SITE).call(sched_point)
+    before = after = point
+    if fp is not None:
+        # The step after the point before is the host call (`_unknown_operations` marks it too); the one
+        # after the point after is the thread's own code up to its next point.
+        before = Snippet().extend(fp.announce_const(DESC_UNKNOWN)).extend(point)
+        after = Snippet().extend(fp.announce_const(DESC_EMPTY)).extend(point)
     for i, ins in enumerate(ed.instrs):
         if ins.op == CALL and ins.imm[0] in targets:
-            ed.insert_before(i, point)
-            ed.insert_after(i, point)
+            ed.insert_before(i, before)
+            ed.insert_after(i, after)
+
+
+# Indirect calls: call_indirect, return_call_indirect, call_ref, return_call_ref.
+_INDIRECT_CALLS = frozenset((0x11, 0x13, 0x14, 0x15))
+_MEMORY_GROW = 0x40
+
+
+def _unknown_operations(ed: BodyEditor, fp: FootprintGlobals, num_imported_funcs: int, spawn: int,
+                        indirect: bool) -> None:
+    """Footprints: mark the operations of a step that touch what no footprint describes, right before
+    each (after every other insertion there, so whatever point the step began at, the mark is in it).
+
+    Calls of imports (host functions, `wasi.thread-spawn`, the runtime's other imports), indirect calls
+    when a table or `ref.func` may hold an import (`indirect`), and `memory.grow`. A call may also end
+    its step inside (a spawn yields after it, a host function may block): what follows when the thread
+    resumes is announced here, its own code after a spawn, unknown after anything else."""
+    for i, ins in enumerate(ed.instrs):
+        op = ins.op
+        if op in (CALL, RETURN_CALL) and ins.imm[0] < num_imported_funcs:
+            after = DESC_EMPTY if ins.imm[0] == spawn else DESC_UNKNOWN
+            ed.insert_before(i, Snippet().extend(fp.announce_const(after)).extend(fp.unknown_op()))
+        elif op in _INDIRECT_CALLS and indirect:
+            ed.insert_before(i, Snippet().extend(fp.announce_const(DESC_UNKNOWN)).extend(fp.unknown_op()))
+        elif op == _MEMORY_GROW:
+            ed.insert_before(i, fp.unknown_op())
+
+
+def _spawn_index(info: ModuleInfo) -> int:
+    """The function index of `wasi.thread-spawn` (-1 when it is not imported)."""
+    index = 0
+    for imp in info.imports:
+        if imp.kind != FUNC:
+            continue
+        if (imp.module, imp.name) == ("wasi", "thread-spawn"):
+            return index
+        index += 1
+    return -1
+
+
+def _announce_access(fp: FootprintGlobals, saver: OperandSaver, ins: Instr, info: ModuleInfo) -> tuple[Snippet,
+                                                                                                          Snippet]:
+    """(what saves the visible access's address before its check, what its check's slow path announces)."""
+    access = plain_access(ins)
+    memidx = memory_index(ins)
+    if access is None or memidx >= len(info.memories):
+        return Snippet(), fp.announce_const(DESC_UNKNOWN)  # bulk memory, SIMD: unknown
+    width, write, above = access
+    m64 = info.memories[memidx].memory64
+    save, addr = saver.save(m64, above)
+    return save, fp.announce(addr, m64, memarg_offset(ins), width, write)
+
+
+def _imports_reachable_indirectly(info: ModuleInfo, editors: list[BodyEditor]) -> bool:
+    """Whether an imported function may be called indirectly: named in an element segment, a table's or
+    a global's initializer, or a `ref.func` of the code."""
+    n = info.num_imported_funcs
+    if n == 0:
+        return False
+    found: list[int] = []
+
+    def note(index: int) -> int:
+        if index < n:
+            found.append(index)
+        return index
+
+    for sid, scan in ((9, remap_elements), (6, remap_globals), (4, remap_tables)):
+        sec = info.section(sid)
+        if sec is not None:
+            scan(info.data, sec.payload, sec.end, note)
+    if found:
+        return True
+    return any(ins.op == REF_FUNC and ins.imm[0] < n for ed in editors for ins in ed.instrs)
 
 
 # Instructions that may run other code, which reads or moves the counter:

@@ -23,7 +23,7 @@ from .module import ModuleInfo
 from .opcodes import key
 from .stack_frame import PLAIN_ACCESS_WIDTHS, FrameAnalysis, stack_pointer_global
 
-__all__ = ["ACCESS_COST", "HOT_ACCESS_COST", "SharedAccesses", "is_plain_access"]
+__all__ = ["ACCESS_COST", "HOT_ACCESS_COST", "SharedAccesses", "is_plain_access", "memory_index"]
 
 
 # Plain (non-atomic) memory instructions other than the loads and stores of
@@ -36,7 +36,8 @@ def is_plain_access(op: int) -> bool:
     return op in PLAIN_ACCESS_WIDTHS or op in _SIMD or op in _BULK
 
 
-def _memory_index(ins: Instr) -> int:
+def memory_index(ins: Instr) -> int:
+    """The memory a plain access, bulk memory or SIMD memory instruction uses."""
     if ins.op == key(0xFC, 0x08):  # memory.init: (data index, memory index)
         return int(ins.imm[1])
     if ins.op == key(0xFC, 0x0A):  # memory.copy: (destination memory, source memory)
@@ -62,7 +63,7 @@ class SharedAccesses:
         for i, ins in enumerate(instrs):
             if not is_plain_access(ins.op):
                 continue
-            memidx = _memory_index(ins)
+            memidx = memory_index(ins)
             if memidx >= len(self._shared) or not self._shared[memidx]:
                 continue
             if self._sp is not None and ins.op in PLAIN_ACCESS_WIDTHS:

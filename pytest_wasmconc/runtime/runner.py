@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decisions
 from .loading.kind import is_component, is_component_program
-from .drivers.driving import SEARCH_PICKS, drive, stamp_schedule
+from .drivers.driving import SEARCH_FOOTPRINTS, SEARCH_PICKS, drive, stamp_schedule
 from .errors import ConfigError, ReplayError, WasmconcError
 from .extensions import Extension, Rerun, load_passes
 from .guestio import GuestIO
@@ -108,8 +108,9 @@ class Runner:
             from .components import load_component  # noqa: PLC0415 (components only: see loading/kind.py)
 
             return load_component(guest, EngineSettings.for_components(s.preempt))  # type: ignore[return-value]
+        # The dfs policy's loads tell its search what each step touches (instrument/footprints.py).
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions),
-                            hot_sites=frozenset(s.hot_sites))
+                            hot_sites=frozenset(s.hot_sites), footprints=s.policy == DFS)
 
     # -- one execution ----------------------------------------------------------
 
@@ -236,6 +237,7 @@ class Runner:
         time_budget: float | None = None,
         timeline: bool = False,
         progress: Progress | None = None,
+        reduction: bool = True,
     ) -> Exploration:
         """Run schedules start, start+step, ... (up to `schedules` of them); stop at the first failure.
 
@@ -244,7 +246,8 @@ class Runner:
         The dfs policy instead enumerates schedules (`DfsSearch`): up to `schedules` of
         them, with at most `preemption_bound` preemptions (None: raising the bound from 0
         while schedules are left), within `time_budget` seconds when given; its
-        `Exploration.statement` says what it proved. `timeline`: record every schedule's timeline (the
+        `Exploration.statement` says what it proved; `reduction=False` turns its sleep sets off (every schedule
+        within the bound runs, for comparison). `timeline`: record every schedule's timeline (the
         way to have one in epoch mode; in fuel mode `retrace` gives the one of interest afterwards).
         `progress(schedules_run, outcome)` is called after each schedule (a front end's progress line).
         """
@@ -261,7 +264,7 @@ class Runner:
             if start != 0 or step != 1:
                 raise ConfigError("the dfs policy's search cannot be split into slices (start/step): it runs whole")
             return self._search(program, io, base, fns, schedules, failed_check, extensions, imports,
-                                preemption_bound, time_budget, progress)
+                                preemption_bound, time_budget, progress, reduction)
         distinct: Counter[str] = Counter()
         keys: set[int] = set()
         t0 = time.perf_counter()
@@ -346,14 +349,14 @@ class Runner:
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
                 imports: ImportsSpec | None, bound: int | None, time_budget: float | None,
-                progress: Progress | None = None) -> Exploration:
+                progress: Progress | None = None, reduction: bool = True) -> Exploration:
         """The dfs policy's exploration: the next schedule is the search's, until it is over or the budget is."""
         if base.preempt is not Preempt.FUEL:
             raise ConfigError(f"the dfs policy enumerates schedules in fuel mode only, not in {base.preempt.value} "
                               "mode (--preempt fuel)")
         from ..schedulers.dfs_search import DfsSearch, NondeterminismError  # noqa: PLC0415 (dfs only)
 
-        search = DfsSearch(bound)
+        search = DfsSearch(bound, reduction=reduction)
         distinct: Counter[str] = Counter()
         keys: set[int] = set()
         t0 = time.perf_counter()
@@ -368,7 +371,7 @@ class Runner:
                 outcome = self.execute(program, io, base.with_(decisions=prefix), fns, extensions=extensions,
                                        imports=imports)
                 try:
-                    search.record(outcome.extra.get(SEARCH_PICKS, ()))
+                    search.record(outcome.extra.get(SEARCH_PICKS, ()), outcome.extra.get(SEARCH_FOOTPRINTS))
                 except NondeterminismError as exc:
                     raise ReplayError(f"the dfs search cannot go on: {exc}") from None
                 distinct[outcome.summary()] += 1

@@ -28,17 +28,29 @@ preemption at a loop header or function entry is equivalent to one at the
 thread's next visible operation (what runs in between touches only the thread's
 own state), so deciding only at visible operations loses no behaviour, and
 the tree has one level per visible operation instead of one per loop iteration.
+
+Footprints. The dfs policy's loads at the `shared` level announce at every
+scheduling point what the next step touches (instrument/footprints.py); the
+serial driver logs, per decision, what the chosen step touched into
+`footprint_log()` (runtime/drivers/footprints.py), and the search's sleep
+sets read them back (`execution_footprints`; dfs_search.py says what a
+footprint covers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .base import PolicyConfig, PolicyError, SwitchReason
 
-__all__ = ["STEP_ACCESS_COST", "STEP_SLICE", "Dfs", "PickRecord", "count_preemptions", "default_choice"]
+__all__ = ["STEP_ACCESS_COST", "STEP_SLICE", "Access", "Dfs", "Footprint", "PickRecord", "count_preemptions",
+           "default_choice"]
+
+# What one step touches: (location, is_write) pairs; None when unknown (dependent on every step).
+Access = tuple[Hashable, bool]
+Footprint = frozenset[Access] | None
 
 # What a visible plain access charges in step mode, and the quantum granted (one less): the
 # counter goes negative at the first access after the one a quantum starts at, never at a
@@ -90,8 +102,10 @@ class Dfs:
         self.new_execution()
 
     def new_execution(self) -> None:
-        # Invariant: picks[i] is the i-th question of this execution and its answer.
+        # Invariant: picks[i] is the i-th question of this execution and its answer; footprints[i], once
+        # the step chosen there ran, what that step touched (the runtime appends to it: footprint_log).
         self.picks: list[PickRecord] = []
+        self.footprints: list[Footprint] = []
 
     def pick(self, runnable: Sequence[int], current: int | None, reason: SwitchReason) -> int:
         i = len(self.picks)
@@ -117,6 +131,19 @@ class Dfs:
     def execution(self) -> tuple[PickRecord, ...]:
         """This execution's decisions so far (the search's input)."""
         return tuple(self.picks)
+
+    # What each chosen step touched, told by the serial driver (runtime/drivers/footprints.py).
+
+    def footprint_log(self) -> list[Footprint]:
+        """This execution's list of footprints, one per decision whose step ran, which the runtime appends to
+        (and sets the last one to None when a step that was no decision ran: what follows the decision is
+        then no longer one step of one thread)."""
+        return self.footprints
+
+    def execution_footprints(self) -> tuple[Footprint, ...]:
+        """One footprint per decision (None where unknown or not told): the search's sleep sets read them."""
+        missing = len(self.picks) - len(self.footprints)
+        return tuple(self.footprints[:len(self.picks)]) + (None,) * missing
 
     def describe(self) -> dict[str, Any]:
         return {"forced": len(self._prefix), "decisions": len(self.picks),

@@ -33,22 +33,41 @@ preemption at that node to leave u, and the switch back to u that it also
 paid covers the one switch away from u the equivalent schedule adds later (the
 property test in tests/schedulers/test_dfs_search.py checks this on random
 programs: every outcome reachable within the bound is reached with reduction).
+
+What a footprint is, per step. A step of thread t is what t runs from the
+decision that chose it up to its next scheduling point (where it is
+suspended, blocks or ends): the operation pending at its point, then code
+up to the next point. Its footprint must cover every location of shared
+state the step touches (more is only less reduction; less loses schedules),
+and since a sleeping thread has not run, the footprint recorded when its
+step ran first (in the continuing thread's subtree) is the one of the step
+it would run later: its pending operation is the same, and what it does
+next depends only on what it reads, which independent steps do not change.
+On real guests (the dfs policy's loads at the `shared` level,
+instrument/footprints.py; the serial driver reads them,
+runtime/drivers/footprints.py) a footprint is the bytes of the pending
+access (read, or written: stores, read-modify-writes, compare-exchanges),
+plus the 4-byte word of one wait or notify the step makes; empty when the
+step is the thread's own code up to its next point (after a loop-header
+check, a host call, a spawn, a wait). The rest of a step is private (its
+frame, locals, its instance's globals), which is why it is not listed. None
+(unknown, dependent on every step) whenever a step may touch more: a host
+call (WASI or user), bulk memory or SIMD, `memory.grow`, a spawn, more than
+one wait or notify, a thread's first steps, a step that ends its thread or
+the execution, any step while a thread sleeps until a deadline (the clock
+makes every step matter), a step followed by steps no decision chose, and
+every step at levels below `shared` (plain accesses there are no points).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .base import PolicyError
-from .dfs import PickRecord
+from .dfs import Access, Footprint, PickRecord
 
 __all__ = ["Access", "BoundPass", "DfsSearch", "Footprint", "NondeterminismError", "dependent"]
-
-# What one step touches: (location, is_write) pairs; None when unknown.
-Access = tuple[Hashable, bool]
-Footprint = frozenset[Access] | None
-
 
 def dependent(a: Footprint, b: Footprint) -> bool:
     """Whether the order of two steps of different threads may matter."""

@@ -23,6 +23,10 @@ class Recording:
         step_cost = getattr(policy, "step_access_cost", None)
         if step_cost is not None:
             self.step_access_cost = step_cost
+        # Step footprints (dfs), told by the serial driver (runtime/drivers/footprints.py).
+        log = getattr(policy, "footprint_log", None)
+        if log is not None:
+            self.footprint_log = log
         # Invariant: `decisions[i]` is the answer to the i-th `pick` and
         # `slices[i]` to the i-th `slice_for` of the current execution, only
         # answers actually returned (a call that raised records nothing).

@@ -138,3 +138,21 @@ def test_random_modules_instrument_to_valid_modules(config: str) -> None:
     assert checked >= len(SEEDS) // 2, f"only {checked} usable modules"
     if config == "atomics":
         assert with_atomics >= 10, f"only {with_atomics} modules had atomics"
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_random_modules_instrument_with_step_footprints_to_valid_modules(config: str) -> None:
+    """The dfs policy's loads (instrument/footprints.py): the operands saved before every visible access and
+    atomic, the announcements and the marks before calls and memory.grow keep every module valid."""
+    from pytest_wasmconc.instrument.preempt import PreemptCounterPass
+
+    checked = 0
+    for seed in SEEDS:
+        data = generate(config, seed)
+        if data is None or validation_error(data) is not None:
+            continue
+        checked += 1
+        passes = [PreemptCounterPass(1000, access_cost=100, host_call_points=True, footprints=True)]
+        r = instrument(data, InstrumentLevel.SHARED, passes, footprints=True)
+        assert validation_error(r.wasm) is None, (f"{config} seed {seed}", validation_error(r.wasm))
+    assert checked >= len(SEEDS) // 2, f"only {checked} usable modules"

@@ -37,7 +37,7 @@ def test_a_bounded_search_in_a_test_states_what_it_proved_and_reports_its_failur
     result.stdout.fnmatch_lines([
         "*two_flags.wasm: exited with code 1 (expected exit code 0) (failure found at preemption bound 2, after * "
         "schedules "
-        "(reduction: sleep sets, 0 pruned); schedule * failed after * schedules; fuel mode, policy dfs*",
+        "(reduction: sleep sets, 209 pruned); schedule * failed after * schedules; fuel mode, policy dfs*",
         "*replay: pytest *test_two_preemptions_find_the_bug --wasm-replay=wc1-*",
     ])
     token = next(ln for ln in result.outlines if "replay token: " in ln).split()[-1]

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from child_processes import CHILD_LIMIT_S
 
-from pytest_wasmconc.runtime import ConfigError, Preempt, Runner, RunSettings
-from pytest_wasmconc.runtime.drivers.driving import SEARCH_PICKS
+from pytest_wasmconc.runtime import ConfigError, GuestIO, Outcome, Preempt, Runner, RunSettings
+from pytest_wasmconc.runtime.drivers.driving import SEARCH_FOOTPRINTS, SEARCH_PICKS
+from pytest_wasmconc.runtime.loading.program import load_program
 from pytest_wasmconc.schedulers.dfs import count_preemptions
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests" / "dfs"
@@ -23,7 +24,11 @@ ATOMIC_PAIR = str(GUESTS / "atomic_pair.wasm")  # correct in every interleaving
 # join included) under this instrumentation: a change to either moves them, which is the point
 # of pinning them (a search that silently explores fewer schedules proves less).
 TWO_FLAGS_BOUND_1 = 30
-ATOMIC_PAIR_BOUND_2 = 3670
+ATOMIC_PAIR_BOUND_2 = 3670  # every schedule with at most 2 preemptions (reduction off)
+# With the sleep sets fed each step's footprint (instrument/footprints.py): the schedules that remain, and
+# the choices they left out.
+ATOMIC_PAIR_BOUND_2_REDUCED = 3461
+ATOMIC_PAIR_BOUND_2_PRUNED = 209
 
 
 def dfs_runner() -> Runner:
@@ -66,12 +71,65 @@ def test_the_two_preemption_bug_is_found_at_bound_2_and_its_token_replays_it() -
         assert again.decisions == failing.decisions
 
 
-def test_a_correct_guest_is_explored_whole_at_bound_2() -> None:
-    result = dfs_runner().explore(ATOMIC_PAIR, schedules=100_000, preemption_bound=2)
-    assert not result.failed
-    assert result.statement == (f"explored all {ATOMIC_PAIR_BOUND_2} schedules with at most 2 preemptions "
-                                "(reduction: sleep sets, 0 pruned); no failure")
-    assert result.distinct == {"exited with code 0": result.schedules_run}
+def test_a_correct_guest_is_explored_whole_at_bound_2_with_fewer_schedules_thanks_to_the_footprints() -> None:
+    reduced = dfs_runner().explore(ATOMIC_PAIR, schedules=100_000, preemption_bound=2)
+    assert not reduced.failed
+    assert reduced.statement == (f"explored all {ATOMIC_PAIR_BOUND_2_REDUCED} schedules with at most 2 preemptions "
+                                 f"(reduction: sleep sets, {ATOMIC_PAIR_BOUND_2_PRUNED} pruned); no failure")
+    assert reduced.distinct == {"exited with code 0": reduced.schedules_run}
+    whole = dfs_runner().explore(ATOMIC_PAIR, schedules=100_000, preemption_bound=2, reduction=False)
+    assert whole.statement == (f"explored all {ATOMIC_PAIR_BOUND_2} schedules with at most 2 preemptions "
+                               "(reduction: none); no failure")
+    assert ATOMIC_PAIR_BOUND_2_REDUCED < ATOMIC_PAIR_BOUND_2
+
+
+def test_the_reduction_finds_the_two_preemption_bug_no_later_than_the_whole_search() -> None:
+    reduced = dfs_runner().explore(TWO_FLAGS, schedules=10_000, preemption_bound=2)
+    whole = dfs_runner().explore(TWO_FLAGS, schedules=10_000, preemption_bound=2, reduction=False)
+    assert reduced.failed and whole.failed
+    assert reduced.outcome.stdout == whole.outcome.stdout == "both saw the other's flag\n"
+    assert reduced.schedules_run < whole.schedules_run
+
+
+def test_the_reduction_reaches_every_outcome_the_whole_search_reaches_on_a_race_guest() -> None:
+    """order_flags with one setter, one checker, one round: its bug (a trap) is within one preemption."""
+    guest = str(GUESTS.parent / "races" / "order_flags.wasm")
+    io = GuestIO(args=["1", "1", "1"])
+    reached: dict[bool, set[tuple[str, str]]] = {True: set(), False: set()}
+    for reduction, outcomes in reached.items():
+
+        def note(o: Outcome, seen: set[tuple[str, str]] = outcomes) -> bool:
+            seen.add((o.summary(), o.stdout))
+            return False  # never stop: both searches run whole
+
+        result = dfs_runner().explore(guest, io, schedules=10_000, preemption_bound=1, reduction=reduction,
+                                      is_failure=note)
+        assert result.statement is not None and result.statement.startswith("explored all")
+    assert reached[True] == reached[False]
+    assert any("trapped" in summary for summary, _ in reached[True])
+
+
+def test_a_dfs_load_announces_each_step_and_decides_exactly_as_a_load_without() -> None:
+    """The footprint code is uncharged: the same schedule, decision for decision; only the dfs policy loads it."""
+    runner = dfs_runner()
+    with_fp = runner.load(TWO_FLAGS)
+    without = load_program(TWO_FLAGS, runner.settings.engine, level=runner.settings.level, cache=runner.cache)
+    assert with_fp.footprints and not without.footprints and with_fp.wasm != without.wasm
+    assert not Runner(RunSettings(policy="random")).load(TWO_FLAGS).footprints
+    # A schedule with a preemption: the default one's decisions up to its third choice, then the other thread.
+    picks = runner.execute(with_fp, GuestIO(), runner.settings).extra[SEARCH_PICKS]
+    choices = [i for i, p in enumerate(picks) if len(p.runnable) > 1]
+    k = choices[2]
+    other = next(t for t in picks[k].runnable if t != picks[k].chosen)
+    settings = runner.settings.with_(decisions=(*(p.chosen for p in picks[:k]), other))
+    a = runner.execute(with_fp, GuestIO(), settings)
+    b = runner.execute(without, GuestIO(), settings)
+    assert (a.decisions, a.extra[SEARCH_PICKS], a.stdout) == (b.decisions, b.extra[SEARCH_PICKS], b.stdout)
+    known = [fp for fp in a.extra[SEARCH_FOOTPRINTS] if fp is not None]
+    assert len(known) > len(a.decisions) // 2  # most steps are one announced access
+    assert all(fp is None for fp in b.extra[SEARCH_FOOTPRINTS])  # nothing announced: every step unknown
+    # Some step is a 4-byte plain store (x = 1 or y = 1 of the guest): four bytes, written.
+    assert any(len(fp) == 4 and all(w for _, w in fp) for fp in known)
 
 
 def test_a_search_cut_short_by_the_schedule_budget_says_how_far_it_got() -> None:
@@ -124,6 +182,18 @@ def test_cli_explore_finds_the_bug_at_bound_2_and_prints_a_replay_command_that_r
     argv = shlex.split(line[len("replay: "):])
     replayed = wasmconc(*argv[1:])
     assert (replayed.returncode, replayed.stdout) == (1, "both saw the other's flag\n")
+
+
+def test_cli_no_reduction_runs_every_schedule_within_the_bound() -> None:
+    proc = wasmconc("explore", "--policy", "dfs", "--preemption-bound", "1", "--schedules", "10000", "--no-reduction",
+                    TWO_FLAGS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (f"explored all {TWO_FLAGS_BOUND_1} schedules with at most 1 preemption (reduction: none); "
+            "no failure\n") in proc.stdout
+    proc = wasmconc("explore", "--no-reduction", TWO_FLAGS)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("wasmconc: error: --no-reduction turns off the dfs policy's sleep sets: "
+                                   "add --policy dfs")
 
 
 def test_cli_preemption_bound_needs_the_dfs_policy_and_a_whole_number() -> None:

@@ -212,7 +212,7 @@ def test_unknown_footprints_are_dependent_on_everything() -> None:
     assert dependent(a, frozenset({("x", False)}))
     assert not dependent(frozenset({("x", False)}), frozenset({("x", False)}))  # two reads commute
     assert not dependent(a, frozenset({("y", True)}))
-    # With no footprints at all (what the runtime gives), the sleep sets prune nothing.
+    # With no footprints at all (what a load without them gives: another level), the sleep sets prune nothing.
     search, _ = _explore_blind(two_stores(same=False))
     assert [p.schedules for p in search.passes] == [1, 3, 5, 6]
     assert all(p.pruned == 0 for p in search.passes)

@@ -15,12 +15,14 @@ from ..outcome import Outcome
 from .serial import run_serial
 from ..settings import Preempt, RunSettings
 
-__all__ = ["POLICY_STATE", "SEARCH_PICKS", "drive", "policy_config", "stamp_schedule"]
+__all__ = ["POLICY_STATE", "SEARCH_FOOTPRINTS", "SEARCH_PICKS", "drive", "policy_config", "stamp_schedule"]
 
 POLICY_STATE = "policy"
 # Outcome.extra's key for the decisions a search policy (dfs) took, each with the runnable threads
 # and the thread that could have continued: what the bounded search reads back (runner.explore).
 SEARCH_PICKS = "search_picks"
+# ... and what the step chosen at each of them touched (drivers/footprints.py; None: unknown).
+SEARCH_FOOTPRINTS = "search_footprints"
 
 
 def policy_config(s: RunSettings) -> PolicyConfig:
@@ -52,3 +54,6 @@ def stamp_schedule(outcome: Outcome, settings: RunSettings, recording: Recording
         execution = getattr(recording.policy, "execution", None)
         if execution is not None:
             outcome.extra[SEARCH_PICKS] = execution()
+        footprints = getattr(recording.policy, "execution_footprints", None)
+        if footprints is not None:
+            outcome.extra[SEARCH_FOOTPRINTS] = footprints()

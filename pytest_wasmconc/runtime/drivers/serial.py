@@ -107,6 +107,14 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     # has company, a visible plain access charges this much, so its quantum ends right before the next
     # one; alone, it charges as compiled (no decision to make, and no step per access).
     step_cost: int | None = getattr(policy, "step_access_cost", None) if fuel else None
+    # What each chosen step touched, for a policy that wants it (dfs: its search's sleep sets).
+    footprints = None
+    if fuel and getattr(ex.program, "footprints", False):
+        # A dfs load (instrument/footprints.py): its reader imports the instrumenter's footprint layout,
+        # which no other run needs (tests/test_startup_imports.py).
+        from .footprints import StepFootprints  # noqa: PLC0415
+
+        footprints = StepFootprints.for_policy(ex, policy)
     current: int | None = None
     reason = SwitchReason.START
     while ex.end is None:
@@ -170,6 +178,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         native.begin_points(-1 if max_steps is None else max_steps - (ex.steps - native.idle_since), settings.slice)
         if recorder is None:
             finished = t.poll()
+            if footprints is not None:
+                footprints.step_ran(t, finished, solo)
             current = progress.current = tid
             reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
             continue
@@ -178,6 +188,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             finished = t.poll()
         finally:
             recorder.quantum_polled()
+        if footprints is not None:
+            footprints.step_ran(t, finished, solo)
         current = progress.current = tid
         reason = _after_poll(ex, t, finished, solo, began_ns, fuel, timed, tick_ns)
         recorder.quantum_ends(tid, reason.value, ex.steps)

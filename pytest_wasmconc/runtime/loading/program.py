@@ -101,6 +101,8 @@ class Program:
     passes: tuple[str, ...] = ()
     # Hot sites (see `load_program`): byte offsets of the visible accesses that charge HOT_ACCESS_COST.
     hot_sites: frozenset[int] = frozenset()
+    # Loaded with step footprints (instrument/footprints.py): the dfs policy's loads at the shared level.
+    footprints: bool = False
     pass_results: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # Offsets of `wasm` back to the file's (instrument/offsets.py), and the code's shift between the
     # file and the rewriter's input (a defined memory moved into the imports), where sites are counted.
@@ -247,6 +249,7 @@ def load_program(
     cache: CompileCache | None = None,
     passes: Sequence[tuple[str, LoadPass]] = (),
     hot_sites: frozenset[int] = frozenset(),
+    footprints: bool = False,
 ) -> Program:
     """Read, check, instrument and compile a guest.
 
@@ -255,14 +258,20 @@ def load_program(
     `hot_sites`: at the shared level, byte offsets (in the guest as given) of
     plain accesses that charge the preemption counter HOT_ACCESS_COST instead
     of ACCESS_COST: accesses found racy, where a policy should preempt.
+    `footprints`: each scheduling point tells what the step after it touches (instrument/footprints.py,
+    for the dfs policy's sleep sets); only at the shared level with the counter and no hot sites (elsewhere
+    a step may touch what no point announced), ignored otherwise. A load without is byte for byte what it was.
     """
     keys = tuple(k for k, _ in passes)
     hot_sites = frozenset(hot_sites)
+    wanted_level = level.value if isinstance(level, InstrumentLevel) else level
+    footprints = (footprints and wanted_level == InstrumentLevel.SHARED.value and engine_settings.counter
+                  and not hot_sites)
     known_name = None
     if isinstance(source, Program):
-        wanted_level = level.value if isinstance(level, InstrumentLevel) else level
         if (source.engine_settings != engine_settings or source.passes != keys
-                or source.level.value != wanted_level or source.hot_sites != hot_sites):
+                or source.level.value != wanted_level or source.hot_sites != hot_sites
+                or source.footprints != footprints):
             # Compiled for another mode or with other passes: load the same bytes again.
             known_name = source.name
             source = source.source_wasm or source.wasm
@@ -280,14 +289,14 @@ def load_program(
     memo_key = None
     if not passes:
         # Passes of extensions may carry state of their own; only plain loads are shared.
-        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level, hot_sites)
+        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level, hot_sites, footprints)
         known = _LOADED.get(memo_key)
         if known is not None:
             _LOADED.move_to_end(memo_key)
             return known
     saved_key = None
     if memo_key is not None and cache is not None:
-        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites)
+        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites, footprints)
         fields = saved.read(cache, saved_key) if saved_key is not None else None
         if fields is not None:
             # An earlier process loaded these bytes this way: no checking, rewriting or parsing again.
@@ -301,9 +310,9 @@ def load_program(
     from ...instrument.module import FUNC, parse_module  # noqa: PLC0415
 
     try:
-        extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites)
+        extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites, footprints)
         shared = share_defined_memory(data)
-        inst = instrument(shared, level, extra)
+        inst = instrument(shared, level, extra, footprints=footprints)
         input_shift = 0 if shared is data else _code_start(data) - _code_start(shared)
     except InstrumentError as exc:
         raise ModuleError(f"{name}: {exc}") from None
@@ -396,6 +405,7 @@ def load_program(
         source_wasm=data,
         passes=keys,
         hot_sites=hot_sites,
+        footprints=footprints,
         pass_results=dict(zip(keys, inst.pass_results)),
         offsets=inst.offsets.shifted(input_shift),
         input_shift=input_shift,
@@ -408,7 +418,7 @@ def load_program(
     return prog
 
 
-def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int]], prog: Program) -> None:
+def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool], prog: Program) -> None:
     _LOADED[key] = prog
     while len(_LOADED) > _LOADED_MAX:
         _LOADED.popitem(last=False)
@@ -418,7 +428,7 @@ def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[
 # the same guest in test after test, and instrumenting a libc-sized module
 # takes a good fraction of a second. A Program is only read after loading
 # (every execution makes its own stores and instances), so sharing it is safe.
-_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int]], Program] = OrderedDict()
+_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool], Program] = OrderedDict()
 _LOADED_MAX = 64
 
 
@@ -431,15 +441,16 @@ def _code_start(wasm: bytes) -> int:
 
 
 def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,
-                   hot_sites: frozenset[int] = frozenset()) -> list[LoadPass]:
+                   hot_sites: frozenset[int] = frozenset(), footprints: bool = False) -> list[LoadPass]:
+    """Passes the engine configuration itself needs (run after the user's)."""
     from ...instrument.preempt import PreemptCounterPass  # noqa: PLC0415 (a first load: see the imports)
 
-    """Passes the engine configuration itself needs (run after the user's)."""
     if engine_settings.counter:
         shared = level is InstrumentLevel.SHARED
         return [PreemptCounterPass(DEFAULT_SLICE, access_cost=ACCESS_COST if shared else None,
                                    host_call_points=level is not InstrumentLevel.WAITS,
-                                   hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST)]
+                                   hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST,
+                                   footprints=footprints and shared)]
     return []
 
 

@@ -27,11 +27,11 @@ from ..settings import EngineSettings
 __all__ = ["FIELDS", "entry_key", "read", "write"]
 
 SUFFIX = ".program"
-_FORMAT = b"2"
+_FORMAT = b"3"
 # The Program fields an entry holds: everything a load computes from the bytes, except the
 # compiled module (the compile cache's) and the name (the caller's path).
 FIELDS = ("wasm", "original_size", "level", "func_imports", "memory_import", "other_imports", "exports",
-          "exported_memory", "export_sigs", "sites", "func_names", "hot_sites",
+          "exported_memory", "export_sigs", "sites", "func_names", "hot_sites", "footprints",
           # Where each rewritten offset came from: reports print the file's offsets (instrument/offsets.py).
           "offsets", "input_shift")
 _PACKAGE = Path(__file__).resolve().parents[2]
@@ -57,13 +57,18 @@ def _instrumenter_fingerprint() -> bytes | None:
     return h.digest()
 
 
-def entry_key(digest: bytes, engine_settings: EngineSettings, level: Any, hot_sites: frozenset[int]) -> str | None:
-    """The entry of a plain load of the bytes whose sha256 is `digest` (None: no entry can be kept)."""
+def entry_key(digest: bytes, engine_settings: EngineSettings, level: Any, hot_sites: frozenset[int],
+              footprints: bool = False) -> str | None:
+    """The entry of a plain load of the bytes whose sha256 is `digest` (None: no entry can be kept);
+    a load with step footprints (the dfs policy's) has entries of its own."""
     fingerprint = _instrumenter_fingerprint()
     if fingerprint is None:
         return None
     h = hashlib.sha256(fingerprint)
-    for part in (engine_settings.fingerprint(), str(level), ",".join(map(str, sorted(hot_sites)))):
+    parts = [engine_settings.fingerprint(), str(level), ",".join(map(str, sorted(hot_sites)))]
+    if footprints:
+        parts.append("footprints")  # absent otherwise: the keys of other loads are what they were
+    for part in parts:
         h.update(part.encode())
         h.update(b"\0")
     h.update(digest)
