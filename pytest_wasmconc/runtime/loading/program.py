@@ -22,6 +22,7 @@ from ...instrument.memory_import import share_defined_memory
 from ...instrument.offsets import OffsetMap
 from ...instrument.module import FUNC, FuncSig, ModuleInfo, parse_module
 from ...instrument.preempt import BUDGET_EXPORT, PreemptCounterPass
+from ...instrument.restart import GLOBAL_EXPORT_PREFIX, START_EXPORT, RestartPass, RestartReport
 from ...instrument.reader import Reader
 from ...instrument.shared_accesses import ACCESS_COST, HOT_ACCESS_COST
 from . import saved
@@ -105,6 +106,9 @@ class Program:
     # file and the rewriter's input (a defined memory moved into the imports), where sites are counted.
     offsets: OffsetMap = field(default_factory=OffsetMap, repr=False, compare=False)
     input_shift: int = 0
+    # What resetting an instance for another run needs (instrument/restart.py); None: not instrumented
+    # for it (components, os mode), so every execution creates its instances.
+    restart: RestartReport | None = field(default=None, repr=False, compare=False)
     _locator: Locator | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -362,8 +366,8 @@ def load_program(
     for exp in module.exports:
         ty = exp.type
         kind = type(ty).__name__.replace("Type", "").lower()
-        if exp.name == BUDGET_EXPORT:
-            continue  # the runtime's own (instrument/preempt.py), not the guest's
+        if exp.name == BUDGET_EXPORT or exp.name == START_EXPORT or exp.name.startswith(GLOBAL_EXPORT_PREFIX):
+            continue  # the runtime's own (instrument/preempt.py, restart.py), not the guest's
         exports[exp.name] = kind
         if exp.name == "memory" and isinstance(ty, wasmtime.MemoryType):
             exported_memory = _memory_desc("", "memory", ty)
@@ -389,6 +393,7 @@ def load_program(
         pass_results=dict(zip(keys, inst.pass_results)),
         offsets=inst.offsets.shifted(input_shift),
         input_shift=input_shift,
+        restart=next((r for r in inst.pass_results if isinstance(r, RestartReport)), None),
     )
     _check_shape(prog, export_funcs)
     if memo_key is not None:
@@ -425,7 +430,8 @@ def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,
         shared = level is InstrumentLevel.SHARED
         return [PreemptCounterPass(DEFAULT_SLICE, access_cost=ACCESS_COST if shared else None,
                                    host_call_points=level is not InstrumentLevel.WAITS,
-                                   hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST)]
+                                   hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST),
+                RestartPass()]  # last: it exports the globals the passes before it added
     return []
 
 
