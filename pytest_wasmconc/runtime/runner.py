@@ -451,8 +451,10 @@ def _closing(pools: dict[Any, InstancePool | None], counts: Counter[str]) -> Ite
     finally:
         for pool in pools.values():
             if pool is not None:
-                counts.update(resets=pool.resets, fresh=pool.fresh, reused_instances=pool.reused_instances)
+                counts.update(resets=pool.resets, fresh=pool.fresh, reused_instances=pool.reused_instances,
+                              reused_stores=pool.reused_stores)
                 pool.close()
+                pool.close_spares()
 
 
 def _resettable(program: Program, settings: RunSettings, functions: Sequence[HostFunction], user: Any,

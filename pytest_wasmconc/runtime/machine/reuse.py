@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = ["InstancePool", "KeptInstance"]
 
+# A spare store keeps every instance made in it (and the memory each imports) until it is closed:
+# it is closed after this many instances, or once the memories it keeps alive add up to this much.
+_STORE_USES = 64
+_STORE_BYTES = 64 << 20
+
 _KINDS = {"i32": 0, "i64": 1, "f32": 2, "f64": 3, "v128": 4}
 _START = b"__wasmconc_start"
 
@@ -82,12 +87,18 @@ class InstancePool:
         self.instance_pre: Any = None
         self.initial_bytes = 0
         self.idle: list[KeptInstance] = []
+        # Stores whose instance could not be kept (the memory grew): a new instance goes into one
+        # of them instead of a new store (no store, fiber stack or mapping made and dropped), as
+        # [store, instances made in it, bytes of the memories they hold].
+        self.spare: list[list[Any]] = []
+        self._uses: dict[int, list[Any]] = {}
         self._values = b""
         self._exports: list[bytes] = []
         # Counts for tests and the benchmark: executions that reused the world, and instances reused.
         self.resets = 0
         self.reused_instances = 0
         self.fresh = 0
+        self.reused_stores = 0
 
     # -- who may use it --------------------------------------------------------
 
@@ -174,15 +185,40 @@ class InstancePool:
         return True
 
     def ended(self, ex: Execution) -> None:
-        """After an execution: a memory that grew cannot be reset, so nothing kept is of use."""
-        if self.shared_memory is not None and self.shared_memory.data_len() != self.initial_bytes:
+        """After an execution: a memory that grew cannot be reset, so nothing kept is of use but the
+        stores (a new instance goes into each)."""
+        memory = self.shared_memory
+        if memory is not None and memory.data_len() != self.initial_bytes:
+            held = memory.data_len()
+            idle, self.idle = self.idle, []
             program = self.program
+            for kept in idle:
+                self._spare(kept.store, held)
             self.close()
             self.program = program
+
+    def _spare(self, store: wasmtime.Store, held: int) -> None:
+        entry = self._uses.pop(id(store), None) or [store, 1, 0]
+        entry[2] += held
+        if entry[1] >= _STORE_USES or entry[2] >= _STORE_BYTES:
+            store.close()
+            return
+        self.spare.append(entry)
+
+    def spare_store(self) -> wasmtime.Store | None:
+        """A kept store for a new instance, or None."""
+        if not self.spare:
+            return None
+        entry = self.spare.pop()
+        entry[1] += 1
+        self._uses[id(entry[0])] = entry
+        self.reused_stores += 1
+        return entry[0]  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Drop everything kept (the memory grew, another program, or the exploration is over)."""
         for kept in self.idle:
+            self._uses.pop(id(kept.store), None)
             kept.store.close()
         self.idle = []
         if self.instance_pre is not None:
@@ -193,3 +229,10 @@ class InstancePool:
             self.shared_memory.close()
         self.shared_memory = self.linker = self.instance_pre = None
         self.program = None
+
+    def close_spares(self) -> None:
+        """The exploration is over: close the spare stores too."""
+        for entry in self.spare:
+            entry[0].close()
+        self.spare = []
+        self._uses.clear()

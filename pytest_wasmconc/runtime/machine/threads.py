@@ -206,6 +206,14 @@ class GuestThread:
     def create_store(self) -> wasmtime.Store:
         """Create this thread's store (on the OS thread that will own it)."""
         ex = self.execution
+        if ex.pool is not None:
+            # The reset path's spare stores (reuse.py): a new instance in an old store (the
+            # pool only keeps stores in serial fuel mode, which configures nothing else in them).
+            spare = ex.pool.spare_store()
+            if spare is not None:
+                self.store = spare
+                capi.set_store_key(spare._context(), self.key)
+                return spare
         store = wasmtime.Store(ex.program.engine)
         self.store = store
         ctx = store._context()
