@@ -375,7 +375,8 @@ class Runner:
         keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
-        with interrupts.interrupts_deferred():
+        pool = self._pool(base)
+        with interrupts.interrupts_deferred(), _closing({0: pool}, self.reuse_counts):
             while search.schedules < schedules:
                 if time_budget is not None and search.schedules and time.perf_counter() - t0 >= time_budget:
                     break
@@ -383,7 +384,7 @@ class Runner:
                 if prefix is None:
                     break
                 outcome = self.execute(program, io, base.with_(decisions=prefix), fns, extensions=extensions,
-                                       imports=imports)
+                                       imports=imports, pool=pool)
                 try:
                     search.record(outcome.extra.get(SEARCH_PICKS, ()))
                 except NondeterminismError as exc:

@@ -80,6 +80,14 @@ def test_policies_deciding_in_python_see_the_same_executions(policy: str) -> Non
     assert counts["resets"] == 299
 
 
+def test_the_bounded_search_enumerates_the_same_schedules() -> None:
+    """The dfs policy's search replays decision prefixes: it runs the same schedules, to its end."""
+    fresh, _ = _explore("wat/user_lock_reports.wasm", [], 100, reuse=False, policy="dfs")
+    reset, counts = _explore("wat/user_lock_reports.wasm", [], 100, reuse=True, policy="dfs")
+    assert len(fresh) > 10 and reset == fresh
+    assert counts["resets"] == len(fresh) - 1
+
+
 # The benchmark's real wasi-libc guests (benchmarks/throughput.py), with fewer rounds for the
 # 4-thread one (1,000 locks each: 50 here) and fewer schedules for 100 threads, whose schedules
 # take ~15 ms each. Their memory grows in every schedule: every execution is a fresh one
