@@ -31,9 +31,10 @@ def _fingerprint(o: Outcome) -> tuple[Any, ...]:
             o.trap_message, o.token)
 
 
-def _explore(guest: str, args: list[str], schedules: int, *, reuse: bool,
-             policy: str = "random") -> tuple[list[tuple[Any, ...]], Counter[str]]:
-    runner = Runner(RunSettings(policy=policy, seed=11))
+def _explore(guest: str, args: list[str], schedules: int, *, reuse: bool, policy: str = "random",
+             max_steps: int | None = None) -> tuple[list[tuple[Any, ...]], Counter[str]]:
+    settings = RunSettings(policy=policy, seed=11)
+    runner = Runner(settings if max_steps is None else settings.with_(max_steps=max_steps))
     runner.reuse_instances = reuse
     seen: list[tuple[Any, ...]] = []
     runner.explore(GUESTS / guest, GuestIO(args=args), schedules=schedules, expect_exit=None,
@@ -41,9 +42,10 @@ def _explore(guest: str, args: list[str], schedules: int, *, reuse: bool,
     return seen, runner.reuse_counts
 
 
-def _assert_same(guest: str, args: list[str], schedules: int, policy: str = "random") -> Counter[str]:
-    fresh, off = _explore(guest, args, schedules, reuse=False, policy=policy)
-    reset, counts = _explore(guest, args, schedules, reuse=True, policy=policy)
+def _assert_same(guest: str, args: list[str], schedules: int, policy: str = "random",
+                 max_steps: int | None = None) -> Counter[str]:
+    fresh, off = _explore(guest, args, schedules, reuse=False, policy=policy, max_steps=max_steps)
+    reset, counts = _explore(guest, args, schedules, reuse=True, policy=policy, max_steps=max_steps)
     assert not off  # the switch turns the reset path off
     assert len(fresh) == len(reset) == schedules
     for i, (a, b) in enumerate(zip(fresh, reset)):
@@ -72,6 +74,13 @@ KEPT_WORLD = [
 def test_a_kept_world_runs_every_schedule_as_a_fresh_one(guest: str, schedules: int) -> None:
     counts = _assert_same(guest, [], schedules)
     assert counts["resets"] == schedules - 1 and counts["fresh"] == 1
+
+
+@pytest.mark.parametrize("guest", ["wat/spin_forever.wasm", "wat/wait_spin_forever.wasm"])
+def test_hangs_end_at_the_same_step_on_a_kept_world(guest: str) -> None:
+    # the step budget ends them (a small one, for time): every thread stopped where it spun
+    counts = _assert_same(guest, [], 200, max_steps=3000)
+    assert counts["resets"] == 199
 
 
 @pytest.mark.parametrize("policy", ["pct", "rr"])
