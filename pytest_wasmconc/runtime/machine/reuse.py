@@ -12,7 +12,11 @@ scheduling points: the schedule is the fresh path's (tests/runtime/test_reset_ex
 
 What cannot be put back, the pool does not keep (the next execution is a fresh one, whose world
 the pool then keeps):
-- a memory that grew: a shared memory cannot shrink, and the guest would see its new size;
+- a memory that grew: a shared memory cannot shrink, and the guest would see its new size (every
+  real wasi-libc guest grows it in every schedule: musl's malloc takes its heap by `memory.grow`).
+  Its stores are kept as spare stores: the next execution instantiates anew in them (a new
+  instance in an old store is a new instance; the store is closed after _STORE_USES instances
+  or _STORE_BYTES of memories they keep alive);
 - an instance whose module writes tables, has GC objects, active data segments, globals that do
   not start from constants, or no start function (`RestartReport.reason`);
 - a thread whose call did not complete (it was stopped in the middle of a host call) or whose
@@ -117,6 +121,7 @@ class InstancePool:
         program = ex.program
         if self.program is not program:
             self.close()
+            self.close_spares()  # (another program may run on another engine)
             self.program = program
             restart = program.restart
             assert restart is not None
