@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ACCESS_COST", "ACCESS_COST_EXPORT", "BUDGET_EXPORT", "HOST_MODULE", "HOT_ACCESS_COST", "PREEMPT_IMPORT",
-           "SCHEDULE_VERSION", "USER_ACQUIRED", "USER_IMPORTS", "USER_RELEASED", "USER_TRY_ACQUIRED", "InstrumentLevel"]
+__all__ = ["ACCESS_COST", "ACCESS_COST_EXPORT", "BUDGET_EXPORT", "GLOBAL_EXPORT_PREFIX", "HOST_MODULE",
+           "HOT_ACCESS_COST", "PREEMPT_IMPORT", "SCHEDULE_VERSION", "START_EXPORT", "USER_ACQUIRED", "USER_IMPORTS",
+           "USER_RELEASED", "USER_TRY_ACQUIRED", "InstrumentLevel"]
 
 # The module of every import the passes add.
 HOST_MODULE = "wasmconc"
@@ -34,6 +35,10 @@ ACCESS_COST = 100
 # its preemptions fall on the accesses that matter (Thomson et al., TOPC 2016, make only racy
 # accesses visible operations for the same reason).
 HOT_ACCESS_COST = 1_000_000
+
+# The restart pass (restart.py): the start function and each mutable global, exported for a reset.
+START_EXPORT = "__wasmconc_start"
+GLOBAL_EXPORT_PREFIX = "__wasmconc_g"
 
 # The counter pass (preempt.py): the import called when the quantum is over, the counter's export.
 PREEMPT_IMPORT = (HOST_MODULE, "preempt")

@@ -7,9 +7,9 @@ apart from them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["FrameLocalAtomic", "Site"]
+__all__ = ["FrameLocalAtomic", "ResetGlobal", "RestartReport", "Site"]
 
 
 @dataclass
@@ -39,3 +39,25 @@ class FrameLocalAtomic:
     func_index: int
     func_name: str | None
     offset: int
+
+
+@dataclass(frozen=True)
+class ResetGlobal:
+    """A mutable global the reset writes back: its export name, value type ('i32', ...) and value."""
+
+    export: str
+    kind: str
+    value: int | float
+
+
+@dataclass
+class RestartReport:
+    """What the pass found: whether instances can be reset, and what the reset writes."""
+
+    reason: str | None = None  # why an instance cannot be reset exactly (None: it can)
+    has_start: bool = False
+    globals: list[ResetGlobal] = field(default_factory=list)
+
+    @property
+    def restartable(self) -> bool:
+        return self.reason is None

@@ -67,6 +67,11 @@ class ModuleRewriter:
         self._editors: dict[int, BodyEditor] = {}
         self._globals: list[bytes] = []  # encoded global entries, appended to the section
         self._exports: list[bytes] = []  # encoded export entries, appended to the section
+        # Function exports, encoded at `emit()` (a later pass may still add imports, which shift indices).
+        self._func_exports: list[tuple[str, FuncRef]] = []
+        # Functions passes defined, appended after the module's own: (type index, encoded body).
+        self._funcs: list[tuple[int, bytes]] = []
+        self._added_func_exports: list[tuple[str, int]] = []
         self._export_names: set[str] | None = None
         self._marks = OffsetMapBuilder()
         # Rewritten -> original offsets of the module `emit()` wrote (the identity before that,
@@ -156,6 +161,10 @@ class ModuleRewriter:
         self._globals.append(_valtype(valtype) + (b"\x01" if mutable else b"\x00") + bytes(init) + b"\x0b")
         return index
 
+    def added_globals(self) -> list[bytes]:
+        """The globals passes appended so far, encoded (value type, mutability, initialiser with its `end`)."""
+        return list(self._globals)
+
     def export_global(self, name: str, index: int) -> None:
         """Export global `index` as `name` (refused if the module already exports that name)."""
         names = self._existing_export_names()
@@ -163,6 +172,32 @@ class ModuleRewriter:
             raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
         names.add(name)
         self._exports.append(encode_name(name) + bytes((GLOBAL,)) + uleb(index))
+
+    def export_func(self, name: str, ref: FuncRef) -> None:
+        """Export function `ref` as `name` (refused if the module already exports that name)."""
+        names = self._existing_export_names()
+        if name in names:
+            raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
+        names.add(name)
+        self._func_exports.append((name, ref))
+
+    def add_func(self, params: Sequence[ValTypeLike], results: Sequence[ValTypeLike], body: bytes) -> int:
+        """Define a new function after the module's own (no pass instruments it); `body` is its
+        locals vector and code, final `end` included. Returns its position among added functions."""
+        self._funcs.append((self.func_type(params, results), bytes(body)))
+        return len(self._funcs) - 1
+
+    def export_added_func(self, name: str, position: int) -> None:
+        """Export the function `add_func` returned `position` for as `name`."""
+        names = self._existing_export_names()
+        if name in names:
+            raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
+        names.add(name)
+        self._added_func_exports.append((name, position))
+
+    def existing_export_names(self) -> frozenset[str]:
+        """The names the module exports (and those passes added so far)."""
+        return frozenset(self._existing_export_names())
 
     def _existing_export_names(self) -> set[str]:
         if self._export_names is None:
@@ -195,7 +230,8 @@ class ModuleRewriter:
     @property
     def changed(self) -> bool:
         return bool(
-            self._imports or self._new_types or self._globals or self._exports
+            self._imports or self._new_types or self._globals or self._exports or self._func_exports
+            or self._funcs
             or any(ed.edited for ed in self._editors.values())
         )
 
@@ -206,6 +242,13 @@ class ModuleRewriter:
         if not self.changed:
             self.offsets = OffsetMap(imported_funcs=self.info.num_imported_funcs)
             return self.data
+        for name, ref in self._func_exports:
+            self._exports.append(encode_name(name) + bytes((FUNC,)) + uleb(self.resolve(ref)))
+        self._func_exports = []
+        first_added = self.info.num_funcs + len(self._imports)
+        for name, position in self._added_func_exports:
+            self._exports.append(encode_name(name) + bytes((FUNC,)) + uleb(first_added + position))
+        self._added_func_exports = []
         data = self.data
         out = [data[:8]]
         size = 8  # bytes in `out` so far
@@ -253,6 +296,10 @@ class ModuleRewriter:
     def _append_entries(self, sid: int, payload: int, end: int, new: bytes | None) -> bytes | None:
         """Add this rewriter's own globals/exports to an existing section's vector."""
         extra = self._globals if sid == 6 else self._exports if sid == 7 else None
+        if sid == 3 and self._funcs:
+            extra = [uleb(t) for t, _ in self._funcs]
+        elif sid == 10 and self._funcs:
+            extra = [uleb(len(body)) + body for _, body in self._funcs]
         if not extra:
             return new
         return _extend_vector(new if new is not None else self.data[payload:end], extra)
@@ -299,7 +346,7 @@ class ModuleRewriter:
         """The new code section payload (None: unchanged), its offset map left in `self._marks`
         with positions relative to the payload's first byte."""
         shifted = bool(self._imports)
-        if not shifted and not any(ed.edited for ed in self._editors.values()):
+        if not shifted and not self._funcs and not any(ed.edited for ed in self._editors.values()):
             return None
         data = self.data
         marks = self._marks = OffsetMapBuilder()

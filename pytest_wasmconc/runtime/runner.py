@@ -23,6 +23,8 @@ from .hostapi import HostFunction
 from .loading.cache import CompileCache
 from .loading.program import WASI_P1, GuestSource, Program, load_program
 from .machine.execution import Execution
+from .machine.reuse import InstancePool
+from .native import NativeHostFunction
 from .outcome import Outcome
 from .plan import PlannedRun, SchedulePlan
 from .report import append_trace_tail
@@ -92,6 +94,13 @@ class Runner:
         self.settings = settings or RunSettings()
         self.cache = cache if cache is not None else CompileCache()
         self._worlds = worlds
+        # The reset path (machine/reuse.py): an exploration's fuel-mode executions share their memory,
+        # linker and instances where a reset is exact. False: every execution creates its own.
+        self.reuse_instances = True
+        # What the reset path did over this runner's explorations (tests and benchmarks read it):
+        # "resets" (executions on a kept, reset world), "fresh" (executions that made their own),
+        # "reused_instances" (threads that ran in a kept instance).
+        self.reuse_counts: Counter[str] = Counter()
 
     @property
     def worlds(self) -> Worlds:
@@ -135,12 +144,14 @@ class Runner:
     def execute(self, program: Program, io: GuestIO, settings: RunSettings,
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
-                timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None) -> Outcome:
+                timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None,
+                pool: InstancePool | None = None) -> Outcome:
         """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
         fuel mode takes the same schedule as without, with every step in Python), with the lock pass
         (lock acquisitions and releases) unless `timeline_locks` is False. `policy`: answer with this policy
         object instead of the settings' (fuel or epoch mode, core modules; the outcome then has no token: no
-        token names such a policy)."""
+        token names such a policy). `pool`: an exploration's kept instances (machine/reuse.py), used when
+        this execution can be reset exactly."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
@@ -180,10 +191,13 @@ class Runner:
         argv = [io.program_name or Path(program.name).name] + list(io.args)
         wasi = self.worlds.core(program, io, argv)
         native = wasi if wasi.native else None
+        if pool is not None and not _resettable(program, settings, [*host_functions, *extra], user, native,
+                                                 recorder):
+            pool = None
         started = time.perf_counter()
         try:
             ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
-                           native_wasi=native, observers=attachments, recorder=recorder)
+                           native_wasi=native, observers=attachments, recorder=recorder, pool=pool)
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
@@ -270,13 +284,14 @@ class Runner:
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         count = 0
+        pool = self._pool(base)
         # One SIGINT handler for the whole exploration (each execution would install its own).
-        with interrupts.interrupts_deferred():
+        with interrupts.interrupts_deferred(), _closing({0: pool}, self.reuse_counts):
             for n in range(schedules):
                 index = start + n * step
                 s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
                 outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports,
-                                       timeline=timeline)
+                                       timeline=timeline, pool=pool)
                 count += 1
                 distinct[outcome.summary()] += 1
                 _add_key(keys, outcome)
@@ -316,6 +331,8 @@ class Runner:
         # exploration's time. Within one exploration a pass key names its pass (as it does for a
         # Program given to load_program), so the Program loaded for a key is the one to reuse.
         programs: dict[tuple[Any, ...], Program] = {}
+        # Kept instances (machine/reuse.py), one pool per way: the plan alternates between them.
+        pools: dict[tuple[Any, ...], InstancePool | None] = {}
 
         def run_planned(planned: PlannedRun) -> Outcome:
             s = planned.settings
@@ -323,9 +340,12 @@ class Runner:
             program = programs.get(way)
             if program is None:
                 program = programs[way] = self.load(guest, s, extensions=planned.extensions)
-            return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports)
+            if way not in pools:
+                pools[way] = self._pool(s)
+            return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports,
+                                pool=pools[way])
 
-        with interrupts.interrupts_deferred():
+        with interrupts.interrupts_deferred(), _closing(pools, self.reuse_counts):
             for position in range(schedules):
                 planned = plan.next_run(position)
                 try:
@@ -346,6 +366,10 @@ class Runner:
         assert outcome is not None
         return Exploration(outcome, schedules, False, time.perf_counter() - t0, distinct, interleavings=keys)
 
+    def _pool(self, settings: RunSettings) -> InstancePool | None:
+        """An exploration's pool of kept instances, or None where the reset path is off or cannot apply."""
+        return InstancePool() if self.reuse_instances and settings.preempt is Preempt.FUEL else None
+
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],
                 imports: ImportsSpec | None, bound: int | None, time_budget: float | None,
@@ -361,7 +385,8 @@ class Runner:
         keys: set[int] = set()
         t0 = time.perf_counter()
         outcome: Outcome | None = None
-        with interrupts.interrupts_deferred():
+        pool = self._pool(base)
+        with interrupts.interrupts_deferred(), _closing({0: pool}, self.reuse_counts):
             while search.schedules < schedules:
                 if time_budget is not None and search.schedules and time.perf_counter() - t0 >= time_budget:
                     break
@@ -369,7 +394,7 @@ class Runner:
                 if prefix is None:
                     break
                 outcome = self.execute(program, io, base.with_(decisions=prefix), fns, extensions=extensions,
-                                       imports=imports)
+                                       imports=imports, pool=pool)
                 try:
                     search.record(outcome.extra.get(SEARCH_PICKS, ()), outcome.extra.get(SEARCH_FOOTPRINTS))
                 except NondeterminismError as exc:
@@ -427,6 +452,32 @@ class Runner:
         tok.check_guest(GuestIdentity.of(program, io.args))
         return self.execute(program, io, settings, list(host_functions), extensions=extensions, imports=imports,
                             timeline=timeline)
+
+
+@contextlib.contextmanager
+def _closing(pools: dict[Any, InstancePool | None], counts: Counter[str]) -> Iterator[None]:
+    """Close an exploration's pools at its end (the dict is read then: a plan adds pools as it goes)."""
+    try:
+        yield
+    finally:
+        for pool in pools.values():
+            if pool is not None:
+                counts.update(resets=pool.resets, fresh=pool.fresh, reused_instances=pool.reused_instances,
+                              reused_stores=pool.reused_stores)
+                pool.close()
+                pool.close_spares()
+
+
+def _resettable(program: Program, settings: RunSettings, functions: Sequence[HostFunction], user: Any,
+                native_wasi: Any, recorder: Any) -> bool:
+    """Whether this execution may run on kept instances (machine/reuse.py): serial fuel mode, a module
+    whose instances reset exactly, and nothing that binds per-execution state into the linker or
+    watches the steps from Python: native host functions (an extension's race detector), user imports
+    (their sessions call back into the guest), wasmtime's own WASI, timelines. Extensions that only
+    observe (the stream check) or only add a load pass keep it."""
+    return (settings.preempt is Preempt.FUEL and InstancePool.supports(program) and user is None
+            and native_wasi is None and recorder is None
+            and not any(isinstance(fn, NativeHostFunction) for fn in functions))
 
 
 def _add_key(keys: set[int], outcome: Outcome) -> None:

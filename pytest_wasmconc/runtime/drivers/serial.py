@@ -55,9 +55,7 @@ def run_serial(ex: Execution, policy: Policy) -> None:
     wall_deadline = time.monotonic() + settings.timeout if settings.timeout else None
 
     main = ex.new_thread(None)
-    store = main.create_store()
-    ex.link(store)
-    main.begin_instantiate()
+    ex.start_main(main)
     ex.on_spawn = lambda t: policy.on_spawn(t.tid)
     policy.new_execution()
     # At the shared level a policy may run a thread with its plain accesses free (as at the

@@ -26,8 +26,11 @@ RUN_POST_POLL: int
 SOLO_SLICES: int
 QUIET_POINT_COST: int
 EPOCH_CHECK: int
+VAL_SIZE: int
+GLOBAL_SIZE: int
 
 def native_streams() -> bool: ...
+def reset_globals(context: int, globals: bytes, values: bytes) -> None: ...
 
 def init(future_poll: int, context_get_data: int, caller_context: int, global_get: int, global_set: int,
          trap_new: int, error_delete: int, sharedmemory_data_size: int, /) -> None: ...

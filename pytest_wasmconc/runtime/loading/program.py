@@ -18,8 +18,10 @@ import wasmtime
 
 # The instrumenter is imported where a guest is first loaded: a program the compile cache saved
 # (saved.py) needs none of it, and importing it was a fifth of `wasmconc run`'s start-up.
-from ...instrument.abi import ACCESS_COST, BUDGET_EXPORT, HOT_ACCESS_COST, InstrumentLevel
+from ...instrument.abi import (ACCESS_COST, BUDGET_EXPORT, GLOBAL_EXPORT_PREFIX, HOT_ACCESS_COST, START_EXPORT,
+                                InstrumentLevel)
 from ...instrument.offsets import OffsetMap
+from ...instrument.records import RestartReport
 from . import saved
 from .cache import CompileCache
 from .engine import engine_for
@@ -108,6 +110,9 @@ class Program:
     # file and the rewriter's input (a defined memory moved into the imports), where sites are counted.
     offsets: OffsetMap = field(default_factory=OffsetMap, repr=False, compare=False)
     input_shift: int = 0
+    # What resetting an instance for another run needs (instrument/restart.py); None: not instrumented
+    # for it (components, os mode), so every execution creates its instances.
+    restart: RestartReport | None = field(default=None, repr=False, compare=False)
     _locator: Locator | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -381,8 +386,8 @@ def load_program(
     for exp in module.exports:
         ty = exp.type
         kind = type(ty).__name__.replace("Type", "").lower()
-        if exp.name == BUDGET_EXPORT:
-            continue  # the runtime's own (instrument/preempt.py), not the guest's
+        if exp.name == BUDGET_EXPORT or exp.name == START_EXPORT or exp.name.startswith(GLOBAL_EXPORT_PREFIX):
+            continue  # the runtime's own (instrument/preempt.py, restart.py), not the guest's
         exports[exp.name] = kind
         if exp.name == "memory" and isinstance(ty, wasmtime.MemoryType):
             exported_memory = _memory_desc("", "memory", ty)
@@ -409,6 +414,7 @@ def load_program(
         pass_results=dict(zip(keys, inst.pass_results)),
         offsets=inst.offsets.shifted(input_shift),
         input_shift=input_shift,
+        restart=next((r for r in inst.pass_results if isinstance(r, RestartReport)), None),
     )
     _check_shape(prog, export_funcs)
     if memo_key is not None:
@@ -444,13 +450,15 @@ def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,
                    hot_sites: frozenset[int] = frozenset(), footprints: bool = False) -> list[LoadPass]:
     """Passes the engine configuration itself needs (run after the user's)."""
     from ...instrument.preempt import PreemptCounterPass  # noqa: PLC0415 (a first load: see the imports)
+    from ...instrument.restart import RestartPass  # noqa: PLC0415
 
     if engine_settings.counter:
         shared = level is InstrumentLevel.SHARED
         return [PreemptCounterPass(DEFAULT_SLICE, access_cost=ACCESS_COST if shared else None,
                                    host_call_points=level is not InstrumentLevel.WAITS,
                                    hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST,
-                                   footprints=footprints and shared)]
+                                   footprints=footprints and shared),
+                RestartPass()]  # last: it exports the globals the passes before it added
     return []
 
 

@@ -33,7 +33,9 @@ _FORMAT = b"3"
 FIELDS = ("wasm", "original_size", "level", "func_imports", "memory_import", "other_imports", "exports",
           "exported_memory", "export_sigs", "sites", "func_names", "hot_sites", "footprints",
           # Where each rewritten offset came from: reports print the file's offsets (instrument/offsets.py).
-          "offsets", "input_shift")
+          "offsets", "input_shift",
+          # What the reset path writes back into a reused instance (instrument/restart.py).
+          "restart")
 _PACKAGE = Path(__file__).resolve().parents[2]
 # Source files whose code decides what a plain load produces.
 _SOURCES = ("instrument/*.py", "runtime/loading/program.py", "runtime/loading/saved.py",

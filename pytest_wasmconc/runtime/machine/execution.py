@@ -40,6 +40,7 @@ from .threads import THREADS, GuestThread, ThreadState
 
 if TYPE_CHECKING:
     from ..timeline.recorder import Recorder
+    from .reuse import InstancePool
 
 __all__ = ["Execution"]
 
@@ -71,8 +72,12 @@ class Execution:
         native_wasi: Any = None,
         observers: Iterable[Any] = (),
         recorder: Recorder | None = None,
+        pool: InstancePool | None = None,
     ) -> None:
         self.program = program
+        # The reset path (reuse.py): memory, linker and instances kept across an exploration's
+        # executions. The runner passes one only where a reset is exact.
+        self.pool = pool
         self.settings = settings
         self.deterministic = settings.preempt is Preempt.FUEL
         self.clock: VirtualClock | RealClock = VirtualClock() if self.deterministic else RealClock()
@@ -196,6 +201,26 @@ class Execution:
         except wasmtime.WasmtimeError as exc:
             raise ModuleError(f"{self.program.name}: cannot link: {str(exc).splitlines()[0]}") from None
         self.linker = linker
+        if self.pool is not None:
+            self.pool.keep_world(self)
+
+    def adopt_world(self, memory: wasmtime.SharedMemory, linker: wasmtime.Linker | None, pre: Any) -> None:
+        """The reset path: this execution runs on a kept memory (zeroed), linker and InstancePre."""
+        self.shared_memory = memory
+        self.shared_guest_memory = SharedGuestMemory(memory)
+        self.native.set_memory(*self.shared_guest_memory.native_view())
+        self.linker = linker
+        self.instance_pre = pre
+
+    def start_main(self, main: GuestThread) -> None:
+        """Give the main thread its instance: a kept one (reset path) or a new one, linking first if needed."""
+        if self.pool is not None and self.pool.attach(self):
+            if not main.start_reused():
+                main.start()
+            return
+        store = main.create_store()
+        self.link(store)
+        main.begin_instantiate()
 
     # -- threads -------------------------------------------------------------
 
@@ -469,15 +494,21 @@ class Execution:
         for t in self.threads.values():
             THREADS.pop(t.key, None)
         self.native.release()
+        pool = self.pool
+        if pool is not None:
+            pool.ended(self)
         if self.instance_pre is not None:
-            self.instance_pre.close()
+            if pool is None or not pool.owns(self.instance_pre):
+                self.instance_pre.close()
             self.instance_pre = None
         if self.linker is not None:
-            self.linker.close()
+            if pool is None or not pool.owns(self.linker):
+                self.linker.close()
             self.linker = None
         self.shared_guest_memory = None
         if self.shared_memory is not None:
-            self.shared_memory.close()
+            if pool is None or not pool.owns(self.shared_memory):
+                self.shared_memory.close()
             self.shared_memory = None
 
     def thread_reports(self) -> list[ThreadReport]:

@@ -25,6 +25,7 @@ from ..lane.futex import FutexWait
 from ..hostapi import ValType, Wait, WaitResult, Yield
 from .clock import READ_TICK_NS, SPIN_TICK_MAX_NS
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
+from .reuse import KeptInstance
 
 if TYPE_CHECKING:
     from .execution import Execution
@@ -75,6 +76,10 @@ class GuestThread:
         self.store: wasmtime.Store | None = None
         self._future: calls.CallFuture | None = None
         self._raw_instance: Any = None
+        # The reset path (reuse.py): the kept instance this thread runs in, or the one it made,
+        # once its call began (an instance whose instantiation failed is never kept).
+        self._kept: Any = None
+        self._ready = False
         self.memory: Any = NoMemory()
         self._wait: Wait | None = None
         self.wake_result = WaitResult.READY
@@ -201,6 +206,14 @@ class GuestThread:
     def create_store(self) -> wasmtime.Store:
         """Create this thread's store (on the OS thread that will own it)."""
         ex = self.execution
+        if ex.pool is not None:
+            # The reset path's spare stores (reuse.py): a new instance in an old store (the
+            # pool only keeps stores in serial fuel mode, which configures nothing else in them).
+            spare = ex.pool.spare_store()
+            if spare is not None:
+                self.store = spare
+                capi.set_store_key(spare._context(), self.key)
+                return spare
         store = wasmtime.Store(ex.program.engine)
         self.store = store
         ctx = store._context()
@@ -225,9 +238,27 @@ class GuestThread:
         self.state = ThreadState.RUNNABLE
 
     def start(self) -> None:
-        """Create the store and begin instantiation."""
+        """Create the store and begin instantiation (or reuse a kept instance: reuse.py)."""
+        if self.execution.pool is not None and self.start_reused():
+            return
         self.create_store()
         self.begin_instantiate()
+
+    def start_reused(self) -> bool:
+        """Run in a kept instance, reset: its start function runs as a call where a new instance
+        runs it during instantiation (same code, same charges). False: none is idle."""
+        pool = self.execution.pool
+        assert pool is not None
+        kept = pool.take(self.key)
+        if kept is None:
+            return False
+        self._kept = kept
+        self.store = kept.store
+        self._raw_instance = kept.instance
+        self.memory = self.execution.shared_guest_memory
+        self.future = calls.call_raw_async(kept.store, kept.start, (), 0)
+        self.state = ThreadState.RUNNABLE
+        return True
 
     def stop_for_report(self, reason: str) -> None:
         """End this thread at its next check so its future finishes with a backtrace."""
@@ -305,6 +336,7 @@ class GuestThread:
         assert self.store is not None and self.future is not None
         self.future.close()
         self.phase = Phase.RUNNING
+        self._ready = True
         self.memory = self._memory_view()
         context = capi.store_context(self.store)
         if self._counter_mode:
@@ -367,11 +399,24 @@ class GuestThread:
             self.future = None
         if self.store is not None:
             store, self.store = self.store, None
-            store.close()
+            if not self._keep(store):
+                store.close()
+        self._kept = None
         self.memory = NoMemory()
         self._raw_instance = None
         self.slot.clear_budget()
         THREADS.pop(self.key, None)
+
+    def _keep(self, store: wasmtime.Store) -> bool:
+        """Give the store and instance to the execution's pool: only when the thread's call ran and
+        completed (a future dropped in the middle of a host call leaves a fiber behind)."""
+        pool = self.execution.pool
+        if pool is None or not self._ready or self.phase is not Phase.DONE:
+            return False
+        kept = self._kept
+        if kept is None:
+            kept = KeptInstance(store, self._raw_instance)
+        return bool(pool.give(kept))
 
     # -- reports -----------------------------------------------------------
 

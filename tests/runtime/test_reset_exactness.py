@@ -1,0 +1,141 @@
+"""The reset path (runtime/machine/reuse.py) runs every schedule exactly as a fresh execution does.
+
+An exploration keeps its shared memory, linker and instances between schedules and resets them
+(memory zeroed, globals written back, the start function called again); within one execution a
+finished thread's instance serves a thread spawned later. Each test explores a guest twice with the
+same seeds, once with the reset path on (the default) and once off (`Runner.reuse_instances`), and
+compares every schedule: status, exit code, output, decisions, quanta, steps, trap message and token.
+The counts say which path ran: real wasi-libc guests grow their memory in every schedule (musl's
+malloc asks for pages whatever the memory holds), and a shared memory cannot shrink, so their
+schedules run on a fresh world each time and only reuse instances inside an execution; the
+hand-written guests run on a kept world from their second schedule on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_wasmconc.checks.streams import StreamCheck, StreamConfig
+from pytest_wasmconc.directed import DirectedPlan
+from pytest_wasmconc.runtime import GuestIO, Outcome, Runner, RunSettings
+
+GUESTS = Path(__file__).resolve().parents[2] / "guests"
+
+
+def _fingerprint(o: Outcome) -> tuple[Any, ...]:
+    return (o.status, o.exit_code, o.stdout_bytes, o.stderr_bytes, o.decisions, o.slices, o.steps,
+            o.trap_message, o.token)
+
+
+def _explore(guest: str, args: list[str], schedules: int, *, reuse: bool, policy: str = "random",
+             max_steps: int | None = None) -> tuple[list[tuple[Any, ...]], Counter[str]]:
+    settings = RunSettings(policy=policy, seed=11)
+    runner = Runner(settings if max_steps is None else settings.with_(max_steps=max_steps))
+    runner.reuse_instances = reuse
+    seen: list[tuple[Any, ...]] = []
+    runner.explore(GUESTS / guest, GuestIO(args=args), schedules=schedules, expect_exit=None,
+                   progress=lambda _n, o: seen.append(_fingerprint(o)), is_failure=lambda _o: False)
+    return seen, runner.reuse_counts
+
+
+def _assert_same(guest: str, args: list[str], schedules: int, policy: str = "random",
+                 max_steps: int | None = None) -> Counter[str]:
+    fresh, off = _explore(guest, args, schedules, reuse=False, policy=policy, max_steps=max_steps)
+    reset, counts = _explore(guest, args, schedules, reuse=True, policy=policy, max_steps=max_steps)
+    assert not off  # the switch turns the reset path off
+    assert len(fresh) == len(reset) == schedules
+    for i, (a, b) in enumerate(zip(fresh, reset)):
+        assert a == b, f"schedule {i} of {guest} {args} differs with the reset path"
+    return counts
+
+
+# Hand-written guests without memory growth: from the second schedule on, each runs on the kept
+# world. Their ends cover the ways a run stops: main returns or exits while a worker runs or waits,
+# a worker exits, a trap, a deadlock (every thread blocked forever), clock reads, user locks.
+# (clock_poll_pair polls the clock for thousands of steps: fewer schedules.)
+KEPT_WORLD = [
+    ("wat/exit_main_return_worker_busy.wasm", 1000),
+    ("wat/exit_main_procexit_worker_waiting.wasm", 1000),
+    ("wat/exit_worker_return_main_waiting.wasm", 1000),
+    ("wat/exit_worker_procexit_main_busy.wasm", 1000),
+    ("wat/trap_worker_main_waiting.wasm", 1000),
+    ("wat/deadlock_forever.wasm", 1000),
+    ("wat/musl_lock_order.wasm", 1000),
+    ("wat/clock_poll_pair.wasm", 150),
+    ("wat/user_lock_reports.wasm", 1000),
+]
+
+
+@pytest.mark.parametrize(("guest", "schedules"), KEPT_WORLD)
+def test_a_kept_world_runs_every_schedule_as_a_fresh_one(guest: str, schedules: int) -> None:
+    counts = _assert_same(guest, [], schedules)
+    assert counts["resets"] == schedules - 1 and counts["fresh"] == 1
+
+
+@pytest.mark.parametrize("guest", ["wat/spin_forever.wasm", "wat/wait_spin_forever.wasm"])
+def test_hangs_end_at_the_same_step_on_a_kept_world(guest: str) -> None:
+    # the step budget ends them (a small one, for time): every thread stopped where it spun
+    counts = _assert_same(guest, [], 200, max_steps=3000)
+    assert counts["resets"] == 199
+
+
+@pytest.mark.parametrize("policy", ["pct", "rr"])
+def test_policies_deciding_in_python_see_the_same_executions(policy: str) -> None:
+    counts = _assert_same("wat/exit_worker_return_main_waiting.wasm", [], 300, policy=policy)
+    assert counts["resets"] == 299
+
+
+def test_the_bounded_search_enumerates_the_same_schedules() -> None:
+    """The dfs policy's search replays decision prefixes: it runs the same schedules, to its end."""
+    fresh, _ = _explore("wat/user_lock_reports.wasm", [], 100, reuse=False, policy="dfs")
+    reset, counts = _explore("wat/user_lock_reports.wasm", [], 100, reuse=True, policy="dfs")
+    assert len(fresh) > 10 and reset == fresh
+    assert counts["resets"] == len(fresh) - 1
+
+
+# The benchmark's real wasi-libc guests (benchmarks/throughput.py), with fewer rounds for the
+# 4-thread one (1,000 locks each: 50 here) and fewer schedules for 100 threads, whose schedules
+# take ~15 ms each. Their memory grows in every schedule: every execution is a fresh one
+# (counts["resets"] == 0) and the comparison pins that the instrumentation the reset path needs
+# (restart.py's exports and data.drop nops) changes nothing on the fresh path's schedules either.
+@pytest.mark.parametrize(("args", "schedules"), [(["2", "10"], 1000), (["4", "50"], 1000), (["100", "1"], 100)])
+def test_libc_guests_whose_memory_grows_take_the_fresh_path_exactly(args: list[str], schedules: int) -> None:
+    counts = _assert_same("libc/mutex_many_threads.wasm", args, schedules)
+    assert counts["resets"] == 0 and counts["fresh"] == schedules
+
+
+def test_threads_spawned_after_others_ended_reuse_their_instances() -> None:
+    # malloc-heavy and growing: 20 threads one after another, each in the instance the last one left.
+    counts = _assert_same("libc/spawn_join_loop.wasm", ["20"], 200)
+    assert counts["reused_instances"] >= 200 * 19
+
+
+def test_a_trapping_libc_worker_leaves_schedules_unchanged() -> None:
+    _assert_same("libc/worker_trap.wasm", [], 300)
+
+
+def test_the_default_plan_runs_the_same_schedules_with_kept_worlds() -> None:
+    """`wasmconc explore`'s plan (directed.py): one pool per way of loading the guest."""
+    seen: dict[bool, list[tuple[Any, ...]]] = {}
+    counts: Counter[str] = Counter()
+    for reuse in (False, True):
+        base = RunSettings(seed=5, policy="portfolio")
+        plan = DirectedPlan(base, [StreamCheck(StreamConfig(), check=False)])
+        runner = Runner(base)
+        runner.reuse_instances = reuse
+        out: list[tuple[Any, ...]] = []
+
+        def record(o: Outcome, out: list[tuple[Any, ...]] = out) -> bool:
+            out.append(_fingerprint(o))
+            return False
+
+        runner.explore_plan(GUESTS / "wat/exit_worker_return_main_waiting.wasm", GuestIO(), plan, schedules=40,
+                            is_failure=record)
+        seen[reuse] = out
+        counts = runner.reuse_counts
+    assert seen[True] == seen[False]
+    assert counts["resets"] > 0
