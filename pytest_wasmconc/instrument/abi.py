@@ -12,8 +12,8 @@ from __future__ import annotations
 import enum
 
 __all__ = ["ACCESS_COST", "ACCESS_COST_EXPORT", "BUDGET_EXPORT", "GLOBAL_EXPORT_PREFIX", "HOST_MODULE",
-           "HOT_ACCESS_COST", "PREEMPT_IMPORT", "SCHEDULE_VERSION", "START_EXPORT", "USER_ACQUIRED", "USER_IMPORTS",
-           "USER_RELEASED", "USER_TRY_ACQUIRED", "InstrumentLevel"]
+           "HOT_ACCESS_COST", "PREEMPT_IMPORT", "PROGRESS_EXPORT", "SCHEDULE_VERSION", "START_EXPORT",
+           "USER_ACQUIRED", "USER_IMPORTS", "USER_RELEASED", "USER_TRY_ACQUIRED", "InstrumentLevel"]
 
 # The module of every import the passes add.
 HOST_MODULE = "wasmconc"
@@ -39,6 +39,10 @@ HOT_ACCESS_COST = 1_000_000
 # The restart pass (restart.py): the start function and each mutable global, exported for a reset.
 START_EXPORT = "__wasmconc_start"
 GLOBAL_EXPORT_PREFIX = "__wasmconc_g"
+
+# The atomics pass (atomics.py): how many atomic read-modify-writes and compare-exchanges of the
+# instance changed memory (an i32 that wraps): the runtime counts a change as progress.
+PROGRESS_EXPORT = "__wasmconc_progress"
 
 # The counter pass (preempt.py): the import called when the quantum is over, the counter's export.
 PREEMPT_IMPORT = (HOST_MODULE, "preempt")

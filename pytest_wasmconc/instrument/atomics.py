@@ -19,6 +19,7 @@ from .errors import InstrumentError
 from .footprints import DESC_EMPTY, DESC_UNKNOWN, FootprintGlobals, OperandSaver, atomic_access, footprint_globals
 from .module import MemoryInfo
 from .opcodes import atomic_kind
+from .progress import ProgressCounter
 from .records import FrameLocalAtomic, Site
 from .rewriter import ModuleRewriter
 from .snippet import FuncRef, Snippet
@@ -78,6 +79,7 @@ class AtomicsPass:
             ed = rw.editor(fb.index)
             frame: FrameAnalysis | None = None  # built at the function's first sched candidate
             saver = OperandSaver(ed) if self.footprints else None
+            counter: ProgressCounter | None = None
             if saver is not None and fp is None:
                 fp = footprint_globals(rw)
             for i, ins in enumerate(ed.instrs):
@@ -117,6 +119,10 @@ class AtomicsPass:
                         snip.extend(_announce_atomic(fp, saver, ins, memories))
                     snip.i32_const(len(self.sites)).call(self._host(rw, "sched_point"))
                     ed.insert_before(i, snip)
+                    # Whether it changed memory: the runtime's progress (progress.py).
+                    if counter is None:
+                        counter = ProgressCounter(rw, ed)
+                    counter.around(i, ins)
                 else:
                     continue
                 self.sites.append(

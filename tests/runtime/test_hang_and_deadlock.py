@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+from pathlib import Path
+
 import pytest
 import wasmtime
 
-from pytest_wasmconc.runtime import Preempt, Runner, RunSettings, Status
+from pytest_wasmconc.runtime import GuestIO, Preempt, Runner, RunSettings, Status
 
 # Main and a worker both wait forever on words nobody notifies.
 PARK_FOREVER = """(module
@@ -41,6 +43,7 @@ TIMED_WAIT = """(module
   (func (export "_start")
     (call $exit (memory.atomic.wait32 (i32.const 64) (i32.const 0) (i64.const 1000000000000)))))"""
 
+REPO = Path(__file__).resolve().parents[2]
 MODES = [Preempt.FUEL, Preempt.EPOCH, Preempt.OS]
 
 
@@ -113,3 +116,32 @@ def test_a_guest_sleeping_in_real_time_does_not_outlast_the_backstop(preempt: Pr
     # The bound is what this proves: the backstop cut the 600 s sleep short (60 s is far
     # above a loaded machine's time for a 0.5 s backstop, far below the sleep).
     assert time.monotonic() - t0 < 60
+
+
+# A worker spins on a compare-exchange of a lock word main holds and never releases: every attempt
+# fails and changes nothing, so the spin is a hang (an atomic that changes memory is progress).
+CAS_SPIN = """(module
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func $spin_on_held_lock (export "wasi_thread_start") (param i32 i32)
+    (loop $l (br_if $l (i32.atomic.rmw.cmpxchg (i32.const 64) (i32.const 0) (i32.const 1)))))
+  (func (export "_start")
+    (i32.atomic.store (i32.const 64) (i32.const 1))
+    (drop (call $spawn (i32.const 0)))
+    (drop (memory.atomic.wait32 (i32.const 128) (i32.const 0) (i64.const -1)))))"""
+CAS_COUNTER = REPO / "guests" / "libc" / "cas_counter.wasm"
+
+
+def test_a_compare_exchange_spin_on_a_held_lock_is_still_a_hang() -> None:
+    o = Runner(RunSettings(preempt=Preempt.FUEL, max_steps=2000, slice=1000)).run(_wasm(CAS_SPIN))
+    assert o.status is Status.HANG, o.report
+    assert o.threads[1].frames and o.threads[1].frames[0].startswith("spin_on_held_lock")
+
+
+def test_lock_free_work_with_company_is_progress_not_a_hang() -> None:
+    # 2 threads x 20,000 compare-exchange increments: about 40,000 scheduling steps, none of them a thread
+    # starting, ending or released; a budget of 5,000 steps called this a hang before atomics counted.
+    o = Runner(RunSettings(preempt=Preempt.FUEL, max_steps=5000, seed=1)).run(CAS_COUNTER,
+                                                                             GuestIO(args=["2", "20000"]))
+    assert o.status is Status.EXITED and o.exit_code == 0, o.report
+    assert o.stdout == "threads=2 counter=40000\n"

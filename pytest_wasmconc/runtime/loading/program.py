@@ -18,8 +18,8 @@ import wasmtime
 
 # The instrumenter is imported where a guest is first loaded: a program the compile cache saved
 # (saved.py) needs none of it, and importing it was a fifth of `wasmconc run`'s start-up.
-from ...instrument.abi import (ACCESS_COST, BUDGET_EXPORT, GLOBAL_EXPORT_PREFIX, HOT_ACCESS_COST, START_EXPORT,
-                                InstrumentLevel)
+from ...instrument.abi import (ACCESS_COST, BUDGET_EXPORT, GLOBAL_EXPORT_PREFIX, HOT_ACCESS_COST, PROGRESS_EXPORT,
+                                START_EXPORT, InstrumentLevel)
 from ...instrument.offsets import OffsetMap
 from ...instrument.records import RestartReport
 from . import saved
@@ -386,7 +386,7 @@ def load_program(
     for exp in module.exports:
         ty = exp.type
         kind = type(ty).__name__.replace("Type", "").lower()
-        if exp.name == BUDGET_EXPORT or exp.name == START_EXPORT or exp.name.startswith(GLOBAL_EXPORT_PREFIX):
+        if exp.name in (BUDGET_EXPORT, START_EXPORT, PROGRESS_EXPORT) or exp.name.startswith(GLOBAL_EXPORT_PREFIX):
             continue  # the runtime's own (instrument/preempt.py, restart.py), not the guest's
         exports[exp.name] = kind
         if exp.name == "memory" and isinstance(ty, wasmtime.MemoryType):

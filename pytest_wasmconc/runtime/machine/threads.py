@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from ...instrument.abi import ACCESS_COST_EXPORT, BUDGET_EXPORT
+from ...instrument.abi import ACCESS_COST_EXPORT, BUDGET_EXPORT, PROGRESS_EXPORT
 from ..lane import _lane
 from ..wasmtime import calls, capi, epochs, failures
 from ..errors import ModuleError
@@ -51,6 +51,7 @@ class ThreadState(enum.Enum):
 
 
 _BUDGET_NAME = BUDGET_EXPORT.encode()
+_PROGRESS_NAME = PROGRESS_EXPORT.encode()
 _STATES = (ThreadState.NEW, ThreadState.RUNNABLE, ThreadState.PARKED, ThreadState.FINISHED)  # by slot code
 _STATE_CODES = {st.value: code for code, st in enumerate(_STATES)}
 
@@ -343,6 +344,10 @@ class GuestThread:
             counter = calls.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
             if counter is not None:  # absent: the module defines no function
                 self.slot.set_budget(context, counter)
+                # Atomics that changed memory count as progress (instrument/progress.py).
+                progress = calls.export_global_bytes(context, self._raw_instance, _PROGRESS_NAME)
+                if progress is not None:  # absent: no atomic read-modify-write
+                    self.slot.set_progress(progress)
             charges = self.execution.charges_accesses
             if self.access_cost is not None:
                 self._apply_access_cost()

@@ -134,6 +134,11 @@ typedef struct SlotObject {
     wt_global budget;
     wt_val cell;
     int64_t granted;
+    /* The count of atomic operations that changed memory (instrument/atomics.py `__wasmconc_progress`):
+     * a change since the last step is progress, as a thread starting or a notify is. */
+    int has_progress;
+    wt_global progress;
+    int32_t last_progress;
     int64_t slice_end_ns;       /* epoch mode: -1 when none */
     int64_t filled_ns;
     /* the native yield in progress */
@@ -175,6 +180,7 @@ int counter_set(SlotObject *s, int64_t value);
 int extend_quantum(SlotObject *s, int64_t now);
 int begin_quantum(SlotObject *s, int64_t fuel, int64_t slice_end_ns);
 int64_t fuel_used(SlotObject *s);
+void note_atomic_progress(SlotObject *s);
 
 /* host.c: host functions and continuations */
 bool done_continuation(void *env);

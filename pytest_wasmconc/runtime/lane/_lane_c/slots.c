@@ -166,6 +166,25 @@ int begin_quantum(SlotObject *s, int64_t fuel, int64_t slice_end_ns) {
 
 int64_t fuel_used(SlotObject *s) { return s->has_budget ? s->granted - counter_get(s) : 0; }
 
+static int32_t progress_get(SlotObject *s) {
+    wt_val v;
+    p_global_get(s->context, &s->progress, &v);
+    return v.of.i32;
+}
+
+/* After a step of `s`: its atomics that changed memory since the last one are progress (lock-free work
+ * makes its progress only so: 20 threads x 200,000 compare-exchange increments were a hang verdict). */
+void note_atomic_progress(SlotObject *s) {
+    if (!s->has_progress || !s->has_budget)
+        return;
+    int32_t now = progress_get(s);
+    if (now != s->last_progress) {
+        s->last_progress = now;
+        if (s->exec)
+            s->exec->progressed = 1;
+    }
+}
+
 /* ---- Slot type ---- */
 
 static int slot_init(SlotObject *self, PyObject *args, PyObject *kw) {
@@ -238,8 +257,30 @@ static PyObject *slot_set_budget(SlotObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* set_progress(global bytes): the instance's progress count (after set_budget: the same context). */
+static PyObject *slot_set_progress(SlotObject *self, PyObject *arg) {
+    Py_buffer g;
+    if (PyObject_GetBuffer(arg, &g, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (g.len != (Py_ssize_t)sizeof(wt_global)) {
+        PyBuffer_Release(&g);
+        PyErr_SetString(PyExc_ValueError, "wasmtime_global_t has an unexpected size");
+        return NULL;
+    }
+    memcpy(&self->progress, g.buf, sizeof(wt_global));
+    PyBuffer_Release(&g);
+    if (!self->has_budget) {
+        PyErr_SetString(PyExc_RuntimeError, "set_progress before set_budget");
+        return NULL;
+    }
+    self->has_progress = 1;
+    self->last_progress = progress_get(self);
+    Py_RETURN_NONE;
+}
+
 static PyObject *slot_clear_budget(SlotObject *self, PyObject *unused) {
     (void)unused;
+    self->has_progress = 0;
     self->has_budget = 0;
     self->context = NULL;
     Py_RETURN_NONE;
@@ -258,6 +299,7 @@ static PyObject *slot_begin_quantum(SlotObject *self, PyObject *args) {
 
 static PyObject *slot_fuel_used(SlotObject *self, PyObject *unused) {
     (void)unused;
+    note_atomic_progress(self); /* the Python step loop asks this once per step, as the lane's does below */
     return PyLong_FromLongLong(fuel_used(self));
 }
 
@@ -275,6 +317,7 @@ static PyMethodDef slot_methods[] = {
     {"set_kill", (PyCFunction)slot_set_kill, METH_O, "Trap at the next check with this message (None: no more)."},
     {"set_budget", (PyCFunction)slot_set_budget, METH_VARARGS, "(context address, wasmtime_global_t bytes)."},
     {"clear_budget", (PyCFunction)slot_clear_budget, METH_NOARGS, "Forget the counter (the store is gone)."},
+    {"set_progress", (PyCFunction)slot_set_progress, METH_O, "(wasmtime_global_t bytes) of the progress count."},
     {"begin_quantum", (PyCFunction)slot_begin_quantum, METH_VARARGS, "(fuel, slice end ns or -1)."},
     {"fuel_used", (PyCFunction)slot_fuel_used, METH_NOARGS, "Counter units used since begin_quantum."},
     {"arm_yield", (PyCFunction)slot_arm_yield, METH_VARARGS, "(kind, trap_ret, continuation address)."},

@@ -534,6 +534,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             break;
         }
         if (L->fuel) {
+            note_atomic_progress(t);
             long long used = fuel_used(t);
             if (advance_clock(&clock, used, &vnow) < 0)
                 goto fail;
