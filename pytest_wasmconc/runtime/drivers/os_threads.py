@@ -180,3 +180,8 @@ def _check_deadlock(ex: Execution, now: int) -> None:
             return
     if live and ex.blocked_forever(live):
         ex.declare(Status.DEADLOCK, "deadlock")
+        # Each thread's state as the verdict saw it (all parked), taken now: a thread whose wait
+        # returns before the teardown reaches it (a host lock's wait wakes to look again) would
+        # otherwise report itself running, woken from the wait it is deadlocked in.
+        for x in live:
+            _mark_for_report(ex, x)
