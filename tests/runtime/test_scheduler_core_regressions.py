@@ -129,6 +129,8 @@ class _FakeThread:
         self.deadline_ns = None
         self.wait = None
         self.wakeup = threading.Condition()
+        self.kill_message: str | None = None
+        self.ended_by: str | None = None
 
 
 class _FakeNative:
@@ -143,6 +145,7 @@ class _FakeExecution:
         self.unsettled = set(threads)  # (the fakes' ends are applied by the tests)
         self.native = _FakeNative(threads)
         self.declared: list[str] = []
+        self.end: Any = None
 
     def try_wake(self, t: _FakeThread, now: int) -> bool:
         return False
@@ -152,6 +155,7 @@ class _FakeExecution:
 
     def declare(self, status: Status, message: str) -> None:
         self.declared.append(message)
+        self.end = type("End", (), {"status": status})()
 
 
 def test_no_deadlock_verdict_while_a_finished_thread_is_not_yet_settled() -> None:
@@ -164,6 +168,10 @@ def test_no_deadlock_verdict_while_a_finished_thread_is_not_yet_settled() -> Non
     ex.unsettled.discard(ex.threads[0])  # thread_finished applied main's end
     os_threads._check_deadlock(ex, 0)  # type: ignore[arg-type]
     assert ex.declared == ["deadlock"]
+    # The verdict took each thread's state as it saw it: parked (their reports say so whatever their
+    # waits do before the teardown reaches them).
+    assert [(t.ended_by, t.kill_message is not None) for t in (ex.threads[1], ex.threads[2])] == [
+        ("parked", True), ("parked", True)]
 
 
 def test_no_deadlock_verdict_while_a_thread_is_starting() -> None:
