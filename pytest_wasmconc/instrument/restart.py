@@ -32,6 +32,7 @@ import struct
 
 from .abi import GLOBAL_EXPORT_PREFIX, START_EXPORT
 from .decode import decode_expr
+from .errors import InstrumentError
 from .module import Section, _globaltype
 from .opcodes import END, key
 from .reader import Reader, uleb
@@ -172,29 +173,15 @@ def _constant(entry: tuple[bytes, bytes]) -> tuple[str, int | float] | None:
     if t is None or t != valtype[0]:
         return None
     body = init[1:-1]
-    try:
-        if t == _I32 or t == _I64:
-            value, n = _sleb(body)
-            if n != len(body):
-                return None
-            return ("i32" if t == _I32 else "i64"), value
-        if t == _F32 and len(body) == 4:
-            return "f32", struct.unpack("<f", body)[0]
-        if t == _F64 and len(body) == 8:
-            return "f64", struct.unpack("<d", body)[0]
-    except IndexError:
-        return None
+    if t == _I32 or t == _I64:
+        r = Reader(body)
+        try:
+            value = r.s32() if t == _I32 else r.s64()
+        except InstrumentError:
+            return None
+        return (("i32" if t == _I32 else "i64"), value) if r.at_end() else None
+    if t == _F32 and len(body) == 4:
+        return "f32", struct.unpack("<f", body)[0]
+    if t == _F64 and len(body) == 8:
+        return "f64", struct.unpack("<d", body)[0]
     return None
-
-
-def _sleb(data: bytes) -> tuple[int, int]:
-    result = shift = pos = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            return result, pos

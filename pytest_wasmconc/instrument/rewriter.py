@@ -167,18 +167,12 @@ class ModuleRewriter:
 
     def export_global(self, name: str, index: int) -> None:
         """Export global `index` as `name` (refused if the module already exports that name)."""
-        names = self._existing_export_names()
-        if name in names:
-            raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
-        names.add(name)
+        self._claim_export_name(name)
         self._exports.append(encode_name(name) + bytes((GLOBAL,)) + uleb(index))
 
     def export_func(self, name: str, ref: FuncRef) -> None:
         """Export function `ref` as `name` (refused if the module already exports that name)."""
-        names = self._existing_export_names()
-        if name in names:
-            raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
-        names.add(name)
+        self._claim_export_name(name)
         self._func_exports.append((name, ref))
 
     def add_func(self, params: Sequence[ValTypeLike], results: Sequence[ValTypeLike], body: bytes) -> int:
@@ -189,11 +183,15 @@ class ModuleRewriter:
 
     def export_added_func(self, name: str, position: int) -> None:
         """Export the function `add_func` returned `position` for as `name`."""
+        self._claim_export_name(name)
+        self._added_func_exports.append((name, position))
+
+    def _claim_export_name(self, name: str) -> None:
+        """Reserve `name` for an export a pass adds (refused if the module already exports it)."""
         names = self._existing_export_names()
         if name in names:
             raise InstrumentError(0, f"the module already exports {name!r}, which the runtime needs for itself")
         names.add(name)
-        self._added_func_exports.append((name, position))
 
     def existing_export_names(self) -> frozenset[str]:
         """The names the module exports (and those passes added so far)."""

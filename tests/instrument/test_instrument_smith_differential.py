@@ -10,6 +10,8 @@ valid when every function index is shifted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import random
 import re
 from collections import Counter
@@ -108,14 +110,19 @@ def generate(config: str, seed: int) -> bytes | None:
         return None  # smith could not build a module from these bytes
 
 
+def usable_modules(config: str) -> Iterator[tuple[int, bytes]]:
+    """(seed, module) for each seed whose smith output is a valid module."""
+    for seed in SEEDS:
+        data = generate(config, seed)
+        if data is not None and validation_error(data) is None:
+            yield seed, data
+
+
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_random_modules_instrument_to_valid_modules(config: str) -> None:
     checked = 0
     with_atomics = 0
-    for seed in SEEDS:
-        data = generate(config, seed)
-        if data is None or validation_error(data) is not None:
-            continue
+    for seed, data in usable_modules(config):
         checked += 1
         where = f"{config} seed {seed}"
         assert our_instruction_offsets(data) == dump_instruction_offsets(data), where
@@ -147,10 +154,7 @@ def test_random_modules_instrument_with_step_footprints_to_valid_modules(config:
     from pytest_wasmconc.instrument.preempt import PreemptCounterPass
 
     checked = 0
-    for seed in SEEDS:
-        data = generate(config, seed)
-        if data is None or validation_error(data) is not None:
-            continue
+    for seed, data in usable_modules(config):
         checked += 1
         passes = [PreemptCounterPass(1000, access_cost=100, host_call_points=True, footprints=True)]
         r = instrument(data, InstrumentLevel.SHARED, passes, footprints=True)

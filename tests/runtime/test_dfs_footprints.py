@@ -115,8 +115,8 @@ GUESTS = Path(__file__).resolve().parents[2] / "guests" / "dfs"
 
 @pytest.mark.parametrize(("name", "outcomes"), [("lost_updates", {11, 12, 21, 22}), ("store_buffering", {1, 2, 3})])
 def test_the_reduction_reaches_every_outcome_of_the_whole_search(name: str, outcomes: set[int]) -> None:
-    """Small WAT guests (guests/dfs/NAME.wat): plain races, waits and notifies, overlapping accesses."""
-    guest = str(GUESTS / f"{name}.wat")
+    """Small WAT guests (guests/dfs/NAME.wat, built): plain races, waits and notifies, overlapping accesses."""
+    guest = str(GUESTS / f"{name}.wasm")
     reached: dict[bool, set[int | None]] = {}
     counts: dict[bool, int] = {}
     for reduction in (True, False):

@@ -239,18 +239,25 @@ static PyObject *slot_set_kill(SlotObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* Copy a wasmtime_global_t handle from its bytes (calls.export_global_bytes); -1 with an error set. */
+static int global_from_bytes(PyObject *bytes, wt_global *out) {
+    Py_buffer g;
+    if (PyObject_GetBuffer(bytes, &g, PyBUF_SIMPLE) < 0)
+        return -1;
+    int ok = g.len == (Py_ssize_t)sizeof(wt_global);
+    if (ok)
+        memcpy(out, g.buf, sizeof(wt_global));
+    PyBuffer_Release(&g);
+    if (!ok)
+        PyErr_SetString(PyExc_ValueError, "wasmtime_global_t has an unexpected size");
+    return ok ? 0 : -1;
+}
+
 static PyObject *slot_set_budget(SlotObject *self, PyObject *args) {
     unsigned long long context;
-    Py_buffer g;
-    if (!PyArg_ParseTuple(args, "Ky*", &context, &g))
+    PyObject *handle;
+    if (!PyArg_ParseTuple(args, "KO", &context, &handle) || global_from_bytes(handle, &self->budget) < 0)
         return NULL;
-    if (g.len != (Py_ssize_t)sizeof(wt_global)) {
-        PyBuffer_Release(&g);
-        PyErr_SetString(PyExc_ValueError, "wasmtime_global_t has an unexpected size");
-        return NULL;
-    }
-    memcpy(&self->budget, g.buf, sizeof(wt_global));
-    PyBuffer_Release(&g);
     self->context = (void *)(uintptr_t)context;
     self->has_budget = 1;
     self->granted = counter_get(self); /* nothing used yet */
@@ -259,16 +266,8 @@ static PyObject *slot_set_budget(SlotObject *self, PyObject *args) {
 
 /* set_progress(global bytes): the instance's progress count (after set_budget: the same context). */
 static PyObject *slot_set_progress(SlotObject *self, PyObject *arg) {
-    Py_buffer g;
-    if (PyObject_GetBuffer(arg, &g, PyBUF_SIMPLE) < 0)
+    if (global_from_bytes(arg, &self->progress) < 0)
         return NULL;
-    if (g.len != (Py_ssize_t)sizeof(wt_global)) {
-        PyBuffer_Release(&g);
-        PyErr_SetString(PyExc_ValueError, "wasmtime_global_t has an unexpected size");
-        return NULL;
-    }
-    memcpy(&self->progress, g.buf, sizeof(wt_global));
-    PyBuffer_Release(&g);
     if (!self->has_budget) {
         PyErr_SetString(PyExc_RuntimeError, "set_progress before set_budget");
         return NULL;
