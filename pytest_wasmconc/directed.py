@@ -26,8 +26,8 @@ the same with the project's own pieces:
    the windows of lazy initialisation and publication are (measured: half the
    count found the race guests' order violations about twice as fast as the
    whole count, benchmarks/README.md "Bug hunt: race-directed"; the
-   portfolio's hot member halves k again for half its schedules,
-   schedulers/portfolio.py). The count: in `DirectedPlan`, the accesses the
+   portfolio's hot member divides k again by a power of two drawn by the
+   seed, schedulers/portfolio.py). The count: in `DirectedPlan`, the accesses the
    discovery executions made at the hot sites (each ends a quantum of the
    hot program, a step of its PCT) for the first directed schedule, then the
    steps that schedule counted; in `direct()`, and in the plan when no race
@@ -70,23 +70,30 @@ __all__ = ["DISCOVERY_SCHEDULES", "DirectedPlan", "Direction", "direct", "is_dir
 # explorations (8 missed it for 1 seed of 10).
 DISCOVERY_SCHEDULES = 4
 DISCOVERY_MAX = 12
-# Above this many threads the exploration is the random walk alone, undirected: PCT decides in
-# Python over every runnable thread (the random walk's decisions run in the native lane), so a
-# schedule of a thousand threads at a barrier took 34 s under PCT against 0.9 s (measured).
-PCT_THREAD_LIMIT = 64
-# Above this many scheduling decisions in one execution, too: each of PCT's costs about 30 us of
-# Python against 1-2 us in the lane, so a PCT schedule of 24 threads x 1,000 mutex rounds (400,000
-# decisions) took 3 s against the walk's 0.3 s, and an exploration of 50 schedules five times as long.
+# Above this many scheduling decisions in one execution the exploration is the random walk alone,
+# undirected: each of PCT's decisions costs about 7-30 us of Python against 1-2 us in the native
+# lane, so a PCT schedule of 24 threads x 1,000 mutex rounds (400,000 decisions) took 3 s against
+# the walk's 0.3 s, and an exploration of 50 schedules five times as long.
 PCT_DECISION_LIMIT = 100_000
+# And above this many thread-decisions (decisions x threads): PCT looks at every runnable thread at
+# each decision, about 0.14 us each. Measured (one schedule, PCT against the walk): 100 threads of
+# check_act_lazy_init, 2,356 decisions, 0.025 s against 0.039 s; 200 threads at a barrier, 15,251
+# decisions (3 million thread-decisions), 0.41 s against 0.11 s; 1,000 threads at a barrier,
+# 161,571 decisions (162 million), 23 s against 0.23 s. The bound keeps a PCT schedule within about
+# a second; the number of threads alone is no measure (a hundred short-lived threads cost PCT less
+# than two busy ones).
+PCT_THREAD_DECISION_LIMIT = 5_000_000
 
 
 def walk_alone_because(outcome: Outcome) -> str | None:
     """Why the guest of this execution is explored by the random walk alone (PCT would cost too much), or None."""
+    decisions = len(outcome.decisions)
+    if decisions > PCT_DECISION_LIMIT:
+        return f"{decisions:,} decisions in a schedule (more than {PCT_DECISION_LIMIT:,})"
     threads = len(set(outcome.decisions))
-    if threads > PCT_THREAD_LIMIT:
-        return f"{threads} threads (more than {PCT_THREAD_LIMIT})"
-    if len(outcome.decisions) > PCT_DECISION_LIMIT:
-        return f"{len(outcome.decisions):,} decisions in a schedule (more than {PCT_DECISION_LIMIT:,})"
+    if threads * decisions > PCT_THREAD_DECISION_LIMIT:
+        return (f"{threads:,} threads x {decisions:,} decisions in a schedule (more than "
+                f"{PCT_THREAD_DECISION_LIMIT:,} thread-decisions)")
     return None
 
 
@@ -103,7 +110,12 @@ PCT = "pct"
 # The plan's first schedules are the random walk's alone: of the bugs it finds at all, it finds most
 # in its first few schedules (benchmarks/README.md "Bug hunt"), and these are exactly the schedules
 # `--policy random` runs first, so the default loses nothing there. After them, the random walk's
-# next schedules alternate with the directed ones.
+# next schedules alternate with the directed ones. The lead is cut short when the walk's own
+# checked schedules ended discovery with races found (at DISCOVERY_SCHEDULES at the earliest): the
+# directed positions start right after the schedule that ended it. A guest with racy accesses is
+# the one the hot PCT steers; one without (a deadlock between locked regions) keeps the whole lead.
+# Measured (benchmarks/README.md "Bug hunt: race-directed"): check_act_lazy_init 13 -> 11 over
+# 40 seeds, every other bug guest at the same schedule or sooner.
 LEAD_FIRST = 6
 # After them, of every DIRECTED_EVERY positions the last is directed: every other one, so a bug the
 # walk finds at its schedule n > LEAD_FIRST is found by the default at 2 n - LEAD_FIRST at worst
@@ -226,9 +238,11 @@ class DirectedPlan:
 
     Positions 0..LEAD_FIRST-1, then every other one, run the random walk's schedules 0, 1, 2, ...
     (the very schedules of `--policy random` with the same seed); the positions between them are the
-    directed ones. While discovering, the race check rides along on the random walk's schedules
-    (it changes no decision) and the directed positions run PCT discovery executions (strict
-    priorities make threads overlap where libc's locks would order them). Once discovery is over,
+    directed ones. When the walk's checked schedules end discovery with racy sites before LEAD_FIRST,
+    the alternation starts right after the one that ended it. While discovering, the race check
+    rides along on the random walk's schedules (it changes no decision) and the directed positions
+    run PCT discovery executions (strict priorities make threads overlap where libc's locks would
+    order them). Once discovery is over,
     the directed positions run the `portfolio` policy on the guest whose racy accesses are hot, its
     PCT members only (the walk has its own positions), in the turn DIRECTED_MEMBERS. Their k comes
     from counts: the first directed schedule takes the number of accesses the discovery executions
@@ -256,6 +270,7 @@ class DirectedPlan:
         self._discovering = True
         self._directed: RunSettings | None = None  # the directed schedules' settings, once discovery is over
         self._counted = False  # k measured by a directed execution (the pilot or the first directed schedule)
+        self._lead_end = LEAD_FIRST  # where the alternation of walk and directed positions starts
         self._lead_index = 0
         self._directed_index = 0
         self._directed_turn = 0
@@ -339,6 +354,9 @@ class DirectedPlan:
         if enough or self._pct_discovered >= DISCOVERY_PCT_MAX:
             self._discovering = False
             self._end_discovery()
+            if self._directed is not None:
+                # Racy sites and k known: the directed positions need not wait for the rest of the lead.
+                self._lead_end = min(self._lead_end, position)
 
     # -- what it found -------------------------------------------------------------------------------
 
@@ -386,7 +404,8 @@ class DirectedPlan:
     def _is_lead(self, position: int) -> bool:
         if self._walk_alone is not None:
             return True
-        return position < LEAD_FIRST or (position - LEAD_FIRST) % DIRECTED_EVERY != DIRECTED_EVERY - 1
+        end = self._lead_end
+        return position < end or (position - end) % DIRECTED_EVERY != DIRECTED_EVERY - 1
 
     def _with_discovery_check(self) -> tuple[Extension, ...]:
         if not self._discovering or self._user_races is not None:

@@ -29,24 +29,39 @@ from .base import NativePlan, Policy, PolicyConfig, SwitchReason
 from .pct import Pct
 from .random_walk import RandomWalk
 
-__all__ = ["CLASSIC_PCT", "HOT_PCT", "MEMBERS", "WALK", "Portfolio", "member_of"]
+__all__ = ["CLASSIC_PCT", "HOT_EXTRA_DEPTH", "HOT_PCT", "MEMBERS", "WALK", "Portfolio", "member_of"]
+
+
+# The hot PCT's steps are few (the racy accesses: tens where the classic PCT counts thousands of
+# decisions), so one more change point among them costs little ordering and gives the one racy
+# window more chances to be hit. Measured on check_act_lazy_init's hot program (3 seeds x 40
+# schedules per cell, benchmarks/README.md "Bug hunt: race-directed"): depth 4 against 3 found the
+# bug in 16 vs 10, 16 vs 10 and 8 vs 6 of 40 at k = half the count, 24 vs 14, 22 vs 19 and 23 vs 22
+# at a quarter; never less.
+HOT_EXTRA_DEPTH = 1
 
 
 def _hot_pct(config: PolicyConfig) -> Policy:
-    """PCT whose steps are the hot accesses' quantum ends, k the config's or half of it, by the seed.
+    """PCT whose steps are the hot accesses' quantum ends, k the config's scaled down by a power of
+    two drawn by the seed, one change point more than the config's depth asks (HOT_EXTRA_DEPTH).
 
     An explorer sets k from a count of the execution's steps (directed.py), but where in the
-    execution the racy window lies is unknown: a change point falls on a window near the start
-    (a thread's first accesses right after its creation) twice as often under the smaller k, and
-    on one near the end only under the larger. Measured on check_act_lazy_init's hot program
-    (5 seeds x 40 schedules): the larger k found the bug in 24% of the schedules, the smaller in
-    48%, twice the larger 12%. Halving k per schedule hedges between the two scales, as the random
-    walk's mixed quantum scales do.
+    execution the racy window lies is unknown, and PCT's change points fall uniformly within
+    the first k steps: a window near the start (a thread's first accesses right after its
+    creation) is hit most often under a small k, one near the end only under the whole count.
+    So k is the count divided by 2**j, j uniform from 0 to the largest that leaves k >= 1: every
+    scale from the whole execution down to its first step, as the random walk mixes its quantum
+    scales. Measured (benchmarks/README.md "Bug hunt: race-directed"): on check_act_lazy_init
+    with 8 threads (k 10-12) a quarter of the count found the bug in about half the schedules,
+    the whole count in a quarter; with 99 threads (k about 145) the exploration's median went
+    from 39 schedules (k the count or half of it) to 12; SCTBench's reorder_4/20 took 10 and
+    20.5 instead of 18.5 and 37.
     """
     k = config.pct_steps
-    if k is not None and stream(config.seed, "portfolio.k-scale").random() < 0.5:
-        config = replace(config, pct_steps=max(1, k // 2))
-    return Pct(config)
+    if k is not None:
+        shift = stream(config.seed, "portfolio.k-scale").randint(0, max(1, k.bit_length() - 1))
+        config = replace(config, pct_steps=max(1, k >> shift))
+    return Pct(replace(config, depth=config.depth + HOT_EXTRA_DEPTH))
 
 
 def _classic_pct(config: PolicyConfig) -> Policy:

@@ -13,7 +13,7 @@ import pytest
 from pytest_wasmconc.checks.races import RaceCheck
 from pytest_wasmconc.checks.races.check import OUTCOME_KEY, ExecutionRaces
 from pytest_wasmconc.directed import (DIRECTED_EVERY, DISCOVERY_PCT_MAX, DISCOVERY_SCHEDULES, LEAD_FIRST,
-                                      PCT_DECISION_LIMIT, PCT_THREAD_LIMIT, DirectedPlan)
+                                      PCT_DECISION_LIMIT, PCT_THREAD_DECISION_LIMIT, DirectedPlan)
 from pytest_wasmconc.runtime.drivers.driving import POLICY_STATE
 from pytest_wasmconc.runtime.outcome import Outcome, Status
 from pytest_wasmconc.runtime.settings import RunSettings
@@ -138,15 +138,28 @@ def test_discovery_goes_on_while_no_race_shows_and_stops_after_its_last_pct_exec
     assert [r.settings.policy for r in later if r.settings.policy != "random"] == ["pct"]  # the pilot
 
 
+MANY_THREADS = 1_001
+BUSY = PCT_THREAD_DECISION_LIMIT // MANY_THREADS + 1  # decisions that make PCT too slow for that many threads
+
+
 @pytest.mark.parametrize("position", [0, LEAD_FIRST + 1])
-def test_a_guest_of_many_threads_is_explored_by_the_random_walk_alone(position: int) -> None:
+def test_a_guest_of_many_threads_and_decisions_is_explored_by_the_random_walk_alone(position: int) -> None:
     plan = DirectedPlan(BASE)
     for p in range(position + 1):
         plan.next_run(p)
-        plan.observe(p, outcome(threads=PCT_THREAD_LIMIT + 1 if p == position else 2))
+        plan.observe(p, outcome(threads=MANY_THREADS, decisions=BUSY) if p == position else outcome())
     runs = [plan.next_run(p) for p in range(position + 1, position + 9)]
     assert all(r.settings.policy == "random" and not has_discovery_check(r) for r in runs)
-    assert f"not at {PCT_THREAD_LIMIT + 1} threads" in plan.direction(1.0).summary()
+    assert f"not at {MANY_THREADS:,} threads x {BUSY:,} decisions" in plan.direction(1.0).summary()
+
+
+def test_many_threads_alone_do_not_make_the_walk_explore_alone() -> None:
+    # A hundred short-lived threads: PCT decides over them about as fast as the walk (directed.py).
+    plan = DirectedPlan(BASE)
+    plan.next_run(0)
+    plan.observe(0, outcome(threads=MANY_THREADS, decisions=BUSY - 1))
+    assert has_discovery_check(plan.next_run(1))
+    assert "not at" not in plan.direction(1.0).summary()
 
 
 def test_a_failure_before_the_set_up_ended_is_said_so() -> None:
@@ -186,6 +199,27 @@ def test_races_the_walks_checked_schedules_found_end_discovery_without_a_pct_exe
     assert run.settings.policy == "pct" and run.settings.hot_sites == (3, 4) and not has_discovery_check(run)
 
 
+def test_races_found_by_the_walks_first_checked_schedules_cut_the_lead_short() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(DISCOVERY_SCHEDULES):
+        counted(plan.next_run(position), {3: 10, 4: 10})
+        plan.observe(position, outcome(sites=(3, 4)))
+    # Discovery ended at the last of its walk schedules: the walk and the directed positions alternate
+    # from there on, the directed ones first, where a full lead would still be the walk's.
+    policies = [plan.next_run(p).settings.policy for p in range(DISCOVERY_SCHEDULES, LEAD_FIRST + 2)]
+    assert policies[:4] == ["portfolio", "random", "portfolio", "random"]
+    assert DISCOVERY_SCHEDULES < LEAD_FIRST  # else there would be no lead to cut
+
+
+def test_a_guest_without_races_keeps_the_whole_lead() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(LEAD_FIRST):
+        assert plan.next_run(position).settings.policy == "random"
+        plan.observe(position, outcome())
+    assert plan.next_run(LEAD_FIRST).settings.policy == "random"
+    assert plan.next_run(LEAD_FIRST + 1).settings.policy == "pct"  # discovery's PCT execution
+
+
 def test_a_guest_whose_schedules_make_too_many_decisions_for_pct_is_explored_by_the_random_walk_alone() -> None:
     plan = DirectedPlan(BASE)
     plan.next_run(0)
@@ -207,7 +241,7 @@ def test_counts_of_the_racy_sites_accesses_size_k_so_the_first_directed_position
         counted(run, hits[position])
         plan.observe(position, outcome(sites=(3, 4)))
     kinds = []
-    for position in range(DISCOVERY_SCHEDULES, LEAD_FIRST + 3 * DIRECTED_EVERY):
+    for position in range(DISCOVERY_SCHEDULES, DISCOVERY_SCHEDULES + 3 * DIRECTED_EVERY):
         run = plan.next_run(position)
         s = run.settings
         assert not has_discovery_check(run)
@@ -234,7 +268,7 @@ def test_the_directed_members_take_turns_hot_hot_classic_and_each_seed_still_nam
         counted(plan.next_run(position), {7: 4})
         plan.observe(position, outcome(sites=(7, 8)))
     members = []
-    for position in range(DISCOVERY_SCHEDULES, LEAD_FIRST + 12 * DIRECTED_EVERY):
+    for position in range(DISCOVERY_SCHEDULES, DISCOVERY_SCHEDULES + 12 * DIRECTED_EVERY):
         s = plan.next_run(position).settings
         if s.policy == "portfolio":
             members.append(member_of(s.seed))
@@ -250,5 +284,5 @@ def test_a_users_race_check_is_asked_to_count_and_its_counts_size_k() -> None:
         plan.next_run(position)
         mine.site_hits = {1: 8, 2: 8}
         plan.observe(position, outcome(sites=(1, 2)))
-    directed = [plan.next_run(p).settings for p in range(DISCOVERY_SCHEDULES, LEAD_FIRST + DIRECTED_EVERY)]
+    directed = [plan.next_run(p).settings for p in range(DISCOVERY_SCHEDULES, DISCOVERY_SCHEDULES + DIRECTED_EVERY)]
     assert [s.pct_steps for s in directed if s.policy == "portfolio"] == [8]

@@ -7,7 +7,7 @@ from schedsim import run
 
 from pytest_wasmconc.schedulers import PolicyConfig, Portfolio, make_policy
 from pytest_wasmconc.schedulers._common import stream
-from pytest_wasmconc.schedulers.portfolio import MEMBERS
+from pytest_wasmconc.schedulers.portfolio import HOT_EXTRA_DEPTH, MEMBERS
 
 
 def _member_index(seed: int) -> int:
@@ -32,7 +32,7 @@ def test_a_portfolio_schedule_is_exactly_its_members_schedule() -> None:
 def test_the_classic_member_counts_every_decision_and_takes_its_own_k() -> None:
     config = PolicyConfig(seed=1, hot_cost=1_000_000, pct_steps=4, pct_choices=9)
     hot, classic = MEMBERS[1](config), MEMBERS[2](config)
-    assert hot.describe()["steps_estimate"] == 4 and hot.describe()["mean_slice"] == 1_000_000
+    assert hot.describe()["steps_estimate"] in (4, 2, 1) and hot.describe()["mean_slice"] == 1_000_000
     assert classic.describe()["steps_estimate"] == 9 and classic.describe()["mean_slice"] == config.slice
 
 
@@ -41,10 +41,24 @@ def test_portfolio_is_registered_and_describes_its_member() -> None:
     assert policy.describe()["member"] in ("pct", "random")
 
 
-def test_the_hot_member_takes_the_configs_k_or_half_of_it_by_the_seed() -> None:
-    ks = [MEMBERS[1](PolicyConfig(seed=s, hot_cost=1_000_000, pct_steps=40)).describe()["steps_estimate"]
-          for s in range(200)]
-    assert set(ks) == {20, 40} and 70 < ks.count(20) < 130
-    assert ks == [MEMBERS[1](PolicyConfig(seed=s, hot_cost=1_000_000, pct_steps=40)).describe()["steps_estimate"]
-                  for s in range(200)]  # a function of the seed: each schedule replays
-    assert MEMBERS[1](PolicyConfig(seed=3, hot_cost=1_000_000, pct_steps=1)).describe()["steps_estimate"] == 1
+def hot_k(seed: int, k: int) -> int:
+    return int(MEMBERS[1](PolicyConfig(seed=seed, hot_cost=1_000_000, pct_steps=k)).describe()["steps_estimate"])
+
+
+def test_the_hot_member_scales_the_configs_k_down_by_every_power_of_two_alike_by_the_seed() -> None:
+    ks = [hot_k(s, 40) for s in range(600)]
+    assert set(ks) == {40, 20, 10, 5, 2, 1}  # 40 >> 0 .. 40 >> 5: from the whole count to the first step
+    assert all(60 < ks.count(k) < 140 for k in set(ks))
+    assert ks == [hot_k(s, 40) for s in range(600)]  # a function of the seed: each schedule replays
+    assert {hot_k(s, 1) for s in range(50)} == {1}
+    assert {hot_k(s, 3) for s in range(50)} == {3, 1}
+
+
+def test_the_hot_member_places_one_more_change_point_than_the_depth_asks_and_the_others_as_asked() -> None:
+    assert HOT_EXTRA_DEPTH >= 1
+    for seed in range(40):
+        config = PolicyConfig(seed=seed, hot_cost=1_000_000, pct_steps=40, pct_choices=40, depth=3)
+        hot, classic = MEMBERS[1](config).describe(), MEMBERS[2](config).describe()
+        # As many as fit within its k (PCT draws distinct change points among the first k steps).
+        assert len(hot["change_points"]) == min(config.depth - 1 + HOT_EXTRA_DEPTH, hot["steps_estimate"])
+        assert len(classic["change_points"]) == config.depth - 1
