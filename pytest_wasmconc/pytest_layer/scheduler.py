@@ -118,19 +118,25 @@ class WasmScheduler:
 
     def explore(self, guest: Guest, args: Sequence[str] = (), *, schedules: int | None = None,
                 sandbox: WasiSandbox | None = None, expect: str = "exited", expect_exit: int | None = 0,
-                imports: Any = None, check: bool = True) -> Outcome:
+                imports: Any = None, check: bool = True, reduction: bool = True) -> Outcome:
         """Run up to `schedules` schedules, stopping at the first that ends otherwise than expected.
 
         The test fails with that schedule's report (shrunk first, see shrinking/) and replay command;
         with `check=False` its outcome is returned instead (the last one when every schedule ended as
         expected). Expected by default: an
         exit with code 0 (`expect=` and `expect_exit=` as in `run`). A schedule that failed this test
-        last time (pytest's cache) runs first.
+        last time (pytest's cache) runs first. `reduction=False` (the dfs policy only) turns the
+        search's partial-order reduction off, as `wasmconc explore --no-reduction` does.
         """
         __tracebackhide__ = True
         if schedules is not None and (isinstance(schedules, bool) or not isinstance(schedules, int)
                                       or schedules < 1):
             raise ConfigError(f"explore(schedules={schedules!r}): expected a whole number >= 1")
+        if not isinstance(reduction, bool):
+            raise ConfigError(f"explore(reduction={reduction!r}): expected True or False")
+        if not reduction and self.settings.policy != "dfs":
+            raise ConfigError(f"explore(reduction=False) turns off the dfs policy's sleep sets, but the policy is "
+                              f"{self.settings.policy!r}: use wasm_settings(policy=\"dfs\") or --wasm-policy=dfs")
         expected = Expectation.of("explore", expect, expect_exit)
         expect_exit = expected.exit_code
         base = self.settings
@@ -156,7 +162,7 @@ class WasmScheduler:
             program = self._load(guest, base)
         total = schedules if schedules is not None else self.plan.schedules
         if base.policy == "dfs":
-            return self._search(program, io, base, total, sandbox, expected, imports, check)
+            return self._search(program, io, base, total, sandbox, expected, imports, check, reduction)
         indices = range(self.shard.index, total, self.shard.count)
         if not indices:
             pytest.skip(f"{self.shard.id}: no schedules left for this shard ({total} schedules "
@@ -234,7 +240,7 @@ class WasmScheduler:
             self._item.stash[ACTIVITY_KEY] = ""
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, total: int, sandbox: WasiSandbox | None,
-                expected: Expectation, imports: Any, check: bool) -> Outcome:
+                expected: Expectation, imports: Any, check: bool, reduction: bool = True) -> Outcome:
         """The dfs policy's bounded exhaustive search, whole in the first shard, within pytest-timeout's deadline."""
         __tracebackhide__ = True
         if self.shard.index:
@@ -249,7 +255,7 @@ class WasmScheduler:
             result = self._runner.explore(program, io, schedules=total, expect_exit=expected.exit_code,
                                           settings=settings, extensions=self._extensions(),
                                           imports=self._imports(imports), preemption_bound=self.plan.preemption_bound,
-                                          time_budget=None if left is None else left[0] * 0.8,
+                                          time_budget=None if left is None else left[0] * 0.8, reduction=reduction,
                                           is_failure=lambda o: not expected.met_by(o) or bool(self._check_failures(o)))
         except WasmconcError as exc:
             raise GuestLoadError(str(exc)) from None

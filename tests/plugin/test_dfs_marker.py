@@ -53,3 +53,29 @@ def test_the_same_search_runs_from_the_command_line_option(wasm_project: pytest.
     result = wasm_project.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--wasm-preemption-bound=1",
                                                timeout=CHILD_LIMIT_S)
     result.assert_outcomes(passed=2)  # at bound 1 the bug stays out of reach in both tests
+
+
+REDUCTION_TESTS = f'''
+import pytest
+
+TWO_FLAGS = {str(GUESTS / "two_flags.wasm")!r}
+
+@pytest.mark.wasm_settings(policy="dfs", preemption_bound=1, schedules=10_000)
+def test_without_reduction(wasm_scheduler):
+    wasm_scheduler.explore(TWO_FLAGS, reduction=False)
+    print("STATEMENT", wasm_scheduler.records[-1].statement)
+
+@pytest.mark.wasm_settings(policy="random")
+def test_reduction_off_without_dfs_is_the_tests_error(wasm_scheduler):
+    wasm_scheduler.explore(TWO_FLAGS, reduction=False)
+'''
+
+
+def test_explore_can_turn_the_searchs_reduction_off_and_says_so(wasm_project: pytest.Pytester) -> None:
+    wasm_project.makepyfile(test_search=REDUCTION_TESTS)
+    result = wasm_project.runpytest_subprocess("-s", "-p", "no:cacheprovider", timeout=CHILD_LIMIT_S)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*STATEMENT explored all * schedules with at most 1 preemption (reduction: none); no failure*"])
+    result.stdout.fnmatch_lines(["*explore(reduction=False) turns off the dfs policy's sleep sets*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
