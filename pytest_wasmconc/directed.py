@@ -10,7 +10,9 @@ only the racy accesses (and synchronization) as visible operations. This does
 the same with the project's own pieces:
 
 1. Discovery: a few executions under the race check (checks/races); the
-   sites of every race found are the hot sites. A race shows only in an
+   sites of every race found are the hot sites, or while none showed, those
+   of the race candidates the check notes (conflicting accesses of two
+   threads that thread creation does not order, checks/races/detector.py). A race shows only in an
    execution where both accesses run unordered, and libc's own locks order
    many: a thread that finished and exited before its creator made the next
    one is ordered before that one by the thread list's lock. So discovery
@@ -111,11 +113,10 @@ PCT = "pct"
 # in its first few schedules (benchmarks/README.md "Bug hunt"), and these are exactly the schedules
 # `--policy random` runs first, so the default loses nothing there. After them, the random walk's
 # next schedules alternate with the directed ones. The lead is cut short when the walk's own
-# checked schedules ended discovery with races found (at DISCOVERY_SCHEDULES at the earliest): the
-# directed positions start right after the schedule that ended it. A guest with racy accesses is
-# the one the hot PCT steers; one without (a deadlock between locked regions) keeps the whole lead.
-# Measured (benchmarks/README.md "Bug hunt: race-directed"): check_act_lazy_init 13 -> 11 over
-# 40 seeds, every other bug guest at the same schedule or sooner.
+# checked schedules ended discovery with races or race candidates found (at DISCOVERY_SCHEDULES at
+# the earliest): the directed positions start right after the schedule that ended it; a guest whose
+# threads share no plain data keeps the whole lead. Measured (benchmarks/README.md "Bug hunt:
+# race-directed"): every bug guest at the same schedule or sooner.
 LEAD_FIRST = 6
 # After them, of every DIRECTED_EVERY positions the last is directed: every other one, so a bug the
 # walk finds at its schedule n > LEAD_FIRST is found by the default at 2 n - LEAD_FIRST at worst
@@ -145,6 +146,7 @@ class Direction:
     walk_alone: str | None = None  # what made PCT too slow for this guest (settings: the random walk)
     ready: bool = True  # the set-up ended (a failure can end an exploration before it does)
     no_discovery: str | None = None  # why no race check could run on the guest
+    candidates: bool = False  # no race showed: the hot sites are race candidates' (checks/races/detector.py)
 
     def summary(self) -> str:
         runs = f"{self.executions} set-up schedule{'s' if self.executions != 1 else ''}"
@@ -157,8 +159,11 @@ class Direction:
                     f"{len(self.hot_sites)})")
         if not self.hot_sites:
             return f"race-directed: no racy access found; every shared access stays a preemption point ({runs})"
-        return (f"race-directed: {len(self.hot_sites)} racy access site{'s' if len(self.hot_sites) != 1 else ''} "
-                f"made preemption points (PCT k={self.pct_steps}; {runs} among the schedules)")
+        n = len(self.hot_sites)
+        what = (f"no race showed; {n} access site{'s' if n != 1 else ''} of possible races (two threads' "
+                f"accesses that thread creation does not order)" if self.candidates else
+                f"{n} racy access site{'s' if n != 1 else ''}")
+        return f"race-directed: {what} made preemption points (PCT k={self.pct_steps}; {runs} among the schedules)"
 
 
 def is_directable(settings: RunSettings, guest: GuestSource) -> bool:
@@ -188,11 +193,12 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
     # reports each pair once), and set-up executions are not the exploration's.
     worlds = [e for e in extensions if not isinstance(e, Check)]
     sites: set[int] = set()
+    candidates: set[int] = set()
     executions = 0
-    while executions < DISCOVERY_MAX and (executions < DISCOVERY_SCHEDULES or not sites):
+    while executions < DISCOVERY_MAX and (executions < DISCOVERY_SCHEDULES or not (sites or candidates)):
         i = executions
         executions += 1
-        check = RaceCheck(backtraces=False)
+        check = RaceCheck(backtraces=False, candidates=True)
         s = base.with_(policy="random" if i % 2 == 0 else "pct", seed=derive_seed(base.seed, _DISCOVERY_INDEX + i),
                        slice=DISCOVERY_SLICE, hot_sites=(), pct_steps=None)
         try:
@@ -210,7 +216,8 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
         for report in found.reports if found is not None else ():
             sites.add(report.previous_site.at)
             sites.add(report.current_site.at)
-    hot = tuple(sorted(sites))
+        candidates |= check.candidate_sites
+    hot = tuple(sorted(sites | candidates))
     # The pilot: one PCT execution on the program the exploration runs, k unbounded; it counts PCT's
     # steps (quantum ends, with hot sites) and every decision with a choice (the classic PCT's steps).
     pilot = base.with_(policy="pct", seed=derive_seed(base.seed, _PILOT_INDEX), hot_sites=hot,
@@ -224,7 +231,8 @@ def direct(runner: Runner, guest: GuestSource, io: GuestIO | None = None, *,
     steps, choices = _half(state.get("steps")) if hot else None, _half(state.get("choices"))
     directed = base.with_(policy=Portfolio.name, hot_sites=hot, pct_steps=base.pct_steps or steps,
                           pct_choices=base.pct_choices or choices)
-    return Direction(directed, hot, directed.pct_steps, executions, time.perf_counter() - t0)
+    return Direction(directed, hot, directed.pct_steps, executions, time.perf_counter() - t0,
+                     candidates=bool(hot) and not sites)
 
 
 def _half(counted: object) -> int | None:
@@ -262,12 +270,16 @@ class DirectedPlan:
         self._user_races = next((e for e in self.extensions if isinstance(e, RaceCheck)), None)
         if self._user_races is not None:
             self._user_races.count_sites = True
+            self._user_races.candidates = True
         self._lead = base.with_(policy=RANDOM, hot_sites=())
-        self._sites: set[int] = set()
+        self._sites: set[int] = set()  # the accesses of the races discovery found
+        # Those of its race candidates (checks/races/detector.py): the hot sites while no race showed.
+        self._candidate_sites: set[int] = set()
         self._site_hits: list[dict[int, int]] = []  # per discovery execution: site offset -> accesses
         self._discovered = 0  # executions that ran under a race check
         self._pct_discovered = 0
         self._discovering = True
+        self._refining = False  # discovery ended on race candidates; the walk's schedules still look for a race
         self._directed: RunSettings | None = None  # the directed schedules' settings, once discovery is over
         self._counted = False  # k measured by a directed execution (the pilot or the first directed schedule)
         self._lead_end = LEAD_FIRST  # where the alternation of walk and directed positions starts
@@ -313,7 +325,7 @@ class DirectedPlan:
             seed = derive_seed(self.base.seed, _DIRECTED_INDEX + self._directed_index)
             self._directed_index += 1
             if member_of(seed) == want:
-                return PlannedRun(self._directed.with_(seed=seed), self.extensions)
+                return PlannedRun(self._directed.with_(seed=seed), self._with_discovery_check())
 
     def cannot_run(self, position: int, error: Exception) -> PlannedRun | None:
         """A schedule with discovery's race check could not run (a guest the check cannot instrument, e.g.
@@ -333,6 +345,11 @@ class DirectedPlan:
     def observe(self, position: int, outcome: Outcome) -> None:
         if self._pending_pilot or self._pending_count:
             self._count(outcome)
+            if self._refining:
+                self._refine(outcome)
+            return
+        if self._refining:
+            self._refine(outcome)
             return
         if not self._discovering:
             return
@@ -347,22 +364,47 @@ class DirectedPlan:
         self._discovered += 1
         if check is not None:
             self._site_hits.append(dict(check.site_hits))
+            self._candidate_sites |= check.candidate_sites
         for report in found.reports if found is not None else ():
             self._sites.add(report.previous_site.at)
             self._sites.add(report.current_site.at)
-        enough = self._discovered >= DISCOVERY_SCHEDULES and bool(self._sites)
+        enough = self._discovered >= DISCOVERY_SCHEDULES and bool(self.hot_sites)
         if enough or self._pct_discovered >= DISCOVERY_PCT_MAX:
             self._discovering = False
+            # Candidates alone steer now, and the walk's schedules go on looking for a race under the check.
+            self._refining = not self._sites and bool(self._candidate_sites) and self._discovered < DISCOVERY_MAX
             self._end_discovery()
             if self._directed is not None:
                 # Racy sites and k known: the directed positions need not wait for the rest of the lead.
                 self._lead_end = min(self._lead_end, position)
 
+    def _refine(self, outcome: Outcome) -> None:
+        """After discovery ended on race candidates alone: a race one of the walk's checked schedules
+        shows adds its accesses to the hot sites, and the next directed schedules steer by them."""
+        check = self._pending_check or self._user_races
+        if check is None:
+            return  # a directed schedule: no check rode along
+        found = races_of(outcome)
+        if self._pending_check is not None:
+            outcome.extra.pop(RACES_KEY, None)  # as in discovery: they steer, they are no failure
+        self._discovered += 1
+        self._site_hits.append(dict(check.site_hits))
+        for report in found.reports if found is not None else ():
+            self._sites.add(report.previous_site.at)
+            self._sites.add(report.current_site.at)
+        if self._sites or self._discovered >= DISCOVERY_MAX:
+            self._refining = False
+        if self._sites:
+            self._end_discovery()
+            self._counted = False  # the next directed schedule counts the new hot program's steps
+
     # -- what it found -------------------------------------------------------------------------------
 
     @property
     def hot_sites(self) -> tuple[int, ...]:
-        return tuple(sorted(self._sites))
+        """The accesses of the races and race candidates found (an execution's races are among its
+        candidates; a race another execution showed may add sites its candidates missed)."""
+        return tuple(sorted(self._sites | self._candidate_sites))
 
     def direction(self, elapsed: float) -> Direction:
         """The set-up's summary, as the exploration left it."""
@@ -370,7 +412,8 @@ class DirectedPlan:
             return Direction(self._lead, (), None, self._setup_runs, elapsed, self._walk_alone)
         directed = self._directed or self.base
         return Direction(directed, self.hot_sites, directed.pct_steps, self._setup_runs, elapsed,
-                         ready=self._directed is not None, no_discovery=self._no_discovery)
+                         ready=self._directed is not None, no_discovery=self._no_discovery,
+                         candidates=not self._sites and bool(self._candidate_sites))
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -408,7 +451,7 @@ class DirectedPlan:
         return position < end or (position - end) % DIRECTED_EVERY != DIRECTED_EVERY - 1
 
     def _with_discovery_check(self) -> tuple[Extension, ...]:
-        if not self._discovering or self._user_races is not None:
+        if not (self._discovering or self._refining) or self._user_races is not None:
             return self.extensions
-        self._pending_check = RaceCheck(backtraces=False, count_sites=True)
+        self._pending_check = RaceCheck(backtraces=False, count_sites=True, candidates=True)
         return (*self.extensions, self._pending_check)

@@ -286,3 +286,61 @@ def test_a_users_race_check_is_asked_to_count_and_its_counts_size_k() -> None:
         plan.observe(position, outcome(sites=(1, 2)))
     directed = [plan.next_run(p).settings for p in range(DISCOVERY_SCHEDULES, DISCOVERY_SCHEDULES + DIRECTED_EVERY)]
     assert [s.pct_steps for s in directed if s.policy == "portfolio"] == [8]
+
+
+def candidates_seen(run: Any, sites: set[int], hits: dict[int, int]) -> None:
+    """What the run's race check noted as race candidates (and counted), as an execution would leave it."""
+    (check,) = [e for e in run.extensions if isinstance(e, RaceCheck)]
+    assert check.candidates
+    check.candidate_sites = sites
+    check.site_hits = hits
+
+
+def test_while_no_race_shows_the_accesses_of_race_candidates_are_the_hot_sites() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(DISCOVERY_SCHEDULES):
+        candidates_seen(plan.next_run(position), {5, 6} if position == 1 else set(), {5: 7, 6: 9})
+        plan.observe(position, outcome())
+    run = plan.next_run(DISCOVERY_SCHEDULES)  # the lead is cut short: candidates steer as races would
+    assert run.settings.policy == "portfolio" and run.settings.hot_sites == (5, 6)
+    assert run.settings.pct_steps == 8  # half of 7 + 9
+    direction = plan.direction(1.0)
+    assert direction.candidates and direction.hot_sites == (5, 6)
+    assert "no race showed; 2 access sites of possible races" in direction.summary()
+
+
+def test_races_found_add_their_accesses_to_the_candidates() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(DISCOVERY_SCHEDULES):
+        candidates_seen(plan.next_run(position), {5, 6}, {3: 2, 4: 2, 5: 7, 6: 9})
+        plan.observe(position, outcome(sites=(3, 4)) if position == 2 else outcome())
+    assert plan.next_run(DISCOVERY_SCHEDULES).settings.hot_sites == (3, 4, 5, 6)
+    direction = plan.direction(1.0)
+    assert not direction.candidates
+    assert "4 racy access sites" in direction.summary()
+
+
+def test_after_discovery_ended_on_candidates_the_checked_schedules_go_on_until_a_race_shows() -> None:
+    plan = DirectedPlan(BASE)
+    for position in range(DISCOVERY_SCHEDULES):
+        candidates_seen(plan.next_run(position), {5, 6}, {5: 7, 6: 9})
+        plan.observe(position, outcome())
+    # Candidates steer the directed schedules at once; they and the walk's carry the check.
+    first = plan.next_run(4)
+    assert first.settings.hot_sites == (5, 6) and has_discovery_check(first)
+    candidates_seen(first, {5, 6}, {5: 7, 6: 9})
+    plan.observe(4, outcome(steps=12, choices=30))
+    walk = plan.next_run(5)
+    assert walk.settings.policy == "random" and has_discovery_check(walk)
+    candidates_seen(walk, {5, 6}, {5: 7, 6: 9, 7: 3, 8: 3})
+    plan.observe(5, outcome(sites=(7, 8)))  # a race shows: its accesses join the hot sites
+    later = plan.next_run(6)
+    assert later.settings.hot_sites == (5, 6, 7, 8) and not has_discovery_check(later)
+    assert not has_discovery_check(plan.next_run(7))
+    assert not plan.direction(1.0).candidates
+
+
+def test_a_users_race_check_notes_candidates_for_the_plan_and_reports_only_races() -> None:
+    mine = RaceCheck()
+    DirectedPlan(BASE, [mine])
+    assert mine.candidates and mine.count_sites

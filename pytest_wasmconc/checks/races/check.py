@@ -68,11 +68,17 @@ class RaceCheck(Check):
     `count_sites`: after each execution, `site_hits` maps each access site's
     offset to the plain accesses checked there (race direction sizes PCT's k
     by the racy sites' counts, directed.py).
+    `candidates`: after each execution, `candidate_sites` holds the offsets of
+    the accesses of its race candidates: conflicting accesses of two threads
+    that thread creation does not order (detector.py), which may race in
+    another schedule. They are never reported; race direction steers by them
+    when no race showed (directed.py).
     """
 
     def __init__(self, suppress: Iterable[str] = (), *, sync_functions: Sequence[SyncFunction] | None = None,
                  default_suppressions: bool = True, backtraces: bool = True, max_replays: int = 16,
-                 max_races: int = 20, native: bool | None = None, count_sites: bool = False) -> None:
+                 max_races: int = 20, native: bool | None = None, count_sites: bool = False,
+                 candidates: bool = False) -> None:
         own = check_patterns(suppress)
         defaults = tuple(p for p, _ in DEFAULT_SUPPRESSIONS) if default_suppressions else ()
         self.suppress = defaults + own
@@ -90,6 +96,8 @@ class RaceCheck(Check):
         self._reports_as: RaceCheck = self  # whose findings an execution's races are (see `fresh`)
         self.count_sites = count_sites
         self.site_hits: dict[int, int] = {}  # the last execution's, by site offset (`count_sites`)
+        self.candidates = candidates
+        self.candidate_sites: set[int] = set()  # the last execution's, by site offset (`candidates`)
 
     # -- the Check protocol ----------------------------------------------------------------------
 
@@ -102,7 +110,7 @@ class RaceCheck(Check):
             raise ModuleError(problem)
         recorder = NativeRecorder if self.native else Recorder
         return recorder(self.pass_key, program, settings, next(self._numbers), is_new=self._is_new,
-                        finished=self._finished, max_races=self.max_races)
+                        finished=self._finished, max_races=self.max_races, candidates=self.candidates)
 
     def inspect(self, outcome: Outcome) -> CheckFailure | None:
         found = races_of(outcome)
@@ -174,6 +182,8 @@ class RaceCheck(Check):
                     at = rec.sites[index].at
                     hits[at] = hits.get(at, 0) + count
                 self.site_hits = hits
+            if self.candidates:
+                self.candidate_sites = {rec.sites[i].at for pair in rec.detector.candidate_pairs() for i in pair}
         if not rec.races:
             return
         settings = rec.settings

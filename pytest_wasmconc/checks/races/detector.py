@@ -26,6 +26,19 @@ really are there (two unordered conflicting accesses, whatever came between).
 Release joins the thread's clock into the key's (`L |= C_t`) rather than
 replacing it: the over-approximation of C11's release sequences that
 ThreadSanitizer also made for a long time; it can hide a race, never invent one.
+
+Candidates (`candidates=True`, race direction's discovery only: never a
+report). A race shows only in an execution where both accesses run unordered,
+and libc's own locks order many in a given schedule: a thread that exited
+before its creator made the next one is ordered before that one through the
+thread list's lock. So the detector also keeps, per thread, a second clock
+made of thread creation alone (what the thread's creators, and theirs, had
+done when they created it), and notes each pair of conflicting accesses of
+two threads that this clock does not order: the later thread was not created
+after the earlier access. Such a pair may be a race in another schedule, or
+be ordered there too by a lock, a join or an atomic flag of the program; race
+direction makes such accesses preemption points when no race showed
+(directed.py), which costs only steering, never a report.
 """
 
 from __future__ import annotations
@@ -101,7 +114,7 @@ def words(addr: int, size: int) -> Iterator[tuple[int, int]]:
 class Detector:
     """Happens-before over threads, sync keys and shadow memory (see the module docstring)."""
 
-    def __init__(self, *, solo: bool = False) -> None:
+    def __init__(self, *, solo: bool = False, candidates: bool = False) -> None:
         # `solo`: the program has one thread until `end_solo()` (its first spawn). What that
         # thread does until then happens before everything any later thread does (through
         # the spawn), so it can never race and is not even recorded: wasi-libc's start-up
@@ -121,6 +134,12 @@ class Detector:
         # key -> {tid: its _raised at its last full join}; forgotten with the key (handoff), since
         # a key made again from another thread's clock holds nothing of the earlier joins
         self._joined: dict[Hashable, dict[int, int]] = {}
+        # Candidates (module docstring): each thread's creation clock, the clocks spawns and forks
+        # sent and their threads have not taken yet, and the (earlier site, later site) pairs noted.
+        self.candidates = candidates
+        self._created: dict[int, dict[int, int]] = {}
+        self._creating: dict[Hashable, dict[int, int]] = {}
+        self._candidates: dict[tuple[int, int], None] = {}  # insertion-ordered, as the C detector's
 
     # -- threads and synchronization ---------------------------------------------------------
 
@@ -154,6 +173,10 @@ class Detector:
         """What `tid` did so far happens before whoever acquires `key` next; `tid` starts a new epoch."""
         self.sync_ops += 1
         vc = self.clock(tid)
+        if self.candidates and _creates(key):
+            sent = dict(self._created.get(tid, ()))
+            sent[tid] = vc[tid]
+            self._creating[key] = sent
         released = self.sync.get(key)
         raised = self._raised.get(tid, 0)
         joined = self._joined.get(key)
@@ -181,6 +204,12 @@ class Detector:
     def handoff(self, tid: int, key: Hashable) -> None:
         """Acquire `key` and forget it: a one-time edge (a spawn to the thread it started)."""
         self.acquire(tid, key)
+        sent = self._creating.pop(key, None)
+        if sent is not None:
+            created = self._created.setdefault(tid, {})
+            for t, c in sent.items():
+                if created.get(t, 0) < c:
+                    created[t] = c
         self.sync.pop(key, None)
         self._joined.pop(key, None)
 
@@ -218,7 +247,7 @@ class Detector:
         epoch = now << _TID_BITS | tid
         info = (tid, addr, size, write, site, seq)
         lo = addr & (_WORD - 1)
-        if lo + size <= _WORD:  # within one granule: almost every access
+        if lo + size <= _WORD and not self.candidates:  # within one granule: almost every access
             mask = ((1 << size) - 1) << lo
             cell = self.shadow.get(addr >> 3)
             if cell is not None and len(cell) == 1:
@@ -251,6 +280,8 @@ class Detector:
         mine = cell.get(mask)
         if mine is not None and (mine.w if write else mine.r) == epoch:
             return None  # done already in this epoch: checked then, nothing new since in this thread
+        if self.candidates:
+            self._note_candidates(cell, mask, tid, info, write)
         races: list[tuple[_Info, _Info]] | None = None
         for m, e in cell.items():
             if not m & mask:
@@ -286,6 +317,26 @@ class Detector:
             mine.r, mine.r_info = 0, None
         return races
 
+    def _note_candidates(self, cell: dict[int, _Entry], mask: int, tid: int, info: _Info, write: bool) -> None:
+        """Note the pairs this access makes with the overlapping earlier ones of threads whose accesses
+        its creation does not order (module docstring, "Candidates")."""
+        created = self._created.get(tid, {})
+        for m, e in cell.items():
+            if not m & mask:
+                continue
+            earlier: list[tuple[int, _Info]] = []
+            if e.w and e.w_info is not None:
+                earlier.append((e.w, e.w_info))
+            if write:
+                if e.reads is not None:
+                    earlier += [(c << _TID_BITS | t, prev) for t, (c, prev) in e.reads.items()]
+                elif e.r and e.r_info is not None:
+                    earlier.append((e.r, e.r_info))
+            for epoch, prev in earlier:
+                t = epoch & _TID_MASK
+                if t != tid and epoch >> _TID_BITS > created.get(t, 0):
+                    self._candidates[(prev[4], info[4])] = None
+
     @staticmethod
     def _races(found: list[tuple[_Info, _Info]] | None) -> list[Race]:
         return [race_of(prev, cur) for prev, cur in found] if found else []
@@ -293,6 +344,10 @@ class Detector:
     def site_hits(self) -> dict[int, int]:
         """{site: plain accesses checked} for every site with any (race direction sizes PCT's k by them)."""
         return dict(self._site_hits)
+
+    def candidate_pairs(self) -> list[tuple[int, int]]:
+        """The (earlier site, later site) pairs of candidates noted so far, each once, in order."""
+        return list(self._candidates)
 
     def stats(self) -> dict[str, Any]:
         return {"threads": len(self.clocks), "sync_keys": len(self.sync), "shadow_words": len(self.shadow),
@@ -302,6 +357,11 @@ class Detector:
 def race_of(previous: _Info, current: _Info) -> Race:
     """A race from the detector's tuples."""
     return Race(Access(*previous), Access(*current))
+
+
+def _creates(key: Hashable) -> bool:
+    """Whether a release into `key` creates a thread (a spawn's start argument, a fork)."""
+    return isinstance(key, tuple) and key[0] in ("spawn", "fork")
 
 
 def _ordered(epoch: int, vc: dict[int, int]) -> bool:

@@ -50,7 +50,8 @@ class NativeRecorder(Recorder):
     detector: _native.Detector
 
     def _new_detector(self) -> _native.Detector:
-        detector = _native.Detector(solo=True, concurrent=self.settings.preempt.value == "os")
+        detector = _native.Detector(solo=True, concurrent=self.settings.preempt.value == "os",
+                                    candidates=self.candidates)
         detector.set_sites(site_table(self.sites))
         if self.probe is not None:
             detector.set_probe(self.probe.tid, self.probe.seq, PROBE_MESSAGE)

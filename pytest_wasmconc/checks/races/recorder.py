@@ -60,7 +60,7 @@ class Recorder:
     def __init__(self, pass_key: str, program: Program, settings: RunSettings, number: int, *,
                  is_new: Callable[[Race], bool] | None = None,
                  finished: Callable[[Recorder, Outcome, Rerun | None], None] | None = None,
-                 probe: Probe | None = None, max_races: int = 20) -> None:
+                 probe: Probe | None = None, max_races: int = 20, candidates: bool = False) -> None:
         info = program.pass_results.get(pass_key)
         self.info: RaceInstrumentation | None = info if isinstance(info, RaceInstrumentation) else None
         self.sites: list[AccessSite] = self.info.sites if self.info is not None else []
@@ -73,6 +73,7 @@ class Recorder:
         self.max_races = max_races
         self.probe = probe
         self._probe_found: int | None = None  # the site the probe stopped at
+        self.candidates = candidates and probe is None  # detector.py's candidates (race direction's discovery)
         self.detector: Detector | NativeDetector = self._new_detector()
         self._is_new = is_new
         self._finished = finished
@@ -83,7 +84,7 @@ class Recorder:
         self._mutex = threading.Lock()  # os mode: threads report concurrently
 
     def _new_detector(self) -> Detector | NativeDetector:
-        return Detector(solo=True)  # one thread until the first spawn
+        return Detector(solo=True, candidates=self.candidates)  # one thread until the first spawn
 
     @property
     def probe_result(self) -> tuple[bool, str] | None:

@@ -82,6 +82,18 @@ def test_random_event_sequences_give_the_same_races_stats_and_clocks(seed: int, 
     assert any(answer for answer in expected[:-2]), "the script should contain races"
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_random_event_sequences_give_the_same_candidates(seed: int) -> None:
+    events = script(seed, 3000)
+    python, native = Detector(candidates=True), NativeDetector(candidates=True)
+    expected = play(python, events)
+    assert play(native, events) == expected
+    assert native.candidate_pairs() == python.candidate_pairs()
+    assert python.candidate_pairs(), "the script should contain candidates"
+    # Noting candidates changes no answer: the same races, statistics and clocks as without.
+    assert expected == play(Detector(), events)
+
+
 def test_a_handoff_forgets_the_joins_made_into_its_key() -> None:
     # Thread 1 releases K (a full join), K is handed off (forgotten), thread 2 makes K again
     # from its own clock; thread 1's next release must join its whole clock again, or thread 3,

@@ -54,3 +54,32 @@ def test_each_fixed_twin_reports_no_race(guest: str) -> None:
     check, first, text = explore(f"{guest}_fixed", 3 if guest == "lost_update_hits" else 15)
     assert first is None and text == ""
     assert check.executions == (3 if guest == "lost_update_hits" else 15)
+
+
+@pytest.mark.parametrize("guest", ["check_act_lazy_init"])
+def test_a_schedule_that_shows_no_race_notes_its_accesses_as_candidates_and_reports_nothing(guest: str) -> None:
+    # The schedules before the first report (see the module docstring) order the two accesses
+    # through libc's thread-list lock; their candidates name the very sites the race is then
+    # reported at, and no candidate is ever reported.
+    check = RaceCheck(backtraces=False, candidates=True)
+    runner = Runner(RunSettings(seed=0))
+    quiet: set[int] = set()
+    for index in range(60):
+        result = runner.explore(RACES / f"{guest}.wasm", GuestIO(), schedules=1, start=index, extensions=[check],
+                                is_failure=lambda o: False)
+        reported = check.inspect(result.outcome)
+        if reported is None:
+            quiet |= check.candidate_sites
+            continue
+        found = {at for r in check_reports(result.outcome) for at in r}
+        assert quiet, "the schedules before the first report noted candidates"
+        assert found <= quiet
+        return
+    pytest.fail("no schedule of 60 reported the race")
+
+
+def check_reports(outcome: object) -> list[tuple[int, int]]:
+    from pytest_wasmconc.checks.races import races_of  # noqa: PLC0415
+
+    found = races_of(outcome)  # type: ignore[arg-type]
+    return [(r.previous_site.at, r.current_site.at) for r in (found.reports if found is not None else ())]

@@ -124,10 +124,11 @@ static int vc_join(VC *into, const VC *from, bool *raised) {
 
 /* ---- threads ---- */
 
-void det_init(Det *d, bool solo, bool concurrent) {
+void det_init(Det *d, bool solo, bool concurrent, bool candidates) {
     memset(d, 0, sizeof(*d));
     d->solo = solo;
     d->concurrent = concurrent;
+    d->candidates = candidates;
     d->last_page_no = UINT64_MAX;
     d->probe_hit = -1;
     pthread_mutex_init(&d->mu, NULL);
@@ -142,8 +143,15 @@ static void entry_free(Entry *e) {
 }
 
 void det_free(Det *d) {
-    for (uint32_t i = 0; i < d->cap_threads; i++)
+    for (uint32_t i = 0; i < d->cap_threads; i++) {
         free(d->threads[i].vc.c);
+        free(d->threads[i].created.c);
+    }
+    for (size_t i = 0; i < d->ncreating; i++)
+        free(d->creating[i].vc.c);
+    free(d->creating);
+    map_free(&d->candidate_map);
+    free(d->candidate_pairs);
     free(d->threads);
     for (size_t i = 0; i < d->nsyncs; i++)
         free(d->syncs[i].vc.c);
@@ -272,11 +280,59 @@ int det_acquire(Det *d, uint32_t tid, int kind, uint64_t key) {
     return 0;
 }
 
+/* Candidates: a spawn or fork sends its thread's creation clock and where its creator is now. */
+static int send_creation(Det *d, uint32_t tid, int kind, uint64_t key, const VC *vc) {
+    /* A second send into a key its thread has not taken yet replaces the first (as detector.py's). */
+    Creating *slot = NULL, *free_slot = NULL;
+    for (size_t i = 0; i < d->ncreating && !slot; i++) {
+        Creating *c = &d->creating[i];
+        if (c->used && c->kind == kind && c->key == key)
+            slot = c;
+        else if (!c->used && !free_slot)
+            free_slot = c;
+    }
+    if (!slot)
+        slot = free_slot;
+    if (!slot) {
+        Creating *v = realloc(d->creating, (d->ncreating + 1) * sizeof(Creating));
+        if (!v)
+            return -1;
+        d->creating = v;
+        slot = &v[d->ncreating++];
+        memset(slot, 0, sizeof(*slot));
+    }
+    slot->vc.n = 0;
+    if (vc_join(&slot->vc, &d->threads[tid].created, NULL) < 0 || vc_set(&slot->vc, tid, vc->c[tid]) < 0)
+        return -1;
+    slot->kind = kind;
+    slot->key = key;
+    slot->used = 1;
+    return 0;
+}
+
+/* Candidates: the thread a spawn or fork started takes the creation clock it sent. */
+static int take_creation(Det *d, uint32_t tid, int kind, uint64_t key) {
+    if (!det_thread(d, tid))
+        return -1;
+    for (size_t i = 0; i < d->ncreating; i++) {
+        Creating *c = &d->creating[i];
+        if (c->used && c->kind == kind && c->key == key) {
+            c->used = 0;
+            return vc_join(&d->threads[tid].created, &c->vc, NULL);
+        }
+    }
+    return 0;
+}
+
+static bool creates(int kind) { return kind == KEY_SPAWN || kind == KEY_FORK; }
+
 /* What tid did so far happens before whoever acquires the key next; tid starts a new epoch. */
 int det_release(Det *d, uint32_t tid, int kind, uint64_t key) {
     d->sync_ops++;
     VC *vc = det_clock(d, tid);
     if (!vc)
+        return -1;
+    if (d->candidates && creates(kind) && send_creation(d, tid, kind, key, vc) < 0)
         return -1;
     long long i = sync_index(d, kind, key, true);
     if (i < 0)
@@ -310,6 +366,8 @@ int det_release(Det *d, uint32_t tid, int kind, uint64_t key) {
 /* Acquire the key and forget it: a one-time edge (a spawn to the thread it started). */
 int det_handoff(Det *d, uint32_t tid, int kind, uint64_t key) {
     if (det_acquire(d, tid, kind, key) < 0)
+        return -1;
+    if (d->candidates && creates(kind) && take_creation(d, tid, kind, key) < 0)
         return -1;
     long long i = sync_index(d, kind, key, false);
     if (i >= 0 && d->syncs[i].present) {
@@ -397,6 +455,57 @@ static inline bool ordered(uint64_t epoch, const VC *vc) {
     return (epoch >> TID_BITS) <= vc_get(vc, (uint32_t)(epoch & TID_MASK));
 }
 
+/* Candidates: note the pair (earlier, later) of sites once. */
+static int note_candidate(Det *d, uint32_t earlier, uint32_t later) {
+    if (map_find(&d->candidate_map, earlier, later))
+        return 0;
+    if (map_put(&d->candidate_map, earlier, later, 0) < 0)
+        return -1;
+    if (d->ncandidates == d->cap_candidates) {
+        size_t cap = d->cap_candidates ? d->cap_candidates * 2 : 16;
+        SitePair *v = realloc(d->candidate_pairs, cap * sizeof(SitePair));
+        if (!v)
+            return -1;
+        d->candidate_pairs = v;
+        d->cap_candidates = cap;
+    }
+    d->candidate_pairs[d->ncandidates++] = (SitePair){earlier, later};
+    return 0;
+}
+
+static inline bool created_after(uint64_t epoch, const VC *created) {
+    return (epoch >> TID_BITS) <= vc_get(created, (uint32_t)(epoch & TID_MASK));
+}
+
+/* detector.py's _note_candidates: the pairs this access makes with the overlapping earlier ones of
+ * threads whose accesses its thread's creation does not order. */
+static int note_candidates(Det *d, Cell *cell, uint8_t mask, uint32_t tid, const Info *info, bool write) {
+    const VC *created = &d->threads[tid].created;
+    uint32_t n = 1 + cell->nmore;
+    for (uint32_t k = 0; k < n; k++) {
+        Entry *e = k ? &cell->more[k - 1] : &cell->first;
+        if (!(e->mask & mask))
+            continue;
+        if (e->w && (uint32_t)(e->w & TID_MASK) != tid && !created_after(e->w, created) &&
+            note_candidate(d, e->w_info.site, info->site) < 0)
+            return -1;
+        if (!write)
+            continue;
+        if (e->reads) {
+            for (uint32_t j = 0; j < e->reads->n; j++) {
+                ReadRec *rr = &e->reads->v[j];
+                if (rr->tid != tid && rr->clock > vc_get(created, rr->tid) &&
+                    note_candidate(d, rr->info.site, info->site) < 0)
+                    return -1;
+            }
+        } else if (e->r && (uint32_t)(e->r & TID_MASK) != tid && !created_after(e->r, created) &&
+                   note_candidate(d, e->r_info.site, info->site) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* detector.py's _word: check one granule's entries that overlap `mask`, then update its own. */
 static int check_word(Det *d, uint64_t word, uint8_t mask, const VC *vc, uint32_t tid, uint64_t now, uint64_t epoch,
                       const Info *info, bool write) {
@@ -419,6 +528,8 @@ static int check_word(Det *d, uint64_t word, uint8_t mask, const VC *vc, uint32_
     }
     if (mine && (write ? mine->w : mine->r) == epoch)
         return 0; /* done already in this epoch */
+    if (d->candidates && note_candidates(d, cell, mask, tid, info, write) < 0)
+        return -1;
     for (uint32_t k = 0; k < n; k++) {
         Entry *e = k ? &cell->more[k - 1] : &cell->first;
         if (!(e->mask & mask))

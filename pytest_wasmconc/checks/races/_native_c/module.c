@@ -98,12 +98,12 @@ static PyObject *no_memory(DetectorObject *self) {
 }
 
 static int detector_init(DetectorObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"solo", "concurrent", NULL};
-    int solo = 0, concurrent = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$pp", names, &solo, &concurrent))
+    static char *names[] = {"solo", "concurrent", "candidates", NULL};
+    int solo = 0, concurrent = 0, candidates = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppp", names, &solo, &concurrent, &candidates))
         return -1;
     det_free(&self->det);
-    det_init(&self->det, solo, concurrent);
+    det_init(&self->det, solo, concurrent, candidates);
     return 0;
 }
 
@@ -112,7 +112,7 @@ static PyObject *detector_new(PyTypeObject *type, PyObject *args, PyObject *kw) 
     (void)kw;
     DetectorObject *self = (DetectorObject *)type->tp_alloc(type, 0);
     if (self)
-        det_init(&self->det, false, false);
+        det_init(&self->det, false, false, false);
     return (PyObject *)self;
 }
 
@@ -379,6 +379,24 @@ static PyObject *detector_stats(DetectorObject *self, PyObject *unused) {
     return out;
 }
 
+/* candidate_pairs(): [(earlier site, later site), ...] noted so far, each once, in order, as detector.py's. */
+static PyObject *detector_candidate_pairs(DetectorObject *self, PyObject *unused) {
+    (void)unused;
+    lock(self);
+    Det *d = &self->det;
+    PyObject *out = PyList_New((Py_ssize_t)d->ncandidates);
+    for (size_t k = 0; out && k < d->ncandidates; k++) {
+        PyObject *pair = Py_BuildValue("(II)", d->candidate_pairs[k].a, d->candidate_pairs[k].b);
+        if (!pair) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)k, pair);
+    }
+    unlock(self);
+    return out;
+}
+
 /* site_hits(): {site index: plain accesses checked} for every site with any, as detector.py's. */
 static PyObject *detector_site_hits(DetectorObject *self, PyObject *unused) {
     (void)unused;
@@ -432,6 +450,8 @@ static PyMethodDef detector_methods[] = {
     {"clock", (PyCFunction)detector_clock, METH_O, "clock(tid): the thread's vector clock as a dict"},
     {"stats", (PyCFunction)detector_stats, METH_NOARGS, "counts, as detector.py's stats()"},
     {"site_hits", (PyCFunction)detector_site_hits, METH_NOARGS, "{site: plain accesses checked}, as detector.py's"},
+    {"candidate_pairs", (PyCFunction)detector_candidate_pairs, METH_NOARGS,
+     "[(earlier site, later site)] of candidates, as detector.py's"},
     {NULL, NULL, 0, NULL},
 };
 

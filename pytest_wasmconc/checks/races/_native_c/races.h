@@ -53,10 +53,16 @@ typedef struct {
 
 typedef struct {
     VC vc;
+    VC created;       /* candidates (detector.py): what its creators had done when they created it */
     uint64_t seq;     /* reports made so far (the recorder's numbering, for replays) */
     uint64_t raised;  /* acquires that raised its clock */
     uint8_t has_clock;
 } Thread;
+
+/* A creation clock a spawn or fork sent, until its thread takes it (candidates). */
+typedef struct { int kind; uint64_t key; VC vc; uint8_t used; } Creating;
+/* A pair of sites (earlier, later) of a candidate. */
+typedef struct { uint32_t a, b; } SitePair;
 
 typedef struct {
     VC vc;
@@ -90,6 +96,14 @@ typedef struct Det {
     uint64_t *site_hits;        /* per site index: its plain accesses checked (race direction sizes PCT's k by them) */
     size_t cap_hits;
     bool concurrent;            /* os mode: threads report at once, `mu` serializes them */
+    /* Candidates (detector.py's module docstring): pairs of conflicting accesses that thread
+     * creation does not order, noted once each (race direction's discovery only). */
+    bool candidates;
+    Creating *creating;
+    size_t ncreating;
+    Map candidate_map;
+    SitePair *candidate_pairs;
+    size_t ncandidates, cap_candidates;
     /* A probe (probe.py): nothing is checked; the report numbered `probe_seq` of thread
      * `probe_tid` traps with `probe_message`, and its site index is kept in `probe_hit`. */
     bool probing;
@@ -101,7 +115,7 @@ typedef struct Det {
 } Det;
 
 /* detector.c */
-void det_init(Det *d, bool solo, bool concurrent);
+void det_init(Det *d, bool solo, bool concurrent, bool candidates);
 void det_free(Det *d);
 Thread *det_thread(Det *d, uint32_t tid);
 VC *det_clock(Det *d, uint32_t tid);
