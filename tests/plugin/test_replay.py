@@ -8,10 +8,13 @@ import pytest
 from child_processes import CHILD_LIMIT_S
 from plugin_helpers import replay_flag
 
+# A seed whose exploration meets the deadlock (about one seed in ten of the random walk's does not
+# within the 100 schedules: seed 2948236385, which the session once drew, failed the round trip).
 LOCK_ORDER = '''
 import pytest
 
 @pytest.mark.wasm_no_hang
+@pytest.mark.wasm_settings(seed=1)
 def test_lock_order(wasm_scheduler, guest):
     wasm_scheduler.explore(guest("lock_order"))
 '''
