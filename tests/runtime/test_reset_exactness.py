@@ -25,7 +25,7 @@ import pytest
 
 from pytest_wasmconc.checks.streams import StreamCheck, StreamConfig
 from pytest_wasmconc.directed import DirectedPlan
-from pytest_wasmconc.runtime import GuestIO, Outcome, Runner, RunSettings
+from pytest_wasmconc.runtime import GuestIO, Outcome, Runner, RunSettings, Status
 
 REPO = Path(__file__).resolve().parents[2]
 GUESTS = REPO / "guests"
@@ -128,6 +128,24 @@ def test_libc_guests_whose_memory_grows_run_on_kept_worlds_exactly(guest: str, a
 def test_every_real_libc_guest_of_the_sweep_runs_on_kept_worlds_exactly(guest: str, args: list[str]) -> None:
     counts = _assert_same(guest, args, 20)
     assert counts["resets"] == 19
+
+
+def test_accesses_past_the_end_of_a_memory_grown_before_trap_as_on_a_fresh_memory() -> None:
+    """guests/wat/grown_bounds.wat: a prober's accesses race with a grower's `memory.grow`s. On the kept
+    world the memory is as large as an earlier schedule grew it; each kind of access beyond the size
+    this schedule grew it to must trap as on a fresh memory: plain and atomic ones on the pages the
+    reset protected, memory.fill/copy/init by the pass's checks (instrument/vmem.py)."""
+    fresh, _ = _explore("wat/grown_bounds.wasm", [], 1000, reuse=False)
+    reset, counts = _explore("wat/grown_bounds.wasm", [], 1000, reuse=True)
+    assert counts["resets"] == 999
+    for i, (a, b) in enumerate(zip(fresh, reset)):
+        assert a == b, f"schedule {i} of grown_bounds differs with the reset path"
+    # the last letter printed names the access that trapped: every kind did in some schedule
+    trapped = {o[2][-1:] for o in reset if o[0] is Status.TRAPPED}
+    assert trapped == {b"L", b"S", b"F", b"C", b"I", b"A"}
+    assert {o[7] for o in reset if o[0] is Status.TRAPPED} <= {"out of bounds memory access",
+                                                               "1: wasm trap: out of bounds memory access"}
+    assert any(o[0] is Status.EXITED and o[2] == b"LSFCIAok\n" for o in reset)
 
 
 def test_threads_spawned_after_others_ended_reuse_their_instances() -> None:
