@@ -71,36 +71,62 @@ class VirtualMemoryPass:
             report.reason = "memory 0 is not an imported 32-bit shared memory"
         if report.reason is not None:
             return report
-        size = rw.import_func(*VMEM_SIZE_IMPORT, (), ("i32",))
-        grow = rw.import_func(*VMEM_GROW_IMPORT, ("i32",), ("i32",))
-        # The bytes this instance knows the memory has (a lower bound: the size only grows).
-        cache = rw.add_global("i64", b"\x42\x00")
+        added = _Added(rw)
         for fb in rw.bodies():
             ed = rw.editor(fb.index)
-            _Function(ed, size, cache, report).rewrite(grow)
+            _Function(ed, added, report).rewrite()
             rw.release(fb.index)
         return report
+
+
+class _Added:
+    """The imports and the size cache, added on first use: a module that neither sizes, grows nor
+    bulk-writes its memory is left as it was (its memory never grows: the size it sees is the initial one)."""
+
+    def __init__(self, rw: ModuleRewriter) -> None:
+        self._rw = rw
+        self._size: FuncRef | None = None
+        self._grow: FuncRef | None = None
+        self._cache: int | None = None
+
+    @property
+    def size(self) -> FuncRef:
+        if self._size is None:
+            self._size = self._rw.import_func(*VMEM_SIZE_IMPORT, (), ("i32",))
+        return self._size
+
+    @property
+    def grow(self) -> FuncRef:
+        if self._grow is None:
+            self._grow = self._rw.import_func(*VMEM_GROW_IMPORT, ("i32",), ("i32",))
+        return self._grow
+
+    @property
+    def cache(self) -> int:
+        """The bytes this instance knows the memory has (a lower bound: the size only grows)."""
+        if self._cache is None:
+            self._cache = self._rw.add_global("i64", b"\x42\x00")
+        return self._cache
 
 
 class _Function:
     """The rewriting of one body: its size and grow calls, its bulk operations' checks."""
 
-    def __init__(self, ed: BodyEditor, size: FuncRef, cache: int, report: VirtualMemoryReport) -> None:
+    def __init__(self, ed: BodyEditor, added: _Added, report: VirtualMemoryReport) -> None:
         self.ed = ed
-        self.size = size
-        self.cache = cache
+        self.added = added
         self.report = report
         self._locals: tuple[int, int, int] | None = None
 
-    def rewrite(self, grow: FuncRef) -> None:
+    def rewrite(self) -> None:
         ed, report = self.ed, self.report
         for i, ins in enumerate(ed.instrs):
             op = ins.op
             if op == _MEMORY_SIZE and ins.imm[0] == 0:
-                ed.replace(i, Snippet().call(self.size))
+                ed.replace(i, Snippet().call(self.added.size))
                 report.sizes += 1
             elif op == _MEMORY_GROW and ins.imm[0] == 0:
-                ed.replace(i, Snippet().call(grow))
+                ed.replace(i, Snippet().call(self.added.grow))
                 report.grows += 1
             elif op == _MEMORY_FILL and ins.imm[0] == 0:
                 self._checked(i, dst=True, src=False)
@@ -130,11 +156,12 @@ class _Function:
 
     def _bounds(self, start: int, length: int) -> Snippet:
         """Trap unless [start, start + length) lies inside the virtual memory."""
-        cache = b"\x23" + uleb(self.cache)
+        cache_index = self.added.cache
+        cache = b"\x23" + uleb(cache_index)
         beyond = (Snippet().local_get(start).raw(_EXTEND_U).local_get(length).raw(_EXTEND_U).raw(_I64_ADD)
                   .raw(cache).raw(_I64_GT_U))
-        refresh = (Snippet().call(self.size).raw(_EXTEND_U).i64_const(16).raw(_I64_SHL)
-                   .raw(b"\x24" + uleb(self.cache)))
+        refresh = (Snippet().call(self.added.size).raw(_EXTEND_U).i64_const(16).raw(_I64_SHL)
+                   .raw(b"\x24" + uleb(cache_index)))
         return (Snippet().extend(beyond).raw(_IF_EMPTY)
                 .extend(refresh).extend(beyond).raw(_IF_EMPTY).raw(_FORCED_TRAP).raw(_END)
                 .raw(_END))

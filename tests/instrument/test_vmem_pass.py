@@ -191,3 +191,12 @@ def test_the_rewritten_module_validates_with_other_memories_left_alone() -> None
     report = out.pass_results[0]
     assert (report.sizes, report.grows, report.bulk) == (1, 0, 1)
     assert_valid(out.wasm)
+
+
+def test_a_module_that_never_sizes_grows_or_bulk_writes_its_memory_is_left_as_it_was() -> None:
+    wasm = bytes(wasmtime.wat2wasm('''(module (import "env" "memory" (memory 1 2 shared))
+      (func (export "_start") (i32.store (i32.const 0) (i32.load (i32.const 4)))))'''))
+    out = instrument(wasm, passes=[VirtualMemoryPass()])
+    report = out.pass_results[0]
+    assert report.applied and (report.sizes, report.grows, report.bulk) == (0, 0, 0)
+    assert not out.changed and out.wasm == wasm
