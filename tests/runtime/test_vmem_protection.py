@@ -3,7 +3,8 @@
 The reset makes the pages of a shared memory above the guest's (virtual) size PROT_NONE, so that an
 access there traps as on a fresh memory of that size. That holds only if Wasmtime's signal handler
 turns a fault inside a shared memory's real size into its out-of-bounds trap (for every kind of
-access, also those with a memarg offset past the guard region, which Cranelift checks explicitly),
+access, also one whose memarg offset is past any guard region, 2.25 GiB, which Cranelift checks
+against the memory's length explicitly),
 leaves the process running, and if Wasmtime's own grow does not touch the protection of pages below
 the old size. Pinned here with wasmtime-py directly, for the next Wasmtime upgrade.
 """
@@ -21,11 +22,12 @@ from pytest_wasmconc.runtime.machine.ends import trap_reason
 from pytest_wasmconc.runtime.wasmtime import capi
 
 PAGE = 65536
-FAR = 1040 * PAGE  # a memarg offset beyond Wasmtime's 32 MiB guard: an explicit bounds check
+FAR_PAGE = 0x9000  # a memarg offset of 2.25 GiB: beyond any guard region (2 GiB at most), an explicit check
+FAR = FAR_PAGE * PAGE
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 
-ACCESSES = f'''(module (import "env" "memory" (memory 1 2000 shared))
+ACCESSES = f'''(module (import "env" "memory" (memory 1 40000 shared))
   (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
   (func (export "store") (param i32) (i32.store (local.get 0) (i32.const 1)))
   (func (export "rmw") (param i32) (result i32) (i32.atomic.rmw.add (local.get 0) (i32.const 1)))
@@ -37,7 +39,7 @@ ACCESSES = f'''(module (import "env" "memory" (memory 1 2000 shared))
 class _Memory:
     def __init__(self) -> None:
         engine = engine_for(RunSettings().engine)
-        self.memory = wasmtime.SharedMemory(engine, wasmtime.MemoryType(wasmtime.Limits(1, 2000), shared=True))
+        self.memory = wasmtime.SharedMemory(engine, wasmtime.MemoryType(wasmtime.Limits(1, 40000), shared=True))
         self.store = wasmtime.Store(engine)
         linker = wasmtime.Linker(engine)
         capi.define_shared_memory(linker, self.store, "env", "memory", self.memory)
@@ -83,6 +85,6 @@ def test_wasmtimes_grow_leaves_the_protection_below_the_old_size_alone(mem: _Mem
 
 def test_an_explicitly_checked_access_to_a_protected_page_traps_too() -> None:
     m = _Memory()
-    assert m.call("grow", 1099) == 1  # 1,100 pages: FAR + 8 lies inside
-    m.protect(1030, 70, 0)
+    assert m.call("grow", FAR_PAGE + 9) == 1  # FAR + 8 lies inside (address space only: nothing touched)
+    m.protect(FAR_PAGE, 10, 0)
     assert m.trap("far", 8).endswith("out of bounds memory access")
