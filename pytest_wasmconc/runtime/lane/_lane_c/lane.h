@@ -122,6 +122,7 @@ typedef struct {
      * up to the real size, the reset path's pages are PROT_NONE (runtime/machine/reuse.py). */
     int64_t vmem_pages;
     int64_t vmem_max;           /* the memory's declared maximum, in pages */
+    char vmem_lock;             /* held by a grow (vmem.c) */
 } ExecObject;
 
 typedef struct SlotObject {

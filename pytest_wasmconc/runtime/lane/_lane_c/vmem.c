@@ -12,8 +12,9 @@
  * accessible again. Host code bounds guest pointers by `exec_memory_bytes`.
  *
  * These are Wasmtime's unchecked host functions (no future, no Python): they never suspend and
- * touch no Python object. The size moves by compare-and-swap, so concurrent grows (os mode, if a
- * guest so loaded ever ran there) each get the old size of their own grow, as real ones do.
+ * touch no Python object. Grows take a lock (reads of the size do not), so concurrent grows (os
+ * mode, if a guest so loaded ever ran there) each get the old size of their own grow, as real ones
+ * do, and none publishes a size whose pages are not yet accessible.
  */
 #include "lane.h"
 
@@ -75,30 +76,33 @@ void *vmem_grow_host(void *env, void *caller, void *args_and_results, size_t n) 
     if (e == NULL || e->shared_memory == NULL || e->vmem_pages < 0)
         return not_virtual();
     uint64_t delta = *(uint32_t *)args_and_results;
-    int64_t old = __atomic_load_n(&e->vmem_pages, __ATOMIC_SEQ_CST);
-    for (;;) {
-        if ((int64_t)delta > e->vmem_max - old) {
-            *(int32_t *)args_and_results = -1;
-            return NULL;
-        }
+    /* Grows one at a time: the real memory grown and the pages made accessible before the new size
+     * is published, so a thread that reads it (memory.size, a bounds check) finds them; a failed
+     * grow changes nothing. Never contended in the serial modes (one OS thread runs the guest). */
+    while (__atomic_test_and_set(&e->vmem_lock, __ATOMIC_ACQUIRE))
+        ;
+    int64_t old = e->vmem_pages;
+    int32_t answer = -1;
+    void *trap = NULL;
+    if ((int64_t)delta <= e->vmem_max - old) {
         int64_t grown = old + (int64_t)delta;
-        /* pages the guest may see only after the swap: a thread that reads the new size finds them */
         uint64_t real_before = p_sharedmemory_data_size(e->shared_memory) >> PAGE_SHIFT;
-        if (!ensure_real(e, (uint64_t)grown)) {
-            *(int32_t *)args_and_results = -1;
-            return NULL;
+        if (ensure_real(e, (uint64_t)grown)) {
+            /* the reset path's protected pages up to the new size (above real_before Wasmtime's
+             * grow made them accessible itself) */
+            uint64_t top = (uint64_t)grown < real_before ? (uint64_t)grown : real_before;
+            if (top > (uint64_t)old && e->mem_base != NULL &&
+                mprotect(e->mem_base + ((uint64_t)old << PAGE_SHIFT), (top - (uint64_t)old) << PAGE_SHIFT,
+                         PROT_READ | PROT_WRITE) != 0) {
+                trap = new_trap("wasmconc: cannot make grown memory accessible (mprotect failed)");
+            } else {
+                __atomic_store_n(&e->vmem_pages, grown, __ATOMIC_SEQ_CST);
+                answer = (int32_t)old;
+            }
         }
-        /* the reset path's protected pages up to the new size (above real_before Wasmtime's grow
-         * made them accessible itself) */
-        uint64_t top = (uint64_t)grown < real_before ? (uint64_t)grown : real_before;
-        if (top > (uint64_t)old && e->mem_base != NULL &&
-            mprotect(e->mem_base + ((uint64_t)old << PAGE_SHIFT), (top - (uint64_t)old) << PAGE_SHIFT,
-                     PROT_READ | PROT_WRITE) != 0)
-            return new_trap("wasmconc: cannot make grown memory accessible (mprotect failed)");
-        if (__atomic_compare_exchange_n(&e->vmem_pages, &old, grown, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-            *(int32_t *)args_and_results = (int32_t)old;
-            return NULL;
-        }
-        /* another grow came first: `old` is its new size, try again from there */
     }
+    __atomic_clear(&e->vmem_lock, __ATOMIC_RELEASE);
+    if (trap == NULL)
+        *(int32_t *)args_and_results = answer;
+    return trap;
 }
