@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import sys
 import time
 from collections import Counter
 from pathlib import Path

@@ -43,8 +43,8 @@ class _Memory:
         self.store = wasmtime.Store(engine)
         linker = wasmtime.Linker(engine)
         capi.define_shared_memory(linker, self.store, "env", "memory", self.memory)
-        self.exports = linker.instantiate(self.store, wasmtime.Module(engine, wasmtime.wat2wasm(ACCESSES))).exports(
-            self.store)
+        module = wasmtime.Module(engine, bytes(wasmtime.wat2wasm(ACCESSES)))
+        self.exports = linker.instantiate(self.store, module).exports(self.store)
         self.base = ctypes.cast(self.memory.data_ptr(), ctypes.c_void_p).value or 0
 
     def call(self, name: str, *args: int) -> object:
