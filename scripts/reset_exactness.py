@@ -73,10 +73,13 @@ SWEEP: list[tuple[str, list[str]]] = [
     ("c/many_threads.wasm", []),
     ("c/pthread_selftest.wasm", []),
     ("libc/thread_bomb.wasm", ["50"]),
+    ("c/thread_file.wasm", []),  # a file read by a spawned thread (DIRS)
 ]
 # Not in it: guests whose imports the test supplies (host_calls, host_queue, host_lock_*,
-# host_fault_under_load, host_call_order: user host functions keep them on the fresh path) and
-# thread_file (it needs a directory of files mapped in).
+# host_fault_under_load, host_call_order: user host functions keep them on the fresh path).
+
+# Directories mapped into a guest's WASI world (host path, guest path).
+DIRS: dict[str, list[tuple[str, str]]] = {"c/thread_file.wasm": [(str(GUESTS / "data"), ".")]}
 
 
 def fingerprint(o: Outcome) -> tuple[Any, ...]:
@@ -92,7 +95,7 @@ def explore(guest: str, args: list[str], schedules: int, *, reuse: bool, seed: i
     runner.reuse_instances = reuse
     seen: list[tuple[Any, ...]] = []
     cpu = time.process_time()
-    runner.explore(GUESTS / guest, GuestIO(args=args), schedules=schedules, expect_exit=None,
+    runner.explore(GUESTS / guest, GuestIO(args=args, dirs=DIRS.get(guest, [])), schedules=schedules, expect_exit=None,
                    progress=lambda _n, o: seen.append(fingerprint(o)), is_failure=lambda _o: False)
     return seen, runner.reuse_counts, time.process_time() - cpu
 

@@ -30,7 +30,7 @@ from pytest_wasmconc.runtime import GuestIO, Outcome, Runner, RunSettings, Statu
 REPO = Path(__file__).resolve().parents[2]
 GUESTS = REPO / "guests"
 sys.path.insert(0, str(REPO / "scripts"))
-from reset_exactness import SWEEP  # noqa: E402 (the sweep's guests, from the script)
+from reset_exactness import DIRS, SWEEP  # noqa: E402 (the sweep's guests, from the script)
 
 
 def _fingerprint(o: Outcome) -> tuple[Any, ...]:
@@ -44,7 +44,7 @@ def _explore(guest: str, args: list[str], schedules: int, *, reuse: bool, policy
     runner = Runner(settings if max_steps is None else settings.with_(max_steps=max_steps))
     runner.reuse_instances = reuse
     seen: list[tuple[Any, ...]] = []
-    runner.explore(GUESTS / guest, GuestIO(args=args), schedules=schedules, expect_exit=None,
+    runner.explore(GUESTS / guest, GuestIO(args=args, dirs=DIRS.get(guest, [])), schedules=schedules, expect_exit=None,
                    progress=lambda _n, o: seen.append(_fingerprint(o)), is_failure=lambda _o: False)
     return seen, runner.reuse_counts
 
