@@ -230,8 +230,9 @@ class InstancePool:
         return True
 
     def ended(self, ex: Execution) -> None:
-        """After an execution: a memory that grew cannot be reset, so nothing kept is of use but the
-        stores (a new instance goes into each)."""
+        """After an execution. A virtual size: note what the guest reached (the next reset zeroes it).
+        Otherwise a memory that grew cannot be reset, so nothing kept is of use but the stores (a new
+        instance goes into each)."""
         memory = self.shared_memory
         if memory is not None and self.virtual:
             pages = ex.native.vmem_pages
