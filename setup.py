@@ -12,7 +12,8 @@ setup(
     ext_modules=[
         Extension(
             "pytest_wasmconc.runtime.lane._lane",
-            sources=[f"pytest_wasmconc/runtime/lane/_lane_c/{name}.c" for name in ("module", "slots", "host", "futex", "steps")],
+            sources=[f"pytest_wasmconc/runtime/lane/_lane_c/{name}.c"
+                     for name in ("module", "slots", "host", "vmem", "futex", "steps")],
             depends=["pytest_wasmconc/runtime/lane/_lane_c/lane.h"],
             # Only PyInit__lane is exported (PyMODINIT_FUNC); the rest stays inside the module.
             extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wno-missing-field-initializers", "-fvisibility=hidden"],

@@ -13,7 +13,8 @@ import enum
 
 __all__ = ["ACCESS_COST", "ACCESS_COST_EXPORT", "BUDGET_EXPORT", "GLOBAL_EXPORT_PREFIX", "HOST_MODULE",
            "HOT_ACCESS_COST", "PREEMPT_IMPORT", "PROGRESS_EXPORT", "SCHEDULE_VERSION", "START_EXPORT",
-           "USER_ACQUIRED", "USER_IMPORTS", "USER_RELEASED", "USER_TRY_ACQUIRED", "InstrumentLevel"]
+           "USER_ACQUIRED", "USER_IMPORTS", "USER_RELEASED", "USER_TRY_ACQUIRED", "VMEM_GROW_IMPORT",
+           "VMEM_SIZE_IMPORT", "InstrumentLevel"]
 
 # The module of every import the passes add.
 HOST_MODULE = "wasmconc"
@@ -39,6 +40,12 @@ HOT_ACCESS_COST = 1_000_000
 # The restart pass (restart.py): the start function and each mutable global, exported for a reset.
 START_EXPORT = "__wasmconc_start"
 GLOBAL_EXPORT_PREFIX = "__wasmconc_g"
+
+# The virtual memory pass (vmem.py, loads for the reset path only): `memory.size` and `memory.grow` of
+# the shared memory become calls of these, which answer the size the guest grew the memory to in this
+# execution (runtime/lane/_lane_c/vmem.c): () -> i32 pages, and (i32 delta) -> i32 old pages or -1.
+VMEM_SIZE_IMPORT = (HOST_MODULE, "memory_size")
+VMEM_GROW_IMPORT = (HOST_MODULE, "memory_grow")
 
 # The atomics pass (atomics.py): how many atomic read-modify-writes and compare-exchanges of the
 # instance changed memory (an i32 that wraps): the runtime counts a change as progress.

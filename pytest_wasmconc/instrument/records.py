@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["FrameLocalAtomic", "ResetGlobal", "RestartReport", "Site"]
+__all__ = ["FrameLocalAtomic", "ResetGlobal", "RestartReport", "Site", "VirtualMemoryReport"]
 
 
 @dataclass
@@ -60,4 +60,20 @@ class RestartReport:
 
     @property
     def restartable(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class VirtualMemoryReport:
+    """What the virtual memory pass (instrument/vmem.py) did: None `reason` when the shared memory's size
+    the guest sees is the runtime's virtual one; else why the pass left the module as it was."""
+
+    reason: str | None = None
+    # memory.size / memory.grow rewritten, bulk operations (memory.fill/copy/init) given a bounds check
+    sizes: int = 0
+    grows: int = 0
+    bulk: int = 0
+
+    @property
+    def applied(self) -> bool:
         return self.reason is None

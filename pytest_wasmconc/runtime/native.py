@@ -20,8 +20,9 @@ them.
 What the callback may ask about its caller, as C function addresses
 (`NATIVE_API`): `caller_thread_id(caller) -> int64_t` (the wasi-threads id,
 -1 when the caller is not a live guest thread), `caller_memory_size(caller)
--> uint64_t` (the size of the execution's shared memory now; UINT64_MAX when
-there is none) and Wasmtime's own `trap_new(const char *msg, size_t len)`.
+-> uint64_t` (the size of the execution's shared memory now, as the guest sees it:
+its virtual size when the guest was loaded with one, instrument/vmem.py; UINT64_MAX
+when there is none) and Wasmtime's own `trap_new(const char *msg, size_t len)`.
 """
 
 from __future__ import annotations

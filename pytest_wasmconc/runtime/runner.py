@@ -111,15 +111,20 @@ class Runner:
     # -- loading -------------------------------------------------------------
 
     def load(self, guest: GuestSource, settings: RunSettings | None = None, *,
-             extensions: Sequence[Extension] = ()) -> Program:
+             extensions: Sequence[Extension] = (), virtual_memory: bool | None = None) -> Program:
+        """`virtual_memory`: load for the reset path (instrument/vmem.py; explorations whose pool is on);
+        None: as a given Program was loaded (a plain load otherwise)."""
         s = settings or self.settings
+        if virtual_memory is None:
+            virtual_memory = isinstance(guest, Program) and guest.virtual_memory
         if is_component(guest):  # a WASI 0.2 component (components.py): no instrumentation passes
             from .components import load_component  # noqa: PLC0415 (components only: see loading/kind.py)
 
             return load_component(guest, EngineSettings.for_components(s.preempt))  # type: ignore[return-value]
         # The dfs policy's loads tell its search what each step touches (instrument/footprints.py).
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions),
-                            hot_sites=frozenset(s.hot_sites), footprints=s.policy == DFS)
+                            hot_sites=frozenset(s.hot_sites), footprints=s.policy == DFS,
+                            virtual_memory=virtual_memory)
 
     # -- one execution ----------------------------------------------------------
 
@@ -270,7 +275,7 @@ class Runner:
         if expect_exit is not None and (isinstance(expect_exit, bool) or not isinstance(expect_exit, int)):
             raise ConfigError(f"expect_exit must be an exit code (int) or None, got {expect_exit!r}")
         base = settings or self.settings
-        program = self.load(guest, base, extensions=extensions)
+        program = self.load(guest, base, extensions=extensions, virtual_memory=self._resets(base))
         io = io or GuestIO()
         fns = list(host_functions)
         failed_check = is_failure or (lambda o: o.failed(expect_exit))
@@ -339,7 +344,8 @@ class Runner:
             way = (s.engine, s.level, frozenset(s.hot_sites), tuple(e.pass_key for e in planned.extensions))
             program = programs.get(way)
             if program is None:
-                program = programs[way] = self.load(guest, s, extensions=planned.extensions)
+                program = programs[way] = self.load(guest, s, extensions=planned.extensions,
+                                                    virtual_memory=self._resets(s))
             if way not in pools:
                 pools[way] = self._pool(s)
             return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports,
@@ -368,7 +374,12 @@ class Runner:
 
     def _pool(self, settings: RunSettings) -> InstancePool | None:
         """An exploration's pool of kept instances, or None where the reset path is off or cannot apply."""
-        return InstancePool() if self.reuse_instances and settings.preempt is Preempt.FUEL else None
+        return InstancePool() if self._resets(settings) else None
+
+    def _resets(self, settings: RunSettings) -> bool:
+        """Whether an exploration with `settings` takes the reset path (then it loads its guest with a
+        virtual memory size, instrument/vmem.py, so that a memory the guest grew can be reset too)."""
+        return self.reuse_instances and settings.preempt is Preempt.FUEL
 
     def _search(self, program: Program, io: GuestIO, base: RunSettings, fns: list[HostFunction], schedules: int,
                 failed_check: Callable[[Outcome], bool], extensions: Sequence[Extension],

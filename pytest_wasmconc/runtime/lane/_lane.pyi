@@ -6,6 +6,8 @@ NATIVE_HOST: int
 PYTHON_HOST: int
 CALLER_THREAD_ID: int
 CALLER_MEMORY_SIZE: int
+VMEM_SIZE: int
+VMEM_GROW: int
 HOST_PREEMPT: int
 HOST_SCHED_POINT: int
 HOST_WAIT32: int
@@ -33,7 +35,7 @@ def native_streams() -> bool: ...
 def reset_globals(context: int, globals: bytes, values: bytes) -> None: ...
 
 def init(future_poll: int, context_get_data: int, caller_context: int, global_get: int, global_set: int,
-         trap_new: int, error_delete: int, sharedmemory_data_size: int, /) -> None: ...
+         trap_new: int, error_delete: int, sharedmemory_data_size: int, sharedmemory_grow: int, /) -> None: ...
 
 def set_python_host(call: Callable[[int, int, int, int, int, int, int], int], resume: Callable[[int], bool],
                     finalize: Callable[[int], None], /) -> None: ...
@@ -81,6 +83,8 @@ class Exec:
     ntimed: int
     nactive: int
     next_deadline_ns: int
+    vmem_pages: int
+    vmem_max: int
     def __init__(self, serial: bool, alone: Callable[[int], bool], wake: Callable[[int], object],
                  start: Callable[[int], object], exit_mark: str) -> None: ...
     def add(self, slot: Slot, /) -> None: ...

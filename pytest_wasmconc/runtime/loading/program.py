@@ -21,7 +21,7 @@ import wasmtime
 from ...instrument.abi import (ACCESS_COST, BUDGET_EXPORT, GLOBAL_EXPORT_PREFIX, HOT_ACCESS_COST, PROGRESS_EXPORT,
                                 START_EXPORT, InstrumentLevel)
 from ...instrument.offsets import OffsetMap
-from ...instrument.records import RestartReport
+from ...instrument.records import RestartReport, VirtualMemoryReport
 from . import saved
 from .cache import CompileCache
 from .engine import engine_for
@@ -113,6 +113,10 @@ class Program:
     # What resetting an instance for another run needs (instrument/restart.py); None: not instrumented
     # for it (components, os mode), so every execution creates its instances.
     restart: RestartReport | None = field(default=None, repr=False, compare=False)
+    # Loaded for the reset path with a virtual memory size (instrument/vmem.py), and what that pass did
+    # (`vmem.applied`: the size the guest sees is the execution's virtual one).
+    virtual_memory: bool = False
+    vmem: VirtualMemoryReport | None = field(default=None, repr=False, compare=False)
     _locator: Locator | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -255,6 +259,7 @@ def load_program(
     passes: Sequence[tuple[str, LoadPass]] = (),
     hot_sites: frozenset[int] = frozenset(),
     footprints: bool = False,
+    virtual_memory: bool = False,
 ) -> Program:
     """Read, check, instrument and compile a guest.
 
@@ -266,17 +271,20 @@ def load_program(
     `footprints`: each scheduling point tells what the step after it touches (instrument/footprints.py,
     for the dfs policy's sleep sets); only at the shared level with the counter and no hot sites (elsewhere
     a step may touch what no point announced), ignored otherwise. A load without is byte for byte what it was.
+    `virtual_memory`: the reset path's load (instrument/vmem.py): the shared memory's size the guest sees
+    is the execution's own, so a memory it grew can be reset; with the counter only, ignored otherwise.
     """
     keys = tuple(k for k, _ in passes)
     hot_sites = frozenset(hot_sites)
     wanted_level = level.value if isinstance(level, InstrumentLevel) else level
     footprints = (footprints and wanted_level == InstrumentLevel.SHARED.value and engine_settings.counter
                   and not hot_sites)
+    virtual_memory = virtual_memory and engine_settings.counter
     known_name = None
     if isinstance(source, Program):
         if (source.engine_settings != engine_settings or source.passes != keys
                 or source.level.value != wanted_level or source.hot_sites != hot_sites
-                or source.footprints != footprints):
+                or source.footprints != footprints or source.virtual_memory != virtual_memory):
             # Compiled for another mode or with other passes: load the same bytes again.
             known_name = source.name
             source = source.source_wasm or source.wasm
@@ -294,14 +302,15 @@ def load_program(
     memo_key = None
     if not passes:
         # Passes of extensions may carry state of their own; only plain loads are shared.
-        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level, hot_sites, footprints)
+        memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level, hot_sites, footprints,
+                    virtual_memory)
         known = _LOADED.get(memo_key)
         if known is not None:
             _LOADED.move_to_end(memo_key)
             return known
     saved_key = None
     if memo_key is not None and cache is not None:
-        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites, footprints)
+        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites, footprints, virtual_memory)
         fields = saved.read(cache, saved_key) if saved_key is not None else None
         if fields is not None:
             # An earlier process loaded these bytes this way: no checking, rewriting or parsing again.
@@ -315,7 +324,8 @@ def load_program(
     from ...instrument.module import FUNC, parse_module  # noqa: PLC0415
 
     try:
-        extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites, footprints)
+        extra = [p for _, p in passes] + _engine_passes(engine_settings, level, hot_sites, footprints,
+                                                        virtual_memory)
         shared = share_defined_memory(data)
         inst = instrument(shared, level, extra, footprints=footprints)
         input_shift = 0 if shared is data else _code_start(data) - _code_start(shared)
@@ -415,6 +425,8 @@ def load_program(
         offsets=inst.offsets.shifted(input_shift),
         input_shift=input_shift,
         restart=next((r for r in inst.pass_results if isinstance(r, RestartReport)), None),
+        virtual_memory=virtual_memory,
+        vmem=next((r for r in inst.pass_results if isinstance(r, VirtualMemoryReport)), None),
     )
     _check_shape(prog, export_funcs)
     if memo_key is not None:
@@ -424,7 +436,8 @@ def load_program(
     return prog
 
 
-def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool], prog: Program) -> None:
+def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool, bool],
+              prog: Program) -> None:
     _LOADED[key] = prog
     while len(_LOADED) > _LOADED_MAX:
         _LOADED.popitem(last=False)
@@ -434,7 +447,8 @@ def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[
 # the same guest in test after test, and instrumenting a libc-sized module
 # takes a good fraction of a second. A Program is only read after loading
 # (every execution makes its own stores and instances), so sharing it is safe.
-_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool], Program] = OrderedDict()
+_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool, bool],
+                     Program] = OrderedDict()
 _LOADED_MAX = 64
 
 
@@ -447,18 +461,27 @@ def _code_start(wasm: bytes) -> int:
 
 
 def _engine_passes(engine_settings: EngineSettings, level: InstrumentLevel,
-                   hot_sites: frozenset[int] = frozenset(), footprints: bool = False) -> list[LoadPass]:
+                   hot_sites: frozenset[int] = frozenset(), footprints: bool = False,
+                   virtual_memory: bool = False) -> list[LoadPass]:
     """Passes the engine configuration itself needs (run after the user's)."""
     from ...instrument.preempt import PreemptCounterPass  # noqa: PLC0415 (a first load: see the imports)
     from ...instrument.restart import RestartPass  # noqa: PLC0415
 
     if engine_settings.counter:
         shared = level is InstrumentLevel.SHARED
-        return [PreemptCounterPass(DEFAULT_SLICE, access_cost=ACCESS_COST if shared else None,
-                                   host_call_points=level is not InstrumentLevel.WAITS,
-                                   hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST,
-                                   footprints=footprints and shared),
-                RestartPass()]  # last: it exports the globals the passes before it added
+        passes: list[LoadPass] = [
+            PreemptCounterPass(DEFAULT_SLICE, access_cost=ACCESS_COST if shared else None,
+                               host_call_points=level is not InstrumentLevel.WAITS,
+                               hot_sites=hot_sites if shared else frozenset(), hot_cost=HOT_ACCESS_COST,
+                               footprints=footprints and shared)]
+        if virtual_memory:
+            # after the counter (its charges and points are those of the original code), before the restart
+            # pass (which exports the size cache it adds)
+            from ...instrument.vmem import VirtualMemoryPass  # noqa: PLC0415 (the reset path's loads only)
+
+            passes.append(VirtualMemoryPass())
+        passes.append(RestartPass())  # last: it exports the globals the passes before it added
+        return passes
     return []
 
 

@@ -34,8 +34,9 @@ FIELDS = ("wasm", "original_size", "level", "func_imports", "memory_import", "ot
           "exported_memory", "export_sigs", "sites", "func_names", "hot_sites", "footprints",
           # Where each rewritten offset came from: reports print the file's offsets (instrument/offsets.py).
           "offsets", "input_shift",
-          # What the reset path writes back into a reused instance (instrument/restart.py).
-          "restart")
+          # What the reset path writes back into a reused instance (instrument/restart.py), and whether
+          # the memory's size is virtual (instrument/vmem.py).
+          "restart", "virtual_memory", "vmem")
 _PACKAGE = Path(__file__).resolve().parents[2]
 # Source files whose code decides what a plain load produces.
 _SOURCES = ("instrument/*.py", "runtime/loading/program.py", "runtime/loading/saved.py",
@@ -60,9 +61,10 @@ def _instrumenter_fingerprint() -> bytes | None:
 
 
 def entry_key(digest: bytes, engine_settings: EngineSettings, level: Any, hot_sites: frozenset[int],
-              footprints: bool = False) -> str | None:
+              footprints: bool = False, virtual_memory: bool = False) -> str | None:
     """The entry of a plain load of the bytes whose sha256 is `digest` (None: no entry can be kept);
-    a load with step footprints (the dfs policy's) has entries of its own."""
+    a load with step footprints (the dfs policy's) or a virtual memory size (the reset path's) has
+    entries of its own."""
     fingerprint = _instrumenter_fingerprint()
     if fingerprint is None:
         return None
@@ -70,6 +72,8 @@ def entry_key(digest: bytes, engine_settings: EngineSettings, level: Any, hot_si
     parts = [engine_settings.fingerprint(), str(level), ",".join(map(str, sorted(hot_sites)))]
     if footprints:
         parts.append("footprints")  # absent otherwise: the keys of other loads are what they were
+    if virtual_memory:
+        parts.append("virtual-memory")  # likewise
     for part in parts:
         h.update(part.encode())
         h.update(b"\0")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from ...instrument.abi import PREEMPT_IMPORT
+from ...instrument.abi import PREEMPT_IMPORT, VMEM_GROW_IMPORT, VMEM_SIZE_IMPORT
 from ...instrument.abi import USER_IMPORTS as LOCK_REPORTS
 from ..lane import _lane
 from ..wasmtime.hostcalls import YieldAfter
@@ -37,6 +37,12 @@ WAIT_OK, WAIT_NOT_EQUAL, WAIT_TIMED_OUT = 0, 1, 2
 NATIVE_ONLY = {
     (INSTRUMENT_MODULE, "sched_point"): _lane.HOST_SCHED_POINT,
     PREEMPT_IMPORT: _lane.HOST_PREEMPT,
+}
+# The virtual memory size's `memory.size`/`memory.grow` (instrument/vmem.py, _lane_c/vmem.c): C
+# functions Wasmtime calls directly (they never suspend), by address.
+NATIVE_UNCHECKED = {
+    VMEM_SIZE_IMPORT: _lane.VMEM_SIZE,
+    VMEM_GROW_IMPORT: _lane.VMEM_GROW,
 }
 # The futex imports run in C (_lane_c/futex.c) in their common case and fall
 # back on the Python functions below for the rest (timeouts, traps, OS mode).
@@ -158,6 +164,8 @@ def _functions(serial: bool) -> list[HostFunction]:
         # Linked as the native lane's own functions (NATIVE_ONLY); listed for the import checks.
         HostFunction(INSTRUMENT_MODULE, "sched_point", (I32,), (), _runs_natively),
         HostFunction(PREEMPT_IMPORT[0], PREEMPT_IMPORT[1], (), (), _runs_natively),
+        HostFunction(VMEM_SIZE_IMPORT[0], VMEM_SIZE_IMPORT[1], (), (I32,), _runs_natively),
+        HostFunction(VMEM_GROW_IMPORT[0], VMEM_GROW_IMPORT[1], (I32,), (I32,), _runs_natively),
     ]
 
 

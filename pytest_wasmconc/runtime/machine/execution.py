@@ -30,7 +30,7 @@ from .clock import RealClock, VirtualClock
 from ..errors import ModuleError
 from ..lane.futex import FutexTable, FutexWait, NativeFutexTable
 from ..hostapi import HostFunction, Sleep, Until, Wait, WaitResult, Yield
-from .memory import SharedGuestMemory
+from .memory import SharedGuestMemory, VirtualGuestMemory
 from ..outcome import Outcome, Status, ThreadReport
 from ..loading.program import WASI_P1, Program
 from ..settings import Preempt, RunSettings
@@ -190,8 +190,7 @@ class Execution:
                     raise ModuleError(f"{self.program.name}: cannot create its shared memory "
                                       f"(min {mem.minimum}, max {mem.maximum} pages): "
                                       f"{str(exc).splitlines()[0]}") from None
-                self.shared_guest_memory = SharedGuestMemory(self.shared_memory)
-                self.native.set_memory(*self.shared_guest_memory.native_view())
+                self._view_memory(self.shared_memory)
                 capi.define_shared_memory(linker, main_store, mem.module, mem.name, self.shared_memory)
             else:
                 linker.define(main_store, mem.module, mem.name, wasmtime.Memory(main_store, mtype))
@@ -207,10 +206,22 @@ class Execution:
     def adopt_world(self, memory: wasmtime.SharedMemory, linker: wasmtime.Linker | None, pre: Any) -> None:
         """The reset path: this execution runs on a kept memory (zeroed), linker and InstancePre."""
         self.shared_memory = memory
-        self.shared_guest_memory = SharedGuestMemory(memory)
-        self.native.set_memory(*self.shared_guest_memory.native_view())
+        self._view_memory(memory)
         self.linker = linker
         self.instance_pre = pre
+
+    def _view_memory(self, memory: wasmtime.SharedMemory) -> None:
+        """The host's and the native futex's view of the shared memory; a guest loaded with a virtual
+        size (instrument/vmem.py) sees its initial size, whatever a reused memory grew to before."""
+        vmem = self.program.vmem
+        mem = self.program.memory_import
+        if vmem is not None and vmem.applied and mem is not None and mem.maximum is not None:
+            self.native.vmem_max = mem.maximum
+            self.native.vmem_pages = mem.minimum
+            self.shared_guest_memory = VirtualGuestMemory(memory, self.native)
+        else:
+            self.shared_guest_memory = SharedGuestMemory(memory)
+        self.native.set_memory(*self.shared_guest_memory.native_view())
 
     def start_main(self, main: GuestThread) -> None:
         """Give the main thread its instance: a kept one (reset path) or a new one, linking first if needed."""

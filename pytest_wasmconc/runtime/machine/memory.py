@@ -9,7 +9,7 @@ import wasmtime
 
 from ..hostapi import MemoryFault
 
-__all__ = ["InstanceGuestMemory", "SharedGuestMemory"]
+__all__ = ["InstanceGuestMemory", "SharedGuestMemory", "VirtualGuestMemory"]
 
 _U16 = ctypes.c_uint16
 _U32 = ctypes.c_uint32
@@ -102,6 +102,21 @@ class SharedGuestMemory(_RawMemory):
         if 0 <= ptr and 0 <= length and ptr + length <= self._known_size:
             return True
         return super().in_bounds(ptr, length)
+
+
+class VirtualGuestMemory(SharedGuestMemory):
+    """A shared memory whose size, as the guest sees it, is its execution's virtual size
+    (instrument/vmem.py, _lane_c/vmem.c): host calls see the memory a fresh one of that size is,
+    whatever the real memory grew to in earlier executions. It too only grows within an execution."""
+
+    def __init__(self, memory: wasmtime.SharedMemory, native: Any) -> None:
+        self._native = native
+        super().__init__(memory)
+        self._known_size = native.vmem_pages << 16
+
+    def _base_and_size(self) -> tuple[int, int]:
+        self._known_size = self._native.vmem_pages << 16
+        return self._base, self._known_size
 
 
 class InstanceGuestMemory(_RawMemory):

@@ -10,13 +10,21 @@ globals are written back to their initial values and whose start function runs a
 where a new instance would run it during instantiation. Same code, same counter charges, same
 scheduling points: the schedule is the fresh path's (tests/runtime/test_reset_exactness.py).
 
+A memory that grew (every real wasi-libc guest grows it in every schedule: malloc's sbrk is
+`memory.grow`) cannot shrink. The pool keeps it when the program was loaded with a virtual memory
+size (instrument/vmem.py: the explorations' loads, `Runner.explore`): the size the guest sees is
+then its execution's own (_lane_c/vmem.c), starting at the initial size, and the reset zeroes every
+byte the last execution could reach and makes the pages above the initial size PROT_NONE, so a
+plain access there traps as on a fresh memory of the initial size (Wasmtime's fault handler turns
+a fault inside a memory's reservation into its out-of-bounds trap; a grow makes them accessible
+again; bulk operations are checked by the pass).
+
 What cannot be put back, the pool does not keep (the next execution is a fresh one, whose world
 the pool then keeps):
-- a memory that grew: a shared memory cannot shrink, and the guest would see its new size (every
-  real wasi-libc guest grows it in every schedule: musl's malloc takes its heap by `memory.grow`).
-  Its stores are kept as spare stores: the next execution instantiates anew in them (a new
-  instance in an old store is a new instance; the store is closed after _STORE_USES instances
-  or _STORE_BYTES of memories they keep alive);
+- a memory that grew, of a program loaded without a virtual size. Its stores are kept as spare
+  stores: the next execution instantiates anew in them (a new instance in an old store is a new
+  instance; the store is closed after _STORE_USES instances or _STORE_BYTES of memories they keep
+  alive);
 - an instance whose module writes tables, has GC objects, active data segments, globals that do
   not start from constants, or no start function (`RestartReport.reason`);
 - a thread whose call did not complete (it was stopped in the middle of a host call) or whose
@@ -28,6 +36,7 @@ the pool then keeps):
 from __future__ import annotations
 
 import ctypes
+import os
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,6 +58,9 @@ _STORE_USES = 64
 _STORE_BYTES = 64 << 20
 
 _KINDS = {"i32": 0, "i64": 1, "f32": 2, "f64": 3, "v128": 4}
+_PROT_NONE, _PROT_READ_WRITE = 0, 3
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 _START = b"__wasmconc_start"
 
 
@@ -62,6 +74,12 @@ class KeptInstance:
     # dropped unused): the start function's wasmtime_func_t, n wasmtime_global_t in the pool's order.
     start: Any = None
     globals: bytes | None = None
+
+
+def _protect(address: int, length: int, prot: int) -> None:
+    if length > 0 and _libc.mprotect(address, length, prot) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mprotect of the kept shared memory failed: {os.strerror(err)}")
 
 
 def _val_bytes(kind: str, value: int | float) -> bytes:
@@ -90,6 +108,10 @@ class InstancePool:
         self.linker: wasmtime.Linker | None = None
         self.instance_pre: Any = None
         self.initial_bytes = 0
+        # A virtual memory size (instrument/vmem.py): the bytes the last execution's guest could reach
+        # (its final virtual size); None: not known (every byte of the memory is reset).
+        self.virtual = False
+        self.high_bytes: int | None = None
         self.idle: list[KeptInstance] = []
         # Stores whose instance could not be kept (the memory grew): a new instance goes into one
         # of them instead of a new store (no store, fiber stack or mapping made and dropped), as
@@ -127,19 +149,37 @@ class InstancePool:
             assert restart is not None
             self._exports = [g.export.encode() for g in restart.globals]
             self._values = b"".join(_val_bytes(g.kind, g.value) for g in restart.globals)
+            self.virtual = program.vmem is not None and program.vmem.applied
         if self.shared_memory is None:
             self.fresh += 1
             return False
-        if self.shared_memory.data_len() != self.initial_bytes:  # (ended() closes it first)
+        real = self.shared_memory.data_len()
+        if real != self.initial_bytes and not self.virtual:  # (ended() closes it first)
             self.close()
             self.program = program
             self.fresh += 1
             return False
         base = ctypes.cast(self.shared_memory.data_ptr(), ctypes.c_void_p).value or 0
-        ctypes.memset(base, 0, self.initial_bytes)
+        if self.virtual:
+            self._reset_virtual(base, real)
+        else:
+            ctypes.memset(base, 0, self.initial_bytes)
         ex.adopt_world(self.shared_memory, self.linker, self.instance_pre)
         self.resets += 1
         return True
+
+    def _reset_virtual(self, base: int, real: int) -> None:
+        """Zero what the last execution could reach; protect the pages above the initial size (the
+        guest's grows make them accessible again, _lane_c/vmem.c)."""
+        initial = self.initial_bytes
+        reached = self.high_bytes
+        if reached is None or not initial <= reached <= real:
+            # not known: every byte (those above the initial size may be protected)
+            _protect(base + initial, real - initial, _PROT_READ_WRITE)
+            reached = real
+        ctypes.memset(base, 0, reached)
+        _protect(base + initial, reached - initial, _PROT_NONE)
+        self.high_bytes = None  # until this execution's end says
 
     def keep_world(self, ex: Execution) -> None:
         """After a fresh execution linked: keep its memory, linker and InstancePre (the pool owns them now)."""
@@ -190,9 +230,14 @@ class InstancePool:
         return True
 
     def ended(self, ex: Execution) -> None:
-        """After an execution: a memory that grew cannot be reset, so nothing kept is of use but the
-        stores (a new instance goes into each)."""
+        """After an execution. A virtual size: note what the guest reached (the next reset zeroes it).
+        Otherwise a memory that grew cannot be reset, so nothing kept is of use but the stores (a new
+        instance goes into each)."""
         memory = self.shared_memory
+        if memory is not None and self.virtual:
+            pages = ex.native.vmem_pages
+            self.high_bytes = pages << 16 if pages >= 0 and ex.shared_memory is memory else None
+            return
         if memory is not None and memory.data_len() != self.initial_bytes:
             held = memory.data_len()
             idle, self.idle = self.idle, []
@@ -234,6 +279,8 @@ class InstancePool:
             self.shared_memory.close()
         self.shared_memory = self.linker = self.instance_pre = None
         self.program = None
+        self.virtual = False
+        self.high_bytes = None
 
     def close_spares(self) -> None:
         """The exploration is over: close the spare stores too."""

@@ -21,7 +21,7 @@ from ..lane import _lane
 from ..loading.program import WASI_P1, Program
 from ..settings import Preempt
 from ..wasmtime import epochs, hostcalls
-from .builtins import NATIVE_FIRST, NATIVE_ONLY
+from .builtins import NATIVE_FIRST, NATIVE_ONLY, NATIVE_UNCHECKED
 from .ends import EXIT_MARK, TRACED_ENDS
 from .threads import THREADS
 
@@ -195,6 +195,10 @@ def program_linker(program: Program, *, native_wasi: bool = False) -> wasmtime.L
             native = NATIVE_ONLY.get(key)
             if native is not None:
                 hostcalls.define_native_host(linker, imp.module, imp.name, imp.params, native)
+                continue
+            unchecked = NATIVE_UNCHECKED.get(key)
+            if unchecked is not None:
+                hostcalls.define_unchecked_host(linker, imp.module, imp.name, imp.params, imp.results, unchecked, 0)
                 continue
             hostcalls.define_async_host(linker, imp.module, imp.name, imp.params, imp.results, key, ROUTER,
                                    native=NATIVE_FIRST.get(key, 0))

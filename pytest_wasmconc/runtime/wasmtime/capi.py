@@ -82,7 +82,8 @@ _raw_store_context = own_function("wasmtime_store_context", VOID_P, VOID_P)
 
 _lane.init(*(address_of(name) for name in (
     "wasmtime_call_future_poll", "wasmtime_context_get_data", "wasmtime_caller_context", "wasmtime_global_get",
-    "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete", "wasmtime_sharedmemory_data_size")))
+    "wasmtime_global_set", "wasmtime_trap_new", "wasmtime_error_delete", "wasmtime_sharedmemory_data_size",
+    "wasmtime_sharedmemory_grow")))
 
 
 def fuel_remaining(context: Any, out: Any) -> int:

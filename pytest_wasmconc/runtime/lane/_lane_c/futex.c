@@ -184,6 +184,8 @@ static void set_i32(wt_val *v, int32_t x) {
 static int in_shared_memory(ExecObject *e, unsigned __int128 ea, int width) {
     if (!e->mem_base)
         return 0;
+    if (e->vmem_pages >= 0) /* the size the guest sees (vmem.c) */
+        return ea + width <= exec_memory_bytes(e);
     if (ea + width <= e->mem_size)
         return 1;
     e->mem_size = p_sharedmemory_data_size(e->shared_memory);

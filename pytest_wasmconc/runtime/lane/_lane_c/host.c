@@ -138,7 +138,7 @@ uint64_t caller_memory_size(void *caller) {
     SlotObject *s = (SlotObject *)p_context_get_data(p_caller_context(caller));
     if (s == NULL || s->magic != SLOT_MAGIC || s->exec == NULL || s->exec->shared_memory == NULL)
         return UINT64_MAX;
-    return p_sharedmemory_data_size(s->exec->shared_memory);
+    return exec_memory_bytes(s->exec);
 }
 
 /* ---- Python host functions ----

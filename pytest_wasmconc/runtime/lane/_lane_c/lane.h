@@ -26,6 +26,7 @@ extern void *(*p_global_set)(void *context, const wt_global *g, const wt_val *v)
 extern void *(*p_trap_new)(const char *msg, size_t len);
 extern void (*p_error_delete)(void *err);
 extern size_t (*p_sharedmemory_data_size)(const void *memory);
+extern void *(*p_sharedmemory_grow)(const void *memory, uint64_t delta, uint64_t *prev_pages);
 
 enum { ST_NEW = 0, ST_RUNNABLE = 1, ST_PARKED = 2, ST_FINISHED = 3 };
 enum { YIELD_NONE = 0, YIELD_QUANTUM = 1, YIELD_SCHED = 2 };
@@ -116,6 +117,12 @@ typedef struct {
     char *mem_base;             /* the shared memory, when the guest imports one */
     uint64_t mem_size;          /* its size as last seen (a shared memory never shrinks) */
     void *shared_memory;        /* wasmtime_sharedmemory_t*, to see it grow */
+    /* The virtual memory size (instrument/vmem.py, vmem.c): the pages the guest sees, which
+     * `memory.size` answers and `memory.grow` moves; -1: the guest sees the real size. Above it,
+     * up to the real size, the reset path's pages are PROT_NONE (runtime/machine/reuse.py). */
+    int64_t vmem_pages;
+    int64_t vmem_max;           /* the memory's declared maximum, in pages */
+    char vmem_lock;             /* held by a grow (vmem.c) */
 } ExecObject;
 
 typedef struct SlotObject {
@@ -193,6 +200,12 @@ void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
 PyObject *set_python_host(PyObject *mod, PyObject *args);
 int64_t caller_thread_id(void *caller);
 uint64_t caller_memory_size(void *caller);
+
+/* vmem.c: the virtual memory size (Wasmtime's unchecked host functions) */
+void *vmem_size_host(void *env, void *caller, void *args_and_results, size_t n);
+void *vmem_grow_host(void *env, void *caller, void *args_and_results, size_t n);
+/* The bytes of the shared memory a guest of `e` may touch now (the virtual size, or the real one). */
+uint64_t exec_memory_bytes(ExecObject *e);
 
 /* futex.c: the futex table and the native memory.atomic.wait/notify */
 int futex_enqueue(ExecObject *e, SlotObject *s, uint64_t addr);

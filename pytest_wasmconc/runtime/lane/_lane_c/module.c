@@ -39,7 +39,7 @@
  * wasmtime-py library already loaded by ctypes (`init`).
  *
  * Files: lane.h (shared declarations), slots.c (Slot, Exec, the counter),
- * host.c (host functions and continuations), futex.c (the futex table and
+ * host.c (host functions and continuations), vmem.c (the virtual memory size), futex.c (the futex table and
  * the native wait/notify), steps.c (Lane, the policies),
  * module.c (this: the module and Wasmtime's function pointers).
  */
@@ -53,14 +53,15 @@ void *(*p_global_set)(void *context, const wt_global *g, const wt_val *v);
 void *(*p_trap_new)(const char *msg, size_t len);
 void (*p_error_delete)(void *err);
 size_t (*p_sharedmemory_data_size)(const void *memory);
+void *(*p_sharedmemory_grow)(const void *memory, uint64_t delta, uint64_t *prev_pages);
 
 /* ---- module ---- */
 
 static PyObject *lane_module_init(PyObject *mod, PyObject *args) {
-    unsigned long long a[8];
-    if (!PyArg_ParseTuple(args, "KKKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]))
+    unsigned long long a[9];
+    if (!PyArg_ParseTuple(args, "KKKKKKKKK", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]))
         return NULL;
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         if (!a[i]) {
             PyErr_SetString(PyExc_ValueError, "null function address");
             return NULL;
@@ -73,6 +74,7 @@ static PyObject *lane_module_init(PyObject *mod, PyObject *args) {
     p_trap_new = (void *(*)(const char *, size_t))(uintptr_t)a[5];
     p_error_delete = (void (*)(void *))(uintptr_t)a[6];
     p_sharedmemory_data_size = (size_t (*)(const void *))(uintptr_t)a[7];
+    p_sharedmemory_grow = (void *(*)(const void *, uint64_t, uint64_t *))(uintptr_t)a[8];
     Py_RETURN_NONE;
 }
 
@@ -118,7 +120,7 @@ static PyMethodDef module_methods[] = {
      "Whether the lane draws the policies' random numbers in C (CPython's Random layout checked)."},
     {"init", lane_module_init, METH_VARARGS,
      "(future_poll, context_get_data, caller_context, global_get, global_set, trap_new, error_delete,\n"
-     " sharedmemory_data_size) addresses."},
+     " sharedmemory_data_size, sharedmemory_grow) addresses."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -141,6 +143,8 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObject(m, "PYTHON_HOST", PyLong_FromVoidPtr((void *)python_host)) < 0 ||
         PyModule_AddObject(m, "CALLER_THREAD_ID", PyLong_FromVoidPtr((void *)caller_thread_id)) < 0 ||
         PyModule_AddObject(m, "CALLER_MEMORY_SIZE", PyLong_FromVoidPtr((void *)caller_memory_size)) < 0 ||
+        PyModule_AddObject(m, "VMEM_SIZE", PyLong_FromVoidPtr((void *)vmem_size_host)) < 0 ||
+        PyModule_AddObject(m, "VMEM_GROW", PyLong_FromVoidPtr((void *)vmem_grow_host)) < 0 ||
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_WAIT32", HOST_WAIT32) < 0 ||

@@ -399,6 +399,7 @@ static int exec_init(ExecObject *self, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "pOOOs", names, &serial, &alone, &wake, &start, &mark))
         return -1;
     self->serial = serial;
+    self->vmem_pages = -1;
     self->next_deadline_ns = -1;
     self->points_left = -1;
     self->point_fuel = 0;
@@ -620,6 +621,9 @@ static PyMemberDef exec_members[] = {
     {"ntimed", T_PYSSIZET, offsetof(ExecObject, ntimed), READONLY, "threads parked with a deadline (TIMED)"},
     {"nstalled", T_PYSSIZET, offsetof(ExecObject, nstalled), READONLY, "active threads the lane cannot run as they are"},
     {"nactive", T_PYSSIZET, offsetof(ExecObject, nactive), READONLY, "size of the active set"},
+    {"vmem_pages", T_LONGLONG, offsetof(ExecObject, vmem_pages), 0,
+     "the memory's size as the guest sees it, in pages (vmem.c); -1: the real size"},
+    {"vmem_max", T_LONGLONG, offsetof(ExecObject, vmem_max), 0, "the memory's declared maximum, in pages"},
     {"next_deadline_ns", T_LONGLONG, offsetof(ExecObject, next_deadline_ns), 0,
      "earliest deadline of the driver's timer heap (-1: none); the lane stops there"},
     {NULL, 0, 0, 0, NULL},
