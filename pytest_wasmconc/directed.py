@@ -10,9 +10,9 @@ only the racy accesses (and synchronization) as visible operations. This does
 the same with the project's own pieces:
 
 1. Discovery: a few executions under the race check (checks/races); the
-   sites of every race found are the hot sites, or while none showed, those
-   of the race candidates the check notes (conflicting accesses of two
-   threads that thread creation does not order, checks/races/detector.py). A race shows only in an
+   sites of every race found and of every race candidate the check notes
+   (conflicting accesses of two threads that thread creation does not order,
+   checks/races/detector.py) are the hot sites. A race shows only in an
    execution where both accesses run unordered, and libc's own locks order
    many: a thread that finished and exited before its creator made the next
    one is ordered before that one by the thread list's lock. So discovery
@@ -371,7 +371,7 @@ class DirectedPlan:
         enough = self._discovered >= DISCOVERY_SCHEDULES and bool(self.hot_sites)
         if enough or self._pct_discovered >= DISCOVERY_PCT_MAX:
             self._discovering = False
-            # Candidates alone steer now, and the walk's schedules go on looking for a race under the check.
+            # Candidates alone steer now; the checked schedules (the walk's and the directed) look on for a race.
             self._refining = not self._sites and bool(self._candidate_sites) and self._discovered < DISCOVERY_MAX
             self._end_discovery()
             if self._directed is not None:

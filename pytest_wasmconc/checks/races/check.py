@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import os
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from .native import NativeRecorder
 from .probe import ProbeExtension, backtrace_of
 from .recorder import Probe, Recorder
 from .report import RaceReport, no_names_message
-from .tables import DEFAULT_SUPPRESSIONS, DEFAULT_SYNC_FUNCTIONS, check_patterns
+from .tables import DEFAULT_SUPPRESSIONS, DEFAULT_SYNC_FUNCTIONS, STEERING_EXCLUSIONS, check_patterns
 
 if TYPE_CHECKING:
     from ...instrument import ModuleRewriter
@@ -32,6 +33,12 @@ __all__ = ["OUTCOME_KEY", "ExecutionRaces", "RaceCheck", "races_of"]
 OUTCOME_KEY = "races"
 # The per-access work in C unless WASMCONC_NATIVE_RACES=0 (the Python reference, as WASMCONC_NATIVE_LANE).
 NATIVE_DEFAULT = os.environ.get("WASMCONC_NATIVE_RACES", "1") != "0"
+# Functions whose accesses are no race candidates for steering (tables.STEERING_EXCLUSIONS).
+_STEERING_EXCLUDED = re.compile("|".join(f"(?:{p})" for p, _ in STEERING_EXCLUSIONS))
+
+
+def _steers_not(func: str | None) -> bool:
+    return func is not None and _STEERING_EXCLUDED.fullmatch(func) is not None
 
 
 @dataclass
@@ -183,7 +190,8 @@ class RaceCheck(Check):
                     hits[at] = hits.get(at, 0) + count
                 self.site_hits = hits
             if self.candidates:
-                self.candidate_sites = {rec.sites[i].at for pair in rec.detector.candidate_pairs() for i in pair}
+                self.candidate_sites = {rec.sites[i].at for pair in rec.detector.candidate_pairs() for i in pair
+                                        if not _steers_not(rec.sites[i].func)}
         if not rec.races:
             return
         settings = rec.settings

@@ -30,7 +30,8 @@ from collections.abc import Iterable
 
 from .access_pass import SyncFunction
 
-__all__ = ["DEFAULT_SUPPRESSIONS", "DEFAULT_SYNC_FUNCTIONS", "SuppressionError", "check_patterns"]
+__all__ = ["DEFAULT_SUPPRESSIONS", "DEFAULT_SYNC_FUNCTIONS", "STEERING_EXCLUSIONS", "SuppressionError",
+           "check_patterns"]
 
 
 def _c(names: str, why: str) -> SyncFunction:
@@ -68,6 +69,21 @@ DEFAULT_SYNC_FUNCTIONS: tuple[SyncFunction, ...] = (
 )
 
 DEFAULT_SUPPRESSIONS: tuple[tuple[str, str], ...] = ()  # (pattern, why): none needed so far, see above
+
+# Functions whose accesses never steer race direction as race candidates (detector.py, "Candidates"):
+# checked and reported like any other, but not made preemption points for being unordered by
+# thread creation alone. (pattern matched against whole function names, why)
+STEERING_EXCLUSIONS: tuple[tuple[str, str], ...] = (
+    (r"dl(?:malloc|free|calloc|realloc|realloc_in_place|memalign|posix_memalign|malloc_usable_size"
+     r"|bulk_free|independent_calloc|independent_comalloc|malloc_trim)"
+     r"|malloc|free|calloc|realloc|aligned_alloc|posix_memalign|memalign|valloc|pvalloc|malloc_usable_size"
+     r"|prepend_alloc|add_segment|sys_alloc|sys_trim|tmalloc_large|tmalloc_small|release_unused_segments"
+     r"|dispose_chunk|internal_memalign|internal_bulk_free|try_realloc_chunk|init_top|init_bins"
+     r"|init_mparams|change_mparam|sbrk",
+     "wasi-libc's allocator (dlmalloc) under its one lock: every thread's malloc and free touch its bins and "
+     "chunk headers, candidates in any threaded program that allocates (44 of 52 candidate sites of "
+     "guests/libc/detached_threads), and never the program's own bug"),
+)
 
 
 class SuppressionError(ValueError):

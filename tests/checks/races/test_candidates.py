@@ -6,12 +6,17 @@ case runs on the Python reference and on the C detector alike.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_wasmconc.checks.races import RaceCheck
+from pytest_wasmconc.checks.races import check as check_module
 from pytest_wasmconc.checks.races._native import Detector as NativeDetector
 from pytest_wasmconc.checks.races.detector import Detector
+from pytest_wasmconc.runtime import GuestIO, Runner, RunSettings
 
 KINDS = [pytest.param(Detector, id="python"), pytest.param(NativeDetector, id="native")]
 X = 0x100
@@ -76,3 +81,22 @@ def test_without_candidates_nothing_is_noted(kind: Any) -> None:
     spawn(d, 0, 2, 0x5000)
     d.check(2, X, 4, False, 11, 1)
     assert d.candidate_pairs() == []
+
+
+def test_the_allocators_own_accesses_never_steer_as_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every thread's free touches dlmalloc's bins under its one lock: candidates in any threaded
+    # program that allocates, and never the program's bug (tables.STEERING_EXCLUSIONS).
+    guest = Path(__file__).resolve().parents[3] / "guests" / "libc" / "detached_threads.wasm"
+
+    def candidate_functions() -> set[str | None]:
+        check = RaceCheck(backtraces=False, candidates=True)
+        runner = Runner(RunSettings(seed=5, policy="pct"))
+        runner.run(guest, GuestIO(), extensions=[check])
+        info = runner.load(guest, extensions=[check]).pass_results[check.pass_key]
+        by_offset = {s.at: s.func for s in info.sites}  # type: ignore[attr-defined]
+        return {by_offset[at] for at in check.candidate_sites}
+
+    steering = candidate_functions()
+    assert steering and not steering & {"dlmalloc", "dlfree", "malloc", "free"}, steering
+    monkeypatch.setattr(check_module, "_STEERING_EXCLUDED", re.compile("(?!)"))  # no exclusion
+    assert candidate_functions() & {"dlmalloc", "dlfree"}
