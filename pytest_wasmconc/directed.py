@@ -244,20 +244,21 @@ class DirectedPlan:
     """The default exploration of `wasmconc explore` as a plan (runtime/plan.py): race-directed set-up
     and exploration inside the schedules asked for, every execution counted and replayable.
 
-    Positions 0..LEAD_FIRST-1, then every other one, run the random walk's schedules 0, 1, 2, ...
-    (the very schedules of `--policy random` with the same seed); the positions between them are the
-    directed ones. When the walk's checked schedules end discovery with racy sites before LEAD_FIRST,
-    the alternation starts right after the one that ended it. While discovering, the race check
-    rides along on the random walk's schedules (it changes no decision) and the directed positions
-    run PCT discovery executions (strict priorities make threads overlap where libc's locks would
-    order them). Once discovery is over,
-    the directed positions run the `portfolio` policy on the guest whose racy accesses are hot, its
-    PCT members only (the walk has its own positions), in the turn DIRECTED_MEMBERS. Their k comes
-    from counts: the first directed schedule takes the number of accesses the discovery executions
-    made at the hot sites (each is a step of that PCT: it ends a quantum), and its own execution
-    counts the steps and choices the next ones use. Without racy sites there is nothing to count
-    before, and the first directed position is a pilot: one PCT execution with k unbounded. A guest
-    that PCT would decide too slowly for (`walk_alone_because`) is explored by the random walk alone.
+    Positions 0..LEAD_FIRST-1, then every other one, run the random walk's schedules 0, 1, 2, ... (the
+    very schedules of `--policy random` with the same seed); the positions between them are the directed
+    ones. When the walk's checked schedules end discovery with races or race candidates before
+    LEAD_FIRST, the alternation starts right after the one that ended it. While discovering, the race
+    check rides along on the random walk's schedules (it changes no decision) and the directed positions
+    run PCT discovery executions (strict priorities make threads overlap where libc's locks would order
+    them). Once discovery is over, the directed positions run the `portfolio` policy on the guest whose
+    racy and candidate accesses are hot, its PCT members only (the walk has its own positions), in the
+    turn DIRECTED_MEMBERS. Their k comes from counts: the first directed schedule takes the number of
+    accesses the discovery executions made at the hot sites (each is a step of that PCT: it ends a
+    quantum), and its own execution counts the steps and choices the next ones use. Without hot sites
+    there is nothing to count before, and the first directed position is a pilot: one PCT execution with
+    k unbounded. A guest that PCT would decide too slowly for (`walk_alone_because`) is explored by the
+    random walk alone. When discovery ended on race candidates alone, the race check rides along on the
+    walk's and the directed schedules until a race shows, whose accesses join the hot sites (`_refine`).
     Discovery's own race reports are taken out of each outcome: they steer, they are not the user's
     check (a `--check races` of the user's own reports as always).
     """
@@ -273,13 +274,13 @@ class DirectedPlan:
             self._user_races.candidates = True
         self._lead = base.with_(policy=RANDOM, hot_sites=())
         self._sites: set[int] = set()  # the accesses of the races discovery found
-        # Those of its race candidates (checks/races/detector.py): the hot sites while no race showed.
+        # Those of its race candidates (checks/races/detector.py): hot sites too (`hot_sites`).
         self._candidate_sites: set[int] = set()
         self._site_hits: list[dict[int, int]] = []  # per discovery execution: site offset -> accesses
         self._discovered = 0  # executions that ran under a race check
         self._pct_discovered = 0
         self._discovering = True
-        self._refining = False  # discovery ended on race candidates; the walk's schedules still look for a race
+        self._refining = False  # discovery ended on race candidates alone; checked schedules look on for a race
         self._directed: RunSettings | None = None  # the directed schedules' settings, once discovery is over
         self._counted = False  # k measured by a directed execution (the pilot or the first directed schedule)
         self._lead_end = LEAD_FIRST  # where the alternation of walk and directed positions starts
@@ -379,11 +380,12 @@ class DirectedPlan:
                 self._lead_end = min(self._lead_end, position)
 
     def _refine(self, outcome: Outcome) -> None:
-        """After discovery ended on race candidates alone: a race one of the walk's checked schedules
-        shows adds its accesses to the hot sites, and the next directed schedules steer by them."""
+        """After discovery ended on race candidates alone: a race one of the checked schedules (the
+        walk's or the directed ones) shows adds its accesses to the hot sites, and the next directed
+        schedules steer by them."""
         check = self._pending_check or self._user_races
         if check is None:
-            return  # a directed schedule: no check rode along
+            return  # no check rode along (the pilot's schedule)
         found = races_of(outcome)
         if self._pending_check is not None:
             outcome.extra.pop(RACES_KEY, None)  # as in discovery: they steer, they are no failure
