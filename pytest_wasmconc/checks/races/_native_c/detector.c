@@ -473,12 +473,8 @@ static int note_candidate(Det *d, uint32_t earlier, uint32_t later) {
     return 0;
 }
 
-static inline bool created_after(uint64_t epoch, const VC *created) {
-    return (epoch >> TID_BITS) <= vc_get(created, (uint32_t)(epoch & TID_MASK));
-}
-
 /* detector.py's _note_candidates: the pairs this access makes with the overlapping earlier ones of
- * threads whose accesses its thread's creation does not order. */
+ * threads whose accesses its thread's creation does not order (`ordered` against the creation clock). */
 static int note_candidates(Det *d, Cell *cell, uint8_t mask, uint32_t tid, const Info *info, bool write) {
     const VC *created = &d->threads[tid].created;
     uint32_t n = 1 + cell->nmore;
@@ -486,7 +482,7 @@ static int note_candidates(Det *d, Cell *cell, uint8_t mask, uint32_t tid, const
         Entry *e = k ? &cell->more[k - 1] : &cell->first;
         if (!(e->mask & mask))
             continue;
-        if (e->w && (uint32_t)(e->w & TID_MASK) != tid && !created_after(e->w, created) &&
+        if (e->w && (uint32_t)(e->w & TID_MASK) != tid && !ordered(e->w, created) &&
             note_candidate(d, e->w_info.site, info->site) < 0)
             return -1;
         if (!write)
@@ -498,7 +494,7 @@ static int note_candidates(Det *d, Cell *cell, uint8_t mask, uint32_t tid, const
                     note_candidate(d, rr->info.site, info->site) < 0)
                     return -1;
             }
-        } else if (e->r && (uint32_t)(e->r & TID_MASK) != tid && !created_after(e->r, created) &&
+        } else if (e->r && (uint32_t)(e->r & TID_MASK) != tid && !ordered(e->r, created) &&
                    note_candidate(d, e->r_info.site, info->site) < 0) {
             return -1;
         }

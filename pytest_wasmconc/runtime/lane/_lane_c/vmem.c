@@ -40,12 +40,18 @@ static void *not_virtual(void) {
     return new_trap("wasmconc: memory.size/memory.grow of a memory without a virtual size");
 }
 
+/* The calling execution when its shared memory has a virtual size, else NULL. */
+static ExecObject *virtual_exec(void *caller) {
+    ExecObject *e = caller_exec(caller);
+    return e != NULL && e->shared_memory != NULL && e->vmem_pages >= 0 ? e : NULL;
+}
+
 /* () -> i32: memory.size */
 void *vmem_size_host(void *env, void *caller, void *args_and_results, size_t n) {
     (void)env;
     (void)n;
-    ExecObject *e = caller_exec(caller);
-    if (e == NULL || e->shared_memory == NULL || e->vmem_pages < 0)
+    ExecObject *e = virtual_exec(caller);
+    if (e == NULL)
         return not_virtual();
     *(int32_t *)args_and_results = (int32_t)__atomic_load_n(&e->vmem_pages, __ATOMIC_SEQ_CST);
     return NULL;
@@ -72,8 +78,8 @@ static int ensure_real(ExecObject *e, uint64_t pages) {
 void *vmem_grow_host(void *env, void *caller, void *args_and_results, size_t n) {
     (void)env;
     (void)n;
-    ExecObject *e = caller_exec(caller);
-    if (e == NULL || e->shared_memory == NULL || e->vmem_pages < 0)
+    ExecObject *e = virtual_exec(caller);
+    if (e == NULL)
         return not_virtual();
     uint64_t delta = *(uint32_t *)args_and_results;
     /* Grows one at a time: the real memory grown and the pages made accessible before the new size
