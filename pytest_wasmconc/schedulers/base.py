@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["NativePlan", "Pause", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
+__all__ = ["POLICY_VERSION", "NativePlan", "Pause", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
+
+# What a seed means to the policies: replay tokens carry this number and refuse another
+# (runtime/token.py), as they do the instrumenter's SCHEDULE_VERSION, since a seed replayed by a
+# policy that now answers otherwise would run another schedule without a word. Bump it whenever
+# a policy's answers for a seed change (2: the random walk's yield-point stickiness).
+POLICY_VERSION = 2
 
 
 class PolicyError(Exception):
@@ -110,3 +116,4 @@ class NativePlan:
     slice_bits: Any = None  # random: the slice stream's getrandbits
     decisions: list[int] | None = None  # Recording's lists, appended to by the loop
     slices: list[int] | None = None
+    stay: int = 0  # random: the execution's yield-point stickiness (random_walk.STAY_WEIGHTS), 0 none

@@ -20,6 +20,8 @@ from pytest_wasmconc.runtime import lane as lane_package
 from pytest_wasmconc.runtime.lane import _lane
 from pytest_wasmconc.runtime.drivers import serial
 from pytest_wasmconc.runtime.outcome import Outcome
+from pytest_wasmconc.schedulers import PolicyConfig, RandomWalk
+from pytest_wasmconc.schedulers.random_walk import STAY_WEIGHTS
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 
@@ -129,6 +131,22 @@ def test_at_the_default_slice_the_lane_makes_the_schedules_python_makes(monkeypa
         reference = _run("racecheck/kernels.wasm", ["matmul", "12", "2"], settings, False, monkeypatch)
         with_lane = _run("racecheck/kernels.wasm", ["matmul", "12", "2"], settings, True, monkeypatch)
         assert _observable(with_lane) == _observable(reference), f"seed {seed}"
+    assert lane_steps.taken > 0
+
+
+@pytest.mark.parametrize("weight", STAY_WEIGHTS)
+def test_the_lane_keeps_the_current_thread_at_yield_points_as_python_does(weight: int,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         lane_steps: type[_CountingLane]) -> None:
+    # Executions of each yield-point stickiness (random_walk.STAY_WEIGHTS) on guests whose threads
+    # meet at mutexes and atomics: the lane draws the keep-or-choose numbers Python draws.
+    seeds = [s for s in range(200) if RandomWalk(PolicyConfig(seed=s)).describe()["stay"] == weight][:3]
+    for seed in seeds:
+        for guest, args in (("c/mutex_counter.wasm", ["10"]), ("zig/zig_threads.wasm", [])):
+            settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=seed, max_steps=20_000, slice=500)
+            reference = _run(guest, args, settings, False, monkeypatch)
+            with_lane = _run(guest, args, settings, True, monkeypatch)
+            assert _observable(with_lane) == _observable(reference), f"{guest} seed {seed}"
     assert lane_steps.taken > 0
 
 

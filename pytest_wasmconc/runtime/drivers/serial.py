@@ -265,6 +265,7 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         slice_bits=plan.slice_bits,
         decisions=plan.decisions,
         slices=plan.slices,
+        stay=plan.stay,
         clock=ex.clock,
         interrupted=interrupts.INTERRUPTED,
     )
