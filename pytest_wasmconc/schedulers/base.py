@@ -43,10 +43,13 @@ class SwitchReason(enum.Enum):
 
     START = "start"  # first decision of an execution
     PREEMPTED = "preempted"  # the current thread used up its quantum
-    YIELDED = "yielded"  # the current thread reached a scheduling point (atomic op, notify, sched_yield)
+    YIELDED = "yielded"  # the current thread reached a scheduling point (atomic op, notify, host call)
     BLOCKED = "blocked"  # the current thread parked (wait, sleep, blocking read)
     SPAWNED = "spawned"  # the current thread created a new thread
     EXITED = "exited"  # the current thread finished
+    # The current thread gave up the processor and stays runnable (sched_yield, a host function's
+    # Yield): it asks for another thread to run, where a scheduling point only offers to let one.
+    GAVE_UP = "gave_up"
 
 
 @dataclass(frozen=True)

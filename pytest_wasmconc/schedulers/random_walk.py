@@ -25,9 +25,11 @@ __all__ = ["STAY_WEIGHTS", "RandomWalk"]
 # (Coyote's portfolio idea, in one policy) finds both kinds of bug.
 SCALE_STEPS = 7
 ACCESS_FREE_ONE_IN = 4
-# At a yield point (an atomic operation, a notify, sched_yield: `SwitchReason.YIELDED`) each
+# At a yield point (an atomic operation, a notify, a host call: `SwitchReason.YIELDED`) each
 # execution keeps the current thread running with odds drawn once from these weights: 0 is the
-# plain uniform choice, w > 0 keeps it w times in w + 1 and otherwise chooses uniformly. The
+# plain uniform choice, w > 0 keeps it w times in w + 1 and otherwise chooses uniformly. Not at
+# sched_yield (`GAVE_UP`): a thread that gives up the processor asks for another to run, and a
+# spin loop around it kept running made a 200-thread spin barrier 3-7x slower. The
 # quantum scale spreads how often fuel preempts, but a uniform choice at every yield point
 # switches with odds (n-1)/n: a thread almost never runs a dozen atomic operations in a row (its
 # start-up, a short job, its exit's notify) without another cutting in, which a bug such as a

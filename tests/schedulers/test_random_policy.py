@@ -111,10 +111,11 @@ def test_random_keeps_the_current_thread_at_a_yield_point_with_the_executions_od
     assert abs(kept / picks - (weight + 0.5) / (weight + 1)) < 0.02, (kept / picks, weight)
 
 
-@pytest.mark.parametrize("reason", [SwitchReason.PREEMPTED, SwitchReason.SPAWNED])
+@pytest.mark.parametrize("reason", [SwitchReason.PREEMPTED, SwitchReason.SPAWNED, SwitchReason.GAVE_UP])
 def test_random_stickiness_holds_only_at_yield_points(reason: SwitchReason) -> None:
     # At a quantum's end the quantum scale already spread the execution's granularity; at a spawn,
-    # creator first and created first are equally likely (both orders make bugs).
+    # creator first and created first are equally likely (both orders make bugs); a thread that
+    # gave up the processor (sched_yield) asked for another to run.
     kept = picks = 0
     for seed in _seeds_with_stay(max(STAY_WEIGHTS), 40):
         policy = RandomWalk(PolicyConfig(seed=seed))

@@ -231,12 +231,14 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
             return SwitchReason.PREEMPTED
     elif not isinstance(wait, Yield):
         return SwitchReason.BLOCKED
-    return SwitchReason.SPAWNED if ex.spawned_in_step else SwitchReason.YIELDED
+    if ex.spawned_in_step:
+        return SwitchReason.SPAWNED
+    return SwitchReason.YIELDED if wait is None else SwitchReason.GAVE_UP
 
 
 # SwitchReason <-> the lane's reason codes (_lane_c/lane.h's R_* enum, in this order).
 _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
-            SwitchReason.SPAWNED, SwitchReason.EXITED)
+            SwitchReason.SPAWNED, SwitchReason.EXITED, SwitchReason.GAVE_UP)
 _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code
 _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
 
