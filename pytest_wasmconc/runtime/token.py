@@ -194,8 +194,8 @@ def encode_token(token: ReplayToken) -> str:
     if token.guest is None:
         raise ValueError("a replay token needs the guest it replays (ReplayToken.for_run(..., guest=...))")
     doc: dict[str, object] = {
-        "v": _FORMAT_VERSION, "i": _schedule_version(), "y": POLICY_VERSION, "p": token.policy, "s": token.seed, "q": token.slice,
-        "d": token.depth, "l": token.level, "w": token.wasmtime, "e": token.engine,
+        "v": _FORMAT_VERSION, "i": _schedule_version(), "y": POLICY_VERSION, "p": token.policy, "s": token.seed,
+        "q": token.slice, "d": token.depth, "l": token.level, "w": token.wasmtime, "e": token.engine,
         "g": token.guest.digest, "n": token.guest.name, "a": list(token.guest.args),
     }
     if token.hot_sites:

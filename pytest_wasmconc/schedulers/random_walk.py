@@ -27,9 +27,7 @@ SCALE_STEPS = 7
 ACCESS_FREE_ONE_IN = 4
 # At a yield point (an atomic operation, a notify, a host call: `SwitchReason.YIELDED`) each
 # execution keeps the current thread running with odds drawn once from these weights: 0 is the
-# plain uniform choice, w > 0 keeps it w times in w + 1 and otherwise chooses uniformly. Not at
-# sched_yield (`GAVE_UP`): a thread that gives up the processor asks for another to run, and a
-# spin loop around it kept running made a 200-thread spin barrier 3-7x slower. The
+# plain uniform choice, w > 0 keeps it w times in w + 1 and otherwise chooses uniformly. The
 # quantum scale spreads how often fuel preempts, but a uniform choice at every yield point
 # switches with odds (n-1)/n: a thread almost never runs a dozen atomic operations in a row (its
 # start-up, a short job, its exit's notify) without another cutting in, which a bug such as a
@@ -37,7 +35,9 @@ ACCESS_FREE_ONE_IN = 4
 # between two atomic operations more often, which lock-order and order bugs need: hence a mix.
 # Measured, one schedule per seed (benchmarks/README.md "Bug hunt: yield-point stickiness"):
 # zig/zig_join_race's lost wake-up in 15 of 40 schedules with weight 0, 33 with 3, 37 with 15;
-# races/order_flags 16, 8 and 6 of 60; c/lock_order 5, 3 and 1 of 60.
+# races/order_flags 16, 8 and 6 of 60; c/lock_order 5, 3 and 1 of 60. Not at sched_yield
+# (`GAVE_UP`): a thread that gives up the processor asks for another to run; kept there too, a
+# spin loop around it made a barrier of 200 spinning threads 3-7x slower.
 STAY_WEIGHTS = (0, 3, 15)
 
 
@@ -126,8 +126,8 @@ class RandomWalk:
         pass
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.config.seed, "mean_slice": self._scale, "stay": self._stay, "decisions": self._decisions,
-                "accesses_free": sorted(t for t, free in self._free.items() if free)}
+        return {"seed": self.config.seed, "mean_slice": self._scale, "stay": self._stay,
+                "decisions": self._decisions, "accesses_free": sorted(t for t, free in self._free.items() if free)}
 
     # The native step loop (see NativePlan) draws from these same streams.
     def native_plan(self) -> NativePlan:
