@@ -35,7 +35,7 @@ ACCESS_FREE_ONE_IN = 4
 # between two atomic operations more often, which lock-order and order bugs need: hence a mix.
 # Measured, one schedule per seed (benchmarks/README.md "Bug hunt: yield-point stickiness"):
 # zig/zig_join_race's lost wake-up in 15 of 40 schedules with weight 0, 33 with 3, 37 with 15;
-# races/order_flags 16, 8 and 6 of 60; c/lock_order 5, 3 and 1 of 60. Not at sched_yield
+# c/lock_order's deadlock in 5, 3 and 1 of 60 (27 of 300 uniform, 17 over the mix). Not at sched_yield
 # (`GAVE_UP`): a thread that gives up the processor asks for another to run; kept there too, a
 # spin loop around it made a barrier of 200 spinning threads 3-7x slower.
 STAY_WEIGHTS = (0, 3, 15)
