@@ -74,6 +74,8 @@ class KeptInstance:
     # dropped unused): the start function's wasmtime_func_t, n wasmtime_global_t in the pool's order.
     start: Any = None
     globals: bytes | None = None
+    # Its exports a thread's call uses (exports.py), looked up by the first thread that ran in it.
+    exports: Any = None
 
 
 def _protect(address: int, length: int, prot: int) -> None:
