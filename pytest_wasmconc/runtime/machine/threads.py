@@ -365,7 +365,7 @@ class GuestThread:
             args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
         if func is None:
             raise RuntimeError("entry point vanished after load-time checks")
-        self.future = calls.call_raw_async(self.store, func, args, 0)
+        self.future = calls.call_raw_async(self.store, func, args, 0, context=context)
 
     def set_access_cost(self, cost: int) -> None:
         """Make this thread's visible plain accesses charge `cost` counter units (the shared level;
