@@ -6,6 +6,7 @@ The CLI and the pytest plugin are both thin layers over `Runner`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -195,7 +196,7 @@ class Runner:
             user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
         if user is not None:
             extra += user.functions()
-        argv = [io.program_name or Path(program.name).name] + list(io.args)
+        argv = [io.program_name or _file_name(program.name)] + list(io.args)
         if world is not None:
             wasi, wasi_fns = world.world(self.worlds, program, io, argv)
         else:
@@ -302,7 +303,7 @@ class Runner:
         with interrupts.interrupts_deferred(), _closing({0: pool}, self.reuse_counts):
             for n in range(schedules):
                 index = start + n * step
-                s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
+                s = base.with_seed(derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
                 outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports,
                                        timeline=timeline, pool=pool, world=world)
                 count += 1
@@ -506,6 +507,12 @@ def _resettable(program: Program, settings: RunSettings, functions: Sequence[Hos
     return (settings.preempt is Preempt.FUEL and InstancePool.supports(program) and user is None
             and native_wasi is None and recorder is None
             and not any(isinstance(fn, NativeHostFunction) for fn in functions))
+
+
+@functools.lru_cache(maxsize=64)
+def _file_name(path: str) -> str:
+    """A guest's argv[0] by default: its file's name (a Path made once per guest, not once per schedule)."""
+    return Path(path).name
 
 
 def _add_key(keys: set[int], outcome: Outcome) -> None:

@@ -258,7 +258,7 @@ class GuestThread:
         self._raw_instance = kept.instance
         self._exports = kept.exports
         self.memory = self.execution.shared_guest_memory
-        self.future = calls.call_raw_async(kept.store, kept.start, (), 0)
+        self.future = calls.call_raw_async(kept.store, kept.start, (), 0, context=kept.context)
         self.state = ThreadState.RUNNABLE
         return True
 
