@@ -9,6 +9,7 @@ with the instance. The handles are the store's own (store id and index), valid w
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ...instrument.abi import ACCESS_COST_EXPORT, BUDGET_EXPORT, PROGRESS_EXPORT
@@ -25,6 +26,7 @@ _UNSET: Any = object()
 _I64_KIND = 1
 
 
+@functools.lru_cache(maxsize=16)  # a few costs only: ACCESS_COST, 0, a step-mode policy's
 def _i64_val(value: int) -> bytes:
     raw = bytes((_I64_KIND,)) + bytes(7) + value.to_bytes(8, "little", signed=True)
     return raw + bytes(_lane.VAL_SIZE - len(raw))

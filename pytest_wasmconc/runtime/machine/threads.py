@@ -340,7 +340,8 @@ class GuestThread:
         self.phase = Phase.RUNNING
         self._ready = True
         self.memory = self._memory_view()
-        context = capi.store_context(self.store)
+        kept = self._kept
+        context = kept.context if kept is not None and kept.context else capi.store_context(self.store)
         exports = self._exports
         if exports is None:
             exports = self._exports = InstanceExports(self._raw_instance)
