@@ -360,6 +360,11 @@ class Execution:
         self._publish_next_deadline()
         return self._timers[0][0] if self._timers else None
 
+    @property
+    def has_timers(self) -> bool:
+        """Whether a wait with a deadline may be due (serial modes): `wake_due` has nothing to do otherwise."""
+        return bool(self._timers)
+
     def wake_due(self, now_ns: int) -> None:
         """Wake every parked thread whose deadline has come (serial modes)."""
         timers = self._timers

@@ -161,6 +161,15 @@ class GuestThread:
         self._wait = value
         self.slot.wait_kind = 0 if value is None else 1 if isinstance(value, Yield) else 2
 
+    @property
+    def wait_kind(self) -> int:
+        """What the wait in progress is, without building it: 0 none, 1 a Yield, 2 any other (a Python
+        host call's, or the native futex's, whose `wait` would be made with its description each time)."""
+        wait = self._wait
+        if wait is None:
+            return 2 if self.slot.native_wait else 0
+        return 1 if isinstance(wait, Yield) else 2
+
     def _native_wait(self) -> FutexWait:
         """The wait the native futex (_lane_c/futex.c) parked this thread on, as Python's would be."""
         slot = self.slot
