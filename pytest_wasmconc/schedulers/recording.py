@@ -68,8 +68,7 @@ class Recording:
         plan: NativePlan | None = plan_of() if plan_of is not None else None
         if plan is None:
             return None
-        # Built directly: dataclasses.replace re-reads every field's metadata, once per schedule.
-        return NativePlan(plan.kind, plan.slice, plan.choice_bits, plan.slice_bits, self.decisions, self.slices)
+        return dataclasses.replace(plan, decisions=self.decisions, slices=self.slices)
 
     def native_last(self) -> int | None:
         return self.policy.native_last()  # type: ignore[attr-defined, no-any-return]
