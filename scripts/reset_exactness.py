@@ -39,6 +39,8 @@ SWEEP: list[tuple[str, list[str]]] = [
     ("libc/mutex_many_threads.wasm", ["100", "1"]),
     ("libc/cas_counter.wasm", ["4", "50"]),
     ("libc/barrier_threads.wasm", ["8"]),
+    ("libc/spin_barrier.wasm", ["8", "1"]),
+    ("libc/spin_barrier.wasm", ["8", "0"]),
     # condition variables, timed waits, semaphores, sleeps and clock reads (virtual time)
     ("libc/cond_timedwait_signalled.wasm", ["20"]),
     ("libc/cond_timedwait_timeout.wasm", ["100"]),

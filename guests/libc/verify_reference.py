@@ -48,6 +48,8 @@ CASES = [
          min_seconds=0.5, max_seconds=3),
     Case("libc/busywait_timedwait.wasm", stdout="busywait timedwait: ETIMEDOUT after 500 ms; counter=2000\n",
          min_seconds=0.5, max_seconds=3),
+    Case("libc/spin_barrier.wasm", ["32", "1"], stdout="threads=32 arrived=32\n", runs=3),
+    Case("libc/spin_barrier.wasm", ["32", "0"], stdout="threads=32 arrived=32\n", runs=3),
     Case("libc/exit_while_blocked.wasm", rc=3, stdout="exit(3) from the worker\n", max_seconds=2, runs=5),
     Case("libc/exit_while_blocked.wasm", ["main"], rc=3, stdout="exit(3) from main\n", max_seconds=2, runs=5),
     Case("libc/abba_deadlock.wasm", ["ordered"], stdout="no deadlock after 20 rounds, total=100\n", runs=5),

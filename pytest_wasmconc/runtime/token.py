@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..schedulers.base import POLICY_VERSION
 from .version import wasmtime_version
 from .errors import ConfigError, ReplayError
 from .settings import MAX_SLICE, EngineSettings, Preempt, RunSettings
@@ -51,7 +52,7 @@ _FORMAT_VERSION = 2
 _MAX_TID = 0x1FFF_FFFF
 _DIGEST_HEX = 16  # 64 bits of sha256: tells guests apart, keeps tokens short
 _HEX = re.compile(r"[0-9a-f]+")
-_KNOWN_KEYS = frozenset("vipsqdlweDQgnahkcf")
+_KNOWN_KEYS = frozenset("viypsqdlweDQgnahkcf")
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -193,7 +194,7 @@ def encode_token(token: ReplayToken) -> str:
     if token.guest is None:
         raise ValueError("a replay token needs the guest it replays (ReplayToken.for_run(..., guest=...))")
     doc: dict[str, object] = {
-        "v": _FORMAT_VERSION, "i": _schedule_version(), "p": token.policy, "s": token.seed, "q": token.slice,
+        "v": _FORMAT_VERSION, "i": _schedule_version(), "y": POLICY_VERSION, "p": token.policy, "s": token.seed, "q": token.slice,
         "d": token.depth, "l": token.level, "w": token.wasmtime, "e": token.engine,
         "g": token.guest.digest, "n": token.guest.name, "a": list(token.guest.args),
     }
@@ -306,6 +307,13 @@ def decode_token(text: str) -> ReplayToken:
             "this replay token was made by another version of pytest-wasmconc (its scheduling points differ, "
             "so the seed would replay another schedule): run the failing test or command again to get a token "
             "for this version"
+        )
+    # Tokens made before the number existed carry none: version 1.
+    if doc.get("y", 1) != POLICY_VERSION:
+        raise ReplayError(
+            "this replay token was made by another version of pytest-wasmconc (its scheduling policies answer "
+            "otherwise for a seed, so the seed would replay another schedule): run the failing test or command "
+            "again to get a token for this version"
         )
     token = _fields(doc)
     if token.policy == "replay" and not token.slices:

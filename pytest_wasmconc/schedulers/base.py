@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["NativePlan", "Pause", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
+__all__ = ["POLICY_VERSION", "NativePlan", "Pause", "Policy", "PolicyConfig", "PolicyError", "SwitchReason"]
+
+# What a seed means to the policies: replay tokens carry this number and refuse another
+# (runtime/token.py), as they do the instrumenter's SCHEDULE_VERSION, since a seed replayed by a
+# policy that now answers otherwise would run another schedule without a word. Bump it whenever
+# a policy's answers for a seed change (2: the random walk's yield-point stickiness).
+POLICY_VERSION = 2
 
 
 class PolicyError(Exception):
@@ -37,10 +43,13 @@ class SwitchReason(enum.Enum):
 
     START = "start"  # first decision of an execution
     PREEMPTED = "preempted"  # the current thread used up its quantum
-    YIELDED = "yielded"  # the current thread reached a scheduling point (atomic op, notify, sched_yield)
+    YIELDED = "yielded"  # the current thread reached a scheduling point (atomic op, notify, host call)
     BLOCKED = "blocked"  # the current thread parked (wait, sleep, blocking read)
     SPAWNED = "spawned"  # the current thread created a new thread
     EXITED = "exited"  # the current thread finished
+    # The current thread gave up the processor and stays runnable (sched_yield, a host function's
+    # Yield): it asks for another thread to run, where a scheduling point only offers to let one.
+    GAVE_UP = "gave_up"
 
 
 @dataclass(frozen=True)
@@ -110,3 +119,4 @@ class NativePlan:
     slice_bits: Any = None  # random: the slice stream's getrandbits
     decisions: list[int] | None = None  # Recording's lists, appended to by the loop
     slices: list[int] | None = None
+    stay: int = 0  # random: the execution's yield-point stickiness (random_walk.STAY_WEIGHTS), 0 none

@@ -1,4 +1,7 @@
-"""Random walk ("random"): a uniformly random runnable thread at every decision, random slices.
+"""Random walk ("random"): a random runnable thread at every decision, random slices.
+
+Each execution draws how often fuel preempts (the quantum scale) and how often a
+yield point switches (the stickiness); the thread chosen is otherwise uniform.
 
 Seeded from `PolicyConfig.seed` only; each execution restarts its streams
 from that seed, so one schedule is reproducible from (name, config) alone.
@@ -12,7 +15,7 @@ from typing import Any
 from ._common import random_slice, require_positive, stream
 from .base import NativePlan, PolicyConfig, SwitchReason
 
-__all__ = ["RandomWalk"]
+__all__ = ["STAY_WEIGHTS", "RandomWalk"]
 
 
 # Each execution draws its own mean quantum: slice / 2**k with k uniform in
@@ -22,12 +25,27 @@ __all__ = ["RandomWalk"]
 # (Coyote's portfolio idea, in one policy) finds both kinds of bug.
 SCALE_STEPS = 7
 ACCESS_FREE_ONE_IN = 4
+# At a yield point (an atomic operation, a notify, a host call: `SwitchReason.YIELDED`) each
+# execution keeps the current thread running with odds drawn once from these weights: 0 is the
+# plain uniform choice, w > 0 keeps it w times in w + 1 and otherwise chooses uniformly. Not at
+# sched_yield (`GAVE_UP`): a thread that gives up the processor asks for another to run, and a
+# spin loop around it kept running made a 200-thread spin barrier 3-7x slower. The
+# quantum scale spreads how often fuel preempts, but a uniform choice at every yield point
+# switches with odds (n-1)/n: a thread almost never runs a dozen atomic operations in a row (its
+# start-up, a short job, its exit's notify) without another cutting in, which a bug such as a
+# creator's late store after the created thread already finished needs. Uniform choices cut
+# between two atomic operations more often, which lock-order and order bugs need: hence a mix.
+# Measured, one schedule per seed (benchmarks/README.md "Bug hunt: yield-point stickiness"):
+# zig/zig_join_race's lost wake-up in 15 of 40 schedules with weight 0, 33 with 3, 37 with 15;
+# races/order_flags 16, 8 and 6 of 60; c/lock_order 5, 3 and 1 of 60.
+STAY_WEIGHTS = (0, 3, 15)
 
 
 class RandomWalk:
-    """Uniform choice among runnable threads; quantum lengths uniform in [1, 2*scale - 1].
+    """Uniform choice among runnable threads, but for the current one kept at yield points with the
+    execution's odds (STAY_WEIGHTS); quantum lengths uniform in [1, 2*scale - 1].
 
-    `scale` is drawn once per execution between slice/128 and slice.
+    `scale` is drawn once per execution between slice/128 and slice, the stickiness among STAY_WEIGHTS.
     """
 
     name = "random"
@@ -53,6 +71,8 @@ class RandomWalk:
         self._decisions = 0
         # Invariant: 1 <= scale <= slice; fixed for the whole execution.
         self._scale = max(1, self._mean >> self._slice_rng.randrange(SCALE_STEPS + 1))
+        # Invariant: fixed for the whole execution (see STAY_WEIGHTS).
+        self._stay = STAY_WEIGHTS[stream(self.config.seed, "random.stay").randrange(len(STAY_WEIGHTS))]
         # Invariant: the threads of this execution whose plain accesses are free (see charges_accesses).
         self._free: dict[int, bool] = {}
         # Invariant: True only while no answer has been drawn since the restart.
@@ -82,6 +102,11 @@ class RandomWalk:
             # No choice to make: don't consume randomness, so that stretches
             # where only one thread can run do not shift later decisions.
             return runnable[0]
+        # At a yield point the execution's stickiness first (STAY_WEIGHTS); the native
+        # step loop (steps.c, pick) draws the same numbers in the same order.
+        if self._stay and reason is SwitchReason.YIELDED and current is not None and current in runnable:
+            if self._choice_rng.randrange(self._stay + 1):
+                return current
         # Uniform over all runnable threads, the current one included and
         # whatever the reason: a walk that always switched on preemption would
         # never produce two consecutive quanta of one thread, and some races
@@ -101,13 +126,14 @@ class RandomWalk:
         pass
 
     def describe(self) -> dict[str, Any]:
-        return {"seed": self.config.seed, "mean_slice": self._scale, "decisions": self._decisions,
+        return {"seed": self.config.seed, "mean_slice": self._scale, "stay": self._stay, "decisions": self._decisions,
                 "accesses_free": sorted(t for t, free in self._free.items() if free)}
 
     # The native step loop (see NativePlan) draws from these same streams.
     def native_plan(self) -> NativePlan:
         self._untouched = False  # the native loop draws from the streams directly
-        return NativePlan("random", self._scale, self._choice_rng.getrandbits, self._slice_rng.getrandbits)
+        return NativePlan("random", self._scale, self._choice_rng.getrandbits, self._slice_rng.getrandbits,
+                          stay=self._stay)
 
     def native_last(self) -> int | None:
         return None

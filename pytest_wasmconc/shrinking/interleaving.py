@@ -59,6 +59,7 @@ class Switch:
 _HOW = {
     SwitchReason.PREEMPTED: "preempted",
     SwitchReason.YIELDED: "preempted at a scheduling point",
+    SwitchReason.GAVE_UP: "gave up the processor (sched_yield)",
     SwitchReason.SPAWNED: "preempted after creating a thread",
     SwitchReason.BLOCKED: "blocked",
     SwitchReason.EXITED: "exited",

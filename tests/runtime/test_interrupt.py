@@ -64,3 +64,38 @@ def test_sigint_stops_the_run_with_130(tmp_path: Path, mode: str) -> None:
             proc.communicate()
     assert proc.returncode == 130, err
     assert err.decode().strip() == "wasmconc: interrupted"
+
+
+# In one process: Ctrl-C reaches the os driver while both guest threads run wasm; by the time
+# the KeyboardInterrupt leaves the runner, no guest thread may still be running (the execution's
+# memory and stores are released on the way out: a thread still in them crashed the process).
+_OS_CHILD = """
+import os, signal, sys, threading, time
+from pytest_wasmconc.runtime import Preempt, Runner, RunSettings
+
+def guest_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("wasmconc-guest-") and t.is_alive()]
+
+def interrupt_once_both_run():
+    deadline = time.monotonic() + 60
+    while len(guest_threads()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # both spinning in wasm
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=interrupt_once_both_run, daemon=True).start()
+try:
+    Runner(RunSettings(preempt=Preempt.OS, timeout=120)).run(sys.argv[1])
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("still running after the interrupt:", len(guest_threads()))
+"""
+
+
+def test_an_interrupted_os_mode_run_stops_its_guest_threads_before_releasing_them(tmp_path: Path) -> None:
+    guest = tmp_path / "pingpong.wasm"
+    guest.write_bytes(wasmtime.wat2wasm(PINGPONG))
+    done = subprocess.run([sys.executable, "-c", _OS_CHILD, str(guest)], capture_output=True, text=True,
+                          timeout=CHILD_LIMIT_S)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "still running after the interrupt: 0", done.stdout + done.stderr

@@ -20,6 +20,9 @@ from pytest_wasmconc.runtime import lane as lane_package
 from pytest_wasmconc.runtime.lane import _lane
 from pytest_wasmconc.runtime.drivers import serial
 from pytest_wasmconc.runtime.outcome import Outcome
+from pytest_wasmconc.runtime.drivers import driving
+from pytest_wasmconc.schedulers import PolicyConfig, RandomWalk, SwitchReason
+from pytest_wasmconc.schedulers.random_walk import STAY_WEIGHTS
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
 
@@ -132,6 +135,23 @@ def test_at_the_default_slice_the_lane_makes_the_schedules_python_makes(monkeypa
     assert lane_steps.taken > 0
 
 
+@pytest.mark.parametrize("weight", STAY_WEIGHTS)
+def test_the_lane_keeps_the_current_thread_at_yield_points_as_python_does(weight: int,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         lane_steps: type[_CountingLane]) -> None:
+    # Executions of each yield-point stickiness (random_walk.STAY_WEIGHTS) on guests whose threads
+    # meet at mutexes and atomics: the lane draws the keep-or-choose numbers Python draws.
+    seeds = [s for s in range(200) if RandomWalk(PolicyConfig(seed=s)).describe()["stay"] == weight][:3]
+    for seed in seeds:
+        for guest, args in (("c/mutex_counter.wasm", ["10"]), ("zig/zig_threads.wasm", []),
+                            ("c/trylock_backoff.wasm", ["20"])):
+            settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=seed, max_steps=20_000, slice=500)
+            reference = _run(guest, args, settings, False, monkeypatch)
+            with_lane = _run(guest, args, settings, True, monkeypatch)
+            assert _observable(with_lane) == _observable(reference), f"{guest} seed {seed}"
+    assert lane_steps.taken > 0
+
+
 def test_the_lane_takes_most_steps_of_a_contended_counter(monkeypatch: pytest.MonkeyPatch,
                                                           lane_steps: type[_CountingLane]) -> None:
     o = _run("c/mutex_counter.wasm", ["10"], RunSettings(seed=5), True, monkeypatch)
@@ -172,3 +192,31 @@ def test_a_thread_spinning_inside_the_lane_is_stopped_with_its_backtrace(monkeyp
     assert o.status is Status.HANG, o.report
     assert lane_steps.taken > 400
     assert o.threads and all(t.frames for t in o.threads), o.report
+
+
+def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reason a policy is asked with: GAVE_UP after sched_yield (a spinning thread asking for
+    # another to run), YIELDED at the scheduling points of atomics; the random walk's stickiness
+    # holds only at the latter. (The lane's own codes: the stickiness comparison above, whose
+    # trylock_backoff backs off with sched_yield.)
+    seen: list[SwitchReason] = []
+    make = driving.make_policy
+
+    class Noting:
+        def __init__(self, policy: Any) -> None:
+            self.policy = policy
+
+        def pick(self, runnable: Any, current: Any, reason: SwitchReason) -> int:
+            seen.append(reason)
+            return self.policy.pick(runnable, current, reason)  # type: ignore[no-any-return]
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "native_plan":
+                raise AttributeError(name)  # every pick in Python: each one is seen
+            return getattr(self.policy, name)
+
+    monkeypatch.setattr(driving, "make_policy", lambda name, config: Noting(make(name, config)))
+    settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=4, max_steps=200_000)
+    outcome = _run("libc/yield_spin_sleeper.wasm", ["20"], settings, False, monkeypatch)
+    assert outcome.status is Status.EXITED and outcome.exit_code == 0, outcome.report
+    assert SwitchReason.GAVE_UP in seen and SwitchReason.YIELDED in seen

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 from child_processes import CHILD_LIMIT_S
 
+from pytest_wasmconc.schedulers import PolicyConfig, RandomWalk, derive_seed
+from pytest_wasmconc.schedulers.random_walk import STAY_WEIGHTS
+
 LIBC = Path(__file__).resolve().parents[2] / "guests" / "libc"
 MODES = ["fuel", "epoch", "os"]
 LIMIT = CHILD_LIMIT_S  # seconds per CLI call: far above any expected run, only a hang reaches it
@@ -82,6 +85,8 @@ SPINNING: list[Case] = [
     ("yield_spin_sleeper", ["1000"], 0, "sleeper woke after 1000 ms; spinner saw the flag\n"),
     ("clock_spin_deadline", ["500"], 0, "spun until the 500 ms deadline; worker sum=20000100000\n"),
     ("busywait_timedwait", ["500", "2000"], 0, "busywait timedwait: ETIMEDOUT after 500 ms; counter=2000\n"),
+    ("spin_barrier", ["32", "1"], 0, "threads=32 arrived=32\n"),
+    ("spin_barrier", ["32", "0"], 0, "threads=32 arrived=32\n"),
 ]
 
 
@@ -224,3 +229,15 @@ def test_lock_order_check_passes_the_fixed_order_with_musl_mutexes() -> None:
     proc = explore("abba_deadlock", "ordered", "3", schedules=20, seed=11, extra=("--check", "lock-order"))
     assert proc.returncode == 0, shown(proc)
     assert "__pthread_mutex_lock" in proc.stdout and "; no lock-order inversion" in proc.stdout, shown(proc)
+
+
+@pytest.mark.parametrize("mode", ["1", "0"], ids=["sched_yield", "atomic-load"])
+def test_a_spin_barrier_of_many_threads_ends_under_every_yield_point_stickiness(mode: str) -> None:
+    # The random walk keeps a thread at its atomics' scheduling points with odds drawn per schedule
+    # (random_walk.STAY_WEIGHTS): a spinning thread kept longer must still leave the others their
+    # turns, so the barrier ends and no hang is reported, whichever odds a schedule drew.
+    seeds = [derive_seed(1, i) for i in range(6)]
+    assert {RandomWalk(PolicyConfig(seed=s)).describe()["stay"] for s in seeds} == set(STAY_WEIGHTS)
+    proc = explore("spin_barrier", "48", mode, schedules=6, seed=1, extra=("--policy", "random"))
+    assert proc.returncode == 0, shown(proc)
+    assert "outcomes: exited with code 0 x6" in proc.stdout, shown(proc)

@@ -24,6 +24,7 @@ from pytest_wasmconc.runtime import (
     wasmtime_version,
 )
 from pytest_wasmconc.instrument import SCHEDULE_VERSION
+from pytest_wasmconc.schedulers.base import POLICY_VERSION
 from pytest_wasmconc.runtime.token import MAX_SLICE, GuestIdentity
 from pytest_wasmconc.runtime.version import SUPPORTED_WASMTIME_MAJORS
 
@@ -97,6 +98,15 @@ def test_a_token_of_another_format_version_says_another_version_made_it(token: s
 def test_a_token_made_with_other_scheduling_points_is_refused(token: str) -> None:
     # The seed names one schedule only for one placement of the scheduling points.
     with pytest.raises(ReplayError, match="its scheduling points differ"):
+        decode_token(token)
+
+
+@pytest.mark.parametrize("token", [crafted(BASE, y=POLICY_VERSION + 1), crafted(BASE, y=POLICY_VERSION - 1),
+                                   crafted(BASE, y=DROP)])
+def test_a_token_made_when_the_policies_answered_otherwise_is_refused(token: str) -> None:
+    # A seed names one schedule only for one version of the policies' answers (a token without the
+    # number was made before it existed, when the random walk had no yield-point stickiness).
+    with pytest.raises(ReplayError, match="its scheduling policies answer otherwise for a seed"):
         decode_token(token)
 
 

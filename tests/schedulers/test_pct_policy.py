@@ -163,7 +163,10 @@ def test_pct_cannot_find_a_bug_whose_change_point_lies_beyond_k() -> None:
 
 
 def test_pct_beats_random_walk_on_a_deep_ordering_bug() -> None:
-    # Random walk must pick A at 5 decisions and then B: (1/2)^6 = 1/64, PCT 1/20.
+    # PCT: 1/20. The random walk must pick A at the spawn and 4 yield points and then B: 1/64 with
+    # uniform choices; with the yield-point stickiness weights 3 and 15 (A kept 7 in 8 and 31 in 32
+    # of the times, then B only 1 in 8 and 1 in 32) about 1/24 and 1/61 (measured over 12,000 seeds):
+    # about 1/42 over the three.
     seeds = 4000
     pct = sum(
         depth_2_bug(run(Pct(PctConfig(seed=s, depth=2, pct_steps=10)), DEPTH_2_PROGRAM))
@@ -172,7 +175,7 @@ def test_pct_beats_random_walk_on_a_deep_ordering_bug() -> None:
     walk = sum(
         depth_2_bug(run(RandomWalk(PolicyConfig(seed=s)), DEPTH_2_PROGRAM)) for s in range(seeds)
     )
-    assert pct > 3 * walk
+    assert pct > 1.6 * walk
 
 
 def test_pct_execution_is_reproducible_regardless_of_earlier_executions() -> None:

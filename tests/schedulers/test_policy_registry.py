@@ -98,10 +98,15 @@ def test_derive_seed_gives_distinct_63_bit_seeds_per_schedule() -> None:
 
 def test_random_walk_schedule_of_a_seed_is_pinned() -> None:
     # A seed in a token must keep meaning the same schedule; this pins the
-    # stream derivation and the slice distribution for one seed.
+    # stream derivation, the slice distribution and the yield-point stickiness
+    # for one seed (a change here is a POLICY_VERSION bump: tokens refuse it).
     policy = RandomWalk(PolicyConfig(seed=0, slice=100))
     assert [policy.slice_for(0) for _ in range(6)] == [67, 155, 170, 170, 70, 191]
+    assert policy.describe()["stay"] == 3
     picks = [policy.pick([0, 1, 2], 0, SwitchReason.YIELDED) for _ in range(8)]
+    assert picks == [0, 0, 0, 1, 0, 0, 0, 0]
+    policy = RandomWalk(PolicyConfig(seed=0, slice=100))
+    picks = [policy.pick([0, 1, 2], 0, SwitchReason.PREEMPTED) for _ in range(8)]
     assert picks == [0, 1, 2, 2, 0, 0, 1, 1]
 
 

@@ -1,13 +1,15 @@
-"""Random walk: seeded uniform choices, random slices, one execution per config."""
+"""Random walk: seeded uniform choices, yield-point stickiness, random slices, one execution per config."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from programs import busy_program, other_program
 from schedsim import run
 
 from pytest_wasmconc.schedulers import PolicyConfig, RandomWalk, SwitchReason
+from pytest_wasmconc.schedulers.random_walk import STAY_WEIGHTS
 
 
 def test_random_same_seed_gives_the_same_decisions_and_slices() -> None:
@@ -82,3 +84,48 @@ def test_random_single_runnable_thread_consumes_no_randomness() -> None:
     assert [with_solo.pick([0, 1], 0, SwitchReason.YIELDED) for _ in range(20)] == [
         without.pick([0, 1], 0, SwitchReason.YIELDED) for _ in range(20)
     ]
+
+
+def _seeds_with_stay(weight: int, count: int) -> list[int]:
+    """The first `count` seeds whose executions draw the yield-point stickiness `weight`."""
+    seeds = (s for s in range(100_000) if RandomWalk(PolicyConfig(seed=s)).describe()["stay"] == weight)
+    return [next(seeds) for _ in range(count)]
+
+
+def test_random_executions_spread_their_yield_point_stickiness_over_the_weights() -> None:
+    drawn = Counter(RandomWalk(PolicyConfig(seed=s)).describe()["stay"] for s in range(3_000))
+    assert set(drawn) == set(STAY_WEIGHTS)
+    for weight in STAY_WEIGHTS:
+        assert abs(drawn[weight] / 3_000 - 1 / len(STAY_WEIGHTS)) < 0.04, drawn
+
+
+@pytest.mark.parametrize("weight", STAY_WEIGHTS)
+def test_random_keeps_the_current_thread_at_a_yield_point_with_the_executions_odds(weight: int) -> None:
+    # Kept w times in w + 1, else a uniform choice that may fall on it too: (w + 1/2) / (w + 1) of
+    # two runnable threads.
+    kept = picks = 0
+    for seed in _seeds_with_stay(weight, 40):
+        policy = RandomWalk(PolicyConfig(seed=seed))
+        kept += sum(policy.pick([0, 1], 1, SwitchReason.YIELDED) == 1 for _ in range(250))
+        picks += 250
+    assert abs(kept / picks - (weight + 0.5) / (weight + 1)) < 0.02, (kept / picks, weight)
+
+
+@pytest.mark.parametrize("reason", [SwitchReason.PREEMPTED, SwitchReason.SPAWNED, SwitchReason.GAVE_UP])
+def test_random_stickiness_holds_only_at_yield_points(reason: SwitchReason) -> None:
+    # At a quantum's end the quantum scale already spread the execution's granularity; at a spawn,
+    # creator first and created first are equally likely (both orders make bugs); a thread that
+    # gave up the processor (sched_yield) asked for another to run.
+    kept = picks = 0
+    for seed in _seeds_with_stay(max(STAY_WEIGHTS), 40):
+        policy = RandomWalk(PolicyConfig(seed=seed))
+        kept += sum(policy.pick([0, 1], 1, reason) == 1 for _ in range(250))
+        picks += 250
+    assert abs(kept / picks - 0.5) < 0.02
+
+
+def test_random_a_sticky_execution_chooses_uniformly_when_the_current_thread_cannot_continue() -> None:
+    (seed,) = _seeds_with_stay(max(STAY_WEIGHTS), 1)
+    policy = RandomWalk(PolicyConfig(seed=seed))
+    counts = Counter(policy.pick([0, 4, 9], 2, SwitchReason.YIELDED) for _ in range(30_000))
+    assert all(abs(counts[t] / 30_000 - 1 / 3) < 0.02 for t in (0, 4, 9)), counts

@@ -48,12 +48,21 @@ def run_os(ex: Execution) -> None:
         ex.link(main.store)
         ex.on_spawn = launch
         launch(main)
-        with ex.cond:
-            while ex.end is None:
-                remaining = None if wall_deadline is None else wall_deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    break
-                ex.cond.wait(remaining)
+        try:
+            with ex.cond:
+                while ex.end is None:
+                    remaining = None if wall_deadline is None else wall_deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    ex.cond.wait(remaining)
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) while waiting: the guest threads still run wasm in the
+            # execution's memory and stores, which the finally below releases; a thread left
+            # running in them crashed the process. End the execution and join them first.
+            ex.declare(Status.TRAPPED, "wasmconc: interrupted")
+            _stop_all(ex)
+            _join(os_threads, ex)
+            raise
         if ex.end is None:
             ex.declare(Status.HANG, hang_message("timeout", settings.timeout), limit="timeout")
         _stop_all(ex)

@@ -233,12 +233,14 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
             return SwitchReason.PREEMPTED
     elif kind == 2:
         return SwitchReason.BLOCKED
-    return SwitchReason.SPAWNED if ex.native.spawned else SwitchReason.YIELDED
+    if ex.native.spawned:  # (ex.spawned_in_step)
+        return SwitchReason.SPAWNED
+    return SwitchReason.YIELDED if kind == 0 else SwitchReason.GAVE_UP  # kind 1: the thread yielded (a Yield wait)
 
 
 # SwitchReason <-> the lane's reason codes (_lane_c/lane.h's R_* enum, in this order).
 _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
-            SwitchReason.SPAWNED, SwitchReason.EXITED)
+            SwitchReason.SPAWNED, SwitchReason.EXITED, SwitchReason.GAVE_UP)
 _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code
 _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
 
@@ -267,6 +269,7 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         slice_bits=plan.slice_bits,
         decisions=plan.decisions,
         slices=plan.slices,
+        stay=plan.stay,
         clock=ex.clock,
         interrupted=interrupts.INTERRUPTED,
     )

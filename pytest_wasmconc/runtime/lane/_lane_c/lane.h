@@ -44,7 +44,7 @@ enum { HOST_PREEMPT = 1, HOST_SCHED_POINT = 2, HOST_WAIT32 = 3, HOST_WAIT64 = 4,
  * exec's active set, so no step looks at them. */
 enum { BLOCKED = 1, WOKEN = 2, TIMED = 3 };
 /* SwitchReason, in the order of runtime/drivers/serial.py's REASONS. */
-enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5 };
+enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5, R_GAVE_UP = 6 };
 enum { RUN_PYTHON_STEP = 0, RUN_POST_POLL = 1 };
 enum { POLICY_RR = 1, POLICY_RANDOM = 2 };
 

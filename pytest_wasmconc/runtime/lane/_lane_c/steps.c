@@ -10,6 +10,7 @@ typedef struct {
     long long slice, tick_ns, max_steps, wall_deadline_ns; /* -1: none */
     int policy;
     long long policy_slice;     /* rr: its slice; random: the execution's scale */
+    long long stay;             /* random: odds stay:1 of keeping the current thread at a yield point, 0 none */
     PyObject *choice_bits, *slice_bits; /* random: the streams' getrandbits */
     struct MTObject *choice_mt, *slice_mt; /* the same streams drawn from in C, or NULL (see mt_stream) */
     PyObject *decisions, *slices;       /* Recording's lists, or None */
@@ -163,13 +164,13 @@ PyObject *native_streams(PyObject *mod, PyObject *unused) {
 
 static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"execution", "fuel", "slice", "tick_ns", "max_steps", "wall_deadline_ns", "policy",
-                            "policy_slice", "choice_bits", "slice_bits", "decisions", "slices", "clock", "interrupted",
-                            NULL};
+                            "policy_slice", "choice_bits", "slice_bits", "decisions", "slices", "stay", "clock",
+                            "interrupted", NULL};
     PyObject *exec, *choice, *slicebits, *decisions, *slices, *clock, *interrupted;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOOO!", names, &ExecType, &exec, &self->fuel,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOLOO!", names, &ExecType, &exec, &self->fuel,
                                      &self->slice, &self->tick_ns, &self->max_steps, &self->wall_deadline_ns,
                                      &self->policy, &self->policy_slice, &choice, &slicebits, &decisions, &slices,
-                                     &clock, &PyList_Type, &interrupted))
+                                     &self->stay, &clock, &PyList_Type, &interrupted))
         return -1;
     if (PyList_GET_SIZE(interrupted) != 1) {
         PyErr_SetString(PyExc_ValueError, "interrupted must be a one-item list");
@@ -181,6 +182,10 @@ static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     }
     if (self->slice < 1 || self->policy_slice < 1 || (!self->fuel && self->tick_ns < 1)) {
         PyErr_SetString(PyExc_ValueError, "slice, policy_slice and tick_ns must be >= 1");
+        return -1;
+    }
+    if (self->stay < 0) {
+        PyErr_SetString(PyExc_ValueError, "stay must be >= 0");
         return -1;
     }
     Py_XSETREF(self->exec, (ExecObject *)Py_NewRef(exec));
@@ -303,10 +308,24 @@ static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
     } else if (n == 1) {
         choice = run[0]->tid; /* RandomWalk.pick: no choice, no randomness drawn */
     } else {
-        long long i = rand_below(L->choice_mt, L->choice_bits, n);
-        if (i < 0)
-            return -1;
-        choice = run[i]->tid;
+        choice = -1;
+        /* RandomWalk.pick: at a yield point, the execution's stickiness first (STAY_WEIGHTS) */
+        if (L->stay > 0 && L->reason == R_YIELDED && current >= 0) {
+            Py_ssize_t at = lower_bound(run, n, current);
+            if (at < n && run[at]->tid == current) {
+                long long keep = rand_below(L->choice_mt, L->choice_bits, L->stay + 1);
+                if (keep < 0)
+                    return -1;
+                if (keep != 0)
+                    choice = current;
+            }
+        }
+        if (choice < 0) {
+            long long i = rand_below(L->choice_mt, L->choice_bits, n);
+            if (i < 0)
+                return -1;
+            choice = run[i]->tid;
+        }
     }
     if (append_int(L->decisions, choice) < 0)
         return -1;
@@ -550,7 +569,9 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
          * the poll; what they changed is mirrored in the slots and the exec */
         if (t->wait_kind == 2)
             L->reason = R_BLOCKED;
-        else if (t->wait_kind == 1 || t->yield_kind == YIELD_SCHED)
+        else if (t->wait_kind == 1)
+            L->reason = e->spawned ? R_SPAWNED : R_GAVE_UP;
+        else if (t->yield_kind == YIELD_SCHED)
             L->reason = e->spawned ? R_SPAWNED : R_YIELDED;
         else
             L->reason = R_PREEMPTED;
