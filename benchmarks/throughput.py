@@ -315,30 +315,45 @@ class _Phases:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
+        self._depth: dict[str, int] = {}
 
     def wrap(self, name: str, fn: Callable[..., object]) -> Callable[..., object]:
+        # A phase counted once when its wrapped functions nest (a kept world's renewal closes it first).
         @functools.wraps(fn)
         def timed(*args: object, **kwargs: object) -> object:
+            depth = self._depth.get(name, 0)
+            self._depth[name] = depth + 1
             t0 = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-                self.calls[name] = self.calls.get(name, 0) + 1
+                self._depth[name] = depth
+                if not depth:
+                    self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+                    self.calls[name] = self.calls.get(name, 0) + 1
 
         return timed
 
 
 @contextlib.contextmanager
 def _patched(phases: _Phases) -> Iterator[None]:
-    """The runtime's phases wrapped in timers for the duration (restored after)."""
+    """The runtime's phases wrapped in timers for the duration (restored after). Names a tree does not have
+    are left out: the script measures older trees too (PYTHONPATH)."""
+    import importlib  # noqa: PLC0415
+
     from pytest_wasmconc.runtime import runner as runner_mod  # noqa: PLC0415
     from pytest_wasmconc.runtime.machine import execution as execution_mod  # noqa: PLC0415
     from pytest_wasmconc.runtime.machine import threads as threads_mod  # noqa: PLC0415
 
+    try:  # branch `speed`: an exploration renews its world (its host functions built once)
+        kept_world: object = importlib.import_module("pytest_wasmconc.runtime.kept_world").KeptWorld
+    except ImportError:
+        kept_world = None
     targets = [
         (runner_mod.Runner, "load", "load (in-process memo hit)"),
         (runner_mod, "_wasi_functions", "WASI host functions"),
+        (runner_mod, "wasi_functions", "WASI host functions"),
+        (kept_world, "world", "WASI world set-up + close"),
         (execution_mod.Execution, "__init__", "execution set-up (lane, host-function table)"),
         (runner_mod, "drive", "drive (guest, scheduling, thread start-up)"),
         (execution_mod.Execution, "link", "  of which linker clone + InstancePre"),
@@ -348,6 +363,7 @@ def _patched(phases: _Phases) -> Iterator[None]:
         (runner_mod, "_stamp_token", "schedule record + token"),
         (runner_mod, "append_trace_tail", "outcome"),
     ]
+    targets = [(obj, attr, name) for obj, attr, name in targets if obj is not None and hasattr(obj, attr)]
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
     try:
         for obj, attr, name in targets:

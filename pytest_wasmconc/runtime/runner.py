@@ -6,6 +6,7 @@ The CLI and the pytest plugin are both thin layers over `Runner`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,8 @@ from .extensions import Extension, Rerun, load_passes
 from .guestio import GuestIO
 from .hostapi import HostFunction
 from .loading.cache import CompileCache
-from .loading.program import WASI_P1, GuestSource, Program, load_program
+from .kept_world import KeptWorld, wasi_functions
+from .loading.program import GuestSource, Program, load_program
 from .machine.execution import Execution
 from .machine.reuse import InstancePool
 from .native import NativeHostFunction
@@ -31,7 +33,7 @@ from .report import append_trace_tail
 from .settings import EngineSettings, Preempt, RunSettings
 from .token import GuestIdentity, ReplayToken, decode_token, encode_token
 from .wasmtime import interrupts, traphandlers
-from .worlds import CoreWorld, Worlds, default_worlds
+from .worlds import Worlds, default_worlds
 
 if TYPE_CHECKING:
     from .timeline.model import Timeline
@@ -150,13 +152,14 @@ class Runner:
                 host_functions: Sequence[HostFunction] = (), *,
                 extensions: Sequence[Extension] = (), imports: ImportsSpec | None = None,
                 timeline: bool = False, timeline_locks: bool = True, policy: Policy | None = None,
-                pool: InstancePool | None = None) -> Outcome:
+                pool: InstancePool | None = None, world: KeptWorld | None = None) -> Outcome:
         """Run once. `timeline`: record the execution's events, kept as `outcome.timeline` (core modules;
         fuel mode takes the same schedule as without, with every step in Python), with the lock pass
         (lock acquisitions and releases) unless `timeline_locks` is False. `policy`: answer with this policy
         object instead of the settings' (fuel or epoch mode, core modules; the outcome then has no token: no
         token names such a policy). `pool`: an exploration's kept instances (machine/reuse.py), used when
-        this execution can be reset exactly."""
+        this execution can be reset exactly. `world`: an exploration's kept WASI world, renewed for this
+        execution (kept_world.py)."""
         traphandlers.ensure()  # a guest trap must reach Wasmtime, whatever replaced its handlers
         if settings.policy == "replay" and settings.preempt is not Preempt.OS and not settings.slices:
             raise ConfigError("the replay policy needs a recorded schedule: replay the token a failure printed "
@@ -193,16 +196,21 @@ class Runner:
             user = HostRun.create(program, imports, settings)  # checks them against the guest's imports
         if user is not None:
             extra += user.functions()
-        argv = [io.program_name or Path(program.name).name] + list(io.args)
-        wasi = self.worlds.core(program, io, argv)
+        argv = [io.program_name or _file_name(program.name)] + list(io.args)
+        if world is not None:
+            wasi, wasi_fns = world.world(self.worlds, program, io, argv)
+        else:
+            wasi = self.worlds.core(program, io, argv)
+            wasi_fns = wasi_functions(wasi, program)
         native = wasi if wasi.native else None
         if pool is not None and not _resettable(program, settings, [*host_functions, *extra], user, native,
                                                  recorder):
             pool = None
         started = time.perf_counter()
         try:
-            ex = Execution(program, settings, _wasi_functions(wasi, program) + list(host_functions) + extra,
-                           native_wasi=native, observers=attachments, recorder=recorder, pool=pool)
+            ex = Execution(program, settings, wasi_fns + list(host_functions) + extra, native_wasi=native,
+                           observers=attachments, recorder=recorder, pool=pool,
+                           resolved=world.resolved if world is not None else None)
             wasi.set_waker(ex.poke)
             if user is not None:
                 user.attach(ex)
@@ -290,13 +298,14 @@ class Runner:
         outcome: Outcome | None = None
         count = 0
         pool = self._pool(base)
+        world = self._kept_world(base)
         # One SIGINT handler for the whole exploration (each execution would install its own).
         with interrupts.interrupts_deferred(), _closing({0: pool}, self.reuse_counts):
             for n in range(schedules):
                 index = start + n * step
-                s = base.with_(seed=derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
+                s = base.with_seed(derive_seed(base.seed, index)) if base.preempt is Preempt.FUEL else base
                 outcome = self.execute(program, io, s, fns, extensions=extensions, imports=imports,
-                                       timeline=timeline, pool=pool)
+                                       timeline=timeline, pool=pool, world=world)
                 count += 1
                 distinct[outcome.summary()] += 1
                 _add_key(keys, outcome)
@@ -336,8 +345,10 @@ class Runner:
         # exploration's time. Within one exploration a pass key names its pass (as it does for a
         # Program given to load_program), so the Program loaded for a key is the one to reuse.
         programs: dict[tuple[Any, ...], Program] = {}
-        # Kept instances (machine/reuse.py), one pool per way: the plan alternates between them.
+        # Kept instances (machine/reuse.py) and WASI worlds (kept_world.py), one per way: the plan alternates
+        # between them.
         pools: dict[tuple[Any, ...], InstancePool | None] = {}
+        worlds: dict[tuple[Any, ...], KeptWorld | None] = {}
 
         def run_planned(planned: PlannedRun) -> Outcome:
             s = planned.settings
@@ -348,8 +359,9 @@ class Runner:
                                                     virtual_memory=self._resets(s))
             if way not in pools:
                 pools[way] = self._pool(s)
+                worlds[way] = self._kept_world(s)
             return self.execute(program, io, s, fns, extensions=planned.extensions, imports=imports,
-                                pool=pools[way])
+                                pool=pools[way], world=worlds[way])
 
         with interrupts.interrupts_deferred(), _closing(pools, self.reuse_counts):
             for position in range(schedules):
@@ -376,6 +388,11 @@ class Runner:
         """An exploration's pool of kept instances, or None where the reset path is off or cannot apply."""
         return InstancePool() if self._resets(settings) else None
 
+    def _kept_world(self, settings: RunSettings) -> KeptWorld | None:
+        """An exploration's kept WASI world (kept_world.py), with the reset path: `reuse_instances = False`
+        leaves every execution making its own, the reference the exactness tests compare with."""
+        return KeptWorld() if self._resets(settings) else None
+
     def _resets(self, settings: RunSettings) -> bool:
         """Whether an exploration with `settings` takes the reset path (then it loads its guest with a
         virtual memory size, instrument/vmem.py, so that a memory the guest grew can be reset too)."""
@@ -397,6 +414,7 @@ class Runner:
         t0 = time.perf_counter()
         outcome: Outcome | None = None
         pool = self._pool(base)
+        world = self._kept_world(base)
         with interrupts.interrupts_deferred(), _closing({0: pool}, self.reuse_counts):
             while search.schedules < schedules:
                 if time_budget is not None and search.schedules and time.perf_counter() - t0 >= time_budget:
@@ -405,7 +423,7 @@ class Runner:
                 if prefix is None:
                     break
                 outcome = self.execute(program, io, base.with_(decisions=prefix), fns, extensions=extensions,
-                                       imports=imports, pool=pool)
+                                       imports=imports, pool=pool, world=world)
                 try:
                     search.record(outcome.extra.get(SEARCH_PICKS, ()), outcome.extra.get(SEARCH_FOOTPRINTS))
                 except NondeterminismError as exc:
@@ -491,6 +509,12 @@ def _resettable(program: Program, settings: RunSettings, functions: Sequence[Hos
             and not any(isinstance(fn, NativeHostFunction) for fn in functions))
 
 
+@functools.lru_cache(maxsize=64)
+def _file_name(path: str) -> str:
+    """A guest's argv[0] by default: its file's name (a Path made once per guest, not once per schedule)."""
+    return Path(path).name
+
+
 def _add_key(keys: set[int], outcome: Outcome) -> None:
     key = schedule_key(outcome)
     if key is not None:
@@ -526,7 +550,3 @@ def _stamp_token(outcome: Outcome, settings: RunSettings, program: Any, io: Gues
     outcome.set_token_factory(
         lambda: encode_token(ReplayToken.for_run(settings, decisions, slices, guest=guest)))
 
-
-def _wasi_functions(wasi: CoreWorld, program: Program) -> list[HostFunction]:
-    """The WASI host functions this program imports."""
-    return list(wasi.functions([f.name for f in program.func_imports if f.module == WASI_P1]))

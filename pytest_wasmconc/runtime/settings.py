@@ -169,3 +169,13 @@ class RunSettings:
 
     def with_(self, **changes: object) -> RunSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def with_seed(self, seed: int) -> RunSettings:
+        """`with_(seed=seed)` for an exploration's every schedule: a copy with only the seed checked (the other
+        fields were checked when this one was made; `replace` would check them all again)."""
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed must be a whole number, got {seed!r}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        object.__setattr__(copy, "seed", seed)
+        return copy

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .hostapi import HostFunction
     from .loading.program import Program
 
-__all__ = ["ComponentWorld", "CoreWorld", "TraceLine", "Worlds", "default_worlds", "set_default_worlds"]
+__all__ = ["ComponentWorld", "CoreWorld", "RenewableWorld", "TraceLine", "Worlds", "default_worlds",
+           "set_default_worlds"]
 
 
 class TraceLine(Protocol):
@@ -68,6 +69,14 @@ class CoreWorld(Protocol):
     def close(self) -> None:
         """The execution ended: release files and threads."""
         ...
+
+
+class RenewableWorld(CoreWorld, Protocol):
+    """A core world an exploration may use again for its next execution (kept_world.py): `renew` makes it what
+    `Worlds.core` would give for the same guest, arguments and io, and its host functions stay the same objects
+    (they serve the renewed world). A world without `renew` is made anew for each execution."""
+
+    def renew(self) -> None: ...
 
 
 class ComponentWorld(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, Protocol
 
 from ..runtime.hostapi import (
     GuestExit,
@@ -31,9 +31,17 @@ from .signatures import MODULE, SIGNATURES
 from .state import WasiState
 from .trace import TraceEntry
 
-__all__ = ["make_host_function"]
+__all__ = ["StateSource", "make_host_function"]
 
 Impl = Callable[..., Any]
+
+
+class StateSource(Protocol):
+    """Where a host function finds the WASI state of the execution calling it (WasiPreview1: a host renewed for
+    each execution of an exploration keeps its host functions and changes its state)."""
+
+    @property
+    def state(self) -> WasiState: ...
 
 
 def _settle(
@@ -63,12 +71,15 @@ def _describe(name: str, impl: Impl) -> tuple[tuple[Any, ...], tuple[Any, ...], 
     return params, results, (impl.__doc__ or "").strip(), inspect.isgeneratorfunction(impl)
 
 
-def make_host_function(state: WasiState, name: str, impl: Impl) -> HostFunction:
+def make_host_function(source: StateSource, name: str, impl: Impl) -> HostFunction:
+    """`name`'s host function over the state `source` has when it is called (a blocking call keeps the
+    state it started with: its execution's)."""
     params, results, doc, blocking = _describe(name, impl)
 
     if blocking:
 
         def run_blocking(call: HostCall, *args: int) -> Generator[Wait, WaitResult, int]:
+            state = source.state
             try:
                 result = yield from impl(state, call, *args)
             except BaseException as exc:  # noqa: BLE001 - sorted out in _settle
@@ -81,6 +92,7 @@ def make_host_function(state: WasiState, name: str, impl: Impl) -> HostFunction:
         return HostFunction(MODULE, name, params, results, run_blocking, doc=doc)
 
     def run(call: HostCall, *args: int) -> int | None:
+        state = source.state
         try:
             result = impl(state, call, *args)
         except BaseException as exc:  # noqa: BLE001 - sorted out in _settle

@@ -138,10 +138,18 @@ class FaultInjector:
     def __init__(self, plan: FaultPlan | None) -> None:
         self.plan = plan
         self._lock = threading.Lock()
-        self._rng = random.Random(plan.seed if plan else 0)
+        # Seeded at the first draw (only a plan's features draw): seeding a Mersenne Twister cost as much
+        # as the rest of a world's set-up, made for every execution of an exploration.
+        self._rng: random.Random | None = None
         self._calls = {"read": 0, "write": 0}
         self._written = 0
         self.injected: list[tuple[Op, int, str]] = []  # (op, call number, what)
+
+    def _draws(self) -> random.Random:
+        """The plan's generator, seeded with its seed at the first draw (the stream it always was)."""
+        if self._rng is None:
+            self._rng = random.Random(self.plan.seed if self.plan is not None else 0)
+        return self._rng
 
     def admit(self, op: Op, target: str, requested: int) -> int | Errno:
         """How many bytes this call may move (<= requested), or the errno to fail with."""
@@ -154,19 +162,19 @@ class FaultInjector:
             # Draws happen only for features in use, so enabling one feature
             # does not shift the random sequence of an unrelated plan.
             if n in plan.eintr_calls or (
-                plan.eintr_probability and self._rng.random() < plan.eintr_probability
+                plan.eintr_probability and self._draws().random() < plan.eintr_probability
             ):
                 self.injected.append((op, n, "EINTR"))
                 return Errno.INTR
             if n in plan.eagain_calls or (
-                plan.eagain_probability and self._rng.random() < plan.eagain_probability
+                plan.eagain_probability and self._draws().random() < plan.eagain_probability
             ):
                 self.injected.append((op, n, "EAGAIN"))
                 return Errno.AGAIN
             allowed = requested
             cap = plan.max_read if op == "read" else plan.max_write
             if cap is not None and allowed > 0:
-                limit = self._rng.randint(1, min(cap, allowed)) if plan.random_short else cap
+                limit = self._draws().randint(1, min(cap, allowed)) if plan.random_short else cap
                 if limit < allowed:
                     self.injected.append((op, n, f"short {limit}/{allowed}"))
                     allowed = limit

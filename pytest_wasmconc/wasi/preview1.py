@@ -43,6 +43,24 @@ class WasiPreview1:
         self._waker: Callable[[], None] | None = None
         self._state = WasiState(config, self._wake)
         self._closed = False
+        # The host functions built so far, by the names asked for: they read `state` at each call, so
+        # a renewed host (`renew`) serves its next execution with the same ones.
+        self._functions: dict[tuple[str, ...] | None, list[HostFunction]] = {}
+
+    @property
+    def state(self) -> WasiState:
+        """The state the host functions serve (a new one after `renew`)."""
+        return self._state
+
+    def renew(self) -> None:
+        """This host for another execution of the same guest (an exploration's next schedule): closed, then
+        given a new state from the same configuration, as a new `WasiPreview1(config)` would be, keeping its
+        host functions (built once per exploration instead of once per execution)."""
+        self.close()
+        with self._waker_lock:
+            self._waker = None
+        self._state = WasiState(self.config, self._wake)
+        self._closed = False
 
     # -- runtime side ---------------------------------------------------------
 
@@ -52,11 +70,15 @@ class WasiPreview1:
     def functions(self, only: Iterable[str] | None = None) -> list[HostFunction]:
         """The preview1 imports (module "wasi_snapshot_preview1"): every one, or the names in `only`.
 
-        Built on request: a guest imports a handful of the 46, and a host is
-        made for every execution of an exploration.
+        Built on request, once per host: a guest imports a handful of the 46,
+        and an exploration renews one host for each execution (`renew`).
         """
-        names = SIGNATURES if only is None else [n for n in only if n in SIGNATURES]
-        return [make_host_function(self._state, n, _impl(n)) for n in names]
+        key = None if only is None else tuple(only)
+        made = self._functions.get(key)
+        if made is None:
+            names = SIGNATURES if key is None else [n for n in key if n in SIGNATURES]
+            made = self._functions[key] = [make_host_function(self, n, _impl(n)) for n in names]
+        return list(made)
 
     def set_waker(self, waker: Callable[[], None]) -> None:
         """Installed by the runtime; called from any thread when an external

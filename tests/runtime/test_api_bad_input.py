@@ -101,6 +101,19 @@ def test_bad_run_settings_are_config_errors(fields: dict[str, Any], needle: str)
         RunSettings(**fields)
 
 
+@pytest.mark.parametrize("seed", [1.5, "7", True, None])
+def test_a_bad_seed_given_to_with_seed_is_a_config_error(seed: Any) -> None:
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        RunSettings().with_seed(seed)
+
+
+def test_with_seed_is_with_only_the_seed_changed() -> None:
+    base = RunSettings(policy="pct", slice=77, hot_sites=(5, 9), max_steps=None, timeout=None)
+    assert base.with_seed(1 << 62) == base.with_(seed=1 << 62)
+    assert base.with_seed(-3).seed == -3 and base.seed == 0
+    assert hash(base.with_seed(4)) == hash(base.with_(seed=4))
+
+
 @pytest.mark.parametrize(("kwargs", "needle"), [
     ({"schedules": "3"}, "schedules must be a whole number"),
     ({"schedules": True}, "schedules must be a whole number"),

@@ -18,7 +18,6 @@ from ..lane import _lane
 from ..wasmtime import interrupts
 from ..machine.ends import TRACED_ENDS
 from ..machine.execution import Execution
-from ..hostapi import Yield
 from ..outcome import Status
 from ..report import hang_message
 from ..settings import Preempt
@@ -172,7 +171,7 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         elif timed:
             began_ns = time.monotonic_ns()
             t.begin_quantum(_EPOCH_CHECK, began_ns + (tick_ns * _SOLO_SLICES if solo else tick_ns))
-        ex.spawned_in_step = False
+        native.spawned = 0  # (ex.spawned_in_step)
         native.begin_points(-1 if max_steps is None else max_steps - (ex.steps - native.idle_since), settings.slice)
         if recorder is None:
             finished = t.poll()
@@ -213,9 +212,12 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
         if step_cost is not None and step_cost > ACCESS_COST and used >= step_cost:
             used -= step_cost - ACCESS_COST  # the one access that ended a step-mode quantum, at its usual cost
         ex.clock.advance(used)
+        slice_ = ex.settings.slice
         if solo:
-            ex.steps += max(0, used // ex.settings.slice - 1)  # the slices it replaced
-        ex.steps += ex.native.point_steps(ex.settings.slice)  # its quiet points (_lane_c/lane.h), as the lane does
+            replaced = used // slice_ - 1
+            if replaced > 0:
+                ex.steps += replaced  # the slices it replaced
+        ex.steps += ex.native.point_steps(slice_)  # its quiet points (_lane_c/lane.h), as the lane does
     elif timed and solo:
         ex.steps += max(0, (time.monotonic_ns() - began_ns) // tick_ns - 1)  # the ticks it replaced
     if finished:
@@ -225,15 +227,15 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
         # mappings, 65,530 per process) ran out after ~32,000 of them.
         t.close()
         return SwitchReason.EXITED
-    wait = t.wait
-    if wait is None:
+    kind = t.wait_kind  # (not `t.wait`: a native futex wait would be built, description and all, every step)
+    if kind == 0:
         if not t.yielded_at_scheduling_point:
             return SwitchReason.PREEMPTED
-    elif not isinstance(wait, Yield):
+    elif kind == 2:
         return SwitchReason.BLOCKED
-    if ex.spawned_in_step:
+    if ex.native.spawned:  # (ex.spawned_in_step)
         return SwitchReason.SPAWNED
-    return SwitchReason.YIELDED if wait is None else SwitchReason.GAVE_UP
+    return SwitchReason.YIELDED if kind == 0 else SwitchReason.GAVE_UP  # kind 1: the thread yielded (a Yield wait)
 
 
 # SwitchReason <-> the lane's reason codes (_lane_c/lane.h's R_* enum, in this order).
@@ -277,15 +279,19 @@ def _runnable(ex: Execution) -> list[int]:
     """The tids that may run now, in order: the active set (blocked and timed-parked
     threads are not in it) after the due deadlines were served."""
     now = ex.clock.now_ns()
-    ex.wake_due(now)
+    if ex.has_timers:
+        ex.wake_due(now)
     threads = ex.threads
     out = []
     for tid in ex.native.active():
         t = threads[tid]
         st = t.state
-        if st is ThreadState.RUNNABLE or st is ThreadState.NEW or st is ThreadState.PARKED and ex.try_wake(t, now):
+        if st is _RUNNABLE or st is _NEW or st is _PARKED and ex.try_wake(t, now):
             out.append(tid)
     return out
+
+
+_RUNNABLE, _NEW, _PARKED = ThreadState.RUNNABLE, ThreadState.NEW, ThreadState.PARKED
 
 
 def _idle(ex: Execution, wall_deadline: float | None) -> bool:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..timeline.recorder import Recorder
     from .reuse import InstancePool
 
-__all__ = ["Execution"]
+__all__ = ["Execution", "ResolvedImports"]
 
 # wasi-threads: thread ids are positive and at most 0x1FFFFFFF.
 MAX_TID = 0x1FFF_FFFF
@@ -60,6 +60,24 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
+class ResolvedImports:
+    """An execution's import table, kept for the next execution of an exploration (kept_world.py): the same
+    host-function objects, in the same order, resolve the same guest's imports the same way, so the names and
+    signatures are checked once."""
+
+    __slots__ = ("impls", "program", "provided")
+
+    def __init__(self) -> None:
+        self.program: Program | None = None
+        self.provided: list[HostFunction] = []
+        self.impls: dict[tuple[str, str], HostFunction] = {}
+
+    def matches(self, program: Program, provided: list[HostFunction]) -> bool:
+        old = self.provided
+        return (self.program is program and len(old) == len(provided)
+                and all(a is b for a, b in zip(old, provided)))
+
+
 class Execution:
     """Shared state of one run of a guest, driven by a driver."""
 
@@ -73,6 +91,7 @@ class Execution:
         observers: Iterable[Any] = (),
         recorder: Recorder | None = None,
         pool: InstancePool | None = None,
+        resolved: ResolvedImports | None = None,
     ) -> None:
         self.program = program
         # The reset path (reuse.py): memory, linker and instances kept across an exploration's
@@ -135,7 +154,17 @@ class Execution:
         # Whether a thread's visible plain accesses charge the counter (the policy says: serial.py);
         # None: all do.
         self.charges_accesses: Callable[[int], bool] | None = None
-        self._resolve_imports(list(host_functions) + self._builtins())
+        provided = [*host_functions, *self._builtins()]
+        # `resolved`: the table of an earlier execution of the exploration. Not with wasmtime's own WASI
+        # (resolved otherwise) nor a recorder (it wraps the table's functions in place).
+        if resolved is not None and (native_wasi is not None or recorder is not None):
+            resolved = None
+        if resolved is not None and resolved.matches(program, provided):
+            self.impls = resolved.impls
+        else:
+            self._resolve_imports(provided)
+            if resolved is not None:
+                resolved.program, resolved.provided, resolved.impls = program, provided, self.impls
         if recorder is not None:
             recorder.attach(self)
 
@@ -330,6 +359,11 @@ class Execution:
         """The earliest deadline of a parked thread (serial modes), or None."""
         self._publish_next_deadline()
         return self._timers[0][0] if self._timers else None
+
+    @property
+    def has_timers(self) -> bool:
+        """Whether a wait with a deadline may be due (serial modes): `wake_due` has nothing to do otherwise."""
+        return bool(self._timers)
 
     def wake_due(self, now_ns: int) -> None:
         """Wake every parked thread whose deadline has come (serial modes)."""

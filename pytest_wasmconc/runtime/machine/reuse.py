@@ -74,6 +74,10 @@ class KeptInstance:
     # dropped unused): the start function's wasmtime_func_t, n wasmtime_global_t in the pool's order.
     start: Any = None
     globals: bytes | None = None
+    # Its exports a thread's call uses (exports.py), looked up by the first thread that ran in it.
+    exports: Any = None
+    # The store's context address (stable for the store's life), taken when it is first reused.
+    context: int = 0
 
 
 def _protect(address: int, length: int, prot: int) -> None:
@@ -200,11 +204,13 @@ class InstancePool:
         if not self.idle:
             return None
         kept = self.idle.pop()
-        context = capi.store_context(kept.store)
+        context = kept.context
+        if not context:
+            context = kept.context = capi.store_context(kept.store)
         if kept.start is None and not self._resolve(kept, context):
             kept.store.close()
             return None
-        capi.set_store_key(kept.store._context(), key)
+        capi.set_store_key(context, key)
         if self._values:
             assert kept.globals is not None
             _lane.reset_globals(context, kept.globals, self._values)

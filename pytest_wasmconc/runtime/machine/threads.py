@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from ...instrument.abi import ACCESS_COST_EXPORT, BUDGET_EXPORT, PROGRESS_EXPORT
 from ..lane import _lane
 from ..wasmtime import calls, capi, epochs, failures
 from ..errors import ModuleError
 from ..lane.futex import FutexWait
 from ..hostapi import ValType, Wait, WaitResult, Yield
 from .clock import READ_TICK_NS, SPIN_TICK_MAX_NS
+from .exports import InstanceExports
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
 from .reuse import KeptInstance
 
@@ -50,8 +50,6 @@ class ThreadState(enum.Enum):
     FINISHED = "finished"
 
 
-_BUDGET_NAME = BUDGET_EXPORT.encode()
-_PROGRESS_NAME = PROGRESS_EXPORT.encode()
 _STATES = (ThreadState.NEW, ThreadState.RUNNABLE, ThreadState.PARKED, ThreadState.FINISHED)  # by slot code
 _STATE_CODES = {st.value: code for code, st in enumerate(_STATES)}
 
@@ -80,6 +78,8 @@ class GuestThread:
         # The reset path (reuse.py): the kept instance this thread runs in, or the one it made,
         # once its call began (an instance whose instantiation failed is never kept).
         self._kept: Any = None
+        # Its instance's exports (exports.py): kept with a kept instance, so looked up once per instance.
+        self._exports: InstanceExports | None = None
         self._ready = False
         self.memory: Any = NoMemory()
         self._wait: Wait | None = None
@@ -160,6 +160,15 @@ class GuestThread:
     def wait(self, value: Wait | None) -> None:
         self._wait = value
         self.slot.wait_kind = 0 if value is None else 1 if isinstance(value, Yield) else 2
+
+    @property
+    def wait_kind(self) -> int:
+        """What the wait in progress is, without building it: 0 none, 1 a Yield, 2 any other (a Python
+        host call's, or the native futex's, whose `wait` would be made with its description each time)."""
+        wait = self._wait
+        if wait is None:
+            return 2 if self.slot.native_wait else 0
+        return 1 if isinstance(wait, Yield) else 2
 
     def _native_wait(self) -> FutexWait:
         """The wait the native futex (_lane_c/futex.c) parked this thread on, as Python's would be."""
@@ -256,8 +265,9 @@ class GuestThread:
         self._kept = kept
         self.store = kept.store
         self._raw_instance = kept.instance
+        self._exports = kept.exports
         self.memory = self.execution.shared_guest_memory
-        self.future = calls.call_raw_async(kept.store, kept.start, (), 0)
+        self.future = calls.call_raw_async(kept.store, kept.start, (), 0, context=kept.context)
         self.state = ThreadState.RUNNABLE
         return True
 
@@ -339,31 +349,33 @@ class GuestThread:
         self.phase = Phase.RUNNING
         self._ready = True
         self.memory = self._memory_view()
-        context = capi.store_context(self.store)
+        kept = self._kept
+        context = kept.context if kept is not None and kept.context else capi.store_context(self.store)
+        exports = self._exports
+        if exports is None:
+            exports = self._exports = InstanceExports(self._raw_instance)
         if self._counter_mode:
-            counter = calls.export_global_bytes(context, self._raw_instance, _BUDGET_NAME)
+            counter = exports.budget(context)
             if counter is not None:  # absent: the module defines no function
                 self.slot.set_budget(context, counter)
                 # Atomics that changed memory count as progress (instrument/progress.py).
-                progress = calls.export_global_bytes(context, self._raw_instance, _PROGRESS_NAME)
+                progress = exports.progress(context)
                 if progress is not None:  # absent: no atomic read-modify-write
                     self.slot.set_progress(progress)
             charges = self.execution.charges_accesses
             if self.access_cost is not None:
                 self._apply_access_cost()
             elif charges is not None and not charges(self.tid):
-                cost = calls.instance_export(self.store, self._raw_instance, ACCESS_COST_EXPORT)
-                if isinstance(cost, wasmtime.Global):  # only at the shared level
-                    cost.set_value(self.store, wasmtime.Val.i64(0))
+                exports.set_access_cost(context, 0)  # only at the shared level
         if self.is_main:
-            func = calls.export_func(context, self._raw_instance, b"_start")
+            func = exports.entry(context, b"_start")
             args: list[tuple[ValType, int | float]] = []
         else:
-            func = calls.export_func(context, self._raw_instance, b"wasi_thread_start")
+            func = exports.entry(context, b"wasi_thread_start")
             args = [(ValType.I32, self.tid), (ValType.I32, self.start_arg or 0)]
         if func is None:
             raise RuntimeError("entry point vanished after load-time checks")
-        self.future = calls.call_raw_async(self.store, func, args, 0)
+        self.future = calls.call_raw_async(self.store, func, args, 0, context=context)
 
     def set_access_cost(self, cost: int) -> None:
         """Make this thread's visible plain accesses charge `cost` counter units (the shared level;
@@ -375,10 +387,8 @@ class GuestThread:
             self._apply_access_cost()
 
     def _apply_access_cost(self) -> None:
-        assert self.store is not None and self.access_cost is not None
-        cost = calls.instance_export(self.store, self._raw_instance, ACCESS_COST_EXPORT)
-        if isinstance(cost, wasmtime.Global):  # only at the shared level
-            cost.set_value(self.store, wasmtime.Val.i64(self.access_cost))
+        assert self.store is not None and self.access_cost is not None and self._exports is not None
+        self._exports.set_access_cost(capi.store_context(self.store), self.access_cost)  # only at the shared level
 
     def _memory_view(self) -> Any:
         ex = self.execution
@@ -407,6 +417,7 @@ class GuestThread:
             if not self._keep(store):
                 store.close()
         self._kept = None
+        self._exports = None
         self.memory = NoMemory()
         self._raw_instance = None
         self.slot.clear_budget()
@@ -421,6 +432,7 @@ class GuestThread:
         kept = self._kept
         if kept is None:
             kept = KeptInstance(store, self._raw_instance)
+        kept.exports = self._exports
         return bool(pool.give(kept))
 
     # -- reports -----------------------------------------------------------

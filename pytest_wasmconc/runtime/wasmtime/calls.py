@@ -8,6 +8,7 @@ Store. The native lane polls the same future by address in the hot path.
 from __future__ import annotations
 
 import ctypes
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from wasmtime import _ffi as ffi
 from ..hostapi import ValType
 from .failures import NativeFailure, take_error, take_trap
 from .interrupts import INTERRUPTED
-from .capi import F32, F64, I32, I64, VALKIND, VOID_P, own_function
+from .capi import F32, F64, I32, I64, VALKIND, VOID_P, own_function, store_context
 
 __all__ = [
     "CallFuture", "call_raw_async", "export_func", "export_global_bytes", "export_raw", "func_call_async",
@@ -25,6 +26,20 @@ __all__ = [
 ]
 
 raw_future_poll = own_function("wasmtime_call_future_poll", ctypes.c_bool, VOID_P)
+# The hot path's calls (a guest thread's start and entry, twice per thread and schedule) go through
+# these, typed with plain addresses: wasmtime-py's wrappers convert typed pointers, a Python frame each.
+_raw_call_async = own_function("wasmtime_func_call_async", VOID_P, VOID_P, VOID_P, VOID_P, ctypes.c_size_t, VOID_P,
+                               ctypes.c_size_t, VOID_P, VOID_P)
+_raw_future_delete = own_function("wasmtime_call_future_delete", None, VOID_P)
+_VAL = ffi.wasmtime_val_t
+_VAL_SIZE = ctypes.sizeof(_VAL)
+_TRAP_P = ctypes.POINTER(ffi.wasm_trap_t)
+_ERROR_P = ctypes.POINTER(ffi.wasmtime_error_t)
+# Passed for a call without arguments or results: Wasmtime reads and writes none of it.
+_NO_VALUES = (_VAL * 1)()
+# One argument as Wasmtime's wasmtime_val_t: the kind byte, padding, the value at offset 8 (as to_val).
+_ARG_FORMATS = {ValType.I32: struct.Struct("<B7xi"), ValType.I64: struct.Struct("<B7xq"),
+                ValType.F32: struct.Struct("<B7xf"), ValType.F64: struct.Struct("<B7xd")}
 
 class CallFuture:
     """One in-flight async call or instantiation; poll until `done`, then `close`.
@@ -40,8 +55,8 @@ class CallFuture:
         self._future: Any = None
         self._address = 0  # of the native future, taken at the first poll
         self._keep: tuple[Any, ...] = ()
-        self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
-        self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
+        self._trap = _TRAP_P()
+        self._error = _ERROR_P()
         self.results: Any = None
         self._nresults = 0
         self.done = False
@@ -75,10 +90,10 @@ class CallFuture:
             # Copy the outcome out now, so nothing later reads native buffers.
             if self._trap:
                 self.failure = take_trap(self._trap)
-                self._trap = ctypes.POINTER(ffi.wasm_trap_t)()
+                self._trap = _TRAP_P()
             elif self._error:
                 self.failure = take_error(self._error)
-                self._error = ctypes.POINTER(ffi.wasmtime_error_t)()
+                self._error = _ERROR_P()
             return True
         return False
 
@@ -87,7 +102,10 @@ class CallFuture:
         fut, self._future = self._future, None
         self._address = 0
         if fut is not None:
-            ffi.wasmtime_call_future_delete(fut)
+            if type(fut) is int:  # started by call_raw_async: the address
+                _raw_future_delete(fut)
+            else:
+                ffi.wasmtime_call_future_delete(fut)
         self._keep = ()
 
     def result_values(self) -> list[int | float]:
@@ -133,20 +151,34 @@ def func_call_async(
 
 
 def call_raw_async(store: wasmtime.Store, raw_func: Any, args: Sequence[tuple[ValType, int | float]],
-                   nresults: int, keep: Any = None) -> CallFuture:
-    """Start calling the `wasmtime_func_t` struct `raw_func` (an export of `store`'s instance)."""
+                   nresults: int, keep: Any = None, *, context: int | None = None) -> CallFuture:
+    """Start calling the `wasmtime_func_t` struct `raw_func` (an export of `store`'s instance). `context`: the
+    store's context address (capi.store_context), when the caller has it."""
     fut = CallFuture()
     n = len(args)
-    arg_arr = (ffi.wasmtime_val_t * max(n, 1))()
-    for i, (t, v) in enumerate(args):
-        arg_arr[i] = to_val(t, v)
-    res_arr = (ffi.wasmtime_val_t * max(nresults, 1))()
+    if n:
+        arg_arr: Any = (_VAL * n)()
+        for i, (t, v) in enumerate(args):
+            if t is ValType.I32:
+                v = signed(int(v) & 0xFFFF_FFFF, 32)
+            elif t is ValType.I64:
+                v = signed(int(v) & 0xFFFF_FFFF_FFFF_FFFF, 64)
+            else:
+                v = float(v)
+            _ARG_FORMATS[t].pack_into(arg_arr, i * _VAL_SIZE, VALKIND[t], v)
+    else:
+        arg_arr = _NO_VALUES
+    res_arr: Any = (_VAL * nresults)() if nresults else _NO_VALUES
     fut.results = res_arr
     fut._nresults = nresults
-    fut._future = ffi.wasmtime_func_call_async(
-        store._context(), ctypes.byref(raw_func), arg_arr, n, res_arr, nresults,
-        ctypes.byref(fut._trap), ctypes.byref(fut._error),
-    )
+    if context is None:
+        context = store_context(store)
+    address = _raw_call_async(context, ctypes.addressof(raw_func), ctypes.addressof(arg_arr), n,
+                              ctypes.addressof(res_arr), nresults, ctypes.addressof(fut._trap),
+                              ctypes.addressof(fut._error))
+    if not address:
+        raise RuntimeError("internal error: Wasmtime returned no call future")
+    fut._future = fut._address = address
     fut._keep = (store, keep, raw_func, arg_arr, res_arr)
     return fut
 

@@ -78,6 +78,7 @@ def own_function(name: str, restype: Any, *argtypes: Any) -> Any:
 VOID_P = ctypes.c_void_p
 NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a NULL function pointer
 _raw_store_context = own_function("wasmtime_store_context", VOID_P, VOID_P)
+_raw_set_data = own_function("wasmtime_context_set_data", None, VOID_P, VOID_P)
 
 
 _lane.init(*(address_of(name) for name in (
@@ -103,8 +104,12 @@ def check_error(err: Any) -> None:
 
 
 def set_store_key(context: Any, key: int) -> None:
-    """Tag a store with its guest thread's key (the slot's address: host calls find their thread by it)."""
-    ffi.wasmtime_context_set_data(context, ctypes.c_void_p(key))
+    """Tag a store with its guest thread's key (the slot's address: host calls find their thread by it).
+    `context`: wasmtime-py's context pointer or its address (`store_context`)."""
+    if type(context) is int:
+        _raw_set_data(context, key)  # a kept instance's thread, once per schedule: no typed pointer
+    else:
+        ffi.wasmtime_context_set_data(context, ctypes.c_void_p(key))
 
 
 def store_context(store: wasmtime.Store) -> int:
