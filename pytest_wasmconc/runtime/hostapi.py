@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "GiveUp",
     "GuestExit",
     "GuestMemory",
     "GuestTrap",
@@ -173,6 +174,12 @@ class Sleep(Wait):
 @dataclass(frozen=True)
 class Yield(Wait):
     """A scheduling point: stay runnable, let the scheduler pick who runs next."""
+
+
+@dataclass(frozen=True)
+class GiveUp(Yield):
+    """A Yield that gives up the processor (sched_yield): the thread asks for another one to run,
+    where a scheduling point only offers to let one (the policies are told `SwitchReason.GAVE_UP`)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -47,8 +47,8 @@ class SwitchReason(enum.Enum):
     BLOCKED = "blocked"  # the current thread parked (wait, sleep, blocking read)
     SPAWNED = "spawned"  # the current thread created a new thread
     EXITED = "exited"  # the current thread finished
-    # The current thread gave up the processor and stays runnable (sched_yield, a host function's
-    # Yield): it asks for another thread to run, where a scheduling point only offers to let one.
+    # The current thread gave up the processor and stays runnable (sched_yield: a GiveUp wait): it
+    # asks for another thread to run, where a scheduling point only offers to let one.
     GAVE_UP = "gave_up"
 
 

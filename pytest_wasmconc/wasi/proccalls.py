@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from ..runtime.hostapi import GuestExit, GuestTrap, HostCall, Wait, WaitResult, Yield
+from ..runtime.hostapi import GiveUp, GuestExit, GuestTrap, HostCall, Wait, WaitResult
 from .errno import Errno, WasiError
 from .layout import SIGNAL_MAX, Clockid, Fdflags, Riflags, Sdflags, check_enum, check_flags
 from .state import WasiState
@@ -104,7 +104,7 @@ def proc_raise(st: WasiState, call: HostCall, sig: int) -> int:
 
 
 def sched_yield(st: WasiState, call: HostCall) -> Generator[Wait, WaitResult, int]:
-    yield Yield()
+    yield GiveUp()
     return 0
 
 

@@ -220,3 +220,12 @@ def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(monkeypatc
     outcome = _run("libc/yield_spin_sleeper.wasm", ["20"], settings, False, monkeypatch)
     assert outcome.status is Status.EXITED and outcome.exit_code == 0, outcome.report
     assert SwitchReason.GAVE_UP in seen and SwitchReason.YIELDED in seen
+
+
+def test_the_slots_wait_kind_tells_a_host_scheduling_point_from_giving_up_the_processor() -> None:
+    # What the native step loop reads (lane.h): a host function's scheduling point (a Yield, as a
+    # host Lock's acquire makes) offers to switch and is YIELDED, sched_yield's GiveUp is GAVE_UP.
+    from pytest_wasmconc.runtime.hostapi import GiveUp, Sleep, Yield
+    from pytest_wasmconc.runtime.machine.threads import _wait_kind
+
+    assert [_wait_kind(w) for w in (None, Yield(), Sleep(1), GiveUp())] == [0, 1, 2, 3]

@@ -235,7 +235,8 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
         return SwitchReason.BLOCKED
     if ex.native.spawned:  # (ex.spawned_in_step)
         return SwitchReason.SPAWNED
-    return SwitchReason.YIELDED if kind == 0 else SwitchReason.GAVE_UP  # kind 1: the thread yielded (a Yield wait)
+    # kind 1: a Yield wait (a host function's scheduling point); 3: a GiveUp (sched_yield).
+    return SwitchReason.GAVE_UP if kind == 3 else SwitchReason.YIELDED
 
 
 # SwitchReason <-> the lane's reason codes (_lane_c/lane.h's R_* enum, in this order).

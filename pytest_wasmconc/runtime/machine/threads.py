@@ -21,7 +21,7 @@ from ..lane import _lane
 from ..wasmtime import calls, capi, epochs, failures
 from ..errors import ModuleError
 from ..lane.futex import FutexWait
-from ..hostapi import ValType, Wait, WaitResult, Yield
+from ..hostapi import GiveUp, ValType, Wait, WaitResult, Yield
 from .clock import READ_TICK_NS, SPIN_TICK_MAX_NS
 from .exports import InstanceExports
 from .memory import InstanceGuestMemory, NoMemory, SharedGuestMemory
@@ -41,6 +41,16 @@ _SPIN_SHIFT_MAX = (SPIN_TICK_MAX_NS // READ_TICK_NS).bit_length()
 
 def _resource_failure(failure: failures.NativeFailure) -> bool:
     return failure.trap_code is None and failure.exit_status is None and not failure.frames
+
+
+# The slot's wait_kind (the native step loop reads it, _lane_c/lane.h): 0 no wait, 1 a Yield (a
+# scheduling point), 2 any other wait, 3 a GiveUp (sched_yield).
+def _wait_kind(wait: Wait | None) -> int:
+    if wait is None:
+        return 0
+    if isinstance(wait, Yield):
+        return 3 if isinstance(wait, GiveUp) else 1
+    return 2
 
 
 class ThreadState(enum.Enum):
@@ -159,16 +169,16 @@ class GuestThread:
     @wait.setter
     def wait(self, value: Wait | None) -> None:
         self._wait = value
-        self.slot.wait_kind = 0 if value is None else 1 if isinstance(value, Yield) else 2
+        self.slot.wait_kind = _wait_kind(value)
 
     @property
     def wait_kind(self) -> int:
-        """What the wait in progress is, without building it: 0 none, 1 a Yield, 2 any other (a Python
-        host call's, or the native futex's, whose `wait` would be made with its description each time)."""
+        """What the wait in progress is, without building it (`_wait_kind`; the native futex's wait, whose
+        `wait` would be made with its description each time, is another wait)."""
         wait = self._wait
         if wait is None:
             return 2 if self.slot.native_wait else 0
-        return 1 if isinstance(wait, Yield) else 2
+        return _wait_kind(wait)
 
     def _native_wait(self) -> FutexWait:
         """The wait the native futex (_lane_c/futex.c) parked this thread on, as Python's would be."""

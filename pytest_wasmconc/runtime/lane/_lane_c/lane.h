@@ -133,7 +133,7 @@ typedef struct SlotObject {
     int state;
     int blocked;                /* see BLOCKED/WOKEN/TIMED; set only through slot_set_blocked */
     int in_active;              /* a member of exec->active */
-    int wait_kind;              /* GuestThread.wait: 0 none, 1 a Yield, 2 any other wait */
+    int wait_kind;              /* GuestThread.wait: 0 none, 1 a Yield, 2 any other wait, 3 a GiveUp */
     void *future;
     /* the preemption counter (counter mode), once the instance exists */
     int has_budget;

@@ -325,7 +325,7 @@ static PyMethodDef slot_methods[] = {
 
 static PyMemberDef slot_members[] = {
     {"tid", T_INT, offsetof(SlotObject, tid), READONLY, NULL},
-    {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait"},
+    {"wait_kind", T_INT, offsetof(SlotObject, wait_kind), 0, "0 no wait, 1 a Yield, 2 another wait, 3 a GiveUp"},
     {"woken", T_INT, offsetof(SlotObject, woken), READONLY, "as a futex waiter: a notify woke it"},
     {"queued", T_INT, offsetof(SlotObject, queued), READONLY, "as a futex waiter: still in the queue"},
     {"native_wait", T_INT, offsetof(SlotObject, native_wait), READONLY, "parked by the native wait: its width"},

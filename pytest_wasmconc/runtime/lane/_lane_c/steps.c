@@ -569,9 +569,9 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
          * the poll; what they changed is mirrored in the slots and the exec */
         if (t->wait_kind == 2)
             L->reason = R_BLOCKED;
-        else if (t->wait_kind == 1)
+        else if (t->wait_kind == 3)
             L->reason = e->spawned ? R_SPAWNED : R_GAVE_UP;
-        else if (t->yield_kind == YIELD_SCHED)
+        else if (t->wait_kind == 1 || t->yield_kind == YIELD_SCHED)
             L->reason = e->spawned ? R_SPAWNED : R_YIELDED;
         else
             L->reason = R_PREEMPTED;
