@@ -214,6 +214,19 @@ VC *det_clock(Det *d, uint32_t tid) {
     return &t->vc;
 }
 
+/* An array of `n` elements of `elem` bytes with room for one more: `v` itself while `n` < *cap, else
+ * `v` reallocated to twice *cap (`first` when empty), *cap updated; NULL when out of memory (`v` and
+ * *cap as they were). */
+static void *room_for_one(void *v, size_t *cap, size_t n, size_t elem, size_t first) {
+    if (n < *cap)
+        return v;
+    size_t grown = *cap ? *cap * 2 : first;
+    void *w = realloc(v, grown * elem);
+    if (w)
+        *cap = grown;
+    return w;
+}
+
 /* ---- synchronization ---- */
 
 /* The index of key's Sync, created (absent) when `create`; -1: none, -2: out of memory. */
@@ -223,14 +236,10 @@ static long long sync_index(Det *d, int kind, uint64_t key, bool create) {
         return (long long)s->value;
     if (!create)
         return -1;
-    if (d->nsyncs == d->cap_syncs) {
-        size_t cap = d->cap_syncs ? d->cap_syncs * 2 : 64;
-        Sync *v = realloc(d->syncs, cap * sizeof(Sync));
-        if (!v)
-            return -2;
-        d->syncs = v;
-        d->cap_syncs = cap;
-    }
+    Sync *syncs = room_for_one(d->syncs, &d->cap_syncs, d->nsyncs, sizeof(Sync), 64);
+    if (!syncs)
+        return -2;
+    d->syncs = syncs;
     if (map_put(&d->sync_map, key, (uint64_t)kind, d->nsyncs) < 0)
         return -2;
     memset(&d->syncs[d->nsyncs], 0, sizeof(Sync));
@@ -241,14 +250,10 @@ static SyncThread *sync_thread(Det *d, size_t sync, uint32_t tid) {
     MapSlot *s = map_find(&d->st_map, sync, tid);
     if (s)
         return &d->sts[s->value];
-    if (d->nsts == d->cap_sts) {
-        size_t cap = d->cap_sts ? d->cap_sts * 2 : 64;
-        SyncThread *v = realloc(d->sts, cap * sizeof(SyncThread));
-        if (!v)
-            return NULL;
-        d->sts = v;
-        d->cap_sts = cap;
-    }
+    SyncThread *sts = room_for_one(d->sts, &d->cap_sts, d->nsts, sizeof(SyncThread), 64);
+    if (!sts)
+        return NULL;
+    d->sts = sts;
     if (map_put(&d->st_map, sync, tid, d->nsts) < 0)
         return NULL;
     memset(&d->sts[d->nsts], 0, sizeof(SyncThread));
@@ -408,14 +413,10 @@ static Cell *cell_of(Det *d, uint64_t word) {
 
 static int push_race(RaceBuf *b, uint32_t prev_tid, bool prev_write, const Info *prev, uint32_t tid, bool write,
                      const Info *cur) {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 8;
-        RacePair *v = realloc(b->v, cap * sizeof(RacePair));
-        if (!v)
-            return -1;
-        b->v = v;
-        b->cap = cap;
-    }
+    RacePair *v = room_for_one(b->v, &b->cap, b->n, sizeof(RacePair), 8);
+    if (!v)
+        return -1;
+    b->v = v;
     b->v[b->n++] = (RacePair){{prev_tid, prev_write, *prev}, {tid, write, *cur}};
     return 0;
 }
@@ -461,14 +462,10 @@ static int note_candidate(Det *d, uint32_t earlier, uint32_t later) {
         return 0;
     if (map_put(&d->candidate_map, earlier, later, 0) < 0)
         return -1;
-    if (d->ncandidates == d->cap_candidates) {
-        size_t cap = d->cap_candidates ? d->cap_candidates * 2 : 16;
-        SitePair *v = realloc(d->candidate_pairs, cap * sizeof(SitePair));
-        if (!v)
-            return -1;
-        d->candidate_pairs = v;
-        d->cap_candidates = cap;
-    }
+    SitePair *pairs = room_for_one(d->candidate_pairs, &d->cap_candidates, d->ncandidates, sizeof(SitePair), 16);
+    if (!pairs)
+        return -1;
+    d->candidate_pairs = pairs;
     d->candidate_pairs[d->ncandidates++] = (SitePair){earlier, later};
     return 0;
 }
