@@ -22,7 +22,7 @@ from .capi import F32, F64, I32, I64, VALKIND, VOID_P, own_function, store_conte
 
 __all__ = [
     "CallFuture", "call_raw_async", "export_func", "export_global_bytes", "export_raw", "func_call_async",
-    "instance_export", "instance_pre_instantiate_async", "signed", "to_val",
+    "instance_export", "instance_pre_instantiate_async", "pack_val", "signed",
 ]
 
 raw_future_poll = own_function("wasmtime_call_future_poll", ctypes.c_bool, VOID_P)
@@ -37,9 +37,9 @@ _TRAP_P = ctypes.POINTER(ffi.wasm_trap_t)
 _ERROR_P = ctypes.POINTER(ffi.wasmtime_error_t)
 # Passed for a call without arguments or results: Wasmtime reads and writes none of it.
 _NO_VALUES = (_VAL * 1)()
-# One argument as Wasmtime's wasmtime_val_t: the kind byte, padding, the value at offset 8 (as to_val).
-_ARG_FORMATS = {ValType.I32: struct.Struct("<B7xi"), ValType.I64: struct.Struct("<B7xq"),
-                ValType.F32: struct.Struct("<B7xf"), ValType.F64: struct.Struct("<B7xd")}
+# A wasmtime_val_t as bytes: the kind byte, padding, the value at offset 8 (host calls' results too).
+VAL_FORMATS = {ValType.I32: struct.Struct("<B7xi"), ValType.I64: struct.Struct("<B7xq"),
+               ValType.F32: struct.Struct("<B7xf"), ValType.F64: struct.Struct("<B7xd")}
 
 class CallFuture:
     """One in-flight async call or instantiation; poll until `done`, then `close`.
@@ -126,18 +126,16 @@ class CallFuture:
         return out
 
 
-def to_val(t: ValType, v: float) -> Any:
-    val = ffi.wasmtime_val_t()
-    val.kind = VALKIND[t]  # type: ignore[assignment]  # a c_uint8 field takes an int
+def pack_val(buffer: Any, index: int, t: ValType, v: float) -> None:
+    """Write `v` as a value of type `t` (integers wrapped to their width) into element `index` of the
+    wasmtime_val_t array `buffer`."""
     if t is ValType.I32:
-        val.of.i32 = signed(int(v) & 0xFFFF_FFFF, 32)
+        v = signed(int(v) & 0xFFFF_FFFF, 32)
     elif t is ValType.I64:
-        val.of.i64 = signed(int(v) & 0xFFFF_FFFF_FFFF_FFFF, 64)
-    elif t is ValType.F32:
-        val.of.f32 = float(v)
+        v = signed(int(v) & 0xFFFF_FFFF_FFFF_FFFF, 64)
     else:
-        val.of.f64 = float(v)
-    return val
+        v = float(v)
+    VAL_FORMATS[t].pack_into(buffer, index * _VAL_SIZE, VALKIND[t], v)
 
 
 def signed(v: int, bits: int) -> int:
@@ -159,13 +157,7 @@ def call_raw_async(store: wasmtime.Store, raw_func: Any, args: Sequence[tuple[Va
     if n:
         arg_arr: Any = (_VAL * n)()
         for i, (t, v) in enumerate(args):
-            if t is ValType.I32:
-                v = signed(int(v) & 0xFFFF_FFFF, 32)
-            elif t is ValType.I64:
-                v = signed(int(v) & 0xFFFF_FFFF_FFFF_FFFF, 64)
-            else:
-                v = float(v)
-            _ARG_FORMATS[t].pack_into(arg_arr, i * _VAL_SIZE, VALKIND[t], v)
+            pack_val(arg_arr, i, t, v)
     else:
         arg_arr = _NO_VALUES
     res_arr: Any = (_VAL * nresults)() if nresults else _NO_VALUES

@@ -25,7 +25,7 @@ from wasmtime import _ffi as ffi
 
 from ..hostapi import ValType
 from ..lane import _lane
-from .calls import signed, to_val
+from .calls import VAL_FORMATS, pack_val, signed
 from .interrupts import callback_failure
 from .capi import F32, F64, I32, I64, NO_FINALIZER, VOID_P, check_error, own_function
 
@@ -129,8 +129,8 @@ _lock = threading.Lock()  # guards the two registries under OS-thread mode
 
 # wasmtime_val_t: the kind byte, padding, the value at offset 8 (see _ArgsReader).
 _VAL_BYTES = ctypes.c_char * 16
-_I32_VAL, _I64_VAL = struct.Struct("<B7xi"), struct.Struct("<B7xq")
-_F32_VAL, _F64_VAL = struct.Struct("<B7xf"), struct.Struct("<B7xd")
+_I32_VAL, _I64_VAL = VAL_FORMATS[ValType.I32], VAL_FORMATS[ValType.I64]
+_F32_VAL, _F64_VAL = VAL_FORMATS[ValType.F32], VAL_FORMATS[ValType.F64]
 
 
 def set_trap(trap_ret: int, message: str) -> None:
@@ -169,7 +169,7 @@ def write_results(binding: Binding, results_address: int, values: Any) -> None:
         raise TypeError(f"host function {binding.module}.{binding.name} must return {len(rtypes)} values")
     out = (ffi.wasmtime_val_t * len(rtypes)).from_address(results_address)
     for i, (t, v) in enumerate(zip(rtypes, values)):
-        out[i] = to_val(t, v)
+        pack_val(out, i, t, v)
 
 
 def _resume_pending(key: int) -> bool:
