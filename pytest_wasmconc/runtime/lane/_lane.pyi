@@ -4,6 +4,8 @@ from typing import Any
 
 NATIVE_HOST: int
 PYTHON_HOST: int
+BINDING_FINALIZER: int
+NATIVE_BINDING_FINALIZER: int
 CALLER_THREAD_ID: int
 CALLER_MEMORY_SIZE: int
 VMEM_SIZE: int
@@ -39,6 +41,8 @@ def init(future_poll: int, context_get_data: int, caller_context: int, global_ge
 
 def set_python_host(call: Callable[[int, int, int, int, int, int, int], int], resume: Callable[[int], bool],
                     finalize: Callable[[int], None], /) -> None: ...
+
+def set_bindings(table: dict[int, object], /) -> None: ...
 
 class Slot:
     tid: int

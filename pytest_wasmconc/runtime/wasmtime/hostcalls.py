@@ -124,7 +124,7 @@ class Pending:
 _BINDINGS: dict[int, Binding] = {}
 _PENDING: dict[int, Pending] = {}
 _keys = itertools.count(1)
-_lock = threading.Lock()  # guards the two registries under OS-thread mode
+_lock = threading.Lock()  # guards the two registries under OS-thread mode (the C finalizers drop one key under the GIL)
 
 
 # wasmtime_val_t: the kind byte, padding, the value at offset 8 (see _ArgsReader).
@@ -199,18 +199,6 @@ def _finalize_pending(key: int) -> None:
             pass
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _binding_finalizer(env: Any) -> None:
-    with _lock:
-        _BINDINGS.pop(env or 0, None)
-
-
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _native_binding_finalizer(env: Any) -> None:
-    with _lock:
-        _BINDINGS.pop((env or 0) >> 8, None)
-
-
 def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, trap_ret: int, cont_ret: int) -> int:
     """Every Python host call (entered from _lane_c/host.c): 0 when done, else the key of a pending call.
 
@@ -244,6 +232,13 @@ def _host_call(env: int, store_key: int, args: int, nargs: int, results: int, tr
 
 
 _lane.set_python_host(_host_call, _resume_pending, _finalize_pending)
+# A binding's finalizer (Wasmtime runs it when the last linker or store defining the function goes)
+# is C that drops the key from _BINDINGS: a ctypes callback was freed with this module's globals at
+# interpreter shutdown, before a cached program's linker went, and Wasmtime called freed memory.
+_lane.set_bindings(_BINDINGS)
+_FINALIZER_T = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_BINDING_FINALIZER = ctypes.cast(ctypes.c_void_p(_lane.BINDING_FINALIZER), _FINALIZER_T)
+_NATIVE_BINDING_FINALIZER = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_BINDING_FINALIZER), _FINALIZER_T)
 _HOST_TRAMPOLINE = ctypes.cast(ctypes.c_void_p(_lane.PYTHON_HOST), ffi.wasmtime_func_async_callback_t)
 _NATIVE_HOST = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_HOST), ffi.wasmtime_func_async_callback_t)
 
@@ -299,9 +294,9 @@ def define_async_host(
     mod = module.encode()
     nm = name.encode()
     if native:
-        callback, env, finalizer = _NATIVE_HOST, key << 8 | native, _native_binding_finalizer
+        callback, env, finalizer = _NATIVE_HOST, key << 8 | native, _NATIVE_BINDING_FINALIZER
     else:
-        callback, env, finalizer = _HOST_TRAMPOLINE, key, _binding_finalizer
+        callback, env, finalizer = _HOST_TRAMPOLINE, key, _BINDING_FINALIZER
     err = ffi.wasmtime_linker_define_async_func(
         linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(), callback, env, finalizer,
     )

@@ -239,6 +239,45 @@ void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
     PyGILState_Release(g);
 }
 
+/* ---- the bindings' finalizers ----
+ * Wasmtime runs a host function's finalizer when the last linker or store that
+ * defines it is deleted, which may be during the interpreter's shutdown, after
+ * the hostcalls module's globals were cleared: a ctypes callback as finalizer
+ * was freed by then, and Wasmtime jumped into freed memory (a segfault at exit).
+ * These live in this module, which is never unloaded, and hold the bindings
+ * table themselves. */
+static PyObject *bindings; /* hostcalls._BINDINGS: binding key -> Binding */
+
+static void drop_binding(uintptr_t key) {
+#if PY_VERSION_HEX >= 0x030D0000
+    int finalizing = Py_IsFinalizing();
+#else
+    int finalizing = _Py_IsFinalizing();
+#endif
+    if (bindings == NULL || finalizing)
+        return; /* at shutdown the whole table goes */
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *k = PyLong_FromSize_t((size_t)key);
+    if (k == NULL || PyDict_DelItem(bindings, k) < 0)
+        PyErr_Clear(); /* already gone: nothing to drop */
+    Py_XDECREF(k);
+    PyGILState_Release(g);
+}
+
+void binding_finalizer(void *env) { drop_binding((uintptr_t)env); }
+
+void native_binding_finalizer(void *env) { drop_binding((uintptr_t)env >> 8); }
+
+PyObject *set_bindings(PyObject *mod, PyObject *table) {
+    (void)mod;
+    if (!PyDict_Check(table)) {
+        PyErr_SetString(PyExc_TypeError, "set_bindings takes the bindings dict");
+        return NULL;
+    }
+    Py_XSETREF(bindings, Py_NewRef(table));
+    Py_RETURN_NONE;
+}
+
 PyObject *set_python_host(PyObject *mod, PyObject *args) {
     PyObject *call, *resume, *finalize;
     if (!PyArg_ParseTuple(args, "OOO", &call, &resume, &finalize))

@@ -198,6 +198,9 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
 void python_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_val *results, size_t nresults,
                  void **trap_ret, wt_cont *cont);
 PyObject *set_python_host(PyObject *mod, PyObject *args);
+void binding_finalizer(void *env);        /* a Python binding's (env: its key) */
+void native_binding_finalizer(void *env); /* a native host function's (env: key << 8 | kind) */
+PyObject *set_bindings(PyObject *mod, PyObject *table);
 int64_t caller_thread_id(void *caller);
 uint64_t caller_memory_size(void *caller);
 

@@ -116,6 +116,8 @@ static PyMethodDef module_methods[] = {
 
     {"set_python_host", set_python_host, METH_VARARGS,
      "(call, resume, finalize): the Python side of every non-native host function."},
+    {"set_bindings", set_bindings, METH_O,
+     "(dict): the bindings table the finalizers BINDING_FINALIZER and NATIVE_BINDING_FINALIZER drop keys from."},
     {"native_streams", native_streams, METH_NOARGS,
      "Whether the lane draws the policies' random numbers in C (CPython's Random layout checked)."},
     {"init", lane_module_init, METH_VARARGS,
@@ -141,6 +143,8 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObjectRef(m, "Lane", (PyObject *)&LaneType) < 0 ||
         PyModule_AddObject(m, "NATIVE_HOST", PyLong_FromVoidPtr((void *)native_host)) < 0 ||
         PyModule_AddObject(m, "PYTHON_HOST", PyLong_FromVoidPtr((void *)python_host)) < 0 ||
+        PyModule_AddObject(m, "BINDING_FINALIZER", PyLong_FromVoidPtr((void *)binding_finalizer)) < 0 ||
+        PyModule_AddObject(m, "NATIVE_BINDING_FINALIZER", PyLong_FromVoidPtr((void *)native_binding_finalizer)) < 0 ||
         PyModule_AddObject(m, "CALLER_THREAD_ID", PyLong_FromVoidPtr((void *)caller_thread_id)) < 0 ||
         PyModule_AddObject(m, "CALLER_MEMORY_SIZE", PyLong_FromVoidPtr((void *)caller_memory_size)) < 0 ||
         PyModule_AddObject(m, "VMEM_SIZE", PyLong_FromVoidPtr((void *)vmem_size_host)) < 0 ||
