@@ -6,7 +6,11 @@ default that does nothing, so a check that overrides nothing changes no outcome.
 
 - load time: `pass_key` names its instrumentation pass (None: no pass),
   `instrument(rw, names)` runs it on the module's `ModuleRewriter` after the
-  atomics pass; what it returns is kept in `Program.pass_results[pass_key]`;
+  atomics pass; what it returns is kept in `Program.pass_results[pass_key]`.
+  `pass_cache_key` (optional) names everything the pass's rewrite and result
+  depend on besides the module's bytes (its configuration and its code): set,
+  the load is kept like a plain one, in the process and on disk (the result
+  pickled), so `instrument` may not run at all; None: it runs at every load;
 - each execution: `attach(program, settings)` returns an attachment that gives
   the execution host functions bound to it (`host_functions`), receives the
   events host code emits (`on_event`, from `HostCall.emit`), and sees the
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
     from .outcome import Outcome
     from .settings import RunSettings
 
-__all__ = ["Attachment", "Check", "CheckAttachment", "CheckFailure", "Extension", "Rerun", "load_passes"]
+__all__ = ["Attachment", "Check", "CheckAttachment", "CheckFailure", "Extension", "Rerun", "load_passes",
+           "passes_cache_key"]
 
 Rerun = Callable[[Sequence["Extension"]], "Outcome"]
 
@@ -107,6 +112,8 @@ class Check:
     """Base of every check: override what the check uses; the rest does nothing."""
 
     pass_key: str | None = None
+    # See the module docstring: set only when `instrument` is a function of the bytes and this key.
+    pass_cache_key: str | None = None
 
     def instrument(self, rw: ModuleRewriter, names: dict[int, str]) -> Any:
         return None
@@ -126,3 +133,17 @@ def load_passes(extensions: Sequence[Extension]) -> list[tuple[str, Any]]:
         if key is not None:
             out.append((key, ext.instrument))
     return out
+
+
+def passes_cache_key(extensions: Sequence[Extension]) -> str | None:
+    """What `load_program(passes_cache_key=...)` takes: the passes' cache keys together, or None when
+    one pass has none (an extension without the optional `pass_cache_key` attribute has none)."""
+    keys = []
+    for ext in extensions:
+        if ext.pass_key is None:
+            continue
+        key = getattr(ext, "pass_cache_key", None)
+        if not isinstance(key, str):
+            return None
+        keys.append(key)
+    return "\x1f".join(keys)

@@ -18,7 +18,7 @@ from ..schedulers import Policy, PolicyError, derive_seed, replays_from_decision
 from .loading.kind import is_component, is_component_program
 from .drivers.driving import SEARCH_FOOTPRINTS, SEARCH_PICKS, drive, stamp_schedule
 from .errors import ConfigError, ReplayError, WasmconcError
-from .extensions import Extension, Rerun, load_passes
+from .extensions import Extension, Rerun, load_passes, passes_cache_key
 from .guestio import GuestIO
 from .hostapi import HostFunction
 from .loading.cache import CompileCache
@@ -126,7 +126,7 @@ class Runner:
         # The dfs policy's loads tell its search what each step touches (instrument/footprints.py).
         return load_program(guest, s.engine, level=s.level, cache=self.cache, passes=load_passes(extensions),
                             hot_sites=frozenset(s.hot_sites), footprints=s.policy == DFS,
-                            virtual_memory=virtual_memory)
+                            virtual_memory=virtual_memory, passes_cache_key=passes_cache_key(extensions))
 
     # -- one execution ----------------------------------------------------------
 

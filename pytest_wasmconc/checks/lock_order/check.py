@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...instrument.locks import DEFAULT_LOCK_TABLE, LockFunction, LockInstrumentation, LockPass, table_fingerprint
 from ...runtime.errors import ModuleError
+from .._sources import package_fingerprint
 from .graph import Cycle, LockOrderGraph
 from .probe import ProbeExtension, take_backtraces
 from .recorder import ExecutionRecord, Probe, Recorder
@@ -40,6 +41,8 @@ class LockOrderCheck:
         self.table = tuple(DEFAULT_LOCK_TABLE if table is None else table)
         self._pass = LockPass(self.table)
         self.pass_key = f"lock-order:{table_fingerprint(self.table)}"
+        # The pass is a function of the bytes, the table (pass_key) and this package's code.
+        self.pass_cache_key = f"{self.pass_key}:{package_fingerprint(__file__)}"
         self.backtraces = backtraces
         self.max_replays = max_replays
         self.graph = LockOrderGraph()
@@ -135,7 +138,8 @@ class LockOrderCheck:
         return None
 
     def _probe_extension(self, probe: Probe) -> ProbeExtension:
-        return ProbeExtension(self.pass_key, self.instrument, self.graph, probe)
+        return ProbeExtension(self.pass_key, self.instrument, self.graph, probe,
+                              pass_cache_key=self.pass_cache_key)
 
 
 def _digest(data: bytes) -> str:

@@ -28,8 +28,9 @@ class ProbeExtension:
     """A replay of one execution that stops a thread at one lock event (same pass, so the same program)."""
 
     def __init__(self, pass_key: str, instrument: Callable[[ModuleRewriter, dict[int, str]], LockInstrumentation],
-                 graph: LockOrderGraph, probe: Probe) -> None:
+                 graph: LockOrderGraph, probe: Probe, *, pass_cache_key: str | None = None) -> None:
         self.pass_key = pass_key
+        self.pass_cache_key = pass_cache_key  # the check's (extensions.py): the replay finds its program kept
         self._instrument = instrument
         self._graph = graph
         self.probe = probe

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...runtime.errors import ModuleError
+from .._sources import package_fingerprint
 from ...runtime.extensions import Check, CheckFailure
 from .access_pass import RaceInstrumentation, RacePass, SyncFunction
 from .detector import Race
@@ -92,6 +93,8 @@ class RaceCheck(Check):
         self.sync_functions = tuple(DEFAULT_SYNC_FUNCTIONS if sync_functions is None else sync_functions)
         self._pass = RacePass(self.sync_functions, self.suppress)
         self.pass_key: str = f"races:{self._pass.fingerprint()}"
+        # The pass is a function of the bytes, its configuration (pass_key) and this package's code.
+        self.pass_cache_key: str = f"{self.pass_key}:{package_fingerprint(__file__)}"
         self.backtraces = backtraces
         self.max_replays = max_replays
         self.max_races = max_races
@@ -208,7 +211,8 @@ class RaceCheck(Check):
         outcome.extra[OUTCOME_KEY] = ExecutionRaces(self._reports_as, rec.number, reports, rerun, summary)
 
     def _probe_extension(self, probe: Probe) -> ProbeExtension:
-        return ProbeExtension(self.pass_key, self.instrument, probe, NativeRecorder if self.native else Recorder)
+        return ProbeExtension(self.pass_key, self.instrument, probe, NativeRecorder if self.native else Recorder,
+                              pass_cache_key=self.pass_cache_key)
 
 
 def races_of(outcome: Outcome) -> ExecutionRaces | None:

@@ -29,8 +29,9 @@ class ProbeExtension:
     """A replay of one execution that stops a thread at one access (same pass, so the same program)."""
 
     def __init__(self, pass_key: str, instrument: Callable[[ModuleRewriter, dict[int, str]], RaceInstrumentation],
-                 probe: Probe, recorder: type[Recorder] = Recorder) -> None:
+                 probe: Probe, recorder: type[Recorder] = Recorder, *, pass_cache_key: str | None = None) -> None:
         self.pass_key = pass_key
+        self.pass_cache_key = pass_cache_key  # the check's (extensions.py): the replay finds its program kept
         self._instrument = instrument
         self.probe = probe
         self._recorder_type = recorder  # the Python one or the native one: both number reports alike

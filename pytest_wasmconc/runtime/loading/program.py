@@ -260,11 +260,15 @@ def load_program(
     hot_sites: frozenset[int] = frozenset(),
     footprints: bool = False,
     virtual_memory: bool = False,
+    passes_cache_key: str | None = None,
 ) -> Program:
     """Read, check, instrument and compile a guest.
 
     `passes`: extra instrumentation passes as (key, pass), run after the
     atomics pass; a Program loaded with other passes is loaded again.
+    `passes_cache_key`: names everything the passes' rewrites and results depend on besides the
+    bytes (their configuration and code; extensions.passes_cache_key): given, a load with passes is
+    kept like a plain one, in this process and on disk (the results pickled); None: loaded anew.
     `hot_sites`: at the shared level, byte offsets (in the guest as given) of
     plain accesses that charge the preemption counter HOT_ACCESS_COST instead
     of ACCESS_COST: accesses found racy, where a policy should preempt.
@@ -300,17 +304,20 @@ def load_program(
     name = known_name or name
     _check_header(name, data)
     memo_key = None
-    if not passes:
-        # Passes of extensions may carry state of their own; only plain loads are shared.
+    passes_named = (keys, passes_cache_key) if passes else None
+    if not passes or passes_cache_key is not None:
+        # Passes of extensions may carry state of their own: a load with passes is shared only when
+        # they name everything their output depends on (`passes_cache_key`).
         memo_key = (name, hashlib.sha256(data).digest(), engine_settings, level, hot_sites, footprints,
-                    virtual_memory)
+                    virtual_memory, passes_named)
         known = _LOADED.get(memo_key)
         if known is not None:
             _LOADED.move_to_end(memo_key)
             return known
     saved_key = None
     if memo_key is not None and cache is not None:
-        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites, footprints, virtual_memory)
+        saved_key = saved.entry_key(memo_key[1], engine_settings, level, hot_sites, footprints, virtual_memory,
+                                    passes=(*keys, passes_cache_key) if passes_cache_key and passes else ())
         fields = saved.read(cache, saved_key) if saved_key is not None else None
         if fields is not None:
             # An earlier process loaded these bytes this way: no checking, rewriting or parsing again.
@@ -436,8 +443,11 @@ def load_program(
     return prog
 
 
-def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool, bool],
-              prog: Program) -> None:
+_MemoKey = tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool, bool,
+                 tuple[tuple[str, ...], str | None] | None]
+
+
+def _remember(key: _MemoKey, prog: Program) -> None:
     _LOADED[key] = prog
     while len(_LOADED) > _LOADED_MAX:
         _LOADED.popitem(last=False)
@@ -447,8 +457,7 @@ def _remember(key: tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[
 # the same guest in test after test, and instrumenting a libc-sized module
 # takes a good fraction of a second. A Program is only read after loading
 # (every execution makes its own stores and instances), so sharing it is safe.
-_LOADED: OrderedDict[tuple[str, bytes, EngineSettings, InstrumentLevel, frozenset[int], bool, bool],
-                     Program] = OrderedDict()
+_LOADED: OrderedDict[_MemoKey, Program] = OrderedDict()
 _LOADED_MAX = 64
 
 

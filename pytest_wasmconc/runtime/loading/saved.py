@@ -5,7 +5,9 @@ process start (`wasmconc run`, each pytest worker) even when the compile cache t
 the compiled module. A plain load (no extension passes) of the same bytes at the same
 level, hot sites and engine configuration, by the same instrumenter, always gives the
 same instrumented module and the same description of it (imports, exports, sites,
-function names): that description is kept beside the compile cache's entries, and a
+function names); so does a load with extension passes that name their configuration
+and code (the race and lock-order checks': `Check.pass_cache_key`), whose results are
+kept too. That description is kept beside the compile cache's entries, and a
 hit reads it back instead of checking, rewriting and parsing the guest again; the
 compile cache then deserializes the module. The instrumenter is named by a hash of its
 own source files (and the loader's), so an edited instrumenter never reads an entry an
@@ -27,7 +29,7 @@ from ..settings import EngineSettings
 __all__ = ["FIELDS", "entry_key", "read", "write"]
 
 SUFFIX = ".program"
-_FORMAT = b"3"
+_FORMAT = b"4"
 # The Program fields an entry holds: everything a load computes from the bytes, except the
 # compiled module (the compile cache's) and the name (the caller's path).
 FIELDS = ("wasm", "original_size", "level", "func_imports", "memory_import", "other_imports", "exports",
@@ -36,7 +38,10 @@ FIELDS = ("wasm", "original_size", "level", "func_imports", "memory_import", "ot
           "offsets", "input_shift",
           # What the reset path writes back into a reused instance (instrument/restart.py), and whether
           # the memory's size is virtual (instrument/vmem.py).
-          "restart", "virtual_memory", "vmem")
+          "restart", "virtual_memory", "vmem",
+          # A load with extension passes that name what they depend on (load_program's passes_cache_key):
+          # their keys and results (a plain load's are empty).
+          "passes", "pass_results")
 _PACKAGE = Path(__file__).resolve().parents[2]
 # Source files whose code decides what a plain load produces.
 _SOURCES = ("instrument/*.py", "runtime/loading/program.py", "runtime/loading/saved.py",
@@ -61,9 +66,10 @@ def _instrumenter_fingerprint() -> bytes | None:
 
 
 def entry_key(digest: bytes, engine_settings: EngineSettings, level: Any, hot_sites: frozenset[int],
-              footprints: bool = False, virtual_memory: bool = False) -> str | None:
-    """The entry of a plain load of the bytes whose sha256 is `digest` (None: no entry can be kept);
-    a load with step footprints (the dfs policy's) or a virtual memory size (the reset path's) has
+              footprints: bool = False, virtual_memory: bool = False, passes: tuple[str, ...] = ()) -> str | None:
+    """The entry of a load of the bytes whose sha256 is `digest` (None: no entry can be kept);
+    a load with step footprints (the dfs policy's), a virtual memory size (the reset path's) or
+    extension passes (`passes`: their keys and the name of their configuration and code) has
     entries of its own."""
     fingerprint = _instrumenter_fingerprint()
     if fingerprint is None:
@@ -74,6 +80,8 @@ def entry_key(digest: bytes, engine_settings: EngineSettings, level: Any, hot_si
         parts.append("footprints")  # absent otherwise: the keys of other loads are what they were
     if virtual_memory:
         parts.append("virtual-memory")  # likewise
+    if passes:
+        parts.append("passes:" + "\x1f".join(passes))
     for part in parts:
         h.update(part.encode())
         h.update(b"\0")
