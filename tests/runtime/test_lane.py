@@ -22,6 +22,7 @@ from pytest_wasmconc.runtime.drivers import serial
 from pytest_wasmconc.runtime.outcome import Outcome
 from pytest_wasmconc.runtime.drivers import driving
 from pytest_wasmconc.schedulers import PolicyConfig, RandomWalk, SwitchReason
+from pytest_wasmconc.schedulers.base import Pause
 from pytest_wasmconc.schedulers.random_walk import STAY_WEIGHTS
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
@@ -81,7 +82,11 @@ class _CountingLane:
 @pytest.fixture
 def lane_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_CountingLane]]:
     make = serial._native_lane
-    monkeypatch.setattr(serial, "_native_lane", lambda *a: (lambda lane: lane and _CountingLane(lane))(make(*a)))
+    def counting(*args: Any, **kwargs: Any) -> tuple[Any, bool]:
+        lane, native_policy = make(*args, **kwargs)
+        return (lane and _CountingLane(lane)), native_policy
+
+    monkeypatch.setattr(serial, "_native_lane", counting)
     _CountingLane.taken = 0
     yield _CountingLane
 
@@ -98,7 +103,7 @@ def _observable(o: Outcome) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("guest,args", CORPUS, ids=[g for g, _ in CORPUS])
-@pytest.mark.parametrize("policy", ["rr", "random"])
+@pytest.mark.parametrize("policy", ["rr", "random", "pct"])  # pct: a Python policy the lane calls
 def test_lane_and_python_driver_take_the_same_steps(guest: str, args: list[str], policy: str,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     lane_steps: type[_CountingLane]) -> None:
@@ -194,7 +199,9 @@ def test_a_thread_spinning_inside_the_lane_is_stopped_with_its_backtrace(monkeyp
     assert o.threads and all(t.frames for t in o.threads), o.report
 
 
-def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lane", [False, True], ids=["python-loop", "lane-calls-the-policy"])
+def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(lane: bool,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # The reason a policy is asked with: GAVE_UP after sched_yield (a spinning thread asking for
     # another to run), YIELDED at the scheduling points of atomics; the random walk's stickiness
     # holds only at the latter. (The lane's own codes: the stickiness comparison above, whose
@@ -217,9 +224,43 @@ def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(monkeypatc
 
     monkeypatch.setattr(driving, "make_policy", lambda name, config: Noting(make(name, config)))
     settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=4, max_steps=200_000)
-    outcome = _run("libc/yield_spin_sleeper.wasm", ["20"], settings, False, monkeypatch)
+    outcome = _run("libc/yield_spin_sleeper.wasm", ["20"], settings, lane, monkeypatch)
     assert outcome.status is Status.EXITED and outcome.exit_code == 0, outcome.report
     assert SwitchReason.GAVE_UP in seen and SwitchReason.YIELDED in seen
+
+
+def test_a_python_policy_that_pauses_inside_the_lane_ends_the_execution_as_the_python_loop_does(
+        monkeypatch: pytest.MonkeyPatch, lane_steps: type[_CountingLane]) -> None:
+    # A policy without a native plan is called from the lane (pick, slice_for); the shrinker's candidate
+    # policies pause an execution (schedulers.base.Pause) from pick, now inside the lane's run.
+    make = driving.make_policy
+
+    class PausingAt:
+        def __init__(self, policy: Any) -> None:
+            self.policy = policy
+            self.picks = 0
+
+        def pick(self, runnable: Any, current: Any, reason: SwitchReason) -> int:
+            self.picks += 1
+            if self.picks == 40:
+                raise Pause("before decision 40")
+            return self.policy.pick(runnable, current, reason)  # type: ignore[no-any-return]
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "native_plan":
+                raise AttributeError(name)
+            return getattr(self.policy, name)
+
+    monkeypatch.setattr(driving, "make_policy", lambda name, config: PausingAt(make(name, config)))
+    settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=3, slice=500)
+    reference = _run("c/mutex_counter.wasm", ["10"], settings, False, monkeypatch)
+    assert lane_steps.taken == 0
+    with_lane = _run("c/mutex_counter.wasm", ["10"], settings, True, monkeypatch)
+    assert lane_steps.taken > 0
+    assert reference.status is Status.HANG and reference.hang_limit == serial.PAUSE_LIMIT
+    assert "before decision 40" in reference.report
+    assert _observable(with_lane) == _observable(reference)
+    assert with_lane.hang_limit == reference.hang_limit
 
 
 def test_the_slots_wait_kind_tells_a_host_scheduling_point_from_giving_up_the_processor() -> None:

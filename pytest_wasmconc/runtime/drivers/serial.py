@@ -98,7 +98,6 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
     max_steps = settings.max_steps
     threads = ex.threads
     native = ex.native
-    lane = _native_lane(ex, policy, wall_deadline, tick_ns)
     recorder = ex.recorder  # a timeline's (runtime/timeline/): None unless one was asked for
     # Step mode (a policy that decides at every visible operation, schedulers/dfs.py): while a thread
     # has company, a visible plain access charges this much, so its quantum ends right before the next
@@ -112,6 +111,8 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
         from .footprints import StepFootprints  # noqa: PLC0415
 
         footprints = StepFootprints.for_policy(ex, policy)
+    lane, native_policy = _native_lane(ex, policy, wall_deadline, tick_ns, python_steps=step_cost is not None
+                                       or footprints is not None)
     current: int | None = None
     reason = SwitchReason.START
     while ex.end is None:
@@ -122,12 +123,20 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
             lane.current = -1 if current is None else current
             lane.reason = _REASON_CODES[reason._value_]
             lane.picks = 0
-            last = policy.native_last()  # type: ignore[attr-defined]
-            lane.rr_last = -1 if last is None else last
-            code = lane.run()
+            if native_policy:
+                last = policy.native_last()  # type: ignore[attr-defined]
+                lane.rr_last = -1 if last is None else last
+            try:
+                code = lane.run()
+            except Pause as pause:  # from a Python policy's pick, as in the loop below
+                ex.steps = lane.steps
+                progress.current = None if lane.current < 0 else lane.current
+                ex.declare(Status.HANG, f"paused by the scheduling policy: {pause}", limit=PAUSE_LIMIT)
+                break
             ex.steps = lane.steps
             current = progress.current = None if lane.current < 0 else lane.current
-            policy.native_sync(lane.picks, None if lane.rr_last < 0 else lane.rr_last)  # type: ignore[attr-defined]
+            if native_policy:
+                policy.native_sync(lane.picks, None if lane.rr_last < 0 else lane.rr_last)  # type: ignore[attr-defined]
             if code == _lane.RUN_POST_POLL:
                 t = threads[lane.last_tid]
                 finished = t.settle_poll(bool(lane.last_finished))
@@ -246,17 +255,32 @@ _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enu
 _NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
 
 
-def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int) -> _lane.Lane | None:
-    """The native step loop for this execution, when its mode and policy have one."""
+def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int, *,
+                 python_steps: bool) -> tuple[_lane.Lane | None, bool]:
+    """The native step loop for this execution when its mode has one, and whether the policy is native
+    too (its plan: NativePlan). Any other policy is called from the loop (pick, slice_for) as the Python
+    loop calls it; `python_steps`: each step needs Python around its poll (dfs: access costs, footprints)."""
     if not lane.NATIVE or not ex.program.engine_settings.counter or ex.settings.preempt is Preempt.OS:
-        return None
-    if ex.recorder is not None:  # a timeline sees the steps only in Python
-        return None
+        return None, False
+    if ex.recorder is not None or python_steps:  # a timeline sees the steps only in Python
+        return None, False
     plan_of = getattr(policy, "native_plan", None)
     plan: NativePlan | None = plan_of() if plan_of is not None else None
-    if plan is None:
-        return None
     settings = ex.settings
+    if plan is None:
+        return _lane.Lane(
+            execution=ex.native,
+            fuel=settings.preempt is Preempt.FUEL,
+            slice=settings.slice,
+            tick_ns=max(1, tick_ns),
+            max_steps=-1 if settings.max_steps is None else settings.max_steps,
+            wall_deadline_ns=-1 if wall_deadline is None else int(wall_deadline * 1e9),
+            policy=_lane.POLICY_PYTHON, policy_slice=1, choice_bits=None, slice_bits=None, decisions=None,
+            slices=None, stay=0,
+            clock=ex.clock,
+            interrupted=interrupts.INTERRUPTED,
+            pick=policy.pick, slice_for=policy.slice_for, reasons=_REASONS,
+        ), False
     return _lane.Lane(
         execution=ex.native,
         fuel=settings.preempt is Preempt.FUEL,
@@ -273,7 +297,7 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         stay=plan.stay,
         clock=ex.clock,
         interrupted=interrupts.INTERRUPTED,
-    )
+    ), True
 
 
 def _runnable(ex: Execution) -> list[int]:

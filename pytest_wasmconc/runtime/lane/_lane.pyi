@@ -25,6 +25,7 @@ TIMED: int
 YIELD_SCHED: int
 POLICY_RR: int
 POLICY_RANDOM: int
+POLICY_PYTHON: int
 RUN_PYTHON_STEP: int
 RUN_POST_POLL: int
 SOLO_SLICES: int
@@ -116,5 +117,7 @@ class Lane:
     last_began_ns: int
     def __init__(self, execution: Exec, fuel: bool, slice: int, tick_ns: int, max_steps: int, wall_deadline_ns: int,
                  policy: int, policy_slice: int, choice_bits: Any, slice_bits: Any, decisions: list[int] | None,
-                 slices: list[int] | None, stay: int, clock: Any, interrupted: list[bool]) -> None: ...
+                 slices: list[int] | None, stay: int, clock: Any, interrupted: list[bool],
+                 pick: Callable[[list[int], int | None, Any], int] | None = None,
+                 slice_for: Callable[[int], int] | None = None, reasons: tuple[Any, ...] | None = None) -> None: ...
     def run(self) -> int: ...

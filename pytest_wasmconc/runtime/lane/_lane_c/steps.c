@@ -14,6 +14,8 @@ typedef struct {
     PyObject *choice_bits, *slice_bits; /* random: the streams' getrandbits */
     struct MTObject *choice_mt, *slice_mt; /* the same streams drawn from in C, or NULL (see mt_stream) */
     PyObject *decisions, *slices;       /* Recording's lists, or None */
+    PyObject *py_pick, *py_slice; /* python: the policy's pick(runnable, current, reason) and slice_for(tid) */
+    PyObject *reasons;          /* python: SwitchReason by code (serial.py's REASONS) */
     PyObject *clock;            /* VirtualClock (fuel mode) */
     PyObject *interrupted;      /* capi's one-item flag: Ctrl-C seen */
     /* in and out of run() */
@@ -165,18 +167,25 @@ PyObject *native_streams(PyObject *mod, PyObject *unused) {
 static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"execution", "fuel", "slice", "tick_ns", "max_steps", "wall_deadline_ns", "policy",
                             "policy_slice", "choice_bits", "slice_bits", "decisions", "slices", "stay", "clock",
-                            "interrupted", NULL};
+                            "interrupted", "pick", "slice_for", "reasons", NULL};
     PyObject *exec, *choice, *slicebits, *decisions, *slices, *clock, *interrupted;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOLOO!", names, &ExecType, &exec, &self->fuel,
+    PyObject *py_pick = Py_None, *py_slice = Py_None, *reasons = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOLOO!|OOO", names, &ExecType, &exec, &self->fuel,
                                      &self->slice, &self->tick_ns, &self->max_steps, &self->wall_deadline_ns,
                                      &self->policy, &self->policy_slice, &choice, &slicebits, &decisions, &slices,
-                                     &self->stay, &clock, &PyList_Type, &interrupted))
+                                     &self->stay, &clock, &PyList_Type, &interrupted, &py_pick, &py_slice, &reasons))
         return -1;
+    if (self->policy == POLICY_PYTHON &&
+        (!PyCallable_Check(py_pick) || !PyCallable_Check(py_slice) || !PyTuple_Check(reasons) ||
+         PyTuple_GET_SIZE(reasons) <= R_GAVE_UP)) {
+        PyErr_SetString(PyExc_ValueError, "the python policy needs pick, slice_for and the reasons tuple");
+        return -1;
+    }
     if (PyList_GET_SIZE(interrupted) != 1) {
         PyErr_SetString(PyExc_ValueError, "interrupted must be a one-item list");
         return -1;
     }
-    if (self->policy != POLICY_RR && self->policy != POLICY_RANDOM) {
+    if (self->policy != POLICY_RR && self->policy != POLICY_RANDOM && self->policy != POLICY_PYTHON) {
         PyErr_SetString(PyExc_ValueError, "unknown native policy");
         return -1;
     }
@@ -198,6 +207,9 @@ static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     Py_XSETREF(self->slices, Py_NewRef(slices));
     Py_XSETREF(self->clock, Py_NewRef(clock));
     Py_XSETREF(self->interrupted, Py_NewRef(interrupted));
+    Py_XSETREF(self->py_pick, Py_NewRef(py_pick));
+    Py_XSETREF(self->py_slice, Py_NewRef(py_slice));
+    Py_XSETREF(self->reasons, Py_NewRef(reasons));
     self->current = -1;
     self->rr_last = -1;
     return 0;
@@ -212,6 +224,9 @@ static int lane_clear(LaneObject *self) {
     Py_CLEAR(self->slices);
     Py_CLEAR(self->clock);
     Py_CLEAR(self->interrupted);
+    Py_CLEAR(self->py_pick);
+    Py_CLEAR(self->py_slice);
+    Py_CLEAR(self->reasons);
     return 0;
 }
 
@@ -223,6 +238,9 @@ static int lane_traverse(LaneObject *self, visitproc visit, void *arg) {
     Py_VISIT(self->slices);
     Py_VISIT(self->clock);
     Py_VISIT(self->interrupted);
+    Py_VISIT(self->py_pick);
+    Py_VISIT(self->py_slice);
+    Py_VISIT(self->reasons);
     return 0;
 }
 
@@ -290,10 +308,55 @@ static Py_ssize_t lower_bound(SlotObject **run, Py_ssize_t n, int tid) {
     return lo;
 }
 
+/* A Python policy's pick (POLICY_PYTHON), called as the serial driver's Python loop calls it:
+ * (runnable tids in order, the current thread if it is among them else None, the reason). The
+ * policy records its own decisions (Recording); a tid that cannot run is the policy's error. */
+static int python_pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
+    PyObject *tids = PyList_New(n);
+    if (!tids)
+        return -1;
+    int current_runs = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyLong_FromLong(run[i]->tid);
+        if (!o) {
+            Py_DECREF(tids);
+            return -1;
+        }
+        PyList_SET_ITEM(tids, i, o);
+        current_runs |= run[i]->tid == current;
+    }
+    PyObject *cur = current_runs ? PyLong_FromLong(current) : Py_NewRef(Py_None);
+    if (!cur) {
+        Py_DECREF(tids);
+        return -1;
+    }
+    PyObject *argv[3] = {tids, cur, PyTuple_GET_ITEM(L->reasons, L->reason)};
+    lane_clock_enter_python();
+    PyObject *r = PyObject_Vectorcall(L->py_pick, argv, 3, NULL);
+    lane_clock_left_python();
+    Py_DECREF(tids);
+    Py_DECREF(cur);
+    if (!r)
+        return -1;
+    long tid = PyLong_AsLong(r);
+    Py_DECREF(r);
+    if (tid == -1 && PyErr_Occurred())
+        return -1;
+    Py_ssize_t at = lower_bound(run, n, (int)tid);
+    if (tid < 0 || tid > INT32_MAX || at >= n || run[at]->tid != tid) {
+        PyErr_Format(PyExc_RuntimeError, "wasmconc: the scheduling policy picked thread %ld, which cannot run now",
+                     tid);
+        return -1;
+    }
+    return (int)tid;
+}
+
 /* Policy.pick over the runnable slots (in tid order), then Recording's note of it. */
 static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
     int choice;
     L->picks++;
+    if (L->policy == POLICY_PYTHON)
+        return python_pick(L, run, n, current);
     if (L->policy == POLICY_RR) {
         Py_ssize_t at = lower_bound(run, n, current);
         int in_runnable = current >= 0 && at < n && run[at]->tid == current;
@@ -332,8 +395,24 @@ static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
     return choice;
 }
 
-static long long slice_for(LaneObject *L) {
+static long long slice_for(LaneObject *L, int tid) {
     long long q;
+    if (L->policy == POLICY_PYTHON) {
+        lane_clock_enter_python();
+        PyObject *r = PyObject_CallFunction(L->py_slice, "i", tid);
+        lane_clock_left_python();
+        if (!r)
+            return -1;
+        q = PyLong_AsLongLong(r);
+        Py_DECREF(r);
+        if (q == -1 && PyErr_Occurred())
+            return -1;
+        if (q < 1) {
+            PyErr_Format(PyExc_RuntimeError, "wasmconc: the scheduling policy gave a quantum of %lld (>= 1)", q);
+            return -1;
+        }
+        return q; /* recorded by the policy itself */
+    }
     if (L->policy == POLICY_RR) {
         q = L->policy_slice;
     } else {
@@ -526,7 +605,7 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
         }
         long long began = 0;
         if (L->fuel) {
-            long long q = solo ? L->slice * SOLO_SLICES : slice_for(L);
+            long long q = solo ? L->slice * SOLO_SLICES : slice_for(L, t->tid);
             if (q < 0)
                 goto fail;
             if (begin_quantum(t, q, -1) < 0)
