@@ -116,8 +116,19 @@ class GuestThread:
         self.access_cost: int | None = None
         self._spin_mark = -2
         self._spin_streak = 0
-        # OS-thread mode: where this thread sleeps while parked (on the execution's lock).
-        self.wakeup = threading.Condition(execution.lock)
+        # OS-thread mode: where this thread sleeps while parked (see `wakeup`).
+        self._wakeup: threading.Condition | None = None
+
+    @property
+    def wakeup(self) -> threading.Condition:
+        """Where this thread sleeps while parked in OS-thread mode, on the execution's lock. Made on first
+        use (a serial execution never parks an OS thread, and a Condition per thread was a few percent of a
+        short schedule); every use holds that lock (a Condition's wait and notify require it), so two
+        threads never both make one."""
+        wakeup = self._wakeup
+        if wakeup is None:
+            wakeup = self._wakeup = threading.Condition(self.execution.lock)
+        return wakeup
 
     def settle(self) -> None:
         """The execution has applied this thread's end (caller holds the execution's lock)."""
