@@ -128,10 +128,12 @@ def _drive(ex: Execution, policy: Policy, progress: _Progress, wall_deadline: fl
                 lane.rr_last = -1 if last is None else last
             try:
                 code = lane.run()
-            except Pause as pause:  # from a Python policy's pick, as in the loop below
+            except BaseException as exc:  # e.g. from a Python policy's pick: what the loop below would see
                 ex.steps = lane.steps
                 progress.current = None if lane.current < 0 else lane.current
-                ex.declare(Status.HANG, f"paused by the scheduling policy: {pause}", limit=PAUSE_LIMIT)
+                if not isinstance(exc, Pause):
+                    raise
+                ex.declare(Status.HANG, f"paused by the scheduling policy: {exc}", limit=PAUSE_LIMIT)
                 break
             ex.steps = lane.steps
             current = progress.current = None if lane.current < 0 else lane.current
