@@ -154,6 +154,15 @@ def test_threads_spawned_after_others_ended_reuse_their_instances() -> None:
     assert counts["reused_instances"] >= 200 * 19 and counts["resets"] == 199
 
 
+def test_workers_still_returning_when_main_exits_leave_their_instances_to_the_next_schedule() -> None:
+    # PCT runs main (joining) as soon as it can: in about a third of its schedules main exits while
+    # a worker it joined is still returning from its thread entry, suspended at a scheduling point.
+    # Its call is unwound (a trap no report shows) and its instance kept, as a finished one's; the
+    # schedules stay those of fresh executions. Before, each such schedule instantiated anew.
+    counts = _assert_same("libc/mutex_many_threads.wasm", ["2", "10"], 120, policy="pct")
+    assert counts["reused_instances"] == 3 * 119 and counts["resets"] == 119
+
+
 def test_a_trapping_libc_worker_leaves_schedules_unchanged() -> None:
     _assert_same("libc/worker_trap.wasm", [], 300)
 

@@ -47,6 +47,7 @@ def set_bindings(table: dict[int, Any], /) -> None: ...
 
 class Slot:
     tid: int
+    suspended: int
     state: int
     blocked: int
     wait_kind: int

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 
 from ..lane import _lane
-from ..wasmtime import calls, capi, epochs, failures
+from ..wasmtime import calls, capi, epochs, failures, interrupts
 from ..errors import ModuleError
 from ..lane.futex import FutexWait
 from ..hostapi import GiveUp, ValType, Wait, WaitResult, Yield
@@ -37,6 +37,8 @@ THREADS: dict[int, GuestThread] = {}
 
 FUEL_RESERVE = 1 << 62  # "unlimited": quanta are cut by the yield interval
 _SPIN_SHIFT_MAX = (SPIN_TICK_MAX_NS // READ_TICK_NS).bit_length()
+# What unwinds a call the execution's end left suspended (GuestThread._unwind_for_reuse): never in a report.
+_UNWIND_MESSAGE = "wasmconc: unwound after the execution's end"
 
 
 def _resource_failure(failure: failures.NativeFailure) -> bool:
@@ -431,6 +433,7 @@ class GuestThread:
     def close(self) -> None:
         """Release the future, then the store (idempotent; on the owning OS thread)."""
         if self.future is not None:
+            self._unwind_for_reuse()
             self.future.close()
             self.future = None
         if self.store is not None:
@@ -443,6 +446,25 @@ class GuestThread:
         self._raw_instance = None
         self.slot.clear_budget()
         THREADS.pop(self.key, None)
+
+    def _unwind_for_reuse(self) -> None:
+        """The execution ended while this thread's call was suspended in a native continuation (a
+        scheduling point or a futex wait): resume it once with a trap, so that the call completes and
+        its instance can be kept (`_keep`). A pthread program's main exits right after its joins while
+        the workers it joined still return from their thread entry: dropped in the middle of their
+        call, their instances were lost, and a third of a PCT exploration's schedules instantiated
+        anew. Nothing a report reads changes: the trap is the future's own, and no guest code runs
+        (the continuation traps before returning to the guest)."""
+        fut = self.future
+        if (fut is None or fut.done or self.execution.pool is None or not self._ready
+                or self.phase is not Phase.RUNNING or not self.slot.suspended or interrupts.INTERRUPTED[0]):
+            return
+        self.slot.set_kill(_UNWIND_MESSAGE)
+        try:
+            if fut.poll():
+                self.phase = Phase.DONE
+        finally:
+            self.slot.set_kill(self._kill_message)
 
     def _keep(self, store: wasmtime.Store) -> bool:
         """Give the store and instance to the execution's pool: only when the thread's call ran and

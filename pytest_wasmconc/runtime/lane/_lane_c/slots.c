@@ -332,6 +332,8 @@ static PyMemberDef slot_members[] = {
     {"futex_addr", T_ULONGLONG, offsetof(SlotObject, futex_addr), READONLY, NULL},
     {"wait_expected", T_ULONGLONG, offsetof(SlotObject, wait_expected), READONLY, NULL},
     {"yield_kind", T_INT, offsetof(SlotObject, yield_kind), 0, "0 none, 1 quantum end, 2 scheduling point"},
+    {"suspended", T_INT, offsetof(SlotObject, suspended), READONLY,
+     "the call is suspended in a native continuation (a yield or a futex wait): resuming it checks kill"},
     {NULL, 0, 0, 0, NULL},
 };
 
