@@ -113,10 +113,13 @@ class NativePlan:
     schedule with the loop or without it.
     """
 
-    kind: str  # "rr" or "random"
+    kind: str  # "rr", "random" or "pct"
     slice: int  # rr: the quantum; random: this execution's mean quantum
     choice_bits: Any = None  # random: the thread-choice stream's getrandbits
     slice_bits: Any = None  # random: the slice stream's getrandbits
     decisions: list[int] | None = None  # Recording's lists, appended to by the loop
     slices: list[int] | None = None
     stay: int = 0  # random: the execution's yield-point stickiness (random_walk.STAY_WEIGHTS), 0 none
+    # pct: the policy itself (schedulers/pct.py): the loop reads its priorities and keeps its counters,
+    # and leaves it the decisions at change points; choice_bits is then its fair tail's stream
+    pct: Any = None

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._common import random_slice, require_positive, stream
-from .base import PolicyConfig, SwitchReason
+from .base import NativePlan, PolicyConfig, SwitchReason
 
 __all__ = ["DEFAULT_STEPS", "Pct", "PctConfig"]
 
@@ -218,6 +218,18 @@ class Pct:
 
     def slice_for(self, thread: int) -> int:
         return random_slice(self._slice_rng, self._mean_slice)
+
+    # The native step loop (steps.c, pct_pick) makes the decisions between change points itself, from
+    # this object's priorities and streams; it keeps _steps, _choices, _last and max_steps_seen while it
+    # runs and writes them back before this object decides (a change point, a thread not yet ranked).
+    def native_plan(self) -> NativePlan:
+        return NativePlan("pct", self._mean_slice, self._tail_rng.getrandbits, self._slice_rng.getrandbits, pct=self)
+
+    def native_last(self) -> int | None:
+        return None
+
+    def native_sync(self, picks: int, last: int | None) -> None:
+        pass  # the loop wrote the counters back itself
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ from pytest_wasmconc.runtime.outcome import Outcome
 from pytest_wasmconc.runtime.drivers import driving
 from pytest_wasmconc.schedulers import PolicyConfig, RandomWalk, SwitchReason
 from pytest_wasmconc.schedulers.base import Pause
+from pytest_wasmconc.checks.races import RaceCheck
 from pytest_wasmconc.schedulers.random_walk import STAY_WEIGHTS
 
 GUESTS = Path(__file__).resolve().parents[2] / "guests"
@@ -121,6 +122,28 @@ def test_lane_and_python_driver_take_the_same_steps(guest: str, args: list[str],
     # the two-thread counters must.
     if guest in ("c/mutex_counter.wasm", "c/lost_update.wasm", "zig/zig_threads.wasm"):
         assert lane_steps.taken > 0
+
+
+@pytest.mark.parametrize("guest,args", [("racecheck/kernels.wasm", ["dot", "2000", "1", "2"]),
+                                        ("c/lost_update.wasm", []), ("c/mutex_counter.wasm", ["10"])])
+def test_the_lane_takes_the_steps_of_pct_with_hot_accesses_python_takes(guest: str, args: list[str],
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         lane_steps: type[_CountingLane]) -> None:
+    # The race-directed PCT of the default exploration: with hot sites, a step is a quantum end
+    # with a choice and synchronization decisions are none (schedulers/pct.py), which the lane's
+    # pct_pick tells apart by the reason. The hot sites: every plain access the race check counted.
+    check = RaceCheck(count_sites=True)
+    Runner(RunSettings(preempt=Preempt.FUEL, level="shared", seed=1)).run(
+        GUESTS / guest, GuestIO(args=args, dirs=[(str(GUESTS / "data"), ".")]), extensions=[check])
+    hot = tuple(sorted(check.site_hits))
+    assert hot
+    for seed in range(4):
+        settings = RunSettings(preempt=Preempt.FUEL, policy="pct", level="shared", hot_sites=hot, seed=seed,
+                               max_steps=20_000, pct_steps=30)
+        reference = _run(guest, args, settings, False, monkeypatch)
+        with_lane = _run(guest, args, settings, True, monkeypatch)
+        assert _observable(with_lane) == _observable(reference), f"seed {seed}"
+    assert lane_steps.taken > 0
 
 
 def test_the_lane_draws_the_policies_random_numbers_in_c_on_cpython() -> None:

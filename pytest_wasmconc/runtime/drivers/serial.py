@@ -254,7 +254,7 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
 _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
             SwitchReason.SPAWNED, SwitchReason.EXITED, SwitchReason.GAVE_UP)
 _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code
-_NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM}
+_NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM, "pct": _lane.POLICY_PCT}
 
 
 def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int, *,
@@ -299,6 +299,8 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         stay=plan.stay,
         clock=ex.clock,
         interrupted=interrupts.INTERRUPTED,
+        **({} if plan.pct is None else {"pct": plan.pct, "pick": plan.pct.pick, "slice_for": plan.pct.slice_for,
+                                        "reasons": _REASONS}),
     ), True
 
 

@@ -26,6 +26,7 @@ YIELD_SCHED: int
 POLICY_RR: int
 POLICY_RANDOM: int
 POLICY_PYTHON: int
+POLICY_PCT: int
 RUN_PYTHON_STEP: int
 RUN_POST_POLL: int
 SOLO_SLICES: int
@@ -120,5 +121,6 @@ class Lane:
                  policy: int, policy_slice: int, choice_bits: Any, slice_bits: Any, decisions: list[int] | None,
                  slices: list[int] | None, stay: int, clock: Any, interrupted: list[bool],
                  pick: Callable[[list[int], int | None, Any], int] | None = None,
-                 slice_for: Callable[[int], int] | None = None, reasons: tuple[Any, ...] | None = None) -> None: ...
+                 slice_for: Callable[[int], int] | None = None, reasons: tuple[Any, ...] | None = None,
+                 pct: Any = None) -> None: ...
     def run(self) -> int: ...

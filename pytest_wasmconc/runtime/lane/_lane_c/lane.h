@@ -46,7 +46,7 @@ enum { BLOCKED = 1, WOKEN = 2, TIMED = 3 };
 /* SwitchReason, in the order of runtime/drivers/serial.py's REASONS. */
 enum { R_START = 0, R_PREEMPTED = 1, R_YIELDED = 2, R_BLOCKED = 3, R_SPAWNED = 4, R_EXITED = 5, R_GAVE_UP = 6 };
 enum { RUN_PYTHON_STEP = 0, RUN_POST_POLL = 1 };
-enum { POLICY_RR = 1, POLICY_RANDOM = 2, POLICY_PYTHON = 3 };
+enum { POLICY_RR = 1, POLICY_RANDOM = 2, POLICY_PYTHON = 3, POLICY_PCT = 4 };
 
 #define SLOT_MAGIC 0x776173636f6e63ULL /* "wasconc" */
 #define SOLO_SLICES 256

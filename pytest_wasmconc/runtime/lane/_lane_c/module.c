@@ -165,6 +165,7 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddIntConstant(m, "POLICY_RR", POLICY_RR) < 0 ||
         PyModule_AddIntConstant(m, "POLICY_RANDOM", POLICY_RANDOM) < 0 ||
         PyModule_AddIntConstant(m, "POLICY_PYTHON", POLICY_PYTHON) < 0 ||
+        PyModule_AddIntConstant(m, "POLICY_PCT", POLICY_PCT) < 0 ||
         PyModule_AddIntConstant(m, "RUN_PYTHON_STEP", RUN_PYTHON_STEP) < 0 ||
         PyModule_AddIntConstant(m, "RUN_POST_POLL", RUN_POST_POLL) < 0 ||
         PyModule_AddIntConstant(m, "SOLO_SLICES", SOLO_SLICES) < 0 ||

@@ -16,6 +16,14 @@ typedef struct {
     PyObject *decisions, *slices;       /* Recording's lists, or None */
     PyObject *py_pick, *py_slice; /* python: the policy's pick(runnable, current, reason) and slice_for(tid) */
     PyObject *reasons;          /* python: SwitchReason by code (serial.py's REASONS) */
+    /* pct: the policy (schedulers/pct.py), whose priorities the loop reads from its dicts and whose
+     * counters it keeps while it runs (read at run's start, written back before any Python runs and
+     * at its end); a decision at a change point, or with a thread not yet ranked, is the policy's own */
+    PyObject *pct, *pct_position, *pct_lowered;
+    long long pct_depth, pct_k, pct_steps, pct_choices, pct_max_seen;
+    int pct_last, pct_visible;
+    long long *pct_changes;     /* the change steps */
+    Py_ssize_t pct_nchanges;
     PyObject *clock;            /* VirtualClock (fuel mode) */
     PyObject *interrupted;      /* capi's one-item flag: Ctrl-C seen */
     /* in and out of run() */
@@ -164,18 +172,105 @@ PyObject *native_streams(PyObject *mod, PyObject *unused) {
     return PyBool_FromLong(mt_type != NULL);
 }
 
+/* ---- PCT (schedulers/pct.py) ---- */
+
+static int attr_ll(PyObject *o, const char *name, long long *out) {
+    PyObject *v = PyObject_GetAttrString(o, name);
+    if (!v)
+        return -1;
+    if (v == Py_None) {
+        *out = -1;
+    } else {
+        *out = PyLong_AsLongLong(v);
+    }
+    Py_DECREF(v);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+static int pct_init(LaneObject *L, PyObject *pct) {
+    PyObject *position = PyObject_GetAttrString(pct, "_position");
+    PyObject *lowered = position ? PyObject_GetAttrString(pct, "_lowered") : NULL;
+    PyObject *changes = lowered ? PyObject_GetAttrString(pct, "_change_points") : NULL;
+    long long visible = 0;
+    int ok = changes && PyDict_Check(position) && PyDict_Check(lowered) && PyDict_Check(changes) &&
+             attr_ll(pct, "depth", &L->pct_depth) == 0 && attr_ll(pct, "steps_estimate", &L->pct_k) == 0 &&
+             attr_ll(pct, "_visible_steps", &visible) == 0;
+    if (ok) {
+        Py_ssize_t n = PyDict_GET_SIZE(changes), pos = 0, i = 0;
+        long long *steps = PyMem_Calloc(n ? n : 1, sizeof(long long));
+        PyObject *key, *value;
+        ok = steps != NULL;
+        while (ok && PyDict_Next(changes, &pos, &key, &value)) {
+            steps[i] = PyLong_AsLongLong(key);
+            ok = !(steps[i] == -1 && PyErr_Occurred());
+            i++;
+        }
+        if (ok) {
+            PyMem_Free(L->pct_changes);
+            L->pct_changes = steps;
+            L->pct_nchanges = n;
+        } else {
+            PyMem_Free(steps);
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, "pct: not a Pct policy");
+    }
+    if (ok) {
+        Py_XSETREF(L->pct, Py_NewRef(pct));
+        Py_XSETREF(L->pct_position, Py_NewRef(position));
+        Py_XSETREF(L->pct_lowered, Py_NewRef(lowered));
+        L->pct_visible = visible != 0;
+    }
+    Py_XDECREF(position);
+    Py_XDECREF(lowered);
+    Py_XDECREF(changes);
+    return ok ? 0 : -1;
+}
+
+/* The policy's counters into the loop (run's start, after the policy itself decided). */
+static int pct_read(LaneObject *L) {
+    long long last;
+    if (attr_ll(L->pct, "_steps", &L->pct_steps) < 0 || attr_ll(L->pct, "_choices", &L->pct_choices) < 0 ||
+        attr_ll(L->pct, "max_steps_seen", &L->pct_max_seen) < 0 || attr_ll(L->pct, "_last", &last) < 0)
+        return -1;
+    L->pct_last = (int)last;
+    return 0;
+}
+
+static int set_ll(PyObject *o, const char *name, long long v) {
+    PyObject *x = v < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(v);
+    if (!x)
+        return -1;
+    int rc = PyObject_SetAttrString(o, name, x);
+    Py_DECREF(x);
+    return rc;
+}
+
+/* The loop's counters back into the policy (before it decides itself, and at run's end). */
+static int pct_write(LaneObject *L) {
+    if (set_ll(L->pct, "_steps", L->pct_steps) < 0 || set_ll(L->pct, "_choices", L->pct_choices) < 0 ||
+        set_ll(L->pct, "max_steps_seen", L->pct_max_seen) < 0 || set_ll(L->pct, "_last", L->pct_last) < 0)
+        return -1;
+    return 0;
+}
+
 static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"execution", "fuel", "slice", "tick_ns", "max_steps", "wall_deadline_ns", "policy",
                             "policy_slice", "choice_bits", "slice_bits", "decisions", "slices", "stay", "clock",
-                            "interrupted", "pick", "slice_for", "reasons", NULL};
+                            "interrupted", "pick", "slice_for", "reasons", "pct", NULL};
     PyObject *exec, *choice, *slicebits, *decisions, *slices, *clock, *interrupted;
-    PyObject *py_pick = Py_None, *py_slice = Py_None, *reasons = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOLOO!|OOO", names, &ExecType, &exec, &self->fuel,
+    PyObject *py_pick = Py_None, *py_slice = Py_None, *reasons = Py_None, *pct = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!pLLLLiLOOOOLOO!|OOOO", names, &ExecType, &exec, &self->fuel,
                                      &self->slice, &self->tick_ns, &self->max_steps, &self->wall_deadline_ns,
                                      &self->policy, &self->policy_slice, &choice, &slicebits, &decisions, &slices,
-                                     &self->stay, &clock, &PyList_Type, &interrupted, &py_pick, &py_slice, &reasons))
+                                     &self->stay, &clock, &PyList_Type, &interrupted, &py_pick, &py_slice, &reasons,
+                                     &pct))
         return -1;
-    if (self->policy == POLICY_PYTHON &&
+    if (self->policy == POLICY_PCT && pct_init(self, pct) < 0)
+        return -1;
+    if ((self->policy == POLICY_PYTHON || self->policy == POLICY_PCT) &&
         (!PyCallable_Check(py_pick) || !PyCallable_Check(py_slice) || !PyTuple_Check(reasons) ||
          PyTuple_GET_SIZE(reasons) <= R_GAVE_UP)) {
         PyErr_SetString(PyExc_ValueError, "the python policy needs pick, slice_for and the reasons tuple");
@@ -185,7 +280,8 @@ static int lane_init(LaneObject *self, PyObject *args, PyObject *kw) {
         PyErr_SetString(PyExc_ValueError, "interrupted must be a one-item list");
         return -1;
     }
-    if (self->policy != POLICY_RR && self->policy != POLICY_RANDOM && self->policy != POLICY_PYTHON) {
+    if (self->policy != POLICY_RR && self->policy != POLICY_RANDOM && self->policy != POLICY_PYTHON &&
+        self->policy != POLICY_PCT) {
         PyErr_SetString(PyExc_ValueError, "unknown native policy");
         return -1;
     }
@@ -227,6 +323,12 @@ static int lane_clear(LaneObject *self) {
     Py_CLEAR(self->py_pick);
     Py_CLEAR(self->py_slice);
     Py_CLEAR(self->reasons);
+    Py_CLEAR(self->pct);
+    Py_CLEAR(self->pct_position);
+    Py_CLEAR(self->pct_lowered);
+    PyMem_Free(self->pct_changes);
+    self->pct_changes = NULL;
+    self->pct_nchanges = 0;
     return 0;
 }
 
@@ -241,6 +343,9 @@ static int lane_traverse(LaneObject *self, visitproc visit, void *arg) {
     Py_VISIT(self->py_pick);
     Py_VISIT(self->py_slice);
     Py_VISIT(self->reasons);
+    Py_VISIT(self->pct);
+    Py_VISIT(self->pct_position);
+    Py_VISIT(self->pct_lowered);
     return 0;
 }
 
@@ -351,12 +456,81 @@ static int python_pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int curren
     return (int)tid;
 }
 
+/* A thread's PCT priority (Pct._priority), or -1 (an exception set) when it is not ranked. */
+static long long pct_priority(LaneObject *L, int tid) {
+    PyObject *key = PyLong_FromLong(tid);
+    if (!key)
+        return -2;
+    PyObject *v = PyDict_GetItemWithError(L->pct_lowered, key);
+    long long base = 0;
+    if (v == NULL && !PyErr_Occurred()) {
+        v = PyDict_GetItemWithError(L->pct_position, key);
+        base = L->pct_depth;
+    }
+    Py_DECREF(key);
+    if (v == NULL)
+        return PyErr_Occurred() ? -2 : -1;
+    long long p = PyLong_AsLongLong(v);
+    if (p == -1 && PyErr_Occurred())
+        return -2;
+    return base + p;
+}
+
+/* Pct.pick: the common decisions here, the rest (a change point, a thread not yet ranked) by the policy. */
+static int pct_pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
+    long long best = -1;
+    int choice = -1, ranked = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long long p = pct_priority(L, run[i]->tid);
+        if (p == -2)
+            return -1;
+        if (p < 0) {
+            ranked = 0;
+            break;
+        }
+        if (p > best) { /* max(runnable, key=priority): priorities are distinct */
+            best = p;
+            choice = run[i]->tid;
+        }
+    }
+    /* a step (the paper's): a decision with a choice, only at quantum ends when steps are the hot accesses */
+    int step = n > 1 && !(L->pct_visible && L->reason != R_PREEMPTED);
+    int change = 0;
+    for (Py_ssize_t i = 0; step && i < L->pct_nchanges; i++)
+        change |= L->pct_changes[i] == L->pct_steps + 1;
+    if (!ranked || change) {
+        /* the policy decides with the loop's counters (it registers, or lowers a priority), then the
+         * loop reads them back */
+        if (pct_write(L) < 0)
+            return -1;
+        choice = python_pick(L, run, n, current);
+        return choice < 0 || pct_read(L) < 0 ? -1 : choice;
+    }
+    if (n > 1) {
+        L->pct_choices++;
+        if (step && ++L->pct_steps > L->pct_max_seen)
+            L->pct_max_seen = L->pct_steps;
+        if (L->pct_steps > L->pct_k) { /* the fair tail */
+            long long i = rand_below(L->choice_mt, L->choice_bits, n);
+            if (i < 0)
+                return -1;
+            choice = run[i]->tid;
+        }
+    }
+    L->pct_last = choice;
+    return choice;
+}
+
 /* Policy.pick over the runnable slots (in tid order), then Recording's note of it. */
 static int pick(LaneObject *L, SlotObject **run, Py_ssize_t n, int current) {
     int choice;
     L->picks++;
     if (L->policy == POLICY_PYTHON)
         return python_pick(L, run, n, current);
+    if (L->policy == POLICY_PCT) {
+        choice = pct_pick(L, run, n, current);
+        return choice < 0 || append_int(L->decisions, choice) < 0 ? -1 : choice;
+    }
     if (L->policy == POLICY_RR) {
         Py_ssize_t at = lower_bound(run, n, current);
         int in_runnable = current >= 0 && at < n && run[at]->tid == current;
@@ -541,6 +715,8 @@ static PyObject *lane_run(LaneObject *L, PyObject *unused) {
             goto fail;
         lane_clock = &clock;
     }
+    if (L->policy == POLICY_PCT && pct_read(L) < 0)
+        goto fail;
     for (;;) {
         if (e->ended)
             break;
@@ -670,6 +846,17 @@ counter_fail:
 fail:
     result = NULL;
 out:
+    if (L->policy == POLICY_PCT) {
+        /* Python takes over: the policy's counters are where the loop left them */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (pct_write(L) < 0)
+            Py_CLEAR(result);
+        if (type) {
+            PyErr_Clear();
+            PyErr_Restore(type, value, tb);
+        }
+    }
     if (lane_clock == &clock) {
         /* Python takes over: it reads the time the steps moved it to */
         PyObject *type, *value, *tb;
