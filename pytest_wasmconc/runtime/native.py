@@ -27,6 +27,7 @@ when there is none) and Wasmtime's own `trap_new(const char *msg, size_t len)`.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,8 @@ from .hostapi import HostFunction
 from .lane import _lane
 from .wasmtime import capi, hostcalls
 
-__all__ = ["NATIVE_API", "NativeHostFunction", "define_native_imports"]
+__all__ = ["NATIVE_API", "NativeCell", "NativeHostFunction", "define_native_imports", "native_signature",
+           "rebind_native_imports"]
 
 NATIVE_API: dict[str, int] = {
     "caller_thread_id": _lane.CALLER_THREAD_ID,
@@ -68,9 +70,42 @@ class NativeHostFunction(HostFunction):
             raise ValueError(f"native host function {self.module}.{self.name}: no callback address")
 
 
-def define_native_imports(linker: wasmtime.Linker, functions: Iterable[HostFunction]) -> None:
+class NativeCell(ctypes.Structure):
+    """Where a native host function's callback and env are read at each call when it was defined through
+    a cell (_lane CELL_HOST): an exploration's kept linker and instances serve every execution that reuses
+    them (machine/reuse.py), each with its own env, written here before it runs."""
+
+    _fields_ = [("callback", ctypes.c_void_p), ("env", ctypes.c_void_p)]
+
+
+NativeCells = dict[tuple[str, str], NativeCell]
+
+
+def native_signature(functions: Iterable[HostFunction]) -> tuple[tuple[Any, ...], ...]:
+    """What a linker defined through cells serves: each native function's import, type and callback."""
+    return tuple(sorted((hf.module, hf.name, hf.params, hf.results, hf.callback)
+                        for hf in functions if isinstance(hf, NativeHostFunction)))
+
+
+def define_native_imports(linker: wasmtime.Linker, functions: Iterable[HostFunction],
+                          cells: NativeCells | None = None) -> None:
     """Define each `NativeHostFunction` among `functions` in `linker` (an execution's own copy), over
-    the Python routing the program's linker has for that import."""
+    the Python routing the program's linker has for that import; through a cell each (filled in `cells`,
+    which must then live as long as the linker and its instances) for a linker an exploration keeps."""
+    for hf in functions:
+        if not isinstance(hf, NativeHostFunction):
+            continue
+        if cells is None:
+            hostcalls.define_unchecked_host(linker, hf.module, hf.name, hf.params, hf.results, hf.callback, hf.env)
+            continue
+        cell = cells[(hf.module, hf.name)] = NativeCell(hf.callback, hf.env)
+        hostcalls.define_unchecked_host(linker, hf.module, hf.name, hf.params, hf.results, _lane.CELL_HOST,
+                                        ctypes.addressof(cell))
+
+
+def rebind_native_imports(cells: NativeCells, functions: Iterable[HostFunction]) -> None:
+    """Point the cells of a kept linker at this execution's own native functions (same signature)."""
     for hf in functions:
         if isinstance(hf, NativeHostFunction):
-            hostcalls.define_unchecked_host(linker, hf.module, hf.name, hf.params, hf.results, hf.callback, hf.env)
+            cell = cells[(hf.module, hf.name)]
+            cell.callback, cell.env = hf.callback, hf.env

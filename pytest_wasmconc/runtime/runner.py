@@ -26,7 +26,6 @@ from .kept_world import KeptWorld, wasi_functions
 from .loading.program import GuestSource, Program, load_program
 from .machine.execution import Execution
 from .machine.reuse import InstancePool
-from .native import NativeHostFunction
 from .outcome import Outcome
 from .plan import PlannedRun, SchedulePlan
 from .report import append_trace_tail
@@ -203,8 +202,7 @@ class Runner:
             wasi = self.worlds.core(program, io, argv)
             wasi_fns = wasi_functions(wasi, program)
         native = wasi if wasi.native else None
-        if pool is not None and not _resettable(program, settings, [*host_functions, *extra], user, native,
-                                                 recorder):
+        if pool is not None and not _resettable(program, settings, user, native, recorder):
             pool = None
         started = time.perf_counter()
         try:
@@ -497,16 +495,15 @@ def _closing(pools: dict[Any, InstancePool | None], counts: Counter[str]) -> Ite
                 pool.close_spares()
 
 
-def _resettable(program: Program, settings: RunSettings, functions: Sequence[HostFunction], user: Any,
-                native_wasi: Any, recorder: Any) -> bool:
+def _resettable(program: Program, settings: RunSettings, user: Any, native_wasi: Any, recorder: Any) -> bool:
     """Whether this execution may run on kept instances (machine/reuse.py): serial fuel mode, a module
     whose instances reset exactly, and nothing that binds per-execution state into the linker or
-    watches the steps from Python: native host functions (an extension's race detector), user imports
-    (their sessions call back into the guest), wasmtime's own WASI, timelines. Extensions that only
-    observe (the stream check) or only add a load pass keep it."""
+    watches the steps from Python: user imports (their sessions call back into the guest), wasmtime's
+    own WASI, timelines. An extension's native host functions (the race detector's) are rebound per
+    execution through cells (runtime/native.py); extensions that only observe (the stream check) or
+    only add a load pass keep it too."""
     return (settings.preempt is Preempt.FUEL and InstancePool.supports(program) and user is None
-            and native_wasi is None and recorder is None
-            and not any(isinstance(fn, NativeHostFunction) for fn in functions))
+            and native_wasi is None and recorder is None)
 
 
 @functools.lru_cache(maxsize=64)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from pytest_wasmconc.checks.races import RaceCheck
 from pytest_wasmconc.checks.streams import StreamCheck, StreamConfig
 from pytest_wasmconc.directed import DirectedPlan
 from pytest_wasmconc.runtime import GuestIO, Outcome, Runner, RunSettings, Status
@@ -161,6 +162,35 @@ def test_workers_still_returning_when_main_exits_leave_their_instances_to_the_ne
     # schedules stay those of fresh executions. Before, each such schedule instantiated anew.
     counts = _assert_same("libc/mutex_many_threads.wasm", ["2", "10"], 120, policy="pct")
     assert counts["reused_instances"] == 3 * 119 and counts["resets"] == 119
+
+
+@pytest.mark.parametrize("guest,args", [("races/lost_update_hits.wasm", []),
+                                        ("libc/mutex_many_threads.wasm", ["6", "2"])])
+def test_the_race_check_reuses_instances_and_reports_the_same_races(guest: str, args: list[str]) -> None:
+    # Its native host functions take each execution's own detector: the kept linker defines them
+    # through cells each execution rewrites (runtime/native.py). Before, every schedule under the
+    # race check instantiated every thread anew.
+    seen: dict[bool, list[tuple[Any, ...]]] = {}
+    counts: Counter[str] = Counter()
+    for reuse in (False, True):
+        check = RaceCheck()
+        runner = Runner(RunSettings(policy="random", seed=11))
+        runner.reuse_instances = reuse
+        out: list[tuple[Any, ...]] = []
+
+        def record(o: Outcome, out: list[tuple[Any, ...]] = out, check: RaceCheck = check) -> bool:
+            found = check.inspect(o)
+            out.append((*_fingerprint(o), found.message if found is not None else None))
+            return False
+
+        runner.explore(GUESTS / guest, GuestIO(args=args), schedules=60, expect_exit=None, extensions=[check],
+                       is_failure=record)
+        seen[reuse] = out
+        counts = runner.reuse_counts
+    assert seen[True] == seen[False]
+    assert counts["resets"] == 59 and counts["reused_instances"] > 0
+    if guest.startswith("races/"):
+        assert any(race is not None for *_, race in seen[True])  # the check did find the race
 
 
 def test_a_trapping_libc_worker_leaves_schedules_unchanged() -> None:

@@ -22,7 +22,7 @@ import wasmtime
 
 from .. import lane
 from ..lane import _lane
-from ..native import define_native_imports
+from ..native import NativeCells, define_native_imports
 from ..wasmtime import capi
 from ..report import render_report
 from .builtins import builtin_functions
@@ -144,6 +144,8 @@ class Execution:
         self.shared_guest_memory: SharedGuestMemory | None = None
         self.linker: wasmtime.Linker | None = None
         self.instance_pre: Any = None
+        # Its native host functions' cells, when it linked for a pool (reuse.py keeps them with the linker).
+        self.native_cells: NativeCells | None = None
         self.stuck_threads: list[str] = []
         # wasmtime's own WASI (NativeWasi) configures each store instead of host functions
         self.native_wasi = native_wasi
@@ -223,7 +225,9 @@ class Execution:
                 capi.define_shared_memory(linker, main_store, mem.module, mem.name, self.shared_memory)
             else:
                 linker.define(main_store, mem.module, mem.name, wasmtime.Memory(main_store, mtype))
-        define_native_imports(linker, self.impls.values())  # this execution's own env for each
+        # This execution's own env for each; through cells when the pool may keep the linker (reuse.py).
+        self.native_cells = {} if self.pool is not None else None
+        define_native_imports(linker, self.impls.values(), self.native_cells)
         try:
             self.instance_pre = linker.instantiate_pre(self.program.module)
         except wasmtime.WasmtimeError as exc:

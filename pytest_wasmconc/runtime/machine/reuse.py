@@ -30,7 +30,12 @@ the pool then keeps):
 - a thread whose call did not complete (it was stopped in the middle of a host call) or whose
   instantiation failed: its store is closed;
 - executions other than the serial fuel mode's plain ones (epoch and os mode, timelines, user
-  host functions, native host functions of extensions, wasmtime's own WASI): `usable` says no.
+  host functions, wasmtime's own WASI): `usable` says no.
+
+An extension's native host functions (the race detector's, runtime/native.py) take an env of their
+execution's own. The kept linker defines them through cells (NativeCell): an execution that reuses
+it writes its own callbacks and envs there first, and needs the same native imports as the one that
+made it (else it runs fresh).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import wasmtime
 
 from ..lane import _lane
 from ..loading.program import Program
+from ..native import NativeCells, native_signature, rebind_native_imports
 from ..wasmtime import calls, capi
 
 if TYPE_CHECKING:
@@ -117,6 +123,10 @@ class InstancePool:
         self.virtual = False
         self.high_bytes: int | None = None
         self.idle: list[KeptInstance] = []
+        # The kept linker's native host functions, defined through cells (runtime/native.py): what they
+        # serve, and the cells (alive as long as the linker and the instances bound to it).
+        self.native_signature: tuple[tuple[Any, ...], ...] = ()
+        self.cells: NativeCells = {}
         # Stores whose instance could not be kept (the memory grew): a new instance goes into one
         # of them instead of a new store (no store, fiber stack or mapping made and dropped), as
         # [store, instances made in it, bytes of the memories they hold].
@@ -157,6 +167,12 @@ class InstancePool:
         if self.shared_memory is None:
             self.fresh += 1
             return False
+        signature = native_signature(ex.impls.values())
+        if signature != self.native_signature:  # other native imports (another check): a world of their own
+            self.close()
+            self.program = program
+            self.fresh += 1
+            return False
         real = self.shared_memory.data_len()
         if real != self.initial_bytes and not self.virtual:  # (ended() closes it first)
             self.close()
@@ -168,6 +184,7 @@ class InstancePool:
             self._reset_virtual(base, real)
         else:
             ctypes.memset(base, 0, self.initial_bytes)
+        rebind_native_imports(self.cells, ex.impls.values())
         ex.adopt_world(self.shared_memory, self.linker, self.instance_pre)
         self.resets += 1
         return True
@@ -193,6 +210,8 @@ class InstancePool:
         self.linker = ex.linker
         self.instance_pre = ex.instance_pre
         self.initial_bytes = self.shared_memory.data_len()
+        self.native_signature = native_signature(ex.impls.values())
+        self.cells = ex.native_cells or {}
 
     def owns(self, obj: Any) -> bool:
         return obj is not None and (obj is self.shared_memory or obj is self.linker or obj is self.instance_pre)
@@ -284,6 +303,7 @@ class InstancePool:
         if self.shared_memory is not None:
             self.shared_memory.close()
         self.shared_memory = self.linker = self.instance_pre = None
+        self.native_signature, self.cells = (), {}  # (the instances bound to them are closed above)
         self.program = None
         self.virtual = False
         self.high_bytes = None

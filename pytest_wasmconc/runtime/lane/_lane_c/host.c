@@ -121,6 +121,19 @@ void native_host(void *env, void *caller, const wt_val *args, size_t nargs, wt_v
         arm(s, YIELD_SCHED, trap_ret, cont);
 }
 
+/* ---- native host functions through a cell (runtime/native.py, NativeCell) ----
+ * An exploration's kept linker and instances (machine/reuse.py) are bound to the functions defined
+ * when the linker was made; an extension's native host function takes a per-execution env (a race
+ * detector). Defined through a cell, the instances call this trampoline with the cell as env, and
+ * each execution that reuses them writes its own callback and env into the cell before it runs. */
+typedef void *(*unchecked_cb)(void *env, void *caller, void *args_and_results, size_t n);
+typedef struct { unchecked_cb callback; void *env; } NativeCell;
+
+void *cell_host(void *env, void *caller, void *args_and_results, size_t n) {
+    NativeCell *cell = (NativeCell *)env;
+    return cell->callback(cell->env, caller, args_and_results, n);
+}
+
 /* ---- what a native host function may ask about its caller (runtime/native.py) ----
  * A check's own C host functions (defined per execution by Execution.link) get
  * Wasmtime's caller; these answer from the calling store's slot, without Python. */

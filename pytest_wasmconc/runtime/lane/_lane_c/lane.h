@@ -204,6 +204,9 @@ PyObject *set_bindings(PyObject *mod, PyObject *table);
 int64_t caller_thread_id(void *caller);
 uint64_t caller_memory_size(void *caller);
 
+/* host.c: a native host function defined through a cell {callback, env} (runtime/native.py) */
+void *cell_host(void *env, void *caller, void *args_and_results, size_t n);
+
 /* vmem.c: the virtual memory size (Wasmtime's unchecked host functions) */
 void *vmem_size_host(void *env, void *caller, void *args_and_results, size_t n);
 void *vmem_grow_host(void *env, void *caller, void *args_and_results, size_t n);

@@ -148,6 +148,7 @@ PyMODINIT_FUNC PyInit__lane(void) {
         PyModule_AddObject(m, "CALLER_THREAD_ID", PyLong_FromVoidPtr((void *)caller_thread_id)) < 0 ||
         PyModule_AddObject(m, "CALLER_MEMORY_SIZE", PyLong_FromVoidPtr((void *)caller_memory_size)) < 0 ||
         PyModule_AddObject(m, "VMEM_SIZE", PyLong_FromVoidPtr((void *)vmem_size_host)) < 0 ||
+        PyModule_AddObject(m, "CELL_HOST", PyLong_FromVoidPtr((void *)cell_host)) < 0 ||
         PyModule_AddObject(m, "VMEM_GROW", PyLong_FromVoidPtr((void *)vmem_grow_host)) < 0 ||
         PyModule_AddIntConstant(m, "HOST_PREEMPT", HOST_PREEMPT) < 0 ||
         PyModule_AddIntConstant(m, "HOST_SCHED_POINT", HOST_SCHED_POINT) < 0 ||
