@@ -9,7 +9,10 @@ type and an `env` pointer for it,
                           wasmtime_val_raw_t *args_and_results, size_t n);
 
 which the execution defines in its own copy of the program's linker
-(`Execution.link`), so each execution's calls reach its own `env`. The
+(`Execution.link`), so each execution's calls reach its own `env`; an
+exploration that keeps the linker and its instances (machine/reuse.py)
+defines it through a `NativeCell` instead, which each execution that
+reuses them points at its own callback and `env` before it runs. The
 callback runs on the guest thread's OS thread, concurrently in os mode, and
 must not block, call back into the guest, or touch Python objects without
 taking the GIL. It returns NULL, or a trap (made with `NATIVE_API["trap_new"]`)
