@@ -110,10 +110,12 @@ class NativePlan:
     `native_sync(picks, last)`: the loop starts from the policy's state and
     hands back how far it moved it. The loop draws from the policy's own
     random streams, the way `randrange` does, so a seed names the same
-    schedule with the loop or without it.
+    schedule with the loop or without it. For a policy without a plan the
+    runtime makes a "python" one: the loop calls its `pick` and `slice_for`
+    as the Python loop would.
     """
 
-    kind: str  # "rr", "random" or "pct"
+    kind: str  # "rr", "random", "pct" or "python"
     slice: int  # rr: the quantum; random: this execution's mean quantum
     choice_bits: Any = None  # random: the thread-choice stream's getrandbits
     slice_bits: Any = None  # random: the slice stream's getrandbits
@@ -123,3 +125,7 @@ class NativePlan:
     # pct: the policy itself (schedulers/pct.py): the loop reads its priorities and keeps its counters,
     # and leaves it the decisions at change points; choice_bits is then its fair tail's stream
     pct: Any = None
+    # What the loop calls when the policy decides itself: a "python" plan's (the runtime's, for a policy
+    # without a plan of its own: every decision), and pct's at its change points
+    pick: Any = None
+    slice_for: Any = None

@@ -9,6 +9,7 @@ decisions of the policy.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from ...instrument.abi import ACCESS_COST
@@ -254,7 +255,8 @@ def _account_poll(ex: Execution, t: GuestThread, finished: bool, solo: bool, beg
 _REASONS = (SwitchReason.START, SwitchReason.PREEMPTED, SwitchReason.YIELDED, SwitchReason.BLOCKED,
             SwitchReason.SPAWNED, SwitchReason.EXITED, SwitchReason.GAVE_UP)
 _REASON_CODES = {r.value: i for i, r in enumerate(_REASONS)}  # by value: an Enum's own hash is Python code
-_NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM, "pct": _lane.POLICY_PCT}
+_NATIVE_POLICIES = {"rr": _lane.POLICY_RR, "random": _lane.POLICY_RANDOM, "pct": _lane.POLICY_PCT,
+                    "python": _lane.POLICY_PYTHON}
 
 
 def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tick_ns: int, *,
@@ -268,21 +270,11 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         return None, False
     plan_of = getattr(policy, "native_plan", None)
     plan: NativePlan | None = plan_of() if plan_of is not None else None
+    if plan is None:  # the loop asks the policy itself (its pick records its decisions)
+        plan = NativePlan("python", 1, pick=policy.pick, slice_for=policy.slice_for)
+    elif plan.pct is not None:  # the loop leaves PCT its change points (steps.c pct_pick)
+        plan = dataclasses.replace(plan, pick=plan.pct.pick, slice_for=plan.pct.slice_for)
     settings = ex.settings
-    if plan is None:
-        return _lane.Lane(
-            execution=ex.native,
-            fuel=settings.preempt is Preempt.FUEL,
-            slice=settings.slice,
-            tick_ns=max(1, tick_ns),
-            max_steps=-1 if settings.max_steps is None else settings.max_steps,
-            wall_deadline_ns=-1 if wall_deadline is None else int(wall_deadline * 1e9),
-            policy=_lane.POLICY_PYTHON, policy_slice=1, choice_bits=None, slice_bits=None, decisions=None,
-            slices=None, stay=0,
-            clock=ex.clock,
-            interrupted=interrupts.INTERRUPTED,
-            pick=policy.pick, slice_for=policy.slice_for, reasons=_REASONS,
-        ), False
     return _lane.Lane(
         execution=ex.native,
         fuel=settings.preempt is Preempt.FUEL,
@@ -299,9 +291,11 @@ def _native_lane(ex: Execution, policy: Policy, wall_deadline: float | None, tic
         stay=plan.stay,
         clock=ex.clock,
         interrupted=interrupts.INTERRUPTED,
-        **({} if plan.pct is None else {"pct": plan.pct, "pick": plan.pct.pick, "slice_for": plan.pct.slice_for,
-                                        "reasons": _REASONS}),
-    ), True
+        pick=plan.pick,
+        slice_for=plan.slice_for,
+        reasons=_REASONS,
+        pct=plan.pct,
+    ), plan.kind != "python"
 
 
 def _runnable(ex: Execution) -> list[int]:
