@@ -6,9 +6,11 @@
  * Nothing has a fixed size: threads, vector clocks, sync keys and shadow
  * pages grow with the guest. Every allocation failure returns -1 and leaves
  * the tables consistent. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "races.h"
 
@@ -75,7 +77,46 @@ static void map_free(Map *m) {
     m->cap = m->n = 0;
 }
 
-/* ---- vector clocks ---- */
+/* ---- vector clocks ----
+ * Their storage grows with the square of the threads (each thread's clock, each sync object's and
+ * each creation's has an entry per thread): a program that starts 16,384 threads needed tens of GiB,
+ * and Linux's OOM killer ended the process instead of malloc failing. Every detector of the process
+ * counts its clocks' bytes here; past a quarter of the machine's memory a clock does not grow and
+ * the check stops with VC_BUDGET_MESSAGE (a trap of the calling thread, or a MemoryError). */
+static _Atomic size_t vc_bytes;
+static size_t vc_budget;
+static _Thread_local int vc_over_budget;
+
+const char VC_BUDGET_MESSAGE[] = "wasmconc: the race check stopped: its vector clocks (an entry per thread for each "
+                                 "thread and synchronization object) would take more than a quarter of this "
+                                 "machine's memory; check this program with fewer threads";
+
+static size_t vc_budget_bytes(void) {
+    if (vc_budget == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        vc_budget = pages > 0 && size > 0 ? (size_t)pages * (size_t)size / 4 : (size_t)4 << 30;
+    }
+    return vc_budget;
+}
+
+/* The budget in bytes (0: a quarter of the machine's memory again); the bytes counted now. */
+size_t det_set_vc_budget(size_t bytes) {
+    vc_budget = bytes;
+    return atomic_load(&vc_bytes);
+}
+
+int det_over_budget(void) {
+    int over = vc_over_budget;
+    vc_over_budget = 0;
+    return over;
+}
+
+static void vc_release(VC *v) {
+    atomic_fetch_sub(&vc_bytes, (size_t)v->cap * sizeof(uint64_t));
+    free(v->c);
+    v->c = NULL;
+    v->n = v->cap = 0;
+}
 
 uint64_t vc_get(const VC *v, uint32_t t) { return t < v->n ? v->c[t] : 0; }
 
@@ -86,9 +127,15 @@ static int vc_reserve(VC *v, uint32_t n) {
         uint32_t cap = v->cap ? v->cap : 4;
         while (cap < n)
             cap = cap > UINT32_MAX / 2 ? n : cap * 2;
+        size_t grow = (size_t)(cap - v->cap) * sizeof(uint64_t);
+        if (atomic_load(&vc_bytes) + grow > vc_budget_bytes()) {
+            vc_over_budget = 1;
+            return -1;
+        }
         uint64_t *c = realloc(v->c, (size_t)cap * sizeof(uint64_t));
         if (!c)
             return -1;
+        atomic_fetch_add(&vc_bytes, grow);
         v->c = c;
         v->cap = cap;
     }
@@ -144,17 +191,17 @@ static void entry_free(Entry *e) {
 
 void det_free(Det *d) {
     for (uint32_t i = 0; i < d->cap_threads; i++) {
-        free(d->threads[i].vc.c);
-        free(d->threads[i].created.c);
+        vc_release(&d->threads[i].vc);
+        vc_release(&d->threads[i].created);
     }
     for (size_t i = 0; i < d->ncreating; i++)
-        free(d->creating[i].vc.c);
+        vc_release(&d->creating[i].vc);
     free(d->creating);
     map_free(&d->candidate_map);
     free(d->candidate_pairs);
     free(d->threads);
     for (size_t i = 0; i < d->nsyncs; i++)
-        free(d->syncs[i].vc.c);
+        vc_release(&d->syncs[i].vc);
     free(d->syncs);
     free(d->sts);
     for (size_t i = 0; i < d->page_map.cap; i++) {

@@ -42,6 +42,8 @@ static void *report(Det *d, void *caller, uint64_t addr, uint32_t site, bool is_
     int rc = det_report(d, (uint32_t)tid, addr, site, is_range, length, memory_size, &error);
     if (d->concurrent)
         pthread_mutex_unlock(&d->mu);
+    if (rc < 0 && det_over_budget())
+        error = VC_BUDGET_MESSAGE;
     return rc < 0 ? trap(error) : NULL;
 }
 
@@ -94,6 +96,10 @@ static void unlock(DetectorObject *self) {
 
 static PyObject *no_memory(DetectorObject *self) {
     unlock(self);
+    if (det_over_budget()) {
+        PyErr_SetString(PyExc_MemoryError, VC_BUDGET_MESSAGE);
+        return NULL;
+    }
     return PyErr_NoMemory();
 }
 
@@ -494,9 +500,19 @@ static PyObject *module_init(PyObject *mod, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *module_set_vc_budget(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    unsigned long long bytes = PyLong_AsUnsignedLongLong(arg);
+    if (bytes == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    return PyLong_FromSize_t(det_set_vc_budget((size_t)bytes));
+}
+
 static PyMethodDef module_methods[] = {
     {"init", module_init, METH_VARARGS,
      "init(caller_thread_id, caller_memory_size, trap_new): the runtime's addresses (runtime/native.py)."},
+    {"set_vc_budget", module_set_vc_budget, METH_O,
+     "set_vc_budget(bytes) -> bytes counted now: the vector clocks' budget (0: a quarter of the machine's memory)."},
     {NULL, NULL, 0, NULL},
 };
 

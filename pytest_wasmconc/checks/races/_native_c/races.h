@@ -117,6 +117,10 @@ typedef struct Det {
 /* detector.c */
 void det_init(Det *d, bool solo, bool concurrent, bool candidates);
 void det_free(Det *d);
+/* Whether the last failure on this OS thread was the vector clocks' budget (and forget it). */
+int det_over_budget(void);
+size_t det_set_vc_budget(size_t bytes);
+extern const char VC_BUDGET_MESSAGE[];
 Thread *det_thread(Det *d, uint32_t tid);
 VC *det_clock(Det *d, uint32_t tid);
 int det_acquire(Det *d, uint32_t tid, int kind, uint64_t key);
