@@ -16,8 +16,8 @@ __all__ = ["package_fingerprint"]
 
 @functools.cache
 def package_fingerprint(module_file: str) -> str:
-    """A hash of the Python sources beside `module_file` (its package's), or "unreadable:<path>"
-    with a fresh value per process when they cannot be read (then no process shares an entry)."""
+    """A hash of the Python sources beside `module_file` (its package's), or "unreadable:<path>:<pid>"
+    when they cannot be read (then no other process shares an entry)."""
     folder = Path(module_file).resolve().parent
     h = hashlib.sha256()
     try:
@@ -28,5 +28,5 @@ def package_fingerprint(module_file: str) -> str:
     except OSError:
         import os  # noqa: PLC0415 (the rare path)
 
-        return f"unreadable:{folder}:{os.getpid()}:{id(h)}"
+        return f"unreadable:{folder}:{os.getpid()}"
     return h.hexdigest()[:16]

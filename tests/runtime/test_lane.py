@@ -222,6 +222,18 @@ def test_a_thread_spinning_inside_the_lane_is_stopped_with_its_backtrace(monkeyp
     assert o.threads and all(t.frames for t in o.threads), o.report
 
 
+class _WithoutNativePlan:
+    """A policy wrapped so that it offers no native plan: every pick is Python's (the lane calls it)."""
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "native_plan":
+            raise AttributeError(name)
+        return getattr(self.policy, name)
+
+
 @pytest.mark.parametrize("lane", [False, True], ids=["python-loop", "lane-calls-the-policy"])
 def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(lane: bool,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,18 +244,10 @@ def test_sched_yield_gives_up_the_processor_where_an_atomic_offers_to(lane: bool
     seen: list[SwitchReason] = []
     make = driving.make_policy
 
-    class Noting:
-        def __init__(self, policy: Any) -> None:
-            self.policy = policy
-
+    class Noting(_WithoutNativePlan):  # every pick in Python: each one is seen
         def pick(self, runnable: Any, current: Any, reason: SwitchReason) -> int:
             seen.append(reason)
             return self.policy.pick(runnable, current, reason)  # type: ignore[no-any-return]
-
-        def __getattr__(self, name: str) -> Any:
-            if name == "native_plan":
-                raise AttributeError(name)  # every pick in Python: each one is seen
-            return getattr(self.policy, name)
 
     monkeypatch.setattr(driving, "make_policy", lambda name, config: Noting(make(name, config)))
     settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=4, max_steps=200_000)
@@ -258,21 +262,14 @@ def test_a_python_policy_that_pauses_inside_the_lane_ends_the_execution_as_the_p
     # policies pause an execution (schedulers.base.Pause) from pick, now inside the lane's run.
     make = driving.make_policy
 
-    class PausingAt:
-        def __init__(self, policy: Any) -> None:
-            self.policy = policy
-            self.picks = 0
+    class PausingAt(_WithoutNativePlan):
+        picks = 0
 
         def pick(self, runnable: Any, current: Any, reason: SwitchReason) -> int:
             self.picks += 1
             if self.picks == 40:
                 raise Pause("before decision 40")
             return self.policy.pick(runnable, current, reason)  # type: ignore[no-any-return]
-
-        def __getattr__(self, name: str) -> Any:
-            if name == "native_plan":
-                raise AttributeError(name)
-            return getattr(self.policy, name)
 
     monkeypatch.setattr(driving, "make_policy", lambda name, config: PausingAt(make(name, config)))
     settings = RunSettings(preempt=Preempt.FUEL, policy="random", seed=3, slice=500)

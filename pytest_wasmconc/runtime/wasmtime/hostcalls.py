@@ -236,9 +236,8 @@ _lane.set_python_host(_host_call, _resume_pending, _finalize_pending)
 # is C that drops the key from _BINDINGS: a ctypes callback was freed with this module's globals at
 # interpreter shutdown, before a cached program's linker went, and Wasmtime called freed memory.
 _lane.set_bindings(_BINDINGS)
-_FINALIZER_T = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_BINDING_FINALIZER = ctypes.cast(ctypes.c_void_p(_lane.BINDING_FINALIZER), _FINALIZER_T)
-_NATIVE_BINDING_FINALIZER = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_BINDING_FINALIZER), _FINALIZER_T)
+_BINDING_FINALIZER = ctypes.cast(ctypes.c_void_p(_lane.BINDING_FINALIZER), type(NO_FINALIZER))
+_NATIVE_BINDING_FINALIZER = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_BINDING_FINALIZER), type(NO_FINALIZER))
 _HOST_TRAMPOLINE = ctypes.cast(ctypes.c_void_p(_lane.PYTHON_HOST), ffi.wasmtime_func_async_callback_t)
 _NATIVE_HOST = ctypes.cast(ctypes.c_void_p(_lane.NATIVE_HOST), ffi.wasmtime_func_async_callback_t)
 
